@@ -1,0 +1,144 @@
+/**
+ * The kernel interface: every heavy computation of the model goes through a `Backend`.
+ *
+ * Two implementations exist (or will): `TsBackend` (plain TypeScript, the reference that tests
+ * compare against) and a WebAssembly SIMD backend spread over worker threads. The model code never
+ * knows which one runs.
+ *
+ * Memory rule: every array handed to a kernel must come from the same backend's `alloc`/`allocInt`
+ * (a WebAssembly backend hands out views of its shared memory and reads their `byteOffset`).
+ * Subarrays of those are fine. Kernels never allocate; callers size buffers once and reuse them.
+ *
+ * Layout: row-major. Activations are packed rows: T rows (tokens) of C features. Linear weights are
+ * [in, out] (Haiku's layout), so y = x @ w + b.
+ *
+ * Sequences: attention runs per sequence on packed rows. `seqs` holds, for each sequence i,
+ * three int32 values: seqs[3i] = first row, seqs[3i+1] = number of rows L (queries and keys),
+ * seqs[3i+2] = number of valid keys K <= L (keys j >= K are padding: their score is set to -1e9
+ * before the softmax, as the tutorial's mask does). Unpadded batches have K = L.
+ */
+export interface Backend {
+  readonly name: string;
+  /** Number of threads the kernels use. */
+  readonly threads: number;
+
+  /** A zeroed float32 array of n elements living in this backend's memory. */
+  alloc(n: number): Float32Array;
+  /** A zeroed int32 array of n elements living in this backend's memory. */
+  allocInt(n: number): Int32Array;
+
+  /**
+   * out[T,N] = inp[T,K] @ w[K,N] (+ bias[N] when bias is not null).
+   */
+  matmul(out: Float32Array, inp: Float32Array, w: Float32Array, bias: Float32Array | null, T: number, K: number, N: number): void;
+
+  /**
+   * Backward of `matmul`:
+   *   dinp[T,K]  = dout[T,N] @ w[K,N]^T          (overwritten; skipped when dinp is null)
+   *   dw[K,N]   += inp[T,K]^T @ dout[T,N]        (accumulated)
+   *   dbias[N]  += sum over rows of dout          (accumulated; skipped when null)
+   */
+  matmulBackward(
+    dinp: Float32Array | null,
+    dw: Float32Array,
+    dbias: Float32Array | null,
+    dout: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    T: number,
+    K: number,
+    N: number,
+  ): void;
+
+  /**
+   * Layer normalisation over the last axis, eps inside the square root (Haiku: eps 1e-5).
+   * out[T,C] = (inp - mean) * rstd * gamma + beta; mean[T] and rstd[T] are saved for the backward.
+   */
+  layerNormForward(out: Float32Array, mean: Float32Array, rstd: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number): void;
+
+  /**
+   * Backward of `layerNormForward`: dinp[T,C] overwritten; dgamma[C], dbeta[C] accumulated.
+   */
+  layerNormBackward(
+    dinp: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    dout: Float32Array,
+    inp: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    T: number,
+    C: number,
+  ): void;
+
+  /**
+   * Multi-head scaled dot-product attention, per sequence (see `seqs` above).
+   * q, k, v, out: [T, C] with head h in columns h*D .. h*D+D-1 (D = C / H).
+   * probs: softmax weights saved for the backward, for sequence i and head h a [L, L] block; the
+   * blocks lie one after another in sequence order, heads inner: size sum(L_i^2) * H.
+   * Scores are (q . k) / sqrt(D); no dropout on the weights (as the tutorial).
+   */
+  attentionForward(out: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, seqs: Int32Array, numSeqs: number, T: number, C: number, H: number): void;
+
+  /** Backward of `attentionForward`: dq, dk, dv [T, C] overwritten. */
+  attentionBackward(
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dout: Float32Array,
+    probs: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    seqs: Int32Array,
+    numSeqs: number,
+    T: number,
+    C: number,
+    H: number,
+  ): void;
+
+  /**
+   * Softmax cross-entropy over R rows of V logits with integer labels.
+   * Writes losses[r] = logsumexp(logits[r]) - logits[r, labels[r]] (numerically stable), and, when
+   * dlogits is not null, dlogits[r] = (softmax(logits[r]) - onehot(labels[r])) * gradScale.
+   * dlogits may be the logits array itself (computed in place).
+   * Rows whose label is negative are ignored: loss 0, gradient 0.
+   */
+  crossEntropy(losses: Float32Array, dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array, R: number, V: number, gradScale: number): void;
+
+  /** Sum of squares of x[0..n), accumulated in float64 (for the global gradient norm). */
+  sumSquares(x: Float32Array, n: number): number;
+
+  /**
+   * Adam (optax semantics) on n parameters, gradients scaled first by `gradScale` (global-norm clip):
+   *   g = grad * gradScale; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2
+   *   p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)      (t = step, starting at 1)
+   * With weightDecay > 0 (AdamW), p -= lr * weightDecay * p is applied too, only where
+   * decayMask is 1 (decayMask may be null when weightDecay is 0).
+   */
+  adamUpdate(
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    hyper: AdamHyper,
+    decayMask: Uint8Array | null,
+  ): void;
+
+  /** Releases worker threads and memory. The backend is unusable afterwards. */
+  dispose(): void;
+}
+
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 1-based step count after this update. */
+  step: number;
+  /** Factor applied to the gradients first (global-norm clipping); 1 for none. */
+  gradScale: number;
+  weightDecay: number;
+}
