@@ -1,0 +1,64 @@
+/**
+ * `mlm train`: the tutorial's training run from the command line.
+ *
+ *   mlm train                                  bundled Tatoeba English, tutorial defaults
+ *   mlm train it-en.tsv --max-steps 300        any corpus, fewer steps
+ *   mlm train --resume runs/2026-11-28_10-00-00 --max-steps 2000
+ */
+import { configHelp, parseConfigArgs, resolveConfig, type TrainConfig } from "../config.js";
+import { describeSummary, readRunConfig, train } from "../train/trainer.js";
+
+const HELP = `Usage: mlm train [CORPUS] [options]
+
+Trains a masked language model as the tutorial "Training your First Language Model" does:
+BPE tokenizer, 5% sample, 80/20 split, 15% masking, 6-layer encoder, Adam with clipping,
+evaluation every --eval-steps, a checkpoint whenever the validation loss improves.
+CORPUS is a .tsv (id_it, sent_it, id_en, sent_en), .txt (one sentence per line) or .jsonl file;
+without it, the bundled Tatoeba English sentences are used.
+
+Options:
+  --config FILE.json                   settings as a JSON object (camelCase keys); flags override it
+  --resume RUN_DIR                     continue RUN_DIR from its latest checkpoint
+  -h, --help                           this help
+${configHelp()}
+`;
+
+/** Keys that may change when resuming: they do not alter what was already computed. */
+const RESUMABLE = new Set<keyof TrainConfig>(["maxSteps", "epochs", "progress", "threads", "earlyStopping", "keepLast", "evalSteps", "logSteps"]);
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { config: parsed, positionals, extra, given } = parseConfigArgs(argv, { help: { type: "boolean", short: "h" }, resume: { type: "string" } });
+  if (extra.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new Error(`expected at most one corpus file, got ${positionals.length}: ${positionals.join(" ")}`);
+  let config = parsed;
+  if (positionals.length === 1) {
+    if (given.data !== undefined) throw new Error("give the corpus either as an argument or with --data, not both");
+    config = { ...config, data: positionals[0]! };
+  }
+  const resume = typeof extra.resume === "string" ? extra.resume : undefined;
+  if (resume !== undefined) {
+    const saved = readRunConfig(resume);
+    const changed = Object.keys(given).filter((k) => !RESUMABLE.has(k as keyof TrainConfig) && JSON.stringify(given[k as keyof TrainConfig]) !== JSON.stringify(saved[k as keyof TrainConfig]));
+    if (positionals.length > 0 || changed.length > 0) {
+      throw new Error(`cannot change ${[...changed, ...(positionals.length > 0 ? ["the corpus"] : [])].join(", ")} when resuming; only ${[...RESUMABLE].join(", ")} may change`);
+    }
+    config = resolveConfig({ ...saved, ...given }, "resumed configuration");
+  }
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write("\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)\n");
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  try {
+    const summary = await train(config, { resume, signal: controller.signal });
+    process.stdout.write(describeSummary(summary) + "\n");
+    return summary.stoppedBy === "signal" ? 130 : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The data layer of `mlm train`: corpus reading, sampling and split, download, tokenized cache,
+ * epoch order, collate with masking, and a resumable data loader.
+ */
+export { readLines, type NumberedLine } from "./lines.js";
+export { TATOEBA_ATTRIBUTION, bundledCorpusPath, projectRoot } from "./paths.js";
+export {
+  readCorpus,
+  streamCorpus,
+  isTsvHeader,
+  resolveFormat,
+  describeCorpusStats,
+  type CorpusFormat,
+  type ReadCorpusOptions,
+  type CorpusStats,
+  type CorpusRecord,
+} from "./corpus.js";
+export { sampleAndSplit, splitSizes, roundHalfEven, type SplitOptions, type Split } from "./split.js";
+export { DEFAULT_DATASET_URL, downloadFile, formatBytes, type DownloadOptions, type DownloadResult } from "./download.js";
+export {
+  loadOrBuildTokenized,
+  tokenizedCacheKey,
+  tokenizeSentences,
+  encodeTokenized,
+  decodeTokenized,
+  type TokenizedSplit,
+  type EncodeFn,
+  type TokenizeOptions,
+  type LoadOrBuildOptions,
+  type LoadOrBuildResult,
+} from "./cache.js";
+export { specialTable, createMasking, type MaskOptions, type SpecialSpec, type Masking } from "./masking.js";
+export { IGNORE_LABEL, BatchBuffers, collate, type Batch, type Padding, type CollateOptions } from "./collate.js";
+export { batchesPerEpoch, epochOrder, type OrderOptions } from "./order.js";
+export { MlmDataLoader, type DataLoaderOptions, type LoaderPosition } from "./loader.js";

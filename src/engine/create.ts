@@ -1,0 +1,16 @@
+/**
+ * Picks the kernel implementation: the WebAssembly SIMD backend on worker threads (fast), or the
+ * plain TypeScript reference.
+ */
+import { availableParallelism } from "node:os";
+import type { Backend } from "./backend.js";
+import { TsBackend } from "./ts-backend.js";
+
+export type BackendKind = "wasm" | "ts";
+
+/** `threads` 0 = one per core. The WebAssembly module is loaded only when asked for. */
+export async function createBackend(kind: BackendKind, threads = 0): Promise<Backend> {
+  if (kind === "ts") return new TsBackend();
+  const { createWasmBackend } = await import("./wasm/wasm-backend.js");
+  return createWasmBackend({ threads: threads > 0 ? threads : availableParallelism() });
+}

@@ -1,0 +1,131 @@
+/**
+ * Parameter layout: every tensor of the model lives in one flat Float32Array, at an offset given by
+ * its `ParamSpec`. Gradients and optimizer moments use the same layout. Names are stable: they are
+ * the keys written to checkpoints (safetensors).
+ *
+ * Weight decay (AdamW, optional): applied to matrices only (rank-2 tensors: the embedding, every
+ * linear weight), never to biases or layer-norm scales and offsets, as nanoGPT does.
+ */
+import type { Rng } from "../engine/rng.js";
+import type { ModelConfig } from "./config.js";
+
+/** One named tensor inside the flat parameter buffer. */
+export interface ParamSpec {
+  /** Stable name, e.g. `layers.0.attn.q.weight`. */
+  name: string;
+  /** Row-major shape; linear weights are [in, out]. */
+  shape: number[];
+  /** First element in the flat buffer (a multiple of ALIGN). */
+  offset: number;
+  /** Number of elements (product of shape). */
+  size: number;
+  /** Whether AdamW weight decay applies (rank-2 tensors). */
+  decay: boolean;
+  /** How `initParams` fills it. */
+  init: "linear" | "embedding" | "zeros" | "ones";
+}
+
+/** Offsets are rounded up to 16 floats (64 bytes) so SIMD kernels see aligned tensors. */
+const ALIGN = 16;
+
+/**
+ * The model's tensors in a fixed order, and the total length of the flat buffer (with alignment gaps,
+ * which stay zero).
+ */
+export function paramLayout(cfg: ModelConfig): { specs: ParamSpec[]; total: number } {
+  const { vocabSize: V, dModel: C, dFF: F, numLayers } = cfg;
+  const specs: ParamSpec[] = [];
+  let offset = 0;
+  const add = (name: string, shape: number[], init: ParamSpec["init"]): void => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    specs.push({ name, shape, offset, size, decay: shape.length === 2, init });
+    offset += Math.ceil(size / ALIGN) * ALIGN;
+  };
+  const linear = (name: string, nIn: number, nOut: number): void => {
+    add(`${name}.weight`, [nIn, nOut], "linear");
+    add(`${name}.bias`, [nOut], "zeros");
+  };
+  const norm = (name: string): void => {
+    add(`${name}.scale`, [C], "ones");
+    add(`${name}.offset`, [C], "zeros");
+  };
+  add("embed.weight", [V, C], "embedding");
+  for (let l = 0; l < numLayers; l++) {
+    const p = `layers.${l}`;
+    linear(`${p}.attn.q`, C, C);
+    linear(`${p}.attn.k`, C, C);
+    linear(`${p}.attn.v`, C, C);
+    linear(`${p}.attn.out`, C, C);
+    norm(`${p}.ln1`);
+    linear(`${p}.ffn.fc1`, C, F);
+    linear(`${p}.ffn.fc2`, F, C);
+    norm(`${p}.ln2`);
+  }
+  linear("head.dense", C, C);
+  norm("head.ln");
+  linear("head.out", C, V);
+  return { specs, total: offset };
+}
+
+/**
+ * Haiku's default initialisation: linear weights truncated normal (cut at 2 std) with
+ * std 1/sqrt(fan_in), embeddings truncated normal with std 1, biases and offsets 0, scales 1.
+ * Draws in spec order, so a seed gives the same model every time.
+ */
+export function initParams(specs: ParamSpec[], params: Float32Array, rng: Rng): void {
+  params.fill(0);
+  for (const s of specs) {
+    const view = params.subarray(s.offset, s.offset + s.size);
+    if (s.init === "ones") view.fill(1);
+    else if (s.init === "linear" || s.init === "embedding") {
+      const std = s.init === "linear" ? 1 / Math.sqrt(s.shape[0]!) : 1;
+      for (let i = 0; i < s.size; i++) view[i] = rng.truncatedNormal(std);
+    }
+  }
+}
+
+/** A named tensor: a view into a flat buffer (no copy). */
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Views of every tensor of `flat` (params, grads or a moment buffer), in spec order. */
+export function tensorViews(specs: ParamSpec[], flat: Float32Array): NamedTensor[] {
+  return specs.map((s) => ({ name: s.name, shape: s.shape.slice(), data: flat.subarray(s.offset, s.offset + s.size) }));
+}
+
+/**
+ * Copies named tensors into `flat`. Every spec must be present with the same shape; extra names
+ * are an error too, so a checkpoint from another architecture is never half-loaded.
+ */
+export function loadTensors(specs: ParamSpec[], flat: Float32Array, tensors: Iterable<{ name: string; shape: readonly number[]; data: ArrayLike<number> }>): void {
+  const byName = new Map<string, { shape: readonly number[]; data: ArrayLike<number> }>();
+  for (const t of tensors) byName.set(t.name, t);
+  for (const s of specs) {
+    const t = byName.get(s.name);
+    if (t === undefined) throw new Error(`loadTensors: missing tensor '${s.name}'`);
+    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+      throw new Error(`loadTensors: tensor '${s.name}' has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`);
+    }
+    if (t.data.length !== s.size) throw new Error(`loadTensors: tensor '${s.name}' has ${t.data.length} values, expected ${s.size}`);
+    flat.set(t.data, s.offset);
+    byName.delete(s.name);
+  }
+  if (byName.size > 0) throw new Error(`loadTensors: unexpected tensor(s) ${[...byName.keys()].map((n) => `'${n}'`).join(", ")}`);
+}
+
+/** 1 where weight decay applies, 0 elsewhere (alignment gaps included), over the flat buffer. */
+export function decayMask(specs: ParamSpec[], total: number): Uint8Array {
+  const mask = new Uint8Array(total);
+  for (const s of specs) if (s.decay) mask.fill(1, s.offset, s.offset + s.size);
+  return mask;
+}
+
+/** The spec with this name; throws when absent. */
+export function findSpec(specs: ParamSpec[], name: string): ParamSpec {
+  const s = specs.find((x) => x.name === name);
+  if (s === undefined) throw new Error(`no parameter named '${name}'`);
+  return s;
+}

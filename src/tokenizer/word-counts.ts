@@ -1,0 +1,66 @@
+/**
+ * Word counting, the first pass of BPE training: normalize each sentence, pre-tokenize it, and count
+ * the words in a Map. Memory grows with the number of distinct words, not with the corpus, since
+ * sentences are read in chunks and dropped after counting.
+ */
+import { isIdentityNormalizer, normalize, scanPreTokens } from "./pretokenize.js";
+import type { NormalizerConfig, PreTokenizerKind } from "./pretokenize.js";
+import { CorpusError, forEachLineChunk } from "./read-text.js";
+import { statSync } from "node:fs";
+import type { Progress } from "../track/progress.js";
+
+/** Counts words of sentences; `counts` keeps the first-seen order of words (Map insertion order). */
+export class WordCounter {
+  readonly counts = new Map<string, number>();
+  /** Sentences seen. */
+  sentences = 0;
+  private readonly identity: boolean;
+  /** Reused pre-token boundaries. */
+  private readonly bounds: number[] = [];
+
+  constructor(
+    private readonly normalizer: NormalizerConfig,
+    private readonly preTokenizer: PreTokenizerKind,
+  ) {
+    this.identity = isIdentityNormalizer(normalizer);
+  }
+
+  /** Adds the words of one sentence; returns how many words it had. */
+  add(sentence: string): number {
+    const text = this.identity ? sentence : normalize(sentence, this.normalizer);
+    const counts = this.counts;
+    const b = this.bounds;
+    const n = scanPreTokens(text, this.preTokenizer, b);
+    for (let t = 0; t < n; t++) {
+      const w = text.slice(b[2 * t], b[2 * t + 1]);
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+    }
+    this.sentences++;
+    return n;
+  }
+
+  /**
+   * Adds every line of a plain-text file (one sentence per line). Throws a one-line `CorpusError`
+   * naming the file when it is missing, not UTF-8, or holds no word at all.
+   */
+  addFile(path: string, progress?: Progress): void {
+    let words = 0;
+    const size = safeSize(path);
+    progress?.setTotal(size);
+    forEachLineChunk(path, (lines, bytesRead) => {
+      for (const line of lines) words += this.add(line);
+      progress?.update(bytesRead, `${this.counts.size} words`);
+    });
+    if (words === 0) {
+      throw new CorpusError(`${path}: no usable text (expected UTF-8 text, one sentence per line)`);
+    }
+  }
+}
+
+function safeSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * From a corpus file to tokenized training and validation splits, the tutorial's data preparation:
+ * read the sentences (unique, non-empty), train or load the tokenizer (on all unique sentences),
+ * sample and split with a seed, tokenize each split once (cached on disk).
+ */
+import { createHash } from "node:crypto";
+import type { TrainConfig } from "../config.js";
+import { bundledCorpusPath, describeCorpusStats, loadOrBuildTokenized, readCorpus, sampleAndSplit, type CorpusStats, type TokenizedSplit } from "../data/index.js";
+import { Tokenizer, trainBpeFromSentences } from "../tokenizer/index.js";
+
+export interface PreparedData {
+  tokenizer: Tokenizer;
+  /** Whether the tokenizer was trained in this call (false: loaded from a file). */
+  tokenizerTrained: boolean;
+  train: TokenizedSplit;
+  valid: TokenizedSplit;
+  corpus: CorpusStats;
+}
+
+/** Ids the masking never touches: the tokens the post-processor adds, padding and [MASK] itself. */
+export function neverMaskedIds(tokenizer: Tokenizer): number[] {
+  return ["[PAD]", "[CLS]", "[SEP]", "[MASK]"].map((t) => requireToken(tokenizer, t));
+}
+
+export function requireToken(tokenizer: Tokenizer, token: string): number {
+  const id = tokenizer.tokenToId(token);
+  if (id === undefined) throw new Error(`the tokenizer has no ${token} token (expected the tutorial's special tokens [PAD] [CLS] [SEP] [MASK] [UNK])`);
+  return id;
+}
+
+/**
+ * Prepares the data of a run. `tokenizer` overrides config.tokenizer (used when resuming, with the
+ * run's own tokenizer.json).
+ */
+export async function prepareData(config: TrainConfig, log: (line: string) => void, tokenizer?: Tokenizer): Promise<PreparedData> {
+  const corpusPath = config.data ?? bundledCorpusPath();
+  const { sentences, stats } = await readCorpus(corpusPath, { format: config.format, textField: config.textField });
+  log(describeCorpusStats(stats));
+  if (sentences.length < 2) throw new Error(`${corpusPath}: needs at least 2 unique sentences to make a training and a validation split, found ${sentences.length}`);
+
+  let tok = tokenizer;
+  let trained = false;
+  if (tok === undefined && config.tokenizer !== null) {
+    tok = Tokenizer.load(config.tokenizer);
+    log(`tokenizer: loaded ${config.tokenizer} (${tok.vocabSize} tokens)`);
+  }
+  if (tok === undefined) {
+    // The tutorial trains its tokenizer on every unique sentence, not only on the sample.
+    tok = trainBpeFromSentences(sentences, { vocabSize: config.vocabSize, minFrequency: config.minFrequency, maxLength: config.maxLen, showProgress: config.progress });
+    trained = true;
+    log(`tokenizer: trained BPE on ${sentences.length} sentences, ${tok.vocabSize} tokens`);
+  }
+  tok.setTruncation(config.maxLen);
+  for (const t of ["[PAD]", "[CLS]", "[SEP]", "[MASK]"]) requireToken(tok, t);
+
+  const { train, valid } = sampleAndSplit(sentences, { sample: config.sample, trainFraction: config.trainFraction, seed: config.dataSeed });
+  if (train.length === 0 || valid.length === 0) {
+    throw new Error(`sample ${config.sample} of ${sentences.length} sentences gives ${train.length} training and ${valid.length} validation sentences; both must be non-empty (raise --sample)`);
+  }
+  log(`split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}, seed ${config.dataSeed})`);
+
+  const fingerprint = createHash("sha256").update(tok.toString()).digest("hex");
+  const encode = (text: string): Int32Array => tok.encodeIds(text);
+  const common = { encode, fingerprint, maxLen: config.maxLen, cacheDir: config.cacheDir, progress: config.progress, log };
+  const trainSplit = await loadOrBuildTokenized({ ...common, sentences: train, name: "train", label: "tokenize train" });
+  const validSplit = await loadOrBuildTokenized({ ...common, sentences: valid, name: "valid", label: "tokenize valid" });
+  for (const [name, r] of [["train", trainSplit], ["valid", validSplit]] as const) {
+    log(`dataset ${name}: ${r.split.count} sentences, ${r.split.offsets[r.split.count]} tokens, ${r.fromCache ? "from cache" : "tokenized"} (${r.path})`);
+  }
+  return { tokenizer: tok, tokenizerTrained: trained, train: trainSplit.split, valid: validSplit.split, corpus: stats };
+}

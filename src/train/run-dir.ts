@@ -1,0 +1,70 @@
+/**
+ * The layout of a run directory and the training state saved in its checkpoints.
+ *
+ *   RUN_DIR/
+ *     config.json            the run's full configuration (TrainConfig)
+ *     tokenizer.json         the tokenizer (Hugging Face format)
+ *     metrics.jsonl          one line per logged training loss or evaluation
+ *     events.out.tfevents.*  TensorBoard scalars (Loss/train, Loss/valid, ...)
+ *     best/                  checkpoint with the lowest validation loss so far
+ *     last-<step>/           the latest checkpoints (--keep-last N of them), for --resume
+ */
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { RngState } from "../engine/rng.js";
+import type { LoaderPosition } from "../data/index.js";
+
+export const RUN_FILES = {
+  config: "config.json",
+  tokenizer: "tokenizer.json",
+  metrics: "metrics.jsonl",
+  best: "best",
+} as const;
+
+/** Everything besides weights and optimizer moments needed to continue a run exactly. */
+export interface TrainState {
+  /** Optimizer steps done. */
+  step: number;
+  /** Position of the training loader: the next batch to read. */
+  loader: LoaderPosition;
+  /** Generator of the dropout masks. */
+  dropoutRng: RngState;
+  bestValidLoss: number | null;
+  bestStep: number | null;
+  /** Evaluations in a row without improvement (early stopping). */
+  evalsWithoutImprovement: number;
+  /** Every validation loss so far, by step. */
+  validHistory: { step: number; loss: number }[];
+  /** Real tokens trained on so far. */
+  tokensSeen: number;
+  /** Training wall time so far, in seconds (evaluations excluded). */
+  trainSeconds: number;
+}
+
+const LAST_PREFIX = "last-";
+
+/** Directory name of the latest checkpoint at `step`. */
+export function lastCheckpointName(step: number): string {
+  return `${LAST_PREFIX}${String(step).padStart(8, "0")}`;
+}
+
+/** The `last-*` checkpoints of a run, oldest first. */
+export function listLastCheckpoints(runDir: string): string[] {
+  if (!existsSync(runDir)) return [];
+  return readdirSync(runDir)
+    .filter((name) => name.startsWith(LAST_PREFIX) && /^\d+$/.test(name.slice(LAST_PREFIX.length)))
+    .sort()
+    .map((name) => join(runDir, name));
+}
+
+/** Deletes all but the newest `keep` latest checkpoints. */
+export function pruneLastCheckpoints(runDir: string, keep: number): void {
+  const all = listLastCheckpoints(runDir);
+  for (const dir of all.slice(0, Math.max(0, all.length - keep))) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Default run directory: runs/<YYYY-MM-DD_HH-MM-SS> under the working directory. */
+export function defaultRunDir(now = new Date()): string {
+  const stamp = now.toISOString().slice(0, 19).replace("T", "_").replace(/:/g, "-");
+  return join("runs", stamp);
+}

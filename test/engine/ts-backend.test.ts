@@ -1,0 +1,180 @@
+// TsBackend kernels against naive float64 formulas, and every backward against central differences
+// of those formulas (computed in float64, so the check is tight).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { TsBackend } from "../../src/engine/ts-backend.js";
+import { dotAll, numericGrad, randomArray, refAttention, refCrossEntropy, refLayerNorm, refMatmul, worstRatio } from "./reference.js";
+
+const be = new TsBackend();
+
+/** A backend array holding float32-rounded values, and the same values in float64. */
+function pair(n: number, seed: number, scale = 1): { f32: Float32Array; f64: Float64Array } {
+  const f32 = be.alloc(n);
+  f32.set(randomArray(n, seed, scale));
+  return { f32, f64: Float64Array.from(f32) };
+}
+
+function close(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string): void {
+  const w = worstRatio(actual, expected, atol, rtol);
+  assert.ok(w <= 1, `${what}: off by ${w.toFixed(2)}x the tolerance`);
+}
+
+const MATMUL_SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [17, 13, 9],
+  [8, 16, 12],
+  [5, 3, 1],
+  [4, 4, 4],
+  [9, 33, 300],
+];
+
+test("matmul matches the float64 formula, with and without bias", () => {
+  for (const [T, K, N] of MATMUL_SHAPES) {
+    const x = pair(T * K, 1), w = pair(K * N, 2), b = pair(N, 3);
+    for (const bias of [null, b]) {
+      const out = be.alloc(T * N).fill(123); // overwritten, not accumulated
+      be.matmul(out, x.f32, w.f32, bias === null ? null : bias.f32, T, K, N);
+      close(out, refMatmul(x.f64, w.f64, bias === null ? null : bias.f64, T, K, N), 1e-5, 1e-5, `matmul ${T}x${K}x${N}`);
+    }
+  }
+});
+
+test("matmulBackward matches finite differences; dw and dbias accumulate, dinp is overwritten", () => {
+  for (const [T, K, N] of MATMUL_SHAPES.slice(0, 6)) {
+    const x = pair(T * K, 4), w = pair(K * N, 5), b = pair(N, 6), g = pair(T * N, 7);
+    const loss = (): number => dotAll(refMatmul(x.f64, w.f64, b.f64, T, K, N), g.f64);
+    const dinp = be.alloc(T * K).fill(9);
+    const dw0 = randomArray(K * N, 8), db0 = randomArray(N, 9);
+    const dw = be.alloc(K * N), db = be.alloc(N);
+    dw.set(dw0);
+    db.set(db0);
+    be.matmulBackward(dinp, dw, db, g.f32, x.f32, w.f32, T, K, N);
+    close(dinp, numericGrad(loss, x.f64), 1e-5, 1e-4, `dinp ${T}x${K}x${N}`);
+    close(dw.map((v, i) => v - dw0[i]!), numericGrad(loss, w.f64), 1e-5, 1e-4, `dw ${T}x${K}x${N}`);
+    close(db.map((v, i) => v - db0[i]!), numericGrad(loss, b.f64), 1e-5, 1e-4, `dbias ${T}x${K}x${N}`);
+    // null dinp and null dbias: dw still accumulates the same amount
+    const dw2 = be.alloc(K * N);
+    be.matmulBackward(null, dw2, null, g.f32, x.f32, w.f32, T, K, N);
+    close(dw2, dw.map((v, i) => v - dw0[i]!), 1e-5, 1e-5, "dw without dinp");
+  }
+});
+
+test("layerNormForward and layerNormBackward match the formula and finite differences", () => {
+  for (const [T, C] of [[1, 1], [1, 3], [5, 17], [7, 64]] as [number, number][]) {
+    const x = pair(T * C, 10, 2), ga = pair(C, 11), be_ = pair(C, 12), g = pair(T * C, 13);
+    const out = be.alloc(T * C), mean = be.alloc(T), rstd = be.alloc(T);
+    be.layerNormForward(out, mean, rstd, x.f32, ga.f32, be_.f32, T, C, 1e-5);
+    close(out, refLayerNorm(x.f64, ga.f64, be_.f64, T, C, 1e-5), 1e-5, 1e-4, `layerNorm ${T}x${C}`);
+    const loss = (): number => dotAll(refLayerNorm(x.f64, ga.f64, be_.f64, T, C, 1e-5), g.f64);
+    const dinp = be.alloc(T * C).fill(5), dgamma = be.alloc(C).fill(1), dbeta = be.alloc(C).fill(-1);
+    be.layerNormBackward(dinp, dgamma, dbeta, g.f32, x.f32, ga.f32, mean, rstd, T, C);
+    close(dinp, numericGrad(loss, x.f64), 1e-4, 1e-3, `dinp LN ${T}x${C}`);
+    close(dgamma.map((v) => v - 1), numericGrad(loss, ga.f64), 1e-5, 1e-4, `dgamma ${T}x${C}`);
+    close(dbeta.map((v) => v + 1), numericGrad(loss, be_.f64), 1e-5, 1e-4, `dbeta ${T}x${C}`);
+  }
+});
+
+// Sequences (start, L, K): unpadded, padded keys (K < L), length 1, and one with no valid key.
+const SEQ_CASES: { C: number; H: number; seqs: number[] }[] = [
+  { C: 8, H: 2, seqs: [0, 3, 3, 3, 1, 1, 4, 5, 5] },
+  { C: 12, H: 3, seqs: [0, 5, 2, 5, 4, 4, 9, 3, 1] },
+  { C: 6, H: 1, seqs: [0, 7, 4] },
+  { C: 4, H: 2, seqs: [0, 3, 0, 3, 2, 2] },
+];
+
+test("attentionForward matches the formula, padded keys get no weight", () => {
+  for (const { C, H, seqs } of SEQ_CASES) {
+    const n = seqs.length / 3;
+    const T = seqs[3 * (n - 1)]! + seqs[3 * (n - 1) + 1]!;
+    const q = pair(T * C, 20, 2), k = pair(T * C, 21, 2), v = pair(T * C, 22);
+    const seqArr = be.allocInt(seqs.length);
+    seqArr.set(seqs);
+    let probSize = 0;
+    for (let s = 0; s < n; s++) probSize += seqs[3 * s + 1]! ** 2 * H;
+    const out = be.alloc(T * C).fill(7), probs = be.alloc(probSize);
+    be.attentionForward(out, probs, q.f32, k.f32, v.f32, seqArr, n, T, C, H);
+    const ref = refAttention(q.f64, k.f64, v.f64, seqs, n, T, C, H);
+    close(out, ref.out, 1e-5, 1e-4, `attention out C${C} H${H}`);
+    close(probs, ref.probs, 1e-6, 1e-4, `attention probs C${C} H${H}`);
+  }
+});
+
+test("attentionBackward matches finite differences (including padded and all-padded keys)", () => {
+  for (const { C, H, seqs } of SEQ_CASES) {
+    const n = seqs.length / 3;
+    const T = seqs[3 * (n - 1)]! + seqs[3 * (n - 1) + 1]!;
+    const q = pair(T * C, 30, 2), k = pair(T * C, 31, 2), v = pair(T * C, 32), g = pair(T * C, 33);
+    const seqArr = be.allocInt(seqs.length);
+    seqArr.set(seqs);
+    let probSize = 0;
+    for (let s = 0; s < n; s++) probSize += seqs[3 * s + 1]! ** 2 * H;
+    const out = be.alloc(T * C), probs = be.alloc(probSize);
+    be.attentionForward(out, probs, q.f32, k.f32, v.f32, seqArr, n, T, C, H);
+    const dq = be.alloc(T * C).fill(3), dk = be.alloc(T * C).fill(3), dv = be.alloc(T * C).fill(3);
+    be.attentionBackward(dq, dk, dv, g.f32, probs, q.f32, k.f32, v.f32, seqArr, n, T, C, H);
+    const loss = (): number => dotAll(refAttention(q.f64, k.f64, v.f64, seqs, n, T, C, H).out, g.f64);
+    close(dq, numericGrad(loss, q.f64), 1e-5, 1e-4, `dq C${C} H${H}`);
+    close(dk, numericGrad(loss, k.f64), 1e-5, 1e-4, `dk C${C} H${H}`);
+    close(dv, numericGrad(loss, v.f64), 1e-5, 1e-4, `dv C${C} H${H}`);
+  }
+});
+
+test("crossEntropy: losses, ignored rows, gradient (also in place) matches finite differences", () => {
+  const R = 6, V = 17;
+  const logits = pair(R * V, 40, 4);
+  const labels = be.allocInt(R);
+  labels.set([3, -100, 0, 16, -1, 5]);
+  const losses = be.alloc(R).fill(9), dl = be.alloc(R * V).fill(9);
+  const scale = 0.25;
+  be.crossEntropy(losses, dl, logits.f32, labels, R, V, scale);
+  const ref = refCrossEntropy(logits.f64, labels, R, V);
+  close(losses, ref, 1e-5, 1e-5, "losses");
+  assert.equal(losses[1], 0);
+  assert.equal(losses[4], 0);
+  const total = (): number => refCrossEntropy(logits.f64, labels, R, V).reduce((a, b) => a + b, 0) * scale;
+  close(dl, numericGrad(total, logits.f64), 1e-6, 1e-4, "dlogits");
+  for (let c = 0; c < V; c++) assert.equal(dl[1 * V + c], 0);
+  // in place: dlogits is the logits array
+  const inPlace = be.alloc(R * V);
+  inPlace.set(logits.f32);
+  const losses2 = be.alloc(R);
+  be.crossEntropy(losses2, inPlace, inPlace, labels, R, V, scale);
+  close(inPlace, dl, 1e-7, 1e-6, "in-place dlogits");
+  close(losses2, losses, 1e-7, 0, "in-place losses");
+  // without gradient, extreme logits stay finite
+  const big = be.alloc(2 * 3);
+  big.set([1000, -1000, 0, -50000, 50000, 49999]);
+  const l3 = be.alloc(2);
+  const lab3 = be.allocInt(2);
+  lab3.set([1, 2]);
+  be.crossEntropy(l3, null, big, lab3, 2, 3, 1);
+  close(l3, [2000, 1 + Math.log1p(Math.exp(-1))], 1e-3, 1e-6, "stable losses");
+  lab3[0] = V;
+  assert.throws(() => be.crossEntropy(l3, null, big, lab3, 2, 3, 1), /outside the vocabulary/);
+});
+
+test("sumSquares accumulates in float64", () => {
+  const x = pair(1001, 50);
+  let s = 0;
+  for (const v of x.f64) s += v * v;
+  assert.ok(Math.abs(be.sumSquares(x.f32, 1001) - s) < 1e-9 * s);
+  assert.ok(Math.abs(be.sumSquares(x.f32, 10) - dotAll(x.f64.subarray(0, 10), x.f64.subarray(0, 10))) < 1e-12);
+});
+
+test("adamUpdate follows the optax formula, with clipping scale and masked weight decay", () => {
+  const n = 5;
+  const p = pair(n, 60), gr = pair(n, 61);
+  const m = be.alloc(n), v = be.alloc(n);
+  const hyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, gradScale: 0.5, weightDecay: 0.01 };
+  const mask = new Uint8Array([1, 0, 1, 0, 1]);
+  const p0 = Float64Array.from(p.f32);
+  be.adamUpdate(p.f32, gr.f32, m, v, n, hyper, mask);
+  for (let i = 0; i < n; i++) {
+    const g = gr.f64[i]! * 0.5;
+    const mi = 0.1 * g, vi = 0.001 * g * g;
+    const upd = mi / 0.1 / (Math.sqrt(vi / 0.001) + 1e-8) + (mask[i] ? 0.01 * p0[i]! : 0);
+    assert.ok(Math.abs(p.f32[i]! - (p0[i]! - 0.1 * upd)) < 1e-6, `param ${i}`);
+    assert.ok(Math.abs(m[i]! - mi) < 1e-7 && Math.abs(v[i]! - vi) < 1e-9, `moments ${i}`);
+  }
+});

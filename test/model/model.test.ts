@@ -1,0 +1,201 @@
+// The whole model: gradient vs finite differences, padded vs unpadded, sparse vs full head,
+// empty batches, determinism, checkpoints views, evaluation counts and capacity errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Rng } from "../../src/engine/rng.js";
+import { TsBackend } from "../../src/engine/ts-backend.js";
+import { packBatch } from "../../src/model/batch.js";
+import { MlmModel } from "../../src/model/model.js";
+import { TINY, randomPadded } from "./fixtures.js";
+
+const be = new TsBackend();
+
+function tinyModel(seed = 1, overrides = {}): MlmModel {
+  const m = new MlmModel(be, { ...TINY, ...overrides }, { maxRows: 128, maxSeqs: 8 });
+  m.init(new Rng(seed));
+  return m;
+}
+
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d / Math.max(scale, 1e-30);
+}
+
+/** Central-difference check of d loss / d params at a few entries of every tensor. */
+function checkModelGradient(m: MlmModel, loss: () => number, usedIds: Set<number>): void {
+  const grads = Float64Array.from(m.grads);
+  const C = m.config.dModel;
+  const h = 1e-3;
+  let checked = 0;
+  for (const s of m.specs) {
+    let picks: number[];
+    if (s.name === "embed.weight") {
+      const ids = [...usedIds].slice(0, 3);
+      picks = ids.map((id, j) => id * C + ((j * 5) % C));
+      const unused = [...Array(m.config.vocabSize).keys()].find((id) => !usedIds.has(id))!;
+      for (let c = 0; c < C; c++) assert.equal(grads[s.offset + unused * C + c], 0, "an absent token's embedding gets no gradient");
+    } else picks = [0, Math.floor(s.size / 2), s.size - 1, Math.floor(s.size / 3)];
+    for (const j of picks) {
+      const i = s.offset + j;
+      const old = m.params[i]!;
+      m.params[i] = old + h;
+      const lp = loss();
+      m.params[i] = old - h;
+      const lm = loss();
+      m.params[i] = old;
+      const num = (lp - lm) / (2 * h);
+      assert.ok(Math.abs(num - grads[i]!) <= 2e-4 + 2e-2 * Math.abs(num), `${s.name}[${j}]: analytic ${grads[i]}, numeric ${num}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= m.specs.length * 3);
+}
+
+test("whole-model gradient matches finite differences at entries of every tensor (no dropout)", () => {
+  const m = tinyModel();
+  const padded = randomPadded(3, 4, 7, 50);
+  const batch = packBatch(padded, "unpadded");
+  const loss = (): number => m.forwardBackward(batch, { train: false }).loss;
+  const before = Float32Array.from(m.params);
+  const r = m.forwardBackward(batch, { train: false });
+  assert.ok(r.count > 0 && Number.isFinite(r.loss));
+  checkModelGradient(m, loss, new Set(batch.ids.subarray(0, batch.rows)));
+  assert.deepEqual(m.params, before); // the check restored every parameter
+});
+
+test("whole-model gradient with dropout matches finite differences when the masks are replayed", () => {
+  const m = tinyModel(2, { dropout: 0.1 });
+  const batch = packBatch(randomPadded(4, 3, 6, 50), "unpadded");
+  const loss = (): number => m.forwardBackward(batch, { dropoutRng: new Rng(77) }).loss;
+  loss();
+  checkModelGradient(m, loss, new Set(batch.ids.subarray(0, batch.rows)));
+});
+
+test("padded and unpadded packings give the same loss, gradients, evaluation and logits", () => {
+  const m = tinyModel(5);
+  const padded = randomPadded(6, 5, 9, 50, 0.3, 2);
+  const u = packBatch(padded, "unpadded");
+  const p = packBatch(padded, "padded");
+  assert.ok(p.rows > u.rows);
+  const ru = m.forwardBackward(u, { train: false });
+  const gu = Float32Array.from(m.grads);
+  const rp = m.forwardBackward(p, { train: false });
+  assert.equal(ru.count, rp.count);
+  assert.ok(Math.abs(ru.loss - rp.loss) < 1e-5 * ru.loss, `${ru.loss} vs ${rp.loss}`);
+  assert.ok(maxRelDiff(m.grads, gu) < 1e-5, `gradients differ by ${maxRelDiff(m.grads, gu)}`);
+  const eu = m.evaluate(u), ep = m.evaluate(p);
+  assert.ok(Math.abs(eu.lossSum - ep.lossSum) < 1e-5 * eu.lossSum);
+  assert.equal(eu.top5, ep.top5);
+  // logits of the first real token of each sentence
+  const uRows = [...Array(padded.B).keys()].map((b) => u.seqs[3 * b]!);
+  const pRows = [...Array(padded.B).keys()].map((b) => p.seqs[3 * b]!);
+  const lu = Float32Array.from(m.logits(u, uRows));
+  const lp = m.logits(p, pRows);
+  assert.ok(maxRelDiff(lp, lu) < 1e-5);
+});
+
+test("sparse head (labelled rows only) and full head give the same loss and gradients", () => {
+  for (const mode of ["unpadded", "padded"] as const) {
+    const m = tinyModel(7);
+    const batch = packBatch(randomPadded(8, 4, 8, 50, 0.2), mode);
+    const rs = m.forwardBackward(batch, { train: false });
+    const gs = Float32Array.from(m.grads);
+    const rf = m.forwardBackward(batch, { train: false, fullHead: true });
+    assert.equal(rs.count, rf.count);
+    assert.ok(Math.abs(rs.loss - rf.loss) < 1e-6 * rs.loss, `${mode}: ${rs.loss} vs ${rf.loss}`);
+    assert.ok(maxRelDiff(m.grads, gs) < 1e-5, `${mode}: gradients differ by ${maxRelDiff(m.grads, gs)}`);
+    const es = m.evaluate(batch), ef = m.evaluate(batch, { fullHead: true });
+    assert.deepEqual([es.count, es.top1, es.top5], [ef.count, ef.top1, ef.top5]);
+  }
+});
+
+test("a batch without labels gives loss 0 and zero gradients, not NaN", () => {
+  const m = tinyModel(9);
+  m.forwardBackward(packBatch(randomPadded(1, 3, 6, 50), "unpadded"), { train: false });
+  assert.ok(m.grads.some((v) => v !== 0));
+  const none = packBatch(randomPadded(2, 3, 6, 50, 0), "unpadded");
+  for (const fullHead of [false, true]) {
+    assert.deepEqual(m.forwardBackward(none, { train: false, fullHead }), { loss: 0, count: 0 });
+    assert.ok(m.grads.every((v) => v === 0));
+  }
+  assert.deepEqual(m.evaluate(none), { lossSum: 0, count: 0, top1: 0, top5: 0 });
+});
+
+test("same seeds give the same parameters, losses and gradients; another dropout seed differs", () => {
+  const a = tinyModel(11, { dropout: 0.1 }), b = tinyModel(11, { dropout: 0.1 });
+  assert.deepEqual(a.params, b.params);
+  assert.notDeepEqual(tinyModel(12).params, a.params);
+  const batch = packBatch(randomPadded(13, 4, 8, 50), "unpadded");
+  const ra = a.forwardBackward(batch, { dropoutRng: new Rng(1) });
+  const rb = b.forwardBackward(batch, { dropoutRng: new Rng(1) });
+  assert.equal(ra.loss, rb.loss);
+  assert.deepEqual(a.grads, b.grads);
+  const rc = b.forwardBackward(batch, { dropoutRng: new Rng(2) });
+  assert.notEqual(rc.loss, ra.loss);
+  // evaluation ignores dropout
+  assert.equal(a.evaluate(batch).lossSum, b.evaluate(batch).lossSum);
+  assert.throws(() => a.forwardBackward(batch), /dropoutRng/);
+});
+
+test("named tensors: stable names and shapes, and a load reproduces the model exactly", () => {
+  const m = tinyModel(14);
+  const t = m.tensors();
+  assert.deepEqual(t.slice(0, 4).map((x) => [x.name, x.shape]), [
+    ["embed.weight", [50, 16]],
+    ["layers.0.attn.q.weight", [16, 16]],
+    ["layers.0.attn.q.bias", [16]],
+    ["layers.0.attn.k.weight", [16, 16]],
+  ]);
+  assert.deepEqual(t.slice(-6).map((x) => x.name), ["head.dense.weight", "head.dense.bias", "head.ln.scale", "head.ln.offset", "head.out.weight", "head.out.bias"]);
+  assert.equal(t.length, 1 + 2 * 16 + 6);
+  assert.equal(m.numParams, t.reduce((s, x) => s + x.data.length, 0));
+  const decayed = m.specs.filter((s) => s.decay).map((s) => s.name);
+  assert.ok(decayed.includes("embed.weight") && decayed.includes("head.out.weight") && !decayed.some((n) => n.endsWith(".bias") || n.includes(".ln")));
+  const copy = tinyModel(99);
+  copy.loadTensors(t.map((x) => ({ name: x.name, shape: x.shape, data: Float32Array.from(x.data) })));
+  const batch = packBatch(randomPadded(15, 3, 6, 50), "unpadded");
+  assert.equal(copy.evaluate(batch).lossSum, m.evaluate(batch).lossSum);
+  assert.throws(() => copy.loadTensors(t.slice(1)), /missing tensor 'embed.weight'/);
+  assert.throws(() => copy.loadTensors(t.map((x, i) => (i === 2 ? { ...x, shape: [4, 4] } : x))), /has shape \[4, 4\], expected \[16\]/);
+  assert.throws(() => copy.loadTensors([...t, { name: "extra", shape: [1], data: [0] }]), /unexpected tensor\(s\) 'extra'/);
+});
+
+test("evaluate counts top-1/top-5 hits consistently with the logits", () => {
+  const m = tinyModel(16);
+  const batch = packBatch(randomPadded(17, 6, 8, 50, 0.4), "unpadded");
+  const rows: number[] = [];
+  for (let t = 0; t < batch.rows; t++) if (batch.labels[t]! >= 0) rows.push(t);
+  const logits = m.logits(batch, rows);
+  let top1 = 0, top5 = 0, lossSum = 0;
+  const V = 50;
+  rows.forEach((t, r) => {
+    const row = Array.from(logits.subarray(r * V, r * V + V));
+    const label = batch.labels[t]!;
+    const higher = row.filter((v, c) => c !== label && v >= row[label]!).length;
+    if (higher === 0) top1++;
+    if (higher < 5) top5++;
+    const mx = Math.max(...row);
+    lossSum += Math.log(row.reduce((s, v) => s + Math.exp(v - mx), 0)) + mx - row[label]!;
+  });
+  const e = m.evaluate(batch);
+  assert.equal(e.count, rows.length);
+  assert.equal(e.top1, top1);
+  assert.equal(e.top5, top5);
+  assert.ok(top5 >= top1);
+  assert.ok(Math.abs(e.lossSum - lossSum) < 1e-4 * lossSum);
+});
+
+test("inputs outside the capacity or the vocabulary fail with a clear message", () => {
+  const m = new MlmModel(be, TINY, { maxRows: 10, maxSeqs: 2, maxHeadRows: 3 });
+  m.init(new Rng(1));
+  assert.throws(() => m.evaluate(packBatch(randomPadded(1, 3, 8, 50, 0.3, 4), "unpadded")), /capacity.maxSeqs is 2|capacity.maxRows is 10/);
+  const b = packBatch(randomPadded(2, 2, 5, 50, 1, 5), "unpadded");
+  assert.throws(() => m.evaluate(b), /more than capacity.maxHeadRows = 3 labelled rows/);
+  b.ids[0] = 50;
+  assert.throws(() => m.evaluate(b), /token id 50 at row 0 is outside the vocabulary of 50/);
+  assert.throws(() => new MlmModel(be, { ...TINY, numHeads: 3 }, { maxRows: 4, maxSeqs: 1 }), /multiple of numHeads/);
+  assert.throws(() => new MlmModel(be, { ...TINY, dmodel: 3 } as never, { maxRows: 4, maxSeqs: 1 }), /unknown key 'dmodel'/);
+});

@@ -1,0 +1,53 @@
+/** Shared helpers of the tokenizer tests: repository paths and temp files. */
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root: the first folder above this file holding package.json (works from dist/ too). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("package.json not found above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+/** The bundled Tatoeba English corpus (65,241 sentences). */
+export function corpusPath(): string {
+  return join(repoRoot(), "data", "tatoeba-en.txt");
+}
+
+/** The corpus's sentences (non-empty lines). */
+export function corpusLines(): string[] {
+  return readFileSync(corpusPath(), "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0);
+}
+
+/** A fresh temp directory for test fixtures. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "mlm-tokenizer-test-"));
+}
+
+/** Sentences that exercise the edges of the pipeline (special tokens in text, Unicode, empty). */
+export const EDGE_SENTENCES = [
+  "Hello [MASK] world",
+  "x[MASK]y[SEP]z",
+  "[MASK][MASK]",
+  "[mask] is not special after lowercasing",
+  "",
+  "   ",
+  "İstanbul ΟΔΟΣ fiancée Reykjavík",
+  "😀 smile 😀x emoji",
+  "ﬁne ligature",
+  "a\u0301b combining",
+  "x² and H₂O",
+  "tabs\tand\nnewlines",
+  "QWERTY zxqv 12345 !!! ??? ...",
+  // Long words (over 48 symbols) take the priority-queue merge path.
+  "thequickbrownfoxjumpsoverthelazydog".repeat(20),
+  "Iamworkingonitrightnowandwillbedonesoonerthanyouthink! antidisestablishmentarianism".repeat(3),
+];
