@@ -1,0 +1,71 @@
+/**
+ * `npm run bench`: every benchmark of the project, each measured in its own process.
+ *
+ *   npm run bench               full run (includes the tutorial's whole 30-epoch schedule)
+ *   npm run bench -- --quick    about a minute: fewer steps, no schedule, no tokenizer bench
+ *
+ * Prints readable tables on stderr and, at the end, one JSON line with every figure on stdout.
+ * Figures are medians; the machines are noisy, so compare runs, not single steps.
+ */
+import { execFileSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runKernelBench } from "./kernels.js";
+import { runTokenizerBench } from "./tokenizer.js";
+
+/** Runs bench/train.js with `args` in a child process and returns its JSON line. */
+function trainChild(args: string[]): Record<string, number | string> {
+  const script = fileURLToPath(new URL("./train.js", import.meta.url));
+  const out = execFileSync(process.execPath, [...process.execArgv, script, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+  const line = out.trim().split("\n").at(-1) ?? "";
+  return JSON.parse(line) as Record<string, number | string>;
+}
+
+function log(line: string): void {
+  process.stderr.write(line + "\n");
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, threads: { type: "string", default: String(availableParallelism()) } } });
+  const quick = values.quick;
+  const threads = Number(values.threads);
+  const all: Record<string, number | string> = { threads, quick: quick ? 1 : 0 };
+
+  log(`== kernels (GFLOP/s, median) ==`);
+  const kernels = await runKernelBench({ quick, threads });
+  for (const [k, v] of Object.entries(kernels)) all[`kernel.${k}`] = v;
+
+  log(`\n== training steps on the bundled corpus (5% sample, batch 64, tutorial order) ==`);
+  const steps = quick ? "10" : "40";
+  const runs: [string, string[]][] = [
+    ["default.wasm", ["--mode", "default", "--backend", "wasm", "--threads", String(threads), "--steps", steps]],
+    ["tutorial.wasm", ["--mode", "tutorial", "--backend", "wasm", "--threads", String(threads), "--steps", quick ? "3" : "10", "--warmup", "1"]],
+    ["default.ts", ["--mode", "default", "--backend", "ts", "--steps", quick ? "3" : "10", "--warmup", "1"]],
+  ];
+  for (const [name, args] of runs) {
+    const r = trainChild(args);
+    log(
+      `${name.padEnd(14)} ${Number(r.msPerStepMedian).toFixed(1).padStart(8)} ms/step | ${Number(r.realTokensPerSec).toFixed(0).padStart(7)} real tok/s | ` +
+        `${Number(r.paddedTokensPerSec).toFixed(0).padStart(7)} padded tok/s | eval ${Number(r.evalMsPerBatch).toFixed(1)} ms/batch | peak ${Number(r.peakRssMiB).toFixed(0)} MiB | ${r.threads} thread(s)`,
+    );
+    for (const [k, v] of Object.entries(r)) if (typeof v === "number") all[`${name}.${k}`] = v;
+  }
+
+  if (!quick) {
+    log(`\n== the tutorial's whole schedule (30 epochs, evaluation every 500 steps), default configuration ==`);
+    const s = trainChild(["--schedule", "--backend", "wasm", "--threads", String(threads)]);
+    log(`${s.scheduleSteps} steps in ${Number(s.scheduleWallSeconds).toFixed(1)} s (best validation loss ${Number(s.scheduleBestValidLoss).toFixed(4)}, peak ${Number(s.schedulePeakRssMiB).toFixed(0)} MiB)`);
+    for (const [k, v] of Object.entries(s)) if (typeof v === "number") all[k] = v;
+
+    log(`\n== tokenizer (ours vs Hugging Face tokenizers) ==`);
+    const t = await runTokenizerBench({ quick });
+    for (const [k, v] of Object.entries(t)) all[`tokenizer.${k}`] = v;
+  }
+  process.stdout.write(JSON.stringify(all) + "\n");
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,162 @@
+/**
+ * Training-step benchmark on the real data: the bundled Tatoeba English, the tutorial's 5% sample
+ * and batch order, the tutorial's model. One configuration per process, so that its peak memory
+ * (max RSS) is its own.
+ *
+ *   node dist/bench/train.js --mode default  [--backend wasm|ts] [--threads N] [--steps 30]
+ *   node dist/bench/train.js --mode tutorial ...   padded to 128, head on every position, padding computed
+ *   node dist/bench/train.js --schedule ...        the tutorial's whole schedule (30 epochs, evaluations)
+ *
+ * Prints readable lines on stderr and one JSON line on stdout.
+ */
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import { resolveConfig, type TrainConfig } from "../src/config.js";
+import { createBackend } from "../src/engine/create.js";
+import { Rng } from "../src/engine/rng.js";
+import { MlmDataLoader } from "../src/data/index.js";
+import { MlmModel, packBatch, type PackedBatch } from "../src/model/index.js";
+import { Adam } from "../src/train/optimizer.js";
+import { neverMaskedIds, prepareData, requireToken } from "../src/train/prepare.js";
+import { train } from "../src/train/trainer.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type BenchMode = "default" | "tutorial";
+
+export interface TrainBenchResult {
+  mode: BenchMode;
+  backend: string;
+  threads: number;
+  steps: number;
+  msPerStepMedian: number;
+  realTokensPerSec: number;
+  paddedTokensPerSec: number;
+  evalMsPerBatch: number;
+  peakRssMiB: number;
+}
+
+/** The settings of each mode: the project's defaults, or the tutorial's way of computing. */
+export function modeConfig(mode: BenchMode, backend: "wasm" | "ts", threads: number): TrainConfig {
+  const tutorial = mode === "tutorial";
+  return resolveConfig({ backend, threads, progress: false, padToMax: tutorial, fullHead: tutorial, computePadding: tutorial });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Times `steps` training steps (after `warmup`) and a few evaluation batches, in the tutorial's batch order. */
+export async function benchTrainSteps(mode: BenchMode, backendKind: "wasm" | "ts", threads: number, steps: number, warmup: number): Promise<TrainBenchResult> {
+  const config = modeConfig(mode, backendKind, threads);
+  const data = await prepareData(config, () => {});
+  const tok = data.tokenizer;
+  const loaderOptions = {
+    batchSize: config.batchSize,
+    padding: config.padToMax ? ("max" as const) : ("longest" as const),
+    maxLen: config.maxLen,
+    seed: config.seed,
+    padId: requireToken(tok, "[PAD]"),
+    maskId: requireToken(tok, "[MASK]"),
+    vocabSize: tok.vocabSize,
+    isSpecial: neverMaskedIds(tok),
+  };
+  const trainLoader = new MlmDataLoader(data.train, loaderOptions);
+  const validLoader = new MlmDataLoader(data.valid, { ...loaderOptions, fixedMasks: true });
+  const backend = await createBackend(backendKind, threads);
+  try {
+    const maxRows = config.batchSize * config.maxLen;
+    const model = new MlmModel(backend, { vocabSize: tok.vocabSize }, { maxRows, maxSeqs: config.batchSize, maxHeadRows: maxRows });
+    model.init(Rng.derive(config.seed, "init"));
+    const adam = new Adam(backend, model.params.length);
+    const dropoutRng = Rng.derive(config.seed, "dropout");
+    const packMode = config.computePadding ? "padded" : "unpadded";
+    let packed: PackedBatch | undefined;
+    const ms: number[] = [];
+    let real = 0;
+    let padded = 0;
+    let seconds = 0;
+    for (let i = 0; i < warmup + steps; i++) {
+      const { batch } = trainLoader.next();
+      const t0 = performance.now();
+      packed = packBatch(batch, packMode, packed);
+      model.forwardBackward(packed, { train: true, dropoutRng, fullHead: config.fullHead });
+      adam.update(model.params, model.grads, config.learningRate);
+      const dt = performance.now() - t0;
+      if (i < warmup) continue;
+      ms.push(dt);
+      seconds += dt / 1000;
+      for (let b = 0; b < batch.B; b++) real += batch.lengths[b]!;
+      padded += batch.B * batch.S;
+    }
+    const evalBatches = Math.min(validLoader.batchesPerEpoch, 5);
+    const evalMs: number[] = [];
+    for (let i = 0; i < evalBatches; i++) {
+      const t0 = performance.now();
+      packed = packBatch(validLoader.batch(0, i), packMode, packed);
+      model.evaluate(packed, { fullHead: config.fullHead });
+      evalMs.push(performance.now() - t0);
+    }
+    return {
+      mode,
+      backend: backend.name,
+      threads: backend.threads,
+      steps,
+      msPerStepMedian: median(ms),
+      realTokensPerSec: real / seconds,
+      paddedTokensPerSec: padded / seconds,
+      evalMsPerBatch: median(evalMs),
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    };
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** The tutorial's whole schedule with the project's defaults: 30 epochs, evaluation every 500 steps. */
+export async function benchSchedule(backendKind: "wasm" | "ts", threads: number): Promise<Record<string, number | string>> {
+  const out = mkdtempSync(join(tmpdir(), "mlm-bench-schedule-"));
+  const config = resolveConfig({ backend: backendKind, threads, progress: false, outDir: out });
+  const t0 = performance.now();
+  const s = await train(config);
+  return {
+    scheduleSteps: s.steps,
+    scheduleWallSeconds: (performance.now() - t0) / 1000,
+    scheduleBestValidLoss: s.bestValidLoss ?? Number.NaN,
+    scheduleMsPerStep: s.msPerStep,
+    schedulePeakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mode: { type: "string", default: "default" },
+      backend: { type: "string", default: "wasm" },
+      threads: { type: "string", default: "0" },
+      steps: { type: "string", default: "30" },
+      warmup: { type: "string", default: "3" },
+      schedule: { type: "boolean", default: false },
+    },
+  });
+  const backend = values.backend === "ts" ? "ts" : "wasm";
+  const threads = Number(values.threads);
+  if (values.schedule) {
+    const r = await benchSchedule(backend, threads);
+    process.stdout.write(JSON.stringify({ backend, ...r }) + "\n");
+    return;
+  }
+  if (values.mode !== "default" && values.mode !== "tutorial") throw new Error(`--mode must be default or tutorial, got ${values.mode}`);
+  const r = await benchTrainSteps(values.mode, backend, threads, Number(values.steps), Number(values.warmup));
+  process.stdout.write(JSON.stringify(r) + "\n");
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    process.stderr.write(`bench/train: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}

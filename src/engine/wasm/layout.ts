@@ -1,0 +1,42 @@
+/**
+ * Fixed layout of the first page of the shared WebAssembly memory: the control block through which
+ * the main thread hands a job to the workers, and the job's arguments.
+ *
+ * Bytes (int32 words unless noted):
+ *   0   generation: bumped by the main thread for each job (workers wait on it)
+ *   4   done: number of workers that finished the current job
+ *   8   opcode of the job (see `Op`); -1 tells workers to quit
+ *   12  number of threads taking part (the main thread is thread 0)
+ *   16  error flag: set by a worker whose kernel threw
+ *   64  .. 255: up to 48 int32 arguments
+ *   256 .. 1023: up to 96 float64 arguments
+ *   1024 .. 4095: per-thread float64 partial results (sums reduced by the main thread, in thread order)
+ * The bump allocator starts after the first 64 KiB page.
+ */
+export const CTL_GEN = 0;
+export const CTL_DONE = 1;
+export const CTL_OP = 2;
+export const CTL_NTH = 3;
+export const CTL_ERR = 4;
+/** Int32 index of the first integer argument. */
+export const ARG_I32 = 16;
+/** Float64 index of the first float argument. */
+export const ARG_F64 = 32;
+/** Byte offset of the per-thread float64 partial results (up to 384 values). */
+export const PARTIALS_BYTES = 1024;
+/** First byte handed out by the allocator. */
+export const HEAP_START = 65536;
+/** Most threads a backend can use (partials area: 4 float64 slots per thread, plus layer-norm rows). */
+export const MAX_THREADS = 64;
+
+/** Job opcodes understood by the module's `task(tid, nth)` export. */
+export const Op = {
+  gemm: 0,
+  layerNormForward: 2,
+  layerNormBackward: 3,
+  attentionForward: 4,
+  attentionBackward: 5,
+  crossEntropy: 6,
+  sumSquares: 7,
+  adam: 8,
+} as const;

@@ -1,0 +1,13 @@
+/**
+ * Using a trained model: load a run or checkpoint, fill in [MASK] tokens, evaluate on a corpus.
+ *
+ * @example
+ *   import { loadModel, fillMask, evaluateCorpus } from "mlm-ts/pipelines";
+ *   const loaded = await loadModel("runs/tatoeba", { backend: "wasm" });
+ *   fillMask(loaded, "I like [MASK].");                       // top 5 {score, token, token_str, sequence}
+ *   await evaluateCorpus(loaded, "data/tatoeba-en.txt", { sample: 0.01 }); // {loss, perplexity, accuracy, top5, ...}
+ *   loaded.dispose();
+ */
+export { loadModel, resolveCheckpointDir, type LoadModelOptions, type LoadedModel } from "./load-model.js";
+export { fillMask, fillMasks, softmaxInto, type FillMaskOptions, type FillMaskPrediction } from "./fill-mask.js";
+export { evaluateCorpus, evaluateRunValidation, type EvaluateCorpusOptions, type CorpusEvaluation } from "./evaluate-corpus.js";

@@ -1,0 +1,152 @@
+// End-to-end runs of the training loop on a tiny corpus with a tiny model (plain TypeScript
+// backend): the loss falls, the run directory holds what later commands read, the same seed gives
+// the same losses, and a run killed after a checkpoint resumes to the same validation losses.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { resolveConfig, type TrainConfig } from "../../src/config.js";
+import { Rng } from "../../src/engine/rng.js";
+import { readSafetensors } from "../../src/model/safetensors.js";
+import { readMetrics, readScalars } from "../../src/track/index.js";
+import { Tokenizer } from "../../src/tokenizer/index.js";
+import { train } from "../../src/train/trainer.js";
+import { listLastCheckpoints } from "../../src/train/run-dir.js";
+
+/** 300 short sentences from a few templates: learnable in a few hundred tiny steps. */
+function writeTinyCorpus(dir: string): string {
+  const rng = new Rng(3);
+  const subjects = ["the cat", "the dog", "a bird", "my friend", "the teacher", "tom", "mary", "the child"];
+  const verbs = ["likes", "sees", "wants", "finds", "eats", "has"];
+  const objects = ["the apple", "a book", "the ball", "some water", "the red car", "a green hat", "the cake"];
+  const lines = new Set<string>();
+  while (lines.size < 300) {
+    lines.add(`${subjects[rng.int(subjects.length)]} ${verbs[rng.int(verbs.length)]} ${objects[rng.int(objects.length)]} .`);
+  }
+  const path = join(dir, "corpus.txt");
+  writeFileSync(path, [...lines].join("\n") + "\n");
+  return path;
+}
+
+function tinyConfig(dir: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return resolveConfig({
+    data: writeTinyCorpus(dir),
+    sample: 1,
+    vocabSize: 80,
+    minFrequency: 1,
+    maxLen: 16,
+    dModel: 32,
+    numLayers: 2,
+    numHeads: 2,
+    dFF: 64,
+    dropout: 0.1,
+    batchSize: 16,
+    learningRate: 3e-3,
+    epochs: 100,
+    maxSteps: 120,
+    evalSteps: 40,
+    logSteps: 20,
+    backend: "ts",
+    progress: false,
+    cacheDir: join(dir, "cache"),
+    outDir: join(dir, "run"),
+    ...overrides,
+  });
+}
+
+test("a tiny run learns and leaves a complete run directory", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-train-"));
+  const config = tinyConfig(dir);
+  const summary = await train(config);
+  const losses = summary.evaluations.map((e) => e.metrics.loss);
+  assert.deepEqual(summary.evaluations.map((e) => e.step), [0, 40, 80, 120]);
+  assert.ok(losses[3]! < losses[0]! - 1, `validation loss should fall clearly: ${losses.join(", ")}`);
+  assert.equal(summary.bestValidLoss, Math.min(...losses));
+  assert.equal(summary.steps, 120);
+
+  const run = config.outDir!;
+  // Tokenizer and config written at the start, loadable by later commands.
+  const tok = Tokenizer.load(join(run, "tokenizer.json"));
+  assert.equal(tok.tokenToId("[MASK]"), 3);
+  assert.equal(JSON.parse(readFileSync(join(run, "config.json"), "utf8")).dModel, 32);
+  // The best checkpoint: safetensors with every parameter, and the state of the best step.
+  const weights = readSafetensors(readFileSync(join(run, "best", "model.safetensors")));
+  assert.deepEqual(weights.get("embed.weight")!.shape, [tok.vocabSize, 32]);
+  assert.ok(weights.has("layers.1.ffn.fc2.weight"));
+  const state = JSON.parse(readFileSync(join(run, "best", "train_state.json"), "utf8"));
+  assert.equal(state.step, summary.bestStep);
+  // TensorBoard: every record's CRCs are checked by readScalars; both losses are there.
+  const events = readdirSync(run).filter((f) => f.startsWith("events.out.tfevents."));
+  assert.equal(events.length, 1);
+  const scalars = readScalars(join(run, events[0]!));
+  const steps = (tag: string) => scalars.filter((s) => s.tag === tag).map((s) => s.step);
+  assert.deepEqual(steps("Loss/valid"), [0, 40, 80, 120]);
+  assert.deepEqual(steps("Loss/train"), [20, 40, 60, 80, 100, 120]);
+  assert.ok(steps("LearningRate").length === 6 && steps("Throughput/tokens_per_sec").length === 6);
+  const valid = scalars.filter((s) => s.tag === "Loss/valid").map((s) => s.value);
+  valid.forEach((v, i) => assert.ok(Math.abs(v - losses[i]!) < 1e-5 * Math.abs(v)));
+  // metrics.jsonl carries the same figures.
+  const records = readMetrics(join(run, "metrics.jsonl"));
+  assert.deepEqual(records.filter((r) => r.split === "valid").map((r) => r.loss), losses);
+  // The latest checkpoint (keepLast 1) is the final step's.
+  assert.deepEqual(readdirSync(run).filter((f) => f.startsWith("last-")), ["last-00000120"]);
+});
+
+test("the same seed gives the same losses; another seed does not", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-train-"));
+  const run = async (seed: number, out: string) =>
+    (await train(tinyConfig(dir, { seed, maxSteps: 40, evalSteps: 20, outDir: join(dir, out) }))).evaluations.map((e) => e.metrics.loss);
+  const a = await run(5, "a");
+  const b = await run(5, "b");
+  const c = await run(6, "c");
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
+
+test("a run killed after a checkpoint resumes to the same validation losses", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-resume-"));
+  const overrides = { maxSteps: 300, evalSteps: 10, logSteps: 10, shuffle: true, keepLast: 2 } as const;
+  const reference = await train(tinyConfig(dir, { ...overrides, outDir: join(dir, "reference") }));
+
+  // The same run in a child process, killed with SIGKILL once it has written a checkpoint at step >= 30.
+  const killedDir = join(dir, "killed");
+  const configFile = join(dir, "config.json");
+  const { data, ...rest } = tinyConfig(dir, { ...overrides, outDir: killedDir });
+  // progress on: the child reports each evaluation on stderr (plain lines, not a terminal).
+  writeFileSync(configFile, JSON.stringify({ ...rest, data, progress: true }));
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const cli = fileURLToPath(new URL(`../../src/cli/main${ext}`, import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, cli, "train", "--config", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+  const killedAt = await new Promise<number>((resolve, reject) => {
+    let text = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      const m = /step (\d+): new best validation loss|step (\d+): validation loss/g;
+      for (const match of text.matchAll(m)) {
+        const step = Number(match[1] ?? match[2]);
+        if (step >= 30 && child.exitCode === null && !child.killed) {
+          child.kill("SIGKILL");
+          resolve(step);
+        }
+      }
+    });
+    child.on("exit", (code, signal) => {
+      if (signal !== "SIGKILL") reject(new Error(`child ended by itself (code ${code}): ${text.slice(-500)}`));
+    });
+  });
+  await new Promise((r) => child.once("close", r));
+  assert.ok(killedAt < 300);
+  const latest = listLastCheckpoints(killedDir).at(-1);
+  assert.ok(latest !== undefined && Number(latest.slice(-8)) >= 20, `expected a latest checkpoint at step >= 20, got ${latest}`);
+
+  const resumed = await train(tinyConfig(dir, { ...overrides, outDir: killedDir }), { resume: killedDir });
+  const byStep = (s: typeof reference) => s.evaluations.map((e) => [e.step, e.metrics.loss]);
+  assert.deepEqual(byStep(resumed), byStep(reference));
+  assert.equal(resumed.bestValidLoss, reference.bestValidLoss);
+  // metrics.jsonl of the resumed run has each evaluation once, as the reference does.
+  const validSteps = (run: string) => readMetrics(join(run, "metrics.jsonl")).filter((r) => r.split === "valid").map((r) => [r.step, r.loss]);
+  assert.deepEqual(validSteps(killedDir), validSteps(join(dir, "reference")));
+});
