@@ -7,6 +7,7 @@
  *   mlm download [--url URL] [--out F]  fetch the tutorial's it-en.tsv
  *   mlm fill TEXT --model RUN_DIR       fill in [MASK] tokens
  *   mlm eval --model RUN_DIR --data F   loss, perplexity and accuracy on a corpus
+ *   mlm runs [RUN_DIR]                  what past runs reached
  */
 import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
@@ -21,6 +22,7 @@ Commands:
   download             download the tutorial's Tatoeba Italian-English TSV
   fill                 predict the tokens behind [MASK] in a text
   eval                 loss, perplexity and masked-token accuracy of a trained model on a corpus
+  runs                 list past runs, or show one run's curves
 `;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -40,6 +42,8 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
       return [(await import("./fill.js")).fillCommand, argv.slice(1)];
     case "eval":
       return [(await import("./eval.js")).evalCommand, argv.slice(1)];
+    case "runs":
+      return [(await import("./runs.js")).runsCommand, argv.slice(1)];
     default:
       return null;
   }

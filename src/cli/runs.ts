@@ -1,0 +1,60 @@
+/**
+ * `mlm runs`: what past runs reached, without starting TensorBoard.
+ *
+ *   mlm runs                 every run under runs/: steps, best validation loss, last training loss
+ *   mlm runs RUN_DIR         one run's validation curve (and training loss at each log step)
+ *   --json                   the same as JSON
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { listRuns, runCurves, summarizeRun } from "../track/runs.js";
+import { formatSeconds } from "../track/progress.js";
+
+const HELP = `Usage: mlm runs [DIR] [--json]
+
+Without DIR, lists the runs under runs/ (or under DIR when it holds run directories).
+With a run directory, prints its validation curve and training losses.
+`;
+
+const fixed = (x: number | null, digits = 4): string => (x === null ? "-" : x.toFixed(digits));
+
+export async function runsCommand(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, allowPositionals: true });
+  if (values.help) {
+    write(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new Error(`expected at most one directory, got ${positionals.length}`);
+  const dir = positionals[0] ?? "runs";
+  if (existsSync(join(dir, "metrics.jsonl"))) {
+    const summary = summarizeRun(dir);
+    const curves = runCurves(dir);
+    if (values.json) {
+      write(JSON.stringify({ ...summary, ...curves }) + "\n");
+      return 0;
+    }
+    write(`${summary.dir}: ${summary.lastStep} steps, best validation loss ${fixed(summary.bestValidLoss)} at step ${summary.bestStep ?? "-"}\n`);
+    write(`${"step".padStart(8)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)} ${"train loss".padStart(10)}\n`);
+    const trainAt = new Map(curves.train.map((t) => [t.step, t.loss]));
+    for (const v of curves.valid) {
+      const pct = (x: number | null): string => (x === null ? "-" : (100 * x).toFixed(1) + "%");
+      write(`${String(v.step).padStart(8)} ${fixed(v.loss).padStart(10)} ${fixed(v.perplexity, 1).padStart(9)} ${pct(v.accuracy).padStart(6)} ${pct(v.top5).padStart(6)} ${fixed(trainAt.get(v.step) ?? null).padStart(10)}\n`);
+    }
+    return 0;
+  }
+  const runs = listRuns(dir);
+  if (values.json) {
+    write(JSON.stringify(runs) + "\n");
+    return 0;
+  }
+  if (runs.length === 0) {
+    write(`no runs under ${dir}\n`);
+    return 0;
+  }
+  write(`${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)}  data\n`);
+  for (const r of runs) {
+    write(`${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)}  ${r.data ?? "bundled"}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,29 @@
+/**
+ * mlm-ts: train and use small BERT-style masked language models in TypeScript.
+ *
+ * The main entry points are exported here by name; each area is also exported whole as a namespace
+ * (and as its own package path, e.g. "mlm-ts/tokenizer").
+ *
+ * @example
+ *   import { resolveConfig, train, loadModel, fillMask } from "mlm-ts";
+ *   const run = await train(resolveConfig({ maxSteps: 300, outDir: "runs/demo" }));
+ *   const loaded = await loadModel(run.runDir);
+ *   console.log(fillMask(loaded, "Tom is [MASK] than Mary."));
+ *   loaded.dispose();
+ */
+export { DEFAULT_CONFIG, resolveConfig, parseConfigArgs, type TrainConfig } from "./config.js";
+export { train, describeSummary, type TrainOptions, type TrainSummary } from "./train/trainer.js";
+export { Tokenizer, trainBpe, trainBpeFromSentences, TUTORIAL_TOKENIZER, type BpeTrainOptions, type Encoding } from "./tokenizer/index.js";
+export { loadModel, fillMask, fillMasks, evaluateCorpus, type LoadedModel, type FillMaskPrediction, type CorpusEvaluation } from "./pipelines/index.js";
+export { MlmModel, packBatch, type ModelConfig, type PackedBatch, type PaddedBatch } from "./model/index.js";
+export { createBackend, type BackendKind } from "./engine/create.js";
+export { TsBackend, Rng, type Backend } from "./engine/index.js";
+export { readCorpus, sampleAndSplit, downloadFile, MlmDataLoader, bundledCorpusPath, TATOEBA_ATTRIBUTION } from "./data/index.js";
+export { SummaryWriter, MetricsLog, readScalars } from "./track/index.js";
+
+export * as data from "./data/index.js";
+export * as tokenizer from "./tokenizer/index.js";
+export * as engine from "./engine/index.js";
+export * as model from "./model/index.js";
+export * as track from "./track/index.js";
+export * as pipelines from "./pipelines/index.js";

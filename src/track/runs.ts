@@ -1,0 +1,82 @@
+/**
+ * Summaries of run directories, read from their metrics.jsonl and config.json: what `mlm runs` shows.
+ *
+ * @example
+ *   listRuns("runs").forEach((r) => console.log(r.name, r.lastStep, r.bestValidLoss));
+ *   runCurves("runs/2026-11-28_10-00-00").valid; // [{ step, loss, perplexity, accuracy, top5 }]
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { readMetrics, type MetricsRecord } from "./metrics.js";
+
+export interface RunSummary {
+  dir: string;
+  name: string;
+  /** Last step with a logged figure (training loss or evaluation). */
+  lastStep: number;
+  bestValidLoss: number | null;
+  bestStep: number | null;
+  /** Last logged training loss. */
+  lastTrainLoss: number | null;
+  /** Corpus of the run (null: the bundled one). */
+  data: string | null;
+  /** Wall time between the first and the last record, in seconds. */
+  seconds: number;
+}
+
+export interface RunCurves {
+  train: { step: number; loss: number; lr: number | null; tokensPerSec: number | null }[];
+  valid: { step: number; loss: number; perplexity: number | null; accuracy: number | null; top5: number | null }[];
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/** The training and validation curves of one run. */
+export function runCurves(dir: string): RunCurves {
+  const path = join(dir, "metrics.jsonl");
+  if (!existsSync(path)) throw new Error(`${dir}: not a run directory (no metrics.jsonl)`);
+  const records: MetricsRecord[] = readMetrics(path);
+  const curves: RunCurves = { train: [], valid: [] };
+  for (const r of records) {
+    const loss = num(r.loss);
+    if (loss === null) continue;
+    if (r.split === "train") curves.train.push({ step: r.step, loss, lr: num(r.lr), tokensPerSec: num(r.tokensPerSec) });
+    if (r.split === "valid") curves.valid.push({ step: r.step, loss, perplexity: num(r.perplexity), accuracy: num(r.accuracy), top5: num(r.top5) });
+  }
+  return curves;
+}
+
+/** One run's summary. */
+export function summarizeRun(dir: string): RunSummary {
+  const path = join(dir, "metrics.jsonl");
+  const curves = runCurves(dir);
+  const records = readMetrics(path);
+  let best: RunCurves["valid"][number] | null = null;
+  for (const v of curves.valid) if (best === null || v.loss < best.loss) best = v;
+  let data: string | null = null;
+  const configPath = join(dir, "config.json");
+  if (existsSync(configPath)) {
+    const config = JSON.parse(readFileSync(configPath, "utf8")) as { data?: unknown };
+    data = typeof config.data === "string" ? config.data : null;
+  }
+  return {
+    dir,
+    name: basename(dir),
+    lastStep: records.reduce((m, r) => Math.max(m, r.step), 0),
+    bestValidLoss: best?.loss ?? null,
+    bestStep: best?.step ?? null,
+    lastTrainLoss: curves.train.at(-1)?.loss ?? null,
+    data,
+    seconds: records.length > 0 ? records.at(-1)!.time - records[0]!.time : 0,
+  };
+}
+
+/** Summaries of every run directory (a folder with metrics.jsonl) directly under `root`, oldest first. */
+export function listRuns(root: string): RunSummary[] {
+  if (!existsSync(root)) throw new Error(`${root}: no such directory`);
+  return readdirSync(root)
+    .map((name) => join(root, name))
+    .filter((dir) => statSync(dir).isDirectory() && existsSync(join(dir, "metrics.jsonl")))
+    .sort()
+    .map(summarizeRun);
+}

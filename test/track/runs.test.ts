@@ -1,0 +1,44 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MetricsLog } from "../../src/track/metrics.js";
+import { listRuns, runCurves, summarizeRun } from "../../src/track/runs.js";
+import { runsCommand } from "../../src/cli/runs.js";
+
+function fakeRun(root: string, name: string, valid: [number, number][], data: string | null): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ data }));
+  const log = new MetricsLog(join(dir, "metrics.jsonl"));
+  for (const [step, loss] of valid) {
+    if (step > 0) log.log(step, { split: "train", loss: loss + 0.5, lr: 3e-4 }, 1000 + step);
+    log.log(step, { split: "valid", loss, perplexity: Math.exp(loss), accuracy: 0.1, top5: 0.2 }, 1000 + step);
+  }
+  log.close();
+  return dir;
+}
+
+test("runs are summarised from their metrics: best validation loss, steps, curves", async () => {
+  const root = mkdtempSync(join(tmpdir(), "mlm-runs-"));
+  const a = fakeRun(root, "2026-01-01_00-00-00", [[0, 9.8], [100, 6.4], [200, 6.5]], null);
+  fakeRun(root, "2026-01-02_00-00-00", [[0, 9.7], [50, 7.0]], "it-en.tsv");
+  mkdirSync(join(root, "not-a-run"));
+  const s = summarizeRun(a);
+  assert.equal(s.bestValidLoss, 6.4);
+  assert.equal(s.bestStep, 100);
+  assert.equal(s.lastStep, 200);
+  assert.equal(s.lastTrainLoss, 7);
+  assert.equal(s.seconds, 200);
+  assert.deepEqual(runCurves(a).valid.map((v) => v.step), [0, 100, 200]);
+  assert.deepEqual(listRuns(root).map((r) => [r.name, r.data]), [["2026-01-01_00-00-00", null], ["2026-01-02_00-00-00", "it-en.tsv"]]);
+
+  let out = "";
+  await runsCommand([root], (t) => (out += t));
+  assert.match(out, /2026-01-01_00-00-00\s+200\s+6\.4000\s+100/);
+  out = "";
+  await runsCommand([a, "--json"], (t) => (out += t));
+  assert.equal(JSON.parse(out).valid.length, 3);
+  assert.throws(() => runCurves(join(root, "not-a-run")), /not-a-run: not a run directory \(no metrics.jsonl\)/);
+});
