@@ -14,11 +14,10 @@ import { pathToFileURL } from "node:url";
 import { resolveConfig, type TrainConfig } from "../src/config.js";
 import { createBackend } from "../src/engine/create.js";
 import { Rng } from "../src/engine/rng.js";
-import { MlmDataLoader } from "../src/data/index.js";
 import { MlmModel, packBatch, type PackedBatch } from "../src/model/index.js";
 import { Adam } from "../src/train/optimizer.js";
-import { neverMaskedIds, prepareData, requireToken } from "../src/train/prepare.js";
-import { train } from "../src/train/trainer.js";
+import { prepareData, runLoaders } from "../src/train/prepare.js";
+import { modelCapacity, train } from "../src/train/trainer.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,26 +53,13 @@ export async function benchTrainSteps(mode: BenchMode, backendKind: "wasm" | "ts
   const config = modeConfig(mode, backendKind, threads);
   const data = await prepareData(config, () => {});
   const tok = data.tokenizer;
-  const loaderOptions = {
-    batchSize: config.batchSize,
-    padding: config.padToMax ? ("max" as const) : ("longest" as const),
-    maxLen: config.maxLen,
-    seed: config.seed,
-    padId: requireToken(tok, "[PAD]"),
-    maskId: requireToken(tok, "[MASK]"),
-    vocabSize: tok.vocabSize,
-    isSpecial: neverMaskedIds(tok),
-  };
-  const trainLoader = new MlmDataLoader(data.train, loaderOptions);
-  const validLoader = new MlmDataLoader(data.valid, { ...loaderOptions, fixedMasks: true });
+  const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tok, data.train, data.valid);
   const backend = await createBackend(backendKind, threads);
   try {
-    const maxRows = config.batchSize * config.maxLen;
-    const model = new MlmModel(backend, { vocabSize: tok.vocabSize }, { maxRows, maxSeqs: config.batchSize, maxHeadRows: maxRows });
+    const model = new MlmModel(backend, { vocabSize: tok.vocabSize }, modelCapacity([data.train, data.valid], config, packMode));
     model.init(Rng.derive(config.seed, "init"));
     const adam = new Adam(backend, model.params.length);
     const dropoutRng = Rng.derive(config.seed, "dropout");
-    const packMode = config.computePadding ? "padded" : "unpadded";
     let packed: PackedBatch | undefined;
     const ms: number[] = [];
     let real = 0;

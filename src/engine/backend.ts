@@ -127,6 +127,49 @@ export interface Backend {
     decayMask: Uint8Array | null,
   ): void;
 
+  /** out[i] = a[i] + b[i] for i < n (out may be a or b: residual sums and gradient accumulation). */
+  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
+
+  /**
+   * Inverted dropout: out[i] = keep(i) ? inp[i] * s : 0 for i < n, s = dropoutScale(p), where
+   * keep(i) = dropoutHash(seed, i) >= dropoutThreshold(p) (see below: counter-based, so the mask
+   * depends only on seed and i, never on the thread count). out may be inp. The map is linear with
+   * the same mask both ways, so the same call with the same seed is also its backward:
+   * dropout(dinp, dout, n, p, seed). p in [0, 1); p = 0 copies.
+   */
+  dropout(out: Float32Array, inp: Float32Array, n: number, p: number, seed: number): void;
+
+  /** out[i] = a[i] + dropout(b)[i] for i < n (same mask as `dropout` with this seed; out may be a or b). */
+  addDropout(out: Float32Array, a: Float32Array, b: Float32Array, n: number, p: number, seed: number): void;
+
+  /**
+   * x[i] = dropout(max(x[i], 0)) in place for i < n (same mask as `dropout`); p = 0 is a plain ReLU.
+   * The backward needs no mask: see `reluBackward`.
+   */
+  reluDropout(x: Float32Array, n: number, p: number, seed: number): void;
+
+  /**
+   * d[i] = y[i] > 0 ? d[i] * scale : 0 in place, where y is the output of `reluDropout` (a unit is
+   * positive exactly where both the ReLU and the dropout let it through); scale = dropoutScale(p).
+   */
+  reluBackward(d: Float32Array, y: Float32Array, n: number, scale: number): void;
+
+  /**
+   * Token embedding plus positions: out[t,:] = table[ids[t],:] * scale + pe[positions[t],:]
+   * out [T,C], ids [T], positions [T], table [V,C], pe [maxLen,C]. Ids and positions are not checked.
+   */
+  embeddingForward(out: Float32Array, ids: Int32Array, positions: Int32Array, table: Float32Array, pe: Float32Array, T: number, C: number, scale: number): void;
+
+  /** out[r,:] = inp[rows[r],:] for r < R (out [R,C]). Rows are not checked. */
+  gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void;
+
+  /**
+   * dinp[rows[r],:] += dout[r,:] * scale for r < R, in order of r (repeated rows get every
+   * contribution): the backward of `gatherRows` (scale 1) and of the embedding lookup (scale as in
+   * the forward). Rows are not checked.
+   */
+  scatterAddRows(dinp: Float32Array, dout: Float32Array, rows: Int32Array, R: number, C: number, scale: number): void;
+
   /** Releases worker threads and memory. The backend is unusable afterwards. */
   dispose(): void;
 }
@@ -141,4 +184,27 @@ export interface AdamHyper {
   /** Factor applied to the gradients first (global-norm clipping); 1 for none. */
   gradScale: number;
   weightDecay: number;
+}
+
+/**
+ * The dropout mask's integer hash of (seed, i): murmur3's 32-bit finalizer of seed ^ (i * golden
+ * ratio). Every backend computes exactly these bits (32-bit integer arithmetic), so masks are equal
+ * across backends and thread counts. Element i is kept iff the hash is >= dropoutThreshold(p).
+ */
+export function dropoutHash(seed: number, i: number): number {
+  let h = (seed ^ Math.imul(i, 0x9e3779b9)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** round(p * 2^32): hashes below it are dropped. Throws unless 0 <= p < 1. */
+export function dropoutThreshold(p: number): number {
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout: probability must be in [0, 1), got ${p}`);
+  return Math.min(Math.round(p * 4294967296), 4294967295);
+}
+
+/** The factor of kept units, 1 / (1 - p) rounded to float32 (the value every backend multiplies by). */
+export function dropoutScale(p: number): number {
+  return Math.fround(1 / (1 - p));
 }

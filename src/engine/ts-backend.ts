@@ -7,7 +7,7 @@
  * float64. Kernels allocate nothing except small float64 scratch rows that grow once to the largest
  * size seen and are then reused.
  */
-import type { AdamHyper, Backend } from "./backend.js";
+import { dropoutHash, dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from "./backend.js";
 import { gemm } from "./gemm.js";
 
 /** Score given to padded keys before the softmax (the tutorial's mask value). */
@@ -307,6 +307,66 @@ export class TsBackend implements Backend {
       let u = (mi * c1) / (Math.sqrt(vi * c2) + eps);
       if (decay && decayMask![i] === 1) u += weightDecay * p;
       params[i] = p - lr * u;
+    }
+  }
+
+  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void {
+    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  }
+
+  dropout(out: Float32Array, inp: Float32Array, n: number, p: number, seed: number): void {
+    const th = dropoutThreshold(p);
+    const s = dropoutScale(p);
+    if (th === 0) {
+      if (out !== inp) out.set(inp.subarray(0, n));
+      return;
+    }
+    for (let i = 0; i < n; i++) out[i] = dropoutHash(seed, i) >= th ? inp[i] * s : 0;
+  }
+
+  addDropout(out: Float32Array, a: Float32Array, b: Float32Array, n: number, p: number, seed: number): void {
+    const th = dropoutThreshold(p);
+    const s = dropoutScale(p);
+    // the product rounded to float32 before the sum, and a + 0 for dropped units: the float32 steps
+    // of the SIMD kernels, so both backends give the same bits
+    for (let i = 0; i < n; i++) out[i] = a[i] + (dropoutHash(seed, i) >= th ? Math.fround(b[i] * s) : 0);
+  }
+
+  reluDropout(x: Float32Array, n: number, p: number, seed: number): void {
+    const th = dropoutThreshold(p);
+    const s = dropoutScale(p);
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      x[i] = v > 0 && (th === 0 || dropoutHash(seed, i) >= th) ? v * s : 0;
+    }
+  }
+
+  reluBackward(d: Float32Array, y: Float32Array, n: number, scale: number): void {
+    const sc = Math.fround(scale);
+    for (let i = 0; i < n; i++) d[i] = y[i] > 0 ? d[i] * sc : 0;
+  }
+
+  embeddingForward(out: Float32Array, ids: Int32Array, positions: Int32Array, table: Float32Array, pe: Float32Array, T: number, C: number, scale: number): void {
+    const sc = Math.fround(scale);
+    for (let t = 0; t < T; t++) {
+      const e = ids[t] * C;
+      const q = positions[t] * C;
+      const o = t * C;
+      // rounded product first, then the sum: the float32 steps of the SIMD kernels
+      for (let c = 0; c < C; c++) out[o + c] = Math.fround(table[e + c] * sc) + pe[q + c];
+    }
+  }
+
+  gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
+    for (let r = 0; r < R; r++) out.set(inp.subarray(rows[r] * C, rows[r] * C + C), r * C);
+  }
+
+  scatterAddRows(dinp: Float32Array, dout: Float32Array, rows: Int32Array, R: number, C: number, scale: number): void {
+    const sc = Math.fround(scale);
+    for (let r = 0; r < R; r++) {
+      const o = rows[r] * C;
+      const i = r * C;
+      for (let c = 0; c < C; c++) dinp[o + c] += Math.fround(dout[i + c] * sc);
     }
   }
 

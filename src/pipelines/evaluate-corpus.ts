@@ -6,7 +6,7 @@
  * the training loop did.
  */
 import { evaluateSplit, type EvalMetrics } from "../train/evaluate.js";
-import { neverMaskedIds, prepareData, requireToken } from "../train/prepare.js";
+import { neverMaskedIds, prepareData, requireToken, runLoaders } from "../train/prepare.js";
 import { MlmDataLoader, readCorpus, sampleAndSplit, tokenizeSentences, type CorpusStats } from "../data/index.js";
 import type { PackMode } from "../model/index.js";
 import type { TrainConfig } from "../config.js";
@@ -104,21 +104,8 @@ export async function evaluateCorpus(loaded: LoadedModel, path: string, options:
 export async function evaluateRunValidation(loaded: LoadedModel, options: { progress?: boolean } = {}): Promise<CorpusEvaluation> {
   const config = { ...loaded.config, progress: options.progress ?? false };
   const data = await prepareData(config, () => {}, loaded.tokenizer);
-  const tok = data.tokenizer;
-  const loader = new MlmDataLoader(data.valid, {
-    batchSize: config.batchSize,
-    padding: config.padToMax ? "max" : "longest",
-    maxLen: config.maxLen,
-    seed: config.seed,
-    mask: { probability: config.maskProb, maskTokenRate: config.maskTokenRate, randomTokenRate: config.randomTokenRate },
-    padId: requireToken(tok, "[PAD]"),
-    maskId: requireToken(tok, "[MASK]"),
-    vocabSize: tok.vocabSize,
-    isSpecial: neverMaskedIds(tok),
-    shuffle: false,
-    fixedMasks: true,
-  });
-  const metrics = scoreLoader(loaded, loader, config.computePadding ? "padded" : "unpadded", config.fullHead, options.progress ?? false);
+  const { valid: loader, packMode } = runLoaders(config, data.tokenizer, data.train, data.valid);
+  const metrics = scoreLoader(loaded, loader, packMode, config.fullHead, options.progress ?? false);
   return { ...metrics, sentences: data.valid.count, corpus: null };
 }
 

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type { TrainConfig } from "../config.js";
-import { bundledCorpusPath, describeCorpusStats, loadOrBuildTokenized, readCorpus, sampleAndSplit, type CorpusStats, type TokenizedSplit } from "../data/index.js";
+import { bundledCorpusPath, describeCorpusStats, loadOrBuildTokenized, MlmDataLoader, readCorpus, sampleAndSplit, type CorpusStats, type TokenizedSplit } from "../data/index.js";
+import type { PackMode } from "../model/index.js";
 import { Tokenizer, trainBpeFromSentences } from "../tokenizer/index.js";
 
 export interface PreparedData {
@@ -68,4 +69,27 @@ export async function prepareData(config: TrainConfig, log: (line: string) => vo
     log(`dataset ${name}: ${r.split.count} sentences, ${r.split.offsets[r.split.count]} tokens, ${r.fromCache ? "from cache" : "tokenized"} (${r.path})`);
   }
   return { tokenizer: tok, tokenizerTrained: trained, train: trainSplit.split, valid: validSplit.split, corpus: stats };
+}
+
+/**
+ * The training and validation loaders of a run: the configured batches and masking; validation
+ * never shuffled and masked with fixed, seeded masks so that every evaluation scores the same tokens.
+ */
+export function runLoaders(config: TrainConfig, tokenizer: Tokenizer, train: TokenizedSplit, valid: TokenizedSplit): { train: MlmDataLoader; valid: MlmDataLoader; packMode: PackMode } {
+  const options = {
+    batchSize: config.batchSize,
+    padding: config.padToMax ? ("max" as const) : ("longest" as const),
+    maxLen: config.maxLen,
+    seed: config.seed,
+    mask: { probability: config.maskProb, maskTokenRate: config.maskTokenRate, randomTokenRate: config.randomTokenRate },
+    padId: requireToken(tokenizer, "[PAD]"),
+    maskId: requireToken(tokenizer, "[MASK]"),
+    vocabSize: tokenizer.vocabSize,
+    isSpecial: neverMaskedIds(tokenizer),
+  };
+  return {
+    train: new MlmDataLoader(train, { ...options, shuffle: config.shuffle }),
+    valid: new MlmDataLoader(valid, { ...options, shuffle: false, fixedMasks: true }),
+    packMode: config.computePadding ? "padded" : "unpadded",
+  };
 }

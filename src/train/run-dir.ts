@@ -37,8 +37,13 @@ export interface TrainState {
   validHistory: { step: number; loss: number }[];
   /** Real tokens trained on so far. */
   tokensSeen: number;
+  /** Tokens including padding, as the batches were laid out. */
+  paddedTokensSeen: number;
   /** Training wall time so far, in seconds (evaluations excluded). */
   trainSeconds: number;
+  /** Sum and count of the training losses since the last log, so that a resumed run logs the same means. */
+  lossSinceLog: number;
+  stepsSinceLog: number;
 }
 
 const LAST_PREFIX = "last-";

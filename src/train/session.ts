@@ -1,0 +1,198 @@
+/**
+ * One training session: the model, its optimizer, the loaders and the state that a checkpoint saves,
+ * with the three things the loop does: a training step, an evaluation (with the best and latest
+ * checkpoints it may trigger), and logging. `trainer.ts` sets a session up and drives it.
+ */
+import { join } from "node:path";
+import type { TrainConfig } from "../config.js";
+import type { Backend } from "../engine/backend.js";
+import { Rng } from "../engine/rng.js";
+import type { MlmDataLoader } from "../data/index.js";
+import { packBatch, type MlmModel, type ModelConfig, type PackMode, type PackedBatch } from "../model/index.js";
+import type { Tokenizer } from "../tokenizer/index.js";
+import type { MetricsLog, SummaryWriter } from "../track/index.js";
+import type { Adam } from "./optimizer.js";
+import { learningRateAt, type ScheduleOptions } from "./schedule.js";
+import { evaluateSplit, type EvalMetrics } from "./evaluate.js";
+import { saveCheckpoint } from "./checkpoint.js";
+import { lastCheckpointName, pruneLastCheckpoints, RUN_FILES, type TrainState } from "./run-dir.js";
+
+/** What a session is made of; the trainer builds these. */
+export interface SessionParts {
+  config: TrainConfig;
+  modelConfig: ModelConfig;
+  runDir: string;
+  backend: Backend;
+  model: MlmModel;
+  adam: Adam;
+  tokenizer: Tokenizer;
+  trainLoader: MlmDataLoader;
+  validLoader: MlmDataLoader;
+  packMode: PackMode;
+  writer: SummaryWriter;
+  metrics: MetricsLog;
+  log: (line: string) => void;
+  schedule: ScheduleOptions;
+}
+
+/** A fresh state for step 0. */
+export function initialState(trainLoader: MlmDataLoader, dropoutRng: Rng): TrainState {
+  return {
+    step: 0,
+    loader: trainLoader.position(),
+    dropoutRng: dropoutRng.state(),
+    bestValidLoss: null,
+    bestStep: null,
+    evalsWithoutImprovement: 0,
+    validHistory: [],
+    tokensSeen: 0,
+    paddedTokensSeen: 0,
+    trainSeconds: 0,
+    lossSinceLog: 0,
+    stepsSinceLog: 0,
+  };
+}
+
+/** Figures of one optimizer step. */
+export interface StepFigures {
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  epoch: number;
+}
+
+export class TrainingSession {
+  /** Every evaluation of this session (and, after a resume, the losses of the earlier ones). */
+  readonly evaluations: { step: number; metrics: EvalMetrics }[];
+  private packed: PackedBatch | undefined;
+  /** Sum of the micro-batch gradients when accumulating (null: one batch per step). */
+  private readonly accumGrads: Float32Array | null;
+
+  constructor(
+    readonly parts: SessionParts,
+    readonly state: TrainState,
+    private readonly dropoutRng: Rng,
+  ) {
+    const { config, backend, model } = parts;
+    this.accumGrads = config.gradAccumSteps > 1 ? backend.alloc(model.grads.length) : null;
+    this.evaluations = state.validHistory.map((h) => ({ step: h.step, metrics: { loss: h.loss } as EvalMetrics }));
+  }
+
+  /** One optimizer step over `gradAccumSteps` batches; updates the state's counters. */
+  step(): StepFigures {
+    const { config, model, adam, trainLoader, packMode } = this.parts;
+    const t0 = performance.now();
+    let loss = 0;
+    let epoch = 0;
+    for (let micro = 0; micro < config.gradAccumSteps; micro++) {
+      const next = trainLoader.next();
+      epoch = next.epoch;
+      const batch = next.batch;
+      this.packed = packBatch(batch, packMode, this.packed);
+      loss += model.forwardBackward(this.packed, { train: true, dropoutRng: this.dropoutRng, fullHead: config.fullHead }).loss / config.gradAccumSteps;
+      for (let b = 0; b < batch.B; b++) this.state.tokensSeen += batch.lengths[b]!;
+      this.state.paddedTokensSeen += batch.B * batch.S;
+      if (this.accumGrads !== null) addScaled(this.accumGrads, model.grads, 1 / config.gradAccumSteps, micro === 0);
+    }
+    const lr = learningRateAt(this.state.step + 1, this.parts.schedule);
+    const { gradNorm } = adam.update(model.params, this.accumGrads ?? model.grads, lr);
+    this.state.step++;
+    this.state.trainSeconds += (performance.now() - t0) / 1000;
+    this.state.lossSinceLog += loss;
+    this.state.stepsSinceLog++;
+    return { loss, lr, gradNorm, epoch };
+  }
+
+  /**
+   * Logs the mean training loss since the last log (TensorBoard, metrics.jsonl, a line when stderr
+   * is not a terminal). Throughput figures are over the whole session so far.
+   */
+  logTraining(figures: StepFigures, tokensPerSec: number, paddedPerSec: number): void {
+    const { writer, metrics, log } = this.parts;
+    const s = this.state;
+    const mean = s.lossSinceLog / s.stepsSinceLog;
+    writer.addScalar("Loss/train", mean, s.step);
+    writer.addScalar("LearningRate", figures.lr, s.step);
+    writer.addScalar("GradNorm", figures.gradNorm, s.step);
+    writer.addScalar("Throughput/tokens_per_sec", tokensPerSec, s.step);
+    writer.addScalar("Throughput/padded_tokens_per_sec", paddedPerSec, s.step);
+    metrics.log(s.step, { split: "train", loss: mean, lr: figures.lr, gradNorm: figures.gradNorm, tokensPerSec, epoch: figures.epoch + 1 });
+    if (!process.stderr.isTTY) log(`step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`);
+    s.lossSinceLog = 0;
+    s.stepsSinceLog = 0;
+  }
+
+  /** Scores the whole validation split (fixed masks) and records it. */
+  evaluate(): EvalMetrics {
+    const { config, model, validLoader, packMode, writer, metrics, log } = this.parts;
+    const t0 = Date.now();
+    const result = evaluateSplit(model, validLoader, { packMode, fullHead: config.fullHead, packed: this.packed, progress: config.progress, label: "eval" });
+    const step = this.state.step;
+    writer.addScalar("Loss/valid", result.loss, step);
+    writer.addScalar("Perplexity/valid", result.perplexity, step);
+    writer.addScalar("Accuracy/valid_top1", result.accuracy, step);
+    writer.addScalar("Accuracy/valid_top5", result.top5, step);
+    metrics.log(step, { split: "valid", loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, top5: result.top5, tokens: result.tokens });
+    this.evaluations.push({ step, metrics: result });
+    this.state.validHistory.push({ step, loss: result.loss });
+    log(`step ${step}: validation loss ${result.loss.toFixed(4)}, perplexity ${result.perplexity.toFixed(1)}, accuracy ${pct(result.accuracy)} (top-5 ${pct(result.top5)}) [${Date.now() - t0} ms]`);
+    return result;
+  }
+
+  /** Evaluates, keeps the best checkpoint and the latest ones; true when early stopping fires. */
+  evaluateAndCheckpoint(): boolean {
+    const { config, runDir, log } = this.parts;
+    const s = this.state;
+    const { loss } = this.evaluate();
+    if (s.bestValidLoss === null || loss < s.bestValidLoss) {
+      s.bestValidLoss = loss;
+      s.bestStep = s.step;
+      s.evalsWithoutImprovement = 0;
+      this.checkpoint(join(runDir, RUN_FILES.best));
+      log(`step ${s.step}: new best validation loss, checkpoint saved to ${join(runDir, RUN_FILES.best)}`);
+    } else {
+      s.evalsWithoutImprovement++;
+    }
+    this.saveLatest();
+    return config.earlyStopping > 0 && s.evalsWithoutImprovement >= config.earlyStopping;
+  }
+
+  /** Writes `last-<step>` (when --keep-last > 0) and deletes the older ones beyond the limit. */
+  saveLatest(): void {
+    const { config, runDir } = this.parts;
+    if (config.keepLast === 0) return;
+    this.checkpoint(join(runDir, lastCheckpointName(this.state.step)));
+    pruneLastCheckpoints(runDir, config.keepLast);
+  }
+
+  /** Everything needed to resume exactly: weights, Adam moments, loader position, generators. */
+  private checkpoint(dir: string): void {
+    const { config, modelConfig, runDir, model, adam, tokenizer, trainLoader } = this.parts;
+    this.state.loader = trainLoader.position();
+    this.state.dropoutRng = this.dropoutRng.state();
+    saveCheckpoint(dir, {
+      config: { ...config, outDir: runDir, model: modelConfig },
+      tensors: model.tensors(),
+      tokenizerJson: tokenizer.toString(),
+      state: this.state,
+      optimizer: [
+        { name: "adam.m", shape: [adam.m.length], data: adam.m },
+        { name: "adam.v", shape: [adam.v.length], data: adam.v },
+      ],
+    });
+  }
+}
+
+/** acc = (first ? 0 : acc) + scale * g, over the whole flat gradient. */
+function addScaled(acc: Float32Array, g: Float32Array, scale: number, first: boolean): void {
+  if (first) for (let i = 0; i < acc.length; i++) acc[i] = scale * g[i]!;
+  else for (let i = 0; i < acc.length; i++) acc[i]! += scale * g[i]!;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/** 6123 -> "6.1k". */
+export function formatRate(x: number): string {
+  if (!Number.isFinite(x)) return "-";
+  return x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0);
+}
