@@ -34,7 +34,8 @@ export interface Backend {
 
   /**
    * Backward of `matmul`:
-   *   dinp[T,K]  = dout[T,N] @ w[K,N]^T          (overwritten; skipped when dinp is null)
+   *   dinp[T,K]  = dout[T,N] @ w[K,N]^T          (overwritten, or added to when accumulateDinp is
+   *                                              true; skipped when dinp is null)
    *   dw[K,N]   += inp[T,K]^T @ dout[T,N]        (accumulated)
    *   dbias[N]  += sum over rows of dout          (accumulated; skipped when null)
    */
@@ -48,6 +49,7 @@ export interface Backend {
     T: number,
     K: number,
     N: number,
+    accumulateDinp?: boolean,
   ): void;
 
   /**

@@ -67,9 +67,10 @@ export class TsBackend implements Backend {
     T: number,
     K: number,
     N: number,
+    accumulateDinp = false,
   ): void {
-    // dinp[T,K] = dout[T,N] @ w[K,N]^T
-    if (dinp !== null) gemm(dinp, K, false, dout, N, 1, w, 1, N, T, K, N);
+    // dinp[T,K] (+)= dout[T,N] @ w[K,N]^T
+    if (dinp !== null) gemm(dinp, K, accumulateDinp, dout, N, 1, w, 1, N, T, K, N);
     // dw[K,N] += inp[T,K]^T @ dout[T,N]
     gemm(dw, N, true, inp, 1, K, dout, N, 1, K, N, T);
     if (dbias !== null) {

@@ -14,7 +14,7 @@
 import type { Backend } from "../engine/backend.js";
 import type { Rng } from "../engine/rng.js";
 import type { ModelConfig } from "./config.js";
-import { addInPlace, dropoutBackward, dropoutForward, reluBackward, reluForward, residualForward } from "./layers.js";
+import { dropoutScale } from "../engine/backend.js";
 import { findSpec, type ParamSpec } from "./params.js";
 
 /** Views of one block's tensors inside a flat buffer (parameters or gradients). */
@@ -57,7 +57,8 @@ export class BlockActivations {
   readonly hd: Float32Array; // [T,F] FFN hidden after ReLU and dropout
   readonly res2: Float32Array; readonly x2: Float32Array; // [T,C]
   readonly mean2: Float32Array; readonly rstd2: Float32Array; // [T]
-  readonly keepAtt: Uint8Array; readonly keepFfn: Uint8Array; // [T,C] dropout choices (hidden: see reluBackward)
+  /** Seeds of this pass's dropout masks (attention output, FFN hidden, FFN output): the backward redraws the masks from them. */
+  seedAtt = 0; seedHidden = 0; seedFfn = 0;
 
   constructor(be: Backend, maxRows: number, maxProbs: number, C: number, F: number) {
     const tc = maxRows * C;
@@ -69,7 +70,6 @@ export class BlockActivations {
     this.hd = be.alloc(maxRows * F);
     this.res2 = be.alloc(tc); this.x2 = be.alloc(tc);
     this.mean2 = be.alloc(maxRows); this.rstd2 = be.alloc(maxRows);
-    this.keepAtt = new Uint8Array(tc); this.keepFfn = new Uint8Array(tc);
   }
 }
 
@@ -102,32 +102,36 @@ export interface DropoutCtx {
   rng: Rng;
 }
 
-/** Forward of one block: reads x [T,C], fills `a` (output in a.x2). */
+/** Forward of one block: reads x [T,C], fills `a` (output in a.x2). Draws three seeds from drop.rng. */
 export function blockForward(be: Backend, cfg: ModelConfig, p: BlockTensors, a: BlockActivations, s: BlockScratch, x: Float32Array, rows: RowsInfo, drop: DropoutCtx | null): void {
   const { dModel: C, dFF: F, numHeads: H, lnEps } = cfg;
   const { T, seqs, numSeqs } = rows;
   const tc = T * C;
+  const dp = drop === null ? 0 : drop.p; // dropout kernels with p = 0 are a plain sum / ReLU
+  if (drop !== null) {
+    a.seedAtt = drop.rng.u32();
+    a.seedHidden = drop.rng.u32();
+    a.seedFfn = drop.rng.u32();
+  }
   be.matmul(a.q, x, p.qW, p.qB, T, C, C);
   be.matmul(a.k, x, p.kW, p.kB, T, C, C);
   be.matmul(a.v, x, p.vW, p.vB, T, C, C);
   be.attentionForward(a.att, a.probs, a.q, a.k, a.v, seqs, numSeqs, T, C, H);
   be.matmul(s.tmpC, a.att, p.oW, p.oB, T, C, C);
-  if (drop !== null) dropoutForward(s.tmpC, a.keepAtt, tc, drop.p, drop.rng);
-  residualForward(a.res1, x, s.tmpC, tc);
+  be.addDropout(a.res1, x, s.tmpC, tc, dp, a.seedAtt);
   be.layerNormForward(a.x1, a.mean1, a.rstd1, a.res1, p.ln1S, p.ln1O, T, C, lnEps);
   be.matmul(a.hd, a.x1, p.fc1W, p.fc1B, T, C, F);
-  reluForward(a.hd, T * F);
-  if (drop !== null) dropoutForward(a.hd, null, T * F, drop.p, drop.rng);
+  be.reluDropout(a.hd, T * F, dp, a.seedHidden);
   be.matmul(s.tmpC, a.hd, p.fc2W, p.fc2B, T, F, C);
-  if (drop !== null) dropoutForward(s.tmpC, a.keepFfn, tc, drop.p, drop.rng);
-  residualForward(a.res2, a.x1, s.tmpC, tc);
+  be.addDropout(a.res2, a.x1, s.tmpC, tc, dp, a.seedFfn);
   be.layerNormForward(a.x2, a.mean2, a.rstd2, a.res2, p.ln2S, p.ln2O, T, C, lnEps);
 }
 
 /**
  * Backward of one block. dout [T,C] is the gradient at a.x2; writes dx [T,C], the gradient at the
  * input x (dx may be the same array as dout: dout is read first). Parameter gradients accumulate
- * into g. `dropP` is the dropout probability used in the forward (null when none).
+ * into g. `dropP` is the dropout probability used in the forward (null when none); the masks are
+ * redrawn from the seeds the forward kept in `a`.
  */
 export function blockBackward(
   be: Backend,
@@ -148,23 +152,20 @@ export function blockBackward(
   // x2 = LN2(res2): dres = d res2
   be.layerNormBackward(s.dres, g.ln2S, g.ln2O, dout, a.res2, p.ln2S, a.mean2, a.rstd2, T, C);
   // res2 = x1 + drop(hd @ W2 + b2)
-  if (dropP !== null) dropoutBackward(s.dtmp, s.dres, a.keepFfn, tc, dropP);
+  if (dropP !== null) be.dropout(s.dtmp, s.dres, tc, dropP, a.seedFfn);
   be.matmulBackward(s.dh, g.fc2W, g.fc2B, dropP !== null ? s.dtmp : s.dres, a.hd, p.fc2W, T, F, C);
   // hd = drop(relu(x1 @ W1 + b1)); hd > 0 exactly where both ReLU and dropout let the unit through
-  reluBackward(s.dh, a.hd, T * F, dropP !== null ? 1 / (1 - dropP) : 1);
-  be.matmulBackward(s.dtmp, g.fc1W, g.fc1B, s.dh, a.x1, p.fc1W, T, C, F);
-  addInPlace(s.dres, s.dtmp, tc); // d x1 = d res2 (residual) + FFN path
+  be.reluBackward(s.dh, a.hd, T * F, dropoutScale(dropP ?? 0));
+  be.matmulBackward(s.dres, g.fc1W, g.fc1B, s.dh, a.x1, p.fc1W, T, C, F, true); // d x1 = d res2 (residual) + FFN path
   // x1 = LN1(res1): dx = d res1 (the residual path to x)
   be.layerNormBackward(dx, g.ln1S, g.ln1O, s.dres, a.res1, p.ln1S, a.mean1, a.rstd1, T, C);
   // res1 = x + drop(att @ Wo + bo)
   const dproj = dropP !== null ? s.dtmp : dx;
-  if (dropP !== null) dropoutBackward(s.dtmp, dx, a.keepAtt, tc, dropP);
+  if (dropP !== null) be.dropout(s.dtmp, dx, tc, dropP, a.seedAtt);
   be.matmulBackward(s.datt, g.oW, g.oB, dproj, a.att, p.oW, T, C, C);
   be.attentionBackward(s.dq, s.dk, s.dv, s.datt, a.probs, a.q, a.k, a.v, seqs, numSeqs, T, C, H);
-  be.matmulBackward(s.dtmp, g.qW, g.qB, s.dq, x, p.qW, T, C, C);
-  addInPlace(dx, s.dtmp, tc);
-  be.matmulBackward(s.dtmp, g.kW, g.kB, s.dk, x, p.kW, T, C, C);
-  addInPlace(dx, s.dtmp, tc);
-  be.matmulBackward(s.dtmp, g.vW, g.vB, s.dv, x, p.vW, T, C, C);
-  addInPlace(dx, s.dtmp, tc);
+  // dx = d res1 + the three projections' input gradients, added by the products themselves
+  be.matmulBackward(dx, g.qW, g.qB, s.dq, x, p.qW, T, C, C, true);
+  be.matmulBackward(dx, g.kW, g.kB, s.dk, x, p.kW, T, C, C, true);
+  be.matmulBackward(dx, g.vW, g.vB, s.dv, x, p.vW, T, C, C, true);
 }

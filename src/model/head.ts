@@ -11,7 +11,6 @@
  */
 import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "./config.js";
-import { reluBackward, reluForward } from "./layers.js";
 import { findSpec, type ParamSpec } from "./params.js";
 
 /** Views of the head's tensors in a flat buffer. */
@@ -60,7 +59,7 @@ export class HeadActivations {
 export function headForward(be: Backend, cfg: ModelConfig, p: HeadTensors, a: HeadActivations, x: Float32Array, R: number): void {
   const { dModel: C, vocabSize: V } = cfg;
   be.matmul(a.hr, x, p.dW, p.dB, R, C, C);
-  reluForward(a.hr, R * C);
+  be.reluDropout(a.hr, R * C, 0, 0); // a plain ReLU
   be.layerNormForward(a.hn, a.mean, a.rstd, a.hr, p.lnS, p.lnO, R, C, cfg.lnEps);
   be.matmul(a.logits, a.hn, p.oW, p.oB, R, C, V);
 }
@@ -81,6 +80,6 @@ export function headBackward(be: Backend, cfg: ModelConfig, p: HeadTensors, g: H
   const { dModel: C, vocabSize: V } = cfg;
   be.matmulBackward(a.dhn, g.oW, g.oB, a.logits, a.hn, p.oW, R, C, V);
   be.layerNormBackward(a.dhr, g.lnS, g.lnO, a.dhn, a.hr, p.lnS, a.mean, a.rstd, R, C);
-  reluBackward(a.dhr, a.hr, R * C, 1);
+  be.reluBackward(a.dhr, a.hr, R * C, 1);
   be.matmulBackward(dx, g.dW, g.dB, a.dhr, x, p.dW, R, C, C);
 }

@@ -17,7 +17,7 @@ import type { PackedBatch } from "./batch.js";
 import { BlockActivations, blockBackward, blockForward, BlockScratch, blockTensors, type BlockTensors, type DropoutCtx, type RowsInfo } from "./block.js";
 import { resolveConfig, type ModelConfig } from "./config.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
-import { dropoutBackward, dropoutForward, embeddingBackward, embeddingForward, gatherRows, positionalEncoding, scatterAddRows } from "./layers.js";
+import { positionalEncoding } from "./layers.js";
 import { decayMask, findSpec, initParams, loadTensors, paramLayout, tensorViews, type NamedTensor, type ParamSpec } from "./params.js";
 
 /**
@@ -87,7 +87,7 @@ export class MlmModel {
   /** Number of real parameters (without alignment gaps). */
   readonly numParams: number;
 
-  private readonly pe: Float32Array; // [maxLen, C]
+  private readonly pe: Float32Array; // [maxLen, C] in backend memory
   private readonly embedW: Float32Array;
   private readonly embedG: Float32Array;
   private readonly blockP: BlockTensors[];
@@ -98,10 +98,12 @@ export class MlmModel {
   private readonly scratch: BlockScratch;
   private readonly head: HeadActivations;
   private readonly x0: Float32Array; // [T,C] embedding output (block 0 input)
-  private readonly keepEmb: Uint8Array; // [T,C]
+  private seedEmb = 0; // seed of the embedding dropout mask of the last training forward
   private readonly dX: Float32Array; // [T,C] gradient flowing down the blocks
   private readonly seqs: Int32Array; // [3 * maxSeqs] in backend memory
-  private readonly headRows: Int32Array; // [maxHeadRows] row index of each head row
+  private readonly ids: Int32Array; // [maxRows] the batch's token ids, in backend memory
+  private readonly positions: Int32Array; // [maxRows] the batch's positions, in backend memory
+  private readonly headRows: Int32Array; // [maxHeadRows] row index of each head row, in backend memory
   private readonly maxProbs: number;
 
   constructor(readonly backend: Backend, config: Partial<ModelConfig> = {}, capacity: ModelCapacity) {
@@ -136,12 +138,14 @@ export class MlmModel {
     this.headG = headTensors(specs, this.grads);
     this.scratch = new BlockScratch(backend, maxRows, C, F);
     this.head = new HeadActivations(backend, maxHeadRows, C, cfg.vocabSize);
-    this.pe = positionalEncoding(cfg.maxLen, C);
+    this.pe = backend.alloc(cfg.maxLen * C);
+    this.pe.set(positionalEncoding(cfg.maxLen, C));
     this.x0 = backend.alloc(maxRows * C);
-    this.keepEmb = new Uint8Array(maxRows * C);
     this.dX = backend.alloc(maxRows * C);
     this.seqs = backend.allocInt(3 * maxSeqs);
-    this.headRows = new Int32Array(maxHeadRows);
+    this.ids = backend.allocInt(maxRows);
+    this.positions = backend.allocInt(maxRows);
+    this.headRows = backend.allocInt(maxHeadRows);
   }
 
   /** Fills the parameters with Haiku's default initialisation (see params.ts), from `rng`. */
@@ -171,7 +175,7 @@ export class MlmModel {
   forwardBackward(batch: PackedBatch, opts: PassOptions = {}): StepResult {
     const rows = this.prepare(batch);
     const drop = this.dropoutCtx(opts.train ?? true, opts.dropoutRng);
-    this.forwardEncoder(batch, rows, drop);
+    this.forwardEncoder(rows, drop);
     const { R, count, x } = this.selectHeadRows(batch, opts.fullHead ?? false);
     this.grads.fill(0);
     if (count === 0) return { loss: 0, count: 0 };
@@ -188,7 +192,7 @@ export class MlmModel {
     } else {
       headBackward(be, cfg, this.headP, this.headG, this.head, x, this.head.dhx, R);
       this.dX.fill(0, 0, T * C);
-      scatterAddRows(this.dX, this.head.dhx, this.headRows, R, C);
+      be.scatterAddRows(this.dX, this.head.dhx, this.headRows, R, C, 1);
     }
     // Blocks, last to first; dX is both the gradient at a block's output and at its input.
     const dropP = drop === null ? null : drop.p;
@@ -197,15 +201,15 @@ export class MlmModel {
       blockBackward(be, cfg, this.blockP[l]!, this.blockG[l]!, this.acts[l]!, this.scratch, input, this.dX, this.dX, rows, dropP);
     }
     // x0 = dropout(embed[ids] * sqrt(C) + PE)
-    if (dropP !== null) dropoutBackward(this.dX, this.dX, this.keepEmb, T * C, dropP);
-    embeddingBackward(this.embedG, this.dX, batch.ids, T, C, Math.sqrt(C));
+    if (dropP !== null) be.dropout(this.dX, this.dX, T * C, dropP, this.seedEmb);
+    be.scatterAddRows(this.embedG, this.dX, this.ids, T, C, Math.sqrt(C));
     return { loss: lossSum / count, count };
   }
 
   /** Loss sums and top-1/top-5 hits at labelled rows, without dropout and without gradients. */
   evaluate(batch: PackedBatch, opts: Pick<PassOptions, "fullHead"> = {}): EvalResult {
     const rows = this.prepare(batch);
-    this.forwardEncoder(batch, rows, null);
+    this.forwardEncoder(rows, null);
     const { R, count, x } = this.selectHeadRows(batch, opts.fullHead ?? false);
     if (count === 0) return { lossSum: 0, count: 0, top1: 0, top5: 0 };
     headForward(this.backend, this.config, this.headP, this.head, x, R);
@@ -240,9 +244,9 @@ export class MlmModel {
       if (!(Number.isInteger(row) && row >= 0 && row < info.T)) throw new Error(`MlmModel.logits: row ${row} is outside the batch's ${info.T} rows`);
       this.headRows[r] = row;
     }
-    this.forwardEncoder(batch, info, null);
+    this.forwardEncoder(info, null);
     const C = this.config.dModel;
-    gatherRows(this.head.hx, this.acts[this.config.numLayers - 1]!.x2, this.headRows, R, C);
+    this.backend.gatherRows(this.head.hx, this.acts[this.config.numLayers - 1]!.x2, this.headRows, R, C);
     headForward(this.backend, this.config, this.headP, this.head, this.head.hx, R);
     return this.head.logits.subarray(0, R * this.config.vocabSize);
   }
@@ -250,7 +254,7 @@ export class MlmModel {
   /** The encoder's output [T, C] for a batch (no dropout); a view overwritten by the next call. */
   encode(batch: PackedBatch): Float32Array {
     const info = this.prepare(batch);
-    this.forwardEncoder(batch, info, null);
+    this.forwardEncoder(info, null);
     return this.acts[this.config.numLayers - 1]!.x2.subarray(0, info.T * this.config.dModel);
   }
 
@@ -279,6 +283,8 @@ export class MlmModel {
       if (!(pos >= 0 && pos < maxLen)) throw new Error(`MlmModel: position ${pos} at row ${t} is outside 0..${maxLen - 1} (maxLen)`);
     }
     this.seqs.set(batch.seqs.subarray(0, 3 * numSeqs));
+    this.ids.set(batch.ids.subarray(0, T));
+    this.positions.set(batch.positions.subarray(0, T));
     return { T, seqs: this.seqs, numSeqs };
   }
 
@@ -289,11 +295,15 @@ export class MlmModel {
   }
 
   /** Embedding, dropout and every block; the output is in acts[last].x2. */
-  private forwardEncoder(batch: PackedBatch, rows: RowsInfo, drop: DropoutCtx | null): void {
+  private forwardEncoder(rows: RowsInfo, drop: DropoutCtx | null): void {
     const C = this.config.dModel;
     const T = rows.T;
-    embeddingForward(this.x0, batch.ids, batch.positions, this.embedW, this.pe, T, C, Math.sqrt(C));
-    if (drop !== null) dropoutForward(this.x0, this.keepEmb, T * C, drop.p, drop.rng);
+    const be = this.backend;
+    be.embeddingForward(this.x0, this.ids, this.positions, this.embedW, this.pe, T, C, Math.sqrt(C));
+    if (drop !== null) {
+      this.seedEmb = drop.rng.u32();
+      be.dropout(this.x0, this.x0, T * C, drop.p, this.seedEmb);
+    }
     let x = this.x0;
     for (let l = 0; l < this.config.numLayers; l++) {
       blockForward(this.backend, this.config, this.blockP[l]!, this.acts[l]!, this.scratch, x, rows, drop);
@@ -328,7 +338,7 @@ export class MlmModel {
       return { R: T, count, x: last };
     }
     for (let r = 0; r < count; r++) this.head.labels[r] = batch.labels[this.headRows[r]!]!;
-    gatherRows(this.head.hx, last, this.headRows, count, C);
+    this.backend.gatherRows(this.head.hx, last, this.headRows, count, C);
     return { R: count, count, x: this.head.hx };
   }
 }

@@ -78,22 +78,31 @@ export class TrainingSession {
     this.evaluations = state.validHistory.map((h) => ({ step: h.step, metrics: { loss: h.loss } as EvalMetrics }));
   }
 
-  /** One optimizer step over `gradAccumSteps` batches; updates the state's counters. */
+  /**
+   * One optimizer step over `gradAccumSteps` batches; updates the state's counters. Accumulated
+   * gradients are weighted by each batch's masked-token count, so that k batches of n sentences give
+   * the loss and gradient of one batch of k * n sentences (the mean over all their masked tokens).
+   */
   step(): StepFigures {
     const { config, model, adam, trainLoader, packMode } = this.parts;
     const t0 = performance.now();
-    let loss = 0;
+    let lossSum = 0;
+    let count = 0;
     let epoch = 0;
     for (let micro = 0; micro < config.gradAccumSteps; micro++) {
       const next = trainLoader.next();
       epoch = next.epoch;
       const batch = next.batch;
       this.packed = packBatch(batch, packMode, this.packed);
-      loss += model.forwardBackward(this.packed, { train: true, dropoutRng: this.dropoutRng, fullHead: config.fullHead }).loss / config.gradAccumSteps;
+      const r = model.forwardBackward(this.packed, { train: true, dropoutRng: this.dropoutRng, fullHead: config.fullHead });
+      lossSum += r.loss * r.count;
+      count += r.count;
       for (let b = 0; b < batch.B; b++) this.state.tokensSeen += batch.lengths[b]!;
       this.state.paddedTokensSeen += batch.B * batch.S;
-      if (this.accumGrads !== null) addScaled(this.accumGrads, model.grads, 1 / config.gradAccumSteps, micro === 0);
+      if (this.accumGrads !== null) addScaled(this.accumGrads, model.grads, r.count, micro === 0);
     }
+    if (this.accumGrads !== null) scale(this.accumGrads, count > 0 ? 1 / count : 0);
+    const loss = count > 0 ? lossSum / count : 0;
     const lr = learningRateAt(this.state.step + 1, this.parts.schedule);
     const { gradNorm } = adam.update(model.params, this.accumGrads ?? model.grads, lr);
     this.state.step++;
@@ -183,10 +192,15 @@ export class TrainingSession {
   }
 }
 
-/** acc = (first ? 0 : acc) + scale * g, over the whole flat gradient. */
-function addScaled(acc: Float32Array, g: Float32Array, scale: number, first: boolean): void {
-  if (first) for (let i = 0; i < acc.length; i++) acc[i] = scale * g[i]!;
-  else for (let i = 0; i < acc.length; i++) acc[i]! += scale * g[i]!;
+/** acc = (first ? 0 : acc) + w * g, over the whole flat gradient. */
+function addScaled(acc: Float32Array, g: Float32Array, w: number, first: boolean): void {
+  if (first) for (let i = 0; i < acc.length; i++) acc[i] = w * g[i]!;
+  else for (let i = 0; i < acc.length; i++) acc[i]! += w * g[i]!;
+}
+
+/** x *= w. */
+function scale(x: Float32Array, w: number): void {
+  for (let i = 0; i < x.length; i++) x[i]! *= w;
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;

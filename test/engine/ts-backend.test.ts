@@ -2,6 +2,7 @@
 // of those formulas (computed in float64, so the check is tight).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { dropoutHash, dropoutScale, dropoutThreshold } from "../../src/engine/backend.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import { dotAll, numericGrad, randomArray, refAttention, refCrossEntropy, refLayerNorm, refMatmul, worstRatio } from "./reference.js";
 
@@ -40,7 +41,7 @@ test("matmul matches the float64 formula, with and without bias", () => {
   }
 });
 
-test("matmulBackward matches finite differences; dw and dbias accumulate, dinp is overwritten", () => {
+test("matmulBackward matches finite differences; dw and dbias accumulate, dinp is overwritten or accumulated", () => {
   for (const [T, K, N] of MATMUL_SHAPES.slice(0, 6)) {
     const x = pair(T * K, 4), w = pair(K * N, 5), b = pair(N, 6), g = pair(T * N, 7);
     const loss = (): number => dotAll(refMatmul(x.f64, w.f64, b.f64, T, K, N), g.f64);
@@ -57,6 +58,10 @@ test("matmulBackward matches finite differences; dw and dbias accumulate, dinp i
     const dw2 = be.alloc(K * N);
     be.matmulBackward(null, dw2, null, g.f32, x.f32, w.f32, T, K, N);
     close(dw2, dw.map((v, i) => v - dw0[i]!), 1e-5, 1e-5, "dw without dinp");
+    // accumulateDinp adds the same dinp to what the array held
+    const dinp2 = be.alloc(T * K).fill(0.25);
+    be.matmulBackward(dinp2, dw2, null, g.f32, x.f32, w.f32, T, K, N, true);
+    close(dinp2, dinp.map((v) => v + 0.25), 1e-5, 1e-5, `accumulated dinp ${T}x${K}x${N}`);
   }
 });
 
@@ -177,4 +182,100 @@ test("adamUpdate follows the optax formula, with clipping scale and masked weigh
     assert.ok(Math.abs(p.f32[i]! - (p0[i]! - 0.1 * upd)) < 1e-6, `param ${i}`);
     assert.ok(Math.abs(m[i]! - mi) < 1e-7 && Math.abs(v[i]! - vi) < 1e-9, `moments ${i}`);
   }
+});
+
+/** murmur3's fmix32 of seed ^ (i * 0x9e3779b9), written with BigInt (an independent check of the Math.imul version). */
+function bigHash(seed: number, i: number): number {
+  const M = (1n << 32n) - 1n;
+  let h = (BigInt(seed) ^ ((BigInt(i) * 0x9e3779b9n) & M)) & M;
+  h = ((h ^ (h >> 16n)) * 0x85ebca6bn) & M;
+  h = ((h ^ (h >> 13n)) * 0xc2b2ae35n) & M;
+  return Number(h ^ (h >> 16n));
+}
+
+test("dropoutHash is murmur3's finalizer of seed ^ i * golden, as unsigned 32-bit integers", () => {
+  for (const seed of [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 123456789]) {
+    for (const i of [0, 1, 2, 3, 1000, 65535, 1 << 20, 2 ** 31 - 1]) assert.equal(dropoutHash(seed, i), bigHash(seed, i), `seed ${seed} i ${i}`);
+  }
+  assert.equal(dropoutHash(0, 0), 0); // fmix32(0) = 0: element 0 of seed 0 is always dropped when p > 0
+  assert.equal(dropoutThreshold(0), 0);
+  assert.equal(dropoutThreshold(0.5), 2 ** 31);
+  assert.equal(dropoutThreshold(0.9999999999999), 4294967295);
+  assert.throws(() => dropoutThreshold(1), /probability must be in \[0, 1\), got 1/);
+  assert.throws(() => dropoutThreshold(Number.NaN), /got NaN/);
+});
+
+test("dropout: rate over a million units near p, exact scale, backward applies the same mask", () => {
+  const n = 1 << 20;
+  for (const [p, seed] of [[0.1, 5], [0.5, 0xffffffff]] as const) {
+    const x = be.alloc(n).fill(1);
+    be.dropout(x, x, n, p, seed);
+    let dropped = 0;
+    for (let i = 0; i < n; i++) {
+      if (x[i] === 0) dropped++;
+      else assert.equal(x[i], Math.fround(1 / (1 - p)));
+    }
+    const sd = Math.sqrt((p * (1 - p)) / n);
+    assert.ok(Math.abs(dropped / n - p) < 5 * sd, `p ${p}: dropped ${dropped / n}`);
+    // backward: the same call on the gradient zeroes exactly the dropped units
+    const d = be.alloc(n).fill(2);
+    be.dropout(d, d, n, p, seed);
+    for (let i = 0; i < n; i++) assert.equal(d[i], x[i] === 0 ? 0 : Math.fround(2 * dropoutScale(p)));
+    // the fused forms draw the same mask
+    const a = be.alloc(n).fill(3), b = be.alloc(n).fill(1), r = be.alloc(n).fill(-1);
+    be.addDropout(a, a, b, n, p, seed);
+    be.reluDropout(r, n, p, seed);
+    for (let i = 0; i < n; i += 7) {
+      assert.equal(a[i], Math.fround(3 + x[i]!));
+      assert.equal(r[i], 0);
+    }
+  }
+  // consecutive seeds give unrelated masks: agreement near p^2 + (1-p)^2
+  const m1 = be.alloc(n).fill(1), m2 = be.alloc(n).fill(1);
+  be.dropout(m1, m1, n, 0.5, 41);
+  be.dropout(m2, m2, n, 0.5, 42);
+  let agree = 0;
+  for (let i = 0; i < n; i++) if ((m1[i] === 0) === (m2[i] === 0)) agree++;
+  assert.ok(Math.abs(agree / n - 0.5) < 0.005, `agreement ${agree / n}`);
+  // p = 0 keeps everything unchanged
+  const y = pair(101, 70);
+  const z = be.alloc(101);
+  be.dropout(z, y.f32, 101, 0, 9);
+  assert.deepEqual(z, y.f32);
+});
+
+test("reluDropout, reluBackward, add: the ReLU passes gradient only where the output is positive", () => {
+  const x = Float32Array.from([-1, 0, 2, 3, Number.NaN]);
+  be.reluDropout(x, 5, 0, 0);
+  assert.deepEqual(Array.from(x), [0, 0, 2, 3, 0]);
+  const d = Float32Array.from([1, 1, 1, 1, 1]);
+  be.reluBackward(d, x, 5, 2);
+  assert.deepEqual(Array.from(d), [0, 0, 2, 2, 0]);
+  const out = new Float32Array(3);
+  be.add(out, Float32Array.from([1, 2, 3]), Float32Array.from([0.5, -2, 1e-8]), 3);
+  assert.deepEqual(Array.from(out), [1.5, 0, 3]);
+});
+
+test("embedding forward adds the scaled row and the position; scatterAddRows is the adjoint of gatherRows", () => {
+  const V = 7, C = 5, T = 6, L = 8, scale = Math.sqrt(C);
+  const table = pair(V * C, 80), pe = pair(L * C, 81);
+  const ids = Int32Array.from([3, 1, 3, 6, 3, 0]);
+  const pos = Int32Array.from([0, 1, 2, 0, 1, 7]);
+  const out = be.alloc(T * C);
+  be.embeddingForward(out, ids, pos, table.f32, pe.f32, T, C, scale);
+  const expect = new Float64Array(T * C);
+  for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) expect[t * C + c] = table.f64[ids[t]! * C + c]! * scale + pe.f64[pos[t]! * C + c]!;
+  close(out, expect, 1e-6, 1e-6, "embeddingForward");
+  // <gather(table), g> = <table, scatter(g)> with repeated ids; scatter accumulates into its target
+  const g = pair(T * C, 82);
+  const gathered = be.alloc(T * C);
+  be.gatherRows(gathered, table.f32, ids, T, C);
+  for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) assert.equal(gathered[t * C + c], table.f32[ids[t]! * C + c]);
+  const dt = be.alloc(V * C).fill(0.5);
+  be.scatterAddRows(dt, g.f32, ids, T, C, scale);
+  const lhs = dotAll(Float64Array.from(gathered), g.f64) * scale;
+  let rhs = 0;
+  for (let i = 0; i < V * C; i++) rhs += table.f64[i]! * (dt[i]! - 0.5);
+  assert.ok(Math.abs(lhs - rhs) < 1e-4 * (Math.abs(lhs) + 1), `${lhs} vs ${rhs}`);
+  for (const id of [2, 4, 5]) for (let c = 0; c < C; c++) assert.equal(dt[id * C + c], 0.5); // absent ids get nothing
 });

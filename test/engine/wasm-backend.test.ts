@@ -74,6 +74,10 @@ function matmulCase(be: Backend, T: number, K: number, N: number, withBias: bool
   be.matmulBackward(null, dw, null, dy, x, w, T, K, N);
   ref.matmulBackward(null, rdw, null, rdy, rx, rw, T, K, N);
   close(dw, rdw, `matmulBackward dw (second call, no dinp) ${tag}`);
+  // accumulated dinp
+  be.matmulBackward(dx, dw, null, dy, x, w, T, K, N, true);
+  ref.matmulBackward(rdx, rdw, null, rdy, rx, rw, T, K, N, true);
+  close(dx, rdx, `matmulBackward accumulated dinp ${tag}`);
 }
 
 test("matmul and matmulBackward match TsBackend at odd and tiny shapes, 1 and 2 threads", () => {
@@ -302,4 +306,108 @@ test("a process that never calls dispose() still exits (workers are unref'ed)", 
   const res = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 30000 });
   assert.equal(res.status, 0, `child exited with ${res.status} (signal ${res.signal}): ${res.stderr}`);
   assert.match(res.stdout, /done 2/);
+});
+
+/** Asserts the two arrays hold the same float32 bits (the light kernels round exactly as TsBackend). */
+function same(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+  }
+}
+
+const LIGHT_SIZES = [1, 3, 4, 7, 33, 1001, 40_003, 131_075];
+
+test("add, dropout, addDropout, reluDropout and reluBackward give TsBackend's bits and masks, 1 and 2 threads", () => {
+  let seed = 900;
+  for (const be of backends) {
+    for (const n of LIGHT_SIZES) {
+      for (const p of [0, 0.1, 0.5]) {
+        const rng = new Rng(seed++);
+        const tag = `${be.name} n=${n} p=${p}`;
+        const s32 = rng.u32();
+        const [a, ra] = twin(be, fill(new Float32Array(n), rng));
+        const [b, rb] = twin(be, fill(new Float32Array(n), rng));
+        const [out, rout] = twin(be, fill(new Float32Array(n), rng)); // garbage: overwritten
+        be.add(out, a, b, n);
+        ref.add(rout, ra, rb, n);
+        same(out, rout, `add ${tag}`);
+        be.dropout(out, a, n, p, s32);
+        ref.dropout(rout, ra, n, p, s32);
+        same(out, rout, `dropout ${tag}`);
+        be.addDropout(out, a, b, n, p, s32);
+        ref.addDropout(rout, ra, rb, n, p, s32);
+        same(out, rout, `addDropout ${tag}`);
+        // in place: out aliases an input
+        be.addDropout(b, a, b, n, p, s32 ^ 1);
+        ref.addDropout(rb, ra, rb, n, p, s32 ^ 1);
+        same(b, rb, `addDropout in place ${tag}`);
+        be.dropout(a, a, n, p, s32);
+        ref.dropout(ra, ra, n, p, s32);
+        same(a, ra, `dropout in place ${tag}`);
+        const [x, rx] = twin(be, fill(new Float32Array(n), rng));
+        be.reluDropout(x, n, p, s32);
+        ref.reluDropout(rx, n, p, s32);
+        same(x, rx, `reluDropout ${tag}`);
+        const [d, rd] = twin(be, fill(new Float32Array(n), rng));
+        const scale = 1 / (1 - p);
+        be.reluBackward(d, x, n, scale);
+        ref.reluBackward(rd, rx, n, scale);
+        same(d, rd, `reluBackward ${tag}`);
+      }
+    }
+  }
+});
+
+test("dropout masks do not depend on the thread count or on where a chunk starts", () => {
+  const n = 100_003, p = 0.3, s32 = 0xdeadbeef;
+  const masks = backends.map((be) => {
+    const x = be.alloc(n).fill(1);
+    be.dropout(x, x, n, p, s32);
+    return Float32Array.from(x);
+  });
+  same(masks[1]!, masks[0]!, "1 vs 2 threads");
+  // a subarray starting at an odd element draws the mask of indices 0.. of that subarray
+  const be = backends[1]!;
+  const x = be.alloc(n + 3).fill(1);
+  be.dropout(x.subarray(3), x.subarray(3), n, p, s32);
+  same(Float32Array.from(x.subarray(3)), masks[0]!, "offset view");
+});
+
+test("embeddingForward, gatherRows and scatterAddRows give TsBackend's bits, repeated rows included", () => {
+  let seed = 950;
+  for (const be of backends) {
+    for (const [T, C, V] of [[1, 1, 1], [5, 3, 4], [37, 13, 9], [300, 128, 50], [2000, 64, 3]]) {
+      const rng = new Rng(seed++);
+      const tag = `${be.name} T=${T} C=${C} V=${V}`;
+      const maxLen = 11;
+      const ids = be.allocInt(T), pos = be.allocInt(T);
+      for (let t = 0; t < T; t++) { ids[t] = rng.int(V); pos[t] = rng.int(maxLen); }
+      const [table, rtable] = twin(be, fill(new Float32Array(V * C), rng));
+      const [pe, rpe] = twin(be, fill(new Float32Array(maxLen * C), rng));
+      const [out, rout] = twin(be, fill(new Float32Array(T * C), rng));
+      const scale = Math.sqrt(C);
+      be.embeddingForward(out, ids, pos, table, pe, T, C, scale);
+      ref.embeddingForward(rout, Int32Array.from(ids), Int32Array.from(pos), rtable, rpe, T, C, scale);
+      same(out, rout, `embeddingForward ${tag}`);
+      // gather T rows of the table (with repeats), scatter them back
+      const [g, rg] = twin(be, fill(new Float32Array(T * C), rng));
+      be.gatherRows(g, table, ids, T, C);
+      ref.gatherRows(rg, rtable, Int32Array.from(ids), T, C);
+      same(g, rg, `gatherRows ${tag}`);
+      const [dt, rdt] = twin(be, fill(new Float32Array(V * C), rng)); // accumulated into
+      be.scatterAddRows(dt, out, ids, T, C, scale);
+      ref.scatterAddRows(rdt, rout, Int32Array.from(ids), T, C, scale);
+      same(dt, rdt, `scatterAddRows ${tag}`);
+    }
+  }
+});
+
+test("the light kernels reject arrays from elsewhere and bad dropout rates", () => {
+  const be = backends[0]!;
+  const x = be.alloc(8);
+  assert.throws(() => be.add(x, new Float32Array(8), x, 8), /add a is not an array of this backend's memory/);
+  assert.throws(() => be.dropout(x, x, 9, 0.1, 1), /dropout out has 8 elements, expected at least 9/);
+  assert.throws(() => be.dropout(x, x, 8, 1, 1), /probability must be in \[0, 1\), got 1/);
+  assert.throws(() => ref.reluDropout(x, 8, -0.1, 1), /probability must be in \[0, 1\)/);
 });

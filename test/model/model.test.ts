@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/engine/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
+import { createWasmBackend } from "../../src/engine/wasm/wasm-backend.js";
 import { packBatch } from "../../src/model/batch.js";
 import { MlmModel } from "../../src/model/model.js";
 import { TINY, randomPadded } from "./fixtures.js";
@@ -198,4 +199,26 @@ test("inputs outside the capacity or the vocabulary fail with a clear message", 
   assert.throws(() => m.evaluate(b), /token id 50 at row 0 is outside the vocabulary of 50/);
   assert.throws(() => new MlmModel(be, { ...TINY, numHeads: 3 }, { maxRows: 4, maxSeqs: 1 }), /multiple of numHeads/);
   assert.throws(() => new MlmModel(be, { ...TINY, dmodel: 3 } as never, { maxRows: 4, maxSeqs: 1 }), /unknown key 'dmodel'/);
+});
+
+test("the WebAssembly backend (2 threads) gives TsBackend's loss and gradients with dropout: the same masks", async () => {
+  const wasm = await createWasmBackend({ threads: 2 });
+  try {
+    // big enough that the light kernels split across both threads
+    const cfg = { ...TINY, dModel: 32, dFF: 64, dropout: 0.2, maxLen: 24 };
+    const batch = packBatch(randomPadded(21, 48, 24, 50, 0.2), "unpadded");
+    const cap = { maxRows: 48 * 24, maxSeqs: 48 };
+    const a = new MlmModel(be, cfg, cap), b = new MlmModel(wasm, cfg, cap);
+    a.init(new Rng(3));
+    b.params.set(a.params);
+    const ra = a.forwardBackward(batch, { dropoutRng: new Rng(8) });
+    const rb = b.forwardBackward(batch, { dropoutRng: new Rng(8) });
+    assert.ok(Math.abs(ra.loss - rb.loss) < 1e-5 * ra.loss, `${ra.loss} vs ${rb.loss}`);
+    assert.ok(maxRelDiff(b.grads, a.grads) < 1e-4, `gradients differ by ${maxRelDiff(b.grads, a.grads)}`);
+    // another dropout stream changes the loss on both (the masks really come from the generator)
+    const rc = b.forwardBackward(batch, { dropoutRng: new Rng(9) });
+    assert.ok(Math.abs(rc.loss - rb.loss) > 1e-4 * rb.loss);
+  } finally {
+    wasm.dispose();
+  }
 });

@@ -152,3 +152,28 @@ test("a run killed after a checkpoint resumes to the same validation losses", as
   assert.deepEqual(curve(killedDir, "valid"), curve(join(dir, "reference"), "valid"));
   assert.deepEqual(curve(killedDir, "train"), curve(join(dir, "reference"), "train"));
 });
+
+test("gradient accumulation over 2 batches of 8 trains like batches of 16", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-accum-"));
+  const common = { dropout: 0, maxSteps: 30, evalSteps: 1000, logSteps: 1, evalAtStart: false, keepLast: 0 } as const;
+  await train(tinyConfig(dir, { ...common, batchSize: 16, outDir: join(dir, "big") }));
+  await train(tinyConfig(dir, { ...common, batchSize: 8, gradAccumSteps: 2, outDir: join(dir, "accum") }));
+  const losses = (run: string) => readMetrics(join(dir, run, "metrics.jsonl")).filter((r) => r.split === "train").map((r) => r.loss as number);
+  const big = losses("big");
+  const accum = losses("accum");
+  assert.equal(accum.length, 30);
+  // Same sentences, same masks, same token-weighted mean: equal up to float32 summation order.
+  for (let i = 0; i < big.length; i++) assert.ok(Math.abs(big[i]! - accum[i]!) < 2e-3, `step ${i + 1}: ${big[i]} vs ${accum[i]}`);
+  assert.ok(Math.abs(big[0]! - accum[0]!) < 1e-5);
+});
+
+test("early stopping ends the run after N evaluations without improvement", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-early-"));
+  // A learning rate far too high makes the validation loss stop improving quickly.
+  const summary = await train(tinyConfig(dir, { learningRate: 0.3, gradClip: 1e6, maxSteps: 400, evalSteps: 5, earlyStopping: 2 }));
+  assert.equal(summary.stoppedBy, "early-stopping");
+  assert.ok(summary.steps < 400);
+  const steps = summary.evaluations.map((e) => e.step);
+  const bestIndex = steps.indexOf(summary.bestStep!);
+  assert.equal(steps.length - 1 - bestIndex, 2, `two evaluations after the best one: ${steps}`);
+});

@@ -39,4 +39,12 @@ export const Op = {
   crossEntropy: 6,
   sumSquares: 7,
   adam: 8,
+  add: 9,
+  dropout: 10,
+  addDropout: 11,
+  reluDropout: 12,
+  reluBackward: 13,
+  embeddingForward: 14,
+  gatherRows: 15,
+  scatterAddRows: 16,
 } as const;

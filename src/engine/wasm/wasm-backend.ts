@@ -21,7 +21,7 @@
  *   be.dispose();                              // stops the workers
  */
 import os from 'node:os';
-import type { AdamHyper, Backend } from '../backend.js';
+import { dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from '../backend.js';
 import { compileKernels, type CompileOptions } from './compile.js';
 import { SharedHeap } from './heap.js';
 import { ARG_F64, ARG_I32, MAX_THREADS, Op, PARTIALS_BYTES } from './layout.js';
@@ -122,7 +122,7 @@ class WasmBackend implements Backend {
   }
 
   matmulBackward(dinp: Float32Array | null, dw: Float32Array, dbias: Float32Array | null, dout: Float32Array,
-    inp: Float32Array, w: Float32Array, T: number, K: number, N: number): void {
+    inp: Float32Array, w: Float32Array, T: number, K: number, N: number, accumulateDinp = false): void {
     const h = this.heap;
     const pDinp = dinp ? h.offsetOf(dinp, 'matmulBackward dinp', T * K) : 0;
     const pDw = h.offsetOf(dw, 'matmulBackward dw', K * N);
@@ -131,14 +131,14 @@ class WasmBackend implements Backend {
     const pInp = h.offsetOf(inp, 'matmulBackward inp', T * K);
     const pW = h.offsetOf(w, 'matmulBackward w', K * N);
     if (T === 0 || K === 0 || N === 0) {
-      // degenerate shapes (no kernel to run): dinp is zero, dw has no elements or gets nothing
-      if (dinp) dinp.fill(0, 0, T * K);
+      // degenerate shapes (no kernel to run): dinp is zero (or unchanged), dw has no elements or gets nothing
+      if (dinp && !accumulateDinp) dinp.fill(0, 0, T * K);
       if (dbias) for (let t = 0; t < T; t++) for (let j = 0; j < N; j++) dbias[j] += dout[t * N + j];
       return;
     }
     // dinp[T,K] = dout[T,N] @ w[K,N]^T. Splitting rows makes every thread pack all of w^T (K*N),
     // splitting columns makes every thread pack all of dout (T*N): split the side that packs less.
-    if (dinp) this.runGemm(2, pDout, N, pW, N, pDinp, K, T, K, N, 0, 0, false, K > T);
+    if (dinp) this.runGemm(2, pDout, N, pW, N, pDinp, K, T, K, N, 0, 0, accumulateDinp, K > T);
     // dw[K,N] += inp^T @ dout; dbias from the column sums of the packed dout panels
     this.runGemm(1, pInp, K, pDout, N, pDw, N, K, N, T, 0, pDbias, true, N >= K);
   }
@@ -256,6 +256,65 @@ class WasmBackend implements Backend {
     const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
     this.setF([lr, beta1, beta2, eps, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), gradScale, weightDecay]);
     this.pool.run(Op.adam, this.nthFor(n * 4));
+  }
+
+  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void {
+    const h = this.heap;
+    this.setI([h.offsetOf(out, 'add out', n), h.offsetOf(a, 'add a', n), h.offsetOf(b, 'add b', n), n]);
+    this.pool.run(Op.add, this.nthFor(n));
+  }
+
+  dropout(out: Float32Array, inp: Float32Array, n: number, p: number, seed: number): void {
+    const h = this.heap;
+    const th = dropoutThreshold(p);
+    this.setI([h.offsetOf(out, 'dropout out', n), h.offsetOf(inp, 'dropout inp', n), n, seed, th]);
+    this.setF([dropoutScale(p)]);
+    this.pool.run(Op.dropout, this.nthFor(th === 0 ? n : 4 * n));
+  }
+
+  addDropout(out: Float32Array, a: Float32Array, b: Float32Array, n: number, p: number, seed: number): void {
+    const h = this.heap;
+    const th = dropoutThreshold(p);
+    this.setI([h.offsetOf(out, 'addDropout out', n), h.offsetOf(a, 'addDropout a', n), h.offsetOf(b, 'addDropout b', n), n, seed, th]);
+    this.setF([dropoutScale(p)]);
+    this.pool.run(Op.addDropout, this.nthFor(th === 0 ? n : 4 * n));
+  }
+
+  reluDropout(x: Float32Array, n: number, p: number, seed: number): void {
+    const th = dropoutThreshold(p);
+    this.setI([this.heap.offsetOf(x, 'reluDropout x', n), n, seed, th]);
+    this.setF([dropoutScale(p)]);
+    this.pool.run(Op.reluDropout, this.nthFor(th === 0 ? n : 4 * n));
+  }
+
+  reluBackward(d: Float32Array, y: Float32Array, n: number, scale: number): void {
+    const h = this.heap;
+    this.setI([h.offsetOf(d, 'reluBackward d', n), h.offsetOf(y, 'reluBackward y', n), n]);
+    this.setF([scale]);
+    this.pool.run(Op.reluBackward, this.nthFor(n));
+  }
+
+  embeddingForward(out: Float32Array, ids: Int32Array, positions: Int32Array, table: Float32Array, pe: Float32Array, T: number, C: number, scale: number): void {
+    const h = this.heap;
+    // table and pe: only their start is checked (rows are not, as in TsBackend)
+    this.setI([h.offsetOf(out, 'embeddingForward out', T * C), h.offsetOf(ids, 'embeddingForward ids', T), h.offsetOf(positions, 'embeddingForward positions', T),
+      h.offsetOf(table, 'embeddingForward table', C), h.offsetOf(pe, 'embeddingForward pe', C), T, C]);
+    this.setF([scale]);
+    this.pool.run(Op.embeddingForward, this.nthFor(T * C));
+  }
+
+  gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
+    const h = this.heap;
+    this.setI([h.offsetOf(out, 'gatherRows out', R * C), h.offsetOf(inp, 'gatherRows inp', C), h.offsetOf(rows, 'gatherRows rows', R), R, C]);
+    this.pool.run(Op.gatherRows, this.nthFor(R * C));
+  }
+
+  scatterAddRows(dinp: Float32Array, dout: Float32Array, rows: Int32Array, R: number, C: number, scale: number): void {
+    const h = this.heap;
+    this.setI([h.offsetOf(dinp, 'scatterAddRows dinp', C), h.offsetOf(dout, 'scatterAddRows dout', R * C), h.offsetOf(rows, 'scatterAddRows rows', R), R, C]);
+    this.setF([scale]);
+    // columns are split: give each thread at least a few vectors of every row
+    this.pool.run(Op.scatterAddRows, C >= 16 ? this.nthFor(R * C) : 1);
   }
 
   private maskCopy = 0;

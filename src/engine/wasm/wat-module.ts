@@ -6,6 +6,7 @@
 import { CTL_OP, Op } from './layout.js';
 import { gemmWat, type GemmConfig } from './wat-gemm.js';
 import { opsWat } from './wat-ops.js';
+import { elementwiseWat } from './wat-elementwise.js';
 import { attentionBackwardWat, attentionForwardWat } from './wat-attention.js';
 
 /** Kernels by opcode, as names of `(func $name (param $tid i32) (param $nth i32))` in the module. */
@@ -18,6 +19,14 @@ const TASKS: Record<number, string> = {
   [Op.crossEntropy]: '$xent',
   [Op.sumSquares]: '$sumsq',
   [Op.adam]: '$adam',
+  [Op.add]: '$ew_add',
+  [Op.dropout]: '$ew_dropout',
+  [Op.addDropout]: '$ew_add_dropout',
+  [Op.reluDropout]: '$ew_relu_dropout',
+  [Op.reluBackward]: '$ew_relu_bwd',
+  [Op.embeddingForward]: '$embed_fwd',
+  [Op.gatherRows]: '$gather_rows',
+  [Op.scatterAddRows]: '$scatter_add_rows',
 };
 
 /** WAT text of the module (memory imported as env.memory, shared, up to 4 GiB). */
@@ -30,6 +39,7 @@ export function moduleWat(gemm: GemmConfig, fma: boolean): string {
   (import "env" "log" (func $log (param f64) (result f64)))
   ${gemmWat(gemm, fma)}
   ${opsWat(fma)}
+  ${elementwiseWat()}
   ${attentionForwardWat(gemm, fma)}
   ${attentionBackwardWat(gemm)}
   (func (export "task") (param $tid i32) (param $nth i32)

@@ -1,6 +1,7 @@
 /**
  * WebAssembly text for the kernels other than matrix products and attention: layer norm, softmax
- * cross-entropy, sum of squares and the Adam update (attention is in wat-attention.ts). Same contracts as backend.ts / TsBackend.
+ * cross-entropy, sum of squares and the Adam update (attention is in wat-attention.ts, the light
+ * elementwise and row kernels in wat-elementwise.ts). Same contracts as backend.ts / TsBackend.
  *
  * Each `$name (tid, nth)` reads its arguments from the control block (layout.ts) and does thread
  * tid's contiguous share: rows for layer norm and cross-entropy, chunks for sum of squares and Adam. Sums that cross threads (dgamma/dbeta, sum of
