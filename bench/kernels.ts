@@ -119,7 +119,7 @@ export async function runKernelBench(opts: KernelBenchOptions = {}): Promise<Rec
   const run = (prefix: string, be: Backend, shapes: MatmulShape[], others: boolean, r: number): void => {
     const put = (k: string, v: number): void => {
       results[`${prefix}.${k}`] = Math.round(v * 100) / 100;
-      if (print) console.log(`${prefix.padEnd(6)} ${k.padEnd(28)} ${v.toFixed(k.endsWith('.ms') ? 2 : 1).padStart(8)} ${k.endsWith('.ms') ? 'ms' : 'GFLOP/s'}`);
+      if (print) console.error(`${prefix.padEnd(6)} ${k.padEnd(28)} ${v.toFixed(k.endsWith('.ms') ? 2 : 1).padStart(8)} ${k.endsWith('.ms') ? 'ms' : 'GFLOP/s'}`);
     };
     for (const s of shapes) benchMatmul(be, s, r, put);
     if (others) benchOthers(be, r, put);
@@ -134,7 +134,6 @@ export async function runKernelBench(opts: KernelBenchOptions = {}): Promise<Rec
   }
   // the reference, on the smallest shapes only (it runs at a few GFLOP/s)
   run('ts', new TsBackend(), [heads[0], ...encoder.slice(0, 3)], !quick, quick ? 1 : 3);
-  if (print) console.log(JSON.stringify(results));
   return results;
 }
 
@@ -146,5 +145,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(`bench/kernels.ts: --threads expects a positive integer, got ${args[ti + 1]}`);
     process.exit(2);
   }
-  await runKernelBench({ quick: args.includes('--quick'), threads });
+  // readable rows on stderr, one JSON line on stdout
+  console.log(JSON.stringify(await runKernelBench({ quick: args.includes('--quick'), threads })));
 }

@@ -61,6 +61,10 @@ async function main(): Promise<void> {
     log(`\n== tokenizer (ours vs Hugging Face tokenizers) ==`);
     const t = await runTokenizerBench({ quick });
     for (const [k, v] of Object.entries(t)) all[`tokenizer.${k}`] = v;
+    const rate = (k: string): string => `${(t[`${k}_sentences_per_s`]! / 1000).toFixed(0)}k sentences/s`;
+    log(`training: ours ${t.train_ours_seconds!.toFixed(3)} s (${rate("train_ours")}), Rust ${t.train_rust_seconds!.toFixed(3)} s (${rate("train_rust")}): ratio ${t.train_ratio_ours_over_rust!.toFixed(2)} (target <= 1.5)`);
+    log(`encoding: ours ${t.encode_ours_seconds!.toFixed(3)} s (${rate("encode_ours")}), ids only ${t.encodeids_ours_seconds!.toFixed(3)} s, Rust encodeBatch ${t.encode_rust_seconds!.toFixed(3)} s (${rate("encode_rust")}): ratio ${t.encode_ratio_ours_over_rust!.toFixed(2)} (target <= 1)`);
+    log(`peak memory: ours ${t.train_ours_peak_mib!.toFixed(0)} / ${t.encode_ours_peak_mib!.toFixed(0)} MiB, Rust ${t.train_rust_peak_mib!.toFixed(0)} / ${t.encode_rust_peak_mib!.toFixed(0)} MiB (training / encoding)`);
   }
   process.stdout.write(JSON.stringify(all) + "\n");
 }
