@@ -164,6 +164,19 @@ export function learnBpe(wordCounts: ReadonlyMap<string, number>, o: MergeLoopOp
     step++;
     const stamp = -1 - step; // never equal to a word index
     touched.length = 0;
+    /** Moves word i's count c from pair `from` to pair `to`, and notes that `to` occurs in word i. */
+    const movePairCount = (from: number, to: number, c: number, i: number): void => {
+      pairCount[from] -= c;
+      pairCount[to] += c;
+      if (pairMark[to] !== stamp) {
+        pairMark[to] = stamp;
+        pairNew[to] = [i];
+        touched.push(to);
+      } else {
+        const list = pairNew[to] as number[];
+        if (list[list.length - 1] !== i) list.push(i);
+      }
+    };
     const positions = heap.entPos[top];
     for (let q = 0; q < positions.length; q++) {
       const i = positions[q];
@@ -175,35 +188,14 @@ export function learnBpe(wordCounts: ReadonlyMap<string, number>, o: MergeLoopOp
       while (r < end) {
         if (syms[r] === a && r + 1 < end && syms[r + 1] === b) {
           if (w > s0) {
+            // (prev, a) becomes (prev, new)
             const prev = syms[w - 1];
-            pairCount[pidOf(prev * shift + a)] -= c;
-            const np = pidOf(prev * shift + newId);
-            pairCount[np] += c;
-            if (pairMark[np] !== stamp) {
-              pairMark[np] = stamp;
-              pairNew[np] = [i];
-              touched.push(np);
-            } else {
-              const list = pairNew[np] as number[];
-              if (list[list.length - 1] !== i) list.push(i);
-            }
+            movePairCount(pidOf(prev * shift + a), pidOf(prev * shift + newId), c, i);
           }
           syms[w++] = newId;
           r += 2;
-          if (r < end) {
-            const next = syms[r];
-            pairCount[pidOf(b * shift + next)] -= c;
-            const np = pidOf(newId * shift + next);
-            pairCount[np] += c;
-            if (pairMark[np] !== stamp) {
-              pairMark[np] = stamp;
-              pairNew[np] = [i];
-              touched.push(np);
-            } else {
-              const list = pairNew[np] as number[];
-              if (list[list.length - 1] !== i) list.push(i);
-            }
-          }
+          // (b, next) becomes (new, next)
+          if (r < end) movePairCount(pidOf(b * shift + syms[r]), pidOf(newId * shift + syms[r]), c, i);
         } else {
           syms[w++] = syms[r++];
         }
