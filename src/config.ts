@@ -227,17 +227,19 @@ export function flagName(key: string): string {
  * `source` names where the values came from, for error messages.
  */
 export function resolveConfig(partial: Record<string, unknown> = {}, source = "configuration"): TrainConfig {
-  const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
-  for (const [key, value] of Object.entries(partial)) {
-    if (!(key in FIELDS)) {
-      throw new Error(`${source}: unknown key "${key}"${suggest(key)}`);
-    }
-    if (value === undefined) continue;
-    out[key] = checkValue(key as keyof TrainConfig, value, source);
-  }
-  const config = out as unknown as TrainConfig;
+  const config = { ...DEFAULT_CONFIG, ...checkKeys(partial, source) } as TrainConfig;
   checkConsistency(config, source);
   return config;
+}
+
+/** Checks each key and value on its own (unknown keys, types, ranges); undefined values are dropped. */
+function checkKeys(partial: Record<string, unknown>, source: string): Partial<TrainConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(partial)) {
+    if (!Object.hasOwn(FIELDS, key)) throw new Error(`${source}: unknown key "${key}"${suggest(key)}`);
+    if (value !== undefined) out[key] = checkValue(key as keyof TrainConfig, value, source);
+  }
+  return out as Partial<TrainConfig>;
 }
 
 function checkValue(key: keyof TrainConfig, value: unknown, source: string): unknown {
@@ -352,7 +354,8 @@ export function parseConfigArgs(
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const fromFile = typeof values.config === "string" ? readConfigFile(values.config) : {};
-  const fileConfig = resolveConfig(fromFile, typeof values.config === "string" ? values.config : "configuration");
+  // Keys of the file are checked one by one here; combinations only once flags are applied on top.
+  const fileConfig = checkKeys(fromFile, typeof values.config === "string" ? values.config : "configuration");
   const fromFlags: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
     const flag = flagName(key);

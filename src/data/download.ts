@@ -48,7 +48,8 @@ export async function downloadFile(url: string, destPath: string, options: Downl
 
   let response: Response;
   try {
-    response = await fetch(url, { redirect: "follow", signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined });
+    // Ask for the bytes as they are: with a compressed response, content-length counts compressed bytes.
+    response = await fetch(url, { redirect: "follow", headers: { "accept-encoding": "identity" }, signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined });
   } catch (err) {
     throw new Error(`cannot reach ${url}: ${describeFetchError(err)}`);
   }
@@ -58,7 +59,9 @@ export async function downloadFile(url: string, destPath: string, options: Downl
   }
   if (response.body === null) throw new Error(`empty response from ${url}`);
 
-  const lengthHeader = response.headers.get("content-length");
+  // A server may compress anyway; fetch then decompresses and content-length no longer counts our bytes.
+  const encoding = response.headers.get("content-encoding");
+  const lengthHeader = encoding === null || encoding === "identity" ? response.headers.get("content-length") : null;
   const expected = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
   await mkdir(dirname(destPath) || ".", { recursive: true });
   const tmpPath = join(dirname(destPath), `.${basename(destPath)}.${process.pid}.${Date.now().toString(36)}.part`);

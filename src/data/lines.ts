@@ -26,7 +26,9 @@ const CR = 0x0d;
  */
 export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  let pending: Buffer | null = null; // bytes of an unfinished line carried over from the previous chunk
+  // Bytes of an unfinished line carried over from earlier chunks, joined only once its newline comes
+  // (joining at every chunk would make a long line cost quadratic time).
+  let pendingParts: Buffer[] = [];
   let lineNo = 0;
   const decode = (bytes: Uint8Array): NumberedLine => {
     lineNo++;
@@ -47,11 +49,11 @@ export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
       // Decode everything up to the chunk's last newline in one call (fast), keep the rest for later.
       const last = chunk.lastIndexOf(NEWLINE);
       if (last === -1) {
-        pending = pending === null ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+        pendingParts.push(Buffer.from(chunk));
         continue;
       }
-      const block = pending === null ? chunk.subarray(0, last) : Buffer.concat([pending, chunk.subarray(0, last)]);
-      pending = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : null;
+      const block = pendingParts.length === 0 ? chunk.subarray(0, last) : Buffer.concat([...pendingParts, chunk.subarray(0, last)]);
+      pendingParts = last + 1 < chunk.length ? [Buffer.from(chunk.subarray(last + 1))] : [];
       let text: string | null = null;
       try {
         text = decoder.decode(block);
@@ -70,7 +72,8 @@ export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
   } finally {
     stream.destroy();
   }
-  if (pending !== null && pending.length > 0) yield decode(pending);
+  const rest = Buffer.concat(pendingParts);
+  if (rest.length > 0) yield decode(rest);
 }
 
 /** Decodes a block line by line so that the line with invalid bytes is the one reported. */

@@ -82,7 +82,7 @@ export function resolveCheckpointDir(dir: string): { checkpointDir: string; runD
  */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const { checkpointDir, runDir } = resolveCheckpointDir(dir);
-  const ckpt = loadCheckpoint(checkpointDir);
+  const ckpt = loadCheckpoint(checkpointDir, { optimizer: false });
   const configPath = join(checkpointDir, CHECKPOINT_FILES.config);
   const tokenizerPath = join(checkpointDir, CHECKPOINT_FILES.tokenizer);
 

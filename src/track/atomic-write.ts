@@ -17,8 +17,10 @@
  * contents or the complete new contents, never a mix. Between renames 1 and 2 the target path briefly
  * does not exist; `recoverDirectory` handles that by renaming the aside copy back. A leftover
  * `.tmp-*` directory is never trusted (it may be half written) and is deleted. `writeDirectoryAtomic`
- * and `loadCheckpoint` call `recoverDirectory` first, so callers using them see the guarantee.
- * Not supported: two processes writing the same target at the same time.
+ * (and `loadCheckpoint` with `repair`, when the trainer resumes) call `recoverDirectory` first.
+ * Readers that may run beside a writer use `readableDirectory`, which changes nothing and reads the
+ * aside copy while the target is missing. Not supported: two processes writing the same target at
+ * the same time.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -146,6 +148,21 @@ export function recoverDirectory(target: string): boolean {
   }
   for (const path of [...temps, ...asides]) rmSync(path, { recursive: true, force: true });
   return true;
+}
+
+/**
+ * The directory to read for `target` without changing anything (safe while a writer may be at work
+ * in another process): `target` itself, or, when a crash (or a writer right now) sits between the two
+ * renames, the newest aside copy `<target>.old-*`, which is the previous complete version. Returns
+ * `target` when neither exists.
+ */
+export function readableDirectory(target: string): string {
+  const resolved = resolve(target);
+  if (existsSync(resolved)) return target;
+  const { asides } = leftovers(resolved);
+  if (asides.length === 0) return target;
+  asides.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return asides[0]!;
 }
 
 /**

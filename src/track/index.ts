@@ -18,6 +18,7 @@ export {
   writeFileAtomic,
   writeDirectoryAtomic,
   recoverDirectory,
+  readableDirectory,
   fsyncDirectory,
   type FileData,
   type DirectoryWriter,

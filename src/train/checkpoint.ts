@@ -24,7 +24,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type NamedTensor, readSafetensors, writeSafetensors } from "../model/safetensors.js";
-import { type DirectoryWriteOptions, recoverDirectory, writeDirectoryAtomic } from "../track/atomic-write.js";
+import { type DirectoryWriteOptions, readableDirectory, recoverDirectory, writeDirectoryAtomic } from "../track/atomic-write.js";
 
 export type { NamedTensor } from "../model/safetensors.js";
 
@@ -102,17 +102,29 @@ function readTensors(path: string): NamedTensor[] {
   return [...readSafetensors(readFileSync(path), path)].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
 }
 
+export interface LoadCheckpointOptions {
+  /**
+   * Repair the leftovers of an interrupted save first (restore the previous checkpoint if the crash
+   * hit between the two renames, delete temporary directories). Only the run's owner (the trainer,
+   * resuming) may do this: a reader must not delete the temporary directory of a trainer at work.
+   * Without it the checkpoint is read as it is, or from the previous complete copy mid-swap.
+   */
+  repair?: boolean;
+  /** Read optimizer.safetensors (the Adam moments, twice the weights' size); inference does not need it. */
+  optimizer?: boolean;
+}
+
 /**
- * Loads a checkpoint written by `saveCheckpoint`, after repairing the leftovers of an interrupted save
- * (restoring the previous checkpoint if the crash hit between the two renames). Throws naming the
- * missing or malformed file. The type parameters only cast; validate fields where they are used.
+ * Loads a checkpoint written by `saveCheckpoint`. Throws naming the missing or malformed file.
+ * The type parameters only cast; validate fields where they are used.
  */
 export function loadCheckpoint<
   Config extends object = Record<string, unknown>,
   State extends object = Record<string, unknown>,
->(dir: string): Checkpoint<Config, State> {
-  recoverDirectory(dir);
-  if (!existsSync(dir)) throw new Error(`${dir}: no checkpoint directory`);
+>(target: string, options: LoadCheckpointOptions = {}): Checkpoint<Config, State> {
+  if (options.repair) recoverDirectory(target);
+  const dir = readableDirectory(target);
+  if (!existsSync(dir)) throw new Error(`${target}: no checkpoint directory`);
   const path = (name: string): string => {
     const p = join(dir, name);
     if (!existsSync(p)) throw new Error(`${p}: missing from the checkpoint`);
@@ -124,6 +136,6 @@ export function loadCheckpoint<
     tensors: readTensors(path(CHECKPOINT_FILES.model)),
     tokenizerJson: readFileSync(path(CHECKPOINT_FILES.tokenizer), "utf8"),
     state: readJsonObject(path(CHECKPOINT_FILES.state)) as State,
-    optimizer: existsSync(optimizerPath) ? readTensors(optimizerPath) : undefined,
+    optimizer: options.optimizer !== false && existsSync(optimizerPath) ? readTensors(optimizerPath) : undefined,
   };
 }

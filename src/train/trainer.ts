@@ -107,7 +107,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     let state: TrainState;
     let dropoutRng: Rng;
     if (resumeFrom !== null) {
-      const ckpt = loadCheckpoint<TrainConfig, TrainState>(resumeFrom);
+      const ckpt = loadCheckpoint<TrainConfig, TrainState>(resumeFrom, { repair: true });
       model.loadTensors(ckpt.tensors);
       const m = ckpt.optimizer?.find((t) => t.name === "adam.m");
       const v = ckpt.optimizer?.find((t) => t.name === "adam.v");

@@ -49,3 +49,16 @@ test("unknown keys and bad values are rejected with what was expected", () => {
   writeFileSync(join(dir, "bad.json"), "{ nope");
   assert.throws(() => parseConfigArgs(["--config", join(dir, "bad.json")]), /bad\.json: not valid JSON/);
 });
+
+test("a file and flags valid only together are accepted; names of Object's prototype are unknown keys", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-config-"));
+  const file = join(dir, "c.json");
+  writeFileSync(file, JSON.stringify({ numHeads: 6, randomTokenRate: 0.1 }));
+  const { config } = parseConfigArgs(["--config", file, "--d-model", "96", "--mask-token-rate", "0.8"]);
+  assert.equal(config.dModel, 96);
+  assert.equal(config.numHeads, 6);
+  assert.equal(config.maskTokenRate + config.randomTokenRate, 0.9);
+  assert.throws(() => parseConfigArgs(["--config", file]), /dModel \(128\) must be divisible by numHeads \(6\)/);
+  assert.throws(() => resolveConfig({ constructor: 5 }), /unknown key "constructor"/);
+  assert.throws(() => resolveConfig({ toString: 5 }), /unknown key "toString"/);
+});

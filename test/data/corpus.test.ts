@@ -148,6 +148,21 @@ test("line reader handles lines split across read chunks and multi-byte characte
   }
 });
 
+test("a single 16 MiB line spanning hundreds of read chunks is read whole", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const long = "ab é".repeat(1 << 22); // 16 MiB of UTF-8 without a newline, then two short lines
+    const p = write(dir, "long.txt", `${long}\nshort\nlast`);
+    const got: string[] = [];
+    for await (const { text } of readLines(p)) got.push(text);
+    assert.equal(got.length, 3);
+    assert.ok(got[0] === long, "the long line comes back unchanged");
+    assert.deepEqual(got.slice(1), ["short", "last"]);
+  } finally {
+    cleanup();
+  }
+});
+
 test("bundled corpus: found from the module location, 65,241 unique English sentences", async () => {
   assert.match(bundledCorpusPath(), /data[\\/]tatoeba-en\.txt$/);
   assert.ok(bundledCorpusPath().startsWith(projectRoot()));

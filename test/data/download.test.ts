@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { downloadFile, DEFAULT_DATASET_URL, readCorpus } from "../../src/data/index.js";
 import { downloadCommand } from "../../src/cli/download.js";
 import { tempDir } from "./tiny-tokenizer.js";
@@ -11,6 +12,7 @@ import { tempDir } from "./tiny-tokenizer.js";
 const TSV = Array.from({ length: 500 }, (_, i) => `${2 * i + 1}\tFrase ${i}.\t${2 * i + 2}\tSentence number ${i}.`).join("\n") + "\n";
 let server: Server;
 let baseUrl = "";
+let gzipAskedFor = "";
 
 before(async () => {
   server = createServer((req, res) => {
@@ -21,6 +23,14 @@ before(async () => {
         res.write(TSV.slice(0, 1000));
         setTimeout(() => res.end(TSV.slice(1000)), 5);
         return;
+      case "/gzip": {
+        // Compresses whatever the client asked for (and records what it asked for).
+        gzipAskedFor = String(req.headers["accept-encoding"]);
+        const body = gzipSync(TSV);
+        res.writeHead(200, { "content-encoding": "gzip", "content-length": body.length });
+        res.end(body);
+        return;
+      }
       case "/redirect":
         res.writeHead(302, { location: "/it-en.tsv" });
         res.end();
@@ -54,6 +64,18 @@ test("downloads to the destination (folders created), readable as the tutorial's
     assert.deepEqual(readdirSync(join(dir, "nested")), ["it-en.tsv"], "no temporary file left");
     const { sentences } = await readCorpus(dest);
     assert.equal(sentences.length, 500);
+  } finally {
+    cleanup();
+  }
+});
+
+test("asks for uncompressed bytes, and a compressed answer is still saved whole", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const r = await downloadFile(`${baseUrl}/gzip`, join(dir, "z.tsv"), { silent: true });
+    assert.equal(gzipAskedFor, "identity");
+    assert.equal(r.bytes, Buffer.byteLength(TSV));
+    assert.equal(readFileSync(join(dir, "z.tsv"), "utf8"), TSV);
   } finally {
     cleanup();
   }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { readSafetensors } from "../../src/model/safetensors.js";
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
+import { type Checkpoint, type LoadCheckpointOptions, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
 
 const root = mkdtempSync(join(tmpdir(), "mlm-ckpt-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -33,8 +33,8 @@ const SAMPLE_JS = `(step, size = 6) => {
 const sample = new Function(`return ${SAMPLE_JS}`)() as (step: number, size?: number) => Checkpoint;
 
 /** Checks that `dir` holds exactly the checkpoint `sample(step)`, all files from the same save. */
-function assertIsSample(dir: string, step: number, size = 6): void {
-  const loaded = loadCheckpoint(dir);
+function assertIsSample(dir: string, step: number, size = 6, options: LoadCheckpointOptions = {}): void {
+  const loaded = loadCheckpoint(dir, options);
   const expected = sample(step, size);
   assert.deepEqual(loaded.config, expected.config);
   assert.deepEqual(loaded.state, expected.state);
@@ -90,7 +90,7 @@ test("a save failing at any stage leaves a loadable checkpoint, old or new, and 
       if (s === failAt) throw new Error("injected fault");
     };
     assert.throws(() => saveCheckpoint(dir, sample(2), { onStage }), /injected fault/);
-    assertIsSample(dir, failAt === "new-in" ? 2 : 1);
+    assertIsSample(dir, failAt === "new-in" ? 2 : 1, 6, { repair: true });
     assert.deepEqual(readdirSync(parent), ["checkpoint"]);
   }
 });
@@ -163,7 +163,12 @@ test("SIGKILL at each stage of a save leaves the old or the new checkpoint loada
     saveCheckpoint(dir, sample(1, size));
     await runAndKill(dir, `stage=${stage}`, size, (out) => (out.includes(`at ${stage}`) ? 0 : undefined));
     assert.ok(readdirSync(parent).length > 1, `the killed save at ${stage} left its temp or aside directory`);
-    assertIsSample(dir, stage === "new-in" ? 2 : 1, size);
+    const expected = stage === "new-in" ? 2 : 1;
+    // A reader sees a complete checkpoint and touches nothing; the owner's repairing load cleans up.
+    const before = readdirSync(parent);
+    assertIsSample(dir, expected, size);
+    assert.deepEqual(readdirSync(parent), before, `a plain load changed nothing after a kill at ${stage}`);
+    assertIsSample(dir, expected, size, { repair: true });
     assert.deepEqual(readdirSync(parent), ["checkpoint"], `leftovers cleaned after a kill at ${stage}`);
   }
 });
@@ -179,10 +184,25 @@ test("SIGKILL at arbitrary moments while saving large checkpoints in a loop", as
     const out = await runAndKill(dir, "loop", size, (text) => (text.includes("saving 4") ? delayMs : undefined));
     const saved = [...out.matchAll(/saved (\d+)/g)].map((m) => Number(m[1]));
     const last = Math.max(1, ...saved);
-    const step = (loadCheckpoint(dir).state as { step: number }).step;
+    const step = (loadCheckpoint(dir, { repair: true }).state as { step: number }).step;
     // The last reported save, or the one in flight if the kill landed after its final rename.
     assert.ok(step === last || step === last + 1, `loaded step ${step}, last completed save ${last}`);
     assertIsSample(dir, step, size);
     assert.deepEqual(readdirSync(parent), ["checkpoint"]);
   }
+});
+
+test("a reader loading while a save is between its renames gets the previous checkpoint and leaves the writer alone", () => {
+  const dir = join(root, "concurrent", "checkpoint");
+  saveCheckpoint(dir, sample(1));
+  const seen: number[] = [];
+  saveCheckpoint(dir, sample(2), {
+    onStage: (stage) => {
+      // At "old-aside" the target is missing and the new copy is still a temp directory.
+      if (stage === "old-aside" || stage === "temp-complete") seen.push((loadCheckpoint(dir).state as { step: number }).step);
+    },
+  });
+  assert.deepEqual(seen, [1, 1]);
+  assertIsSample(dir, 2);
+  assert.deepEqual(readdirSync(join(root, "concurrent")), ["checkpoint"]);
 });
