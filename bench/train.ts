@@ -15,15 +15,17 @@ import { resolveConfig, type TrainConfig } from "../src/config.js";
 import { createBackend } from "../src/engine/create.js";
 import { Rng } from "../src/engine/rng.js";
 import { MlmModel, packBatch, type PackedBatch } from "../src/model/index.js";
-import { Adam } from "../src/train/optimizer.js";
-import { prepareData, runLoaders } from "../src/train/prepare.js";
+import { adamFor } from "../src/train/optimizer.js";
+import { modelConfigFrom, prepareData, runLoaders } from "../src/train/prepare.js";
 import { modelCapacity, train } from "../src/train/trainer.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** "default": the project's defaults; "tutorial": padded to 128, head everywhere, padding computed. */
 export type BenchMode = "default" | "tutorial";
 
+/** Figures of one configuration (medians over the timed steps). */
 export interface TrainBenchResult {
   mode: BenchMode;
   backend: string;
@@ -56,9 +58,9 @@ export async function benchTrainSteps(mode: BenchMode, backendKind: "wasm" | "ts
   const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tok, data.train, data.valid);
   const backend = await createBackend(backendKind, threads);
   try {
-    const model = new MlmModel(backend, { vocabSize: tok.vocabSize }, modelCapacity([data.train, data.valid], config, packMode));
+    const model = new MlmModel(backend, modelConfigFrom(config, tok.vocabSize), modelCapacity([data.train, data.valid], config, packMode));
     model.init(Rng.derive(config.seed, "init"));
-    const adam = new Adam(backend, model.params.length);
+    const adam = adamFor(backend, model, config);
     const dropoutRng = Rng.derive(config.seed, "dropout");
     let packed: PackedBatch | undefined;
     const ms: number[] = [];
@@ -66,8 +68,9 @@ export async function benchTrainSteps(mode: BenchMode, backendKind: "wasm" | "ts
     let padded = 0;
     let seconds = 0;
     for (let i = 0; i < warmup + steps; i++) {
-      const { batch } = trainLoader.next();
+      // Timed as the trainer's step is: batch collation and masking included.
       const t0 = performance.now();
+      const { batch } = trainLoader.next();
       packed = packBatch(batch, packMode, packed);
       model.forwardBackward(packed, { train: true, dropoutRng, fullHead: config.fullHead });
       adam.update(model.params, model.grads, config.learningRate);
@@ -95,6 +98,7 @@ export async function benchTrainSteps(mode: BenchMode, backendKind: "wasm" | "ts
       realTokensPerSec: real / seconds,
       paddedTokensPerSec: padded / seconds,
       evalMsPerBatch: median(evalMs),
+      // The whole process's peak: it includes training the tokenizer in prepareData (about 150-175 MiB alone).
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
     };
   } finally {

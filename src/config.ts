@@ -166,6 +166,7 @@ const FIELDS: { [K in keyof TrainConfig]: FieldSpec } = {
   progress: { kind: "boolean", help: "progress bars / log lines on stderr" },
 };
 
+/** The defaults: the tutorial's values, except where a comment says why not. */
 export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   data: null,
   format: "auto",

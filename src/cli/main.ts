@@ -49,6 +49,7 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
   }
 }
 
+/** Runs `mlm` with its arguments (without "node" and the script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     process.stdout.write(USAGE);

@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { listRuns, runCurves, summarizeRun } from "../track/runs.js";
+import { inspectRun, listRuns } from "../track/runs.js";
 import { formatSeconds } from "../track/progress.js";
 
 const HELP = `Usage: mlm runs [DIR] [--json]
@@ -19,6 +19,7 @@ With a run directory, prints its validation curve and training losses.
 
 const fixed = (x: number | null, digits = 4): string => (x === null ? "-" : x.toFixed(digits));
 
+/** `mlm runs [DIR] [--json]`; `write` receives the output (stdout by default). Returns the exit code. */
 export async function runsCommand(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, allowPositionals: true });
   if (values.help) {
@@ -28,12 +29,13 @@ export async function runsCommand(argv: string[], write: (s: string) => void = (
   if (positionals.length > 1) throw new Error(`expected at most one directory, got ${positionals.length}`);
   const dir = positionals[0] ?? "runs";
   if (existsSync(join(dir, "metrics.jsonl"))) {
-    const summary = summarizeRun(dir);
-    const curves = runCurves(dir);
+    const run = inspectRun(dir);
     if (values.json) {
-      write(JSON.stringify({ ...summary, ...curves }) + "\n");
+      write(JSON.stringify(run) + "\n");
       return 0;
     }
+    const summary = run;
+    const curves = run;
     write(`${summary.dir}: ${summary.lastStep} steps, best validation loss ${fixed(summary.bestValidLoss)} at step ${summary.bestStep ?? "-"}\n`);
     write(`${"step".padStart(8)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)} ${"train loss".padStart(10)}\n`);
     const trainAt = new Map(curves.train.map((t) => [t.step, t.loss]));
@@ -54,6 +56,10 @@ export async function runsCommand(argv: string[], write: (s: string) => void = (
   }
   write(`${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)}  data\n`);
   for (const r of runs) {
+    if ("error" in r) {
+      write(`${r.name.padEnd(28)} unreadable: ${r.error}\n`);
+      continue;
+    }
     write(`${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)}  ${r.data ?? "bundled"}\n`);
   }
   return 0;

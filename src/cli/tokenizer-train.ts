@@ -1,18 +1,22 @@
 /**
  * `mlm tokenizer train FILE... --out tokenizer.json`: trains a BPE tokenizer (the tutorial's recipe by
- * default) on plain-text files, one sentence per line, and writes a Hugging Face tokenizer.json.
+ * default) on corpus files (plain text, the tutorial's TSV or JSON lines) and writes a Hugging Face tokenizer.json.
  */
 import { parseArgs } from "node:util";
+import { resolveFormat, streamCorpus, type CorpusFormat } from "../data/corpus.js";
 import { TUTORIAL_TOKENIZER, trainBpe } from "../tokenizer/index.js";
 import type { BpeTrainOptions } from "../tokenizer/index.js";
 
 const HELP = `Usage: mlm tokenizer train [options] FILE... --out PATH
 
-Trains a BPE tokenizer on plain-text files (UTF-8, one sentence per line) and writes a
-Hugging Face tokenizer.json. Defaults are the tutorial's recipe.
+Trains a BPE tokenizer on corpus files and writes a Hugging Face tokenizer.json. Defaults are the
+tutorial's recipe. Files are plain text (UTF-8, one sentence per line), the tutorial's TSV (the
+English column is used) or JSON lines (--text-field), as for mlm train.
 
 Options:
   --out PATH                 where to write tokenizer.json (required)
+  --format FORMAT            auto (by extension, default), txt, tsv or jsonl
+  --text-field NAME          JSON lines: the field holding the sentence (default text)
   --vocab-size N             target vocabulary size (default ${TUTORIAL_TOKENIZER.vocabSize})
   --min-frequency N          stop when the best pair is rarer than N (default ${TUTORIAL_TOKENIZER.minFrequency})
   --special-tokens LIST      comma-separated special tokens, in id order
@@ -66,6 +70,8 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
         "pad-token": { type: "string" },
         "no-progress": { type: "boolean" },
         pretty: { type: "boolean" },
+        format: { type: "string" },
+        "text-field": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -111,7 +117,13 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       if (v["sep-token"] === undefined && !has("[SEP]")) options.sepToken = null;
     }
     const started = performance.now();
-    const tok = await trainBpe(parsed.positionals, options);
+    const format = v.format ?? "auto";
+    if (!["auto", "txt", "tsv", "jsonl"].includes(format)) throw new UsageError(`--format must be auto, txt, tsv or jsonl, got "${format}"`);
+    const formats = await Promise.all(parsed.positionals.map((f) => resolveFormat(f, format as CorpusFormat | "auto")));
+    // Plain text goes to the trainer's own fast file reader; TSV and JSON lines through the corpus
+    // reader, which takes the English column or the text field (as `mlm train` does).
+    const input = formats.every((f) => f.format === "txt") ? parsed.positionals : sentencesOf(parsed.positionals, format as CorpusFormat | "auto", v["text-field"]);
+    const tok = await trainBpe(input, options);
     tok.save(v.out, v.pretty ?? false);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     process.stderr.write(`wrote ${v.out}: ${tok.vocabSize} tokens in ${seconds}s\n`);
@@ -124,6 +136,11 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** The sentences of corpus files in any supported format, one by one. */
+async function* sentencesOf(files: string[], format: CorpusFormat | "auto", textField: string | undefined): AsyncGenerator<string> {
+  for (const file of files) for await (const { text } of streamCorpus(file, { format, textField })) yield text;
+}
 
 function intFlag(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;

@@ -26,6 +26,7 @@ ${configHelp()}
 /** Keys that may change when resuming: they do not alter what was already computed. */
 const RESUMABLE = new Set<keyof TrainConfig>(["maxSteps", "epochs", "progress", "threads", "earlyStopping", "keepLast", "evalSteps", "logSteps"]);
 
+/** `mlm train [CORPUS] [flags]`; returns the exit code (130 when stopped by Ctrl-C after saving). */
 export async function trainCommand(argv: string[]): Promise<number> {
   const { config: parsed, positionals, extra, given } = parseConfigArgs(argv, { help: { type: "boolean", short: "h" }, resume: { type: "string" } });
   if (extra.help) {

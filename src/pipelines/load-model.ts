@@ -18,6 +18,7 @@ import { MlmModel, resolveConfig as resolveModelShape, type ModelCapacity, type 
 import { Tokenizer } from "../tokenizer/index.js";
 import { CHECKPOINT_FILES, loadCheckpoint } from "../train/checkpoint.js";
 import { listLastCheckpoints, RUN_FILES } from "../train/run-dir.js";
+import { modelConfigFrom } from "../train/prepare.js";
 
 export interface LoadModelOptions {
   /** Kernels: "ts" (plain TypeScript, default) or "wasm" (SIMD on worker threads). */
@@ -144,7 +145,7 @@ function readModelConfig(saved: unknown, config: TrainConfig, tokenizer: Tokeniz
   let shape: Record<string, unknown>;
   if (saved === undefined) {
     // A checkpoint without the entry: the shape follows from the training settings and the tokenizer.
-    shape = { vocabSize: tokenizer.vocabSize, dModel: config.dModel, numLayers: config.numLayers, numHeads: config.numHeads, dFF: config.dFF, maxLen: config.maxLen };
+    shape = { ...modelConfigFrom(config, tokenizer.vocabSize) };
   } else if (typeof saved === "object" && saved !== null && !Array.isArray(saved)) {
     shape = saved as Record<string, unknown>;
   } else {

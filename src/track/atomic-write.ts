@@ -100,6 +100,7 @@ export function fsyncDirectory(dir: string): void {
  *   writeFileAtomic("runs/a/model.safetensors", writeSafetensors(tensors));
  */
 export function writeFileAtomic(path: string, data: FileData): void {
+  mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.tmp-${randomSuffix()}`;
   const fd = openSync(temp, "wx");
   try {

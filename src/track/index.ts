@@ -13,7 +13,7 @@ export {
   crc32c,
   maskedCrc32c,
 } from "./tensorboard.js";
-export { MetricsLog, readMetrics, type MetricsRecord, type MetricValue } from "./metrics.js";
+export { MetricsLog, readMetrics, formatMetricsLine, type MetricsRecord, type MetricValue } from "./metrics.js";
 export {
   writeFileAtomic,
   writeDirectoryAtomic,

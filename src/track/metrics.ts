@@ -32,6 +32,11 @@ const NON_FINITE = new Map<unknown, number>([
   ["-Infinity", -Infinity],
 ]);
 
+/** One metrics.jsonl line (with its "\n"); NaN and infinities are written as strings so a diverged loss stays visible. */
+export function formatMetricsLine(record: MetricsRecord): string {
+  return JSON.stringify(record, (_key, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)) + "\n";
+}
+
 /** Appends lines to a metrics.jsonl file (created with its directory if missing). */
 export class MetricsLog {
   readonly path: string;
@@ -48,12 +53,7 @@ export class MetricsLog {
   log(step: number, fields: Record<string, MetricValue>, time = Date.now() / 1000): void {
     if (this.fd === undefined) throw new Error(`MetricsLog: ${this.path} is closed`);
     if ("step" in fields || "time" in fields) throw new Error(`MetricsLog.log: "step" and "time" are set by the log`);
-    const line = Buffer.from(
-      JSON.stringify({ step, ...fields, time }, (_key, v: unknown) =>
-        typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
-      ) + "\n",
-      "utf8",
-    );
+    const line = Buffer.from(formatMetricsLine({ step, ...fields, time }), "utf8");
     let done = 0;
     while (done < line.length) done += writeSync(this.fd, line, done, line.length - done);
   }

@@ -34,6 +34,7 @@ export interface Progress {
   stop(): void;
 }
 
+/** A progress reporter: a bar on a terminal, plain lines elsewhere, nothing when `silent`. */
 export function createProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
   if (options.silent) return silentProgress();

@@ -29,13 +29,11 @@ export interface RunCurves {
   valid: { step: number; loss: number; perplexity: number | null; accuracy: number | null; top5: number | null }[];
 }
 
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+/** A logged number: finite, or NaN / infinity (a diverged loss stays visible); null when absent. */
+const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
 
-/** The training and validation curves of one run. */
-export function runCurves(dir: string): RunCurves {
-  const path = join(dir, "metrics.jsonl");
-  if (!existsSync(path)) throw new Error(`${dir}: not a run directory (no metrics.jsonl)`);
-  const records: MetricsRecord[] = readMetrics(path);
+/** The curves in a run's metrics records. */
+function curvesOf(records: MetricsRecord[]): RunCurves {
   const curves: RunCurves = { train: [], valid: [] };
   for (const r of records) {
     const loss = num(r.loss);
@@ -46,17 +44,32 @@ export function runCurves(dir: string): RunCurves {
   return curves;
 }
 
-/** One run's summary. */
-export function summarizeRun(dir: string): RunSummary {
+function readRunMetrics(dir: string): MetricsRecord[] {
   const path = join(dir, "metrics.jsonl");
-  const curves = runCurves(dir);
-  const records = readMetrics(path);
+  if (!existsSync(path)) throw new Error(`${dir}: not a run directory (no metrics.jsonl)`);
+  return readMetrics(path);
+}
+
+/** The training and validation curves of one run. */
+export function runCurves(dir: string): RunCurves {
+  return curvesOf(readRunMetrics(dir));
+}
+
+/** One run's summary and curves, reading its files once. */
+export function inspectRun(dir: string): RunSummary & RunCurves {
+  const records = readRunMetrics(dir);
+  const curves = curvesOf(records);
   let best: RunCurves["valid"][number] | null = null;
-  for (const v of curves.valid) if (best === null || v.loss < best.loss) best = v;
+  for (const v of curves.valid) if (!Number.isNaN(v.loss) && (best === null || v.loss < best.loss)) best = v;
   let data: string | null = null;
   const configPath = join(dir, "config.json");
   if (existsSync(configPath)) {
-    const config = JSON.parse(readFileSync(configPath, "utf8")) as { data?: unknown };
+    let config: { data?: unknown };
+    try {
+      config = JSON.parse(readFileSync(configPath, "utf8")) as { data?: unknown };
+    } catch (err) {
+      throw new Error(`${configPath}: not valid JSON (${(err as Error).message})`);
+    }
     data = typeof config.data === "string" ? config.data : null;
   }
   return {
@@ -68,15 +81,31 @@ export function summarizeRun(dir: string): RunSummary {
     lastTrainLoss: curves.train.at(-1)?.loss ?? null,
     data,
     seconds: records.length > 0 ? records.at(-1)!.time - records[0]!.time : 0,
+    ...curves,
   };
 }
 
-/** Summaries of every run directory (a folder with metrics.jsonl) directly under `root`, oldest first. */
-export function listRuns(root: string): RunSummary[] {
+/** One run's summary. */
+export function summarizeRun(dir: string): RunSummary {
+  const { train: _train, valid: _valid, ...summary } = inspectRun(dir);
+  return summary;
+}
+
+/**
+ * Summaries of every run directory (a folder with metrics.jsonl) directly under `root`, oldest first.
+ * A run whose files cannot be read is listed with its error instead of stopping the listing.
+ */
+export function listRuns(root: string): (RunSummary | { dir: string; name: string; error: string })[] {
   if (!existsSync(root)) throw new Error(`${root}: no such directory`);
   return readdirSync(root)
     .map((name) => join(root, name))
     .filter((dir) => statSync(dir).isDirectory() && existsSync(join(dir, "metrics.jsonl")))
     .sort()
-    .map(summarizeRun);
+    .map((dir) => {
+      try {
+        return summarizeRun(dir);
+      } catch (err) {
+        return { dir, name: basename(dir), error: (err as Error).message };
+      }
+    });
 }

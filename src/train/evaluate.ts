@@ -9,6 +9,7 @@ import type { MlmDataLoader } from "../data/index.js";
 import { packBatch, type MlmModel, type PackedBatch, type PackMode } from "../model/index.js";
 import { createProgress } from "../track/progress.js";
 
+/** Figures of one evaluation over a split. */
 export interface EvalMetrics {
   /** Mean cross-entropy per masked token (nats). */
   loss: number;
@@ -22,6 +23,7 @@ export interface EvalMetrics {
   tokens: number;
 }
 
+/** How `evaluateSplit` lays out and scores the batches. */
 export interface EvalOptions {
   packMode: PackMode;
   fullHead: boolean;

@@ -13,6 +13,8 @@
  * The moments live in backend memory with the parameters' flat layout.
  */
 import type { Backend } from "../engine/backend.js";
+import type { TrainConfig } from "../config.js";
+import type { MlmModel } from "../model/index.js";
 
 /** Optimizer settings; defaults are optax's Adam and the tutorial's clipping. */
 export interface AdamOptions {
@@ -121,4 +123,16 @@ export class Adam {
     this.m.set(state.m);
     this.v.set(state.v);
   }
+}
+
+/** Adam over a model's parameters with a run's settings (betas, eps, clipping, weight decay on matrices). */
+export function adamFor(backend: Backend, model: MlmModel, config: TrainConfig): Adam {
+  return new Adam(backend, model.params.length, {
+    beta1: config.beta1,
+    beta2: config.beta2,
+    eps: config.adamEps,
+    maxGradNorm: config.gradClip,
+    weightDecay: config.weightDecay,
+    decayMask: config.weightDecay > 0 ? model.decayMask() : null,
+  });
 }

@@ -6,9 +6,10 @@
 import { createHash } from "node:crypto";
 import type { TrainConfig } from "../config.js";
 import { bundledCorpusPath, describeCorpusStats, loadOrBuildTokenized, MlmDataLoader, readCorpus, sampleAndSplit, type CorpusStats, type TokenizedSplit } from "../data/index.js";
-import type { PackMode } from "../model/index.js";
+import { resolveConfig as resolveModelConfig, type ModelConfig, type PackMode } from "../model/index.js";
 import { Tokenizer, trainBpeFromSentences } from "../tokenizer/index.js";
 
+/** A run's tokenizer and tokenized splits, with what reading the corpus found. */
 export interface PreparedData {
   tokenizer: Tokenizer;
   /** Whether the tokenizer was trained in this call (false: loaded from a file). */
@@ -23,6 +24,7 @@ export function neverMaskedIds(tokenizer: Tokenizer): number[] {
   return ["[PAD]", "[CLS]", "[SEP]", "[MASK]"].map((t) => requireToken(tokenizer, t));
 }
 
+/** The id of a special token the project needs; throws a one-line error when the tokenizer lacks it. */
 export function requireToken(tokenizer: Tokenizer, token: string): number {
   const id = tokenizer.tokenToId(token);
   if (id === undefined) throw new Error(`the tokenizer has no ${token} token (expected the tutorial's special tokens [PAD] [CLS] [SEP] [MASK] [UNK])`);
@@ -92,4 +94,17 @@ export function runLoaders(config: TrainConfig, tokenizer: Tokenizer, train: Tok
     valid: new MlmDataLoader(valid, { ...options, shuffle: false, fixedMasks: true }),
     packMode: config.computePadding ? "padded" : "unpadded",
   };
+}
+
+/** The model's shape from a training configuration and the tokenizer's vocabulary size. */
+export function modelConfigFrom(config: TrainConfig, vocabSize: number): ModelConfig {
+  return resolveModelConfig({
+    vocabSize,
+    dModel: config.dModel,
+    numLayers: config.numLayers,
+    numHeads: config.numHeads,
+    dFF: config.dFF,
+    dropout: config.dropout,
+    maxLen: config.maxLen,
+  });
 }

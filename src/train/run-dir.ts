@@ -13,7 +13,9 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RngState } from "../engine/rng.js";
 import type { LoaderPosition } from "../data/index.js";
+import type { EvalMetrics } from "./evaluate.js";
 
+/** Names of the files and folders of a run directory (see the module comment). */
 export const RUN_FILES = {
   config: "config.json",
   tokenizer: "tokenizer.json",
@@ -33,8 +35,8 @@ export interface TrainState {
   bestStep: number | null;
   /** Evaluations in a row without improvement (early stopping). */
   evalsWithoutImprovement: number;
-  /** Every validation loss so far, by step. */
-  validHistory: { step: number; loss: number }[];
+  /** Every evaluation so far: step and metrics. */
+  validHistory: ({ step: number } & EvalMetrics)[];
   /** Real tokens trained on so far. */
   tokensSeen: number;
   /** Tokens including padding, as the batches were laid out. */
@@ -44,6 +46,8 @@ export interface TrainState {
   /** Sum and count of the training losses since the last log, so that a resumed run logs the same means. */
   lossSinceLog: number;
   stepsSinceLog: number;
+  /** Kernels and thread count of the latest session (`name/threads`): another choice changes the last bits. */
+  kernels?: string;
 }
 
 const LAST_PREFIX = "last-";

@@ -1,6 +1,8 @@
 /**
  * Learning-rate schedules: linear warmup from 0, then constant (the tutorial), linear decay to 0, or
- * cosine decay to 0 at `totalSteps` (optax's `warmup_cosine_decay_schedule` with end value 0).
+ * cosine decay to 0 at `totalSteps`. The shapes are optax's (`warmup_cosine_decay_schedule` with end
+ * value 0), but the rate of update t is read at t (1-based) rather than at t - 1, so that the first
+ * update of a warmup does not get a rate of 0.
  *
  * @example
  *   const lr = learningRateAt(150, { peak: 3e-4, schedule: "cosine", warmupSteps: 100, totalSteps: 1230 });

@@ -61,6 +61,7 @@ export interface StepFigures {
   epoch: number;
 }
 
+/** The state and the steps of one training session; see the module comment. */
 export class TrainingSession {
   /** Every evaluation of this session (and, after a resume, the losses of the earlier ones). */
   readonly evaluations: { step: number; metrics: EvalMetrics }[];
@@ -75,7 +76,7 @@ export class TrainingSession {
   ) {
     const { config, backend, model } = parts;
     this.accumGrads = config.gradAccumSteps > 1 ? backend.alloc(model.grads.length) : null;
-    this.evaluations = state.validHistory.map((h) => ({ step: h.step, metrics: { loss: h.loss } as EvalMetrics }));
+    this.evaluations = state.validHistory.map(({ step, ...metrics }) => ({ step, metrics }));
   }
 
   /**
@@ -143,7 +144,7 @@ export class TrainingSession {
     writer.addScalar("Accuracy/valid_top5", result.top5, step);
     metrics.log(step, { split: "valid", loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, top5: result.top5, tokens: result.tokens });
     this.evaluations.push({ step, metrics: result });
-    this.state.validHistory.push({ step, loss: result.loss });
+    this.state.validHistory.push({ step, ...result });
     log(`step ${step}: validation loss ${result.loss.toFixed(4)}, perplexity ${result.perplexity.toFixed(1)}, accuracy ${pct(result.accuracy)} (top-5 ${pct(result.top5)}) [${Date.now() - t0} ms]`);
     return result;
   }

@@ -16,17 +16,18 @@ import { createBackend } from "../engine/create.js";
 import { Rng } from "../engine/rng.js";
 import type { Backend } from "../engine/backend.js";
 import type { TokenizedSplit } from "../data/index.js";
-import { MlmModel, resolveConfig as resolveModelConfig, type ModelCapacity, type PackMode } from "../model/index.js";
+import { MlmModel, type ModelCapacity, type PackMode } from "../model/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
-import { SummaryWriter, MetricsLog, readMetrics, writeFileAtomic } from "../track/index.js";
+import { SummaryWriter, MetricsLog, formatMetricsLine, readMetrics, writeFileAtomic } from "../track/index.js";
 import { createProgress, formatSeconds } from "../track/progress.js";
-import { Adam } from "./optimizer.js";
+import { adamFor } from "./optimizer.js";
 import type { EvalMetrics } from "./evaluate.js";
-import { prepareData, runLoaders } from "./prepare.js";
+import { modelConfigFrom, prepareData, runLoaders } from "./prepare.js";
 import { loadCheckpoint } from "./checkpoint.js";
 import { defaultRunDir, listLastCheckpoints, RUN_FILES, type TrainState } from "./run-dir.js";
 import { formatRate, initialState, TrainingSession } from "./session.js";
 
+/** How `train` runs, beyond the configuration. */
 export interface TrainOptions {
   /** Continue the run in this directory from its latest checkpoint (its config.json is used). */
   resume?: string;
@@ -38,6 +39,7 @@ export interface TrainOptions {
   backend?: Backend;
 }
 
+/** What a run reached, returned by `train` (the CLI prints it with `describeSummary`). */
 export interface TrainSummary {
   runDir: string;
   steps: number;
@@ -83,24 +85,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   // ---- model, optimizer ----
   const backend = options.backend ?? (await createBackend(config.backend, config.threads));
   try {
-    const modelConfig = resolveModelConfig({
-      vocabSize: tokenizer.vocabSize,
-      dModel: config.dModel,
-      numLayers: config.numLayers,
-      numHeads: config.numHeads,
-      dFF: config.dFF,
-      dropout: config.dropout,
-      maxLen: config.maxLen,
-    });
+    const modelConfig = modelConfigFrom(config, tokenizer.vocabSize);
     const model = new MlmModel(backend, modelConfig, modelCapacity([data.train, data.valid], config, packMode));
-    const adam = new Adam(backend, model.params.length, {
-      beta1: config.beta1,
-      beta2: config.beta2,
-      eps: config.adamEps,
-      maxGradNorm: config.gradClip,
-      weightDecay: config.weightDecay,
-      decayMask: config.weightDecay > 0 ? model.decayMask() : null,
-    });
+    const adam = adamFor(backend, model, config);
     log(`model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`);
 
     // ---- state: restored from the latest checkpoint, or fresh ----
@@ -118,62 +105,76 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       dropoutRng = Rng.fromState(state.dropoutRng);
       truncateMetrics(join(runDir, RUN_FILES.metrics), state.step);
       log(`resumed from ${resumeFrom}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`);
+      const before = state.kernels;
+      if (before !== undefined && before !== kernelsOf(backend)) {
+        log(`note: the run was trained with ${before} kernels, it continues with ${kernelsOf(backend)}; losses may differ from an uninterrupted run in the last digits`);
+      }
     } else {
       model.init(Rng.derive(config.seed, "init"));
       dropoutRng = Rng.derive(config.seed, "dropout");
       state = initialState(trainLoader, dropoutRng);
     }
+    state.kernels = kernelsOf(backend);
 
     // ---- the loop ----
     const writer = new SummaryWriter(runDir);
     const metrics = new MetricsLog(join(runDir, RUN_FILES.metrics));
-    const schedule = { peak: config.learningRate, schedule: config.lrSchedule, warmupSteps: config.warmupSteps, totalSteps };
-    const parts = { config, modelConfig, runDir, backend, model, adam, tokenizer, trainLoader, validLoader, packMode, writer, metrics, log, schedule };
-    const session = new TrainingSession(parts, state, dropoutRng);
-    const start = { step: state.step, seconds: state.trainSeconds, tokens: state.tokensSeen, padded: state.paddedTokensSeen };
-    let stoppedBy: TrainSummary["stoppedBy"] = "schedule";
-    if (resumeFrom === null && config.evalAtStart && session.evaluateAndCheckpoint()) stoppedBy = "early-stopping";
-    const bar = createProgress({ label: "train", total: totalSteps, silent: !config.progress });
-    bar.update(state.step);
-    let epoch = state.loader.epoch;
-    while (stoppedBy === "schedule" && state.step < totalSteps) {
-      if (options.signal?.aborted) {
-        stoppedBy = "signal";
-        break;
+    try {
+      const schedule = { peak: config.learningRate, schedule: config.lrSchedule, warmupSteps: config.warmupSteps, totalSteps };
+      const parts = { config, modelConfig, runDir, backend, model, adam, tokenizer, trainLoader, validLoader, packMode, writer, metrics, log, schedule };
+      const session = new TrainingSession(parts, state, dropoutRng);
+      const start = { step: state.step, seconds: state.trainSeconds, tokens: state.tokensSeen, padded: state.paddedTokensSeen };
+      let stoppedBy: TrainSummary["stoppedBy"] = "schedule";
+      if (resumeFrom === null && config.evalAtStart && session.evaluateAndCheckpoint()) stoppedBy = "early-stopping";
+      const bar = createProgress({ label: "train", total: totalSteps, silent: !config.progress });
+      bar.update(state.step);
+      let epoch = state.loader.epoch;
+      while (stoppedBy === "schedule" && state.step < totalSteps) {
+        if (options.signal?.aborted) {
+          stoppedBy = "signal";
+          break;
+        }
+        const figures = session.step();
+        epoch = figures.epoch;
+        const seconds = Math.max(1e-9, state.trainSeconds - start.seconds);
+        const tokensPerSec = (state.tokensSeen - start.tokens) / seconds;
+        if (state.step % config.logSteps === 0) session.logTraining(figures, tokensPerSec, (state.paddedTokensSeen - start.padded) / seconds);
+        if ((state.step % config.evalSteps === 0 || state.step === totalSteps) && session.evaluateAndCheckpoint()) stoppedBy = "early-stopping";
+        const lastValid = state.validHistory.at(-1)?.loss;
+        bar.update(state.step, `epoch ${epoch + 1}/${config.epochs} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`);
       }
-      const figures = session.step();
-      epoch = figures.epoch;
-      const seconds = Math.max(1e-9, state.trainSeconds - start.seconds);
-      const tokensPerSec = (state.tokensSeen - start.tokens) / seconds;
-      if (state.step % config.logSteps === 0) session.logTraining(figures, tokensPerSec, (state.paddedTokensSeen - start.padded) / seconds);
-      if ((state.step % config.evalSteps === 0 || state.step === totalSteps) && session.evaluateAndCheckpoint()) stoppedBy = "early-stopping";
-      const lastValid = state.validHistory.at(-1)?.loss;
-      bar.update(state.step, `epoch ${epoch + 1}/${config.epochs} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`);
-    }
-    bar.stop();
-    if (stoppedBy !== "schedule" && state.validHistory.at(-1)?.step !== state.step) session.saveLatest();
-    if (stoppedBy === "early-stopping") log(`early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
-    if (stoppedBy === "signal") log(`stopped at step ${state.step}; resume with: mlm train --resume ${runDir}`);
-    writer.close();
-    metrics.close();
+      bar.stop();
+      if (stoppedBy !== "schedule" && state.validHistory.at(-1)?.step !== state.step) session.saveLatest();
+      if (stoppedBy === "early-stopping") log(`early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
+      if (stoppedBy === "signal") log(`stopped at step ${state.step}; resume with: mlm train --resume ${runDir}`);
 
-    const stepsRun = state.step - start.step;
-    const secondsRun = state.trainSeconds - start.seconds;
-    return {
-      runDir,
-      steps: state.step,
-      epochs: epoch + 1,
-      bestValidLoss: state.bestValidLoss,
-      bestStep: state.bestStep,
-      evaluations: session.evaluations,
-      msPerStep: stepsRun > 0 ? (1000 * secondsRun) / stepsRun : Number.NaN,
-      tokensPerSecond: secondsRun > 0 ? (state.tokensSeen - start.tokens) / secondsRun : Number.NaN,
-      wallSeconds: (Date.now() - wallStart) / 1000,
-      stoppedBy,
-    };
+      const stepsRun = state.step - start.step;
+      const secondsRun = state.trainSeconds - start.seconds;
+      return {
+        runDir,
+        steps: state.step,
+        epochs: epoch + 1,
+        bestValidLoss: state.bestValidLoss,
+        bestStep: state.bestStep,
+        evaluations: session.evaluations,
+        msPerStep: stepsRun > 0 ? (1000 * secondsRun) / stepsRun : Number.NaN,
+        tokensPerSecond: secondsRun > 0 ? (state.tokensSeen - start.tokens) / secondsRun : Number.NaN,
+        wallSeconds: (Date.now() - wallStart) / 1000,
+        stoppedBy,
+      };
+    } finally {
+      // Also on an error: what was logged stays on disk.
+      writer.close();
+      metrics.close();
+    }
   } finally {
     if (options.backend === undefined) backend.dispose();
   }
+}
+
+/** "wasm-simd-fmax2/2": the kernels' name and thread count, which decide the last bits of every sum. */
+function kernelsOf(backend: Backend): string {
+  return `${backend.name}/${backend.threads}`;
 }
 
 /** The newest `last-*` checkpoint of a run, the one --resume continues from. */
@@ -224,5 +225,5 @@ export function modelCapacity(splits: TokenizedSplit[], config: TrainConfig, pac
 function truncateMetrics(path: string, step: number): void {
   if (!existsSync(path)) return;
   const kept = readMetrics(path).filter((r) => r.step <= step);
-  writeFileAtomic(path, kept.map((r) => JSON.stringify(r)).join("\n") + (kept.length > 0 ? "\n" : ""));
+  writeFileAtomic(path, kept.map(formatMetricsLine).join(""));
 }

@@ -33,3 +33,17 @@ test("a missing corpus file is exit code 1", async () => {
   const dir = tempDir();
   assert.equal(await tokenizerTrainCommand([join(dir, "none.txt"), "--out", join(dir, "t.json"), "--no-progress"]), 1);
 });
+
+test("a TSV corpus trains on its English column only, like the same sentences as plain text", async () => {
+  const dir = tempDir();
+  const english = corpusLines().slice(0, 1500);
+  const tsv = join(dir, "pairs.tsv");
+  writeFileSync(tsv, "id_it\tsent_it\tid_en\tsent_en\n" + english.map((s, i) => `${2 * i + 1}\tfrase italiana ${i}\t${2 * i + 2}\t${s}`).join("\n") + "\n");
+  const txt = join(dir, "english.txt");
+  writeFileSync(txt, english.join("\n") + "\n");
+  assert.equal(await tokenizerTrainCommand([tsv, "--out", join(dir, "a.json"), "--vocab-size", "800", "--no-progress"]), 0);
+  assert.equal(await tokenizerTrainCommand([txt, "--out", join(dir, "b.json"), "--vocab-size", "800", "--no-progress"]), 0);
+  const a = Tokenizer.load(join(dir, "a.json"));
+  assert.equal(a.tokenToId("italiana"), undefined, "the Italian column is not read");
+  assert.equal(a.toString(), Tokenizer.load(join(dir, "b.json")).toString());
+});

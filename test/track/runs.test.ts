@@ -32,7 +32,7 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
   assert.equal(s.lastTrainLoss, 7);
   assert.equal(s.seconds, 200);
   assert.deepEqual(runCurves(a).valid.map((v) => v.step), [0, 100, 200]);
-  assert.deepEqual(listRuns(root).map((r) => [r.name, r.data]), [["2026-01-01_00-00-00", null], ["2026-01-02_00-00-00", "it-en.tsv"]]);
+  assert.deepEqual(listRuns(root).map((r) => [r.name, "data" in r ? r.data : r.error]), [["2026-01-01_00-00-00", null], ["2026-01-02_00-00-00", "it-en.tsv"]]);
 
   let out = "";
   await runsCommand([root], (t) => (out += t));
@@ -41,4 +41,19 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
   await runsCommand([a, "--json"], (t) => (out += t));
   assert.equal(JSON.parse(out).valid.length, 3);
   assert.throws(() => runCurves(join(root, "not-a-run")), /not-a-run: not a run directory \(no metrics.jsonl\)/);
+});
+
+test("a diverged loss stays visible, and an unreadable run is listed with its error", async () => {
+  const root = mkdtempSync(join(tmpdir(), "mlm-runs-"));
+  const diverged = fakeRun(root, "a-diverged", [[0, 9.8], [100, Number.NaN]], null);
+  assert.ok(Number.isNaN(summarizeRun(diverged).lastTrainLoss!));
+  assert.equal(summarizeRun(diverged).bestValidLoss, 9.8);
+  const broken = fakeRun(root, "b-broken", [[0, 9.8]], null);
+  writeFileSync(join(broken, "config.json"), "{ not json");
+  const runs = listRuns(root);
+  assert.equal(runs.length, 2);
+  assert.match("error" in runs[1]! ? runs[1].error : "", /b-broken[\\/]config\.json: not valid JSON/);
+  let out = "";
+  await runsCommand([root], (t) => (out += t));
+  assert.match(out, /b-broken\s+unreadable: .*config\.json: not valid JSON/);
 });
