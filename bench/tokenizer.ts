@@ -11,10 +11,11 @@
  * `--quick` does one repeat.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundledCorpusPath } from "../src/data/paths.js";
 
 type Task = "baseline" | "train-ours" | "train-rust" | "train-ours-tutorial" | "encode-ours" | "encodeids-ours" | "encode-rust";
 
@@ -25,16 +26,6 @@ interface ChildResult {
 
 const HERE = fileURLToPath(import.meta.url);
 
-function repoRoot(): string {
-  let dir = dirname(HERE);
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error("package.json not found");
-    dir = up;
-  }
-  return dir;
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -44,7 +35,7 @@ function median(xs: number[]): number {
 async function runChild(task: Task, repeats: number, tokenizerPath: string): Promise<void> {
   const ours = await import("../src/tokenizer/index.js");
   const rustLib = await import("tokenizers");
-  const corpus = join(repoRoot(), "data", "tatoeba-en.txt");
+  const corpus = bundledCorpusPath();
   // Only the encoding tasks hold the corpus in memory; training streams it from the file.
   const lines = task.startsWith("encode") ? readFileSync(corpus, "utf8").split("\n").filter((l) => l.length > 0) : [];
   const times: number[] = [];
@@ -107,7 +98,7 @@ function spawnTask(task: Task, repeats: number, tokenizerPath: string): ChildRes
 export async function runTokenizerBench(opts: { quick?: boolean } = {}): Promise<Record<string, number>> {
   const repeats = opts.quick ? 1 : 3;
   const ours = await import("../src/tokenizer/index.js");
-  const corpus = join(repoRoot(), "data", "tatoeba-en.txt");
+  const corpus = bundledCorpusPath();
   const nSentences = readFileSync(corpus, "utf8").split("\n").filter((l) => l.length > 0).length;
   const dir = mkdtempSync(join(tmpdir(), "mlm-tokenizer-bench-"));
   const tokenizerPath = join(dir, "tokenizer.json");

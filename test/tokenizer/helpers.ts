@@ -1,24 +1,11 @@
-/** Shared helpers of the tokenizer tests: repository paths and temp files. */
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+/** Shared helpers of the tokenizer tests: the bundled corpus and temp files. */
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-/** The repository root: the first folder above this file holding package.json (works from dist/ too). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error("package.json not found above " + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
+import { join } from "node:path";
+import { bundledCorpusPath } from "../../src/data/paths.js";
 
 /** The bundled Tatoeba English corpus (65,241 sentences). */
-export function corpusPath(): string {
-  return join(repoRoot(), "data", "tatoeba-en.txt");
-}
+export const corpusPath = bundledCorpusPath;
 
 /** The corpus's sentences (non-empty lines). */
 export function corpusLines(): string[] {
