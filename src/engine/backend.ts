@@ -129,8 +129,13 @@ export interface Backend {
     decayMask: Uint8Array | null,
   ): void;
 
-  /** out[i] = a[i] + b[i] for i < n (out may be a or b: residual sums and gradient accumulation). */
-  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
+  /**
+   * Scaled accumulation (axpy) for i < n: out[i] = (accumulate ? out[i] : 0) + w * x[i], in float32
+   * steps (w rounded to float32, the product rounded, then the sum: the same bits in every backend).
+   * out may be x: scaleAdd(x, x, n, w, false) scales x in place. Use: weighted gradient accumulation,
+   * acc = scaleAdd(acc, g, n, w, i > 0) over micro-batches.
+   */
+  scaleAdd(out: Float32Array, x: Float32Array, n: number, w: number, accumulate: boolean): void;
 
   /**
    * Inverted dropout: out[i] = keep(i) ? inp[i] * s : 0 for i < n, s = dropoutScale(p), where

@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import type { Backend } from "./backend.js";
 import { TsBackend } from "./ts-backend.js";
 
+/** The kernel implementations: "wasm" (SIMD on worker threads) or "ts" (plain TypeScript reference). */
 export type BackendKind = "wasm" | "ts";
 
 /** `threads` 0 = one per core. The WebAssembly module is loaded only when asked for. */

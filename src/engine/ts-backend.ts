@@ -311,8 +311,11 @@ export class TsBackend implements Backend {
     }
   }
 
-  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void {
-    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  scaleAdd(out: Float32Array, x: Float32Array, n: number, w: number, accumulate: boolean): void {
+    const ws = Math.fround(w);
+    // float32 product, then a sum of two float32 values rounded once on store (exact as float32 ops)
+    if (accumulate) for (let i = 0; i < n; i++) out[i] = out[i] + Math.fround(ws * x[i]);
+    else for (let i = 0; i < n; i++) out[i] = ws * x[i];
   }
 
   dropout(out: Float32Array, inp: Float32Array, n: number, p: number, seed: number): void {
@@ -359,7 +362,11 @@ export class TsBackend implements Backend {
   }
 
   gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
-    for (let r = 0; r < R; r++) out.set(inp.subarray(rows[r] * C, rows[r] * C + C), r * C);
+    for (let r = 0; r < R; r++) {
+      const src = rows[r] * C;
+      const dst = r * C;
+      for (let c = 0; c < C; c++) out[dst + c] = inp[src + c];
+    }
   }
 
   scatterAddRows(dinp: Float32Array, dout: Float32Array, rows: Int32Array, R: number, C: number, scale: number): void {

@@ -15,7 +15,7 @@ import type { Backend } from "../engine/backend.js";
 import type { Rng } from "../engine/rng.js";
 import type { ModelConfig } from "./config.js";
 import { dropoutScale } from "../engine/backend.js";
-import { findSpec, type ParamSpec } from "./params.js";
+import { tensorView, type ParamSpec } from "./params.js";
 
 /** Views of one block's tensors inside a flat buffer (parameters or gradients). */
 export interface BlockTensors {
@@ -31,10 +31,7 @@ export interface BlockTensors {
 
 /** The views of block `layer` in `flat`. */
 export function blockTensors(specs: ParamSpec[], flat: Float32Array, layer: number): BlockTensors {
-  const v = (suffix: string): Float32Array => {
-    const s = findSpec(specs, `layers.${layer}.${suffix}`);
-    return flat.subarray(s.offset, s.offset + s.size);
-  };
+  const v = (suffix: string): Float32Array => tensorView(specs, flat, `layers.${layer}.${suffix}`);
   return {
     qW: v("attn.q.weight"), qB: v("attn.q.bias"),
     kW: v("attn.k.weight"), kB: v("attn.k.bias"),

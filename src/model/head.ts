@@ -11,7 +11,7 @@
  */
 import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "./config.js";
-import { findSpec, type ParamSpec } from "./params.js";
+import { tensorView, type ParamSpec } from "./params.js";
 
 /** Views of the head's tensors in a flat buffer. */
 export interface HeadTensors {
@@ -22,10 +22,7 @@ export interface HeadTensors {
 
 /** The head's views in `flat` (parameters or gradients). */
 export function headTensors(specs: ParamSpec[], flat: Float32Array): HeadTensors {
-  const v = (name: string): Float32Array => {
-    const s = findSpec(specs, name);
-    return flat.subarray(s.offset, s.offset + s.size);
-  };
+  const v = (name: string): Float32Array => tensorView(specs, flat, name);
   return {
     dW: v("head.dense.weight"), dB: v("head.dense.bias"),
     lnS: v("head.ln.scale"), lnO: v("head.ln.offset"),
@@ -33,7 +30,7 @@ export function headTensors(specs: ParamSpec[], flat: Float32Array): HeadTensors
   };
 }
 
-/** The head's buffers, sized for maxRows rows. */
+/** The head's buffers, sized for maxRows rows (one chunk of the head). */
 export class HeadActivations {
   readonly hx: Float32Array; // [R,C] gathered input rows (sparse head)
   readonly hr: Float32Array; // [R,C] after dense + ReLU

@@ -8,8 +8,10 @@
  *
  * The head runs only at labelled rows by default ("sparse prediction": same loss and gradients,
  * a fraction of the work, since the 25000-way output layer dominates); `fullHead` runs it on every
- * row as the tutorial does. All buffers are allocated once in the constructor for the capacity
- * given and reused on every step.
+ * row as the tutorial does. Either way the head runs in chunks of at most capacity.maxHeadRows rows
+ * (gather, forward, loss, backward, scatter-add per chunk; its weight gradients accumulate), so its
+ * [rows, V] logits never need a buffer for the whole batch. All buffers are allocated once in the
+ * constructor for the capacity given and reused on every step.
  */
 import type { Backend } from "../engine/backend.js";
 import type { Rng } from "../engine/rng.js";
@@ -18,20 +20,27 @@ import { BlockActivations, blockBackward, blockForward, BlockScratch, blockTenso
 import { resolveConfig, type ModelConfig } from "./config.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
 import { positionalEncoding } from "./layers.js";
-import { decayMask, findSpec, initParams, loadTensors, paramLayout, tensorViews, type NamedTensor, type ParamSpec } from "./params.js";
+import { decayMask, initParams, loadTensors, paramLayout, tensorView, tensorViews, type NamedTensor, type ParamSpec } from "./params.js";
+
+/** Default rows per head chunk (see ModelCapacity.maxHeadRows). */
+const DEFAULT_HEAD_ROWS = 512;
 
 /**
  * The largest batch a model instance will see; buffers are sized from it once. Memory, in float32s:
  * per block about maxRows * (8 C + F) plus the attention weights min(maxLen, maxRows) * maxRows * H;
- * the head's logits maxHeadRows * V (the largest single buffer: keep maxHeadRows near the most
- * labelled rows of a batch, e.g. a quarter of maxRows at a 15% mask rate, unless using the full head).
+ * the head's logits maxHeadRows * V. The head runs over its rows (labelled rows, or every row with
+ * the full head) in chunks of at most maxHeadRows, so maxHeadRows bounds memory, not the batch: the
+ * default min(maxRows, 512) keeps the logits small (512 x 25000 floats = 49 MiB) while each chunk is
+ * still a large matrix product.
  */
 export interface ModelCapacity {
   /** Most packed rows T in one batch (batch size * max length when padded). */
   maxRows: number;
   /** Most sequences in one batch. */
   maxSeqs: number;
-  /** Most rows the head runs on: labelled rows (sparse head) or all rows (full head). Default maxRows. */
+  /**
+   * Rows per chunk of the head (and most rows `logits` accepts at once). Default min(maxRows, 512).
+   */
   maxHeadRows?: number;
 }
 
@@ -103,14 +112,14 @@ export class MlmModel {
   private readonly seqs: Int32Array; // [3 * maxSeqs] in backend memory
   private readonly ids: Int32Array; // [maxRows] the batch's token ids, in backend memory
   private readonly positions: Int32Array; // [maxRows] the batch's positions, in backend memory
-  private readonly headRows: Int32Array; // [maxHeadRows] row index of each head row, in backend memory
+  private readonly headRows: Int32Array; // [maxRows] labelled rows in order (sparse head's rows), in backend memory
   private readonly maxProbs: number;
 
   constructor(readonly backend: Backend, config: Partial<ModelConfig> = {}, capacity: ModelCapacity) {
     const cfg = resolveConfig(config);
     this.config = cfg;
     const { maxRows, maxSeqs } = capacity;
-    const maxHeadRows = capacity.maxHeadRows ?? maxRows;
+    const maxHeadRows = capacity.maxHeadRows ?? Math.min(maxRows, DEFAULT_HEAD_ROWS);
     for (const [k, v] of Object.entries({ maxRows, maxSeqs, maxHeadRows })) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`MlmModel: capacity.${k} must be a positive integer, got ${v}`);
     }
@@ -121,9 +130,8 @@ export class MlmModel {
     this.numParams = specs.reduce((a, s) => a + s.size, 0);
     this.params = backend.alloc(total);
     this.grads = backend.alloc(total);
-    const embed = findSpec(specs, "embed.weight");
-    this.embedW = this.params.subarray(embed.offset, embed.offset + embed.size);
-    this.embedG = this.grads.subarray(embed.offset, embed.offset + embed.size);
+    this.embedW = tensorView(specs, this.params, "embed.weight");
+    this.embedG = tensorView(specs, this.grads, "embed.weight");
     this.blockP = [];
     this.blockG = [];
     this.acts = [];
@@ -145,7 +153,7 @@ export class MlmModel {
     this.seqs = backend.allocInt(3 * maxSeqs);
     this.ids = backend.allocInt(maxRows);
     this.positions = backend.allocInt(maxRows);
-    this.headRows = backend.allocInt(maxHeadRows);
+    this.headRows = backend.allocInt(maxRows);
   }
 
   /** Fills the parameters with Haiku's default initialisation (see params.ts), from `rng`. */
@@ -176,23 +184,31 @@ export class MlmModel {
     const rows = this.prepare(batch);
     const drop = this.dropoutCtx(opts.train ?? true, opts.dropoutRng);
     this.forwardEncoder(rows, drop);
-    const { R, count, x } = this.selectHeadRows(batch, opts.fullHead ?? false);
-    this.grads.fill(0);
+    const fullHead = opts.fullHead ?? false;
+    const count = this.collectLabels(batch);
+    this.grads.fill(0); // once: the head's chunks and the blocks accumulate into it
     if (count === 0) return { loss: 0, count: 0 };
     const cfg = this.config;
     const be = this.backend;
-    headForward(be, cfg, this.headP, this.head, x, R);
-    const lossSum = headLoss(be, cfg, this.head, R, 1 / count);
-
-    // Head backward into dX [T,C]
     const T = rows.T;
     const C = cfg.dModel;
-    if (opts.fullHead) {
-      headBackward(be, cfg, this.headP, this.headG, this.head, x, this.dX, R);
-    } else {
-      headBackward(be, cfg, this.headP, this.headG, this.head, x, this.head.dhx, R);
-      this.dX.fill(0, 0, T * C);
-      be.scatterAddRows(this.dX, this.head.dhx, this.headRows, R, C, 1);
+
+    // Head, chunk by chunk: forward, loss, backward into dX [T,C] (rows without a label get 0)
+    if (!fullHead) this.dX.fill(0, 0, T * C);
+    const total = fullHead ? T : count;
+    const chunk = this.capacity.maxHeadRows;
+    let lossSum = 0;
+    for (let r0 = 0; r0 < total; r0 += chunk) {
+      const R = Math.min(chunk, total - r0);
+      const x = this.headInput(batch, fullHead, r0, R);
+      headForward(be, cfg, this.headP, this.head, x, R);
+      lossSum += headLoss(be, cfg, this.head, R, 1 / count);
+      if (fullHead) {
+        headBackward(be, cfg, this.headP, this.headG, this.head, x, this.dX.subarray(r0 * C, (r0 + R) * C), R);
+      } else {
+        headBackward(be, cfg, this.headP, this.headG, this.head, x, this.head.dhx, R);
+        be.scatterAddRows(this.dX, this.head.dhx, this.headRows.subarray(r0, r0 + R), R, C, 1);
+      }
     }
     // Blocks, last to first; dX is both the gradient at a block's output and at its input.
     const dropP = drop === null ? null : drop.p;
@@ -210,12 +226,24 @@ export class MlmModel {
   evaluate(batch: PackedBatch, opts: Pick<PassOptions, "fullHead"> = {}): EvalResult {
     const rows = this.prepare(batch);
     this.forwardEncoder(rows, null);
-    const { R, count, x } = this.selectHeadRows(batch, opts.fullHead ?? false);
-    if (count === 0) return { lossSum: 0, count: 0, top1: 0, top5: 0 };
-    headForward(this.backend, this.config, this.headP, this.head, x, R);
-    const lossSum = headLoss(this.backend, this.config, this.head, R, null);
-    let top1 = 0;
-    let top5 = 0;
+    const fullHead = opts.fullHead ?? false;
+    const count = this.collectLabels(batch);
+    const res: EvalResult = { lossSum: 0, count, top1: 0, top5: 0 };
+    if (count === 0) return res;
+    const total = fullHead ? rows.T : count;
+    const chunk = this.capacity.maxHeadRows;
+    for (let r0 = 0; r0 < total; r0 += chunk) {
+      const R = Math.min(chunk, total - r0);
+      const x = this.headInput(batch, fullHead, r0, R);
+      headForward(this.backend, this.config, this.headP, this.head, x, R);
+      res.lossSum += headLoss(this.backend, this.config, this.head, R, null);
+      this.countTopK(R, res);
+    }
+    return res;
+  }
+
+  /** Adds the top-1/top-5 hits of the head's R rows (logits and labels of the last chunk) to `res`. */
+  private countTopK(R: number, res: EvalResult): void {
     const V = this.config.vocabSize;
     const { logits, labels } = this.head;
     for (let r = 0; r < R; r++) {
@@ -225,10 +253,9 @@ export class MlmModel {
       const target = logits[o + label]!;
       let above = 0; // logits at least as high as the label's, other than the label itself
       for (let c = 0; c < V && above < 5; c++) if (c !== label && logits[o + c]! >= target) above++;
-      if (above === 0) top1++;
-      if (above < 5) top5++;
+      if (above === 0) res.top1++;
+      if (above < 5) res.top5++;
     }
-    return { lossSum, count, top1, top5 };
   }
 
   /**
@@ -238,7 +265,7 @@ export class MlmModel {
   logits(batch: PackedBatch, rowIndices: ArrayLike<number>): Float32Array {
     const info = this.prepare(batch);
     const R = rowIndices.length;
-    if (R > this.capacity.maxHeadRows) throw new Error(`MlmModel.logits: ${R} rows requested, capacity.maxHeadRows is ${this.capacity.maxHeadRows}`);
+    if (R > this.capacity.maxHeadRows) throw new Error(`MlmModel.logits: ${R} rows requested at once, at most capacity.maxHeadRows = ${this.capacity.maxHeadRows}; ask in several calls`);
     for (let r = 0; r < R; r++) {
       const row = rowIndices[r]!;
       if (!(Number.isInteger(row) && row >= 0 && row < info.T)) throw new Error(`MlmModel.logits: row ${row} is outside the batch's ${info.T} rows`);
@@ -249,13 +276,6 @@ export class MlmModel {
     this.backend.gatherRows(this.head.hx, this.acts[this.config.numLayers - 1]!.x2, this.headRows, R, C);
     headForward(this.backend, this.config, this.headP, this.head, this.head.hx, R);
     return this.head.logits.subarray(0, R * this.config.vocabSize);
-  }
-
-  /** The encoder's output [T, C] for a batch (no dropout); a view overwritten by the next call. */
-  encode(batch: PackedBatch): Float32Array {
-    const info = this.prepare(batch);
-    this.forwardEncoder(info, null);
-    return this.acts[this.config.numLayers - 1]!.x2.subarray(0, info.T * this.config.dModel);
   }
 
   /** Checks the batch against the capacity and the config; copies seqs into backend memory. */
@@ -312,33 +332,36 @@ export class MlmModel {
   }
 
   /**
-   * Chooses the head's rows and fills head.labels: labelled rows gathered into head.hx (sparse), or
-   * all rows in place (full). Returns the row count R, the labelled count and the head's input.
+   * Checks the labels and lists the labelled rows, in order, in headRows (the sparse head's rows).
+   * Returns their count.
    */
-  private selectHeadRows(batch: PackedBatch, fullHead: boolean): { R: number; count: number; x: Float32Array } {
+  private collectLabels(batch: PackedBatch): number {
     const T = batch.rows;
-    const C = this.config.dModel;
     const V = this.config.vocabSize;
-    const last = this.acts[this.config.numLayers - 1]!.x2;
-    const maxHead = this.capacity.maxHeadRows;
     let count = 0;
     for (let t = 0; t < T; t++) {
       const label = batch.labels[t]!;
       if (label < 0) continue;
       if (label >= V) throw new Error(`MlmModel: label ${label} at row ${t} is outside the vocabulary of ${V}`);
-      if (!fullHead) {
-        if (count >= maxHead) throw new Error(`MlmModel: batch has more than capacity.maxHeadRows = ${maxHead} labelled rows`);
-        this.headRows[count] = t;
-      }
-      count++;
+      this.headRows[count++] = t;
     }
+    return count;
+  }
+
+  /**
+   * The head's input for its rows r0 .. r0+R-1 (R <= maxHeadRows), and their labels in head.labels:
+   * packed rows r0.. of the encoder output in place (full head), or labelled rows headRows[r0..]
+   * gathered into head.hx (sparse head).
+   */
+  private headInput(batch: PackedBatch, fullHead: boolean, r0: number, R: number): Float32Array {
+    const C = this.config.dModel;
+    const last = this.acts[this.config.numLayers - 1]!.x2;
     if (fullHead) {
-      if (T > maxHead) throw new Error(`MlmModel: the full head needs ${T} rows, capacity.maxHeadRows is ${maxHead}`);
-      this.head.labels.set(batch.labels.subarray(0, T));
-      return { R: T, count, x: last };
+      this.head.labels.set(batch.labels.subarray(r0, r0 + R));
+      return last.subarray(r0 * C, (r0 + R) * C);
     }
-    for (let r = 0; r < count; r++) this.head.labels[r] = batch.labels[this.headRows[r]!]!;
-    this.backend.gatherRows(this.head.hx, last, this.headRows, count, C);
-    return { R: count, count, x: this.head.hx };
+    for (let r = 0; r < R; r++) this.head.labels[r] = batch.labels[this.headRows[r0 + r]!]!;
+    this.backend.gatherRows(this.head.hx, last, this.headRows.subarray(r0, r0 + R), R, C);
+    return this.head.hx;
   }
 }

@@ -129,3 +129,9 @@ export function findSpec(specs: ParamSpec[], name: string): ParamSpec {
   if (s === undefined) throw new Error(`no parameter named '${name}'`);
   return s;
 }
+
+/** The view (no copy) of tensor `name` in `flat` (parameters or gradients, laid out by `specs`). */
+export function tensorView(specs: ParamSpec[], flat: Float32Array, name: string): Float32Array {
+  const s = findSpec(specs, name);
+  return flat.subarray(s.offset, s.offset + s.size);
+}

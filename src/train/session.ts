@@ -100,9 +100,11 @@ export class TrainingSession {
       count += r.count;
       for (let b = 0; b < batch.B; b++) this.state.tokensSeen += batch.lengths[b]!;
       this.state.paddedTokensSeen += batch.B * batch.S;
-      if (this.accumGrads !== null) addScaled(this.accumGrads, model.grads, r.count, micro === 0);
+      const acc = this.accumGrads;
+      if (acc !== null) this.parts.backend.scaleAdd(acc, model.grads, acc.length, r.count, micro > 0);
     }
-    if (this.accumGrads !== null) scale(this.accumGrads, count > 0 ? 1 / count : 0);
+    const acc = this.accumGrads;
+    if (acc !== null) this.parts.backend.scaleAdd(acc, acc, acc.length, count > 0 ? 1 / count : 0, false);
     const loss = count > 0 ? lossSum / count : 0;
     const lr = learningRateAt(this.state.step + 1, this.parts.schedule);
     const { gradNorm } = adam.update(model.params, this.accumGrads ?? model.grads, lr);
@@ -191,17 +193,6 @@ export class TrainingSession {
       ],
     });
   }
-}
-
-/** acc = (first ? 0 : acc) + w * g, over the whole flat gradient. */
-function addScaled(acc: Float32Array, g: Float32Array, w: number, first: boolean): void {
-  if (first) for (let i = 0; i < acc.length; i++) acc[i] = w * g[i]!;
-  else for (let i = 0; i < acc.length; i++) acc[i]! += w * g[i]!;
-}
-
-/** x *= w. */
-function scale(x: Float32Array, w: number): void {
-  for (let i = 0; i < x.length; i++) x[i]! *= w;
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;

@@ -218,7 +218,8 @@ export function modelCapacity(splits: TokenizedSplit[], config: TrainConfig, pac
     else for (let i = lengths.length - B; i < lengths.length; i++) rows += lengths[i]!;
     maxRows = Math.max(maxRows, rows);
   }
-  return { maxRows, maxSeqs: config.batchSize, maxHeadRows: maxRows };
+  // The head runs in chunks of the model's default size (512 rows), whatever the batch.
+  return { maxRows, maxSeqs: config.batchSize };
 }
 
 /** On resume, drops the metrics logged after the checkpoint: they are recomputed identically. */

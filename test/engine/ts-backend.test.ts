@@ -244,16 +244,25 @@ test("dropout: rate over a million units near p, exact scale, backward applies t
   assert.deepEqual(z, y.f32);
 });
 
-test("reluDropout, reluBackward, add: the ReLU passes gradient only where the output is positive", () => {
+test("reluDropout, reluBackward, scaleAdd: the ReLU passes gradient only where the output is positive", () => {
   const x = Float32Array.from([-1, 0, 2, 3, Number.NaN]);
   be.reluDropout(x, 5, 0, 0);
   assert.deepEqual(Array.from(x), [0, 0, 2, 3, 0]);
   const d = Float32Array.from([1, 1, 1, 1, 1]);
   be.reluBackward(d, x, 5, 2);
   assert.deepEqual(Array.from(d), [0, 0, 2, 2, 0]);
-  const out = new Float32Array(3);
-  be.add(out, Float32Array.from([1, 2, 3]), Float32Array.from([0.5, -2, 1e-8]), 3);
-  assert.deepEqual(Array.from(out), [1.5, 0, 3]);
+  // scaleAdd: overwrite, accumulate, scale in place; w is rounded to float32, then each step is a float32 step
+  const out = Float32Array.from([9, 9, 9]);
+  const y = Float32Array.from([1, 2, 3]);
+  be.scaleAdd(out, y, 3, 0.5, false);
+  assert.deepEqual(Array.from(out), [0.5, 1, 1.5]);
+  be.scaleAdd(out, Float32Array.from([0.5, -2, 1e-8]), 3, 2, true);
+  assert.deepEqual(Array.from(out), [1.5, -3, 1.5]);
+  be.scaleAdd(y, y, 2, -3, false);
+  assert.deepEqual(Array.from(y), [-3, -6, 3]);
+  const acc = Float32Array.from([1]);
+  be.scaleAdd(acc, Float32Array.from([3]), 1, 0.1, true);
+  assert.equal(acc[0], Math.fround(1 + Math.fround(Math.fround(0.1) * 3)));
 });
 
 test("embedding forward adds the scaled row and the position; scatterAddRows is the adjoint of gatherRows", () => {

@@ -274,6 +274,43 @@ test("results are the same bits in two runs with the same thread count", () => {
   }
 });
 
+test("layerNormBackward's dgamma/dbeta and sumSquares have the same bits with 1 and 2 threads", () => {
+  for (const [T, C] of [[1, 5], [37, 13], [300, 128], [1653, 256]] as const) {
+    const rng = new Rng(T * 7 + C);
+    const src = [T * C, T * C, C, T, T].map((n) => fill(new Float32Array(n), rng));
+    const outs = backends.map((be) => {
+      const [x, dy, g, mean, rstd] = src.map((a) => twin(be, a)[0]);
+      for (let t = 0; t < T; t++) rstd[t] = Math.abs(rstd[t]) + 0.5;
+      const dx = be.alloc(T * C), dg = be.alloc(C).fill(0.25), db = be.alloc(C).fill(-0.5);
+      be.layerNormBackward(dx, dg, db, dy, x, g, mean, rstd, T, C);
+      return [dx, dg, db].map((a) => Float32Array.from(a));
+    });
+    for (let i = 0; i < 3; i++) same(outs[1]![i]!, outs[0]![i]!, `layerNormBackward T=${T} C=${C} output ${i}`);
+  }
+  for (const n of [3, 4097, 100_003, 1_000_001]) {
+    const x = fill(new Float32Array(n), new Rng(n), 2);
+    const [a, b] = backends.map((be) => be.sumSquares(twin(be, x)[0], n));
+    assert.equal(a, b, `sumSquares n=${n}`);
+  }
+});
+
+test("a decay mask from outside the memory is copied once, and a new mask array is used", () => {
+  const be = backends[1]!;
+  const n = 4099;
+  const hyper: AdamHyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, gradScale: 1, weightDecay: 0.5 };
+  const run = (mask: Uint8Array): Float32Array => {
+    const p = be.alloc(n).fill(1), g = be.alloc(n), m = be.alloc(n), v = be.alloc(n);
+    be.adamUpdate(p, g, m, v, n, hyper, mask);
+    return Float32Array.from(p);
+  };
+  const ones = new Uint8Array(n).fill(1), zeros = new Uint8Array(n);
+  const decayed = run(ones);
+  assert.ok(decayed.every((x) => x === decayed[0] && x < 1));
+  assert.deepEqual(run(ones), decayed);
+  assert.ok(run(zeros).every((x) => x === 1), "a different mask array replaces the cached copy");
+  assert.deepEqual(run(ones), decayed);
+});
+
 test("arrays from elsewhere are rejected with a clear error; views survive memory growth", async () => {
   const be = backends[1];
   const mine = be.alloc(4);
@@ -318,7 +355,7 @@ function same(actual: Float32Array, expected: Float32Array, what: string): void 
 
 const LIGHT_SIZES = [1, 3, 4, 7, 33, 1001, 40_003, 131_075];
 
-test("add, dropout, addDropout, reluDropout and reluBackward give TsBackend's bits and masks, 1 and 2 threads", () => {
+test("scaleAdd, dropout, addDropout, reluDropout and reluBackward give TsBackend's bits and masks, 1 and 2 threads", () => {
   let seed = 900;
   for (const be of backends) {
     for (const n of LIGHT_SIZES) {
@@ -329,9 +366,16 @@ test("add, dropout, addDropout, reluDropout and reluBackward give TsBackend's bi
         const [a, ra] = twin(be, fill(new Float32Array(n), rng));
         const [b, rb] = twin(be, fill(new Float32Array(n), rng));
         const [out, rout] = twin(be, fill(new Float32Array(n), rng)); // garbage: overwritten
-        be.add(out, a, b, n);
-        ref.add(rout, ra, rb, n);
-        same(out, rout, `add ${tag}`);
+        const w = 0.1 + p; // not a float32: both round it the same way
+        be.scaleAdd(out, a, n, w, false);
+        ref.scaleAdd(rout, ra, n, w, false);
+        same(out, rout, `scaleAdd ${tag}`);
+        be.scaleAdd(out, b, n, -w, true);
+        ref.scaleAdd(rout, rb, n, -w, true);
+        same(out, rout, `scaleAdd accumulate ${tag}`);
+        be.scaleAdd(out, out, n, 3 * w, false);
+        ref.scaleAdd(rout, rout, n, 3 * w, false);
+        same(out, rout, `scaleAdd in place ${tag}`);
         be.dropout(out, a, n, p, s32);
         ref.dropout(rout, ra, n, p, s32);
         same(out, rout, `dropout ${tag}`);
@@ -406,7 +450,7 @@ test("embeddingForward, gatherRows and scatterAddRows give TsBackend's bits, rep
 test("the light kernels reject arrays from elsewhere and bad dropout rates", () => {
   const be = backends[0]!;
   const x = be.alloc(8);
-  assert.throws(() => be.add(x, new Float32Array(8), x, 8), /add a is not an array of this backend's memory/);
+  assert.throws(() => be.scaleAdd(x, new Float32Array(8), 8, 1, true), /scaleAdd x is not an array of this backend's memory/);
   assert.throws(() => be.dropout(x, x, 9, 0.1, 1), /dropout out has 8 elements, expected at least 9/);
   assert.throws(() => be.dropout(x, x, 8, 1, 1), /probability must be in \[0, 1\), got 1/);
   assert.throws(() => ref.reluDropout(x, 8, -0.1, 1), /probability must be in \[0, 1\)/);

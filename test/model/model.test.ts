@@ -194,7 +194,7 @@ test("inputs outside the capacity or the vocabulary fail with a clear message", 
   m.init(new Rng(1));
   assert.throws(() => m.evaluate(packBatch(randomPadded(1, 3, 8, 50, 0.3, 4), "unpadded")), /capacity.maxSeqs is 2|capacity.maxRows is 10/);
   const b = packBatch(randomPadded(2, 2, 5, 50, 1, 5), "unpadded");
-  assert.throws(() => m.evaluate(b), /more than capacity.maxHeadRows = 3 labelled rows/);
+  assert.throws(() => m.logits(b, [0, 1, 2, 3]), /4 rows requested at once, at most capacity.maxHeadRows = 3/);
   b.ids[0] = 50;
   assert.throws(() => m.evaluate(b), /token id 50 at row 0 is outside the vocabulary of 50/);
   assert.throws(() => new MlmModel(be, { ...TINY, numHeads: 3 }, { maxRows: 4, maxSeqs: 1 }), /multiple of numHeads/);
@@ -220,5 +220,64 @@ test("the WebAssembly backend (2 threads) gives TsBackend's loss and gradients w
     assert.ok(Math.abs(rc.loss - rb.loss) > 1e-4 * rb.loss);
   } finally {
     wasm.dispose();
+  }
+});
+
+test("the head in chunks of 3 rows gives the loss, gradients and evaluation of one chunk (sparse and full head)", () => {
+  const batch = packBatch(randomPadded(23, 5, 8, 50, 0.4), "unpadded");
+  const one = new MlmModel(be, TINY, { maxRows: 64, maxSeqs: 8, maxHeadRows: 64 });
+  const chunked = new MlmModel(be, TINY, { maxRows: 64, maxSeqs: 8, maxHeadRows: 3 });
+  one.init(new Rng(24));
+  chunked.params.set(one.params);
+  for (const fullHead of [false, true]) {
+    const r1 = one.forwardBackward(batch, { train: false, fullHead });
+    const rc = chunked.forwardBackward(batch, { train: false, fullHead });
+    assert.ok(r1.count > 6, "several chunks");
+    assert.equal(rc.count, r1.count);
+    assert.ok(Math.abs(rc.loss - r1.loss) < 1e-6 * r1.loss, `fullHead ${fullHead}: ${rc.loss} vs ${r1.loss}`);
+    assert.ok(maxRelDiff(chunked.grads, one.grads) < 1e-5, `fullHead ${fullHead}: gradients differ by ${maxRelDiff(chunked.grads, one.grads)}`);
+    // a second step starts from zero gradients again (the chunks do not add onto the last step's)
+    chunked.forwardBackward(batch, { train: false, fullHead });
+    assert.ok(maxRelDiff(chunked.grads, one.grads) < 1e-5);
+    const e1 = one.evaluate(batch, { fullHead }), ec = chunked.evaluate(batch, { fullHead });
+    assert.deepEqual([ec.count, ec.top1, ec.top5], [e1.count, e1.top1, e1.top5]);
+    assert.ok(Math.abs(ec.lossSum - e1.lossSum) < 1e-6 * e1.lossSum);
+  }
+  assert.equal(new MlmModel(be, TINY, { maxRows: 2000, maxSeqs: 8 }).capacity.maxHeadRows, 512);
+  assert.equal(new MlmModel(be, TINY, { maxRows: 100, maxSeqs: 8 }).capacity.maxHeadRows, 100);
+});
+
+test("WebAssembly backend: 1 and 2 threads give the same bits (loss, gradients, Adam-updated parameters)", async () => {
+  const wasms = [await createWasmBackend({ threads: 1 }), await createWasmBackend({ threads: 2 })];
+  try {
+    // big enough that every kernel splits across both threads; two head chunks
+    const cfg = { ...TINY, dModel: 64, dFF: 128, numHeads: 4, dropout: 0.1, maxLen: 24 };
+    const batch = packBatch(randomPadded(31, 40, 24, 50, 0.2), "unpadded");
+    const cap = { maxRows: 40 * 24, maxSeqs: 40, maxHeadRows: 100 };
+    const init = new MlmModel(be, cfg, cap);
+    init.init(new Rng(4));
+    const runs = wasms.map((w) => {
+      const m = new MlmModel(w, cfg, cap);
+      m.params.set(init.params);
+      const n = m.params.length;
+      const mom = w.alloc(n), vel = w.alloc(n);
+      const mask = m.decayMask();
+      const losses: number[] = [];
+      const dropoutRng = new Rng(5);
+      for (let step = 1; step <= 3; step++) {
+        const r = m.forwardBackward(batch, { dropoutRng });
+        losses.push(r.loss);
+        const norm = Math.sqrt(w.sumSquares(m.grads, n));
+        const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step, gradScale: Math.min(1, 0.5 / norm), weightDecay: 0.01 };
+        w.adamUpdate(m.params, m.grads, mom, vel, n, hyper, mask);
+      }
+      return { losses, grads: Float32Array.from(m.grads), params: Float32Array.from(m.params), eval: m.evaluate(batch) };
+    });
+    assert.deepEqual(runs[1]!.losses, runs[0]!.losses);
+    assert.deepEqual(runs[1]!.grads, runs[0]!.grads);
+    assert.deepEqual(runs[1]!.params, runs[0]!.params);
+    assert.deepEqual(runs[1]!.eval, runs[0]!.eval);
+  } finally {
+    for (const w of wasms) w.dispose();
   }
 });

@@ -3,59 +3,15 @@
 // the same losses, and a run killed after a checkpoint resumes to the same validation losses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { resolveConfig, type TrainConfig } from "../../src/config.js";
-import { Rng } from "../../src/engine/rng.js";
 import { readSafetensors } from "../../src/model/safetensors.js";
 import { readMetrics, readScalars } from "../../src/track/index.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { train } from "../../src/train/trainer.js";
 import { listLastCheckpoints } from "../../src/train/run-dir.js";
-
-/** 300 short sentences from a few templates: learnable in a few hundred tiny steps. */
-function writeTinyCorpus(dir: string): string {
-  const rng = new Rng(3);
-  const subjects = ["the cat", "the dog", "a bird", "my friend", "the teacher", "tom", "mary", "the child"];
-  const verbs = ["likes", "sees", "wants", "finds", "eats", "has"];
-  const objects = ["the apple", "a book", "the ball", "some water", "the red car", "a green hat", "the cake"];
-  const lines = new Set<string>();
-  while (lines.size < 300) {
-    lines.add(`${subjects[rng.int(subjects.length)]} ${verbs[rng.int(verbs.length)]} ${objects[rng.int(objects.length)]} .`);
-  }
-  const path = join(dir, "corpus.txt");
-  writeFileSync(path, [...lines].join("\n") + "\n");
-  return path;
-}
-
-function tinyConfig(dir: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return resolveConfig({
-    data: writeTinyCorpus(dir),
-    sample: 1,
-    vocabSize: 80,
-    minFrequency: 1,
-    maxLen: 16,
-    dModel: 32,
-    numLayers: 2,
-    numHeads: 2,
-    dFF: 64,
-    dropout: 0.1,
-    batchSize: 16,
-    learningRate: 3e-3,
-    epochs: 100,
-    maxSteps: 120,
-    evalSteps: 40,
-    logSteps: 20,
-    backend: "ts",
-    progress: false,
-    cacheDir: join(dir, "cache"),
-    outDir: join(dir, "run"),
-    ...overrides,
-  });
-}
+import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("a tiny run learns and leaves a complete run directory", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mlm-train-"));
@@ -113,31 +69,7 @@ test("a run killed after a checkpoint resumes to the same validation losses", as
 
   // The same run in a child process, killed with SIGKILL once it has written a checkpoint at step >= 30.
   const killedDir = join(dir, "killed");
-  const configFile = join(dir, "config.json");
-  const { data, ...rest } = tinyConfig(dir, { ...overrides, outDir: killedDir });
-  // progress on: the child reports each evaluation on stderr (plain lines, not a terminal).
-  writeFileSync(configFile, JSON.stringify({ ...rest, data, progress: true }));
-  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const cli = fileURLToPath(new URL(`../../src/cli/main${ext}`, import.meta.url));
-  const child = spawn(process.execPath, [...process.execArgv, cli, "train", "--config", configFile], { stdio: ["ignore", "ignore", "pipe"] });
-  const killedAt = await new Promise<number>((resolve, reject) => {
-    let text = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      const m = /step (\d+): new best validation loss|step (\d+): validation loss/g;
-      for (const match of text.matchAll(m)) {
-        const step = Number(match[1] ?? match[2]);
-        if (step >= 30 && child.exitCode === null && !child.killed) {
-          child.kill("SIGKILL");
-          resolve(step);
-        }
-      }
-    });
-    child.on("exit", (code, signal) => {
-      if (signal !== "SIGKILL") reject(new Error(`child ended by itself (code ${code}): ${text.slice(-500)}`));
-    });
-  });
-  await new Promise((r) => child.once("close", r));
+  const killedAt = await trainUntilKilled(tinyConfig(dir, { ...overrides, outDir: killedDir }), join(dir, "config.json"), 30);
   assert.ok(killedAt < 300);
   const latest = listLastCheckpoints(killedDir).at(-1);
   assert.ok(latest !== undefined && Number(latest.slice(-8)) >= 20, `expected a latest checkpoint at step >= 20, got ${latest}`);

@@ -59,12 +59,6 @@ export class SharedHeap {
     return new Int32Array(this.buffer(), off, n);
   }
 
-  /** A zeroed byte array of n elements. */
-  u8(n: number): Uint8Array {
-    const off = this.reserve(n);
-    return new Uint8Array(this.buffer(), off, n);
-  }
-
   /** True when `view` lies in this heap's memory. */
   owns(view: ArrayBufferView): boolean {
     return this.buffers.has(view.buffer);

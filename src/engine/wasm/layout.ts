@@ -10,7 +10,7 @@
  *   16  error flag: set by a worker whose kernel threw
  *   64  .. 255: up to 48 int32 arguments
  *   256 .. 1023: up to 96 float64 arguments
- *   1024 .. 4095: per-thread float64 partial results (sums reduced by the main thread, in thread order)
+ *   1024 .. 4095: float64 partial results per chunk (sums reduced by the main thread, in chunk order)
  * The bump allocator starts after the first 64 KiB page.
  */
 export const CTL_GEN = 0;
@@ -22,11 +22,11 @@ export const CTL_ERR = 4;
 export const ARG_I32 = 16;
 /** Float64 index of the first float argument. */
 export const ARG_F64 = 32;
-/** Byte offset of the per-thread float64 partial results (up to 384 values). */
+/** Byte offset of the float64 partial results (up to 384 values). */
 export const PARTIALS_BYTES = 1024;
 /** First byte handed out by the allocator. */
 export const HEAP_START = 65536;
-/** Most threads a backend can use (partials area: 4 float64 slots per thread, plus layer-norm rows). */
+/** Most threads a backend can use. */
 export const MAX_THREADS = 64;
 
 /** Job opcodes understood by the module's `task(tid, nth)` export. */
@@ -39,7 +39,7 @@ export const Op = {
   crossEntropy: 6,
   sumSquares: 7,
   adam: 8,
-  add: 9,
+  scale: 9,
   dropout: 10,
   addDropout: 11,
   reluDropout: 12,
@@ -47,4 +47,6 @@ export const Op = {
   embeddingForward: 14,
   gatherRows: 15,
   scatterAddRows: 16,
+  scaleAdd: 17,
+  layerNormReduce: 18,
 } as const;

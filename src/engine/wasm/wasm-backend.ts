@@ -4,15 +4,16 @@
  * writes each job's arguments into the control block and starts the job on the thread pool.
  *
  * Every kernel runs in WebAssembly. Plain JavaScript does only small bookkeeping: argument checks
- * (label range, sequence table), adding the per-thread partial sums of dgamma/dbeta and of
- * sumSquares (C * threads and `threads` values, in thread order), zeroing rows that belong to no
- * sequence, degenerate shapes with a zero dimension, and copying a decay mask that does not live in
- * this backend's memory.
+ * (label range, sequence table), adding sumSquares' chunk partials (at most 64 values, in chunk
+ * order), zeroing rows that belong to no sequence, degenerate shapes with a zero dimension, and
+ * copying (once) a decay mask that does not live in this backend's memory. Arguments are written by
+ * index into the control block: a kernel call allocates nothing.
  *
  * Threads: the main thread is thread 0 and works too; each kernel splits its work in contiguous
  * blocks (rows, columns of the product, (sequence, head) pairs, chunks) so that no two threads add
- * into the same element: results are the same for the same thread count (products do not even depend
- * on it). Jobs under ~32k multiply-adds run on the main thread alone.
+ * into the same element. Sums across rows (dgamma/dbeta, sumSquares) go through partials over a
+ * fixed number of chunks, set by the size alone and added in chunk order, so every result has the
+ * same bits whatever the thread count. Jobs under ~32k multiply-adds run on the main thread alone.
  *
  * @example
  *   const be = await createWasmBackend({ threads: 2 });
@@ -41,11 +42,23 @@ const SMALL_JOB = 1 << 15;
 
 class WasmBackend implements Backend {
   readonly name: string;
-  private readonly argI: Int32Array;
-  private readonly argF: Float64Array;
+  /** The job's int32 arguments (control block words ARG_I32..), written by index: no array per call. */
+  private readonly ai: Int32Array;
+  /** The job's float64 arguments (control block ARG_F64..). */
+  private readonly af: Float64Array;
   private readonly partials: Float64Array;
   private scratch = 0;
   private scratchStride = 0;
+  /** Chunk partials of layerNormBackward (2C floats per chunk). */
+  private readonly lnPartials = { offset: 0, bytes: 0 };
+  /** Copy of a decay mask from outside this memory, and the array it was copied from. */
+  private readonly maskCopy = { offset: 0, bytes: 0 };
+  private maskSource: Uint8Array | null = null;
+  private maskCopied = 0;
+  /** Results of the last `scanSeqs`. */
+  private seqL2 = 0;
+  private seqMaxL = 0;
+  private seqRows = 0;
 
   constructor(
     private readonly heap: SharedHeap,
@@ -54,8 +67,8 @@ class WasmBackend implements Backend {
     readonly fma: boolean,
   ) {
     const buf = heap.memory.buffer;
-    this.argI = new Int32Array(buf, 0, 64);
-    this.argF = new Float64Array(buf, 0, 128);
+    this.ai = new Int32Array(buf, ARG_I32 * 4, 48);
+    this.af = new Float64Array(buf, ARG_F64 * 8, 96);
     this.partials = new Float64Array(buf, PARTIALS_BYTES, (4096 - PARTIALS_BYTES) / 8);
     this.name = `wasm-simd${fma ? '-fma' : ''}x${pool.threads}`;
   }
@@ -82,18 +95,17 @@ class WasmBackend implements Backend {
     return this.scratch;
   }
 
+  /** A region of at least `bytes` bytes kept in `slot` (reserved again, larger, when too small). */
+  private ensureRegion(slot: { offset: number; bytes: number }, bytes: number): number {
+    if (bytes > slot.bytes) {
+      slot.offset = this.heap.reserve(bytes);
+      slot.bytes = bytes;
+    }
+    return slot.offset;
+  }
+
   private nthFor(work: number): number {
     return work < SMALL_JOB ? 1 : this.threads;
-  }
-
-  private setI(values: number[]): void {
-    const a = this.argI;
-    for (let i = 0; i < values.length; i++) a[ARG_I32 + i] = values[i];
-  }
-
-  private setF(values: number[]): void {
-    const a = this.argF;
-    for (let i = 0; i < values.length; i++) a[ARG_F64 + i] = values[i];
   }
 
   /** Broadcast-form product, see wat-gemm.ts for the modes. */
@@ -102,7 +114,10 @@ class WasmBackend implements Backend {
     const nth = this.nthFor(M * N * K);
     const rows = splitCols ? M : Math.ceil(Math.ceil(M / this.gemm.mr) / nth) * this.gemm.mr;
     const base = this.ensureScratch(gemmScratchBytes(this.gemm, rows));
-    this.setI([mode, A, lda, B, ldb, C, ldc, M, N, K, bias, dbias, accumulate ? 1 : 0, splitCols ? 1 : 0, base, this.scratchStride]);
+    const a = this.ai;
+    a[0] = mode; a[1] = A; a[2] = lda; a[3] = B; a[4] = ldb; a[5] = C; a[6] = ldc; a[7] = M;
+    a[8] = N; a[9] = K; a[10] = bias; a[11] = dbias; a[12] = accumulate ? 1 : 0; a[13] = splitCols ? 1 : 0;
+    a[14] = base; a[15] = this.scratchStride;
     this.pool.run(Op.gemm, nth);
   }
 
@@ -145,75 +160,89 @@ class WasmBackend implements Backend {
 
   layerNormForward(out: Float32Array, mean: Float32Array, rstd: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number): void {
     const h = this.heap;
-    this.setI([
-      h.offsetOf(out, 'layerNormForward out', T * C), h.offsetOf(mean, 'layerNormForward mean', T), h.offsetOf(rstd, 'layerNormForward rstd', T),
-      h.offsetOf(inp, 'layerNormForward inp', T * C), h.offsetOf(gamma, 'layerNormForward gamma', C), h.offsetOf(beta, 'layerNormForward beta', C), T, C,
-    ]);
-    this.setF([eps]);
+    const a = this.ai;
+    a[0] = h.offsetOf(out, 'layerNormForward out', T * C); a[1] = h.offsetOf(mean, 'layerNormForward mean', T);
+    a[2] = h.offsetOf(rstd, 'layerNormForward rstd', T); a[3] = h.offsetOf(inp, 'layerNormForward inp', T * C);
+    a[4] = h.offsetOf(gamma, 'layerNormForward gamma', C); a[5] = h.offsetOf(beta, 'layerNormForward beta', C);
+    a[6] = T; a[7] = C;
+    this.af[0] = eps;
     this.pool.run(Op.layerNormForward, this.nthFor(T * C * 4));
   }
 
   layerNormBackward(dinp: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array, inp: Float32Array,
     gamma: Float32Array, mean: Float32Array, rstd: Float32Array, T: number, C: number): void {
     const h = this.heap;
-    const nth = this.nthFor(T * C * 8);
-    // per-thread partial sums of dgamma and dbeta (2C floats each), added up here in thread order
-    const base = this.ensureScratch(C * 8 + 64);
-    this.setI([
-      h.offsetOf(dinp, 'layerNormBackward dinp', T * C), h.offsetOf(dgamma, 'layerNormBackward dgamma', C), h.offsetOf(dbeta, 'layerNormBackward dbeta', C),
-      h.offsetOf(dout, 'layerNormBackward dout', T * C), h.offsetOf(inp, 'layerNormBackward inp', T * C), h.offsetOf(gamma, 'layerNormBackward gamma', C),
-      h.offsetOf(mean, 'layerNormBackward mean', T), h.offsetOf(rstd, 'layerNormBackward rstd', T), T, C, base, this.scratchStride,
-    ]);
-    this.pool.run(Op.layerNormBackward, nth);
-    const f = new Float32Array(this.heap.memory.buffer, base, (this.scratchStride * nth) / 4);
-    const stride = this.scratchStride / 4;
-    for (let t = 0; t < nth; t++) {
-      for (let c = 0; c < C; c++) {
-        dgamma[c] += f[t * stride + c];
-        dbeta[c] += f[t * stride + C + c];
-      }
-    }
+    const a = this.ai;
+    a[0] = h.offsetOf(dinp, 'layerNormBackward dinp', T * C); a[1] = h.offsetOf(dgamma, 'layerNormBackward dgamma', C);
+    a[2] = h.offsetOf(dbeta, 'layerNormBackward dbeta', C); a[3] = h.offsetOf(dout, 'layerNormBackward dout', T * C);
+    a[4] = h.offsetOf(inp, 'layerNormBackward inp', T * C); a[5] = h.offsetOf(gamma, 'layerNormBackward gamma', C);
+    a[6] = h.offsetOf(mean, 'layerNormBackward mean', T); a[7] = h.offsetOf(rstd, 'layerNormBackward rstd', T);
+    if (T === 0 || C === 0) return;
+    // dgamma/dbeta: partial sums over a number of row chunks that depends on T only (never on the
+    // thread count), added up in chunk order by a second job: the same bits for any thread count
+    const chunks = lnChunks(T);
+    a[8] = T; a[9] = C; a[10] = this.ensureRegion(this.lnPartials, chunks * C * 8); a[11] = chunks;
+    this.pool.run(Op.layerNormBackward, this.nthFor(T * C * 8));
+    this.pool.run(Op.layerNormReduce, 1);
   }
 
-  /** Per-thread scratch for attention over these sequences; returns [base, max(maxL, D)]. */
-  private attentionScratch(seqs: Int32Array, numSeqs: number, D: number): [number, number] {
-    let maxL = 0;
-    for (let i = 0; i < numSeqs; i++) maxL = Math.max(maxL, seqs[3 * i + 1]);
-    return [this.ensureScratch(attentionScratchBytes(this.gemm, maxL, D)), Math.max(maxL, D, 1)];
+  /**
+   * One pass over the sequence table: checks every entry lies in [0, T) with K <= L (the kernels
+   * would otherwise write outside their arrays), and sets seqL2 = sum of L^2, seqMaxL, seqRows = sum of L.
+   */
+  private scanSeqs(seqs: Int32Array, numSeqs: number, T: number, what: string): void {
+    let l2 = 0, maxL = 0, rows = 0;
+    for (let i = 0; i < numSeqs; i++) {
+      const start = seqs[3 * i], L = seqs[3 * i + 1], K = seqs[3 * i + 2];
+      if (start < 0 || L < 0 || start + L > T || K < 0 || K > L) {
+        throw new Error(`wasm backend: ${what} seqs[${i}] = (start ${start}, L ${L}, K ${K}) is outside T=${T} or has K > L`);
+      }
+      l2 += L * L;
+      rows += L;
+      if (L > maxL) maxL = L;
+    }
+    this.seqL2 = l2;
+    this.seqMaxL = maxL;
+    this.seqRows = rows;
   }
 
   attentionForward(out: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, seqs: Int32Array, numSeqs: number, T: number, C: number, H: number): void {
     const h = this.heap;
     if (!(H > 0 && C % H === 0)) throw new Error(`wasm backend: attentionForward C=${C} is not a multiple of H=${H}`);
-    const pSeqs = h.offsetOf(seqs, 'attentionForward seqs', 3 * numSeqs);
-    const probsLen = checkSeqs(seqs, numSeqs, T, 'attentionForward') * H;
-    const args = [
-      h.offsetOf(out, 'attentionForward out', T * C), h.offsetOf(probs, 'attentionForward probs', probsLen), h.offsetOf(q, 'attentionForward q', T * C),
-      h.offsetOf(k, 'attentionForward k', T * C), h.offsetOf(v, 'attentionForward v', T * C), pSeqs, numSeqs, C, H,
-    ];
-    const [base, lm] = this.attentionScratch(seqs, numSeqs, C / H);
-    this.setI([...args, base, this.scratchStride, lm]);
+    const a = this.ai;
+    a[5] = h.offsetOf(seqs, 'attentionForward seqs', 3 * numSeqs);
+    this.scanSeqs(seqs, numSeqs, T, 'attentionForward');
+    const probsLen = this.seqL2 * H;
+    const D = C / H;
+    a[0] = h.offsetOf(out, 'attentionForward out', T * C); a[1] = h.offsetOf(probs, 'attentionForward probs', probsLen);
+    a[2] = h.offsetOf(q, 'attentionForward q', T * C); a[3] = h.offsetOf(k, 'attentionForward k', T * C);
+    a[4] = h.offsetOf(v, 'attentionForward v', T * C); a[6] = numSeqs; a[7] = C; a[8] = H;
+    a[9] = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D)); a[10] = this.scratchStride;
+    a[11] = Math.max(this.seqMaxL, D, 1);
     // rows outside every sequence are zero
-    if (sumRows(seqs, numSeqs) < T) out.fill(0, 0, T * C);
-    this.pool.run(Op.attentionForward, this.nthFor(probsLen * (C / H) * 2));
+    if (this.seqRows < T) out.fill(0, 0, T * C);
+    this.pool.run(Op.attentionForward, this.nthFor(probsLen * D * 2));
   }
 
   attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array,
     v: Float32Array, seqs: Int32Array, numSeqs: number, T: number, C: number, H: number): void {
     const h = this.heap;
     if (!(H > 0 && C % H === 0)) throw new Error(`wasm backend: attentionBackward C=${C} is not a multiple of H=${H}`);
-    const pSeqs = h.offsetOf(seqs, 'attentionBackward seqs', 3 * numSeqs);
-    const probsLen = checkSeqs(seqs, numSeqs, T, 'attentionBackward') * H;
-    const args = [
-      h.offsetOf(dq, 'attentionBackward dq', T * C), h.offsetOf(dk, 'attentionBackward dk', T * C), h.offsetOf(dv, 'attentionBackward dv', T * C),
-      h.offsetOf(dout, 'attentionBackward dout', T * C), h.offsetOf(probs, 'attentionBackward probs', probsLen), h.offsetOf(q, 'attentionBackward q', T * C),
-      h.offsetOf(k, 'attentionBackward k', T * C), h.offsetOf(v, 'attentionBackward v', T * C), pSeqs, numSeqs, C, H,
-    ];
-    const [base, lm] = this.attentionScratch(seqs, numSeqs, C / H);
-    this.setI([...args, base, this.scratchStride, lm]);
+    const a = this.ai;
+    a[8] = h.offsetOf(seqs, 'attentionBackward seqs', 3 * numSeqs);
+    this.scanSeqs(seqs, numSeqs, T, 'attentionBackward');
+    const probsLen = this.seqL2 * H;
+    const D = C / H;
+    a[0] = h.offsetOf(dq, 'attentionBackward dq', T * C); a[1] = h.offsetOf(dk, 'attentionBackward dk', T * C);
+    a[2] = h.offsetOf(dv, 'attentionBackward dv', T * C); a[3] = h.offsetOf(dout, 'attentionBackward dout', T * C);
+    a[4] = h.offsetOf(probs, 'attentionBackward probs', probsLen); a[5] = h.offsetOf(q, 'attentionBackward q', T * C);
+    a[6] = h.offsetOf(k, 'attentionBackward k', T * C); a[7] = h.offsetOf(v, 'attentionBackward v', T * C);
+    a[9] = numSeqs; a[10] = C; a[11] = H;
+    a[12] = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D)); a[13] = this.scratchStride;
+    a[14] = Math.max(this.seqMaxL, D, 1);
     // rows outside every sequence get zero gradients
-    if (sumRows(seqs, numSeqs) < T) { dq.fill(0, 0, T * C); dk.fill(0, 0, T * C); dv.fill(0, 0, T * C); }
-    this.pool.run(Op.attentionBackward, this.nthFor(probsLen * (C / H) * 4));
+    if (this.seqRows < T) { dq.fill(0, 0, T * C); dk.fill(0, 0, T * C); dv.fill(0, 0, T * C); }
+    this.pool.run(Op.attentionBackward, this.nthFor(probsLen * D * 4));
   }
 
   crossEntropy(losses: Float32Array, dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array, R: number, V: number, gradScale: number): void {
@@ -222,19 +251,23 @@ class WasmBackend implements Backend {
     for (let r = 0; r < R; r++) {
       if (labels[r] >= V) throw new Error(`wasm backend: crossEntropy label ${labels[r]} at row ${r} is out of range [0, ${V})`);
     }
-    this.setI([h.offsetOf(losses, 'crossEntropy losses', R), dlogits ? h.offsetOf(dlogits, 'crossEntropy dlogits', R * V) : 0,
-      h.offsetOf(logits, 'crossEntropy logits', R * V), pLab, R, V]);
-    this.setF([gradScale]);
+    const a = this.ai;
+    a[0] = h.offsetOf(losses, 'crossEntropy losses', R); a[1] = dlogits ? h.offsetOf(dlogits, 'crossEntropy dlogits', R * V) : 0;
+    a[2] = h.offsetOf(logits, 'crossEntropy logits', R * V); a[3] = pLab; a[4] = R; a[5] = V;
+    this.af[0] = gradScale;
     this.pool.run(Op.crossEntropy, this.nthFor(R * V * 8));
   }
 
   sumSquares(x: Float32Array, n: number): number {
-    const p = this.heap.offsetOf(x, 'sumSquares x', n);
-    const nth = this.nthFor(n);
-    this.setI([p, n]);
-    this.pool.run(Op.sumSquares, nth);
+    const a = this.ai;
+    a[0] = this.heap.offsetOf(x, 'sumSquares x', n);
+    a[1] = n;
+    // partial sums over a number of chunks that depends on n only, added here in chunk order
+    const chunks = sumSquaresChunks(n);
+    a[2] = chunks;
+    this.pool.run(Op.sumSquares, this.nthFor(n));
     let s = 0;
-    for (let t = 0; t < nth; t++) s += this.partials[t];
+    for (let c = 0; c < chunks; c++) s += this.partials[c];
     return s;
   }
 
@@ -244,87 +277,103 @@ class WasmBackend implements Backend {
     let pMask = 0;
     if (decayMask && hyper.weightDecay > 0) {
       if (decayMask.length < n) throw new Error(`wasm backend: adamUpdate decayMask has ${decayMask.length} elements, expected at least ${n}`);
-      // masks may come from anywhere (Backend has no byte allocator): copy foreign ones in
-      if (h.owns(decayMask)) pMask = decayMask.byteOffset;
-      else {
-        pMask = this.ensureMaskCopy(n);
-        new Uint8Array(h.memory.buffer, pMask, n).set(decayMask.subarray(0, n));
-      }
+      pMask = h.owns(decayMask) ? decayMask.byteOffset : this.maskIn(decayMask, n);
     }
-    this.setI([h.offsetOf(params, 'adamUpdate params', n), h.offsetOf(grads, 'adamUpdate grads', n), h.offsetOf(m, 'adamUpdate m', n),
-      h.offsetOf(v, 'adamUpdate v', n), n, pMask]);
+    const a = this.ai;
+    a[0] = h.offsetOf(params, 'adamUpdate params', n); a[1] = h.offsetOf(grads, 'adamUpdate grads', n);
+    a[2] = h.offsetOf(m, 'adamUpdate m', n); a[3] = h.offsetOf(v, 'adamUpdate v', n); a[4] = n; a[5] = pMask;
     const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
-    this.setF([lr, beta1, beta2, eps, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), gradScale, weightDecay]);
+    const f = this.af;
+    f[0] = lr; f[1] = beta1; f[2] = beta2; f[3] = eps; f[4] = 1 - Math.pow(beta1, step); f[5] = 1 - Math.pow(beta2, step);
+    f[6] = gradScale; f[7] = weightDecay;
     this.pool.run(Op.adam, this.nthFor(n * 4));
   }
 
-  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void {
+  /**
+   * Byte offset of a copy, in this memory, of a decay mask that lives elsewhere (Backend has no byte
+   * allocator). Copied once per source array: a mask's contents are taken to be fixed once it has
+   * been passed (pass a new array for another mask), so the update does not copy it every step.
+   */
+  private maskIn(mask: Uint8Array, n: number): number {
+    if (mask !== this.maskSource || n > this.maskCopied) {
+      const off = this.ensureRegion(this.maskCopy, n + 64);
+      new Uint8Array(this.heap.memory.buffer, off, n).set(mask.subarray(0, n));
+      this.maskSource = mask;
+      this.maskCopied = n;
+    }
+    return this.maskCopy.offset;
+  }
+
+  scaleAdd(out: Float32Array, x: Float32Array, n: number, w: number, accumulate: boolean): void {
     const h = this.heap;
-    this.setI([h.offsetOf(out, 'add out', n), h.offsetOf(a, 'add a', n), h.offsetOf(b, 'add b', n), n]);
-    this.pool.run(Op.add, this.nthFor(n));
+    const a = this.ai;
+    a[0] = h.offsetOf(out, 'scaleAdd out', n); a[1] = h.offsetOf(x, 'scaleAdd x', n); a[2] = n;
+    this.af[0] = w;
+    this.pool.run(accumulate ? Op.scaleAdd : Op.scale, this.nthFor(n));
   }
 
   dropout(out: Float32Array, inp: Float32Array, n: number, p: number, seed: number): void {
     const h = this.heap;
     const th = dropoutThreshold(p);
-    this.setI([h.offsetOf(out, 'dropout out', n), h.offsetOf(inp, 'dropout inp', n), n, seed, th]);
-    this.setF([dropoutScale(p)]);
+    const a = this.ai;
+    a[0] = h.offsetOf(out, 'dropout out', n); a[1] = h.offsetOf(inp, 'dropout inp', n); a[2] = n; a[3] = seed; a[4] = th;
+    this.af[0] = dropoutScale(p);
     this.pool.run(Op.dropout, this.nthFor(th === 0 ? n : 4 * n));
   }
 
   addDropout(out: Float32Array, a: Float32Array, b: Float32Array, n: number, p: number, seed: number): void {
     const h = this.heap;
     const th = dropoutThreshold(p);
-    this.setI([h.offsetOf(out, 'addDropout out', n), h.offsetOf(a, 'addDropout a', n), h.offsetOf(b, 'addDropout b', n), n, seed, th]);
-    this.setF([dropoutScale(p)]);
+    const g = this.ai;
+    g[0] = h.offsetOf(out, 'addDropout out', n); g[1] = h.offsetOf(a, 'addDropout a', n); g[2] = h.offsetOf(b, 'addDropout b', n);
+    g[3] = n; g[4] = seed; g[5] = th;
+    this.af[0] = dropoutScale(p);
     this.pool.run(Op.addDropout, this.nthFor(th === 0 ? n : 4 * n));
   }
 
   reluDropout(x: Float32Array, n: number, p: number, seed: number): void {
     const th = dropoutThreshold(p);
-    this.setI([this.heap.offsetOf(x, 'reluDropout x', n), n, seed, th]);
-    this.setF([dropoutScale(p)]);
+    const a = this.ai;
+    a[0] = this.heap.offsetOf(x, 'reluDropout x', n); a[1] = n; a[2] = seed; a[3] = th;
+    this.af[0] = dropoutScale(p);
     this.pool.run(Op.reluDropout, this.nthFor(th === 0 ? n : 4 * n));
   }
 
   reluBackward(d: Float32Array, y: Float32Array, n: number, scale: number): void {
     const h = this.heap;
-    this.setI([h.offsetOf(d, 'reluBackward d', n), h.offsetOf(y, 'reluBackward y', n), n]);
-    this.setF([scale]);
+    const a = this.ai;
+    a[0] = h.offsetOf(d, 'reluBackward d', n); a[1] = h.offsetOf(y, 'reluBackward y', n); a[2] = n;
+    this.af[0] = scale;
     this.pool.run(Op.reluBackward, this.nthFor(n));
   }
 
   embeddingForward(out: Float32Array, ids: Int32Array, positions: Int32Array, table: Float32Array, pe: Float32Array, T: number, C: number, scale: number): void {
     const h = this.heap;
+    const a = this.ai;
     // table and pe: only their start is checked (rows are not, as in TsBackend)
-    this.setI([h.offsetOf(out, 'embeddingForward out', T * C), h.offsetOf(ids, 'embeddingForward ids', T), h.offsetOf(positions, 'embeddingForward positions', T),
-      h.offsetOf(table, 'embeddingForward table', C), h.offsetOf(pe, 'embeddingForward pe', C), T, C]);
-    this.setF([scale]);
+    a[0] = h.offsetOf(out, 'embeddingForward out', T * C); a[1] = h.offsetOf(ids, 'embeddingForward ids', T);
+    a[2] = h.offsetOf(positions, 'embeddingForward positions', T); a[3] = h.offsetOf(table, 'embeddingForward table', C);
+    a[4] = h.offsetOf(pe, 'embeddingForward pe', C); a[5] = T; a[6] = C;
+    this.af[0] = scale;
     this.pool.run(Op.embeddingForward, this.nthFor(T * C));
   }
 
   gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
     const h = this.heap;
-    this.setI([h.offsetOf(out, 'gatherRows out', R * C), h.offsetOf(inp, 'gatherRows inp', C), h.offsetOf(rows, 'gatherRows rows', R), R, C]);
+    const a = this.ai;
+    a[0] = h.offsetOf(out, 'gatherRows out', R * C); a[1] = h.offsetOf(inp, 'gatherRows inp', C);
+    a[2] = h.offsetOf(rows, 'gatherRows rows', R); a[3] = R; a[4] = C;
     this.pool.run(Op.gatherRows, this.nthFor(R * C));
   }
 
   scatterAddRows(dinp: Float32Array, dout: Float32Array, rows: Int32Array, R: number, C: number, scale: number): void {
     const h = this.heap;
-    this.setI([h.offsetOf(dinp, 'scatterAddRows dinp', C), h.offsetOf(dout, 'scatterAddRows dout', R * C), h.offsetOf(rows, 'scatterAddRows rows', R), R, C]);
-    this.setF([scale]);
+    const a = this.ai;
+    a[0] = h.offsetOf(dinp, 'scatterAddRows dinp', C); a[1] = h.offsetOf(dout, 'scatterAddRows dout', R * C);
+    a[2] = h.offsetOf(rows, 'scatterAddRows rows', R); a[3] = R; a[4] = C;
+    this.af[0] = scale;
     // columns are split: give each thread at least a few vectors of every row
     this.pool.run(Op.scatterAddRows, C >= 16 ? this.nthFor(R * C) : 1);
-  }
-
-  private maskCopy = 0;
-  private maskCopyLen = 0;
-  private ensureMaskCopy(n: number): number {
-    if (n > this.maskCopyLen) {
-      this.maskCopy = this.heap.reserve(n + 64);
-      this.maskCopyLen = n;
-    }
-    return this.maskCopy;
   }
 
   dispose(): void {
@@ -332,23 +381,14 @@ class WasmBackend implements Backend {
   }
 }
 
-/** Validates the sequence table; returns sum of L^2 (the size of one head's probs blocks). */
-function checkSeqs(seqs: Int32Array, numSeqs: number, T: number, what: string): number {
-  let total = 0;
-  for (let i = 0; i < numSeqs; i++) {
-    const start = seqs[3 * i], L = seqs[3 * i + 1], K = seqs[3 * i + 2];
-    if (start < 0 || L < 0 || start + L > T || K < 0 || K > L) {
-      throw new Error(`wasm backend: ${what} seqs[${i}] = (start ${start}, L ${L}, K ${K}) is outside T=${T} or has K > L`);
-    }
-    total += L * L;
-  }
-  return total;
+/** Row chunks of layerNormBackward's dgamma/dbeta partials: about 8 rows each, at most 64 (T >= 1). */
+function lnChunks(T: number): number {
+  return Math.min(64, Math.ceil(T / 8));
 }
 
-function sumRows(seqs: Int32Array, numSeqs: number): number {
-  let s = 0;
-  for (let i = 0; i < numSeqs; i++) s += seqs[3 * i + 1];
-  return s;
+/** Chunks of sumSquares: about 1024 elements each, at most 64, at least 1. */
+function sumSquaresChunks(n: number): number {
+  return Math.max(1, Math.min(64, Math.ceil(n / 1024)));
 }
 
 /**

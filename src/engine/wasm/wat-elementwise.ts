@@ -1,5 +1,5 @@
 /**
- * WebAssembly text for the light, memory-bound kernels: sum, dropout (alone, fused with a residual
+ * WebAssembly text for the light, memory-bound kernels: scaling and scaled sum (axpy), dropout (alone, fused with a residual
  * sum, fused after a ReLU), the ReLU backward, the embedding lookup, and row gather / scatter-add.
  * Same contracts as backend.ts / TsBackend, and the same float32 steps (a product rounded before a
  * sum, no fused multiply-add), so the results are bit-for-bit those of TsBackend.
@@ -94,11 +94,18 @@ function elementwise(spec: ElementwiseSpec): string {
   ${spec.dropout ? `(if ${get('th')} (then ${loops(true, 'm')}) (else ${loops(false, 'p')}))` : loops(false, 'p')})`;
 }
 
-/** Args: 0 out, 1 a, 2 b, 3 n. out = a + b. */
-const addKernel = (): string => elementwise({
-  name: 'ew_add', args: ['out', 'pa', 'pb', 'n'], scale: false, dropout: false,
-  vec: () => `(v128.store ${el('out')} (f32x4.add (v128.load ${el('pa')}) (v128.load ${el('pb')})))`,
-  scalar: () => `(f32.store ${el('out')} (f32.add (f32.load ${el('pa')}) (f32.load ${el('pb')})))`,
+/** Args: 0 out, 1 x, 2 n; f64 0 w. out = w * x (out may be x). */
+const scaleKernel = (): string => elementwise({
+  name: 'ew_scale', args: ['out', 'px', 'n'], scale: true, dropout: false,
+  vec: () => `(v128.store ${el('out')} (f32x4.mul (v128.load ${el('px')}) ${get('sv')}))`,
+  scalar: () => `(f32.store ${el('out')} (f32.mul (f32.load ${el('px')}) ${get('s')}))`,
+});
+
+/** Args: 0 out, 1 x, 2 n; f64 0 w. out = out + w * x (product rounded, then the sum: no fused multiply-add). */
+const scaleAddKernel = (): string => elementwise({
+  name: 'ew_scale_add', args: ['out', 'px', 'n'], scale: true, dropout: false,
+  vec: () => `(v128.store ${el('out')} (f32x4.add (v128.load ${el('out')}) (f32x4.mul (v128.load ${el('px')}) ${get('sv')})))`,
+  scalar: () => `(f32.store ${el('out')} (f32.add (f32.load ${el('out')}) (f32.mul (f32.load ${el('px')}) ${get('s')})))`,
 });
 
 /** Args: 0 out, 1 inp, 2 n, 3 seed, 4 threshold; f64 0 scale. out = keep ? inp * s : 0. */
@@ -212,6 +219,6 @@ function scatterAddRows(): string {
 
 /** All the kernels of this file (they use `$part` from wat-ops.ts). */
 export function elementwiseWat(): string {
-  return [hashFunc(), addKernel(), dropoutKernel(), addDropoutKernel(), reluDropoutKernel(), reluBackwardKernel(),
+  return [hashFunc(), scaleKernel(), scaleAddKernel(), dropoutKernel(), addDropoutKernel(), reluDropoutKernel(), reluBackwardKernel(),
     embeddingForward(), gatherRows(), scatterAddRows()].join('\n');
 }

@@ -4,9 +4,10 @@
  * elementwise and row kernels in wat-elementwise.ts). Same contracts as backend.ts / TsBackend.
  *
  * Each `$name (tid, nth)` reads its arguments from the control block (layout.ts) and does thread
- * tid's contiguous share: rows for layer norm and cross-entropy, chunks for sum of squares and Adam. Sums that cross threads (dgamma/dbeta, sum of
- * squares) go to per-thread partials that the main thread adds in thread order, so results are
- * deterministic for a given thread count.
+ * tid's contiguous share: rows for layer norm and cross-entropy, chunks for sum of squares and Adam.
+ * Sums across rows (dgamma/dbeta, sum of squares) go to partials over a fixed number of chunks
+ * (chosen from the size alone, given by the caller) and are added in chunk order, so results have
+ * the same bits for every thread count.
  *
  * exp is computed in WebAssembly (no instruction exists): Cephes' single-precision method, range
  * reduction by ln 2 and a degree-6 polynomial, about 1 ulp; inputs below -87.3 give exactly 0 (so
@@ -120,23 +121,29 @@ export function vecTail(c: string, c4: string, C: string, label: string, vec: st
 }
 
 /**
- * Args: 0 dinp, 1 dgamma, 2 dbeta, 3 dout, 4 inp, 5 gamma, 6 mean, 7 rstd, 8 T, 9 C, 10 scratch,
- * 11 scratch bytes per thread. Thread tid writes its partial dgamma then dbeta (C floats each) at
- * scratch + tid * stride; the caller adds them to dgamma/dbeta.
+ * Args: 0 dinp, 1 dgamma, 2 dbeta, 3 dout, 4 inp, 5 gamma, 6 mean, 7 rstd, 8 T, 9 C, 10 partials,
+ * 11 number of chunks. Rows are cut into that many chunks (chunk ch: rows [T ch / n, T (ch+1) / n)),
+ * and thread tid takes a contiguous share of the chunks. Chunk ch writes its partial dgamma then
+ * dbeta (C floats each) at partials + ch * 8C bytes; $ln_reduce adds them up in chunk order.
  */
 function layerNormBackward(): string {
   return `
 (func $ln_bwd (param $tid i32) (param $nth i32)
-  ${locals('i32', ['dinp', 'dgamma', 'dbeta', 'dout', 'inp', 'gamma', 'mean', 'rstd', 'T', 'C', 'pg', 'pb', 't', 't1', 'c', 'c4', 'x', 'g', 'di'])}
+  ${locals('i32', ['dinp', 'dgamma', 'dbeta', 'dout', 'inp', 'gamma', 'mean', 'rstd', 'T', 'C', 'pg', 'pb', 't', 't1', 'c', 'c4', 'x', 'g', 'di', 'nch', 'ch', 'ch1'])}
   ${locals('f32', ['m', 'r', 's1', 's2', 'nrm', 'dn', 'go', 'md', 'mdn'])}
   ${locals('v128', ['a1', 'a2', 'mv', 'rv', 'nv', 'gv', 'dnv', 'mdv', 'mdnv'])}
   ${['dinp', 'dgamma', 'dbeta', 'dout', 'inp', 'gamma', 'mean', 'rstd', 'T', 'C'].map((n, i) => set(n, argI(i))).join(' ')}
-  ${set('pg', `(i32.add ${argI(10)} (i32.mul ${get('tid')} ${argI(11)}))`)}
+  ${set('nch', argI(11))}
+  ${set('c4', `(i32.and ${get('C')} (i32.const -4))`)}
+  ${set('ch', `(call $part ${get('nch')} ${get('tid')} ${get('nth')})`)}
+  ${set('ch1', `(call $part ${get('nch')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')})`)}
+  (block $chunks_done (loop $chunks
+  (br_if $chunks_done (i32.ge_s ${get('ch')} ${get('ch1')}))
+  ${set('pg', `(i32.add ${argI(10)} (i32.mul ${get('ch')} (i32.shl ${get('C')} (i32.const 3))))`)}
   ${set('pb', `(i32.add ${get('pg')} (i32.shl ${get('C')} (i32.const 2)))`)}
   (memory.fill ${get('pg')} (i32.const 0) (i32.shl ${get('C')} (i32.const 3)))
-  ${set('c4', `(i32.and ${get('C')} (i32.const -4))`)}
-  ${set('t', `(call $part ${get('T')} ${get('tid')} ${get('nth')})`)}
-  ${set('t1', `(call $part ${get('T')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')})`)}
+  ${set('t', `(call $part ${get('T')} ${get('ch')} ${get('nch')})`)}
+  ${set('t1', `(call $part ${get('T')} (i32.add ${get('ch')} (i32.const 1)) ${get('nch')})`)}
   (block $done (loop $rows
     (br_if $done (i32.ge_s ${get('t')} ${get('t1')}))
     ${set('x', `(i32.add ${get('inp')} (i32.shl (i32.mul ${get('t')} ${get('C')}) (i32.const 2)))`)}
@@ -171,7 +178,51 @@ function layerNormBackward(): string {
       ${set('nrm', `(f32.mul (f32.sub (f32.load ${at('x', 'c')}) ${get('m')}) ${get('r')})`)}
       (f32.store ${at('di', 'c')} (f32.mul ${get('r')} (f32.sub (f32.sub (f32.mul (f32.load ${at('g', 'c')}) (f32.load ${at('gamma', 'c')})) ${get('md')}) (f32.mul ${get('nrm')} ${get('mdn')}))))`)}
     ${set('t', `(i32.add ${get('t')} (i32.const 1))`)}
-    (br $rows))))`;
+    (br $rows)))
+  ${set('ch', `(i32.add ${get('ch')} (i32.const 1))`)}
+  (br $chunks))))`;
+}
+
+/**
+ * Same args as $ln_bwd; run on one thread after it: dgamma[c] += sum over chunks (in order) of the
+ * partial dgamma, dbeta likewise (the two are C floats apart in every chunk's 2C).
+ */
+function layerNormReduce(): string {
+  return `
+(func $ln_reduce (param $tid i32) (param $nth i32)
+  ${locals('i32', ['dgamma', 'dbeta', 'C', 'part', 'nch', 'c', 'c4', 'ch', 'p', 'stride', 'dst', 'j'])}
+  (local $acc v128) (local $s f32)
+  ${set('dgamma', argI(1))} ${set('dbeta', argI(2))} ${set('C', argI(9))} ${set('part', argI(10))} ${set('nch', argI(11))}
+  ${set('c4', `(i32.and ${get('C')} (i32.const -4))`)}
+  ${set('stride', `(i32.shl ${get('C')} (i32.const 3))`)}
+  ;; j = 0: dgamma from offset 0 of each chunk; j = 1: dbeta from offset 4C
+  ${set('j', i32(0))}
+  (block $halves_done (loop $halves
+    (br_if $halves_done (i32.ge_s ${get('j')} (i32.const 2)))
+    ${set('dst', `(select ${get('dbeta')} ${get('dgamma')} ${get('j')})`)}
+    ${vecTail('c', 'c4', 'C', 'rd', `
+      ${set('acc', '(v128.const i32x4 0 0 0 0)')}
+      ${set('p', `(i32.add (i32.add ${get('part')} (i32.mul ${get('j')} (i32.shl ${get('C')} (i32.const 2)))) (i32.shl ${get('c')} (i32.const 2)))`)}
+      ${set('ch', i32(0))}
+      (block $rv_e (loop $rv_l
+        (br_if $rv_e (i32.ge_s ${get('ch')} ${get('nch')}))
+        ${set('acc', `(f32x4.add ${get('acc')} (v128.load ${get('p')}))`)}
+        ${set('p', `(i32.add ${get('p')} ${get('stride')})`)}
+        ${set('ch', `(i32.add ${get('ch')} (i32.const 1))`)}
+        (br $rv_l)))
+      (v128.store ${at('dst', 'c')} (f32x4.add (v128.load ${at('dst', 'c')}) ${get('acc')}))`, `
+      ${set('s', f32(0))}
+      ${set('p', `(i32.add (i32.add ${get('part')} (i32.mul ${get('j')} (i32.shl ${get('C')} (i32.const 2)))) (i32.shl ${get('c')} (i32.const 2)))`)}
+      ${set('ch', i32(0))}
+      (block $rs_e (loop $rs_l
+        (br_if $rs_e (i32.ge_s ${get('ch')} ${get('nch')}))
+        ${set('s', `(f32.add ${get('s')} (f32.load ${get('p')}))`)}
+        ${set('p', `(i32.add ${get('p')} ${get('stride')})`)}
+        ${set('ch', `(i32.add ${get('ch')} (i32.const 1))`)}
+        (br $rs_l)))
+      (f32.store ${at('dst', 'c')} (f32.add (f32.load ${at('dst', 'c')}) ${get('s')}))`)}
+    ${set('j', `(i32.add ${get('j')} (i32.const 1))`)}
+    (br $halves))))`;
 }
 
 /**
@@ -234,20 +285,20 @@ function crossEntropy(fma: boolean): string {
     (br $rows))))`;
 }
 
-/** Args: 0 x, 1 n. Thread tid writes its float64 partial sum at byte 1024 + 8 tid. */
+/**
+ * Args: 0 x, 1 n, 2 number of chunks. [0, n) is cut into that many chunks (starts rounded down to
+ * multiples of 4; the last ends at n) and thread tid takes a contiguous share of them; chunk ch
+ * writes its float64 sum of squares at byte 1024 + 8 ch (the caller adds them in chunk order).
+ */
 function sumSquares(): string {
   // four float64x2 accumulators (8 floats per step) so that the adds do not wait on each other
   const sq = (acc: string, d: string): string => set(acc, `(f64x2.add ${get(acc)} (f64x2.mul ${d} ${d}))`);
   const lo = (v: string): string => `(f64x2.promote_low_f32x4 ${v})`;
   const hi = (v: string): string => `(f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v}))`;
   return `
-(func $sumsq (param $tid i32) (param $nth i32)
-  ${locals('i32', ['x', 'n', 'a', 'b', 'b4', 'b8', 'i'])}
+(func $sumsq_range (param $x i32) (param $a i32) (param $b i32) (result f64)
+  ${locals('i32', ['b4', 'b8', 'i'])}
   ${locals('v128', ['a0', 'a1', 'a2', 'a3', 'v', 'w', 'd'])} (local $s f64) (local $f f64)
-  ${set('x', argI(0))} ${set('n', argI(1))}
-  ;; chunk boundaries rounded to multiples of 4 elements
-  ${set('a', `(i32.and (call $part ${get('n')} ${get('tid')} ${get('nth')}) (i32.const -4))`)}
-  ${set('b', `(if (result i32) (i32.eq (i32.add ${get('tid')} (i32.const 1)) ${get('nth')}) (then ${get('n')}) (else (i32.and (call $part ${get('n')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')}) (i32.const -4))))`)}
   ${set('b4', `(i32.add ${get('a')} (i32.and (i32.sub ${get('b')} ${get('a')}) (i32.const -4)))`)}
   ${set('b8', `(i32.add ${get('a')} (i32.and (i32.sub ${get('b')} ${get('a')}) (i32.const -8)))`)}
   ${set('i', get('a'))}
@@ -275,7 +326,19 @@ function sumSquares(): string {
     ${set('s', '(f64.add (local.get $s) (f64.mul (local.get $f) (local.get $f)))')}
     ${set('i', `(i32.add ${get('i')} (i32.const 1))`)}
     (br $sl)))
-  (f64.store (i32.add (i32.const 1024) (i32.shl ${get('tid')} (i32.const 3))) ${get('s')}))`;
+  ${get('s')})
+(func $sumsq (param $tid i32) (param $nth i32)
+  ${locals('i32', ['x', 'n', 'nch', 'ch', 'ch1', 'a', 'b'])}
+  ${set('x', argI(0))} ${set('n', argI(1))} ${set('nch', argI(2))}
+  ${set('ch', `(call $part ${get('nch')} ${get('tid')} ${get('nth')})`)}
+  ${set('ch1', `(call $part ${get('nch')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')})`)}
+  (block $ce (loop $cl
+    (br_if $ce (i32.ge_s ${get('ch')} ${get('ch1')}))
+    ${set('a', `(i32.and (call $part ${get('n')} ${get('ch')} ${get('nch')}) (i32.const -4))`)}
+    ${set('b', `(if (result i32) (i32.eq (i32.add ${get('ch')} (i32.const 1)) ${get('nch')}) (then ${get('n')}) (else (i32.and (call $part ${get('n')} (i32.add ${get('ch')} (i32.const 1)) ${get('nch')}) (i32.const -4))))`)}
+    (f64.store (i32.add (i32.const 1024) (i32.shl ${get('ch')} (i32.const 3))) (call $sumsq_range ${get('x')} ${get('a')} ${get('b')}))
+    ${set('ch', `(i32.add ${get('ch')} (i32.const 1))`)}
+    (br $cl))))`;
 }
 
 /**
@@ -337,5 +400,5 @@ function adam(): string {
 
 /** All non-matmul kernels. */
 export function opsWat(fma: boolean): string {
-  return [expWat(fma), layerNormForward(), layerNormBackward(), crossEntropy(fma), sumSquares(), adam()].join('\n');
+  return [expWat(fma), layerNormForward(), layerNormBackward(), layerNormReduce(), crossEntropy(fma), sumSquares(), adam()].join('\n');
 }
