@@ -46,7 +46,7 @@ export interface TrainState {
   /** Sum and count of the training losses since the last log, so that a resumed run logs the same means. */
   lossSinceLog: number;
   stepsSinceLog: number;
-  /** Kernels and thread count of the latest session (`name/threads`): another choice changes the last bits. */
+  /** Kernels of the latest session (e.g. "wasm-simd-fma"): other kernels change the last bits of the losses. */
   kernels?: string;
 }
 

@@ -172,9 +172,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   }
 }
 
-/** "wasm-simd-fmax2/2": the kernels' name and thread count, which decide the last bits of every sum. */
+/** "wasm-simd-fma": the kernels, which decide the last bits of every sum (the thread count does not). */
 function kernelsOf(backend: Backend): string {
-  return `${backend.name}/${backend.threads}`;
+  return backend.name.replace(/x\d+$/, "");
 }
 
 /** The newest `last-*` checkpoint of a run, the one --resume continues from. */
