@@ -4,9 +4,8 @@
  *   mlm eval --model runs/tatoeba --data other.txt --sample 0.1 --seed 1
  *   mlm eval --model runs/tatoeba --split valid --json
  */
-import { parseArgs } from "node:util";
 import { evaluateCorpus, evaluateRunValidation, loadModel, type CorpusEvaluation } from "../pipelines/index.js";
-import { parseBackend, parseCount } from "./fill.js";
+import { choiceFlag, fractionFlag, intFlag, parseCommandArgs, UsageError } from "./flags.js";
 
 const HELP = `Usage: mlm eval --model RUN_DIR (--data FILE | --split valid) [options]
 
@@ -32,12 +31,9 @@ Options:
 
 /** Runs `mlm eval`; `write` receives the output (stdout by default). */
 export async function evalCommand(argv: string[], write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandArgs("eval", {
       args: argv,
       allowPositionals: false,
-      strict: true,
       options: {
         model: { type: "string", short: "m" },
         data: { type: "string", short: "d" },
@@ -54,33 +50,29 @@ export async function evalCommand(argv: string[], write: (text: string) => void 
         help: { type: "boolean", short: "h" },
       },
     });
-  } catch (err) {
-    throw new Error(`${(err as Error).message.split("\n")[0]} (see mlm eval --help)`);
-  }
   const v = parsed.values;
   if (v.help) {
     write(HELP);
     return 0;
   }
-  if (v.model === undefined) throw new Error("--model RUN_DIR is required (see mlm eval --help)");
-  if (v.split !== undefined && v.split !== "valid") throw new Error(`--split must be "valid", got "${v.split}"`);
-  if ((v.data === undefined) === (v.split === undefined)) throw new Error("give either --data FILE or --split valid (see mlm eval --help)");
+  if (v.model === undefined) throw new UsageError("--model RUN_DIR is required (see mlm eval --help)");
+  if (v.split !== undefined && v.split !== "valid") throw new UsageError(`--split must be "valid", got "${v.split}"`);
+  if ((v.data === undefined) === (v.split === undefined)) throw new UsageError("give either --data FILE or --split valid (see mlm eval --help)");
   if (v.split !== undefined) {
     const corpusFlags = ["format", "text-field", "sample", "seed", "mask-prob", "batch-size"].filter((f) => v[f as keyof typeof v] !== undefined);
-    if (corpusFlags.length > 0) throw new Error(`--split valid uses the run's own settings; drop --${corpusFlags.join(", --")}`);
+    if (corpusFlags.length > 0) throw new UsageError(`--split valid uses the run's own settings; drop --${corpusFlags.join(", --")}`);
   }
-  const format = v.format ?? "auto";
-  if (format !== "auto" && format !== "tsv" && format !== "txt" && format !== "jsonl") throw new Error(`--format must be auto, tsv, txt or jsonl, got "${format}"`);
+  const format = choiceFlag("--format", v.format ?? "auto", ["auto", "tsv", "txt", "jsonl"] as const);
   const options = {
     format,
     textField: v["text-field"],
-    sample: v.sample === undefined ? undefined : parseFraction("--sample", v.sample),
-    seed: v.seed === undefined ? undefined : parseCount("--seed", v.seed, 0),
-    maskProb: v["mask-prob"] === undefined ? undefined : parseFraction("--mask-prob", v["mask-prob"]),
-    batchSize: v["batch-size"] === undefined ? undefined : parseCount("--batch-size", v["batch-size"], 1),
+    sample: v.sample === undefined ? undefined : fractionFlag("--sample", v.sample),
+    seed: v.seed === undefined ? undefined : intFlag("--seed", v.seed, 0),
+    maskProb: v["mask-prob"] === undefined ? undefined : fractionFlag("--mask-prob", v["mask-prob"]),
+    batchSize: v["batch-size"] === undefined ? undefined : intFlag("--batch-size", v["batch-size"], 1),
   } as const;
-  const backend = v.backend === undefined ? "wasm" : parseBackend(v.backend);
-  const threads = v.threads === undefined ? 0 : parseCount("--threads", v.threads, 0);
+  const backend = choiceFlag("--backend", v.backend ?? "wasm", ["ts", "wasm"] as const);
+  const threads = v.threads === undefined ? 0 : intFlag("--threads", v.threads, 0);
   const progress = process.stderr.isTTY === true && !v.json;
 
   const loaded = await loadModel(v.model, { backend, threads });
@@ -113,10 +105,4 @@ export function formatReport(model: string, source: string, r: CorpusEvaluation)
     ["top-5 accuracy", pct(r.top5)],
   ];
   return rows.map(([k, val]) => `${k.padEnd(15)} ${val}`).join("\n") + "\n";
-}
-
-function parseFraction(flag: string, text: string): number {
-  const n = Number(text);
-  if (text.trim() === "" || !(n > 0 && n <= 1)) throw new Error(`${flag} expects a number in (0, 1], got "${text}"`);
-  return n;
 }

@@ -4,9 +4,8 @@
  *   mlm fill "The cat sat on the [MASK]." --model runs/tatoeba
  *   mlm fill "[MASK] likes [MASK]." --model runs/tatoeba/best --top-k 3 --json
  */
-import { parseArgs } from "node:util";
-import type { BackendKind } from "../engine/create.js";
 import { fillMasks, loadModel, type FillMaskPrediction } from "../pipelines/index.js";
+import { choiceFlag, intFlag, parseCommandArgs, UsageError } from "./flags.js";
 
 const HELP = `Usage: mlm fill TEXT --model RUN_DIR [options]
 
@@ -25,12 +24,9 @@ Options:
 
 /** Runs `mlm fill`; `write` receives the output (stdout by default). */
 export async function fillCommand(argv: string[], write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandArgs("fill", {
       args: argv,
       allowPositionals: true,
-      strict: true,
       options: {
         model: { type: "string", short: "m" },
         "top-k": { type: "string", short: "k" },
@@ -40,19 +36,16 @@ export async function fillCommand(argv: string[], write: (text: string) => void 
         help: { type: "boolean", short: "h" },
       },
     });
-  } catch (err) {
-    throw new Error(`${(err as Error).message.split("\n")[0]} (see mlm fill --help)`);
-  }
   const { values, positionals } = parsed;
   if (values.help) {
     write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new Error(`expected one TEXT argument (quote it), got ${positionals.length} (see mlm fill --help)`);
-  if (values.model === undefined) throw new Error("--model RUN_DIR is required (see mlm fill --help)");
-  const topK = values["top-k"] === undefined ? 5 : parseCount("--top-k", values["top-k"], 1);
-  const backend = parseBackend(values.backend);
-  const threads = values.threads === undefined ? 0 : parseCount("--threads", values.threads, 0);
+  if (positionals.length !== 1) throw new UsageError(`expected one TEXT argument (quote it), got ${positionals.length} (see mlm fill --help)`);
+  if (values.model === undefined) throw new UsageError("--model RUN_DIR is required (see mlm fill --help)");
+  const topK = values["top-k"] === undefined ? 5 : intFlag("--top-k", values["top-k"], 1);
+  const backend = choiceFlag("--backend", values.backend ?? "ts", ["ts", "wasm"] as const);
+  const threads = values.threads === undefined ? 0 : intFlag("--threads", values.threads, 0);
 
   const loaded = await loadModel(values.model, { backend, threads, maxBatch: 1 });
   try {
@@ -78,18 +71,4 @@ export function formatTable(perMask: FillMaskPrediction[][]): string {
     if (m < perMask.length - 1) lines.push("");
   });
   return lines.join("\n") + "\n";
-}
-
-/** The --backend value (default ts); throws on anything but ts or wasm. */
-export function parseBackend(text: string | undefined): BackendKind {
-  if (text === undefined) return "ts";
-  if (text !== "ts" && text !== "wasm") throw new Error(`--backend must be ts or wasm, got "${text}"`);
-  return text;
-}
-
-/** An integer flag value >= min; throws naming the flag otherwise. */
-export function parseCount(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isInteger(n) || n < min) throw new Error(`${flag} expects an integer >= ${min}, got "${text}"`);
-  return n;
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandArgs, UsageError } from "./flags.js";
 import { inspectRun, listRuns } from "../track/runs.js";
 import { formatSeconds } from "../track/progress.js";
 
@@ -21,12 +21,12 @@ const fixed = (x: number | null, digits = 4): string => (x === null ? "-" : x.to
 
 /** `mlm runs [DIR] [--json]`; `write` receives the output (stdout by default). Returns the exit code. */
 export async function runsCommand(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, allowPositionals: true });
+  const { values, positionals } = parseCommandArgs("runs", { args: argv, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, allowPositionals: true });
   if (values.help) {
     write(HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new Error(`expected at most one directory, got ${positionals.length}`);
+  if (positionals.length > 1) throw new UsageError(`expected at most one directory, got ${positionals.length} (see mlm runs --help)`);
   const dir = positionals[0] ?? "runs";
   if (existsSync(join(dir, "metrics.jsonl"))) {
     const run = inspectRun(dir);

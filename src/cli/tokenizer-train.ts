@@ -3,6 +3,7 @@
  * default) on corpus files (plain text, the tutorial's TSV or JSON lines) and writes a Hugging Face tokenizer.json.
  */
 import { parseArgs } from "node:util";
+import { intFlag, UsageError } from "./flags.js";
 import { resolveFormat, streamCorpus, type CorpusFormat } from "../data/corpus.js";
 import { TUTORIAL_TOKENIZER, trainBpe } from "../tokenizer/index.js";
 import type { BpeTrainOptions } from "../tokenizer/index.js";
@@ -89,9 +90,9 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
     if (v.out === undefined) throw new UsageError("--out PATH is required");
     if (v.lowercase && v["no-lowercase"]) throw new UsageError("--lowercase and --no-lowercase contradict each other");
     const options: Partial<BpeTrainOptions> = {
-      vocabSize: intFlag("--vocab-size", v["vocab-size"], 1),
-      minFrequency: intFlag("--min-frequency", v["min-frequency"], 0),
-      limitAlphabet: intFlag("--limit-alphabet", v["limit-alphabet"], 0),
+      vocabSize: optionalInt("--vocab-size", v["vocab-size"], 1),
+      minFrequency: optionalInt("--min-frequency", v["min-frequency"], 0),
+      limitAlphabet: optionalInt("--limit-alphabet", v["limit-alphabet"], 0),
       initialAlphabet: v["initial-alphabet"] === undefined ? undefined : [...new Set(Array.from(v["initial-alphabet"]))],
       specialTokens: v["special-tokens"] === undefined ? undefined : v["special-tokens"].split(",").filter((s) => s.length > 0),
       unkToken: noneable(v["unk-token"]),
@@ -106,7 +107,7 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       padToken: v["pad-token"],
       showProgress: !v["no-progress"],
     };
-    const maxLength = intFlag("--max-length", v["max-length"], 0);
+    const maxLength = optionalInt("--max-length", v["max-length"], 0);
     if (maxLength !== undefined) options.maxLength = maxLength === 0 ? null : maxLength;
     if (v.padding !== undefined) options.padding = paddingFlag(v.padding);
     // Without special tokens, the tutorial's [UNK]/[CLS]/[SEP] defaults cannot apply.
@@ -135,20 +136,15 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
 
 /** The sentences of corpus files in any supported format, one by one. */
 async function* sentencesOf(files: string[], format: CorpusFormat | "auto", textField: string | undefined): AsyncGenerator<string> {
   for (const file of files) for await (const { text } of streamCorpus(file, { format, textField })) yield text;
 }
 
-function intFlag(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`${name}: expected an integer >= ${min}, got "${value}"`);
-  }
-  return n;
+/** An optional integer flag (undefined when absent). */
+function optionalInt(name: string, value: string | undefined, min: number): number | undefined {
+  return value === undefined ? undefined : intFlag(name, value, min);
 }
 
 function noneable(value: string | undefined): string | null | undefined {
@@ -165,6 +161,5 @@ function preTokenizerFlag(value: string | undefined): BpeTrainOptions["preTokeni
 function paddingFlag(value: string): BpeTrainOptions["padding"] {
   if (value === "none") return null;
   if (value === "longest") return "longest";
-  const n = intFlag("--padding", value, 1);
-  return n ?? null;
+  return intFlag("--padding", value, 1);
 }

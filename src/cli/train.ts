@@ -7,6 +7,7 @@
  */
 import { configHelp, parseConfigArgs, resolveConfig, type TrainConfig } from "../config.js";
 import { describeSummary, readRunConfig, train } from "../train/trainer.js";
+import { UsageError } from "./flags.js";
 
 const HELP = `Usage: mlm train [CORPUS] [options]
 
@@ -28,15 +29,21 @@ const RESUMABLE = new Set<keyof TrainConfig>(["maxSteps", "epochs", "progress", 
 
 /** `mlm train [CORPUS] [flags]`; returns the exit code (130 when stopped by Ctrl-C after saving). */
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { config: parsed, positionals, extra, given } = parseConfigArgs(argv, { help: { type: "boolean", short: "h" }, resume: { type: "string" } });
+  let args: ReturnType<typeof parseConfigArgs>;
+  try {
+    args = parseConfigArgs(argv, { help: { type: "boolean", short: "h" }, resume: { type: "string" } });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { config: parsed, positionals, extra, given } = args;
   if (extra.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new Error(`expected at most one corpus file, got ${positionals.length}: ${positionals.join(" ")}`);
+  if (positionals.length > 1) throw new UsageError(`expected at most one corpus file, got ${positionals.length}: ${positionals.join(" ")}`);
   let config = parsed;
   if (positionals.length === 1) {
-    if (given.data !== undefined) throw new Error("give the corpus either as an argument or with --data, not both");
+    if (given.data !== undefined) throw new UsageError("give the corpus either as an argument or with --data, not both");
     config = { ...config, data: positionals[0]! };
   }
   const resume = typeof extra.resume === "string" ? extra.resume : undefined;
@@ -44,7 +51,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const saved = readRunConfig(resume);
     const changed = Object.keys(given).filter((k) => !RESUMABLE.has(k as keyof TrainConfig) && JSON.stringify(given[k as keyof TrainConfig]) !== JSON.stringify(saved[k as keyof TrainConfig]));
     if (positionals.length > 0 || changed.length > 0) {
-      throw new Error(`cannot change ${[...changed, ...(positionals.length > 0 ? ["the corpus"] : [])].join(", ")} when resuming; only ${[...RESUMABLE].join(", ")} may change`);
+      throw new UsageError(`cannot change ${[...changed, ...(positionals.length > 0 ? ["the corpus"] : [])].join(", ")} when resuming; only ${[...RESUMABLE].join(", ")} may change`);
     }
     config = resolveConfig({ ...saved, ...given }, "resumed configuration");
   }
