@@ -12,11 +12,11 @@
  * see compile.ts.) The last line printed is the results as one JSON object. Figures are only
  * meaningful on an otherwise idle machine: another busy process halves the 2-thread numbers.
  */
-import { pathToFileURL } from 'node:url';
-import os from 'node:os';
-import type { Backend } from '../src/engine/backend.js';
-import { TsBackend } from '../src/engine/ts-backend.js';
-import { createWasmBackend } from '../src/engine/wasm/wasm-backend.js';
+import { pathToFileURL } from "node:url";
+import os from "node:os";
+import type { Backend } from "../src/engine/backend.js";
+import { TsBackend } from "../src/engine/ts-backend.js";
+import { createWasmBackend } from "../src/engine/wasm/wasm-backend.js";
 
 /** Options of `runKernelBench`. */
 export interface KernelBenchOptions {
@@ -44,19 +44,33 @@ function medianMs(f: () => void, reps: number): number {
 function fillRandom(a: Float32Array, seed: number): void {
   let x = seed >>> 0 || 1;
   for (let i = 0; i < a.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     a[i] = ((x >>> 0) / 4294967296 - 0.5) * 2;
   }
 }
 
-interface MatmulShape { name: string; T: number; K: number; N: number }
+interface MatmulShape {
+  name: string;
+  T: number;
+  K: number;
+  N: number;
+}
 
 /** Matrix products: forward, dW, dX in GFLOP/s. */
 function benchMatmul(be: Backend, s: MatmulShape, reps: number, put: (k: string, v: number) => void): void {
   const { T, K, N } = s;
-  const x = be.alloc(T * K), w = be.alloc(K * N), b = be.alloc(N), y = be.alloc(T * N);
-  const dx = be.alloc(T * K), dw = be.alloc(K * N), db = be.alloc(N);
-  fillRandom(x, 1); fillRandom(w, 2); fillRandom(y, 3);
+  const x = be.alloc(T * K),
+    w = be.alloc(K * N),
+    b = be.alloc(N),
+    y = be.alloc(T * N);
+  const dx = be.alloc(T * K),
+    dw = be.alloc(K * N),
+    db = be.alloc(N);
+  fillRandom(x, 1);
+  fillRandom(w, 2);
+  fillRandom(y, 3);
   const gflop = (2 * T * K * N) / 1e9;
   const fwd = medianMs(() => be.matmul(y, x, w, b, T, K, N), reps);
   const dW = medianMs(() => be.matmulBackward(null, dw, db, y, x, w, T, K, N), reps);
@@ -69,31 +83,88 @@ function benchMatmul(be: Backend, s: MatmulShape, reps: number, put: (k: string,
 
 /** The other kernels at a training step's sizes, in ms per call. */
 function benchOthers(be: Backend, reps: number, put: (k: string, v: number) => void): void {
-  const T = 1600, C = 128, H = 8;
-  const x = be.alloc(T * C), y = be.alloc(T * C), g = be.alloc(C), bt = be.alloc(C), mean = be.alloc(T), rstd = be.alloc(T);
-  const dx = be.alloc(T * C), dg = be.alloc(C), dbt = be.alloc(C);
-  fillRandom(x, 4); g.fill(1);
-  put('layerNorm.fwd.T1600.ms', medianMs(() => be.layerNormForward(y, mean, rstd, x, g, bt, T, C, 1e-5), reps));
-  put('layerNorm.bwd.T1600.ms', medianMs(() => be.layerNormBackward(dx, dg, dbt, x, x, g, mean, rstd, T, C), reps));
+  const T = 1600,
+    C = 128,
+    H = 8;
+  const x = be.alloc(T * C),
+    y = be.alloc(T * C),
+    g = be.alloc(C),
+    bt = be.alloc(C),
+    mean = be.alloc(T),
+    rstd = be.alloc(T);
+  const dx = be.alloc(T * C),
+    dg = be.alloc(C),
+    dbt = be.alloc(C);
+  fillRandom(x, 4);
+  g.fill(1);
+  put(
+    "layerNorm.fwd.T1600.ms",
+    medianMs(() => be.layerNormForward(y, mean, rstd, x, g, bt, T, C, 1e-5), reps),
+  );
+  put(
+    "layerNorm.bwd.T1600.ms",
+    medianMs(() => be.layerNormBackward(dx, dg, dbt, x, x, g, mean, rstd, T, C), reps),
+  );
   // 64 sentences of 25 rows, 20 real keys each
-  const numSeqs = 64, L = 25;
+  const numSeqs = 64,
+    L = 25;
   const seqs = be.allocInt(3 * numSeqs);
   for (let i = 0; i < numSeqs; i++) seqs.set([i * L, L, 20], 3 * i);
   const probs = be.alloc(numSeqs * L * L * H);
-  const q = x, k = y, v = dx, o = be.alloc(T * C), dq = be.alloc(T * C), dk = be.alloc(T * C), dv = be.alloc(T * C);
-  put('attention.fwd.64x25.ms', medianMs(() => be.attentionForward(o, probs, q, k, v, seqs, numSeqs, T, C, H), reps));
-  put('attention.bwd.64x25.ms', medianMs(() => be.attentionBackward(dq, dk, dv, o, probs, q, k, v, seqs, numSeqs, T, C, H), reps));
-  const R = 500, V = 25000;
-  const logits = be.alloc(R * V), dlogits = be.alloc(R * V), losses = be.alloc(R), labels = be.allocInt(R);
+  const q = x,
+    k = y,
+    v = dx,
+    o = be.alloc(T * C),
+    dq = be.alloc(T * C),
+    dk = be.alloc(T * C),
+    dv = be.alloc(T * C);
+  put(
+    "attention.fwd.64x25.ms",
+    medianMs(() => be.attentionForward(o, probs, q, k, v, seqs, numSeqs, T, C, H), reps),
+  );
+  put(
+    "attention.bwd.64x25.ms",
+    medianMs(() => be.attentionBackward(dq, dk, dv, o, probs, q, k, v, seqs, numSeqs, T, C, H), reps),
+  );
+  const R = 500,
+    V = 25000;
+  const logits = be.alloc(R * V),
+    dlogits = be.alloc(R * V),
+    losses = be.alloc(R),
+    labels = be.allocInt(R);
   fillRandom(logits, 5);
   for (let r = 0; r < R; r++) labels[r] = (r * 7919) % V;
-  put('crossEntropy.R500.ms', medianMs(() => be.crossEntropy(losses, dlogits, logits, labels, R, V, 1 / R), reps));
+  put(
+    "crossEntropy.R500.ms",
+    medianMs(() => be.crossEntropy(losses, dlogits, logits, labels, R, V, 1 / R), reps),
+  );
   const n = 7_700_000; // about the model's parameter count
-  const p = be.alloc(n), gr = be.alloc(n), m = be.alloc(n), vv = be.alloc(n);
+  const p = be.alloc(n),
+    gr = be.alloc(n),
+    m = be.alloc(n),
+    vv = be.alloc(n);
   fillRandom(gr, 6);
-  put('sumSquares.7.7M.ms', medianMs(() => be.sumSquares(gr, n), reps));
+  put(
+    "sumSquares.7.7M.ms",
+    medianMs(() => be.sumSquares(gr, n), reps),
+  );
   let step = 0;
-  put('adam.7.7M.ms', medianMs(() => be.adamUpdate(p, gr, m, vv, n, { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: ++step, gradScale: 1, weightDecay: 0 }, null), reps));
+  put(
+    "adam.7.7M.ms",
+    medianMs(
+      () =>
+        be.adamUpdate(
+          p,
+          gr,
+          m,
+          vv,
+          n,
+          { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: ++step, gradScale: 1, weightDecay: 0 },
+          null,
+        ),
+      reps,
+    ),
+  );
 }
 
 /**
@@ -113,13 +184,21 @@ export async function runKernelBench(opts: KernelBenchOptions = {}): Promise<Rec
   const heads = (quick ? [100, 500] : [100, 500, 1000]).map((R) => ({ name: `head.R${R}`, T: R, K: 128, N: 25000 }));
   const encoder: MatmulShape[] = [];
   for (const M of quick ? [640, 1600] : [640, 1000, 1600]) {
-    for (const [K, N] of [[128, 128], [128, 256], [256, 128]]) encoder.push({ name: `linear.M${M}.${K}x${N}`, T: M, K, N });
+    for (const [K, N] of [
+      [128, 128],
+      [128, 256],
+      [256, 128],
+    ])
+      encoder.push({ name: `linear.M${M}.${K}x${N}`, T: M, K, N });
   }
   const results: Record<string, number> = {};
   const run = (prefix: string, be: Backend, shapes: MatmulShape[], others: boolean, r: number): void => {
     const put = (k: string, v: number): void => {
       results[`${prefix}.${k}`] = Math.round(v * 100) / 100;
-      if (print) console.error(`${prefix.padEnd(6)} ${k.padEnd(28)} ${v.toFixed(k.endsWith('.ms') ? 2 : 1).padStart(8)} ${k.endsWith('.ms') ? 'ms' : 'GFLOP/s'}`);
+      if (print)
+        console.error(
+          `${prefix.padEnd(6)} ${k.padEnd(28)} ${v.toFixed(k.endsWith(".ms") ? 2 : 1).padStart(8)} ${k.endsWith(".ms") ? "ms" : "GFLOP/s"}`,
+        );
     };
     for (const s of shapes) benchMatmul(be, s, r, put);
     if (others) benchOthers(be, r, put);
@@ -133,18 +212,18 @@ export async function runKernelBench(opts: KernelBenchOptions = {}): Promise<Rec
     }
   }
   // the reference, on the smallest shapes only (it runs at a few GFLOP/s)
-  run('ts', new TsBackend(), [heads[0], ...encoder.slice(0, 3)], !quick, quick ? 1 : 3);
+  run("ts", new TsBackend(), [heads[0], ...encoder.slice(0, 3)], !quick, quick ? 1 : 3);
   return results;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const ti = args.indexOf('--threads');
+  const ti = args.indexOf("--threads");
   const threads = ti >= 0 ? Number(args[ti + 1]) : undefined;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
     console.error(`bench/kernels.ts: --threads expects a positive integer, got ${args[ti + 1]}`);
     process.exit(2);
   }
   // readable rows on stderr, one JSON line on stdout
-  console.log(JSON.stringify(await runKernelBench({ quick: args.includes('--quick'), threads })));
+  console.log(JSON.stringify(await runKernelBench({ quick: args.includes("--quick"), threads })));
 }

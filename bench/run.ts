@@ -17,7 +17,11 @@ import { runTokenizerBench } from "./tokenizer.js";
 /** Runs bench/train.js with `args` in a child process and returns its JSON line. */
 function trainChild(args: string[]): Record<string, number | string> {
   const script = fileURLToPath(new URL("./train.js", import.meta.url));
-  const out = execFileSync(process.execPath, [...process.execArgv, script, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+  const out = execFileSync(process.execPath, [...process.execArgv, script, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 24,
+  });
   const line = out.trim().split("\n").at(-1) ?? "";
   return JSON.parse(line) as Record<string, number | string>;
 }
@@ -27,7 +31,9 @@ function log(line: string): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, threads: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { quick: { type: "boolean", default: false }, threads: { type: "string" } },
+  });
   const quick = values.quick;
   // Kernels are measured on 1 thread and on all cores unless --threads names one count.
   const kernelThreads = values.threads === undefined ? undefined : Number(values.threads);
@@ -42,7 +48,21 @@ async function main(): Promise<void> {
   const steps = quick ? "10" : "40";
   const runs: [string, string[]][] = [
     ["default.wasm", ["--mode", "default", "--backend", "wasm", "--threads", String(threads), "--steps", steps]],
-    ["tutorial.wasm", ["--mode", "tutorial", "--backend", "wasm", "--threads", String(threads), "--steps", quick ? "3" : "10", "--warmup", "1"]],
+    [
+      "tutorial.wasm",
+      [
+        "--mode",
+        "tutorial",
+        "--backend",
+        "wasm",
+        "--threads",
+        String(threads),
+        "--steps",
+        quick ? "3" : "10",
+        "--warmup",
+        "1",
+      ],
+    ],
     ["default.ts", ["--mode", "default", "--backend", "ts", "--steps", quick ? "3" : "10", "--warmup", "1"]],
   ];
   for (const [name, args] of runs) {
@@ -57,16 +77,24 @@ async function main(): Promise<void> {
   if (!quick) {
     log(`\n== the tutorial's whole schedule (30 epochs, evaluation every 500 steps), default configuration ==`);
     const s = trainChild(["--schedule", "--backend", "wasm", "--threads", String(threads)]);
-    log(`${s.scheduleSteps} steps in ${Number(s.scheduleWallSeconds).toFixed(1)} s (best validation loss ${Number(s.scheduleBestValidLoss).toFixed(4)}, peak ${Number(s.schedulePeakRssMiB).toFixed(0)} MiB)`);
+    log(
+      `${s.scheduleSteps} steps in ${Number(s.scheduleWallSeconds).toFixed(1)} s (best validation loss ${Number(s.scheduleBestValidLoss).toFixed(4)}, peak ${Number(s.schedulePeakRssMiB).toFixed(0)} MiB)`,
+    );
     for (const [k, v] of Object.entries(s)) if (typeof v === "number") all[k] = v;
 
     log(`\n== tokenizer (ours vs Hugging Face tokenizers) ==`);
     const t = await runTokenizerBench({ quick });
     for (const [k, v] of Object.entries(t)) all[`tokenizer.${k}`] = v;
-    const rate = (k: string): string => `${(t[`${k}_sentences_per_s`]! / 1000).toFixed(0)}k sentences/s`;
-    log(`training: ours ${t.train_ours_seconds!.toFixed(3)} s (${rate("train_ours")}), Rust ${t.train_rust_seconds!.toFixed(3)} s (${rate("train_rust")}): ratio ${t.train_ratio_ours_over_rust!.toFixed(2)} (target <= 1.5)`);
-    log(`encoding: ours ${t.encode_ours_seconds!.toFixed(3)} s (${rate("encode_ours")}), ids only ${t.encodeids_ours_seconds!.toFixed(3)} s, Rust encodeBatch ${t.encode_rust_seconds!.toFixed(3)} s (${rate("encode_rust")}): ratio ${t.encode_ratio_ours_over_rust!.toFixed(2)} (target <= 1)`);
-    log(`peak memory: ours ${t.train_ours_peak_mib!.toFixed(0)} / ${t.encode_ours_peak_mib!.toFixed(0)} MiB, Rust ${t.train_rust_peak_mib!.toFixed(0)} / ${t.encode_rust_peak_mib!.toFixed(0)} MiB (training / encoding)`);
+    const rate = (k: string): string => `${(t[`${k}_sentences_per_s`] / 1000).toFixed(0)}k sentences/s`;
+    log(
+      `training: ours ${t.train_ours_seconds.toFixed(3)} s (${rate("train_ours")}), Rust ${t.train_rust_seconds.toFixed(3)} s (${rate("train_rust")}): ratio ${t.train_ratio_ours_over_rust.toFixed(2)} (target <= 1.5)`,
+    );
+    log(
+      `encoding: ours ${t.encode_ours_seconds.toFixed(3)} s (${rate("encode_ours")}), ids only ${t.encodeids_ours_seconds.toFixed(3)} s, Rust encodeBatch ${t.encode_rust_seconds.toFixed(3)} s (${rate("encode_rust")}): ratio ${t.encode_ratio_ours_over_rust.toFixed(2)} (target <= 1)`,
+    );
+    log(
+      `peak memory: ours ${t.train_ours_peak_mib.toFixed(0)} / ${t.encode_ours_peak_mib.toFixed(0)} MiB, Rust ${t.train_rust_peak_mib.toFixed(0)} / ${t.encode_rust_peak_mib.toFixed(0)} MiB (training / encoding)`,
+    );
   }
   process.stdout.write(JSON.stringify(all) + "\n");
 }

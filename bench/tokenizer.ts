@@ -17,7 +17,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundledCorpusPath } from "../src/data/paths.js";
 
-type Task = "baseline" | "train-ours" | "train-rust" | "train-ours-tutorial" | "encode-ours" | "encodeids-ours" | "encode-rust";
+type Task =
+  "baseline" | "train-ours" | "train-rust" | "train-ours-tutorial" | "encode-ours" | "encodeids-ours" | "encode-rust";
 
 interface ChildResult {
   seconds: number;
@@ -37,7 +38,11 @@ async function runChild(task: Task, repeats: number, tokenizerPath: string): Pro
   const rustLib = await import("tokenizers");
   const corpus = bundledCorpusPath();
   // Only the encoding tasks hold the corpus in memory; training streams it from the file.
-  const lines = task.startsWith("encode") ? readFileSync(corpus, "utf8").split("\n").filter((l) => l.length > 0) : [];
+  const lines = task.startsWith("encode")
+    ? readFileSync(corpus, "utf8")
+        .split("\n")
+        .filter((l) => l.length > 0)
+    : [];
   const times: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
@@ -83,7 +88,8 @@ function spawnTask(task: Task, repeats: number, tokenizerPath: string): ChildRes
     encoding: "utf8",
     maxBuffer: 1 << 24,
   });
-  if (r.status !== 0) throw new Error(`bench child ${task} failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  if (r.status !== 0)
+    throw new Error(`bench child ${task} failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
   const last = r.stdout.trim().split("\n").pop() as string;
   return JSON.parse(last) as ChildResult;
 }
@@ -99,12 +105,22 @@ export async function runTokenizerBench(opts: { quick?: boolean } = {}): Promise
   const repeats = opts.quick ? 1 : 3;
   const ours = await import("../src/tokenizer/index.js");
   const corpus = bundledCorpusPath();
-  const nSentences = readFileSync(corpus, "utf8").split("\n").filter((l) => l.length > 0).length;
+  const nSentences = readFileSync(corpus, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0).length;
   const dir = mkdtempSync(join(tmpdir(), "mlm-tokenizer-bench-"));
   const tokenizerPath = join(dir, "tokenizer.json");
   try {
     (await ours.trainBpe(corpus)).save(tokenizerPath);
-    const tasks: Task[] = ["baseline", "train-ours", "train-rust", "train-ours-tutorial", "encode-ours", "encodeids-ours", "encode-rust"];
+    const tasks: Task[] = [
+      "baseline",
+      "train-ours",
+      "train-rust",
+      "train-ours-tutorial",
+      "encode-ours",
+      "encodeids-ours",
+      "encode-rust",
+    ];
     const out: Record<string, number> = { sentences: nSentences, repeats };
     for (const task of tasks) {
       const r = spawnTask(task, repeats, tokenizerPath);
@@ -131,7 +147,9 @@ function printTable(f: Record<string, number>): void {
     ["encodeIds loop, tutorial tokenizer: ours", "encodeids_ours"],
     ["encodeBatch, tutorial tokenizer: Rust", "encode_rust"],
   ];
-  console.log(`Tatoeba corpus: ${f.sentences} sentences, median of ${f.repeats} run(s), each task in its own process\n`);
+  console.log(
+    `Tatoeba corpus: ${f.sentences} sentences, median of ${f.repeats} run(s), each task in its own process\n`,
+  );
   console.log(`${"task".padEnd(42)} ${"seconds".padStart(8)} ${"sent/s".padStart(10)} ${"peak MiB".padStart(9)}`);
   for (const [label, key] of rows) {
     const sps = f[`${key}_sentences_per_s`];

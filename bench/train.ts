@@ -41,24 +41,41 @@ export interface TrainBenchResult {
 /** The settings of each mode: the project's defaults, or the tutorial's way of computing. */
 export function modeConfig(mode: BenchMode, backend: "wasm" | "ts", threads: number): TrainConfig {
   const tutorial = mode === "tutorial";
-  return resolveConfig({ backend, threads, progress: false, padToMax: tutorial, fullHead: tutorial, computePadding: tutorial });
+  return resolveConfig({
+    backend,
+    threads,
+    progress: false,
+    padToMax: tutorial,
+    fullHead: tutorial,
+    computePadding: tutorial,
+  });
 }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Times `steps` training steps (after `warmup`) and a few evaluation batches, in the tutorial's batch order. */
-export async function benchTrainSteps(mode: BenchMode, backendKind: "wasm" | "ts", threads: number, steps: number, warmup: number): Promise<TrainBenchResult> {
+export async function benchTrainSteps(
+  mode: BenchMode,
+  backendKind: "wasm" | "ts",
+  threads: number,
+  steps: number,
+  warmup: number,
+): Promise<TrainBenchResult> {
   const config = modeConfig(mode, backendKind, threads);
   const data = await prepareData(config, () => {});
   const tok = data.tokenizer;
   const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tok, data.train, data.valid);
   const backend = await createBackend(backendKind, threads);
   try {
-    const model = new MlmModel(backend, modelConfigFrom(config, tok.vocabSize), modelCapacity([data.train, data.valid], config, packMode));
+    const model = new MlmModel(
+      backend,
+      modelConfigFrom(config, tok.vocabSize),
+      modelCapacity([data.train, data.valid], config, packMode),
+    );
     model.init(Rng.derive(config.seed, "init"));
     const adam = adamFor(backend, model, config);
     const dropoutRng = Rng.derive(config.seed, "dropout");
@@ -78,7 +95,7 @@ export async function benchTrainSteps(mode: BenchMode, backendKind: "wasm" | "ts
       if (i < warmup) continue;
       ms.push(dt);
       seconds += dt / 1000;
-      for (let b = 0; b < batch.B; b++) real += batch.lengths[b]!;
+      for (let b = 0; b < batch.B; b++) real += batch.lengths[b];
       padded += batch.B * batch.S;
     }
     const evalBatches = Math.min(validLoader.batchesPerEpoch, 5);
@@ -107,7 +124,10 @@ export async function benchTrainSteps(mode: BenchMode, backendKind: "wasm" | "ts
 }
 
 /** The tutorial's whole schedule with the project's defaults: 30 epochs, evaluation every 500 steps. */
-export async function benchSchedule(backendKind: "wasm" | "ts", threads: number): Promise<Record<string, number | string>> {
+export async function benchSchedule(
+  backendKind: "wasm" | "ts",
+  threads: number,
+): Promise<Record<string, number | string>> {
   const out = mkdtempSync(join(tmpdir(), "mlm-bench-schedule-"));
   const config = resolveConfig({ backend: backendKind, threads, progress: false, outDir: out });
   const t0 = performance.now();
@@ -139,7 +159,8 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ backend, ...r }) + "\n");
     return;
   }
-  if (values.mode !== "default" && values.mode !== "tutorial") throw new Error(`--mode must be default or tutorial, got ${values.mode}`);
+  if (values.mode !== "default" && values.mode !== "tutorial")
+    throw new Error(`--mode must be default or tutorial, got ${values.mode}`);
   const r = await benchTrainSteps(values.mode, backend, threads, Number(values.steps), Number(values.warmup));
   process.stdout.write(JSON.stringify(r) + "\n");
 }

@@ -228,7 +228,7 @@ export function flagName(key: string): string {
  * `source` names where the values came from, for error messages.
  */
 export function resolveConfig(partial: Record<string, unknown> = {}, source = "configuration"): TrainConfig {
-  const config = { ...DEFAULT_CONFIG, ...checkKeys(partial, source) } as TrainConfig;
+  const config = { ...DEFAULT_CONFIG, ...checkKeys(partial, source) };
   checkConsistency(config, source);
   return config;
 }
@@ -240,7 +240,7 @@ function checkKeys(partial: Record<string, unknown>, source: string): Partial<Tr
     if (!Object.hasOwn(FIELDS, key)) throw new Error(`${source}: unknown key "${key}"${suggest(key)}`);
     if (value !== undefined) out[key] = checkValue(key as keyof TrainConfig, value, source);
   }
-  return out as Partial<TrainConfig>;
+  return out;
 }
 
 function checkValue(key: keyof TrainConfig, value: unknown, source: string): unknown {
@@ -256,17 +256,20 @@ function checkValue(key: keyof TrainConfig, value: unknown, source: string): unk
       return value;
     case "string":
     case "path":
-      if (typeof value !== "string" || value === "") throw new Error(`${where} must be a non-empty string, got ${JSON.stringify(value)}`);
+      if (typeof value !== "string" || value === "")
+        throw new Error(`${where} must be a non-empty string, got ${JSON.stringify(value)}`);
       if (spec.choices && !spec.choices.includes(value)) {
         throw new Error(`${where} must be one of ${spec.choices.join(", ")}, got "${value}"`);
       }
       return value;
     case "number":
     case "int": {
-      if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`${where} must be a finite number, got ${JSON.stringify(value)}`);
+      if (typeof value !== "number" || !Number.isFinite(value))
+        throw new Error(`${where} must be a finite number, got ${JSON.stringify(value)}`);
       if (spec.kind === "int" && !Number.isInteger(value)) throw new Error(`${where} must be an integer, got ${value}`);
       if (spec.min !== undefined && value < spec.min) throw new Error(`${where} must be >= ${spec.min}, got ${value}`);
-      if (spec.above !== undefined && value <= spec.above) throw new Error(`${where} must be > ${spec.above}, got ${value}`);
+      if (spec.above !== undefined && value <= spec.above)
+        throw new Error(`${where} must be > ${spec.above}, got ${value}`);
       if (spec.max !== undefined && value > spec.max) throw new Error(`${where} must be <= ${spec.max}, got ${value}`);
       return value;
     }
@@ -274,10 +277,14 @@ function checkValue(key: keyof TrainConfig, value: unknown, source: string): unk
 }
 
 function checkConsistency(c: TrainConfig, source: string): void {
-  if (c.dModel % c.numHeads !== 0) throw new Error(`${source}: dModel (${c.dModel}) must be divisible by numHeads (${c.numHeads})`);
-  if (c.dModel % 2 !== 0) throw new Error(`${source}: dModel (${c.dModel}) must be even for the sinusoidal positional encoding`);
+  if (c.dModel % c.numHeads !== 0)
+    throw new Error(`${source}: dModel (${c.dModel}) must be divisible by numHeads (${c.numHeads})`);
+  if (c.dModel % 2 !== 0)
+    throw new Error(`${source}: dModel (${c.dModel}) must be even for the sinusoidal positional encoding`);
   if (c.maskTokenRate + c.randomTokenRate > 1 + 1e-9) {
-    throw new Error(`${source}: maskTokenRate + randomTokenRate must be <= 1, got ${c.maskTokenRate} + ${c.randomTokenRate}`);
+    throw new Error(
+      `${source}: maskTokenRate + randomTokenRate must be <= 1, got ${c.maskTokenRate} + ${c.randomTokenRate}`,
+    );
   }
 }
 
@@ -313,7 +320,8 @@ function fromFlag(key: keyof TrainConfig, text: string): unknown {
   if (spec.nullable && (text === "none" || text === "null")) return null;
   if (spec.kind === "number" || spec.kind === "int") {
     const n = Number(text);
-    if (text.trim() === "" || !Number.isFinite(n)) throw new Error(`--${flagName(key)} expects a number, got "${text}"`);
+    if (text.trim() === "" || !Number.isFinite(n))
+      throw new Error(`--${flagName(key)} expects a number, got "${text}"`);
     return n;
   }
   return text;
@@ -337,7 +345,10 @@ export function parseConfigArgs(
   argv: string[],
   extraOptions: Record<string, { type: "string" | "boolean"; short?: string }> = {},
 ): ParsedArgs {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = { config: { type: "string" }, ...extraOptions };
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    config: { type: "string" },
+    ...extraOptions,
+  };
   for (const key of CONFIG_KEYS) {
     const flag = flagName(key);
     if (FIELDS[key].kind === "boolean") {
@@ -382,7 +393,10 @@ export function configHelp(): string {
   for (const key of CONFIG_KEYS) {
     const spec = FIELDS[key];
     const def = DEFAULT_CONFIG[key];
-    const flag = spec.kind === "boolean" ? `--[no-]${flagName(key)}` : `--${flagName(key)} ${spec.choices ? spec.choices.join("|") : spec.kind === "path" ? "PATH" : "N"}`;
+    const flag =
+      spec.kind === "boolean"
+        ? `--[no-]${flagName(key)}`
+        : `--${flagName(key)} ${spec.choices ? spec.choices.join("|") : spec.kind === "path" ? "PATH" : "N"}`;
     lines.push(`  ${flag.padEnd(36)} ${spec.help} (default: ${def === null ? "none" : String(def)})`);
   }
   return lines.join("\n");

@@ -13,12 +13,34 @@
  */
 export { DEFAULT_CONFIG, resolveConfig, parseConfigArgs, type TrainConfig } from "./config.js";
 export { train, describeSummary, type TrainOptions, type TrainSummary } from "./train/trainer.js";
-export { Tokenizer, trainBpe, trainBpeFromSentences, TUTORIAL_TOKENIZER, type BpeTrainOptions, type Encoding } from "./tokenizer/index.js";
-export { loadModel, fillMask, fillMasks, evaluateCorpus, type LoadedModel, type FillMaskPrediction, type CorpusEvaluation } from "./pipelines/index.js";
+export {
+  Tokenizer,
+  trainBpe,
+  trainBpeFromSentences,
+  TUTORIAL_TOKENIZER,
+  type BpeTrainOptions,
+  type Encoding,
+} from "./tokenizer/index.js";
+export {
+  loadModel,
+  fillMask,
+  fillMasks,
+  evaluateCorpus,
+  type LoadedModel,
+  type FillMaskPrediction,
+  type CorpusEvaluation,
+} from "./pipelines/index.js";
 export { MlmModel, packBatch, type ModelConfig, type PackedBatch, type PaddedBatch } from "./model/index.js";
 export { createBackend, type BackendKind } from "./engine/create.js";
 export { TsBackend, Rng, type Backend } from "./engine/index.js";
-export { readCorpus, sampleAndSplit, downloadFile, MlmDataLoader, bundledCorpusPath, TATOEBA_ATTRIBUTION } from "./data/index.js";
+export {
+  readCorpus,
+  sampleAndSplit,
+  downloadFile,
+  MlmDataLoader,
+  bundledCorpusPath,
+  TATOEBA_ATTRIBUTION,
+} from "./data/index.js";
 export { SummaryWriter, MetricsLog, readScalars } from "./track/index.js";
 
 export * as data from "./data/index.js";

@@ -30,26 +30,29 @@ Options:
 `;
 
 /** Runs `mlm eval`; `write` receives the output (stdout by default). */
-export async function evalCommand(argv: string[], write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+export async function evalCommand(
+  argv: string[],
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<number> {
   const parsed = parseCommandArgs("eval", {
-      args: argv,
-      allowPositionals: false,
-      options: {
-        model: { type: "string", short: "m" },
-        data: { type: "string", short: "d" },
-        split: { type: "string" },
-        format: { type: "string" },
-        "text-field": { type: "string" },
-        sample: { type: "string" },
-        seed: { type: "string" },
-        "mask-prob": { type: "string" },
-        "batch-size": { type: "string" },
-        json: { type: "boolean" },
-        backend: { type: "string" },
-        threads: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    args: argv,
+    allowPositionals: false,
+    options: {
+      model: { type: "string", short: "m" },
+      data: { type: "string", short: "d" },
+      split: { type: "string" },
+      format: { type: "string" },
+      "text-field": { type: "string" },
+      sample: { type: "string" },
+      seed: { type: "string" },
+      "mask-prob": { type: "string" },
+      "batch-size": { type: "string" },
+      json: { type: "boolean" },
+      backend: { type: "string" },
+      threads: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const v = parsed.values;
   if (v.help) {
     write(HELP);
@@ -57,10 +60,14 @@ export async function evalCommand(argv: string[], write: (text: string) => void 
   }
   if (v.model === undefined) throw new UsageError("--model RUN_DIR is required (see mlm eval --help)");
   if (v.split !== undefined && v.split !== "valid") throw new UsageError(`--split must be "valid", got "${v.split}"`);
-  if ((v.data === undefined) === (v.split === undefined)) throw new UsageError("give either --data FILE or --split valid (see mlm eval --help)");
+  if ((v.data === undefined) === (v.split === undefined))
+    throw new UsageError("give either --data FILE or --split valid (see mlm eval --help)");
   if (v.split !== undefined) {
-    const corpusFlags = ["format", "text-field", "sample", "seed", "mask-prob", "batch-size"].filter((f) => v[f as keyof typeof v] !== undefined);
-    if (corpusFlags.length > 0) throw new UsageError(`--split valid uses the run's own settings; drop --${corpusFlags.join(", --")}`);
+    const corpusFlags = ["format", "text-field", "sample", "seed", "mask-prob", "batch-size"].filter(
+      (f) => v[f as keyof typeof v] !== undefined,
+    );
+    if (corpusFlags.length > 0)
+      throw new UsageError(`--split valid uses the run's own settings; drop --${corpusFlags.join(", --")}`);
   }
   const format = choiceFlag("--format", v.format ?? "auto", ["auto", "tsv", "txt", "jsonl"] as const);
   const options = {
@@ -77,9 +84,13 @@ export async function evalCommand(argv: string[], write: (text: string) => void 
 
   const loaded = await loadModel(v.model, { backend, threads });
   try {
-    const result = v.data !== undefined ? await evaluateCorpus(loaded, v.data, { ...options, progress }) : await evaluateRunValidation(loaded, { progress });
+    const result =
+      v.data !== undefined
+        ? await evaluateCorpus(loaded, v.data, { ...options, progress })
+        : await evaluateRunValidation(loaded, { progress });
     const source = v.data ?? `validation split of ${loaded.runDir ?? loaded.checkpointDir}`;
-    if (v.json) write(JSON.stringify({ model: loaded.checkpointDir, data: source, ...metricsOnly(result) }, null, 2) + "\n");
+    if (v.json)
+      write(JSON.stringify({ model: loaded.checkpointDir, data: source, ...metricsOnly(result) }, null, 2) + "\n");
     else write(formatReport(loaded.checkpointDir, source, result));
     return 0;
   } finally {
@@ -88,7 +99,14 @@ export async function evalCommand(argv: string[], write: (text: string) => void 
 }
 
 function metricsOnly(r: CorpusEvaluation): Omit<CorpusEvaluation, "corpus"> {
-  return { loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, top5: r.top5, tokens: r.tokens, sentences: r.sentences };
+  return {
+    loss: r.loss,
+    perplexity: r.perplexity,
+    accuracy: r.accuracy,
+    top5: r.top5,
+    tokens: r.tokens,
+    sentences: r.sentences,
+  };
 }
 
 /** A short aligned table of the metrics. */

@@ -23,25 +23,29 @@ Options:
 `;
 
 /** Runs `mlm fill`; `write` receives the output (stdout by default). */
-export async function fillCommand(argv: string[], write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+export async function fillCommand(
+  argv: string[],
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<number> {
   const parsed = parseCommandArgs("fill", {
-      args: argv,
-      allowPositionals: true,
-      options: {
-        model: { type: "string", short: "m" },
-        "top-k": { type: "string", short: "k" },
-        json: { type: "boolean" },
-        backend: { type: "string" },
-        threads: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string", short: "m" },
+      "top-k": { type: "string", short: "k" },
+      json: { type: "boolean" },
+      backend: { type: "string" },
+      threads: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) {
     write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`expected one TEXT argument (quote it), got ${positionals.length} (see mlm fill --help)`);
+  if (positionals.length !== 1)
+    throw new UsageError(`expected one TEXT argument (quote it), got ${positionals.length} (see mlm fill --help)`);
   if (values.model === undefined) throw new UsageError("--model RUN_DIR is required (see mlm fill --help)");
   const topK = values["top-k"] === undefined ? 5 : intFlag("--top-k", values["top-k"], 1);
   const backend = choiceFlag("--backend", values.backend ?? "ts", ["ts", "wasm"] as const);
@@ -49,7 +53,7 @@ export async function fillCommand(argv: string[], write: (text: string) => void 
 
   const loaded = await loadModel(values.model, { backend, threads, maxBatch: 1 });
   try {
-    const perMask = fillMasks(loaded, positionals[0]!, { topK });
+    const perMask = fillMasks(loaded, positionals[0], { topK });
     if (values.json) write(JSON.stringify(perMask.length === 1 ? perMask[0] : perMask, null, 2) + "\n");
     else write(formatTable(perMask));
     return 0;
@@ -66,7 +70,9 @@ export function formatTable(perMask: FillMaskPrediction[][]): string {
     const tokenWidth = Math.max(5, ...predictions.map((p) => p.token_str.length));
     lines.push(`${"rank".padStart(4)}  ${"score".padStart(7)}  ${"token".padEnd(tokenWidth)}  sequence`);
     predictions.forEach((p, i) => {
-      lines.push(`${String(i + 1).padStart(4)}  ${p.score.toFixed(4).padStart(7)}  ${p.token_str.padEnd(tokenWidth)}  ${p.sequence}`);
+      lines.push(
+        `${String(i + 1).padStart(4)}  ${p.score.toFixed(4).padStart(7)}  ${p.token_str.padEnd(tokenWidth)}  ${p.sequence}`,
+      );
     });
     if (m < perMask.length - 1) lines.push("");
   });

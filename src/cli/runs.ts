@@ -20,13 +20,21 @@ With a run directory, prints its validation curve and training losses.
 const fixed = (x: number | null, digits = 4): string => (x === null ? "-" : x.toFixed(digits));
 
 /** `mlm runs [DIR] [--json]`; `write` receives the output (stdout by default). Returns the exit code. */
-export async function runsCommand(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values, positionals } = parseCommandArgs("runs", { args: argv, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, allowPositionals: true });
+export async function runsCommand(
+  argv: string[],
+  write: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
+  const { values, positionals } = parseCommandArgs("runs", {
+    args: argv,
+    options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+  });
   if (values.help) {
     write(HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new UsageError(`expected at most one directory, got ${positionals.length} (see mlm runs --help)`);
+  if (positionals.length > 1)
+    throw new UsageError(`expected at most one directory, got ${positionals.length} (see mlm runs --help)`);
   const dir = positionals[0] ?? "runs";
   if (existsSync(join(dir, "metrics.jsonl"))) {
     const run = inspectRun(dir);
@@ -36,12 +44,18 @@ export async function runsCommand(argv: string[], write: (s: string) => void = (
     }
     const summary = run;
     const curves = run;
-    write(`${summary.dir}: ${summary.lastStep} steps, best validation loss ${fixed(summary.bestValidLoss)} at step ${summary.bestStep ?? "-"}\n`);
-    write(`${"step".padStart(8)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)} ${"train loss".padStart(10)}\n`);
+    write(
+      `${summary.dir}: ${summary.lastStep} steps, best validation loss ${fixed(summary.bestValidLoss)} at step ${summary.bestStep ?? "-"}\n`,
+    );
+    write(
+      `${"step".padStart(8)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)} ${"train loss".padStart(10)}\n`,
+    );
     const trainAt = new Map(curves.train.map((t) => [t.step, t.loss]));
     for (const v of curves.valid) {
       const pct = (x: number | null): string => (x === null ? "-" : (100 * x).toFixed(1) + "%");
-      write(`${String(v.step).padStart(8)} ${fixed(v.loss).padStart(10)} ${fixed(v.perplexity, 1).padStart(9)} ${pct(v.accuracy).padStart(6)} ${pct(v.top5).padStart(6)} ${fixed(trainAt.get(v.step) ?? null).padStart(10)}\n`);
+      write(
+        `${String(v.step).padStart(8)} ${fixed(v.loss).padStart(10)} ${fixed(v.perplexity, 1).padStart(9)} ${pct(v.accuracy).padStart(6)} ${pct(v.top5).padStart(6)} ${fixed(trainAt.get(v.step) ?? null).padStart(10)}\n`,
+      );
     }
     return 0;
   }
@@ -54,13 +68,17 @@ export async function runsCommand(argv: string[], write: (s: string) => void = (
     write(`no runs under ${dir}\n`);
     return 0;
   }
-  write(`${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)}  data\n`);
+  write(
+    `${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)}  data\n`,
+  );
   for (const r of runs) {
     if ("error" in r) {
       write(`${r.name.padEnd(28)} unreadable: ${r.error}\n`);
       continue;
     }
-    write(`${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)}  ${r.data ?? "bundled"}\n`);
+    write(
+      `${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)}  ${r.data ?? "bundled"}\n`,
+    );
   }
   return 0;
 }

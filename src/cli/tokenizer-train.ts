@@ -93,8 +93,10 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       vocabSize: optionalInt("--vocab-size", v["vocab-size"], 1),
       minFrequency: optionalInt("--min-frequency", v["min-frequency"], 0),
       limitAlphabet: optionalInt("--limit-alphabet", v["limit-alphabet"], 0),
-      initialAlphabet: v["initial-alphabet"] === undefined ? undefined : [...new Set(Array.from(v["initial-alphabet"]))],
-      specialTokens: v["special-tokens"] === undefined ? undefined : v["special-tokens"].split(",").filter((s) => s.length > 0),
+      initialAlphabet:
+        v["initial-alphabet"] === undefined ? undefined : [...new Set(Array.from(v["initial-alphabet"]))],
+      specialTokens:
+        v["special-tokens"] === undefined ? undefined : v["special-tokens"].split(",").filter((s) => s.length > 0),
       unkToken: noneable(v["unk-token"]),
       continuingSubwordPrefix: noneable(v.prefix),
       endOfWordSuffix: noneable(v.suffix),
@@ -119,11 +121,14 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
     }
     const started = performance.now();
     const format = v.format ?? "auto";
-    if (!["auto", "txt", "tsv", "jsonl"].includes(format)) throw new UsageError(`--format must be auto, txt, tsv or jsonl, got "${format}"`);
+    if (!["auto", "txt", "tsv", "jsonl"].includes(format))
+      throw new UsageError(`--format must be auto, txt, tsv or jsonl, got "${format}"`);
     const formats = await Promise.all(parsed.positionals.map((f) => resolveFormat(f, format as CorpusFormat | "auto")));
     // Plain text goes to the trainer's own fast file reader; TSV and JSON lines through the corpus
     // reader, which takes the English column or the text field (as `mlm train` does).
-    const input = formats.every((f) => f.format === "txt") ? parsed.positionals : sentencesOf(parsed.positionals, format as CorpusFormat | "auto", v["text-field"]);
+    const input = formats.every((f) => f.format === "txt")
+      ? parsed.positionals
+      : sentencesOf(parsed.positionals, format as CorpusFormat | "auto", v["text-field"]);
     const tok = await trainBpe(input, options);
     tok.save(v.out, v.pretty ?? false);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
@@ -136,9 +141,12 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
   }
 }
 
-
 /** The sentences of corpus files in any supported format, one by one. */
-async function* sentencesOf(files: string[], format: CorpusFormat | "auto", textField: string | undefined): AsyncGenerator<string> {
+async function* sentencesOf(
+  files: string[],
+  format: CorpusFormat | "auto",
+  textField: string | undefined,
+): AsyncGenerator<string> {
   for (const file of files) for await (const { text } of streamCorpus(file, { format, textField })) yield text;
 }
 

@@ -25,7 +25,16 @@ ${configHelp()}
 `;
 
 /** Keys that may change when resuming: they do not alter what was already computed. */
-const RESUMABLE = new Set<keyof TrainConfig>(["maxSteps", "epochs", "progress", "threads", "earlyStopping", "keepLast", "evalSteps", "logSteps"]);
+const RESUMABLE = new Set<keyof TrainConfig>([
+  "maxSteps",
+  "epochs",
+  "progress",
+  "threads",
+  "earlyStopping",
+  "keepLast",
+  "evalSteps",
+  "logSteps",
+]);
 
 /** `mlm train [CORPUS] [flags]`; returns the exit code (130 when stopped by Ctrl-C after saving). */
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -40,18 +49,26 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new UsageError(`expected at most one corpus file, got ${positionals.length}: ${positionals.join(" ")}`);
+  if (positionals.length > 1)
+    throw new UsageError(`expected at most one corpus file, got ${positionals.length}: ${positionals.join(" ")}`);
   let config = parsed;
   if (positionals.length === 1) {
-    if (given.data !== undefined) throw new UsageError("give the corpus either as an argument or with --data, not both");
-    config = { ...config, data: positionals[0]! };
+    if (given.data !== undefined)
+      throw new UsageError("give the corpus either as an argument or with --data, not both");
+    config = { ...config, data: positionals[0] };
   }
   const resume = typeof extra.resume === "string" ? extra.resume : undefined;
   if (resume !== undefined) {
     const saved = readRunConfig(resume);
-    const changed = Object.keys(given).filter((k) => !RESUMABLE.has(k as keyof TrainConfig) && JSON.stringify(given[k as keyof TrainConfig]) !== JSON.stringify(saved[k as keyof TrainConfig]));
+    const changed = Object.keys(given).filter(
+      (k) =>
+        !RESUMABLE.has(k as keyof TrainConfig) &&
+        JSON.stringify(given[k as keyof TrainConfig]) !== JSON.stringify(saved[k as keyof TrainConfig]),
+    );
     if (positionals.length > 0 || changed.length > 0) {
-      throw new UsageError(`cannot change ${[...changed, ...(positionals.length > 0 ? ["the corpus"] : [])].join(", ")} when resuming; only ${[...RESUMABLE].join(", ")} may change`);
+      throw new UsageError(
+        `cannot change ${[...changed, ...(positionals.length > 0 ? ["the corpus"] : [])].join(", ")} when resuming; only ${[...RESUMABLE].join(", ")} may change`,
+      );
     }
     config = resolveConfig({ ...saved, ...given }, "resumed configuration");
   }

@@ -139,11 +139,11 @@ export function tokenizeSentences(sentences: readonly string[], encode: EncodeFn
   const bar = createProgress({ label: options.label ?? "tokenize", total: n, silent: options.progress === false });
   const start = Date.now();
   for (let i = 0; i < n; i++) {
-    const enc = encode(sentences[i]!);
+    const enc = encode(sentences[i]);
     const len = enc.length;
     if (len === 0 || len > options.maxLen) {
       bar.stop();
-      throw new Error(`tokenizing sentence ${i} gave ${len} tokens; expected 1 to maxLen=${options.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${sentences[i]!.slice(0, 60)}"`);
+      throw new Error(`tokenizing sentence ${i} gave ${len} tokens; expected 1 to maxLen=${options.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${sentences[i].slice(0, 60)}"`);
     }
     if (total + len > ids.length) {
       if (total + len > 0x7fffffff) throw new Error("tokenized split too large: over 2^31 tokens");
@@ -152,7 +152,7 @@ export function tokenizeSentences(sentences: readonly string[], encode: EncodeFn
       ids = grown;
     }
     for (let j = 0; j < len; j++) {
-      const id = enc[j]!;
+      const id = enc[j];
       if (!(Number.isInteger(id) && id >= 0)) {
         bar.stop();
         throw new Error(`tokenizing sentence ${i} gave the id ${id} at position ${j}; expected a non-negative integer`);
@@ -170,9 +170,9 @@ export function tokenizeSentences(sentences: readonly string[], encode: EncodeFn
 
 /** The cache file bytes of a split (see the layout at the top of this file). */
 export function encodeTokenized(split: TokenizedSplit, key: string, maxLen: number): Buffer {
-  const total = split.offsets[split.count]!;
+  const total = split.offsets[split.count];
   let maxId = 0;
-  for (let i = 0; i < total; i++) if (split.ids[i]! > maxId) maxId = split.ids[i]!;
+  for (let i = 0; i < total; i++) if (split.ids[i] > maxId) maxId = split.ids[i]!;
   const idBytes = maxId <= 0xffff ? 2 : 4;
   const payloadBytes = 4 * (split.count + 1) + idBytes * total;
   const buf = Buffer.alloc(HEADER_BYTES + payloadBytes);
@@ -211,7 +211,7 @@ export function decodeTokenized(buf: Uint8Array, key: string): TokenizedSplit | 
   const at = getInts(view, HEADER_BYTES, offsets, 4);
   getInts(view, at, ids, idBytes);
   if (offsets[0] !== 0 || offsets[count] !== total) return "inconsistent offsets";
-  for (let i = 0; i < count; i++) if (offsets[i + 1]! < offsets[i]!) return "inconsistent offsets";
+  for (let i = 0; i < count; i++) if (offsets[i + 1] < offsets[i]) return "inconsistent offsets";
   return { ids, offsets, count };
 }
 
@@ -223,8 +223,8 @@ function putInts(view: DataView, at: number, values: Int32Array, width: 2 | 4): 
     new Uint16Array(view.buffer, view.byteOffset + at, values.length).set(values); // needs 2-byte alignment
   } else {
     for (let i = 0; i < values.length; i++) {
-      if (width === 4) view.setInt32(at + 4 * i, values[i]!, true);
-      else view.setUint16(at + 2 * i, values[i]!, true);
+      if (width === 4) view.setInt32(at + 4 * i, values[i], true);
+      else view.setUint16(at + 2 * i, values[i], true);
     }
   }
   return at + width * values.length;

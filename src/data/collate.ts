@@ -87,9 +87,9 @@ export function collate(
   if (B === 0 || B > buffers.maxBatch) throw new Error(`collate: batch of ${B} sentences, expected 1 to ${buffers.maxBatch}`);
   let longest = 0;
   for (let b = 0; b < B; b++) {
-    const i = indices[b]!;
+    const i = indices[b];
     if (!(i >= 0 && i < split.count)) throw new Error(`collate: sentence index ${i} outside [0, ${split.count})`);
-    const len = offsets[i + 1]! - offsets[i]!;
+    const len = offsets[i + 1] - offsets[i];
     if (len > buffers.maxLen) throw new Error(`collate: sentence ${i} has ${len} tokens, more than maxLen=${buffers.maxLen}`);
     if (len > longest) longest = len;
   }
@@ -101,8 +101,8 @@ export function collate(
   ids.fill(options.padId, 0, n);
   labels.fill(IGNORE_LABEL, 0, n);
   for (let b = 0; b < B; b++) {
-    const start = offsets[indices[b]!]!;
-    const len = offsets[indices[b]! + 1]! - start;
+    const start = offsets[indices[b]];
+    const len = offsets[indices[b] + 1] - start;
     lengths[b] = len;
     ids.set(allIds.subarray(start, start + len), b * S);
   }
@@ -133,10 +133,10 @@ function applyMask(ids: Int32Array, labels: Int32Array, lengths: Int32Array, B: 
   let count = 0;
   for (let b = 0; b < B; b++) {
     const row = b * S;
-    const len = lengths[b]!;
+    const len = lengths[b];
     for (let s = 0; s < len; s++) {
       const at = row + s;
-      const id = ids[at]!;
+      const id = ids[at];
       if (special[id] === 1 || rng.float() >= p) continue;
       labels[at] = id;
       positions[count++] = at;

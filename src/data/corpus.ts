@@ -124,16 +124,16 @@ export async function* streamCorpus(path: string, options: ReadCorpusOptions = {
       } else {
         headerSettled = true;
         st.headerDetected = isTsvHeader(held.fields, fields);
-        if (!st.headerDetected) yield { lineNo: held.lineNo, text: held.fields[3]! };
+        if (!st.headerDetected) yield { lineNo: held.lineNo, text: held.fields[3] };
         held = null;
       }
     }
-    yield { lineNo, text: fields[3]! };
+    yield { lineNo, text: fields[3] };
   }
   if (held !== null) {
     // A single data row: it is a header only if it names the columns.
     st.headerDetected = isTsvHeader(held.fields, null);
-    if (!st.headerDetected) yield { lineNo: held.lineNo, text: held.fields[3]! };
+    if (!st.headerDetected) yield { lineNo: held.lineNo, text: held.fields[3] };
   }
 }
 
@@ -142,9 +142,9 @@ export async function* streamCorpus(path: string, options: ReadCorpusOptions = {
  * (1 and 3) are not both integers while the next row's are.
  */
 export function isTsvHeader(first: string[], second: string[] | null): boolean {
-  if (first[3]!.trim().toLowerCase() === "sent_en") return true;
+  if (first[3].trim().toLowerCase() === "sent_en") return true;
   if (second === null) return false;
-  const idsNumeric = (f: string[]): boolean => INTEGER.test(f[0]!.trim()) && INTEGER.test(f[2]!.trim());
+  const idsNumeric = (f: string[]): boolean => INTEGER.test(f[0].trim()) && INTEGER.test(f[2].trim());
   return !idsNumeric(first) && idsNumeric(second);
 }
 

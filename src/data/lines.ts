@@ -60,7 +60,7 @@ export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
       } catch {
         locateBadLine(block, decode); // throws with the line number
       }
-      for (const line of text!.split("\n")) {
+      for (const line of text.split("\n")) {
         lineNo++;
         let t = line.endsWith("\r") ? line.slice(0, -1) : line;
         if (lineNo === 1 && t.charCodeAt(0) === 0xfeff) t = t.slice(1);

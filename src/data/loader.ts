@@ -149,12 +149,12 @@ export class MlmDataLoader {
 function checkSplit(split: TokenizedSplit, maxLen: number, vocabSize: number): void {
   const { ids, offsets } = split;
   for (let i = 0; i < split.count; i++) {
-    const len = offsets[i + 1]! - offsets[i]!;
+    const len = offsets[i + 1] - offsets[i];
     if (len < 1 || len > maxLen) throw new Error(`data loader: sentence ${i} has ${len} tokens, expected 1 to maxLen=${maxLen}`);
   }
-  const total = offsets[split.count]!;
+  const total = offsets[split.count];
   for (let k = 0; k < total; k++) {
-    const id = ids[k]!;
+    const id = ids[k];
     if (id < 0 || id >= vocabSize) throw new Error(`data loader: token id ${id} is outside the vocabulary [0, ${vocabSize})`);
   }
 }

@@ -44,8 +44,8 @@ export function sampleAndSplit<T>(items: readonly T[], options: SplitOptions = {
   const validSize = sampleSize - trainSize;
   const valid: T[] = new Array<T>(validSize);
   const train: T[] = new Array<T>(trainSize);
-  for (let i = 0; i < validSize; i++) valid[i] = items[picked[i]!]!;
-  for (let i = 0; i < trainSize; i++) train[i] = items[picked[validSize + i]!]!;
+  for (let i = 0; i < validSize; i++) valid[i] = items[picked[i]]!;
+  for (let i = 0; i < trainSize; i++) train[i] = items[picked[validSize + i]]!;
   return { train, valid };
 }
 
@@ -78,7 +78,7 @@ function sampleIndices(n: number, k: number, rng: Rng): Int32Array {
   if (k === n) return idx;
   for (let i = 0; i < k; i++) {
     const j = i + rng.int(n - i);
-    const t = idx[i]!;
+    const t = idx[i];
     idx[i] = idx[j]!;
     idx[j] = t;
   }

@@ -30,7 +30,15 @@ export interface Backend {
   /**
    * out[T,N] = inp[T,K] @ w[K,N] (+ bias[N] when bias is not null).
    */
-  matmul(out: Float32Array, inp: Float32Array, w: Float32Array, bias: Float32Array | null, T: number, K: number, N: number): void;
+  matmul(
+    out: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    T: number,
+    K: number,
+    N: number,
+  ): void;
 
   /**
    * Backward of `matmul`:
@@ -56,7 +64,17 @@ export interface Backend {
    * Layer normalisation over the last axis, eps inside the square root (Haiku: eps 1e-5).
    * out[T,C] = (inp - mean) * rstd * gamma + beta; mean[T] and rstd[T] are saved for the backward.
    */
-  layerNormForward(out: Float32Array, mean: Float32Array, rstd: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number): void;
+  layerNormForward(
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    inp: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    T: number,
+    C: number,
+    eps: number,
+  ): void;
 
   /**
    * Backward of `layerNormForward`: dinp[T,C] overwritten; dgamma[C], dbeta[C] accumulated.
@@ -81,7 +99,18 @@ export interface Backend {
    * blocks lie one after another in sequence order, heads inner: size sum(L_i^2) * H.
    * Scores are (q . k) / sqrt(D); no dropout on the weights (as the tutorial).
    */
-  attentionForward(out: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, seqs: Int32Array, numSeqs: number, T: number, C: number, H: number): void;
+  attentionForward(
+    out: Float32Array,
+    probs: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    seqs: Int32Array,
+    numSeqs: number,
+    T: number,
+    C: number,
+    H: number,
+  ): void;
 
   /** Backward of `attentionForward`: dq, dk, dv [T, C] overwritten. */
   attentionBackward(
@@ -107,7 +136,15 @@ export interface Backend {
    * dlogits may be the logits array itself (computed in place).
    * Rows whose label is negative are ignored: loss 0, gradient 0.
    */
-  crossEntropy(losses: Float32Array, dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array, R: number, V: number, gradScale: number): void;
+  crossEntropy(
+    losses: Float32Array,
+    dlogits: Float32Array | null,
+    logits: Float32Array,
+    labels: Int32Array,
+    R: number,
+    V: number,
+    gradScale: number,
+  ): void;
 
   /** Sum of squares of x[0..n), accumulated in float64 (for the global gradient norm). */
   sumSquares(x: Float32Array, n: number): number;
@@ -165,7 +202,16 @@ export interface Backend {
    * Token embedding plus positions: out[t,:] = table[ids[t],:] * scale + pe[positions[t],:]
    * out [T,C], ids [T], positions [T], table [V,C], pe [maxLen,C]. Ids and positions are not checked.
    */
-  embeddingForward(out: Float32Array, ids: Int32Array, positions: Int32Array, table: Float32Array, pe: Float32Array, T: number, C: number, scale: number): void;
+  embeddingForward(
+    out: Float32Array,
+    ids: Int32Array,
+    positions: Int32Array,
+    table: Float32Array,
+    pe: Float32Array,
+    T: number,
+    C: number,
+    scale: number,
+  ): void;
 
   /** out[r,:] = inp[rows[r],:] for r < R (out [R,C]). Rows are not checked. */
   gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void;

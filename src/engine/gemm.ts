@@ -81,32 +81,92 @@ export function gemm(
         ai += aP;
       }
       for (let j = j0; j < j1; j += 4) {
-        let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-        let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-        let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        let c00 = 0,
+          c01 = 0,
+          c02 = 0,
+          c03 = 0;
+        let c10 = 0,
+          c11 = 0,
+          c12 = 0,
+          c13 = 0;
+        let c20 = 0,
+          c21 = 0,
+          c22 = 0,
+          c23 = 0;
+        let c30 = 0,
+          c31 = 0,
+          c32 = 0,
+          c33 = 0;
         let b = (j - j0) * P;
         const end = 4 * P;
         for (let a = 0; a < end; a += 4) {
-          const x0 = pa[a], x1 = pa[a + 1], x2 = pa[a + 2], x3 = pa[a + 3];
-          const y0 = pb[b], y1 = pb[b + 1], y2 = pb[b + 2], y3 = pb[b + 3];
-          c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-          c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-          c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-          c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+          const x0 = pa[a],
+            x1 = pa[a + 1],
+            x2 = pa[a + 2],
+            x3 = pa[a + 3];
+          const y0 = pb[b],
+            y1 = pb[b + 1],
+            y2 = pb[b + 2],
+            y3 = pb[b + 3];
+          c00 += x0 * y0;
+          c01 += x0 * y1;
+          c02 += x0 * y2;
+          c03 += x0 * y3;
+          c10 += x1 * y0;
+          c11 += x1 * y1;
+          c12 += x1 * y2;
+          c13 += x1 * y3;
+          c20 += x2 * y0;
+          c21 += x2 * y1;
+          c22 += x2 * y2;
+          c23 += x2 * y3;
+          c30 += x3 * y0;
+          c31 += x3 * y1;
+          c32 += x3 * y2;
+          c33 += x3 * y3;
           b += 4;
         }
         let o = i * ldc + j;
         if (accumulate) {
-          C[o] += c00; C[o + 1] += c01; C[o + 2] += c02; C[o + 3] += c03; o += ldc;
-          C[o] += c10; C[o + 1] += c11; C[o + 2] += c12; C[o + 3] += c13; o += ldc;
-          C[o] += c20; C[o + 1] += c21; C[o + 2] += c22; C[o + 3] += c23; o += ldc;
-          C[o] += c30; C[o + 1] += c31; C[o + 2] += c32; C[o + 3] += c33;
+          C[o] += c00;
+          C[o + 1] += c01;
+          C[o + 2] += c02;
+          C[o + 3] += c03;
+          o += ldc;
+          C[o] += c10;
+          C[o + 1] += c11;
+          C[o + 2] += c12;
+          C[o + 3] += c13;
+          o += ldc;
+          C[o] += c20;
+          C[o + 1] += c21;
+          C[o + 2] += c22;
+          C[o + 3] += c23;
+          o += ldc;
+          C[o] += c30;
+          C[o + 1] += c31;
+          C[o + 2] += c32;
+          C[o + 3] += c33;
         } else {
-          C[o] = c00; C[o + 1] = c01; C[o + 2] = c02; C[o + 3] = c03; o += ldc;
-          C[o] = c10; C[o + 1] = c11; C[o + 2] = c12; C[o + 3] = c13; o += ldc;
-          C[o] = c20; C[o + 1] = c21; C[o + 2] = c22; C[o + 3] = c23; o += ldc;
-          C[o] = c30; C[o + 1] = c31; C[o + 2] = c32; C[o + 3] = c33;
+          C[o] = c00;
+          C[o + 1] = c01;
+          C[o + 2] = c02;
+          C[o + 3] = c03;
+          o += ldc;
+          C[o] = c10;
+          C[o + 1] = c11;
+          C[o + 2] = c12;
+          C[o + 3] = c13;
+          o += ldc;
+          C[o] = c20;
+          C[o + 1] = c21;
+          C[o + 2] = c22;
+          C[o + 3] = c23;
+          o += ldc;
+          C[o] = c30;
+          C[o + 1] = c31;
+          C[o + 2] = c32;
+          C[o + 3] = c33;
         }
       }
     }

@@ -68,7 +68,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), without modulo bias. */
   int(n: number): number {
-    if (!(n >= 1 && n <= 4294967296 && Number.isInteger(n))) throw new Error(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+    if (!(n >= 1 && n <= 4294967296 && Number.isInteger(n)))
+      throw new Error(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     let x = this.u32();
     while (x >= limit) x = this.u32();
@@ -102,7 +103,7 @@ export class Rng {
   shuffle<T>(items: T[] | Int32Array | Uint32Array): void {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const tmp = items[i]!;
+      const tmp = items[i];
       items[i] = items[j]!;
       items[j] = tmp;
     }
@@ -110,19 +111,25 @@ export class Rng {
 
   /** The full state, JSON-serialisable. */
   state(): RngState {
-    return { s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], spare: Number.isNaN(this.spareNormal) ? null : this.spareNormal };
+    return {
+      s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0],
+      spare: Number.isNaN(this.spareNormal) ? null : this.spareNormal,
+    };
   }
 
   /** Restores a state saved with `state()`. */
   setState(state: RngState): void {
     const [a, b, c, d] = state.s;
-    if (state.s.length !== 4 || [a, b, c, d].some((w) => typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
+    if (
+      state.s.length !== 4 ||
+      [a, b, c, d].some((w) => typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 0xffffffff)
+    ) {
       throw new Error("Rng.setState: expected four 32-bit unsigned words in 's'");
     }
-    this.s0 = a! | 0;
-    this.s1 = b! | 0;
-    this.s2 = c! | 0;
-    this.s3 = d! | 0;
+    this.s0 = a | 0;
+    this.s1 = b | 0;
+    this.s2 = c | 0;
+    this.s3 = d | 0;
     this.spareNormal = state.spare ?? Number.NaN;
   }
 

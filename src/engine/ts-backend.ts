@@ -46,7 +46,15 @@ export class TsBackend implements Backend {
     return this.scratchB;
   }
 
-  matmul(out: Float32Array, inp: Float32Array, w: Float32Array, bias: Float32Array | null, T: number, K: number, N: number): void {
+  matmul(
+    out: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    T: number,
+    K: number,
+    N: number,
+  ): void {
     // out[T,N] = inp[T,K] @ w[K,N]
     gemm(out, N, false, inp, K, 1, w, N, 1, T, N, K);
     if (bias !== null) {
@@ -84,7 +92,17 @@ export class TsBackend implements Backend {
     }
   }
 
-  layerNormForward(out: Float32Array, mean: Float32Array, rstd: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number): void {
+  layerNormForward(
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    inp: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    T: number,
+    C: number,
+    eps: number,
+  ): void {
     for (let t = 0; t < T; t++) {
       const o = t * C;
       let s = 0;
@@ -147,7 +165,18 @@ export class TsBackend implements Backend {
     }
   }
 
-  attentionForward(out: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, seqs: Int32Array, numSeqs: number, T: number, C: number, H: number): void {
+  attentionForward(
+    out: Float32Array,
+    probs: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    seqs: Int32Array,
+    numSeqs: number,
+    T: number,
+    C: number,
+    H: number,
+  ): void {
     const D = C / H;
     const scale = 1 / Math.sqrt(D);
     const row = this.scratch(maxSeqLen(seqs, numSeqs));
@@ -255,7 +284,15 @@ export class TsBackend implements Backend {
     }
   }
 
-  crossEntropy(losses: Float32Array, dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array, R: number, V: number, gradScale: number): void {
+  crossEntropy(
+    losses: Float32Array,
+    dlogits: Float32Array | null,
+    logits: Float32Array,
+    labels: Int32Array,
+    R: number,
+    V: number,
+    gradScale: number,
+  ): void {
     for (let r = 0; r < R; r++) {
       const o = r * V;
       const label = labels[r];
@@ -292,7 +329,15 @@ export class TsBackend implements Backend {
     return s;
   }
 
-  adamUpdate(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, n: number, hyper: AdamHyper, decayMask: Uint8Array | null): void {
+  adamUpdate(
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    hyper: AdamHyper,
+    decayMask: Uint8Array | null,
+  ): void {
     const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
     const c1 = 1 / (1 - Math.pow(beta1, step));
     const c2 = 1 / (1 - Math.pow(beta2, step));
@@ -350,7 +395,16 @@ export class TsBackend implements Backend {
     for (let i = 0; i < n; i++) d[i] = y[i] > 0 ? d[i] * sc : 0;
   }
 
-  embeddingForward(out: Float32Array, ids: Int32Array, positions: Int32Array, table: Float32Array, pe: Float32Array, T: number, C: number, scale: number): void {
+  embeddingForward(
+    out: Float32Array,
+    ids: Int32Array,
+    positions: Int32Array,
+    table: Float32Array,
+    pe: Float32Array,
+    T: number,
+    C: number,
+    scale: number,
+  ): void {
     const sc = Math.fround(scale);
     for (let t = 0; t < T; t++) {
       const e = ids[t] * C;

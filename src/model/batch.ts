@@ -51,22 +51,29 @@ export type PackMode = "unpadded" | "padded";
 export function packBatch(batch: PaddedBatch, mode: PackMode, out?: PackedBatch): PackedBatch {
   const { B, S, ids, lengths, labels } = batch;
   if (ids.length < B * S || labels.length < B * S || lengths.length < B) {
-    throw new Error(`packBatch: expected ids and labels of ${B}x${S} values and ${B} lengths, got ${ids.length}, ${labels.length}, ${lengths.length}`);
+    throw new Error(
+      `packBatch: expected ids and labels of ${B}x${S} values and ${B} lengths, got ${ids.length}, ${labels.length}, ${lengths.length}`,
+    );
   }
   let total = 0;
   for (let b = 0; b < B; b++) {
-    const len = lengths[b]!;
+    const len = lengths[b];
     if (!(len >= 0 && len <= S)) throw new Error(`packBatch: sentence ${b} has length ${len}, expected 0..${S}`);
     total += len;
   }
   const T = mode === "padded" ? B * S : total;
-  const fits = out !== undefined && out.ids.length >= T && out.positions.length >= T && out.labels.length >= T && out.seqs.length >= 3 * B;
+  const fits =
+    out !== undefined &&
+    out.ids.length >= T &&
+    out.positions.length >= T &&
+    out.labels.length >= T &&
+    out.seqs.length >= 3 * B;
   const res = fits ? out : emptyPacked(T, B);
   res.rows = T;
   res.numSeqs = B;
   let row = 0;
   for (let b = 0; b < B; b++) {
-    const len = lengths[b]!;
+    const len = lengths[b];
     const L = mode === "padded" ? S : len;
     res.seqs[3 * b] = row;
     res.seqs[3 * b + 1] = L;
@@ -74,7 +81,7 @@ export function packBatch(batch: PaddedBatch, mode: PackMode, out?: PackedBatch)
     for (let j = 0; j < L; j++) {
       res.ids[row + j] = ids[b * S + j]!;
       res.positions[row + j] = j;
-      res.labels[row + j] = j < len ? labels[b * S + j]! : -100;
+      res.labels[row + j] = j < len ? labels[b * S + j] : -100;
     }
     row += L;
   }

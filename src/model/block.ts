@@ -19,69 +19,107 @@ import { tensorView, type ParamSpec } from "./params.js";
 
 /** Views of one block's tensors inside a flat buffer (parameters or gradients). */
 export interface BlockTensors {
-  qW: Float32Array; qB: Float32Array;
-  kW: Float32Array; kB: Float32Array;
-  vW: Float32Array; vB: Float32Array;
-  oW: Float32Array; oB: Float32Array;
-  ln1S: Float32Array; ln1O: Float32Array;
-  fc1W: Float32Array; fc1B: Float32Array;
-  fc2W: Float32Array; fc2B: Float32Array;
-  ln2S: Float32Array; ln2O: Float32Array;
+  qW: Float32Array;
+  qB: Float32Array;
+  kW: Float32Array;
+  kB: Float32Array;
+  vW: Float32Array;
+  vB: Float32Array;
+  oW: Float32Array;
+  oB: Float32Array;
+  ln1S: Float32Array;
+  ln1O: Float32Array;
+  fc1W: Float32Array;
+  fc1B: Float32Array;
+  fc2W: Float32Array;
+  fc2B: Float32Array;
+  ln2S: Float32Array;
+  ln2O: Float32Array;
 }
 
 /** The views of block `layer` in `flat`. */
 export function blockTensors(specs: ParamSpec[], flat: Float32Array, layer: number): BlockTensors {
   const v = (suffix: string): Float32Array => tensorView(specs, flat, `layers.${layer}.${suffix}`);
   return {
-    qW: v("attn.q.weight"), qB: v("attn.q.bias"),
-    kW: v("attn.k.weight"), kB: v("attn.k.bias"),
-    vW: v("attn.v.weight"), vB: v("attn.v.bias"),
-    oW: v("attn.out.weight"), oB: v("attn.out.bias"),
-    ln1S: v("ln1.scale"), ln1O: v("ln1.offset"),
-    fc1W: v("ffn.fc1.weight"), fc1B: v("ffn.fc1.bias"),
-    fc2W: v("ffn.fc2.weight"), fc2B: v("ffn.fc2.bias"),
-    ln2S: v("ln2.scale"), ln2O: v("ln2.offset"),
+    qW: v("attn.q.weight"),
+    qB: v("attn.q.bias"),
+    kW: v("attn.k.weight"),
+    kB: v("attn.k.bias"),
+    vW: v("attn.v.weight"),
+    vB: v("attn.v.bias"),
+    oW: v("attn.out.weight"),
+    oB: v("attn.out.bias"),
+    ln1S: v("ln1.scale"),
+    ln1O: v("ln1.offset"),
+    fc1W: v("ffn.fc1.weight"),
+    fc1B: v("ffn.fc1.bias"),
+    fc2W: v("ffn.fc2.weight"),
+    fc2B: v("ffn.fc2.bias"),
+    ln2S: v("ln2.scale"),
+    ln2O: v("ln2.offset"),
   };
 }
 
 /** Activations one block keeps from its forward for its backward, sized for maxRows. */
 export class BlockActivations {
-  readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array; // [T,C]
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array; // [T,C]
   readonly att: Float32Array; // [T,C] attention output, before the out projection
   readonly probs: Float32Array; // [sum L^2 * H] softmax weights
-  readonly res1: Float32Array; readonly x1: Float32Array; // [T,C]
-  readonly mean1: Float32Array; readonly rstd1: Float32Array; // [T]
+  readonly res1: Float32Array;
+  readonly x1: Float32Array; // [T,C]
+  readonly mean1: Float32Array;
+  readonly rstd1: Float32Array; // [T]
   readonly hd: Float32Array; // [T,F] FFN hidden after ReLU and dropout
-  readonly res2: Float32Array; readonly x2: Float32Array; // [T,C]
-  readonly mean2: Float32Array; readonly rstd2: Float32Array; // [T]
+  readonly res2: Float32Array;
+  readonly x2: Float32Array; // [T,C]
+  readonly mean2: Float32Array;
+  readonly rstd2: Float32Array; // [T]
   /** Seeds of this pass's dropout masks (attention output, FFN hidden, FFN output): the backward redraws the masks from them. */
-  seedAtt = 0; seedHidden = 0; seedFfn = 0;
+  seedAtt = 0;
+  seedHidden = 0;
+  seedFfn = 0;
 
   constructor(be: Backend, maxRows: number, maxProbs: number, C: number, F: number) {
     const tc = maxRows * C;
-    this.q = be.alloc(tc); this.k = be.alloc(tc); this.v = be.alloc(tc);
+    this.q = be.alloc(tc);
+    this.k = be.alloc(tc);
+    this.v = be.alloc(tc);
     this.att = be.alloc(tc);
     this.probs = be.alloc(maxProbs);
-    this.res1 = be.alloc(tc); this.x1 = be.alloc(tc);
-    this.mean1 = be.alloc(maxRows); this.rstd1 = be.alloc(maxRows);
+    this.res1 = be.alloc(tc);
+    this.x1 = be.alloc(tc);
+    this.mean1 = be.alloc(maxRows);
+    this.rstd1 = be.alloc(maxRows);
     this.hd = be.alloc(maxRows * F);
-    this.res2 = be.alloc(tc); this.x2 = be.alloc(tc);
-    this.mean2 = be.alloc(maxRows); this.rstd2 = be.alloc(maxRows);
+    this.res2 = be.alloc(tc);
+    this.x2 = be.alloc(tc);
+    this.mean2 = be.alloc(maxRows);
+    this.rstd2 = be.alloc(maxRows);
   }
 }
 
 /** Buffers shared by all blocks: forward temporaries and backward gradients, sized for maxRows. */
 export class BlockScratch {
   readonly tmpC: Float32Array; // [T,C]
-  readonly dres: Float32Array; readonly dtmp: Float32Array; // [T,C]
-  readonly dq: Float32Array; readonly dk: Float32Array; readonly dv: Float32Array; readonly datt: Float32Array; // [T,C]
+  readonly dres: Float32Array;
+  readonly dtmp: Float32Array; // [T,C]
+  readonly dq: Float32Array;
+  readonly dk: Float32Array;
+  readonly dv: Float32Array;
+  readonly datt: Float32Array; // [T,C]
   readonly dh: Float32Array; // [T,F]
 
   constructor(be: Backend, maxRows: number, C: number, F: number) {
     const tc = maxRows * C;
     this.tmpC = be.alloc(tc);
-    this.dres = be.alloc(tc); this.dtmp = be.alloc(tc);
-    this.dq = be.alloc(tc); this.dk = be.alloc(tc); this.dv = be.alloc(tc); this.datt = be.alloc(tc);
+    this.dres = be.alloc(tc);
+    this.dtmp = be.alloc(tc);
+    this.dq = be.alloc(tc);
+    this.dk = be.alloc(tc);
+    this.dv = be.alloc(tc);
+    this.datt = be.alloc(tc);
     this.dh = be.alloc(maxRows * F);
   }
 }
@@ -100,7 +138,16 @@ export interface DropoutCtx {
 }
 
 /** Forward of one block: reads x [T,C], fills `a` (output in a.x2). Draws three seeds from drop.rng. */
-export function blockForward(be: Backend, cfg: ModelConfig, p: BlockTensors, a: BlockActivations, s: BlockScratch, x: Float32Array, rows: RowsInfo, drop: DropoutCtx | null): void {
+export function blockForward(
+  be: Backend,
+  cfg: ModelConfig,
+  p: BlockTensors,
+  a: BlockActivations,
+  s: BlockScratch,
+  x: Float32Array,
+  rows: RowsInfo,
+  drop: DropoutCtx | null,
+): void {
   const { dModel: C, dFF: F, numHeads: H, lnEps } = cfg;
   const { T, seqs, numSeqs } = rows;
   const tc = T * C;

@@ -42,7 +42,8 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
  */
 export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
   for (const key of Object.keys(partial)) {
-    if (!(key in DEFAULT_CONFIG)) throw new Error(`model config: unknown key '${key}' (known: ${Object.keys(DEFAULT_CONFIG).join(", ")})`);
+    if (!(key in DEFAULT_CONFIG))
+      throw new Error(`model config: unknown key '${key}' (known: ${Object.keys(DEFAULT_CONFIG).join(", ")})`);
   }
   const cfg: ModelConfig = { ...DEFAULT_CONFIG, ...partial };
   const positiveInts: (keyof ModelConfig)[] = ["vocabSize", "dModel", "numLayers", "numHeads", "dFF", "maxLen"];
@@ -50,8 +51,10 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
     const v = cfg[key];
     if (!Number.isInteger(v) || v < 1) throw new Error(`model config: ${key} must be a positive integer, got ${v}`);
   }
-  if (cfg.dModel % cfg.numHeads !== 0) throw new Error(`model config: dModel (${cfg.dModel}) must be a multiple of numHeads (${cfg.numHeads})`);
-  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new Error(`model config: dropout must be in [0, 1), got ${cfg.dropout}`);
+  if (cfg.dModel % cfg.numHeads !== 0)
+    throw new Error(`model config: dModel (${cfg.dModel}) must be a multiple of numHeads (${cfg.numHeads})`);
+  if (!(cfg.dropout >= 0 && cfg.dropout < 1))
+    throw new Error(`model config: dropout must be in [0, 1), got ${cfg.dropout}`);
   if (!(cfg.lnEps > 0)) throw new Error(`model config: lnEps must be positive, got ${cfg.lnEps}`);
   return cfg;
 }

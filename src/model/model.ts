@@ -16,11 +16,29 @@
 import type { Backend } from "../engine/backend.js";
 import type { Rng } from "../engine/rng.js";
 import type { PackedBatch } from "./batch.js";
-import { BlockActivations, blockBackward, blockForward, BlockScratch, blockTensors, type BlockTensors, type DropoutCtx, type RowsInfo } from "./block.js";
+import {
+  BlockActivations,
+  blockBackward,
+  blockForward,
+  BlockScratch,
+  blockTensors,
+  type BlockTensors,
+  type DropoutCtx,
+  type RowsInfo,
+} from "./block.js";
 import { resolveConfig, type ModelConfig } from "./config.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
 import { positionalEncoding } from "./layers.js";
-import { decayMask, initParams, loadTensors, paramLayout, tensorView, tensorViews, type NamedTensor, type ParamSpec } from "./params.js";
+import {
+  decayMask,
+  initParams,
+  loadTensors,
+  paramLayout,
+  tensorView,
+  tensorViews,
+  type NamedTensor,
+  type ParamSpec,
+} from "./params.js";
 
 /** Default rows per head chunk (see ModelCapacity.maxHeadRows). */
 const DEFAULT_HEAD_ROWS = 512;
@@ -115,13 +133,18 @@ export class MlmModel {
   private readonly headRows: Int32Array; // [maxRows] labelled rows in order (sparse head's rows), in backend memory
   private readonly maxProbs: number;
 
-  constructor(readonly backend: Backend, config: Partial<ModelConfig> = {}, capacity: ModelCapacity) {
+  constructor(
+    readonly backend: Backend,
+    config: Partial<ModelConfig> = {},
+    capacity: ModelCapacity,
+  ) {
     const cfg = resolveConfig(config);
     this.config = cfg;
     const { maxRows, maxSeqs } = capacity;
     const maxHeadRows = capacity.maxHeadRows ?? Math.min(maxRows, DEFAULT_HEAD_ROWS);
     for (const [k, v] of Object.entries({ maxRows, maxSeqs, maxHeadRows })) {
-      if (!Number.isInteger(v) || v < 1) throw new Error(`MlmModel: capacity.${k} must be a positive integer, got ${v}`);
+      if (!Number.isInteger(v) || v < 1)
+        throw new Error(`MlmModel: capacity.${k} must be a positive integer, got ${v}`);
     }
     this.capacity = { maxRows, maxSeqs, maxHeadRows };
     const { dModel: C, dFF: F, numHeads: H, numLayers } = cfg;
@@ -213,8 +236,20 @@ export class MlmModel {
     // Blocks, last to first; dX is both the gradient at a block's output and at its input.
     const dropP = drop === null ? null : drop.p;
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
-      const input = l === 0 ? this.x0 : this.acts[l - 1]!.x2;
-      blockBackward(be, cfg, this.blockP[l]!, this.blockG[l]!, this.acts[l]!, this.scratch, input, this.dX, this.dX, rows, dropP);
+      const input = l === 0 ? this.x0 : this.acts[l - 1].x2;
+      blockBackward(
+        be,
+        cfg,
+        this.blockP[l],
+        this.blockG[l],
+        this.acts[l],
+        this.scratch,
+        input,
+        this.dX,
+        this.dX,
+        rows,
+        dropP,
+      );
     }
     // x0 = dropout(embed[ids] * sqrt(C) + PE)
     if (dropP !== null) be.dropout(this.dX, this.dX, T * C, dropP, this.seedEmb);
@@ -247,12 +282,12 @@ export class MlmModel {
     const V = this.config.vocabSize;
     const { logits, labels } = this.head;
     for (let r = 0; r < R; r++) {
-      const label = labels[r]!;
+      const label = labels[r];
       if (label < 0) continue;
       const o = r * V;
-      const target = logits[o + label]!;
+      const target = logits[o + label];
       let above = 0; // logits at least as high as the label's, other than the label itself
-      for (let c = 0; c < V && above < 5; c++) if (c !== label && logits[o + c]! >= target) above++;
+      for (let c = 0; c < V && above < 5; c++) if (c !== label && logits[o + c] >= target) above++;
       if (above === 0) res.top1++;
       if (above < 5) res.top5++;
     }
@@ -265,15 +300,19 @@ export class MlmModel {
   logits(batch: PackedBatch, rowIndices: ArrayLike<number>): Float32Array {
     const info = this.prepare(batch);
     const R = rowIndices.length;
-    if (R > this.capacity.maxHeadRows) throw new Error(`MlmModel.logits: ${R} rows requested at once, at most capacity.maxHeadRows = ${this.capacity.maxHeadRows}; ask in several calls`);
+    if (R > this.capacity.maxHeadRows)
+      throw new Error(
+        `MlmModel.logits: ${R} rows requested at once, at most capacity.maxHeadRows = ${this.capacity.maxHeadRows}; ask in several calls`,
+      );
     for (let r = 0; r < R; r++) {
-      const row = rowIndices[r]!;
-      if (!(Number.isInteger(row) && row >= 0 && row < info.T)) throw new Error(`MlmModel.logits: row ${row} is outside the batch's ${info.T} rows`);
+      const row = rowIndices[r];
+      if (!(Number.isInteger(row) && row >= 0 && row < info.T))
+        throw new Error(`MlmModel.logits: row ${row} is outside the batch's ${info.T} rows`);
       this.headRows[r] = row;
     }
     this.forwardEncoder(info, null);
     const C = this.config.dModel;
-    this.backend.gatherRows(this.head.hx, this.acts[this.config.numLayers - 1]!.x2, this.headRows, R, C);
+    this.backend.gatherRows(this.head.hx, this.acts[this.config.numLayers - 1].x2, this.headRows, R, C);
     headForward(this.backend, this.config, this.headP, this.head, this.head.hx, R);
     return this.head.logits.subarray(0, R * this.config.vocabSize);
   }
@@ -288,7 +327,9 @@ export class MlmModel {
     let probs = 0;
     let covered = 0;
     for (let s = 0; s < numSeqs; s++) {
-      const start = batch.seqs[3 * s]!, L = batch.seqs[3 * s + 1]!, K = batch.seqs[3 * s + 2]!;
+      const start = batch.seqs[3 * s],
+        L = batch.seqs[3 * s + 1],
+        K = batch.seqs[3 * s + 2];
       if (!(start >= 0 && L >= 0 && start + L <= T && K >= 0 && K <= L)) {
         throw new Error(`MlmModel: sequence ${s} (start ${start}, L ${L}, keys ${K}) does not fit in ${T} rows`);
       }
@@ -296,11 +337,15 @@ export class MlmModel {
       covered += L;
     }
     if (covered !== T) throw new Error(`MlmModel: sequences cover ${covered} rows, the batch has ${T}`);
-    if (probs > this.maxProbs) throw new Error(`MlmModel: attention needs ${probs} weights, capacity allows ${this.maxProbs}`);
+    if (probs > this.maxProbs)
+      throw new Error(`MlmModel: attention needs ${probs} weights, capacity allows ${this.maxProbs}`);
     for (let t = 0; t < T; t++) {
-      const id = batch.ids[t]!, pos = batch.positions[t]!;
-      if (!(id >= 0 && id < V)) throw new Error(`MlmModel: token id ${id} at row ${t} is outside the vocabulary of ${V}`);
-      if (!(pos >= 0 && pos < maxLen)) throw new Error(`MlmModel: position ${pos} at row ${t} is outside 0..${maxLen - 1} (maxLen)`);
+      const id = batch.ids[t],
+        pos = batch.positions[t];
+      if (!(id >= 0 && id < V))
+        throw new Error(`MlmModel: token id ${id} at row ${t} is outside the vocabulary of ${V}`);
+      if (!(pos >= 0 && pos < maxLen))
+        throw new Error(`MlmModel: position ${pos} at row ${t} is outside 0..${maxLen - 1} (maxLen)`);
     }
     this.seqs.set(batch.seqs.subarray(0, 3 * numSeqs));
     this.ids.set(batch.ids.subarray(0, T));
@@ -326,8 +371,8 @@ export class MlmModel {
     }
     let x = this.x0;
     for (let l = 0; l < this.config.numLayers; l++) {
-      blockForward(this.backend, this.config, this.blockP[l]!, this.acts[l]!, this.scratch, x, rows, drop);
-      x = this.acts[l]!.x2;
+      blockForward(this.backend, this.config, this.blockP[l], this.acts[l], this.scratch, x, rows, drop);
+      x = this.acts[l].x2;
     }
   }
 
@@ -340,7 +385,7 @@ export class MlmModel {
     const V = this.config.vocabSize;
     let count = 0;
     for (let t = 0; t < T; t++) {
-      const label = batch.labels[t]!;
+      const label = batch.labels[t];
       if (label < 0) continue;
       if (label >= V) throw new Error(`MlmModel: label ${label} at row ${t} is outside the vocabulary of ${V}`);
       this.headRows[count++] = t;
@@ -355,12 +400,12 @@ export class MlmModel {
    */
   private headInput(batch: PackedBatch, fullHead: boolean, r0: number, R: number): Float32Array {
     const C = this.config.dModel;
-    const last = this.acts[this.config.numLayers - 1]!.x2;
+    const last = this.acts[this.config.numLayers - 1].x2;
     if (fullHead) {
       this.head.labels.set(batch.labels.subarray(r0, r0 + R));
       return last.subarray(r0 * C, (r0 + R) * C);
     }
-    for (let r = 0; r < R; r++) this.head.labels[r] = batch.labels[this.headRows[r0 + r]!]!;
+    for (let r = 0; r < R; r++) this.head.labels[r] = batch.labels[this.headRows[r0 + r]]!;
     this.backend.gatherRows(this.head.hx, last, this.headRows.subarray(r0, r0 + R), R, C);
     return this.head.hx;
   }

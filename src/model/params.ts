@@ -78,7 +78,7 @@ export function initParams(specs: ParamSpec[], params: Float32Array, rng: Rng): 
     const view = params.subarray(s.offset, s.offset + s.size);
     if (s.init === "ones") view.fill(1);
     else if (s.init === "linear" || s.init === "embedding") {
-      const std = s.init === "linear" ? 1 / Math.sqrt(s.shape[0]!) : 1;
+      const std = s.init === "linear" ? 1 / Math.sqrt(s.shape[0]) : 1;
       for (let i = 0; i < s.size; i++) view[i] = rng.truncatedNormal(std);
     }
   }
@@ -100,20 +100,28 @@ export function tensorViews(specs: ParamSpec[], flat: Float32Array): NamedTensor
  * Copies named tensors into `flat`. Every spec must be present with the same shape; extra names
  * are an error too, so a checkpoint from another architecture is never half-loaded.
  */
-export function loadTensors(specs: ParamSpec[], flat: Float32Array, tensors: Iterable<{ name: string; shape: readonly number[]; data: ArrayLike<number> }>): void {
+export function loadTensors(
+  specs: ParamSpec[],
+  flat: Float32Array,
+  tensors: Iterable<{ name: string; shape: readonly number[]; data: ArrayLike<number> }>,
+): void {
   const byName = new Map<string, { shape: readonly number[]; data: ArrayLike<number> }>();
   for (const t of tensors) byName.set(t.name, t);
   for (const s of specs) {
     const t = byName.get(s.name);
     if (t === undefined) throw new Error(`loadTensors: missing tensor '${s.name}'`);
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
-      throw new Error(`loadTensors: tensor '${s.name}' has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`);
+      throw new Error(
+        `loadTensors: tensor '${s.name}' has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`,
+      );
     }
-    if (t.data.length !== s.size) throw new Error(`loadTensors: tensor '${s.name}' has ${t.data.length} values, expected ${s.size}`);
+    if (t.data.length !== s.size)
+      throw new Error(`loadTensors: tensor '${s.name}' has ${t.data.length} values, expected ${s.size}`);
     flat.set(t.data, s.offset);
     byName.delete(s.name);
   }
-  if (byName.size > 0) throw new Error(`loadTensors: unexpected tensor(s) ${[...byName.keys()].map((n) => `'${n}'`).join(", ")}`);
+  if (byName.size > 0)
+    throw new Error(`loadTensors: unexpected tensor(s) ${[...byName.keys()].map((n) => `'${n}'`).join(", ")}`);
 }
 
 /** 1 where weight decay applies, 0 elsewhere (alignment gaps included), over the flat buffer. */

@@ -75,9 +75,7 @@ export function writeSafetensors(tensors: readonly NamedTensor[], metadata?: Rec
       throw new Error(`safetensors: tensor "${t.name}" has an invalid shape [${t.shape.join(", ")}]`);
     }
     if (elementCount(t.shape) !== t.data.length) {
-      throw new Error(
-        `safetensors: tensor "${t.name}" has shape [${t.shape.join(", ")}] but ${t.data.length} values`,
-      );
+      throw new Error(`safetensors: tensor "${t.name}" has shape [${t.shape.join(", ")}] but ${t.data.length} values`);
     }
   }
   const ordered = [...tensors].sort((a, b) => compareUtf8(a.name, b.name));

@@ -53,7 +53,11 @@ export interface CorpusEvaluation extends EvalMetrics {
  *   // 4.12 61.6 0.31 0.52 1043 652
  *   loaded.dispose();
  */
-export async function evaluateCorpus(loaded: LoadedModel, path: string, options: EvaluateCorpusOptions = {}): Promise<CorpusEvaluation> {
+export async function evaluateCorpus(
+  loaded: LoadedModel,
+  path: string,
+  options: EvaluateCorpusOptions = {},
+): Promise<CorpusEvaluation> {
   const sample = options.sample ?? 1;
   const seed = options.seed ?? 0;
   const maskProb = options.maskProb ?? 0.15;
@@ -61,13 +65,21 @@ export async function evaluateCorpus(loaded: LoadedModel, path: string, options:
   if (!(sample > 0 && sample <= 1)) throw new Error(`evaluate: sample must be in (0, 1], got ${sample}`);
   if (!(Number.isInteger(seed) && seed >= 0)) throw new Error(`evaluate: seed must be an integer >= 0, got ${seed}`);
   if (!(maskProb > 0 && maskProb <= 1)) throw new Error(`evaluate: maskProb must be in (0, 1], got ${maskProb}`);
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`evaluate: batchSize must be an integer >= 1, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new Error(`evaluate: batchSize must be an integer >= 1, got ${batchSize}`);
 
-  const { sentences: all, stats } = await readCorpus(path, { format: options.format ?? "auto", textField: options.textField ?? "text" });
+  const { sentences: all, stats } = await readCorpus(path, {
+    format: options.format ?? "auto",
+    textField: options.textField ?? "text",
+  });
   if (all.length === 0) throw new Error(`${path}: no sentences to evaluate`);
   const sentences = sample === 1 ? all : sampleAndSplit(all, { sample, trainFraction: 1, seed }).train;
   const tok = loaded.tokenizer;
-  const split = tokenizeSentences(sentences, (s) => tok.encodeIds(s), { maxLen: loaded.modelConfig.maxLen, label: "tokenize", progress: options.progress ?? false });
+  const split = tokenizeSentences(sentences, (s) => tok.encodeIds(s), {
+    maxLen: loaded.modelConfig.maxLen,
+    label: "tokenize",
+    progress: options.progress ?? false,
+  });
 
   const loader = new MlmDataLoader(split, {
     batchSize,
@@ -101,7 +113,10 @@ export async function evaluateCorpus(loaded: LoadedModel, path: string, options:
  *   const r = await evaluateRunValidation(loaded);   // equals the best checkpoint's validation loss
  *   console.log(r.loss, r.sentences);
  */
-export async function evaluateRunValidation(loaded: LoadedModel, options: { progress?: boolean } = {}): Promise<CorpusEvaluation> {
+export async function evaluateRunValidation(
+  loaded: LoadedModel,
+  options: { progress?: boolean } = {},
+): Promise<CorpusEvaluation> {
   const config = { ...loaded.config, progress: options.progress ?? false };
   const data = await prepareData(config, () => {}, loaded.tokenizer);
   const { valid: loader, packMode } = runLoaders(config, data.tokenizer, data.train, data.valid);
@@ -110,7 +125,13 @@ export async function evaluateRunValidation(loaded: LoadedModel, options: { prog
 }
 
 /** Sizes the model for the loader's largest batch, then runs `evaluateSplit` over every batch. */
-function scoreLoader(loaded: LoadedModel, loader: MlmDataLoader, packMode: PackMode, fullHead: boolean, progress: boolean): EvalMetrics {
+function scoreLoader(
+  loaded: LoadedModel,
+  loader: MlmDataLoader,
+  packMode: PackMode,
+  fullHead: boolean,
+  progress: boolean,
+): EvalMetrics {
   let maxRows = 0;
   let maxMasked = 0;
   // A first pass over the (fixed, cheap to collate) batches gives the exact buffer sizes needed.
@@ -118,11 +139,14 @@ function scoreLoader(loaded: LoadedModel, loader: MlmDataLoader, packMode: PackM
     const b = loader.batch(0, i);
     let rows = 0;
     if (packMode === "padded") rows = b.B * b.S;
-    else for (let s = 0; s < b.B; s++) rows += b.lengths[s]!;
+    else for (let s = 0; s < b.B; s++) rows += b.lengths[s];
     maxRows = Math.max(maxRows, rows);
     maxMasked = Math.max(maxMasked, b.numMasked);
   }
-  const model = loaded.ensureCapacity({ maxRows, maxSeqs: Math.min(loader.batchSize, loader.count), maxHeadRows: fullHead ? maxRows : Math.max(1, maxMasked) });
+  const model = loaded.ensureCapacity({
+    maxRows,
+    maxSeqs: Math.min(loader.batchSize, loader.count),
+    maxHeadRows: fullHead ? maxRows : Math.max(1, maxMasked),
+  });
   return evaluateSplit(model, loader, { packMode, fullHead, progress, label: "eval" });
 }
-

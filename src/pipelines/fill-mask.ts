@@ -43,9 +43,13 @@ export interface FillMaskOptions {
  *   //   { score: 0.12, token: 987,  token_str: "floor", sequence: "the cat sat on the floor." } ]
  *   loaded.dispose();
  */
-export function fillMask(loaded: LoadedModel, text: string, options: FillMaskOptions = {}): FillMaskPrediction[] | FillMaskPrediction[][] {
+export function fillMask(
+  loaded: LoadedModel,
+  text: string,
+  options: FillMaskOptions = {},
+): FillMaskPrediction[] | FillMaskPrediction[][] {
   const perMask = fillMasks(loaded, text, options);
-  return perMask.length === 1 ? perMask[0]! : perMask;
+  return perMask.length === 1 ? perMask[0] : perMask;
 }
 
 /**
@@ -67,15 +71,24 @@ export function fillMasks(loaded: LoadedModel, text: string, options: FillMaskOp
   const ids = encodeUntruncated(loaded, text);
   const maxLen = modelConfig.maxLen;
   if (ids.length > maxLen) {
-    throw new Error(`fill-mask: the text is ${ids.length} tokens long ([CLS] and [SEP] included), more than the model's maximum of ${maxLen}`);
+    throw new Error(
+      `fill-mask: the text is ${ids.length} tokens long ([CLS] and [SEP] included), more than the model's maximum of ${maxLen}`,
+    );
   }
   const maskRows: number[] = [];
   for (let i = 0; i < ids.length; i++) if (ids[i] === maskId) maskRows.push(i);
-  if (maskRows.length === 0) throw new Error(`fill-mask: no [MASK] token in the text "${text.length > 60 ? text.slice(0, 57) + "..." : text}"`);
+  if (maskRows.length === 0)
+    throw new Error(`fill-mask: no [MASK] token in the text "${text.length > 60 ? text.slice(0, 57) + "..." : text}"`);
 
   // One sentence, no labels: rows are the tokens in order, so row i is token i.
   const S = ids.length;
-  const batch: PaddedBatch = { B: 1, S, ids: Int32Array.from(ids), lengths: Int32Array.of(S), labels: new Int32Array(S).fill(-100) };
+  const batch: PaddedBatch = {
+    B: 1,
+    S,
+    ids: Int32Array.from(ids),
+    lengths: Int32Array.of(S),
+    labels: new Int32Array(S).fill(-100),
+  };
   const model = loaded.ensureCapacity({ maxRows: S, maxSeqs: 1, maxHeadRows: maskRows.length });
   const logits = model.logits(packBatch(batch, "unpadded"), maskRows); // [masks, V]
 
@@ -84,7 +97,7 @@ export function fillMasks(loaded: LoadedModel, text: string, options: FillMaskOp
   return maskRows.map((row, m) => {
     softmaxInto(logits.subarray(m * V, (m + 1) * V), probs);
     return topIndices(probs, k).map((token) => ({
-      score: probs[token]!,
+      score: probs[token],
       token,
       token_str: tokenizer.decode([token], { skipSpecialTokens: false }),
       sequence: filledSequence(loaded, ids, maskRows, row, token, single),
@@ -114,24 +127,24 @@ function encodeUntruncated(loaded: LoadedModel, text: string): number[] {
 export function softmaxInto(logits: ArrayLike<number>, probs: Float64Array): void {
   const V = logits.length;
   let max = -Infinity;
-  for (let v = 0; v < V; v++) if (logits[v]! > max) max = logits[v]!;
+  for (let v = 0; v < V; v++) if (logits[v] > max) max = logits[v]!;
   let sum = 0;
   for (let v = 0; v < V; v++) {
-    const e = Math.exp(logits[v]! - max);
+    const e = Math.exp(logits[v] - max);
     probs[v] = e;
     sum += e;
   }
-  for (let v = 0; v < V; v++) probs[v]! /= sum;
+  for (let v = 0; v < V; v++) probs[v] /= sum;
 }
 
 /** Indices of the k largest values, largest first; ties go to the lower index. */
 function topIndices(values: Float64Array, k: number): number[] {
   const top: number[] = [];
   for (let v = 0; v < values.length; v++) {
-    const x = values[v]!;
-    if (top.length === k && x <= values[top[k - 1]!]!) continue;
+    const x = values[v];
+    if (top.length === k && x <= values[top[k - 1]]) continue;
     let at = top.length === k ? k - 1 : top.length;
-    while (at > 0 && values[top[at - 1]!]! < x) at--;
+    while (at > 0 && values[top[at - 1]] < x) at--;
     top.splice(at, 0, v);
     if (top.length > k) top.pop();
   }
@@ -139,7 +152,14 @@ function topIndices(values: Float64Array, k: number): number[] {
 }
 
 /** The text decoded with `token` at `row` (see the module comment for the special-token rules). */
-function filledSequence(loaded: LoadedModel, ids: number[], maskRows: number[], row: number, token: number, single: boolean): string {
+function filledSequence(
+  loaded: LoadedModel,
+  ids: number[],
+  maskRows: number[],
+  row: number,
+  token: number,
+  single: boolean,
+): string {
   const tok = loaded.tokenizer;
   const filled = ids.slice();
   filled[row] = token;

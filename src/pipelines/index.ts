@@ -10,4 +10,9 @@
  */
 export { loadModel, resolveCheckpointDir, type LoadModelOptions, type LoadedModel } from "./load-model.js";
 export { fillMask, fillMasks, softmaxInto, type FillMaskOptions, type FillMaskPrediction } from "./fill-mask.js";
-export { evaluateCorpus, evaluateRunValidation, type EvaluateCorpusOptions, type CorpusEvaluation } from "./evaluate-corpus.js";
+export {
+  evaluateCorpus,
+  evaluateRunValidation,
+  type EvaluateCorpusOptions,
+  type CorpusEvaluation,
+} from "./evaluate-corpus.js";

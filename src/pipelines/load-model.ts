@@ -58,8 +58,10 @@ export interface LoadedModel {
  *   resolveCheckpointDir("runs/tatoeba/best");   // the same
  */
 export function resolveCheckpointDir(dir: string): { checkpointDir: string; runDir: string | null } {
-  if (!existsSync(dir)) throw new Error(`${dir}: no such directory (expected a run directory or a checkpoint directory)`);
-  if (!statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory (expected a run directory or a checkpoint directory)`);
+  if (!existsSync(dir))
+    throw new Error(`${dir}: no such directory (expected a run directory or a checkpoint directory)`);
+  if (!statSync(dir).isDirectory())
+    throw new Error(`${dir}: not a directory (expected a run directory or a checkpoint directory)`);
   if (existsSync(join(dir, CHECKPOINT_FILES.model))) {
     const parent = resolve(dir, "..");
     return { checkpointDir: dir, runDir: existsSync(join(parent, RUN_FILES.config)) ? parent : null };
@@ -67,8 +69,10 @@ export function resolveCheckpointDir(dir: string): { checkpointDir: string; runD
   const best = join(dir, RUN_FILES.best);
   if (existsSync(join(best, CHECKPOINT_FILES.model))) return { checkpointDir: best, runDir: dir };
   const lasts = listLastCheckpoints(dir);
-  if (lasts.length > 0) return { checkpointDir: lasts[lasts.length - 1]!, runDir: dir };
-  throw new Error(`${dir}: not a run directory (no ${RUN_FILES.best}/ or last-*/ checkpoint) nor a checkpoint directory (no ${CHECKPOINT_FILES.model})`);
+  if (lasts.length > 0) return { checkpointDir: lasts[lasts.length - 1], runDir: dir };
+  throw new Error(
+    `${dir}: not a run directory (no ${RUN_FILES.best}/ or last-*/ checkpoint) nor a checkpoint directory (no ${CHECKPOINT_FILES.model})`,
+  );
 }
 
 /**
@@ -102,7 +106,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   tokenizer.setTruncation(modelConfig.maxLen);
 
   const maxBatch = options.maxBatch ?? 8;
-  if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new Error(`loadModel: maxBatch must be a positive integer, got ${maxBatch}`);
+  if (!(Number.isInteger(maxBatch) && maxBatch >= 1))
+    throw new Error(`loadModel: maxBatch must be a positive integer, got ${maxBatch}`);
   const backend = await createBackend(options.backend ?? "ts", options.threads ?? 0);
   try {
     const L = modelConfig.maxLen;
@@ -118,7 +123,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       runDir,
       ensureCapacity(need) {
         const have = model.capacity;
-        if (need.maxRows <= have.maxRows && need.maxSeqs <= have.maxSeqs && need.maxHeadRows <= have.maxHeadRows) return model;
+        if (need.maxRows <= have.maxRows && need.maxSeqs <= have.maxSeqs && need.maxHeadRows <= have.maxHeadRows)
+          return model;
         const grown = new MlmModel(backend, modelConfig, {
           maxRows: Math.max(need.maxRows, have.maxRows),
           maxSeqs: Math.max(need.maxSeqs, have.maxSeqs),
@@ -149,7 +155,9 @@ function readModelConfig(saved: unknown, config: TrainConfig, tokenizer: Tokeniz
   } else if (typeof saved === "object" && saved !== null && !Array.isArray(saved)) {
     shape = saved as Record<string, unknown>;
   } else {
-    throw new Error(`${source}: "model" must be an object (vocabSize, dModel, numLayers, numHeads, dFF, dropout, maxLen)`);
+    throw new Error(
+      `${source}: "model" must be an object (vocabSize, dModel, numLayers, numHeads, dFF, dropout, maxLen)`,
+    );
   }
   let modelConfig: ModelConfig;
   try {
@@ -158,7 +166,9 @@ function readModelConfig(saved: unknown, config: TrainConfig, tokenizer: Tokeniz
     throw new Error(`${source}: ${(err as Error).message}`);
   }
   if (modelConfig.vocabSize !== tokenizer.vocabSize) {
-    throw new Error(`${source}: the model has a vocabulary of ${modelConfig.vocabSize} tokens, its tokenizer.json ${tokenizer.vocabSize}`);
+    throw new Error(
+      `${source}: the model has a vocabulary of ${modelConfig.vocabSize} tokens, its tokenizer.json ${tokenizer.vocabSize}`,
+    );
   }
   return modelConfig;
 }

@@ -45,17 +45,21 @@ export class BpeModel {
     merges.forEach(([x, y], rank) => {
       const a = this.vocab.get(x);
       const b = this.vocab.get(y);
-      if (a === undefined || b === undefined) throw new Error(`BPE merge "${x} ${y}": token "${a === undefined ? x : y}" is not in the vocabulary`);
+      if (a === undefined || b === undefined)
+        throw new Error(`BPE merge "${x} ${y}": token "${a === undefined ? x : y}" is not in the vocabulary`);
       let yy = y;
-      if (continuingSubwordPrefix !== null && yy.startsWith(continuingSubwordPrefix)) yy = yy.slice(continuingSubwordPrefix.length);
+      if (continuingSubwordPrefix !== null && yy.startsWith(continuingSubwordPrefix))
+        yy = yy.slice(continuingSubwordPrefix.length);
       const merged = this.vocab.get(x + yy);
-      if (merged === undefined) throw new Error(`BPE merge "${x} ${y}": merged token "${x + yy}" is not in the vocabulary`);
+      if (merged === undefined)
+        throw new Error(`BPE merge "${x} ${y}": merged token "${x + yy}" is not in the vocabulary`);
       const key = a * this.shift + b;
       // A pair listed twice keeps its later rank, as when Rust builds its merge map.
       this.mergeRank.set(key, rank);
       this.mergeNewId[rank] = merged;
     });
-    if (unkToken !== null && !this.vocab.has(unkToken)) throw new Error(`BPE unk_token "${unkToken}" is not in the vocabulary`);
+    if (unkToken !== null && !this.vocab.has(unkToken))
+      throw new Error(`BPE unk_token "${unkToken}" is not in the vocabulary`);
     this.unkId = unkToken === null ? -1 : (this.vocab.get(unkToken) as number);
   }
 
@@ -81,7 +85,7 @@ export class BpeModel {
     const prefix = this.continuingSubwordPrefix;
     const suffix = this.endOfWordSuffix;
     const n = word.length;
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       const cp = word.codePointAt(i) as number;
       const w = cp > 0xffff ? 2 : 1;
       let s = word.slice(i, i + w);

@@ -45,7 +45,11 @@ export interface BpeVocabulary {
  *   const { vocab, merges } = learnBpe(counts, { ...opts, vocabSize: 10 });
  *   // merges[0] = ["u", "g"]
  */
-export function learnBpe(wordCounts: ReadonlyMap<string, number>, o: MergeLoopOptions, progress?: Progress): BpeVocabulary {
+export function learnBpe(
+  wordCounts: ReadonlyMap<string, number>,
+  o: MergeLoopOptions,
+  progress?: Progress,
+): BpeVocabulary {
   const id2w: string[] = [];
   const w2id = new Map<string, number>();
   const addToken = (s: string): number => {

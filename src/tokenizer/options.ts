@@ -89,23 +89,33 @@ export const RUST_DEFAULT_TRAINER: Readonly<BpeTrainOptions> = Object.freeze({
 export function resolveTrainOptions(options: Partial<BpeTrainOptions> = {}): BpeTrainOptions {
   const o: BpeTrainOptions = { ...TUTORIAL_TOKENIZER, ...stripUndefined(options) };
   const intAtLeast = (name: string, v: number, min: number): void => {
-    if (!Number.isInteger(v) || v < min) throw new Error(`tokenizer option ${name}: expected an integer >= ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min)
+      throw new Error(`tokenizer option ${name}: expected an integer >= ${min}, got ${v}`);
   };
   intAtLeast("vocabSize", o.vocabSize, 1);
   intAtLeast("minFrequency", o.minFrequency, 0);
   if (o.limitAlphabet !== null) intAtLeast("limitAlphabet", o.limitAlphabet, 0);
   if (o.maxLength !== null) intAtLeast("maxLength", o.maxLength, 1);
   if (typeof o.padding === "number") intAtLeast("padding", o.padding, 1);
-  if (new Set(o.specialTokens).size !== o.specialTokens.length) throw new Error("tokenizer option specialTokens: duplicate token");
-  for (const [name, tok] of [["unkToken", o.unkToken], ["clsToken", o.clsToken], ["sepToken", o.sepToken]] as const) {
-    if (tok !== null && !o.specialTokens.includes(tok)) throw new Error(`tokenizer option ${name}: "${tok}" is not among the special tokens`);
+  if (new Set(o.specialTokens).size !== o.specialTokens.length)
+    throw new Error("tokenizer option specialTokens: duplicate token");
+  for (const [name, tok] of [
+    ["unkToken", o.unkToken],
+    ["clsToken", o.clsToken],
+    ["sepToken", o.sepToken],
+  ] as const) {
+    if (tok !== null && !o.specialTokens.includes(tok))
+      throw new Error(`tokenizer option ${name}: "${tok}" is not among the special tokens`);
   }
   if (o.padding !== null && !o.specialTokens.includes(o.padToken)) {
     throw new Error(`tokenizer option padToken: "${o.padToken}" is not among the special tokens`);
   }
-  if ((o.clsToken === null) !== (o.sepToken === null)) throw new Error("tokenizer options clsToken and sepToken: set both or neither");
+  if ((o.clsToken === null) !== (o.sepToken === null))
+    throw new Error("tokenizer options clsToken and sepToken: set both or neither");
   if (o.preTokenizer !== "whitespace" && o.preTokenizer !== "whitespace-split") {
-    throw new Error(`tokenizer option preTokenizer: expected "whitespace" or "whitespace-split", got "${String(o.preTokenizer)}"`);
+    throw new Error(
+      `tokenizer option preTokenizer: expected "whitespace" or "whitespace-split", got "${String(o.preTokenizer)}"`,
+    );
   }
   for (const c of o.initialAlphabet) {
     if ([...c].length !== 1) throw new Error(`tokenizer option initialAlphabet: "${c}" is not a single character`);

@@ -110,7 +110,11 @@ const SCRATCH: number[] = [];
  * Calls `emit(start, end)` (UTF-16 indices into `text`) for each pre-token, left to right.
  * Uses a shared buffer: `emit` must not call `forEachPreToken` itself.
  */
-export function forEachPreToken(text: string, kind: PreTokenizerKind, emit: (start: number, end: number) => void): void {
+export function forEachPreToken(
+  text: string,
+  kind: PreTokenizerKind,
+  emit: (start: number, end: number) => void,
+): void {
   const n = scanPreTokens(text, kind, SCRATCH);
   for (let t = 0; t < n; t++) emit(SCRATCH[2 * t], SCRATCH[2 * t + 1]);
 }

@@ -35,7 +35,9 @@ export function forEachLineChunk(path: string, onLines: (lines: string[], bytesR
   } catch (err) {
     if (err instanceof CorpusError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CorpusError(code === "ENOENT" ? `${path}: file not found` : `${path}: cannot read (${code ?? String(err)})`);
+    throw new CorpusError(
+      code === "ENOENT" ? `${path}: file not found` : `${path}: cannot read (${code ?? String(err)})`,
+    );
   }
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let buf = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -82,7 +84,13 @@ export function forEachLineChunk(path: string, onLines: (lines: string[], bytesR
   }
 }
 
-function decodeChunk(decoder: { decode(b: Uint8Array): string }, bytes: Uint8Array, path: string, linesBefore: number, first: boolean): string {
+function decodeChunk(
+  decoder: { decode(b: Uint8Array): string },
+  bytes: Uint8Array,
+  path: string,
+  linesBefore: number,
+  first: boolean,
+): string {
   try {
     const s = decoder.decode(bytes);
     return first && s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;

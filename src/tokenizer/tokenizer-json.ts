@@ -48,7 +48,10 @@ export function configToJson(c: TokenizerConfig): Json {
   c.vocab.forEach((t, id) => (vocab[t] = id));
   return {
     version: "1.0",
-    truncation: c.maxLength === null ? null : { direction: "Right", max_length: c.maxLength, strategy: "LongestFirst", stride: 0 },
+    truncation:
+      c.maxLength === null
+        ? null
+        : { direction: "Right", max_length: c.maxLength, strategy: "LongestFirst", stride: 0 },
     padding:
       c.padding === null
         ? null
@@ -70,7 +73,8 @@ export function configToJson(c: TokenizerConfig): Json {
       special: t.special,
     })),
     normalizer: normalizerToJson(c.normalizer),
-    pre_tokenizer: c.preTokenizer === null ? null : { type: c.preTokenizer === "whitespace" ? "Whitespace" : "WhitespaceSplit" },
+    pre_tokenizer:
+      c.preTokenizer === null ? null : { type: c.preTokenizer === "whitespace" ? "Whitespace" : "WhitespaceSplit" },
     post_processor: c.template === null ? null : templateToJson(c.template.cls, c.template.sep),
     decoder:
       c.decoder === null
@@ -124,7 +128,8 @@ export function configFromJson(json: unknown, source: string): TokenizerConfig {
   if (!isObj(json)) fail("expected a JSON object (a Hugging Face tokenizer.json)");
   const j = json as Json;
   const model = j.model;
-  if (!isObj(model) || model.type !== "BPE") fail(`unsupported model ${isObj(model) ? JSON.stringify(model.type) : "(missing)"}: expected "BPE"`);
+  if (!isObj(model) || model.type !== "BPE")
+    fail(`unsupported model ${isObj(model) ? JSON.stringify(model.type) : "(missing)"}: expected "BPE"`);
   const m = model as Json;
   if (!isObj(m.vocab)) fail("model.vocab: expected an object token -> id");
   const vocab: string[] = [];
@@ -155,9 +160,11 @@ export function configFromJson(json: unknown, source: string): TokenizerConfig {
   if (j.added_tokens !== undefined && j.added_tokens !== null) {
     if (!Array.isArray(j.added_tokens)) fail("added_tokens: expected an array");
     for (const [i, t] of (j.added_tokens as unknown[]).entries()) {
-      if (!isObj(t) || typeof t.content !== "string" || !Number.isInteger(t.id)) fail(`added_tokens[${i}]: expected {id, content, ...}`);
+      if (!isObj(t) || typeof t.content !== "string" || !Number.isInteger(t.id))
+        fail(`added_tokens[${i}]: expected {id, content, ...}`);
       const tt = t as Json;
-      if (tt.single_word === true || tt.lstrip === true || tt.rstrip === true) fail(`added_tokens[${i}]: single_word/lstrip/rstrip are not supported`);
+      if (tt.single_word === true || tt.lstrip === true || tt.rstrip === true)
+        fail(`added_tokens[${i}]: single_word/lstrip/rstrip are not supported`);
       addedTokens.push({ id: tt.id as number, content: tt.content as string, special: tt.special === true });
     }
   }
@@ -176,19 +183,20 @@ export function configFromJson(json: unknown, source: string): TokenizerConfig {
     decoder: decoderFromJson(j.decoder, fail),
   };
   if (isObj(j.truncation)) {
-    const t = j.truncation as Json;
+    const t = j.truncation;
     if (!Number.isInteger(t.max_length)) fail("truncation.max_length: expected an integer");
-    if (t.direction !== undefined && t.direction !== "Right") fail("truncation.direction: only \"Right\" is supported");
+    if (t.direction !== undefined && t.direction !== "Right") fail('truncation.direction: only "Right" is supported');
     if (t.stride !== undefined && t.stride !== 0) fail("truncation.stride: only 0 is supported");
     cfg.maxLength = t.max_length as number;
   }
   if (isObj(j.padding)) {
-    const p = j.padding as Json;
+    const p = j.padding;
     let length: "longest" | number = "longest";
-    if (isObj(p.strategy) && Number.isInteger((p.strategy as Json).Fixed)) length = (p.strategy as Json).Fixed as number;
-    else if (p.strategy !== "BatchLongest") fail("padding.strategy: expected \"BatchLongest\" or {\"Fixed\": n}");
-    if (p.direction !== undefined && p.direction !== "Right") fail("padding.direction: only \"Right\" is supported");
-    if (p.pad_to_multiple_of !== null && p.pad_to_multiple_of !== undefined) fail("padding.pad_to_multiple_of: not supported");
+    if (isObj(p.strategy) && Number.isInteger(p.strategy.Fixed)) length = p.strategy.Fixed as number;
+    else if (p.strategy !== "BatchLongest") fail('padding.strategy: expected "BatchLongest" or {"Fixed": n}');
+    if (p.direction !== undefined && p.direction !== "Right") fail('padding.direction: only "Right" is supported');
+    if (p.pad_to_multiple_of !== null && p.pad_to_multiple_of !== undefined)
+      fail("padding.pad_to_multiple_of: not supported");
     cfg.padding = { length, padId: Number(p.pad_id ?? 0), padToken: String(p.pad_token ?? "[PAD]") };
   }
   return cfg;
@@ -218,7 +226,10 @@ function normalizerFromJson(n: unknown, fail: Fail): NormalizerConfig {
     cfg.stripAccents = true;
     i++;
   }
-  if (i !== types.length) fail(`normalizer: unsupported sequence [${types.join(", ")}] (supported: NFKC, Lowercase, NFD+StripAccents, in this order)`);
+  if (i !== types.length)
+    fail(
+      `normalizer: unsupported sequence [${types.join(", ")}] (supported: NFKC, Lowercase, NFD+StripAccents, in this order)`,
+    );
   return cfg;
 }
 
@@ -229,7 +240,9 @@ function preTokenizerFromJson(p: unknown, fail: Fail): PreTokenizerKind | null {
   if (isObj(p) && p.type === "Sequence" && Array.isArray(p.pretokenizers) && p.pretokenizers.length === 1) {
     return preTokenizerFromJson(p.pretokenizers[0], fail);
   }
-  return fail(`pre_tokenizer: unsupported ${JSON.stringify(isObj(p) ? p.type : p)} (supported: Whitespace, WhitespaceSplit)`);
+  return fail(
+    `pre_tokenizer: unsupported ${JSON.stringify(isObj(p) ? p.type : p)} (supported: Whitespace, WhitespaceSplit)`,
+  );
 }
 
 function templateFromJson(p: unknown, fail: Fail): TokenizerConfig["template"] {
@@ -237,12 +250,16 @@ function templateFromJson(p: unknown, fail: Fail): TokenizerConfig["template"] {
   if (!isObj(p)) return fail("post_processor: expected an object");
   if (p.type === "BertProcessing") {
     const pair = (v: unknown, what: string): TemplateToken => {
-      if (!Array.isArray(v) || typeof v[0] !== "string" || !Number.isInteger(v[1])) fail(`post_processor.${what}: expected [token, id]`);
+      if (!Array.isArray(v) || typeof v[0] !== "string" || !Number.isInteger(v[1]))
+        fail(`post_processor.${what}: expected [token, id]`);
       return { token: (v as [string, number])[0], id: (v as [string, number])[1] };
     };
     return { cls: pair(p.cls, "cls"), sep: pair(p.sep, "sep") };
   }
-  if (p.type !== "TemplateProcessing") return fail(`post_processor: unsupported ${JSON.stringify(p.type)} (supported: TemplateProcessing, BertProcessing)`);
+  if (p.type !== "TemplateProcessing")
+    return fail(
+      `post_processor: unsupported ${JSON.stringify(p.type)} (supported: TemplateProcessing, BertProcessing)`,
+    );
   const single = p.single as Json[];
   const specials = (p.special_tokens ?? {}) as Record<string, Json>;
   const ok =
@@ -255,7 +272,8 @@ function templateFromJson(p: unknown, fail: Fail): TokenizerConfig["template"] {
   const tok = (x: Json): TemplateToken => {
     const name = String((x.SpecialToken as Json).id);
     const entry = specials[name];
-    if (!isObj(entry) || !Array.isArray(entry.ids) || entry.ids.length !== 1) fail(`post_processor.special_tokens["${name}"]: expected one id`);
+    if (!isObj(entry) || !Array.isArray(entry.ids) || entry.ids.length !== 1)
+      fail(`post_processor.special_tokens["${name}"]: expected one id`);
     return { token: name, id: (entry.ids as number[])[0] };
   };
   return { cls: tok(single[0]), sep: tok(single[2]) };
@@ -263,7 +281,8 @@ function templateFromJson(p: unknown, fail: Fail): TokenizerConfig["template"] {
 
 function decoderFromJson(d: unknown, fail: Fail): TokenizerConfig["decoder"] {
   if (d === null || d === undefined) return null;
-  if (isObj(d) && d.type === "WordPiece") return { type: "wordpiece", prefix: String(d.prefix ?? "##"), cleanup: d.cleanup !== false };
+  if (isObj(d) && d.type === "WordPiece")
+    return { type: "wordpiece", prefix: String(d.prefix ?? "##"), cleanup: d.cleanup !== false };
   if (isObj(d) && d.type === "BPEDecoder") return { type: "bpe", suffix: String(d.suffix ?? "</w>") };
   return fail(`decoder: unsupported ${JSON.stringify(isObj(d) ? d.type : d)} (supported: WordPiece, BPEDecoder)`);
 }

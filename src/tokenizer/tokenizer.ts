@@ -74,7 +74,8 @@ export class Tokenizer {
     this.addedRe = contents.length === 0 ? null : new RegExp(contents.map(escapeRegExp).join("|"), "g");
     this.identityNormalizer = isIdentityNormalizer(c.normalizer);
     const checkId = (what: string, id: number, token: string): void => {
-      if (this.tokenToIdTable.get(token) !== id) throw new Error(`tokenizer: ${what} "${token}" does not have id ${id} in the vocabulary`);
+      if (this.tokenToIdTable.get(token) !== id)
+        throw new Error(`tokenizer: ${what} "${token}" does not have id ${id} in the vocabulary`);
     };
     if (c.template !== null) {
       checkId("post-processor token", c.template.cls.id, c.template.cls.token);
@@ -145,7 +146,8 @@ export class Tokenizer {
 
   /** Sets or clears truncation. */
   setTruncation(maxLength: number | null): void {
-    if (maxLength !== null && (!Number.isInteger(maxLength) || maxLength < 1)) throw new Error(`truncation: expected an integer >= 1, got ${maxLength}`);
+    if (maxLength !== null && (!Number.isInteger(maxLength) || maxLength < 1))
+      throw new Error(`truncation: expected an integer >= 1, got ${maxLength}`);
     this.config.maxLength = maxLength;
   }
 
@@ -162,7 +164,8 @@ export class Tokenizer {
     }
     const padId = this.tokenToIdTable.get(padToken);
     if (padId === undefined) throw new Error(`padding: pad token "${padToken}" is not in the vocabulary`);
-    if (length !== "longest" && (!Number.isInteger(length) || length < 1)) throw new Error(`padding: expected "longest" or an integer >= 1, got ${length}`);
+    if (length !== "longest" && (!Number.isInteger(length) || length < 1))
+      throw new Error(`padding: expected "longest" or an integer >= 1, got ${length}`);
     this.config.padding = { length, padId, padToken };
   }
 

@@ -60,7 +60,8 @@ function newCounter(o: BpeTrainOptions): WordCounter {
 }
 
 function finishTraining(counter: WordCounter, o: BpeTrainOptions): Tokenizer {
-  if (counter.counts.size === 0) throw new CorpusError("tokenizer training: no usable text (no word found in the input)");
+  if (counter.counts.size === 0)
+    throw new CorpusError("tokenizer training: no usable text (no word found in the input)");
   const bar = createProgress({ label: "compute merges", total: o.vocabSize, silent: !o.showProgress });
   const { vocab, merges } = learnBpe(counter.counts, o, bar);
   bar.stop();

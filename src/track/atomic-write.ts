@@ -163,7 +163,7 @@ export function readableDirectory(target: string): string {
   const { asides } = leftovers(resolved);
   if (asides.length === 0) return target;
   asides.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return asides[0]!;
+  return asides[0];
 }
 
 /**
@@ -225,4 +225,3 @@ export function writeDirectoryAtomic(
   if (aside !== undefined) rmSync(aside, { recursive: true, force: true });
   stage("done");
 }
-

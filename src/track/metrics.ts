@@ -34,7 +34,9 @@ const NON_FINITE = new Map<unknown, number>([
 
 /** One metrics.jsonl line (with its "\n"); NaN and infinities are written as strings so a diverged loss stays visible. */
 export function formatMetricsLine(record: MetricsRecord): string {
-  return JSON.stringify(record, (_key, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)) + "\n";
+  return (
+    JSON.stringify(record, (_key, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)) + "\n"
+  );
 }
 
 /** Appends lines to a metrics.jsonl file (created with its directory if missing). */

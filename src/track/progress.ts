@@ -90,7 +90,9 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Pro
     const elapsed = (Date.now() - start) / 1000;
     const pct = total > 0 ? ((100 * value) / total).toFixed(1) : "?";
     const eta = value > 0 && total > value ? ` eta ${formatSeconds((elapsed * (total - value)) / value)}` : "";
-    stream.write(`${options.label}: ${value}/${total} (${pct}%) ${formatSeconds(elapsed)}${eta}${lastStatus ? " | " + lastStatus : ""}\n`);
+    stream.write(
+      `${options.label}: ${value}/${total} (${pct}%) ${formatSeconds(elapsed)}${eta}${lastStatus ? " | " + lastStatus : ""}\n`,
+    );
     lastPrint = Date.now();
   };
   const maybePrint = (): void => {

@@ -38,8 +38,16 @@ function curvesOf(records: MetricsRecord[]): RunCurves {
   for (const r of records) {
     const loss = num(r.loss);
     if (loss === null) continue;
-    if (r.split === "train") curves.train.push({ step: r.step, loss, lr: num(r.lr), tokensPerSec: num(r.tokensPerSec) });
-    if (r.split === "valid") curves.valid.push({ step: r.step, loss, perplexity: num(r.perplexity), accuracy: num(r.accuracy), top5: num(r.top5) });
+    if (r.split === "train")
+      curves.train.push({ step: r.step, loss, lr: num(r.lr), tokensPerSec: num(r.tokensPerSec) });
+    if (r.split === "valid")
+      curves.valid.push({
+        step: r.step,
+        loss,
+        perplexity: num(r.perplexity),
+        accuracy: num(r.accuracy),
+        top5: num(r.top5),
+      });
   }
   return curves;
 }
@@ -80,7 +88,7 @@ export function inspectRun(dir: string): RunSummary & RunCurves {
     bestStep: best?.step ?? null,
     lastTrainLoss: curves.train.at(-1)?.loss ?? null,
     data,
-    seconds: records.length > 0 ? records.at(-1)!.time - records[0]!.time : 0,
+    seconds: records.length > 0 ? records.at(-1)!.time - records[0].time : 0,
     ...curves,
   };
 }

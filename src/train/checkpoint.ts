@@ -24,7 +24,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type NamedTensor, readSafetensors, writeSafetensors } from "../model/safetensors.js";
-import { type DirectoryWriteOptions, readableDirectory, recoverDirectory, writeDirectoryAtomic } from "../track/atomic-write.js";
+import {
+  type DirectoryWriteOptions,
+  readableDirectory,
+  recoverDirectory,
+  writeDirectoryAtomic,
+} from "../track/atomic-write.js";
 
 export type { NamedTensor } from "../model/safetensors.js";
 

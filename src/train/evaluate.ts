@@ -35,7 +35,11 @@ export interface EvalOptions {
 
 /** Scores every batch of `loader` (its fixed validation masks) with `model`. */
 export function evaluateSplit(model: MlmModel, loader: MlmDataLoader, options: EvalOptions): EvalMetrics {
-  const bar = createProgress({ label: options.label ?? "eval", total: loader.batchesPerEpoch, silent: !options.progress });
+  const bar = createProgress({
+    label: options.label ?? "eval",
+    total: loader.batchesPerEpoch,
+    silent: !options.progress,
+  });
   let packed = options.packed;
   let lossSum = 0;
   let count = 0;
@@ -57,5 +61,11 @@ export function evaluateSplit(model: MlmModel, loader: MlmDataLoader, options: E
 /** Turns summed losses and hit counts into the reported metrics (0 tokens: NaN loss). */
 export function metricsFromSums(lossSum: number, count: number, top1: number, top5: number): EvalMetrics {
   const loss = count > 0 ? lossSum / count : Number.NaN;
-  return { loss, perplexity: Math.exp(loss), accuracy: count > 0 ? top1 / count : Number.NaN, top5: count > 0 ? top5 / count : Number.NaN, tokens: count };
+  return {
+    loss,
+    perplexity: Math.exp(loss),
+    accuracy: count > 0 ? top1 / count : Number.NaN,
+    top5: count > 0 ? top5 / count : Number.NaN,
+    tokens: count,
+  };
 }

@@ -77,7 +77,8 @@ export class Adam {
     this.maxGradNorm = opts.maxGradNorm ?? 1;
     this.weightDecay = opts.weightDecay ?? 0;
     this.mask = opts.decayMask ?? null;
-    if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1)) throw new Error(`Adam: betas must be in [0, 1), got ${this.beta1}, ${this.beta2}`);
+    if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1))
+      throw new Error(`Adam: betas must be in [0, 1), got ${this.beta1}, ${this.beta2}`);
     if (!(this.eps >= 0)) throw new Error(`Adam: eps must be >= 0, got ${this.eps}`);
     if (!(this.maxGradNorm >= 0)) throw new Error(`Adam: maxGradNorm must be >= 0, got ${this.maxGradNorm}`);
     if (!(this.weightDecay >= 0)) throw new Error(`Adam: weightDecay must be >= 0, got ${this.weightDecay}`);
@@ -90,9 +91,13 @@ export class Adam {
 
   /** Clips the gradients' global norm, then applies one Adam step to `params` in place. */
   update(params: Float32Array, grads: Float32Array, lr: number): UpdateInfo {
-    if (params.length < this.size || grads.length < this.size) throw new Error(`Adam.update: expected ${this.size} parameters and gradients, got ${params.length} and ${grads.length}`);
+    if (params.length < this.size || grads.length < this.size)
+      throw new Error(
+        `Adam.update: expected ${this.size} parameters and gradients, got ${params.length} and ${grads.length}`,
+      );
     const gradNorm = Math.sqrt(this.backend.sumSquares(grads, this.size));
-    if (!Number.isFinite(gradNorm)) throw new Error(`Adam.update: gradient norm is ${gradNorm} (NaN or infinite gradients)`);
+    if (!Number.isFinite(gradNorm))
+      throw new Error(`Adam.update: gradient norm is ${gradNorm} (NaN or infinite gradients)`);
     const clip = this.maxGradNorm > 0 && Number.isFinite(this.maxGradNorm) && gradNorm > this.maxGradNorm;
     const clipScale = clip ? this.maxGradNorm / gradNorm : 1;
     this.step++;
@@ -102,7 +107,15 @@ export class Adam {
       this.m,
       this.v,
       this.size,
-      { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, step: this.step, gradScale: clipScale, weightDecay: this.weightDecay },
+      {
+        lr,
+        beta1: this.beta1,
+        beta2: this.beta2,
+        eps: this.eps,
+        step: this.step,
+        gradScale: clipScale,
+        weightDecay: this.weightDecay,
+      },
       this.weightDecay > 0 ? this.mask : null,
     );
     return { gradNorm, clipScale };
@@ -115,9 +128,12 @@ export class Adam {
 
   /** Restores a saved state (copies the moments). */
   setState(state: { step: number; m: ArrayLike<number>; v: ArrayLike<number> }): void {
-    if (!(Number.isInteger(state.step) && state.step >= 0)) throw new Error(`Adam.setState: step must be a non-negative integer, got ${state.step}`);
+    if (!(Number.isInteger(state.step) && state.step >= 0))
+      throw new Error(`Adam.setState: step must be a non-negative integer, got ${state.step}`);
     if (state.m.length !== this.size || state.v.length !== this.size) {
-      throw new Error(`Adam.setState: expected moments of ${this.size} values, got ${state.m.length} and ${state.v.length}`);
+      throw new Error(
+        `Adam.setState: expected moments of ${this.size} values, got ${state.m.length} and ${state.v.length}`,
+      );
     }
     this.step = state.step;
     this.m.set(state.m);

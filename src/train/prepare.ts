@@ -5,7 +5,16 @@
  */
 import { createHash } from "node:crypto";
 import type { TrainConfig } from "../config.js";
-import { bundledCorpusPath, describeCorpusStats, loadOrBuildTokenized, MlmDataLoader, readCorpus, sampleAndSplit, type CorpusStats, type TokenizedSplit } from "../data/index.js";
+import {
+  bundledCorpusPath,
+  describeCorpusStats,
+  loadOrBuildTokenized,
+  MlmDataLoader,
+  readCorpus,
+  sampleAndSplit,
+  type CorpusStats,
+  type TokenizedSplit,
+} from "../data/index.js";
 import { resolveConfig as resolveModelConfig, type ModelConfig, type PackMode } from "../model/index.js";
 import { Tokenizer, trainBpeFromSentences } from "../tokenizer/index.js";
 
@@ -27,7 +36,10 @@ export function neverMaskedIds(tokenizer: Tokenizer): number[] {
 /** The id of a special token the project needs; throws a one-line error when the tokenizer lacks it. */
 export function requireToken(tokenizer: Tokenizer, token: string): number {
   const id = tokenizer.tokenToId(token);
-  if (id === undefined) throw new Error(`the tokenizer has no ${token} token (expected the tutorial's special tokens [PAD] [CLS] [SEP] [MASK] [UNK])`);
+  if (id === undefined)
+    throw new Error(
+      `the tokenizer has no ${token} token (expected the tutorial's special tokens [PAD] [CLS] [SEP] [MASK] [UNK])`,
+    );
   return id;
 }
 
@@ -35,11 +47,18 @@ export function requireToken(tokenizer: Tokenizer, token: string): number {
  * Prepares the data of a run. `tokenizer` overrides config.tokenizer (used when resuming, with the
  * run's own tokenizer.json).
  */
-export async function prepareData(config: TrainConfig, log: (line: string) => void, tokenizer?: Tokenizer): Promise<PreparedData> {
+export async function prepareData(
+  config: TrainConfig,
+  log: (line: string) => void,
+  tokenizer?: Tokenizer,
+): Promise<PreparedData> {
   const corpusPath = config.data ?? bundledCorpusPath();
   const { sentences, stats } = await readCorpus(corpusPath, { format: config.format, textField: config.textField });
   log(describeCorpusStats(stats));
-  if (sentences.length < 2) throw new Error(`${corpusPath}: needs at least 2 unique sentences to make a training and a validation split, found ${sentences.length}`);
+  if (sentences.length < 2)
+    throw new Error(
+      `${corpusPath}: needs at least 2 unique sentences to make a training and a validation split, found ${sentences.length}`,
+    );
 
   let tok = tokenizer;
   let trained = false;
@@ -49,26 +68,61 @@ export async function prepareData(config: TrainConfig, log: (line: string) => vo
   }
   if (tok === undefined) {
     // The tutorial trains its tokenizer on every unique sentence, not only on the sample.
-    tok = trainBpeFromSentences(sentences, { vocabSize: config.vocabSize, minFrequency: config.minFrequency, maxLength: config.maxLen, showProgress: config.progress });
+    tok = trainBpeFromSentences(sentences, {
+      vocabSize: config.vocabSize,
+      minFrequency: config.minFrequency,
+      maxLength: config.maxLen,
+      showProgress: config.progress,
+    });
     trained = true;
     log(`tokenizer: trained BPE on ${sentences.length} sentences, ${tok.vocabSize} tokens`);
   }
   tok.setTruncation(config.maxLen);
   for (const t of ["[PAD]", "[CLS]", "[SEP]", "[MASK]"]) requireToken(tok, t);
 
-  const { train, valid } = sampleAndSplit(sentences, { sample: config.sample, trainFraction: config.trainFraction, seed: config.dataSeed });
+  const { train, valid } = sampleAndSplit(sentences, {
+    sample: config.sample,
+    trainFraction: config.trainFraction,
+    seed: config.dataSeed,
+  });
   if (train.length === 0 || valid.length === 0) {
-    throw new Error(`sample ${config.sample} of ${sentences.length} sentences gives ${train.length} training and ${valid.length} validation sentences; both must be non-empty (raise --sample)`);
+    throw new Error(
+      `sample ${config.sample} of ${sentences.length} sentences gives ${train.length} training and ${valid.length} validation sentences; both must be non-empty (raise --sample)`,
+    );
   }
-  log(`split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}, seed ${config.dataSeed})`);
+  log(
+    `split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}, seed ${config.dataSeed})`,
+  );
 
   const fingerprint = createHash("sha256").update(tok.toString()).digest("hex");
   const encode = (text: string): Int32Array => tok.encodeIds(text);
-  const common = { encode, fingerprint, maxLen: config.maxLen, cacheDir: config.cacheDir, progress: config.progress, log };
-  const trainSplit = await loadOrBuildTokenized({ ...common, sentences: train, name: "train", label: "tokenize train" });
-  const validSplit = await loadOrBuildTokenized({ ...common, sentences: valid, name: "valid", label: "tokenize valid" });
-  for (const [name, r] of [["train", trainSplit], ["valid", validSplit]] as const) {
-    log(`dataset ${name}: ${r.split.count} sentences, ${r.split.offsets[r.split.count]} tokens, ${r.fromCache ? "from cache" : "tokenized"} (${r.path})`);
+  const common = {
+    encode,
+    fingerprint,
+    maxLen: config.maxLen,
+    cacheDir: config.cacheDir,
+    progress: config.progress,
+    log,
+  };
+  const trainSplit = await loadOrBuildTokenized({
+    ...common,
+    sentences: train,
+    name: "train",
+    label: "tokenize train",
+  });
+  const validSplit = await loadOrBuildTokenized({
+    ...common,
+    sentences: valid,
+    name: "valid",
+    label: "tokenize valid",
+  });
+  for (const [name, r] of [
+    ["train", trainSplit],
+    ["valid", validSplit],
+  ] as const) {
+    log(
+      `dataset ${name}: ${r.split.count} sentences, ${r.split.offsets[r.split.count]} tokens, ${r.fromCache ? "from cache" : "tokenized"} (${r.path})`,
+    );
   }
   return { tokenizer: tok, tokenizerTrained: trained, train: trainSplit.split, valid: validSplit.split, corpus: stats };
 }
@@ -77,13 +131,22 @@ export async function prepareData(config: TrainConfig, log: (line: string) => vo
  * The training and validation loaders of a run: the configured batches and masking; validation
  * never shuffled and masked with fixed, seeded masks so that every evaluation scores the same tokens.
  */
-export function runLoaders(config: TrainConfig, tokenizer: Tokenizer, train: TokenizedSplit, valid: TokenizedSplit): { train: MlmDataLoader; valid: MlmDataLoader; packMode: PackMode } {
+export function runLoaders(
+  config: TrainConfig,
+  tokenizer: Tokenizer,
+  train: TokenizedSplit,
+  valid: TokenizedSplit,
+): { train: MlmDataLoader; valid: MlmDataLoader; packMode: PackMode } {
   const options = {
     batchSize: config.batchSize,
     padding: config.padToMax ? ("max" as const) : ("longest" as const),
     maxLen: config.maxLen,
     seed: config.seed,
-    mask: { probability: config.maskProb, maskTokenRate: config.maskTokenRate, randomTokenRate: config.randomTokenRate },
+    mask: {
+      probability: config.maskProb,
+      maskTokenRate: config.maskTokenRate,
+      randomTokenRate: config.randomTokenRate,
+    },
     padId: requireToken(tokenizer, "[PAD]"),
     maskId: requireToken(tokenizer, "[MASK]"),
     vocabSize: tokenizer.vocabSize,

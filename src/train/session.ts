@@ -95,10 +95,14 @@ export class TrainingSession {
       epoch = next.epoch;
       const batch = next.batch;
       this.packed = packBatch(batch, packMode, this.packed);
-      const r = model.forwardBackward(this.packed, { train: true, dropoutRng: this.dropoutRng, fullHead: config.fullHead });
+      const r = model.forwardBackward(this.packed, {
+        train: true,
+        dropoutRng: this.dropoutRng,
+        fullHead: config.fullHead,
+      });
       lossSum += r.loss * r.count;
       count += r.count;
-      for (let b = 0; b < batch.B; b++) this.state.tokensSeen += batch.lengths[b]!;
+      for (let b = 0; b < batch.B; b++) this.state.tokensSeen += batch.lengths[b];
       this.state.paddedTokensSeen += batch.B * batch.S;
       const acc = this.accumGrads;
       if (acc !== null) this.parts.backend.scaleAdd(acc, model.grads, acc.length, r.count, micro > 0);
@@ -128,8 +132,18 @@ export class TrainingSession {
     writer.addScalar("GradNorm", figures.gradNorm, s.step);
     writer.addScalar("Throughput/tokens_per_sec", tokensPerSec, s.step);
     writer.addScalar("Throughput/padded_tokens_per_sec", paddedPerSec, s.step);
-    metrics.log(s.step, { split: "train", loss: mean, lr: figures.lr, gradNorm: figures.gradNorm, tokensPerSec, epoch: figures.epoch + 1 });
-    if (!process.stderr.isTTY) log(`step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`);
+    metrics.log(s.step, {
+      split: "train",
+      loss: mean,
+      lr: figures.lr,
+      gradNorm: figures.gradNorm,
+      tokensPerSec,
+      epoch: figures.epoch + 1,
+    });
+    if (!process.stderr.isTTY)
+      log(
+        `step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`,
+      );
     s.lossSinceLog = 0;
     s.stepsSinceLog = 0;
   }
@@ -138,16 +152,31 @@ export class TrainingSession {
   evaluate(): EvalMetrics {
     const { config, model, validLoader, packMode, writer, metrics, log } = this.parts;
     const t0 = Date.now();
-    const result = evaluateSplit(model, validLoader, { packMode, fullHead: config.fullHead, packed: this.packed, progress: config.progress, label: "eval" });
+    const result = evaluateSplit(model, validLoader, {
+      packMode,
+      fullHead: config.fullHead,
+      packed: this.packed,
+      progress: config.progress,
+      label: "eval",
+    });
     const step = this.state.step;
     writer.addScalar("Loss/valid", result.loss, step);
     writer.addScalar("Perplexity/valid", result.perplexity, step);
     writer.addScalar("Accuracy/valid_top1", result.accuracy, step);
     writer.addScalar("Accuracy/valid_top5", result.top5, step);
-    metrics.log(step, { split: "valid", loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, top5: result.top5, tokens: result.tokens });
+    metrics.log(step, {
+      split: "valid",
+      loss: result.loss,
+      perplexity: result.perplexity,
+      accuracy: result.accuracy,
+      top5: result.top5,
+      tokens: result.tokens,
+    });
     this.evaluations.push({ step, metrics: result });
     this.state.validHistory.push({ step, ...result });
-    log(`step ${step}: validation loss ${result.loss.toFixed(4)}, perplexity ${result.perplexity.toFixed(1)}, accuracy ${pct(result.accuracy)} (top-5 ${pct(result.top5)}) [${Date.now() - t0} ms]`);
+    log(
+      `step ${step}: validation loss ${result.loss.toFixed(4)}, perplexity ${result.perplexity.toFixed(1)}, accuracy ${pct(result.accuracy)} (top-5 ${pct(result.top5)}) [${Date.now() - t0} ms]`,
+    );
     return result;
   }
 

@@ -80,7 +80,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
   const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
-  if (totalSteps < 1) throw new Error(`nothing to train: ${config.epochs} epochs of ${trainLoader.batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`);
+  if (totalSteps < 1)
+    throw new Error(
+      `nothing to train: ${config.epochs} epochs of ${trainLoader.batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,
+    );
 
   // ---- model, optimizer ----
   const backend = options.backend ?? (await createBackend(config.backend, config.threads));
@@ -88,7 +91,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     const modelConfig = modelConfigFrom(config, tokenizer.vocabSize);
     const model = new MlmModel(backend, modelConfig, modelCapacity([data.train, data.valid], config, packMode));
     const adam = adamFor(backend, model, config);
-    log(`model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`);
+    log(
+      `model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`,
+    );
 
     // ---- state: restored from the latest checkpoint, or fresh ----
     let state: TrainState;
@@ -104,10 +109,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       trainLoader.restore(state.loader);
       dropoutRng = Rng.fromState(state.dropoutRng);
       truncateMetrics(join(runDir, RUN_FILES.metrics), state.step);
-      log(`resumed from ${resumeFrom}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`);
+      log(
+        `resumed from ${resumeFrom}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
+      );
       const before = state.kernels;
       if (before !== undefined && before !== kernelsOf(backend)) {
-        log(`note: the run was trained with ${before} kernels, it continues with ${kernelsOf(backend)}; losses may differ from an uninterrupted run in the last digits`);
+        log(
+          `note: the run was trained with ${before} kernels, it continues with ${kernelsOf(backend)}; losses may differ from an uninterrupted run in the last digits`,
+        );
       }
     } else {
       model.init(Rng.derive(config.seed, "init"));
@@ -120,10 +129,35 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     const writer = new SummaryWriter(runDir);
     const metrics = new MetricsLog(join(runDir, RUN_FILES.metrics));
     try {
-      const schedule = { peak: config.learningRate, schedule: config.lrSchedule, warmupSteps: config.warmupSteps, totalSteps };
-      const parts = { config, modelConfig, runDir, backend, model, adam, tokenizer, trainLoader, validLoader, packMode, writer, metrics, log, schedule };
+      const schedule = {
+        peak: config.learningRate,
+        schedule: config.lrSchedule,
+        warmupSteps: config.warmupSteps,
+        totalSteps,
+      };
+      const parts = {
+        config,
+        modelConfig,
+        runDir,
+        backend,
+        model,
+        adam,
+        tokenizer,
+        trainLoader,
+        validLoader,
+        packMode,
+        writer,
+        metrics,
+        log,
+        schedule,
+      };
       const session = new TrainingSession(parts, state, dropoutRng);
-      const start = { step: state.step, seconds: state.trainSeconds, tokens: state.tokensSeen, padded: state.paddedTokensSeen };
+      const start = {
+        step: state.step,
+        seconds: state.trainSeconds,
+        tokens: state.tokensSeen,
+        padded: state.paddedTokensSeen,
+      };
       let stoppedBy: TrainSummary["stoppedBy"] = "schedule";
       if (resumeFrom === null && config.evalAtStart && session.evaluateAndCheckpoint()) stoppedBy = "early-stopping";
       const bar = createProgress({ label: "train", total: totalSteps, silent: !config.progress });
@@ -138,14 +172,20 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         epoch = figures.epoch;
         const seconds = Math.max(1e-9, state.trainSeconds - start.seconds);
         const tokensPerSec = (state.tokensSeen - start.tokens) / seconds;
-        if (state.step % config.logSteps === 0) session.logTraining(figures, tokensPerSec, (state.paddedTokensSeen - start.padded) / seconds);
-        if ((state.step % config.evalSteps === 0 || state.step === totalSteps) && session.evaluateAndCheckpoint()) stoppedBy = "early-stopping";
+        if (state.step % config.logSteps === 0)
+          session.logTraining(figures, tokensPerSec, (state.paddedTokensSeen - start.padded) / seconds);
+        if ((state.step % config.evalSteps === 0 || state.step === totalSteps) && session.evaluateAndCheckpoint())
+          stoppedBy = "early-stopping";
         const lastValid = state.validHistory.at(-1)?.loss;
-        bar.update(state.step, `epoch ${epoch + 1}/${config.epochs} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`);
+        bar.update(
+          state.step,
+          `epoch ${epoch + 1}/${config.epochs} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
+        );
       }
       bar.stop();
       if (stoppedBy !== "schedule" && state.validHistory.at(-1)?.step !== state.step) session.saveLatest();
-      if (stoppedBy === "early-stopping") log(`early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
+      if (stoppedBy === "early-stopping")
+        log(`early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
       if (stoppedBy === "signal") log(`stopped at step ${state.step}; resume with: mlm train --resume ${runDir}`);
 
       const stepsRun = state.step - start.step;
@@ -180,8 +220,9 @@ function kernelsOf(backend: Backend): string {
 /** The newest `last-*` checkpoint of a run, the one --resume continues from. */
 function latestCheckpoint(runDir: string): string {
   const lasts = listLastCheckpoints(runDir);
-  if (lasts.length === 0) throw new Error(`${runDir}: no latest checkpoint (last-*) to resume from; was it trained with --keep-last 0?`);
-  return lasts[lasts.length - 1]!;
+  if (lasts.length === 0)
+    throw new Error(`${runDir}: no latest checkpoint (last-*) to resume from; was it trained with --keep-last 0?`);
+  return lasts[lasts.length - 1];
 }
 
 /** The configuration a run was started with (for --resume). */
@@ -208,14 +249,14 @@ export function modelCapacity(splits: TokenizedSplit[], config: TrainConfig, pac
   let maxRows = 0;
   for (const split of splits) {
     const lengths = new Int32Array(split.count);
-    for (let i = 0; i < split.count; i++) lengths[i] = split.offsets[i + 1]! - split.offsets[i]!;
+    for (let i = 0; i < split.count; i++) lengths[i] = split.offsets[i + 1] - split.offsets[i];
     lengths.sort();
     const B = Math.min(config.batchSize, split.count);
-    const longest = config.padToMax ? config.maxLen : lengths[lengths.length - 1]!;
+    const longest = config.padToMax ? config.maxLen : lengths[lengths.length - 1];
     // Unpadded rows: at most the B longest sentences; padded rows: B times the padded width.
     let rows = 0;
     if (packMode === "padded") rows = B * longest;
-    else for (let i = lengths.length - B; i < lengths.length; i++) rows += lengths[i]!;
+    else for (let i = lengths.length - B; i < lengths.length; i++) rows += lengths[i];
     maxRows = Math.max(maxRows, rows);
   }
   // The head runs in chunks of the model's default size (512 rows), whatever the batch.

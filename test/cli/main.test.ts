@@ -10,10 +10,10 @@ import { main } from "../../src/cli/main.js";
 async function run(argv: string[]): Promise<{ code: number; err: string }> {
   let err = "";
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
+  process.stderr.write = (chunk: string | Uint8Array) => {
     err += chunk.toString();
     return true;
-  }) as typeof process.stderr.write;
+  };
   try {
     return { code: await main(argv), err };
   } finally {
@@ -28,7 +28,10 @@ test("bad arguments exit with 2 and a one-line message naming what was expected"
     [["fill", "--model", "m"], /^mlm fill: expected one TEXT argument \(quote it\), got 0 \(see mlm fill --help\)\n$/],
     [["fill", "a [MASK]", "--model", "m", "--top-k", "0"], /^mlm fill: --top-k expects an integer >= 1, got "0"\n$/],
     [["eval", "--model", "m"], /^mlm eval: give either --data FILE or --split valid/],
-    [["eval", "--model", "m", "--data", "x", "--backend", "gpu"], /^mlm eval: --backend must be ts or wasm, got "gpu"\n$/],
+    [
+      ["eval", "--model", "m", "--data", "x", "--backend", "gpu"],
+      /^mlm eval: --backend must be ts or wasm, got "gpu"\n$/,
+    ],
     [["runs", "a", "b"], /^mlm runs: expected at most one directory, got 2/],
     [["nonsense"], /^mlm: unknown command "nonsense"/],
   ];

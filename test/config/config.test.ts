@@ -29,7 +29,14 @@ test("flags override a JSON file, which overrides the defaults", () => {
   const dir = mkdtempSync(join(tmpdir(), "mlm-config-"));
   const file = join(dir, "c.json");
   writeFileSync(file, JSON.stringify({ batchSize: 16, shuffle: true, learningRate: 1e-3 }));
-  const { config, positionals } = parseConfigArgs(["--config", file, "--batch-size", "8", "--no-shuffle", "corpus.txt"]);
+  const { config, positionals } = parseConfigArgs([
+    "--config",
+    file,
+    "--batch-size",
+    "8",
+    "--no-shuffle",
+    "corpus.txt",
+  ]);
   assert.equal(config.batchSize, 8);
   assert.equal(config.shuffle, false);
   assert.equal(config.learningRate, 1e-3);

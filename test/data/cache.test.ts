@@ -89,7 +89,7 @@ test("a truncated or corrupted cache file is detected and rebuilt, with a messag
     const r3 = await loadOrBuildTokenized(options(dir, { log }));
     assert.equal(r3.rebuiltBecause, "bad magic");
     assert.equal(messages.length, 3);
-    assert.match(messages[0]!, /^cache file .*train-[0-9a-f]{16}\.tok is unusable \(size .*\); rebuilding it$/);
+    assert.match(messages[0], /^cache file .*train-[0-9a-f]{16}\.tok is unusable \(size .*\); rebuilding it$/);
   } finally {
     cleanup();
   }

@@ -23,7 +23,7 @@ function randomSplit(n: number, seed: number): TokenizedSplit {
 }
 
 function row(split: TokenizedSplit, i: number): Int32Array {
-  return split.ids.subarray(split.offsets[i]!, split.offsets[i + 1]!);
+  return split.ids.subarray(split.offsets[i], split.offsets[i + 1]);
 }
 
 test("collate shapes: 'longest' pads to the batch's longest row, 'max' to maxLen; padding and labels filled", () => {
@@ -62,7 +62,7 @@ test("tutorial masking over 200k tokens: rate 0.15, specials and padding never m
     const b = collate(split, idx, buffers, { padId: PAD }, masking, rng);
     let p = 0;
     for (let r = 0; r < b.B; r++) {
-      const orig = row(split, idx[r]!);
+      const orig = row(split, idx[r]);
       assert.equal(b.lengths[r], orig.length);
       for (let s = 0; s < b.S; s++) {
         const at = r * b.S + s;
@@ -71,7 +71,7 @@ test("tutorial masking over 200k tokens: rate 0.15, specials and padding never m
           assert.equal(b.labels[at], IGNORE_LABEL);
           continue;
         }
-        const id = orig[s]!;
+        const id = orig[s];
         if (SPECIAL.includes(id)) {
           assert.equal(b.ids[at], id, "special tokens are never masked");
           assert.equal(b.labels[at], IGNORE_LABEL);
@@ -109,9 +109,9 @@ test("80/10/10 masking: proportions within tolerance; random replacements are ne
     const idx = Int32Array.from({ length: Math.min(64, split.count - start) }, (_, k) => start + k);
     const b = collate(split, idx, buffers, { padId: PAD }, masking, rng);
     for (let k = 0; k < b.numMasked; k++) {
-      const at = b.maskedPositions[k]!;
-      const orig = b.labels[at]!;
-      const now = b.ids[at]!;
+      const at = b.maskedPositions[k];
+      const orig = b.labels[at];
+      const now = b.ids[at];
       selected++;
       if (now === MASK) asMask++;
       else if (now === orig) kept++;
@@ -137,7 +137,7 @@ test("masks do not depend on the padding mode; same seed same masks; options are
   const aS = a.S;
   const m = collate(split, idx, new BatchBuffers(50, 40), { padId: PAD, padding: "max" }, masking, new Rng(5));
   for (let r = 0; r < 50; r++) {
-    assert.deepEqual(aIds.slice(r * aS, r * aS + a.lengths[r]!), [...m.ids.subarray(r * 40, r * 40 + m.lengths[r]!)]);
+    assert.deepEqual(aIds.slice(r * aS, r * aS + a.lengths[r]), [...m.ids.subarray(r * 40, r * 40 + m.lengths[r])]);
   }
   assert.equal(a.numMasked, m.numMasked);
 

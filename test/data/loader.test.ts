@@ -35,8 +35,8 @@ test("batches cover the split in order, last one smaller, like DataLoader withou
     assert.equal(b.B, i < 4 ? 32 : 22);
     for (let r = 0; r < b.B; r++) {
       const k = i * 32 + r;
-      const want = split.ids.subarray(split.offsets[k]!, split.offsets[k + 1]!);
-      assert.deepEqual([...b.ids.subarray(r * b.S, r * b.S + b.lengths[r]!)], [...want]);
+      const want = split.ids.subarray(split.offsets[k], split.offsets[k + 1]);
+      assert.deepEqual([...b.ids.subarray(r * b.S, r * b.S + b.lengths[r])], [...want]);
       seen.push(k);
     }
   }

@@ -29,10 +29,10 @@ export class WordTokenizer {
     const out = new Int32Array(n + 2);
     out[0] = CLS;
     for (let i = 0; i < n; i++) {
-      let id = this.words.get(pieces[i]!);
+      let id = this.words.get(pieces[i]);
       if (id === undefined) {
         if (this.frozen) id = UNK;
-        else this.words.set(pieces[i]!, (id = 5 + this.words.size));
+        else this.words.set(pieces[i], (id = 5 + this.words.size));
       }
       out[i + 1] = id;
     }

@@ -4,12 +4,19 @@
  */
 
 /** out[T,N] = inp[T,K] @ w[K,N] + bias */
-export function refMatmul(inp: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number> | null, T: number, K: number, N: number): Float64Array {
+export function refMatmul(
+  inp: ArrayLike<number>,
+  w: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  T: number,
+  K: number,
+  N: number,
+): Float64Array {
   const out = new Float64Array(T * N);
   for (let t = 0; t < T; t++) {
     for (let n = 0; n < N; n++) {
-      let s = bias === null ? 0 : bias[n]!;
-      for (let k = 0; k < K; k++) s += inp[t * K + k]! * w[k * N + n]!;
+      let s = bias === null ? 0 : bias[n];
+      for (let k = 0; k < K; k++) s += inp[t * K + k] * w[k * N + n];
       out[t * N + n] = s;
     }
   }
@@ -17,16 +24,23 @@ export function refMatmul(inp: ArrayLike<number>, w: ArrayLike<number>, bias: Ar
 }
 
 /** Layer norm over rows of C features. */
-export function refLayerNorm(inp: ArrayLike<number>, gamma: ArrayLike<number>, beta: ArrayLike<number>, T: number, C: number, eps: number): Float64Array {
+export function refLayerNorm(
+  inp: ArrayLike<number>,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  T: number,
+  C: number,
+  eps: number,
+): Float64Array {
   const out = new Float64Array(T * C);
   for (let t = 0; t < T; t++) {
     let m = 0;
-    for (let c = 0; c < C; c++) m += inp[t * C + c]!;
+    for (let c = 0; c < C; c++) m += inp[t * C + c];
     m /= C;
     let v = 0;
-    for (let c = 0; c < C; c++) v += (inp[t * C + c]! - m) ** 2;
+    for (let c = 0; c < C; c++) v += (inp[t * C + c] - m) ** 2;
     v /= C;
-    for (let c = 0; c < C; c++) out[t * C + c] = ((inp[t * C + c]! - m) / Math.sqrt(v + eps)) * gamma[c]! + beta[c]!;
+    for (let c = 0; c < C; c++) out[t * C + c] = ((inp[t * C + c] - m) / Math.sqrt(v + eps)) * gamma[c] + beta[c];
   }
   return out;
 }
@@ -46,22 +60,24 @@ export function refAttention(
   const out = new Float64Array(T * C);
   const probs: number[] = [];
   for (let s = 0; s < numSeqs; s++) {
-    const start = seqs[3 * s]!, L = seqs[3 * s + 1]!, K = seqs[3 * s + 2]!;
+    const start = seqs[3 * s],
+      L = seqs[3 * s + 1],
+      K = seqs[3 * s + 2];
     for (let h = 0; h < H; h++) {
       for (let i = 0; i < L; i++) {
         const sc: number[] = [];
         for (let j = 0; j < L; j++) {
           let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[(start + i) * C + h * D + d]! * k[(start + j) * C + h * D + d]!;
+          for (let d = 0; d < D; d++) dot += q[(start + i) * C + h * D + d] * k[(start + j) * C + h * D + d];
           sc.push(j < K ? dot / Math.sqrt(D) : -1e9);
         }
         const mx = Math.max(...sc);
         const e = sc.map((x) => Math.exp(x - mx));
         const z = e.reduce((a, b) => a + b, 0);
         for (let j = 0; j < L; j++) {
-          const p = e[j]! / z;
+          const p = e[j] / z;
           probs.push(p);
-          for (let d = 0; d < D; d++) out[(start + i) * C + h * D + d] += p * v[(start + j) * C + h * D + d]!;
+          for (let d = 0; d < D; d++) out[(start + i) * C + h * D + d] += p * v[(start + j) * C + h * D + d];
         }
       }
     }
@@ -70,16 +86,21 @@ export function refAttention(
 }
 
 /** Per-row softmax cross-entropy; rows with a negative label give 0. */
-export function refCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, R: number, V: number): Float64Array {
+export function refCrossEntropy(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  R: number,
+  V: number,
+): Float64Array {
   const out = new Float64Array(R);
   for (let r = 0; r < R; r++) {
-    const lab = labels[r]!;
+    const lab = labels[r];
     if (lab < 0) continue;
     let mx = -Infinity;
-    for (let c = 0; c < V; c++) mx = Math.max(mx, logits[r * V + c]!);
+    for (let c = 0; c < V; c++) mx = Math.max(mx, logits[r * V + c]);
     let z = 0;
-    for (let c = 0; c < V; c++) z += Math.exp(logits[r * V + c]! - mx);
-    out[r] = Math.log(z) + mx - logits[r * V + lab]!;
+    for (let c = 0; c < V; c++) z += Math.exp(logits[r * V + c] - mx);
+    out[r] = Math.log(z) + mx - logits[r * V + lab];
   }
   return out;
 }
@@ -92,7 +113,7 @@ export function numericGrad(f: () => number, x: Float64Array | number[], h = 1e-
   const idx = indices ?? Array.from({ length: x.length }, (_, i) => i);
   const g = new Float64Array(idx.length);
   idx.forEach((i, n) => {
-    const old = x[i]!;
+    const old = x[i];
     x[i] = old + h;
     const fp = f();
     x[i] = old - h;
@@ -106,7 +127,7 @@ export function numericGrad(f: () => number, x: Float64Array | number[], h = 1e-
 /** Sum of a[i] * b[i]. */
 export function dotAll(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
 
@@ -115,7 +136,7 @@ export function worstRatio(a: ArrayLike<number>, b: ArrayLike<number>, atol: num
   if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
   let w = 0;
   for (let i = 0; i < a.length; i++) {
-    const r = Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!));
+    const r = Math.abs(a[i] - b[i]) / (atol + rtol * Math.abs(b[i]));
     if (!(r <= w)) w = Number.isNaN(r) ? Infinity : Math.max(w, r);
   }
   return w;

@@ -86,7 +86,9 @@ test("matmul and matmulBackward match TsBackend at odd and tiny shapes, 1 and 2 
   for (const be of backends) {
     for (const s of SIZES) matmulCase(be, s, s, s, s % 2 === 1, seed++);
     for (let i = 0; i < 30; i++) {
-      const T = SIZES[rng.int(SIZES.length)], K = SIZES[rng.int(SIZES.length)], N = SIZES[rng.int(SIZES.length)];
+      const T = SIZES[rng.int(SIZES.length)],
+        K = SIZES[rng.int(SIZES.length)],
+        N = SIZES[rng.int(SIZES.length)];
       matmulCase(be, T, K, N, rng.int(2) === 1, seed++);
     }
     // block edges of the packed kernels: inner size over one K block (256), rows and columns
@@ -109,7 +111,9 @@ test("the multiply-then-add kernels (no relaxed SIMD) match TsBackend too", asyn
     assert.ok(!be.name.includes("fma"), be.name);
     matmulCase(be, 301, 259, 263, true, 21);
     matmulCase(be, 7, 13, 129, false, 22);
-    const R = 5, V = 1001, rng = new Rng(23);
+    const R = 5,
+      V = 1001,
+      rng = new Rng(23);
     const labels = be.allocInt(R);
     for (let r = 0; r < R; r++) labels[r] = rng.int(V);
     const [x, rx] = twin(be, fill(new Float32Array(R * V), rng, 8));
@@ -127,7 +131,14 @@ test("the multiply-then-add kernels (no relaxed SIMD) match TsBackend too", asyn
 test("layerNormForward and layerNormBackward match TsBackend", () => {
   let seed = 300;
   for (const be of backends) {
-    for (const [T, C] of [[1, 1], [3, 5], [7, 13], [33, 128], [129, 129], [600, 128]]) {
+    for (const [T, C] of [
+      [1, 1],
+      [3, 5],
+      [7, 13],
+      [33, 128],
+      [129, 129],
+      [600, 128],
+    ]) {
       const rng = new Rng(seed++);
       const tag = `${be.name} T=${T} C=${C}`;
       const [x, rx] = twin(be, fill(new Float32Array(T * C), rng, 3));
@@ -170,7 +181,12 @@ function randomSeqs(rng: Rng, numSeqs: number, maxL: number, spare: number): { s
 test("attentionForward and attentionBackward match TsBackend (padded, all-padded and gap rows)", () => {
   let seed = 500;
   for (const be of backends) {
-    for (const [numSeqs, maxL, H, D, spare] of [[1, 1, 1, 1, 0], [3, 5, 3, 5, 2], [12, 30, 8, 16, 0], [40, 12, 8, 16, 3]]) {
+    for (const [numSeqs, maxL, H, D, spare] of [
+      [1, 1, 1, 1, 0],
+      [3, 5, 3, 5, 2],
+      [12, 30, 8, 16, 0],
+      [40, 12, 8, 16, 3],
+    ]) {
       const rng = new Rng(seed++);
       const { seqs, T } = randomSeqs(rng, numSeqs, maxL, spare);
       const C = H * D;
@@ -205,7 +221,12 @@ test("attentionForward and attentionBackward match TsBackend (padded, all-padded
 test("crossEntropy matches TsBackend: ignored rows, gradient, in place", () => {
   let seed = 700;
   for (const be of backends) {
-    for (const [R, V] of [[1, 1], [3, 5], [17, 129], [9, 25000]]) {
+    for (const [R, V] of [
+      [1, 1],
+      [3, 5],
+      [17, 129],
+      [9, 25000],
+    ]) {
       const rng = new Rng(seed++);
       const tag = `${be.name} R=${R} V=${V}`;
       const labels = be.allocInt(R);
@@ -240,9 +261,20 @@ test("sumSquares and adamUpdate match TsBackend", () => {
         const [p, rp] = twin(be, fill(new Float32Array(n), rng));
         const [g, rg] = twin(be, fill(new Float32Array(n), rng, 0.1));
         const [m, rm] = twin(be, fill(new Float32Array(n), rng, 0.01));
-        const [v, rv] = twin(be, Float32Array.from(fill(new Float32Array(n), rng, 0.01), (a) => a * a));
+        const [v, rv] = twin(
+          be,
+          Float32Array.from(fill(new Float32Array(n), rng, 0.01), (a) => a * a),
+        );
         const mask = new Uint8Array(n).map(() => rng.int(2));
-        const hyper: AdamHyper = { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3, gradScale: 0.5, weightDecay };
+        const hyper: AdamHyper = {
+          lr: 3e-4,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          step: 3,
+          gradScale: 0.5,
+          weightDecay,
+        };
         be.adamUpdate(p, g, m, v, n, hyper, weightDecay > 0 ? mask : null);
         ref.adamUpdate(rp, rg, rm, rv, n, hyper, weightDecay > 0 ? mask : null);
         close(m, rm, `adamUpdate m ${tag}`);
@@ -257,35 +289,54 @@ test("results are the same bits in two runs with the same thread count", () => {
   for (const be of backends) {
     const rng = new Rng(31);
     const [T, K, N] = [200, 128, 300];
-    const x = fill(be.alloc(T * K), rng), w = fill(be.alloc(K * N), rng), dy = fill(be.alloc(T * N), rng);
+    const x = fill(be.alloc(T * K), rng),
+      w = fill(be.alloc(K * N), rng),
+      dy = fill(be.alloc(T * N), rng);
     const runs: Float32Array[][] = [];
     for (let r = 0; r < 2; r++) {
-      const y = be.alloc(T * N), dx = be.alloc(T * K), dw = be.alloc(K * N), db = be.alloc(N);
+      const y = be.alloc(T * N),
+        dx = be.alloc(T * K),
+        dw = be.alloc(K * N),
+        db = be.alloc(N);
       be.matmul(y, x, w, null, T, K, N);
       be.matmulBackward(dx, dw, db, dy, x, w, T, K, N);
-      const g = be.alloc(K), dg = be.alloc(K), dbt = be.alloc(K), mean = be.alloc(T), rstd = be.alloc(T), ln = be.alloc(T * K), dln = be.alloc(T * K);
+      const g = be.alloc(K),
+        dg = be.alloc(K),
+        dbt = be.alloc(K),
+        mean = be.alloc(T),
+        rstd = be.alloc(T),
+        ln = be.alloc(T * K),
+        dln = be.alloc(T * K);
       g.fill(1);
       be.layerNormForward(ln, mean, rstd, x, g, dbt, T, K, 1e-5);
       be.layerNormBackward(dln, dg, dbt, x, x, g, mean, rstd, T, K);
       runs.push([y, dx, dw, db, ln, dln, dg, dbt].map((a) => Float32Array.from(a)));
     }
-    for (let i = 0; i < runs[0].length; i++) assert.deepEqual(runs[1][i], runs[0][i], `${be.name}: output ${i} differs between runs`);
+    for (let i = 0; i < runs[0].length; i++)
+      assert.deepEqual(runs[1][i], runs[0][i], `${be.name}: output ${i} differs between runs`);
     assert.equal(be.sumSquares(dy, T * N), be.sumSquares(dy, T * N));
   }
 });
 
 test("layerNormBackward's dgamma/dbeta and sumSquares have the same bits with 1 and 2 threads", () => {
-  for (const [T, C] of [[1, 5], [37, 13], [300, 128], [1653, 256]] as const) {
+  for (const [T, C] of [
+    [1, 5],
+    [37, 13],
+    [300, 128],
+    [1653, 256],
+  ] as const) {
     const rng = new Rng(T * 7 + C);
     const src = [T * C, T * C, C, T, T].map((n) => fill(new Float32Array(n), rng));
     const outs = backends.map((be) => {
       const [x, dy, g, mean, rstd] = src.map((a) => twin(be, a)[0]);
       for (let t = 0; t < T; t++) rstd[t] = Math.abs(rstd[t]) + 0.5;
-      const dx = be.alloc(T * C), dg = be.alloc(C).fill(0.25), db = be.alloc(C).fill(-0.5);
+      const dx = be.alloc(T * C),
+        dg = be.alloc(C).fill(0.25),
+        db = be.alloc(C).fill(-0.5);
       be.layerNormBackward(dx, dg, db, dy, x, g, mean, rstd, T, C);
       return [dx, dg, db].map((a) => Float32Array.from(a));
     });
-    for (let i = 0; i < 3; i++) same(outs[1]![i]!, outs[0]![i]!, `layerNormBackward T=${T} C=${C} output ${i}`);
+    for (let i = 0; i < 3; i++) same(outs[1][i], outs[0][i], `layerNormBackward T=${T} C=${C} output ${i}`);
   }
   for (const n of [3, 4097, 100_003, 1_000_001]) {
     const x = fill(new Float32Array(n), new Rng(n), 2);
@@ -295,26 +346,36 @@ test("layerNormBackward's dgamma/dbeta and sumSquares have the same bits with 1 
 });
 
 test("a decay mask from outside the memory is copied once, and a new mask array is used", () => {
-  const be = backends[1]!;
+  const be = backends[1];
   const n = 4099;
   const hyper: AdamHyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, gradScale: 1, weightDecay: 0.5 };
   const run = (mask: Uint8Array): Float32Array => {
-    const p = be.alloc(n).fill(1), g = be.alloc(n), m = be.alloc(n), v = be.alloc(n);
+    const p = be.alloc(n).fill(1),
+      g = be.alloc(n),
+      m = be.alloc(n),
+      v = be.alloc(n);
     be.adamUpdate(p, g, m, v, n, hyper, mask);
     return Float32Array.from(p);
   };
-  const ones = new Uint8Array(n).fill(1), zeros = new Uint8Array(n);
+  const ones = new Uint8Array(n).fill(1),
+    zeros = new Uint8Array(n);
   const decayed = run(ones);
   assert.ok(decayed.every((x) => x === decayed[0] && x < 1));
   assert.deepEqual(run(ones), decayed);
-  assert.ok(run(zeros).every((x) => x === 1), "a different mask array replaces the cached copy");
+  assert.ok(
+    run(zeros).every((x) => x === 1),
+    "a different mask array replaces the cached copy",
+  );
   assert.deepEqual(run(ones), decayed);
 });
 
 test("arrays from elsewhere are rejected with a clear error; views survive memory growth", async () => {
   const be = backends[1];
   const mine = be.alloc(4);
-  assert.throws(() => be.matmul(mine, new Float32Array(4), mine, null, 2, 2, 2), /matmul inp is not an array of this backend's memory/);
+  assert.throws(
+    () => be.matmul(mine, new Float32Array(4), mine, null, 2, 2, 2),
+    /matmul inp is not an array of this backend's memory/,
+  );
   assert.throws(() => be.sumSquares(backends[0].alloc(3), 3), /sumSquares x is not an array of this backend's memory/);
   assert.throws(() => be.matmul(mine, mine, mine, null, 3, 3, 3), /matmul out has 4 elements, expected at least 9/);
   // a view made before the memory grows keeps working in kernels afterwards
@@ -349,7 +410,8 @@ test("a process that never calls dispose() still exits (workers are unref'ed)", 
 function same(actual: Float32Array, expected: Float32Array, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    if (!Object.is(actual[i], expected[i]))
+      assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
   }
 }
 
@@ -404,29 +466,41 @@ test("scaleAdd, dropout, addDropout, reluDropout and reluBackward give TsBackend
 });
 
 test("dropout masks do not depend on the thread count or on where a chunk starts", () => {
-  const n = 100_003, p = 0.3, s32 = 0xdeadbeef;
+  const n = 100_003,
+    p = 0.3,
+    s32 = 0xdeadbeef;
   const masks = backends.map((be) => {
     const x = be.alloc(n).fill(1);
     be.dropout(x, x, n, p, s32);
     return Float32Array.from(x);
   });
-  same(masks[1]!, masks[0]!, "1 vs 2 threads");
+  same(masks[1], masks[0], "1 vs 2 threads");
   // a subarray starting at an odd element draws the mask of indices 0.. of that subarray
-  const be = backends[1]!;
+  const be = backends[1];
   const x = be.alloc(n + 3).fill(1);
   be.dropout(x.subarray(3), x.subarray(3), n, p, s32);
-  same(Float32Array.from(x.subarray(3)), masks[0]!, "offset view");
+  same(Float32Array.from(x.subarray(3)), masks[0], "offset view");
 });
 
 test("embeddingForward, gatherRows and scatterAddRows give TsBackend's bits, repeated rows included", () => {
   let seed = 950;
   for (const be of backends) {
-    for (const [T, C, V] of [[1, 1, 1], [5, 3, 4], [37, 13, 9], [300, 128, 50], [2000, 64, 3]]) {
+    for (const [T, C, V] of [
+      [1, 1, 1],
+      [5, 3, 4],
+      [37, 13, 9],
+      [300, 128, 50],
+      [2000, 64, 3],
+    ]) {
       const rng = new Rng(seed++);
       const tag = `${be.name} T=${T} C=${C} V=${V}`;
       const maxLen = 11;
-      const ids = be.allocInt(T), pos = be.allocInt(T);
-      for (let t = 0; t < T; t++) { ids[t] = rng.int(V); pos[t] = rng.int(maxLen); }
+      const ids = be.allocInt(T),
+        pos = be.allocInt(T);
+      for (let t = 0; t < T; t++) {
+        ids[t] = rng.int(V);
+        pos[t] = rng.int(maxLen);
+      }
       const [table, rtable] = twin(be, fill(new Float32Array(V * C), rng));
       const [pe, rpe] = twin(be, fill(new Float32Array(maxLen * C), rng));
       const [out, rout] = twin(be, fill(new Float32Array(T * C), rng));
@@ -448,9 +522,12 @@ test("embeddingForward, gatherRows and scatterAddRows give TsBackend's bits, rep
 });
 
 test("the light kernels reject arrays from elsewhere and bad dropout rates", () => {
-  const be = backends[0]!;
+  const be = backends[0];
   const x = be.alloc(8);
-  assert.throws(() => be.scaleAdd(x, new Float32Array(8), 8, 1, true), /scaleAdd x is not an array of this backend's memory/);
+  assert.throws(
+    () => be.scaleAdd(x, new Float32Array(8), 8, 1, true),
+    /scaleAdd x is not an array of this backend's memory/,
+  );
   assert.throws(() => be.dropout(x, x, 9, 0.1, 1), /dropout out has 8 elements, expected at least 9/);
   assert.throws(() => be.dropout(x, x, 8, 1, 1), /probability must be in \[0, 1\), got 1/);
   assert.throws(() => ref.reluDropout(x, 8, -0.1, 1), /probability must be in \[0, 1\)/);

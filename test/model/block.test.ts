@@ -4,7 +4,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/engine/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
-import { BlockActivations, blockBackward, blockForward, BlockScratch, blockTensors, type BlockTensors } from "../../src/model/block.js";
+import {
+  BlockActivations,
+  blockBackward,
+  blockForward,
+  BlockScratch,
+  blockTensors,
+  type BlockTensors,
+} from "../../src/model/block.js";
 import { resolveConfig } from "../../src/model/config.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors } from "../../src/model/head.js";
 import { initParams, paramLayout } from "../../src/model/params.js";
@@ -16,7 +23,7 @@ const H_STEP = 1e-3;
 /** Checks analytic gradients `grad[i]` against central differences of `loss` wrt `x[i]` at `indices`. */
 function checkFd(what: string, loss: () => number, x: Float32Array, grad: Float32Array, indices: number[]): void {
   for (const i of indices) {
-    const old = x[i]!;
+    const old = x[i];
     x[i] = old + H_STEP;
     const lp = loss();
     x[i] = old - H_STEP;
@@ -24,23 +31,27 @@ function checkFd(what: string, loss: () => number, x: Float32Array, grad: Float3
     x[i] = old;
     const num = (lp - lm) / (2 * H_STEP);
     const tol = 3e-4 + 2e-2 * Math.abs(num);
-    assert.ok(Math.abs(num - grad[i]!) <= tol, `${what}[${i}]: analytic ${grad[i]}, numeric ${num}`);
+    assert.ok(Math.abs(num - grad[i]) <= tol, `${what}[${i}]: analytic ${grad[i]}, numeric ${num}`);
   }
 }
 
 /** A few spread-out indices of an n-element tensor. */
-const sample = (n: number, k = 4): number[] => Array.from({ length: Math.min(k, n) }, (_, j) => Math.floor(((j + 0.5) * n) / Math.min(k, n)));
+const sample = (n: number, k = 4): number[] =>
+  Array.from({ length: Math.min(k, n) }, (_, j) => Math.floor(((j + 0.5) * n) / Math.min(k, n)));
 
 for (const dropout of [0, 0.2]) {
   test(`encoder block backward matches finite differences (dropout ${dropout}, padded keys)`, () => {
     const cfg = resolveConfig({ vocabSize: 11, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, dropout, maxLen: 8 });
     const { specs, total } = paramLayout(cfg);
-    const params = be.alloc(total), grads = be.alloc(total);
+    const params = be.alloc(total),
+      grads = be.alloc(total);
     initParams(specs, params, new Rng(3));
     // perturb LN scales/offsets and biases away from 1/0 so their gradients are exercised fully
     params.forEach((v, i) => (params[i] = v + 0.1 * Math.sin(i)));
-    const p = blockTensors(specs, params, 0), g = blockTensors(specs, grads, 0);
-    const T = 9, C = cfg.dModel;
+    const p = blockTensors(specs, params, 0),
+      g = blockTensors(specs, grads, 0);
+    const T = 9,
+      C = cfg.dModel;
     const seqs = be.allocInt(9);
     seqs.set([0, 4, 4, 4, 3, 2, 7, 2, 2]); // one sequence with a padded key
     const rows = { T, seqs, numSeqs: 3 };
@@ -53,7 +64,7 @@ for (const dropout of [0, 0.2]) {
     const loss = (): number => {
       blockForward(be, cfg, p, a, s, x, rows, drop());
       let sum = 0;
-      for (let i = 0; i < T * C; i++) sum += a.x2[i]! * gout[i]!;
+      for (let i = 0; i < T * C; i++) sum += a.x2[i] * gout[i];
       return sum;
     };
     loss();
@@ -61,7 +72,13 @@ for (const dropout of [0, 0.2]) {
     dout.set(gout);
     const dx = be.alloc(T * C);
     blockBackward(be, cfg, p, g, a, s, x, dout, dx, rows, dropout > 0 ? dropout : null);
-    checkFd("dx", loss, x, dx, Array.from({ length: T * C }, (_, i) => i));
+    checkFd(
+      "dx",
+      loss,
+      x,
+      dx,
+      Array.from({ length: T * C }, (_, i) => i),
+    );
     for (const key of Object.keys(p) as (keyof BlockTensors)[]) {
       if (key === "kB") continue; // a key bias shifts all scores of a query equally: zero gradient
       checkFd(key, loss, p[key], g[key], sample(p[key].length));
@@ -73,11 +90,14 @@ for (const dropout of [0, 0.2]) {
 test("head backward (dense, ReLU, layer norm, output, cross-entropy) matches finite differences", () => {
   const cfg = resolveConfig({ vocabSize: 13, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, maxLen: 8 });
   const { specs, total } = paramLayout(cfg);
-  const params = be.alloc(total), grads = be.alloc(total);
+  const params = be.alloc(total),
+    grads = be.alloc(total);
   initParams(specs, params, new Rng(4));
   params.forEach((v, i) => (params[i] = v + 0.1 * Math.cos(i)));
-  const p = headTensors(specs, params), g = headTensors(specs, grads);
-  const R = 5, C = cfg.dModel;
+  const p = headTensors(specs, params),
+    g = headTensors(specs, grads);
+  const R = 5,
+    C = cfg.dModel;
   const a = new HeadActivations(be, R, C, cfg.vocabSize);
   a.labels.set([3, -100, 12, 0, 7]);
   const x = be.alloc(R * C);
@@ -90,7 +110,13 @@ test("head backward (dense, ReLU, layer norm, output, cross-entropy) matches fin
   headLoss(be, cfg, a, R, 1 / 4);
   const dx = be.alloc(R * C);
   headBackward(be, cfg, p, g, a, x, dx, R);
-  checkFd("dx", loss, x, dx, Array.from({ length: R * C }, (_, i) => i));
+  checkFd(
+    "dx",
+    loss,
+    x,
+    dx,
+    Array.from({ length: R * C }, (_, i) => i),
+  );
   for (let c = 0; c < C; c++) assert.equal(dx[1 * C + c], 0); // the unlabelled row gets nothing
   for (const key of Object.keys(p) as (keyof typeof p)[]) checkFd(key, loss, p[key], g[key], sample(p[key].length, 6));
 });

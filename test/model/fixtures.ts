@@ -4,7 +4,15 @@ import type { PaddedBatch } from "../../src/model/batch.js";
 import type { ModelConfig } from "../../src/model/config.js";
 
 /** The tiny configuration of the gradient checks. */
-export const TINY: Partial<ModelConfig> = { vocabSize: 50, dModel: 16, numLayers: 2, numHeads: 2, dFF: 32, dropout: 0, maxLen: 16 };
+export const TINY: Partial<ModelConfig> = {
+  vocabSize: 50,
+  dModel: 16,
+  numLayers: 2,
+  numHeads: 2,
+  dFF: 32,
+  dropout: 0,
+  maxLen: 16,
+};
 
 /**
  * B sentences of random lengths in [minLen, S], ids in [5, V), padding id 0, labels at about
@@ -24,7 +32,7 @@ export function randomPadded(seed: number, B: number, S: number, V: number, labe
     }
     if (labelRate > 0 && len > 0) {
       const j = rng.int(len);
-      if (labels[b * S + j]! < 0) labels[b * S + j] = 5 + rng.int(V - 5);
+      if (labels[b * S + j] < 0) labels[b * S + j] = 5 + rng.int(V - 5);
     }
   }
   return { B, S, ids, lengths, labels };

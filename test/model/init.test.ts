@@ -19,20 +19,35 @@ test("default-size model: linear weights and embeddings are truncated normals of
     covered.fill(1, s.offset, s.offset + s.size);
     if (s.init === "zeros" || s.init === "ones") {
       const want = s.init === "ones" ? 1 : 0;
-      assert.ok(w.every((x) => x === want), `${s.name}: every element ${want}`);
-      assert.ok(s.init === "ones" ? s.name.endsWith(".scale") : s.name.endsWith(".bias") || s.name.endsWith(".offset"), s.name);
+      assert.ok(
+        w.every((x) => x === want),
+        `${s.name}: every element ${want}`,
+      );
+      assert.ok(
+        s.init === "ones" ? s.name.endsWith(".scale") : s.name.endsWith(".bias") || s.name.endsWith(".offset"),
+        s.name,
+      );
       continue;
     }
     // "linear": [in, out] weight, std 1/sqrt(fan_in); "embedding": std 1
-    const nominal = s.init === "linear" ? 1 / Math.sqrt(s.shape[0]!) : 1;
+    const nominal = s.init === "linear" ? 1 / Math.sqrt(s.shape[0]) : 1;
     assert.equal(s.init === "linear", s.name.endsWith(".weight") && s.name !== "embed.weight", s.name);
-    let sum = 0, sq = 0, max = 0;
-    for (const x of w) { sum += x; sq += x * x; max = Math.max(max, Math.abs(x)); }
+    let sum = 0,
+      sq = 0,
+      max = 0;
+    for (const x of w) {
+      sum += x;
+      sq += x * x;
+      max = Math.max(max, Math.abs(x));
+    }
     const mean = sum / w.length;
     const std = Math.sqrt(sq / w.length - mean * mean);
     assert.ok(max <= 2 * nominal * (1 + 1e-6), `${s.name}: |w| up to ${max}, bound ${2 * nominal}`);
     assert.ok(max > 1.8 * nominal, `${s.name}: values reach near the cut (max ${max}, cut ${2 * nominal})`);
-    assert.ok(Math.abs(std / (TRUNC_STD * nominal) - 1) < 0.05, `${s.name}: std ${std}, expected ${TRUNC_STD * nominal}`);
+    assert.ok(
+      Math.abs(std / (TRUNC_STD * nominal) - 1) < 0.05,
+      `${s.name}: std ${std}, expected ${TRUNC_STD * nominal}`,
+    );
     assert.ok(Math.abs(mean) < 0.05 * nominal, `${s.name}: mean ${mean}`);
   }
   // alignment gaps between tensors stay zero

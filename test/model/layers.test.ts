@@ -5,13 +5,14 @@ import { emptyPacked, packBatch } from "../../src/model/batch.js";
 import { positionalEncoding } from "../../src/model/layers.js";
 
 test("positional encoding is the sinusoidal table (not the tutorial's accidental zeros)", () => {
-  const C = 6, pe = positionalEncoding(10, C);
+  const C = 6,
+    pe = positionalEncoding(10, C);
   assert.deepEqual(Array.from(pe.subarray(0, C)), [0, 1, 0, 1, 0, 1]);
   for (const pos of [1, 7, 9]) {
     for (let i = 0; i < C / 2; i++) {
       const angle = pos / Math.pow(10000, (2 * i) / C);
-      assert.ok(Math.abs(pe[pos * C + 2 * i]! - Math.sin(angle)) < 1e-6);
-      assert.ok(Math.abs(pe[pos * C + 2 * i + 1]! - Math.cos(angle)) < 1e-6);
+      assert.ok(Math.abs(pe[pos * C + 2 * i] - Math.sin(angle)) < 1e-6);
+      assert.ok(Math.abs(pe[pos * C + 2 * i + 1] - Math.cos(angle)) < 1e-6);
     }
   }
   assert.equal(positionalEncoding(3, 5)[2 * 5 + 4], Math.fround(Math.sin(2 / Math.pow(10000, 4 / 5)))); // odd C: last column is a sine
@@ -41,5 +42,8 @@ test("packBatch: unpadded keeps real tokens only, padded keeps all rows with mas
   const reuse = emptyPacked(16, 4);
   assert.equal(packBatch(padded, "padded", reuse), reuse);
   assert.notEqual(packBatch(padded, "padded", emptyPacked(2, 4)).ids.length, 2);
-  assert.throws(() => packBatch({ ...padded, lengths: Int32Array.from([5, 1]) }, "unpadded"), /sentence 0 has length 5/);
+  assert.throws(
+    () => packBatch({ ...padded, lengths: Int32Array.from([5, 1]) }, "unpadded"),
+    /sentence 0 has length 5/,
+  );
 });

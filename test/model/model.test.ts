@@ -19,9 +19,9 @@ function tinyModel(seed = 1, overrides = {}): MlmModel {
 
 function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
   let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d / Math.max(scale, 1e-30);
 }
 
@@ -37,18 +37,22 @@ function checkModelGradient(m: MlmModel, loss: () => number, usedIds: Set<number
       const ids = [...usedIds].slice(0, 3);
       picks = ids.map((id, j) => id * C + ((j * 5) % C));
       const unused = [...Array(m.config.vocabSize).keys()].find((id) => !usedIds.has(id))!;
-      for (let c = 0; c < C; c++) assert.equal(grads[s.offset + unused * C + c], 0, "an absent token's embedding gets no gradient");
+      for (let c = 0; c < C; c++)
+        assert.equal(grads[s.offset + unused * C + c], 0, "an absent token's embedding gets no gradient");
     } else picks = [0, Math.floor(s.size / 2), s.size - 1, Math.floor(s.size / 3)];
     for (const j of picks) {
       const i = s.offset + j;
-      const old = m.params[i]!;
+      const old = m.params[i];
       m.params[i] = old + h;
       const lp = loss();
       m.params[i] = old - h;
       const lm = loss();
       m.params[i] = old;
       const num = (lp - lm) / (2 * h);
-      assert.ok(Math.abs(num - grads[i]!) <= 2e-4 + 2e-2 * Math.abs(num), `${s.name}[${j}]: analytic ${grads[i]}, numeric ${num}`);
+      assert.ok(
+        Math.abs(num - grads[i]) <= 2e-4 + 2e-2 * Math.abs(num),
+        `${s.name}[${j}]: analytic ${grads[i]}, numeric ${num}`,
+      );
       checked++;
     }
   }
@@ -87,12 +91,13 @@ test("padded and unpadded packings give the same loss, gradients, evaluation and
   assert.equal(ru.count, rp.count);
   assert.ok(Math.abs(ru.loss - rp.loss) < 1e-5 * ru.loss, `${ru.loss} vs ${rp.loss}`);
   assert.ok(maxRelDiff(m.grads, gu) < 1e-5, `gradients differ by ${maxRelDiff(m.grads, gu)}`);
-  const eu = m.evaluate(u), ep = m.evaluate(p);
+  const eu = m.evaluate(u),
+    ep = m.evaluate(p);
   assert.ok(Math.abs(eu.lossSum - ep.lossSum) < 1e-5 * eu.lossSum);
   assert.equal(eu.top5, ep.top5);
   // logits of the first real token of each sentence
-  const uRows = [...Array(padded.B).keys()].map((b) => u.seqs[3 * b]!);
-  const pRows = [...Array(padded.B).keys()].map((b) => p.seqs[3 * b]!);
+  const uRows = [...Array(padded.B).keys()].map((b) => u.seqs[3 * b]);
+  const pRows = [...Array(padded.B).keys()].map((b) => p.seqs[3 * b]);
   const lu = Float32Array.from(m.logits(u, uRows));
   const lp = m.logits(p, pRows);
   assert.ok(maxRelDiff(lp, lu) < 1e-5);
@@ -108,7 +113,8 @@ test("sparse head (labelled rows only) and full head give the same loss and grad
     assert.equal(rs.count, rf.count);
     assert.ok(Math.abs(rs.loss - rf.loss) < 1e-6 * rs.loss, `${mode}: ${rs.loss} vs ${rf.loss}`);
     assert.ok(maxRelDiff(m.grads, gs) < 1e-5, `${mode}: gradients differ by ${maxRelDiff(m.grads, gs)}`);
-    const es = m.evaluate(batch), ef = m.evaluate(batch, { fullHead: true });
+    const es = m.evaluate(batch),
+      ef = m.evaluate(batch, { fullHead: true });
     assert.deepEqual([es.count, es.top1, es.top5], [ef.count, ef.top1, ef.top5]);
   }
 });
@@ -126,7 +132,8 @@ test("a batch without labels gives loss 0 and zero gradients, not NaN", () => {
 });
 
 test("same seeds give the same parameters, losses and gradients; another dropout seed differs", () => {
-  const a = tinyModel(11, { dropout: 0.1 }), b = tinyModel(11, { dropout: 0.1 });
+  const a = tinyModel(11, { dropout: 0.1 }),
+    b = tinyModel(11, { dropout: 0.1 });
   assert.deepEqual(a.params, b.params);
   assert.notDeepEqual(tinyModel(12).params, a.params);
   const batch = packBatch(randomPadded(13, 4, 8, 50), "unpadded");
@@ -144,42 +151,63 @@ test("same seeds give the same parameters, losses and gradients; another dropout
 test("named tensors: stable names and shapes, and a load reproduces the model exactly", () => {
   const m = tinyModel(14);
   const t = m.tensors();
-  assert.deepEqual(t.slice(0, 4).map((x) => [x.name, x.shape]), [
-    ["embed.weight", [50, 16]],
-    ["layers.0.attn.q.weight", [16, 16]],
-    ["layers.0.attn.q.bias", [16]],
-    ["layers.0.attn.k.weight", [16, 16]],
-  ]);
-  assert.deepEqual(t.slice(-6).map((x) => x.name), ["head.dense.weight", "head.dense.bias", "head.ln.scale", "head.ln.offset", "head.out.weight", "head.out.bias"]);
+  assert.deepEqual(
+    t.slice(0, 4).map((x) => [x.name, x.shape]),
+    [
+      ["embed.weight", [50, 16]],
+      ["layers.0.attn.q.weight", [16, 16]],
+      ["layers.0.attn.q.bias", [16]],
+      ["layers.0.attn.k.weight", [16, 16]],
+    ],
+  );
+  assert.deepEqual(
+    t.slice(-6).map((x) => x.name),
+    ["head.dense.weight", "head.dense.bias", "head.ln.scale", "head.ln.offset", "head.out.weight", "head.out.bias"],
+  );
   assert.equal(t.length, 1 + 2 * 16 + 6);
-  assert.equal(m.numParams, t.reduce((s, x) => s + x.data.length, 0));
+  assert.equal(
+    m.numParams,
+    t.reduce((s, x) => s + x.data.length, 0),
+  );
   const decayed = m.specs.filter((s) => s.decay).map((s) => s.name);
-  assert.ok(decayed.includes("embed.weight") && decayed.includes("head.out.weight") && !decayed.some((n) => n.endsWith(".bias") || n.includes(".ln")));
+  assert.ok(
+    decayed.includes("embed.weight") &&
+      decayed.includes("head.out.weight") &&
+      !decayed.some((n) => n.endsWith(".bias") || n.includes(".ln")),
+  );
   const copy = tinyModel(99);
   copy.loadTensors(t.map((x) => ({ name: x.name, shape: x.shape, data: Float32Array.from(x.data) })));
   const batch = packBatch(randomPadded(15, 3, 6, 50), "unpadded");
   assert.equal(copy.evaluate(batch).lossSum, m.evaluate(batch).lossSum);
   assert.throws(() => copy.loadTensors(t.slice(1)), /missing tensor 'embed.weight'/);
-  assert.throws(() => copy.loadTensors(t.map((x, i) => (i === 2 ? { ...x, shape: [4, 4] } : x))), /has shape \[4, 4\], expected \[16\]/);
-  assert.throws(() => copy.loadTensors([...t, { name: "extra", shape: [1], data: [0] }]), /unexpected tensor\(s\) 'extra'/);
+  assert.throws(
+    () => copy.loadTensors(t.map((x, i) => (i === 2 ? { ...x, shape: [4, 4] } : x))),
+    /has shape \[4, 4\], expected \[16\]/,
+  );
+  assert.throws(
+    () => copy.loadTensors([...t, { name: "extra", shape: [1], data: [0] }]),
+    /unexpected tensor\(s\) 'extra'/,
+  );
 });
 
 test("evaluate counts top-1/top-5 hits consistently with the logits", () => {
   const m = tinyModel(16);
   const batch = packBatch(randomPadded(17, 6, 8, 50, 0.4), "unpadded");
   const rows: number[] = [];
-  for (let t = 0; t < batch.rows; t++) if (batch.labels[t]! >= 0) rows.push(t);
+  for (let t = 0; t < batch.rows; t++) if (batch.labels[t] >= 0) rows.push(t);
   const logits = m.logits(batch, rows);
-  let top1 = 0, top5 = 0, lossSum = 0;
+  let top1 = 0,
+    top5 = 0,
+    lossSum = 0;
   const V = 50;
   rows.forEach((t, r) => {
     const row = Array.from(logits.subarray(r * V, r * V + V));
-    const label = batch.labels[t]!;
-    const higher = row.filter((v, c) => c !== label && v >= row[label]!).length;
+    const label = batch.labels[t];
+    const higher = row.filter((v, c) => c !== label && v >= row[label]).length;
     if (higher === 0) top1++;
     if (higher < 5) top5++;
     const mx = Math.max(...row);
-    lossSum += Math.log(row.reduce((s, v) => s + Math.exp(v - mx), 0)) + mx - row[label]!;
+    lossSum += Math.log(row.reduce((s, v) => s + Math.exp(v - mx), 0)) + mx - row[label];
   });
   const e = m.evaluate(batch);
   assert.equal(e.count, rows.length);
@@ -192,13 +220,19 @@ test("evaluate counts top-1/top-5 hits consistently with the logits", () => {
 test("inputs outside the capacity or the vocabulary fail with a clear message", () => {
   const m = new MlmModel(be, TINY, { maxRows: 10, maxSeqs: 2, maxHeadRows: 3 });
   m.init(new Rng(1));
-  assert.throws(() => m.evaluate(packBatch(randomPadded(1, 3, 8, 50, 0.3, 4), "unpadded")), /capacity.maxSeqs is 2|capacity.maxRows is 10/);
+  assert.throws(
+    () => m.evaluate(packBatch(randomPadded(1, 3, 8, 50, 0.3, 4), "unpadded")),
+    /capacity.maxSeqs is 2|capacity.maxRows is 10/,
+  );
   const b = packBatch(randomPadded(2, 2, 5, 50, 1, 5), "unpadded");
   assert.throws(() => m.logits(b, [0, 1, 2, 3]), /4 rows requested at once, at most capacity.maxHeadRows = 3/);
   b.ids[0] = 50;
   assert.throws(() => m.evaluate(b), /token id 50 at row 0 is outside the vocabulary of 50/);
   assert.throws(() => new MlmModel(be, { ...TINY, numHeads: 3 }, { maxRows: 4, maxSeqs: 1 }), /multiple of numHeads/);
-  assert.throws(() => new MlmModel(be, { ...TINY, dmodel: 3 } as never, { maxRows: 4, maxSeqs: 1 }), /unknown key 'dmodel'/);
+  assert.throws(
+    () => new MlmModel(be, { ...TINY, dmodel: 3 } as never, { maxRows: 4, maxSeqs: 1 }),
+    /unknown key 'dmodel'/,
+  );
 });
 
 test("the WebAssembly backend (2 threads) gives TsBackend's loss and gradients with dropout: the same masks", async () => {
@@ -208,7 +242,8 @@ test("the WebAssembly backend (2 threads) gives TsBackend's loss and gradients w
     const cfg = { ...TINY, dModel: 32, dFF: 64, dropout: 0.2, maxLen: 24 };
     const batch = packBatch(randomPadded(21, 48, 24, 50, 0.2), "unpadded");
     const cap = { maxRows: 48 * 24, maxSeqs: 48 };
-    const a = new MlmModel(be, cfg, cap), b = new MlmModel(wasm, cfg, cap);
+    const a = new MlmModel(be, cfg, cap),
+      b = new MlmModel(wasm, cfg, cap);
     a.init(new Rng(3));
     b.params.set(a.params);
     const ra = a.forwardBackward(batch, { dropoutRng: new Rng(8) });
@@ -235,11 +270,15 @@ test("the head in chunks of 3 rows gives the loss, gradients and evaluation of o
     assert.ok(r1.count > 6, "several chunks");
     assert.equal(rc.count, r1.count);
     assert.ok(Math.abs(rc.loss - r1.loss) < 1e-6 * r1.loss, `fullHead ${fullHead}: ${rc.loss} vs ${r1.loss}`);
-    assert.ok(maxRelDiff(chunked.grads, one.grads) < 1e-5, `fullHead ${fullHead}: gradients differ by ${maxRelDiff(chunked.grads, one.grads)}`);
+    assert.ok(
+      maxRelDiff(chunked.grads, one.grads) < 1e-5,
+      `fullHead ${fullHead}: gradients differ by ${maxRelDiff(chunked.grads, one.grads)}`,
+    );
     // a second step starts from zero gradients again (the chunks do not add onto the last step's)
     chunked.forwardBackward(batch, { train: false, fullHead });
     assert.ok(maxRelDiff(chunked.grads, one.grads) < 1e-5);
-    const e1 = one.evaluate(batch, { fullHead }), ec = chunked.evaluate(batch, { fullHead });
+    const e1 = one.evaluate(batch, { fullHead }),
+      ec = chunked.evaluate(batch, { fullHead });
     assert.deepEqual([ec.count, ec.top1, ec.top5], [e1.count, e1.top1, e1.top5]);
     assert.ok(Math.abs(ec.lossSum - e1.lossSum) < 1e-6 * e1.lossSum);
   }
@@ -260,7 +299,8 @@ test("WebAssembly backend: 1 and 2 threads give the same bits (loss, gradients, 
       const m = new MlmModel(w, cfg, cap);
       m.params.set(init.params);
       const n = m.params.length;
-      const mom = w.alloc(n), vel = w.alloc(n);
+      const mom = w.alloc(n),
+        vel = w.alloc(n);
       const mask = m.decayMask();
       const losses: number[] = [];
       const dropoutRng = new Rng(5);
@@ -268,15 +308,28 @@ test("WebAssembly backend: 1 and 2 threads give the same bits (loss, gradients, 
         const r = m.forwardBackward(batch, { dropoutRng });
         losses.push(r.loss);
         const norm = Math.sqrt(w.sumSquares(m.grads, n));
-        const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step, gradScale: Math.min(1, 0.5 / norm), weightDecay: 0.01 };
+        const hyper = {
+          lr: 1e-3,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          step,
+          gradScale: Math.min(1, 0.5 / norm),
+          weightDecay: 0.01,
+        };
         w.adamUpdate(m.params, m.grads, mom, vel, n, hyper, mask);
       }
-      return { losses, grads: Float32Array.from(m.grads), params: Float32Array.from(m.params), eval: m.evaluate(batch) };
+      return {
+        losses,
+        grads: Float32Array.from(m.grads),
+        params: Float32Array.from(m.params),
+        eval: m.evaluate(batch),
+      };
     });
-    assert.deepEqual(runs[1]!.losses, runs[0]!.losses);
-    assert.deepEqual(runs[1]!.grads, runs[0]!.grads);
-    assert.deepEqual(runs[1]!.params, runs[0]!.params);
-    assert.deepEqual(runs[1]!.eval, runs[0]!.eval);
+    assert.deepEqual(runs[1].losses, runs[0].losses);
+    assert.deepEqual(runs[1].grads, runs[0].grads);
+    assert.deepEqual(runs[1].params, runs[0].params);
+    assert.deepEqual(runs[1].eval, runs[0].eval);
   } finally {
     for (const w of wasms) w.dispose();
   }

@@ -107,11 +107,14 @@ test("reader validates header size, JSON, dtype, shape and offsets with clear er
     [make({ __metadata__: { n: 1 } }, 0), /__metadata__.n is not a string/],
   ];
   for (const [bytes, message] of cases) {
-    assert.throws(() => readSafetensors(bytes, "m.safetensors"), (e: Error) => {
-      assert.match(e.message, /^m\.safetensors: not a valid safetensors file: /);
-      assert.match(e.message, message);
-      return true;
-    });
+    assert.throws(
+      () => readSafetensors(bytes, "m.safetensors"),
+      (e: Error) => {
+        assert.match(e.message, /^m\.safetensors: not a valid safetensors file: /);
+        assert.match(e.message, message);
+        return true;
+      },
+    );
   }
 });
 
@@ -124,7 +127,15 @@ test("numpy reads our file back (skipped without python3 + numpy)", { skip: !has
   const path = join(dir, "x.safetensors");
   const w = Float32Array.from({ length: 12 }, (_, i) => i * 0.1 - 0.5);
   const b = new Float32Array([7]);
-  writeFileSync(path, bytesOf(writeSafetensors([{ name: "w", shape: [3, 4], data: w }, { name: "b", shape: [1], data: b }])));
+  writeFileSync(
+    path,
+    bytesOf(
+      writeSafetensors([
+        { name: "w", shape: [3, 4], data: w },
+        { name: "b", shape: [1], data: b },
+      ]),
+    ),
+  );
   const script = `
 import json, struct, sys, numpy as np
 raw = open(sys.argv[1], "rb").read()

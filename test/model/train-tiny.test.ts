@@ -31,14 +31,14 @@ function corpusBatch(corpus: number[][], rng: Rng, B: number, S: number): Padded
   const labels = new Int32Array(B * S).fill(-100);
   const lengths = new Int32Array(B);
   for (let b = 0; b < B; b++) {
-    const sentence = corpus[rng.int(corpus.length)]!;
+    const sentence = corpus[rng.int(corpus.length)];
     const len = sentence.length + 2;
     lengths[b] = len;
     ids[b * S] = 1;
     ids[b * S + len - 1] = 2;
     const masked = 1 + rng.int(sentence.length);
     for (let j = 1; j < len - 1; j++) {
-      ids[b * S + j] = j === masked ? 3 : sentence[j - 1]!;
+      ids[b * S + j] = j === masked ? 3 : sentence[j - 1];
       if (j === masked) labels[b * S + j] = sentence[j - 1]!;
     }
   }
@@ -47,12 +47,16 @@ function corpusBatch(corpus: number[][], rng: Rng, B: number, S: number): Padded
 
 function train(seed: number, steps: number): number[] {
   const be = new TsBackend();
-  const model = new MlmModel(be, { vocabSize: V, dModel: 32, numLayers: 2, numHeads: 4, dFF: 64, dropout: 0, maxLen: 16 }, { maxRows: 16 * 12, maxSeqs: 16 });
+  const model = new MlmModel(
+    be,
+    { vocabSize: V, dModel: 32, numLayers: 2, numHeads: 4, dFF: 64, dropout: 0, maxLen: 16 },
+    { maxRows: 16 * 12, maxSeqs: 16 },
+  );
   const corpus = makeCorpus(7);
   model.init(Rng.derive(seed, "init"));
   const opt = new Adam(be, model.params.length);
   const data = Rng.derive(seed, "data");
-    const losses: number[] = [];
+  const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
     const batch = packBatch(corpusBatch(corpus, data, 16, 12), "unpadded");
     const { loss } = model.forwardBackward(batch);

@@ -18,7 +18,13 @@ const FILL = [
   { score: 0.07175467685296902, token: 33, token_str: "##r", sequence: "the catr the apple." },
   { score: 0.07007239738941322, token: 44, token_str: "the", sequence: "the cat the the apple." },
 ];
-const EVAL = { loss: 3.9750558343426934, accuracy: 0.034482758620689655, top5: 0.22988505747126436, tokens: 87, sentences: 60 };
+const EVAL = {
+  loss: 3.9750558343426934,
+  accuracy: 0.034482758620689655,
+  top5: 0.22988505747126436,
+  tokens: 87,
+  sentences: 60,
+};
 
 test("a run directory of version 0.1.0 still loads: same fill-mask predictions", async () => {
   const loaded = await loadModel(join(FIXTURE, "run"));
@@ -27,7 +33,7 @@ test("a run directory of version 0.1.0 still loads: same fill-mask predictions",
     assert.equal(got.length, 3);
     for (let i = 0; i < 3; i++) {
       const { score, ...rest } = got[i] as (typeof FILL)[number];
-      const { score: want, ...wantRest } = FILL[i]!;
+      const { score: want, ...wantRest } = FILL[i];
       assert.deepEqual(rest, wantRest);
       assert.ok(Math.abs(score - want) <= 1e-6 * want, `score ${score} vs ${want}`);
     }
@@ -40,7 +46,12 @@ test("a run directory of version 0.1.0 still evaluates on its own validation spl
   const dir = mkdtempSync(join(tmpdir(), "mlm-fixture-"));
   try {
     cpSync(FIXTURE, dir, { recursive: true }); // the run's config names its corpus relative to this folder
-    const out = JSON.parse(execFileSync(process.execPath, [CLI, "eval", "--model", "run", "--split", "valid", "--json"], { cwd: dir, encoding: "utf8" }));
+    const out = JSON.parse(
+      execFileSync(process.execPath, [CLI, "eval", "--model", "run", "--split", "valid", "--json"], {
+        cwd: dir,
+        encoding: "utf8",
+      }),
+    );
     assert.equal(out.tokens, EVAL.tokens);
     assert.equal(out.sentences, EVAL.sentences);
     assert.equal(out.accuracy, EVAL.accuracy);

@@ -11,7 +11,16 @@ import { evalCommand } from "../../src/cli/eval.js";
 import { MlmDataLoader } from "../../src/data/index.js";
 import { tokenizeSentences } from "../../src/data/index.js";
 import { packBatch, type PaddedBatch } from "../../src/model/index.js";
-import { evaluateCorpus, evaluateRunValidation, fillMask, fillMasks, loadModel, resolveCheckpointDir, type FillMaskPrediction, type LoadedModel } from "../../src/pipelines/index.js";
+import {
+  evaluateCorpus,
+  evaluateRunValidation,
+  fillMask,
+  fillMasks,
+  loadModel,
+  resolveCheckpointDir,
+  type FillMaskPrediction,
+  type LoadedModel,
+} from "../../src/pipelines/index.js";
 import { neverMaskedIds, requireToken } from "../../src/train/prepare.js";
 import { COLOURS, PLACES, tinySentences, trainTinyRun, type TinyRun } from "./tiny-run.js";
 
@@ -32,7 +41,13 @@ after(() => {
 function referenceProbs(text: string, row: number): number[] {
   const ids = Array.from(loaded.tokenizer.encodeIds(text));
   const S = ids.length;
-  const batch: PaddedBatch = { B: 1, S, ids: Int32Array.from(ids), lengths: Int32Array.of(S), labels: new Int32Array(S).fill(-100) };
+  const batch: PaddedBatch = {
+    B: 1,
+    S,
+    ids: Int32Array.from(ids),
+    lengths: Int32Array.of(S),
+    labels: new Int32Array(S).fill(-100),
+  };
   const logits = Array.from(loaded.model.logits(packBatch(batch, "unpadded"), [row]));
   const max = Math.max(...logits);
   const exps = logits.map((x) => Math.exp(x - max));
@@ -48,10 +63,10 @@ test("fill-mask scores are the full-vocabulary softmax of the model's logits, be
   const probs = referenceProbs(text, maskRow);
   const order = probs.map((p, id) => ({ p, id })).sort((a, b) => b.p - a.p || a.id - b.id);
   preds.forEach((pred, i) => {
-    assert.equal(pred.token, order[i]!.id);
-    assert.ok(Math.abs(pred.score - order[i]!.p) < 1e-12, `rank ${i}: ${pred.score} vs ${order[i]!.p}`);
+    assert.equal(pred.token, order[i].id);
+    assert.ok(Math.abs(pred.score - order[i].p) < 1e-12, `rank ${i}: ${pred.score} vs ${order[i].p}`);
     assert.equal(pred.token_str, loaded.tokenizer.idToToken(pred.token));
-    if (i > 0) assert.ok(pred.score <= preds[i - 1]!.score);
+    if (i > 0) assert.ok(pred.score <= preds[i - 1].score);
   });
   assert.ok(preds.reduce((a, p) => a + p.score, 0) <= 1 + 1e-12);
   // Every id kept (special tokens included): the whole vocabulary sums to 1.
@@ -64,8 +79,8 @@ test("the place that goes with the animal ranks first, validation sentences incl
   for (const colour of COLOURS) {
     for (const [animal, place] of PLACES) {
       const preds = fillMask(loaded, `the ${colour} ${animal} sat on the [MASK].`, { topK: 2 }) as FillMaskPrediction[];
-      assert.equal(preds[0]!.token_str, place, `${colour} ${animal}: ${JSON.stringify(preds)}`);
-      assert.equal(preds[0]!.sequence, `the ${colour} ${animal} sat on the ${place}.`);
+      assert.equal(preds[0].token_str, place, `${colour} ${animal}: ${JSON.stringify(preds)}`);
+      assert.equal(preds[0].sequence, `the ${colour} ${animal} sat on the ${place}.`);
     }
   }
 });
@@ -74,10 +89,10 @@ test("several masks give one list per mask, in text order, the other masks left 
   const out = fillMask(loaded, "the red cat sat on [MASK] [MASK].", { topK: 3 }) as FillMaskPrediction[][];
   assert.equal(out.length, 2);
   assert.deepEqual(out, fillMasks(loaded, "the red cat sat on [MASK] [MASK].", { topK: 3 }));
-  assert.equal(out[0]![0]!.token_str, "the");
-  assert.equal(out[0]![0]!.sequence, "the red cat sat on the [MASK].");
-  assert.equal(out[1]![0]!.token_str, "mat");
-  assert.equal(out[1]![0]!.sequence, "the red cat sat on [MASK] mat.");
+  assert.equal(out[0][0].token_str, "the");
+  assert.equal(out[0][0].sequence, "the red cat sat on the [MASK].");
+  assert.equal(out[1][0].token_str, "mat");
+  assert.equal(out[1][0].sequence, "the red cat sat on [MASK] mat.");
   // A single mask is the list itself.
   assert.ok(!Array.isArray((fillMask(loaded, "the red cat sat on the [MASK].") as unknown[])[0]));
 });
@@ -95,25 +110,36 @@ test("corpus metrics: perplexity = exp(loss), accuracy over masked positions onl
   const tok = loaded.tokenizer;
   const split = tokenizeSentences(sentences, (s) => tok.encodeIds(s), { maxLen: 16, progress: false });
   const loader = new MlmDataLoader(split, {
-    batchSize: 4, maxLen: 16, seed: 5, fixedMasks: true, mask: { probability: 0.25, maskTokenRate: 1, randomTokenRate: 0 },
-    padId: requireToken(tok, "[PAD]"), maskId: requireToken(tok, "[MASK]"), vocabSize: tok.vocabSize, isSpecial: neverMaskedIds(tok),
+    batchSize: 4,
+    maxLen: 16,
+    seed: 5,
+    fixedMasks: true,
+    mask: { probability: 0.25, maskTokenRate: 1, randomTokenRate: 0 },
+    padId: requireToken(tok, "[PAD]"),
+    maskId: requireToken(tok, "[MASK]"),
+    vocabSize: tok.vocabSize,
+    isSpecial: neverMaskedIds(tok),
   });
-  let lossSum = 0, count = 0, top1 = 0, top5 = 0, realTokens = 0;
+  let lossSum = 0,
+    count = 0,
+    top1 = 0,
+    top5 = 0,
+    realTokens = 0;
   const V = tok.vocabSize;
   for (let i = 0; i < loader.batchesPerEpoch; i++) {
     const packed = packBatch(loader.batch(0, i), "unpadded");
     const rows: number[] = [];
-    for (let t = 0; t < packed.rows; t++) if (packed.labels[t]! >= 0) rows.push(t);
+    for (let t = 0; t < packed.rows; t++) if (packed.labels[t] >= 0) rows.push(t);
     realTokens += packed.rows;
     if (rows.length === 0) continue;
     const logits = loaded.model.logits(packed, rows);
     rows.forEach((row, k) => {
       const z = Array.from(logits.subarray(k * V, (k + 1) * V));
-      const label = packed.labels[row]!;
+      const label = packed.labels[row];
       const max = Math.max(...z);
       const lse = max + Math.log(z.reduce((a, x) => a + Math.exp(x - max), 0));
-      lossSum += lse - z[label]!;
-      const above = z.filter((x, c) => c !== label && x >= z[label]!).length;
+      lossSum += lse - z[label];
+      const above = z.filter((x, c) => c !== label && x >= z[label]).length;
       if (above === 0) top1++;
       if (above < 5) top5++;
       count++;
@@ -142,38 +168,64 @@ test("the run's validation split scores exactly as the training loop's evaluatio
 test("mlm fill --json prints the library's output; the table shows the ranks", async () => {
   const text = "the old fish sat on the [MASK].";
   let out = "";
-  const code = await fillCommand([text, "--model", run.runDir, "--top-k", "3", "--json", "--backend", "ts"], (s) => (out += s));
+  const code = await fillCommand(
+    [text, "--model", run.runDir, "--top-k", "3", "--json", "--backend", "ts"],
+    (s) => (out += s),
+  );
   assert.equal(code, 0);
   assert.deepEqual(JSON.parse(out), fillMask(loaded, text, { topK: 3 }));
   out = "";
   await fillCommand([text, "-m", run.runDir], (s) => (out += s));
   const lines = out.trim().split("\n");
   assert.equal(lines.length, 6); // header + 5 ranks
-  assert.match(lines[1]!, /^ {3}1 +0\.\d{4} {2}pond +the old fish sat on the pond\.$/);
+  assert.match(lines[1], /^ {3}1 +0\.\d{4} {2}pond +the old fish sat on the pond\.$/);
 });
 
 test("mlm eval --json prints the library's metrics", async () => {
   let out = "";
-  await evalCommand(["--model", run.runDir, "--data", run.corpusPath, "--seed", "2", "--json", "--backend", "ts"], (s) => (out += s));
+  await evalCommand(
+    ["--model", run.runDir, "--data", run.corpusPath, "--seed", "2", "--json", "--backend", "ts"],
+    (s) => (out += s),
+  );
   const printed = JSON.parse(out) as Record<string, unknown>;
   const r = await evaluateCorpus(loaded, run.corpusPath, { seed: 2 });
-  assert.deepEqual(printed, { model: loaded.checkpointDir, data: run.corpusPath, loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, top5: r.top5, tokens: r.tokens, sentences: 50 });
+  assert.deepEqual(printed, {
+    model: loaded.checkpointDir,
+    data: run.corpusPath,
+    loss: r.loss,
+    perplexity: r.perplexity,
+    accuracy: r.accuracy,
+    top5: r.top5,
+    tokens: r.tokens,
+    sentences: 50,
+  });
   out = "";
   await evalCommand(["--model", run.runDir, "--split", "valid", "--backend", "ts"], (s) => (out += s));
   assert.match(out, new RegExp(`^loss +${run.summary.bestValidLoss!.toFixed(4)}$`, "m"));
 });
 
 test("one-line errors: no [MASK], too long, bad top-k, not a model directory", async () => {
-  assert.throws(() => fillMask(loaded, "the red cat sat on the mat."), /^Error: fill-mask: no \[MASK\] token in the text "the red cat sat on the mat\."$/);
+  assert.throws(
+    () => fillMask(loaded, "the red cat sat on the mat."),
+    /^Error: fill-mask: no \[MASK\] token in the text "the red cat sat on the mat\."$/,
+  );
   const long = Array.from({ length: 20 }, () => "cat").join(" ") + " [MASK]";
-  assert.throws(() => fillMask(loaded, long), /the text is 23 tokens long \(\[CLS\] and \[SEP\] included\), more than the model's maximum of 16$/);
+  assert.throws(
+    () => fillMask(loaded, long),
+    /the text is 23 tokens long \(\[CLS\] and \[SEP\] included\), more than the model's maximum of 16$/,
+  );
   assert.throws(() => fillMask(loaded, "the [MASK].", { topK: 0 }), /topK must be an integer >= 1, got 0/);
   // The tokenizer's truncation is restored after the untruncated count.
   assert.equal(loaded.tokenizer.encodeIds(long).length, 16);
 
   const missing = join(run.tmp, "nope");
   await assert.rejects(loadModel(missing), new RegExp(`^Error: ${escape(missing)}: no such directory`));
-  await assert.rejects(loadModel(run.tmp), new RegExp(`^Error: ${escape(run.tmp)}: not a run directory \\(no best/ or last-\\*/ checkpoint\\) nor a checkpoint directory`));
+  await assert.rejects(
+    loadModel(run.tmp),
+    new RegExp(
+      `^Error: ${escape(run.tmp)}: not a run directory \\(no best/ or last-\\*/ checkpoint\\) nor a checkpoint directory`,
+    ),
+  );
   await assert.rejects(fillCommand(["the [MASK].", "--model", missing]), /no such directory/);
   await assert.rejects(fillCommand(["no mask here", "--model", run.runDir]), /no \[MASK\] token/);
 });
@@ -183,7 +235,10 @@ test("a checkpoint directory loads as such; a run without best/ falls back to it
   try {
     assert.equal(fromBest.checkpointDir, join(run.runDir, "best"));
     assert.equal(fromBest.runDir, run.runDir);
-    assert.deepEqual(fillMask(fromBest, "the red cow sat on the [MASK]."), fillMask(loaded, "the red cow sat on the [MASK]."));
+    assert.deepEqual(
+      fillMask(fromBest, "the red cow sat on the [MASK]."),
+      fillMask(loaded, "the red cow sat on the [MASK]."),
+    );
   } finally {
     fromBest.dispose();
   }

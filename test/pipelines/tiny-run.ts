@@ -71,5 +71,11 @@ export async function trainTinyRun(): Promise<TinyRun> {
     outDir: join(tmp, "run"),
   });
   const summary = await train(config, { log: () => {} });
-  return { tmp, corpusPath, runDir: summary.runDir, summary, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
+  return {
+    tmp,
+    corpusPath,
+    runDir: summary.runDir,
+    summary,
+    cleanup: () => rmSync(tmp, { recursive: true, force: true }),
+  };
 }

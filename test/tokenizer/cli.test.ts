@@ -12,7 +12,18 @@ test("trains with flags and writes a loadable tokenizer.json", async () => {
   const input = join(dir, "corpus.txt");
   writeFileSync(input, corpusLines().slice(0, 2000).join("\n") + "\n");
   const out = join(dir, "tok.json");
-  const code = await tokenizerTrainCommand([input, "--out", out, "--vocab-size", "1500", "--max-length", "64", "--padding", "longest", "--no-progress"]);
+  const code = await tokenizerTrainCommand([
+    input,
+    "--out",
+    out,
+    "--vocab-size",
+    "1500",
+    "--max-length",
+    "64",
+    "--padding",
+    "longest",
+    "--no-progress",
+  ]);
   assert.equal(code, 0);
   const tok = Tokenizer.load(out);
   assert.equal(tok.vocabSize, 1500);
@@ -38,11 +49,22 @@ test("a TSV corpus trains on its English column only, like the same sentences as
   const dir = tempDir();
   const english = corpusLines().slice(0, 1500);
   const tsv = join(dir, "pairs.tsv");
-  writeFileSync(tsv, "id_it\tsent_it\tid_en\tsent_en\n" + english.map((s, i) => `${2 * i + 1}\tfrase italiana ${i}\t${2 * i + 2}\t${s}`).join("\n") + "\n");
+  writeFileSync(
+    tsv,
+    "id_it\tsent_it\tid_en\tsent_en\n" +
+      english.map((s, i) => `${2 * i + 1}\tfrase italiana ${i}\t${2 * i + 2}\t${s}`).join("\n") +
+      "\n",
+  );
   const txt = join(dir, "english.txt");
   writeFileSync(txt, english.join("\n") + "\n");
-  assert.equal(await tokenizerTrainCommand([tsv, "--out", join(dir, "a.json"), "--vocab-size", "800", "--no-progress"]), 0);
-  assert.equal(await tokenizerTrainCommand([txt, "--out", join(dir, "b.json"), "--vocab-size", "800", "--no-progress"]), 0);
+  assert.equal(
+    await tokenizerTrainCommand([tsv, "--out", join(dir, "a.json"), "--vocab-size", "800", "--no-progress"]),
+    0,
+  );
+  assert.equal(
+    await tokenizerTrainCommand([txt, "--out", join(dir, "b.json"), "--vocab-size", "800", "--no-progress"]),
+    0,
+  );
   const a = Tokenizer.load(join(dir, "a.json"));
   assert.equal(a.tokenToId("italiana"), undefined, "the Italian column is not read");
   assert.equal(a.toString(), Tokenizer.load(join(dir, "b.json")).toString());

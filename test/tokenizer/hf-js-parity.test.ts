@@ -15,7 +15,8 @@ import { corpusLines, corpusPath } from "./helpers.js";
 test("the tutorial tokenizer.json loads in @huggingface/tokenizers", async () => {
   const tok = await trainBpe(corpusPath());
   const hf = new HfTokenizer(tok.toJSON(), {});
-  for (const t of ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]", "the", "##s"]) assert.equal(hf.token_to_id(t), tok.tokenToId(t));
+  for (const t of ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]", "the", "##s"])
+    assert.equal(hf.token_to_id(t), tok.tokenToId(t));
   // Single-character words need no prefix, so they agree; longer words differ (see above).
   assert.deepEqual(hf.encode("I [MASK] a ?").ids, Array.from(tok.encodeIds("I [MASK] a ?")));
 });

@@ -28,7 +28,16 @@ test("word counts: one entry per distinct word, whatever the corpus size", () =>
   writeFileSync(path, "The cat, the dog.\n".repeat(50000));
   const counter = new WordCounter({ nfkc: false, lowercase: true, stripAccents: false }, "whitespace");
   counter.addFile(path);
-  assert.deepEqual([...counter.counts], [["the", 100000], ["cat", 50000], [",", 50000], ["dog", 50000], [".", 50000]]);
+  assert.deepEqual(
+    [...counter.counts],
+    [
+      ["the", 100000],
+      ["cat", 50000],
+      [",", 50000],
+      ["dog", 50000],
+      [".", 50000],
+    ],
+  );
   assert.equal(counter.sentences, 50000);
 });
 

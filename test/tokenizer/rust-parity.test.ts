@@ -76,7 +76,10 @@ test("other settings (suffix, NFKC + strip accents, whitespace-split + alphabet 
     for (let i = 0; i < lines.length; i++) {
       const a = tok.encode(lines[i]);
       const same = sameArray(a.ids, theirs[i].getIds()) && sameArray(a.offsets.flat(), theirs[i].getOffsets().flat());
-      assert.ok(same, `${JSON.stringify(options)} ${JSON.stringify(lines[i])}: ${a.tokens} vs ${theirs[i].getTokens()}`);
+      assert.ok(
+        same,
+        `${JSON.stringify(options)} ${JSON.stringify(lines[i])}: ${a.tokens} vs ${theirs[i].getTokens()}`,
+      );
     }
   }
 });

@@ -43,8 +43,14 @@ test("encode: masks and offsets line up with the text", () => {
   const text = "Tom likes [MASK] apples.";
   const e = tok.encode(text);
   assert.equal(e.ids.length, e.tokens.length);
-  assert.deepEqual(e.attentionMask, e.ids.map(() => 1));
-  assert.deepEqual(e.specialTokensMask, e.ids.map((_, i) => (i === 0 || i === e.ids.length - 1 ? 1 : 0)));
+  assert.deepEqual(
+    e.attentionMask,
+    e.ids.map(() => 1),
+  );
+  assert.deepEqual(
+    e.specialTokensMask,
+    e.ids.map((_, i) => (i === 0 || i === e.ids.length - 1 ? 1 : 0)),
+  );
   const pieces = e.offsets.slice(1, -1).map(([a, b]) => text.slice(a, b).toLowerCase());
   assert.equal(pieces.join(""), "tomlikes[MASK]apples.".toLowerCase());
 });
@@ -88,18 +94,37 @@ test("save/load round trip keeps every setting and every id; string merges load 
 });
 
 test("pre-tokenizers split as Rust's \\w+|[^\\w\\s]+ and on whitespace", () => {
-  assert.deepEqual(preTokenize("Hey, fiancée! x²=4 it's", "whitespace"), ["Hey", ",", "fiancée", "!", "x", "²=", "4", "it", "'", "s"]);
+  assert.deepEqual(preTokenize("Hey, fiancée! x²=4 it's", "whitespace"), [
+    "Hey",
+    ",",
+    "fiancée",
+    "!",
+    "x",
+    "²=",
+    "4",
+    "it",
+    "'",
+    "s",
+  ]);
   assert.deepEqual(preTokenize("Hey, you!  ok", "whitespace-split"), ["Hey,", "you!", "ok"]);
 });
 
 test("options: NFKC, strip accents and an end-of-word suffix", () => {
   const t = trainBpeFromSentences(["Café ﬁne café", "cafe fine"], {
-    nfkc: true, stripAccents: true, continuingSubwordPrefix: null, endOfWordSuffix: "</w>", minFrequency: 1, vocabSize: 100,
+    nfkc: true,
+    stripAccents: true,
+    continuingSubwordPrefix: null,
+    endOfWordSuffix: "</w>",
+    minFrequency: 1,
+    vocabSize: 100,
   });
   assert.deepEqual(t.encode("CAFÉ").tokens.slice(1, -1), ["cafe</w>"]);
   assert.equal(t.decode(t.encodeIds("café fine")), "cafe fine");
   const json = t.toJSON() as { normalizer: { normalizers: { type: string }[] } };
-  assert.deepEqual(json.normalizer.normalizers.map((n) => n.type), ["NFKC", "Lowercase", "NFD", "StripAccents"]);
+  assert.deepEqual(
+    json.normalizer.normalizers.map((n) => n.type),
+    ["NFKC", "Lowercase", "NFD", "StripAccents"],
+  );
 });
 
 test("files, in-memory sentences and async streams of sentences train the same tokenizer", async () => {

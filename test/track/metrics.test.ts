@@ -26,7 +26,10 @@ test("one JSON object per line, flushed as logged, read back", () => {
   again.log(300, { loss: 1.5 });
   again.close();
   const records = readMetrics(path);
-  assert.deepEqual(records.map((r) => r.step), [100, 200, 300]);
+  assert.deepEqual(
+    records.map((r) => r.step),
+    [100, 200, 300],
+  );
   assert.ok(records[2].time >= before - 1 && records[2].time <= Date.now() / 1000 + 1);
   assert.throws(() => again.log(400, { loss: 1 }), /closed/);
   assert.throws(() => new MetricsLog(path).log(1, { step: 2 }), /set by the log/);
@@ -40,7 +43,10 @@ test("a cut-off last line is skipped, a bad middle line names file and line", ()
   const path = join(dir, "cut.jsonl");
   writeFileSync(path, '{"step":1,"loss":2,"time":1}\n\n{"step":2,"loss":1.9,"time":2}\n');
   appendFileSync(path, '{"step":3,"lo');
-  assert.deepEqual(readMetrics(path).map((r) => r.step), [1, 2]);
+  assert.deepEqual(
+    readMetrics(path).map((r) => r.step),
+    [1, 2],
+  );
   writeFileSync(path, '{"step":1,"time":1}\nnot json\n{"step":2,"time":2}\n');
   assert.throws(() => readMetrics(path), new RegExp(`${path.replace(/[.\\]/g, "\\$&")}:2: expected a JSON object`));
   writeFileSync(path, '{"loss":1}\n');

@@ -22,8 +22,25 @@ function fakeRun(root: string, name: string, valid: [number, number][], data: st
 
 test("runs are summarised from their metrics: best validation loss, steps, curves", async () => {
   const root = mkdtempSync(join(tmpdir(), "mlm-runs-"));
-  const a = fakeRun(root, "2026-01-01_00-00-00", [[0, 9.8], [100, 6.4], [200, 6.5]], null);
-  fakeRun(root, "2026-01-02_00-00-00", [[0, 9.7], [50, 7.0]], "it-en.tsv");
+  const a = fakeRun(
+    root,
+    "2026-01-01_00-00-00",
+    [
+      [0, 9.8],
+      [100, 6.4],
+      [200, 6.5],
+    ],
+    null,
+  );
+  fakeRun(
+    root,
+    "2026-01-02_00-00-00",
+    [
+      [0, 9.7],
+      [50, 7.0],
+    ],
+    "it-en.tsv",
+  );
   mkdirSync(join(root, "not-a-run"));
   const s = summarizeRun(a);
   assert.equal(s.bestValidLoss, 6.4);
@@ -31,8 +48,17 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
   assert.equal(s.lastStep, 200);
   assert.equal(s.lastTrainLoss, 7);
   assert.equal(s.seconds, 200);
-  assert.deepEqual(runCurves(a).valid.map((v) => v.step), [0, 100, 200]);
-  assert.deepEqual(listRuns(root).map((r) => [r.name, "data" in r ? r.data : r.error]), [["2026-01-01_00-00-00", null], ["2026-01-02_00-00-00", "it-en.tsv"]]);
+  assert.deepEqual(
+    runCurves(a).valid.map((v) => v.step),
+    [0, 100, 200],
+  );
+  assert.deepEqual(
+    listRuns(root).map((r) => [r.name, "data" in r ? r.data : r.error]),
+    [
+      ["2026-01-01_00-00-00", null],
+      ["2026-01-02_00-00-00", "it-en.tsv"],
+    ],
+  );
 
   let out = "";
   await runsCommand([root], (t) => (out += t));
@@ -45,14 +71,22 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
 
 test("a diverged loss stays visible, and an unreadable run is listed with its error", async () => {
   const root = mkdtempSync(join(tmpdir(), "mlm-runs-"));
-  const diverged = fakeRun(root, "a-diverged", [[0, 9.8], [100, Number.NaN]], null);
+  const diverged = fakeRun(
+    root,
+    "a-diverged",
+    [
+      [0, 9.8],
+      [100, Number.NaN],
+    ],
+    null,
+  );
   assert.ok(Number.isNaN(summarizeRun(diverged).lastTrainLoss!));
   assert.equal(summarizeRun(diverged).bestValidLoss, 9.8);
   const broken = fakeRun(root, "b-broken", [[0, 9.8]], null);
   writeFileSync(join(broken, "config.json"), "{ not json");
   const runs = listRuns(root);
   assert.equal(runs.length, 2);
-  assert.match("error" in runs[1]! ? runs[1].error : "", /b-broken[\\/]config\.json: not valid JSON/);
+  assert.match("error" in runs[1] ? runs[1].error : "", /b-broken[\\/]config\.json: not valid JSON/);
   let out = "";
   await runsCommand([root], (t) => (out += t));
   assert.match(out, /b-broken\s+unreadable: .*config\.json: not valid JSON/);

@@ -79,11 +79,14 @@ test("a corrupted byte is reported with file, record index and offset", () => {
   const flipped = Buffer.from(good);
   flipped[second + 12 + 5] ^= 0x01; // a data byte of record 1
   writeFileSync(writer.path, flipped);
-  assert.throws(() => readEvents(writer.path), (e: Error) => {
-    assert.ok(e.message.includes(writer.path), e.message);
-    assert.match(e.message, new RegExp(`record 1 at byte ${second}: CRC mismatch in the data`));
-    return true;
-  });
+  assert.throws(
+    () => readEvents(writer.path),
+    (e: Error) => {
+      assert.ok(e.message.includes(writer.path), e.message);
+      assert.match(e.message, new RegExp(`record 1 at byte ${second}: CRC mismatch in the data`));
+      return true;
+    },
+  );
 
   const badLength = Buffer.from(good);
   badLength[third] ^= 0x01; // the length field of record 2

@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { readSafetensors } from "../../src/model/safetensors.js";
-import { type Checkpoint, type LoadCheckpointOptions, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
+import {
+  type Checkpoint,
+  type LoadCheckpointOptions,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "../../src/train/checkpoint.js";
 
 const root = mkdtempSync(join(tmpdir(), "mlm-ckpt-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -199,7 +204,8 @@ test("a reader loading while a save is between its renames gets the previous che
   saveCheckpoint(dir, sample(2), {
     onStage: (stage) => {
       // At "old-aside" the target is missing and the new copy is still a temp directory.
-      if (stage === "old-aside" || stage === "temp-complete") seen.push((loadCheckpoint(dir).state as { step: number }).step);
+      if (stage === "old-aside" || stage === "temp-complete")
+        seen.push((loadCheckpoint(dir).state as { step: number }).step);
     },
   });
   assert.deepEqual(seen, [1, 1]);

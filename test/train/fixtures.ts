@@ -14,7 +14,9 @@ export function writeTinyCorpus(dir: string): string {
   const objects = ["the apple", "a book", "the ball", "some water", "the red car", "a green hat", "the cake"];
   const lines = new Set<string>();
   while (lines.size < 300) {
-    lines.add(`${subjects[rng.int(subjects.length)]} ${verbs[rng.int(verbs.length)]} ${objects[rng.int(objects.length)]} .`);
+    lines.add(
+      `${subjects[rng.int(subjects.length)]} ${verbs[rng.int(verbs.length)]} ${objects[rng.int(objects.length)]} .`,
+    );
   }
   const path = join(dir, "corpus.txt");
   writeFileSync(path, [...lines].join("\n") + "\n");
@@ -57,7 +59,9 @@ export async function trainUntilKilled(config: TrainConfig, configFile: string, 
   writeFileSync(configFile, JSON.stringify({ ...config, progress: true }));
   const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
   const cli = fileURLToPath(new URL(`../../src/cli/main${ext}`, import.meta.url));
-  const child = spawn(process.execPath, [...process.execArgv, cli, "train", "--config", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [...process.execArgv, cli, "train", "--config", configFile], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const killedAt = await new Promise<number>((resolve, reject) => {
     let text = "";
     child.stderr.on("data", (chunk: Buffer) => {

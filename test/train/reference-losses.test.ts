@@ -26,9 +26,21 @@ const golden = JSON.parse(readFileSync(GOLDEN, "utf8")) as Record<"ts" | "wasm",
 async function referenceRun(backend: "ts" | "wasm"): Promise<Reference> {
   const dir = mkdtempSync(join(tmpdir(), "mlm-reference-"));
   try {
-    const config = resolveConfig({ maxSteps: 50, logSteps: 1, evalSteps: 50, keepLast: 0, backend, threads: 2, progress: false, outDir: join(dir, "run"), cacheDir: join(dir, "cache") });
+    const config = resolveConfig({
+      maxSteps: 50,
+      logSteps: 1,
+      evalSteps: 50,
+      keepLast: 0,
+      backend,
+      threads: 2,
+      progress: false,
+      outDir: join(dir, "run"),
+      cacheDir: join(dir, "cache"),
+    });
     const summary = await train(config);
-    const trainLosses = readMetrics(join(dir, "run", "metrics.jsonl")).filter((r) => r.split === "train").map((r) => r.loss as number);
+    const trainLosses = readMetrics(join(dir, "run", "metrics.jsonl"))
+      .filter((r) => r.split === "train")
+      .map((r) => r.loss as number);
     const valid = new Map(summary.evaluations.map((e) => [e.step, e.metrics.loss]));
     return { trainLosses, validLossStep0: valid.get(0)!, validLossStep50: valid.get(50)! };
   } finally {
@@ -39,11 +51,22 @@ async function referenceRun(backend: "ts" | "wasm"): Promise<Reference> {
 for (const backend of ["wasm", "ts"] as const) {
   test(`tutorial recipe, seed 0, ${backend} kernels: the first 50 training losses and the validation losses are bit-identical`, async () => {
     const got = await referenceRun(backend);
-    if (process.env.MLM_WRITE_REFERENCE) writeFileSync(`${process.env.MLM_WRITE_REFERENCE}.${backend}.json`, JSON.stringify(got));
+    if (process.env.MLM_WRITE_REFERENCE)
+      writeFileSync(`${process.env.MLM_WRITE_REFERENCE}.${backend}.json`, JSON.stringify(got));
     const want = golden[backend];
     assert.equal(got.trainLosses.length, 50);
-    for (let i = 0; i < 50; i++) assert.ok(Object.is(got.trainLosses[i], want.trainLosses[i]), `step ${i + 1}: training loss ${got.trainLosses[i]} != ${want.trainLosses[i]}`);
-    assert.ok(Object.is(got.validLossStep0, want.validLossStep0), `step 0: validation loss ${got.validLossStep0} != ${want.validLossStep0}`);
-    assert.ok(Object.is(got.validLossStep50, want.validLossStep50), `step 50: validation loss ${got.validLossStep50} != ${want.validLossStep50}`);
+    for (let i = 0; i < 50; i++)
+      assert.ok(
+        Object.is(got.trainLosses[i], want.trainLosses[i]),
+        `step ${i + 1}: training loss ${got.trainLosses[i]} != ${want.trainLosses[i]}`,
+      );
+    assert.ok(
+      Object.is(got.validLossStep0, want.validLossStep0),
+      `step 0: validation loss ${got.validLossStep0} != ${want.validLossStep0}`,
+    );
+    assert.ok(
+      Object.is(got.validLossStep50, want.validLossStep50),
+      `step 50: validation loss ${got.validLossStep50} != ${want.validLossStep50}`,
+    );
   });
 }

@@ -13,21 +13,42 @@ import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("wasm backend: a run killed after a checkpoint resumes to the same losses, with 2 threads or 1", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mlm-resume-wasm-"));
-  const overrides = { backend: "wasm", threads: 2, maxSteps: 150, evalSteps: 10, logSteps: 7, shuffle: true, keepLast: 2 } as const;
+  const overrides = {
+    backend: "wasm",
+    threads: 2,
+    maxSteps: 150,
+    evalSteps: 10,
+    logSteps: 7,
+    shuffle: true,
+    keepLast: 2,
+  } as const;
   const refDir = join(dir, "reference");
   const reference = await train(tinyConfig(dir, { ...overrides, outDir: refDir }));
 
   const killedDir = join(dir, "killed");
-  const killedAt = await trainUntilKilled(tinyConfig(dir, { ...overrides, outDir: killedDir }), join(dir, "config.json"), 30);
+  const killedAt = await trainUntilKilled(
+    tinyConfig(dir, { ...overrides, outDir: killedDir }),
+    join(dir, "config.json"),
+    30,
+  );
   assert.ok(killedAt < 150);
   const latest = listLastCheckpoints(killedDir).at(-1);
-  assert.ok(latest !== undefined && Number(latest.slice(-8)) >= 20, `expected a latest checkpoint at step >= 20, got ${latest}`);
+  assert.ok(
+    latest !== undefined && Number(latest.slice(-8)) >= 20,
+    `expected a latest checkpoint at step >= 20, got ${latest}`,
+  );
   const oneThreadDir = join(dir, "killed-1-thread");
   cpSync(killedDir, oneThreadDir, { recursive: true });
 
   const byStep = (s: typeof reference) => s.evaluations.map((e) => [e.step, e.metrics.loss]);
-  const curve = (run: string, split: string) => readMetrics(join(run, "metrics.jsonl")).filter((r) => r.split === split).map((r) => [r.step, r.loss]);
-  for (const [threads, out] of [[2, killedDir], [1, oneThreadDir]] as const) {
+  const curve = (run: string, split: string) =>
+    readMetrics(join(run, "metrics.jsonl"))
+      .filter((r) => r.split === split)
+      .map((r) => [r.step, r.loss]);
+  for (const [threads, out] of [
+    [2, killedDir],
+    [1, oneThreadDir],
+  ] as const) {
     const resumed = await train(tinyConfig(dir, { ...overrides, threads, outDir: out }), { resume: out });
     assert.deepEqual(byStep(resumed), byStep(reference), `${threads} thread(s)`);
     assert.equal(resumed.bestValidLoss, reference.bestValidLoss);

@@ -5,7 +5,8 @@ import { learningRateAt } from "../../src/train/schedule.js";
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} != ${b}`);
 
 test("constant schedule is the tutorial's fixed learning rate", () => {
-  for (const step of [1, 10, 1000]) close(learningRateAt(step, { peak: 3e-4, schedule: "constant", warmupSteps: 0, totalSteps: 100 }), 3e-4);
+  for (const step of [1, 10, 1000])
+    close(learningRateAt(step, { peak: 3e-4, schedule: "constant", warmupSteps: 0, totalSteps: 100 }), 3e-4);
 });
 
 test("warmup rises linearly from 0 to the peak", () => {

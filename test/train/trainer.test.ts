@@ -18,8 +18,11 @@ test("a tiny run learns and leaves a complete run directory", async () => {
   const config = tinyConfig(dir);
   const summary = await train(config);
   const losses = summary.evaluations.map((e) => e.metrics.loss);
-  assert.deepEqual(summary.evaluations.map((e) => e.step), [0, 40, 80, 120]);
-  assert.ok(losses[3]! < losses[0]! - 1, `validation loss should fall clearly: ${losses.join(", ")}`);
+  assert.deepEqual(
+    summary.evaluations.map((e) => e.step),
+    [0, 40, 80, 120],
+  );
+  assert.ok(losses[3] < losses[0] - 1, `validation loss should fall clearly: ${losses.join(", ")}`);
   assert.equal(summary.bestValidLoss, Math.min(...losses));
   assert.equal(summary.steps, 120);
 
@@ -37,24 +40,32 @@ test("a tiny run learns and leaves a complete run directory", async () => {
   // TensorBoard: every record's CRCs are checked by readScalars; both losses are there.
   const events = readdirSync(run).filter((f) => f.startsWith("events.out.tfevents."));
   assert.equal(events.length, 1);
-  const scalars = readScalars(join(run, events[0]!));
+  const scalars = readScalars(join(run, events[0]));
   const steps = (tag: string) => scalars.filter((s) => s.tag === tag).map((s) => s.step);
   assert.deepEqual(steps("Loss/valid"), [0, 40, 80, 120]);
   assert.deepEqual(steps("Loss/train"), [20, 40, 60, 80, 100, 120]);
   assert.ok(steps("LearningRate").length === 6 && steps("Throughput/tokens_per_sec").length === 6);
   const valid = scalars.filter((s) => s.tag === "Loss/valid").map((s) => s.value);
-  valid.forEach((v, i) => assert.ok(Math.abs(v - losses[i]!) < 1e-5 * Math.abs(v)));
+  valid.forEach((v, i) => assert.ok(Math.abs(v - losses[i]) < 1e-5 * Math.abs(v)));
   // metrics.jsonl carries the same figures.
   const records = readMetrics(join(run, "metrics.jsonl"));
-  assert.deepEqual(records.filter((r) => r.split === "valid").map((r) => r.loss), losses);
+  assert.deepEqual(
+    records.filter((r) => r.split === "valid").map((r) => r.loss),
+    losses,
+  );
   // The latest checkpoint (keepLast 1) is the final step's.
-  assert.deepEqual(readdirSync(run).filter((f) => f.startsWith("last-")), ["last-00000120"]);
+  assert.deepEqual(
+    readdirSync(run).filter((f) => f.startsWith("last-")),
+    ["last-00000120"],
+  );
 });
 
 test("the same seed gives the same losses; another seed does not", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mlm-train-"));
   const run = async (seed: number, out: string) =>
-    (await train(tinyConfig(dir, { seed, maxSteps: 40, evalSteps: 20, outDir: join(dir, out) }))).evaluations.map((e) => e.metrics.loss);
+    (await train(tinyConfig(dir, { seed, maxSteps: 40, evalSteps: 20, outDir: join(dir, out) }))).evaluations.map(
+      (e) => e.metrics.loss,
+    );
   const a = await run(5, "a");
   const b = await run(5, "b");
   const c = await run(6, "c");
@@ -69,10 +80,17 @@ test("a run killed after a checkpoint resumes to the same validation losses", as
 
   // The same run in a child process, killed with SIGKILL once it has written a checkpoint at step >= 30.
   const killedDir = join(dir, "killed");
-  const killedAt = await trainUntilKilled(tinyConfig(dir, { ...overrides, outDir: killedDir }), join(dir, "config.json"), 30);
+  const killedAt = await trainUntilKilled(
+    tinyConfig(dir, { ...overrides, outDir: killedDir }),
+    join(dir, "config.json"),
+    30,
+  );
   assert.ok(killedAt < 300);
   const latest = listLastCheckpoints(killedDir).at(-1);
-  assert.ok(latest !== undefined && Number(latest.slice(-8)) >= 20, `expected a latest checkpoint at step >= 20, got ${latest}`);
+  assert.ok(
+    latest !== undefined && Number(latest.slice(-8)) >= 20,
+    `expected a latest checkpoint at step >= 20, got ${latest}`,
+  );
 
   const resumed = await train(tinyConfig(dir, { ...overrides, outDir: killedDir }), { resume: killedDir });
   const byStep = (s: typeof reference) => s.evaluations.map((e) => [e.step, e.metrics.loss]);
@@ -80,7 +98,10 @@ test("a run killed after a checkpoint resumes to the same validation losses", as
   assert.equal(resumed.bestValidLoss, reference.bestValidLoss);
   // metrics.jsonl of the resumed run has each evaluation and each training-loss log once, with the
   // reference's values (training losses are means over 7 steps, across the checkpoint boundary).
-  const curve = (run: string, split: string) => readMetrics(join(run, "metrics.jsonl")).filter((r) => r.split === split).map((r) => [r.step, r.loss]);
+  const curve = (run: string, split: string) =>
+    readMetrics(join(run, "metrics.jsonl"))
+      .filter((r) => r.split === split)
+      .map((r) => [r.step, r.loss]);
   assert.deepEqual(curve(killedDir, "valid"), curve(join(dir, "reference"), "valid"));
   assert.deepEqual(curve(killedDir, "train"), curve(join(dir, "reference"), "train"));
 });
@@ -90,19 +111,25 @@ test("gradient accumulation over 2 batches of 8 trains like batches of 16", asyn
   const common = { dropout: 0, maxSteps: 30, evalSteps: 1000, logSteps: 1, evalAtStart: false, keepLast: 0 } as const;
   await train(tinyConfig(dir, { ...common, batchSize: 16, outDir: join(dir, "big") }));
   await train(tinyConfig(dir, { ...common, batchSize: 8, gradAccumSteps: 2, outDir: join(dir, "accum") }));
-  const losses = (run: string) => readMetrics(join(dir, run, "metrics.jsonl")).filter((r) => r.split === "train").map((r) => r.loss as number);
+  const losses = (run: string) =>
+    readMetrics(join(dir, run, "metrics.jsonl"))
+      .filter((r) => r.split === "train")
+      .map((r) => r.loss as number);
   const big = losses("big");
   const accum = losses("accum");
   assert.equal(accum.length, 30);
   // Same sentences, same masks, same token-weighted mean: equal up to float32 summation order.
-  for (let i = 0; i < big.length; i++) assert.ok(Math.abs(big[i]! - accum[i]!) < 2e-3, `step ${i + 1}: ${big[i]} vs ${accum[i]}`);
-  assert.ok(Math.abs(big[0]! - accum[0]!) < 1e-5);
+  for (let i = 0; i < big.length; i++)
+    assert.ok(Math.abs(big[i] - accum[i]) < 2e-3, `step ${i + 1}: ${big[i]} vs ${accum[i]}`);
+  assert.ok(Math.abs(big[0] - accum[0]) < 1e-5);
 });
 
 test("early stopping ends the run after N evaluations without improvement", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mlm-early-"));
   // A learning rate far too high makes the validation loss stop improving quickly.
-  const summary = await train(tinyConfig(dir, { learningRate: 0.3, gradClip: 1e6, maxSteps: 400, evalSteps: 5, earlyStopping: 2 }));
+  const summary = await train(
+    tinyConfig(dir, { learningRate: 0.3, gradClip: 1e6, maxSteps: 400, evalSteps: 5, earlyStopping: 2 }),
+  );
   assert.equal(summary.stoppedBy, "early-stopping");
   assert.ok(summary.steps < 400);
   const steps = summary.evaluations.map((e) => e.step);

@@ -14,16 +14,16 @@
  * this, starting node with `--no-liftoff` changes nothing measurable (bench/kernels.ts), and start-up
  * stays ~70 ms instead of ~230 ms with the process-wide flag (which also slows wabt's own module).
  */
-import v8 from 'node:v8';
-import wabtInit from 'wabt';
-import { DEFAULT_GEMM, type GemmConfig } from './wat-gemm.js';
-import { moduleWat } from './wat-module.js';
-import { wasm, type WasmModule } from './wasm-api.js';
+import v8 from "node:v8";
+import wabtInit from "wabt";
+import { DEFAULT_GEMM, type GemmConfig } from "./wat-gemm.js";
+import { moduleWat } from "./wat-module.js";
+import { wasm, type WasmModule } from "./wasm-api.js";
 
 /** Options of the WebAssembly features and tiles the module is generated with. */
 export interface CompileOptions {
   /** Use relaxed fused multiply-add: true, false, or 'auto' (when the runtime supports it). */
-  fma?: boolean | 'auto';
+  fma?: boolean | "auto";
   gemm?: GemmConfig;
   /** Compile with V8's optimising tier right away instead of tiering up (default true). */
   eagerOptimize?: boolean;
@@ -66,11 +66,15 @@ function setFlag(flag: string): void {
 export async function relaxedSimdSupported(): Promise<boolean> {
   if (relaxedSupported !== null) return relaxedSupported;
   const wabt = await (wabtPromise ??= wabtInit());
-  const probe = assemble(wabt, 'probe.wat', `(module (func (export "f") (param v128 v128 v128) (result v128)
-    (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))))`);
+  const probe = assemble(
+    wabt,
+    "probe.wat",
+    `(module (func (export "f") (param v128 v128 v128) (result v128)
+    (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))))`,
+  );
   if (!wasm.validate(probe)) {
     try {
-      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
     } catch {
       // flag unknown to this V8: the feature is either always on or absent
     }
@@ -86,9 +90,10 @@ const compiled = new Map<string, Promise<CompiledKernels>>();
 /** Generates, assembles and compiles the kernel module (once per set of options). */
 export async function compileKernels(opts: CompileOptions = {}): Promise<CompiledKernels> {
   const canFma = await relaxedSimdSupported();
-  const want = opts.fma ?? 'auto';
-  if (want === true && !canFma) throw new Error('wasm backend: relaxed SIMD (fma: true) is not supported by this runtime');
-  const fma = want === 'auto' ? canFma : want;
+  const want = opts.fma ?? "auto";
+  if (want === true && !canFma)
+    throw new Error("wasm backend: relaxed SIMD (fma: true) is not supported by this runtime");
+  const fma = want === "auto" ? canFma : want;
   const gemm = opts.gemm ?? DEFAULT_GEMM;
   const key = JSON.stringify({ fma, gemm, eager: opts.eagerOptimize ?? true });
   let entry = compiled.get(key);
@@ -102,18 +107,18 @@ export async function compileKernels(opts: CompileOptions = {}): Promise<Compile
 
 async function build(fma: boolean, gemm: GemmConfig, eagerOptimize: boolean): Promise<CompiledKernels> {
   const wabt = await (wabtPromise ??= wabtInit());
-  const binary = assemble(wabt, 'kernels.wat', moduleWat(gemm, fma));
+  const binary = assemble(wabt, "kernels.wat", moduleWat(gemm, fma));
   // Compile straight with the optimising tier (as node --no-liftoff would): with the baseline tier
   // the first calls of every kernel ran at about half speed until tier-up. The flag is restored
   // afterwards so that other WebAssembly in the process keeps V8's defaults.
   // (a process started with --no-liftoff already compiles this way and keeps its flag)
-  const eager = eagerOptimize && !process.execArgv.includes('--no-liftoff');
-  if (eager) setFlag('--no-liftoff');
+  const eager = eagerOptimize && !process.execArgv.includes("--no-liftoff");
+  if (eager) setFlag("--no-liftoff");
   let module: WasmModule;
   try {
     module = await wasm.compile(binary);
   } finally {
-    if (eager) setFlag('--liftoff');
+    if (eager) setFlag("--liftoff");
   }
   return { module, fma, gemm };
 }

@@ -8,8 +8,8 @@
  * recognise its own arrays. Nothing is ever freed (arrays are sized once and reused), so every
  * allocation is fresh, zeroed memory.
  */
-import { HEAP_START } from './layout.js';
-import { wasm, type WasmMemory } from './wasm-api.js';
+import { HEAP_START } from "./layout.js";
+import { wasm, type WasmMemory } from "./wasm-api.js";
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -29,7 +29,8 @@ export class SharedHeap {
   reserve(bytes: number): number {
     const start = (this.top + 63) & ~63;
     const end = start + Math.max(0, Math.ceil(bytes));
-    if (end > MAX_PAGES * PAGE) throw new Error(`wasm backend: out of memory (asked for ${bytes} bytes; ${start} in use, limit 4 GiB)`);
+    if (end > MAX_PAGES * PAGE)
+      throw new Error(`wasm backend: out of memory (asked for ${bytes} bytes; ${start} in use, limit 4 GiB)`);
     const have = this.memory.buffer.byteLength / PAGE;
     const need = Math.ceil(end / PAGE);
     if (need > have) {
@@ -70,9 +71,12 @@ export class SharedHeap {
    */
   offsetOf(view: ArrayBufferView & { length: number }, what: string, minLength: number): number {
     if (!this.buffers.has(view.buffer)) {
-      throw new Error(`wasm backend: ${what} is not an array of this backend's memory; allocate it with backend.alloc()/allocInt()`);
+      throw new Error(
+        `wasm backend: ${what} is not an array of this backend's memory; allocate it with backend.alloc()/allocInt()`,
+      );
     }
-    if (view.length < minLength) throw new Error(`wasm backend: ${what} has ${view.length} elements, expected at least ${minLength}`);
+    if (view.length < minLength)
+      throw new Error(`wasm backend: ${what} has ${view.length} elements, expected at least ${minLength}`);
     return view.byteOffset;
   }
 }

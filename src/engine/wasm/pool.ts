@@ -7,10 +7,10 @@
  * `--input-type=module` would otherwise make it ES module code (V8 flags such as relaxed SIMD are per
  * process and still apply).
  */
-import { Worker } from 'node:worker_threads';
-import { CTL_DONE, CTL_ERR, CTL_GEN, CTL_NTH, CTL_OP } from './layout.js';
-import { WORKER_SOURCE } from './worker-source.js';
-import type { WasmMemory, WasmModule } from './wasm-api.js';
+import { Worker } from "node:worker_threads";
+import { CTL_DONE, CTL_ERR, CTL_GEN, CTL_NTH, CTL_OP } from "./layout.js";
+import { WORKER_SOURCE } from "./worker-source.js";
+import type { WasmMemory, WasmModule } from "./wasm-api.js";
 
 /** Busy-wait iterations before sleeping in Atomics.wait (tens of microseconds; longer spins did not
  * change the time of a training step). */
@@ -30,16 +30,29 @@ export class ThreadPool {
   }
 
   /** Starts `threads - 1` workers and waits until each has instantiated the module. */
-  static async create(module: WasmModule, memory: WasmMemory, task: (tid: number, nth: number) => void, threads: number): Promise<ThreadPool> {
+  static async create(
+    module: WasmModule,
+    memory: WasmMemory,
+    task: (tid: number, nth: number) => void,
+    threads: number,
+  ): Promise<ThreadPool> {
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { module, memory, tid, spin: SPIN } });
-      ready.push(new Promise((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', reject);
-        w.once('exit', (code) => reject(new Error(`wasm backend: worker ${tid} exited with code ${code} before starting`)));
-      }));
+      const w = new Worker(WORKER_SOURCE, {
+        eval: true,
+        execArgv: [],
+        workerData: { module, memory, tid, spin: SPIN },
+      });
+      ready.push(
+        new Promise((resolve, reject) => {
+          w.once("message", () => resolve());
+          w.once("error", reject);
+          w.once("exit", (code) =>
+            reject(new Error(`wasm backend: worker ${tid} exited with code ${code} before starting`)),
+          );
+        }),
+      );
       workers.push(w);
     }
     try {
@@ -49,7 +62,7 @@ export class ThreadPool {
       throw e;
     }
     for (const w of workers) {
-      w.removeAllListeners('exit');
+      w.removeAllListeners("exit");
       w.unref();
     }
     return new ThreadPool(task, memory, workers);
@@ -65,7 +78,7 @@ export class ThreadPool {
    * thread alone, no dispatch) and returns when every thread is done.
    */
   run(op: number, nth: number): void {
-    if (this.disposed) throw new Error('wasm backend: used after dispose()');
+    if (this.disposed) throw new Error("wasm backend: used after dispose()");
     const ctl = this.ctl;
     Atomics.store(ctl, CTL_OP, op);
     if (nth <= 1 || this.workers.length === 0) {
@@ -91,7 +104,8 @@ export class ThreadPool {
       if (++spins > SPIN) Atomics.wait(ctl, CTL_DONE, done, 100);
     }
     if (failure) throw failure;
-    if (Atomics.load(ctl, CTL_ERR)) throw new Error('wasm backend: a kernel failed in a worker thread (out-of-range arguments?)');
+    if (Atomics.load(ctl, CTL_ERR))
+      throw new Error("wasm backend: a kernel failed in a worker thread (out-of-range arguments?)");
   }
 
   /** Stops the workers. */

@@ -21,15 +21,15 @@
  *   be.matmul(y, x, w, null, 64, 128, 256);   // y = x @ w
  *   be.dispose();                              // stops the workers
  */
-import os from 'node:os';
-import { dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from '../backend.js';
-import { compileKernels, type CompileOptions } from './compile.js';
-import { SharedHeap } from './heap.js';
-import { ARG_F64, ARG_I32, MAX_THREADS, Op, PARTIALS_BYTES } from './layout.js';
-import { ThreadPool } from './pool.js';
-import { gemmScratchBytes, type GemmConfig } from './wat-gemm.js';
-import { attentionScratchBytes } from './wat-attention.js';
-import { wasm } from './wasm-api.js';
+import os from "node:os";
+import { dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from "../backend.js";
+import { compileKernels, type CompileOptions } from "./compile.js";
+import { SharedHeap } from "./heap.js";
+import { ARG_F64, ARG_I32, MAX_THREADS, Op, PARTIALS_BYTES } from "./layout.js";
+import { ThreadPool } from "./pool.js";
+import { gemmScratchBytes, type GemmConfig } from "./wat-gemm.js";
+import { attentionScratchBytes } from "./wat-attention.js";
+import { wasm } from "./wasm-api.js";
 
 /** Options of `createWasmBackend`. */
 export interface WasmBackendOptions extends CompileOptions {
@@ -70,7 +70,7 @@ class WasmBackend implements Backend {
     this.ai = new Int32Array(buf, ARG_I32 * 4, 48);
     this.af = new Float64Array(buf, ARG_F64 * 8, 96);
     this.partials = new Float64Array(buf, PARTIALS_BYTES, (4096 - PARTIALS_BYTES) / 8);
-    this.name = `wasm-simd${fma ? '-fma' : ''}x${pool.threads}`;
+    this.name = `wasm-simd${fma ? "-fma" : ""}x${pool.threads}`;
   }
 
   get threads(): number {
@@ -109,24 +109,59 @@ class WasmBackend implements Backend {
   }
 
   /** Broadcast-form product, see wat-gemm.ts for the modes. */
-  private runGemm(mode: number, A: number, lda: number, B: number, ldb: number, C: number, ldc: number,
-    M: number, N: number, K: number, bias: number, dbias: number, accumulate: boolean, splitCols: boolean): void {
+  private runGemm(
+    mode: number,
+    A: number,
+    lda: number,
+    B: number,
+    ldb: number,
+    C: number,
+    ldc: number,
+    M: number,
+    N: number,
+    K: number,
+    bias: number,
+    dbias: number,
+    accumulate: boolean,
+    splitCols: boolean,
+  ): void {
     const nth = this.nthFor(M * N * K);
     const rows = splitCols ? M : Math.ceil(Math.ceil(M / this.gemm.mr) / nth) * this.gemm.mr;
     const base = this.ensureScratch(gemmScratchBytes(this.gemm, rows));
     const a = this.ai;
-    a[0] = mode; a[1] = A; a[2] = lda; a[3] = B; a[4] = ldb; a[5] = C; a[6] = ldc; a[7] = M;
-    a[8] = N; a[9] = K; a[10] = bias; a[11] = dbias; a[12] = accumulate ? 1 : 0; a[13] = splitCols ? 1 : 0;
-    a[14] = base; a[15] = this.scratchStride;
+    a[0] = mode;
+    a[1] = A;
+    a[2] = lda;
+    a[3] = B;
+    a[4] = ldb;
+    a[5] = C;
+    a[6] = ldc;
+    a[7] = M;
+    a[8] = N;
+    a[9] = K;
+    a[10] = bias;
+    a[11] = dbias;
+    a[12] = accumulate ? 1 : 0;
+    a[13] = splitCols ? 1 : 0;
+    a[14] = base;
+    a[15] = this.scratchStride;
     this.pool.run(Op.gemm, nth);
   }
 
-  matmul(out: Float32Array, inp: Float32Array, w: Float32Array, bias: Float32Array | null, T: number, K: number, N: number): void {
+  matmul(
+    out: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    T: number,
+    K: number,
+    N: number,
+  ): void {
     const h = this.heap;
-    const pOut = h.offsetOf(out, 'matmul out', T * N);
-    const pInp = h.offsetOf(inp, 'matmul inp', T * K);
-    const pW = h.offsetOf(w, 'matmul w', K * N);
-    const pBias = bias ? h.offsetOf(bias, 'matmul bias', N) : 0;
+    const pOut = h.offsetOf(out, "matmul out", T * N);
+    const pInp = h.offsetOf(inp, "matmul inp", T * K);
+    const pW = h.offsetOf(w, "matmul w", K * N);
+    const pBias = bias ? h.offsetOf(bias, "matmul bias", N) : 0;
     if (T === 0 || N === 0) return;
     if (K === 0) {
       for (let t = 0; t < T; t++) for (let j = 0; j < N; j++) out[t * N + j] = bias ? bias[j] : 0;
@@ -136,15 +171,25 @@ class WasmBackend implements Backend {
     this.runGemm(0, pInp, K, pW, N, pOut, N, T, N, K, pBias, 0, false, N > T);
   }
 
-  matmulBackward(dinp: Float32Array | null, dw: Float32Array, dbias: Float32Array | null, dout: Float32Array,
-    inp: Float32Array, w: Float32Array, T: number, K: number, N: number, accumulateDinp = false): void {
+  matmulBackward(
+    dinp: Float32Array | null,
+    dw: Float32Array,
+    dbias: Float32Array | null,
+    dout: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    T: number,
+    K: number,
+    N: number,
+    accumulateDinp = false,
+  ): void {
     const h = this.heap;
-    const pDinp = dinp ? h.offsetOf(dinp, 'matmulBackward dinp', T * K) : 0;
-    const pDw = h.offsetOf(dw, 'matmulBackward dw', K * N);
-    const pDbias = dbias ? h.offsetOf(dbias, 'matmulBackward dbias', N) : 0;
-    const pDout = h.offsetOf(dout, 'matmulBackward dout', T * N);
-    const pInp = h.offsetOf(inp, 'matmulBackward inp', T * K);
-    const pW = h.offsetOf(w, 'matmulBackward w', K * N);
+    const pDinp = dinp ? h.offsetOf(dinp, "matmulBackward dinp", T * K) : 0;
+    const pDw = h.offsetOf(dw, "matmulBackward dw", K * N);
+    const pDbias = dbias ? h.offsetOf(dbias, "matmulBackward dbias", N) : 0;
+    const pDout = h.offsetOf(dout, "matmulBackward dout", T * N);
+    const pInp = h.offsetOf(inp, "matmulBackward inp", T * K);
+    const pW = h.offsetOf(w, "matmulBackward w", K * N);
     if (T === 0 || K === 0 || N === 0) {
       // degenerate shapes (no kernel to run): dinp is zero (or unchanged), dw has no elements or gets nothing
       if (dinp && !accumulateDinp) dinp.fill(0, 0, T * K);
@@ -158,30 +203,61 @@ class WasmBackend implements Backend {
     this.runGemm(1, pInp, K, pDout, N, pDw, N, K, N, T, 0, pDbias, true, N >= K);
   }
 
-  layerNormForward(out: Float32Array, mean: Float32Array, rstd: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number): void {
+  layerNormForward(
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    inp: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    T: number,
+    C: number,
+    eps: number,
+  ): void {
     const h = this.heap;
     const a = this.ai;
-    a[0] = h.offsetOf(out, 'layerNormForward out', T * C); a[1] = h.offsetOf(mean, 'layerNormForward mean', T);
-    a[2] = h.offsetOf(rstd, 'layerNormForward rstd', T); a[3] = h.offsetOf(inp, 'layerNormForward inp', T * C);
-    a[4] = h.offsetOf(gamma, 'layerNormForward gamma', C); a[5] = h.offsetOf(beta, 'layerNormForward beta', C);
-    a[6] = T; a[7] = C;
+    a[0] = h.offsetOf(out, "layerNormForward out", T * C);
+    a[1] = h.offsetOf(mean, "layerNormForward mean", T);
+    a[2] = h.offsetOf(rstd, "layerNormForward rstd", T);
+    a[3] = h.offsetOf(inp, "layerNormForward inp", T * C);
+    a[4] = h.offsetOf(gamma, "layerNormForward gamma", C);
+    a[5] = h.offsetOf(beta, "layerNormForward beta", C);
+    a[6] = T;
+    a[7] = C;
     this.af[0] = eps;
     this.pool.run(Op.layerNormForward, this.nthFor(T * C * 4));
   }
 
-  layerNormBackward(dinp: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array, inp: Float32Array,
-    gamma: Float32Array, mean: Float32Array, rstd: Float32Array, T: number, C: number): void {
+  layerNormBackward(
+    dinp: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    dout: Float32Array,
+    inp: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    T: number,
+    C: number,
+  ): void {
     const h = this.heap;
     const a = this.ai;
-    a[0] = h.offsetOf(dinp, 'layerNormBackward dinp', T * C); a[1] = h.offsetOf(dgamma, 'layerNormBackward dgamma', C);
-    a[2] = h.offsetOf(dbeta, 'layerNormBackward dbeta', C); a[3] = h.offsetOf(dout, 'layerNormBackward dout', T * C);
-    a[4] = h.offsetOf(inp, 'layerNormBackward inp', T * C); a[5] = h.offsetOf(gamma, 'layerNormBackward gamma', C);
-    a[6] = h.offsetOf(mean, 'layerNormBackward mean', T); a[7] = h.offsetOf(rstd, 'layerNormBackward rstd', T);
+    a[0] = h.offsetOf(dinp, "layerNormBackward dinp", T * C);
+    a[1] = h.offsetOf(dgamma, "layerNormBackward dgamma", C);
+    a[2] = h.offsetOf(dbeta, "layerNormBackward dbeta", C);
+    a[3] = h.offsetOf(dout, "layerNormBackward dout", T * C);
+    a[4] = h.offsetOf(inp, "layerNormBackward inp", T * C);
+    a[5] = h.offsetOf(gamma, "layerNormBackward gamma", C);
+    a[6] = h.offsetOf(mean, "layerNormBackward mean", T);
+    a[7] = h.offsetOf(rstd, "layerNormBackward rstd", T);
     if (T === 0 || C === 0) return;
     // dgamma/dbeta: partial sums over a number of row chunks that depends on T only (never on the
     // thread count), added up in chunk order by a second job: the same bits for any thread count
     const chunks = lnChunks(T);
-    a[8] = T; a[9] = C; a[10] = this.ensureRegion(this.lnPartials, chunks * C * 8); a[11] = chunks;
+    a[8] = T;
+    a[9] = C;
+    a[10] = this.ensureRegion(this.lnPartials, chunks * C * 8);
+    a[11] = chunks;
     this.pool.run(Op.layerNormBackward, this.nthFor(T * C * 8));
     this.pool.run(Op.layerNormReduce, 1);
   }
@@ -191,11 +267,17 @@ class WasmBackend implements Backend {
    * would otherwise write outside their arrays), and sets seqL2 = sum of L^2, seqMaxL, seqRows = sum of L.
    */
   private scanSeqs(seqs: Int32Array, numSeqs: number, T: number, what: string): void {
-    let l2 = 0, maxL = 0, rows = 0;
+    let l2 = 0,
+      maxL = 0,
+      rows = 0;
     for (let i = 0; i < numSeqs; i++) {
-      const start = seqs[3 * i], L = seqs[3 * i + 1], K = seqs[3 * i + 2];
+      const start = seqs[3 * i],
+        L = seqs[3 * i + 1],
+        K = seqs[3 * i + 2];
       if (start < 0 || L < 0 || start + L > T || K < 0 || K > L) {
-        throw new Error(`wasm backend: ${what} seqs[${i}] = (start ${start}, L ${L}, K ${K}) is outside T=${T} or has K > L`);
+        throw new Error(
+          `wasm backend: ${what} seqs[${i}] = (start ${start}, L ${L}, K ${K}) is outside T=${T} or has K > L`,
+        );
       }
       l2 += L * L;
       rows += L;
@@ -206,61 +288,115 @@ class WasmBackend implements Backend {
     this.seqRows = rows;
   }
 
-  attentionForward(out: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, seqs: Int32Array, numSeqs: number, T: number, C: number, H: number): void {
+  attentionForward(
+    out: Float32Array,
+    probs: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    seqs: Int32Array,
+    numSeqs: number,
+    T: number,
+    C: number,
+    H: number,
+  ): void {
     const h = this.heap;
     if (!(H > 0 && C % H === 0)) throw new Error(`wasm backend: attentionForward C=${C} is not a multiple of H=${H}`);
     const a = this.ai;
-    a[5] = h.offsetOf(seqs, 'attentionForward seqs', 3 * numSeqs);
-    this.scanSeqs(seqs, numSeqs, T, 'attentionForward');
+    a[5] = h.offsetOf(seqs, "attentionForward seqs", 3 * numSeqs);
+    this.scanSeqs(seqs, numSeqs, T, "attentionForward");
     const probsLen = this.seqL2 * H;
     const D = C / H;
-    a[0] = h.offsetOf(out, 'attentionForward out', T * C); a[1] = h.offsetOf(probs, 'attentionForward probs', probsLen);
-    a[2] = h.offsetOf(q, 'attentionForward q', T * C); a[3] = h.offsetOf(k, 'attentionForward k', T * C);
-    a[4] = h.offsetOf(v, 'attentionForward v', T * C); a[6] = numSeqs; a[7] = C; a[8] = H;
-    a[9] = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D)); a[10] = this.scratchStride;
+    a[0] = h.offsetOf(out, "attentionForward out", T * C);
+    a[1] = h.offsetOf(probs, "attentionForward probs", probsLen);
+    a[2] = h.offsetOf(q, "attentionForward q", T * C);
+    a[3] = h.offsetOf(k, "attentionForward k", T * C);
+    a[4] = h.offsetOf(v, "attentionForward v", T * C);
+    a[6] = numSeqs;
+    a[7] = C;
+    a[8] = H;
+    a[9] = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D));
+    a[10] = this.scratchStride;
     a[11] = Math.max(this.seqMaxL, D, 1);
     // rows outside every sequence are zero
     if (this.seqRows < T) out.fill(0, 0, T * C);
     this.pool.run(Op.attentionForward, this.nthFor(probsLen * D * 2));
   }
 
-  attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array,
-    v: Float32Array, seqs: Int32Array, numSeqs: number, T: number, C: number, H: number): void {
+  attentionBackward(
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dout: Float32Array,
+    probs: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    seqs: Int32Array,
+    numSeqs: number,
+    T: number,
+    C: number,
+    H: number,
+  ): void {
     const h = this.heap;
     if (!(H > 0 && C % H === 0)) throw new Error(`wasm backend: attentionBackward C=${C} is not a multiple of H=${H}`);
     const a = this.ai;
-    a[8] = h.offsetOf(seqs, 'attentionBackward seqs', 3 * numSeqs);
-    this.scanSeqs(seqs, numSeqs, T, 'attentionBackward');
+    a[8] = h.offsetOf(seqs, "attentionBackward seqs", 3 * numSeqs);
+    this.scanSeqs(seqs, numSeqs, T, "attentionBackward");
     const probsLen = this.seqL2 * H;
     const D = C / H;
-    a[0] = h.offsetOf(dq, 'attentionBackward dq', T * C); a[1] = h.offsetOf(dk, 'attentionBackward dk', T * C);
-    a[2] = h.offsetOf(dv, 'attentionBackward dv', T * C); a[3] = h.offsetOf(dout, 'attentionBackward dout', T * C);
-    a[4] = h.offsetOf(probs, 'attentionBackward probs', probsLen); a[5] = h.offsetOf(q, 'attentionBackward q', T * C);
-    a[6] = h.offsetOf(k, 'attentionBackward k', T * C); a[7] = h.offsetOf(v, 'attentionBackward v', T * C);
-    a[9] = numSeqs; a[10] = C; a[11] = H;
-    a[12] = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D)); a[13] = this.scratchStride;
+    a[0] = h.offsetOf(dq, "attentionBackward dq", T * C);
+    a[1] = h.offsetOf(dk, "attentionBackward dk", T * C);
+    a[2] = h.offsetOf(dv, "attentionBackward dv", T * C);
+    a[3] = h.offsetOf(dout, "attentionBackward dout", T * C);
+    a[4] = h.offsetOf(probs, "attentionBackward probs", probsLen);
+    a[5] = h.offsetOf(q, "attentionBackward q", T * C);
+    a[6] = h.offsetOf(k, "attentionBackward k", T * C);
+    a[7] = h.offsetOf(v, "attentionBackward v", T * C);
+    a[9] = numSeqs;
+    a[10] = C;
+    a[11] = H;
+    a[12] = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D));
+    a[13] = this.scratchStride;
     a[14] = Math.max(this.seqMaxL, D, 1);
     // rows outside every sequence get zero gradients
-    if (this.seqRows < T) { dq.fill(0, 0, T * C); dk.fill(0, 0, T * C); dv.fill(0, 0, T * C); }
+    if (this.seqRows < T) {
+      dq.fill(0, 0, T * C);
+      dk.fill(0, 0, T * C);
+      dv.fill(0, 0, T * C);
+    }
     this.pool.run(Op.attentionBackward, this.nthFor(probsLen * D * 4));
   }
 
-  crossEntropy(losses: Float32Array, dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array, R: number, V: number, gradScale: number): void {
+  crossEntropy(
+    losses: Float32Array,
+    dlogits: Float32Array | null,
+    logits: Float32Array,
+    labels: Int32Array,
+    R: number,
+    V: number,
+    gradScale: number,
+  ): void {
     const h = this.heap;
-    const pLab = h.offsetOf(labels, 'crossEntropy labels', R);
+    const pLab = h.offsetOf(labels, "crossEntropy labels", R);
     for (let r = 0; r < R; r++) {
-      if (labels[r] >= V) throw new Error(`wasm backend: crossEntropy label ${labels[r]} at row ${r} is out of range [0, ${V})`);
+      if (labels[r] >= V)
+        throw new Error(`wasm backend: crossEntropy label ${labels[r]} at row ${r} is out of range [0, ${V})`);
     }
     const a = this.ai;
-    a[0] = h.offsetOf(losses, 'crossEntropy losses', R); a[1] = dlogits ? h.offsetOf(dlogits, 'crossEntropy dlogits', R * V) : 0;
-    a[2] = h.offsetOf(logits, 'crossEntropy logits', R * V); a[3] = pLab; a[4] = R; a[5] = V;
+    a[0] = h.offsetOf(losses, "crossEntropy losses", R);
+    a[1] = dlogits ? h.offsetOf(dlogits, "crossEntropy dlogits", R * V) : 0;
+    a[2] = h.offsetOf(logits, "crossEntropy logits", R * V);
+    a[3] = pLab;
+    a[4] = R;
+    a[5] = V;
     this.af[0] = gradScale;
     this.pool.run(Op.crossEntropy, this.nthFor(R * V * 8));
   }
 
   sumSquares(x: Float32Array, n: number): number {
     const a = this.ai;
-    a[0] = this.heap.offsetOf(x, 'sumSquares x', n);
+    a[0] = this.heap.offsetOf(x, "sumSquares x", n);
     a[1] = n;
     // partial sums over a number of chunks that depends on n only, added here in chunk order
     const chunks = sumSquaresChunks(n);
@@ -271,21 +407,41 @@ class WasmBackend implements Backend {
     return s;
   }
 
-  adamUpdate(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, n: number, hyper: AdamHyper, decayMask: Uint8Array | null): void {
+  adamUpdate(
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    hyper: AdamHyper,
+    decayMask: Uint8Array | null,
+  ): void {
     const h = this.heap;
-    if (hyper.weightDecay > 0 && !decayMask) throw new Error('wasm backend: adamUpdate with weightDecay > 0 needs a decayMask');
+    if (hyper.weightDecay > 0 && !decayMask)
+      throw new Error("wasm backend: adamUpdate with weightDecay > 0 needs a decayMask");
     let pMask = 0;
     if (decayMask && hyper.weightDecay > 0) {
-      if (decayMask.length < n) throw new Error(`wasm backend: adamUpdate decayMask has ${decayMask.length} elements, expected at least ${n}`);
+      if (decayMask.length < n)
+        throw new Error(`wasm backend: adamUpdate decayMask has ${decayMask.length} elements, expected at least ${n}`);
       pMask = h.owns(decayMask) ? decayMask.byteOffset : this.maskIn(decayMask, n);
     }
     const a = this.ai;
-    a[0] = h.offsetOf(params, 'adamUpdate params', n); a[1] = h.offsetOf(grads, 'adamUpdate grads', n);
-    a[2] = h.offsetOf(m, 'adamUpdate m', n); a[3] = h.offsetOf(v, 'adamUpdate v', n); a[4] = n; a[5] = pMask;
+    a[0] = h.offsetOf(params, "adamUpdate params", n);
+    a[1] = h.offsetOf(grads, "adamUpdate grads", n);
+    a[2] = h.offsetOf(m, "adamUpdate m", n);
+    a[3] = h.offsetOf(v, "adamUpdate v", n);
+    a[4] = n;
+    a[5] = pMask;
     const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
     const f = this.af;
-    f[0] = lr; f[1] = beta1; f[2] = beta2; f[3] = eps; f[4] = 1 - Math.pow(beta1, step); f[5] = 1 - Math.pow(beta2, step);
-    f[6] = gradScale; f[7] = weightDecay;
+    f[0] = lr;
+    f[1] = beta1;
+    f[2] = beta2;
+    f[3] = eps;
+    f[4] = 1 - Math.pow(beta1, step);
+    f[5] = 1 - Math.pow(beta2, step);
+    f[6] = gradScale;
+    f[7] = weightDecay;
     this.pool.run(Op.adam, this.nthFor(n * 4));
   }
 
@@ -307,7 +463,9 @@ class WasmBackend implements Backend {
   scaleAdd(out: Float32Array, x: Float32Array, n: number, w: number, accumulate: boolean): void {
     const h = this.heap;
     const a = this.ai;
-    a[0] = h.offsetOf(out, 'scaleAdd out', n); a[1] = h.offsetOf(x, 'scaleAdd x', n); a[2] = n;
+    a[0] = h.offsetOf(out, "scaleAdd out", n);
+    a[1] = h.offsetOf(x, "scaleAdd x", n);
+    a[2] = n;
     this.af[0] = w;
     this.pool.run(accumulate ? Op.scaleAdd : Op.scale, this.nthFor(n));
   }
@@ -316,7 +474,11 @@ class WasmBackend implements Backend {
     const h = this.heap;
     const th = dropoutThreshold(p);
     const a = this.ai;
-    a[0] = h.offsetOf(out, 'dropout out', n); a[1] = h.offsetOf(inp, 'dropout inp', n); a[2] = n; a[3] = seed; a[4] = th;
+    a[0] = h.offsetOf(out, "dropout out", n);
+    a[1] = h.offsetOf(inp, "dropout inp", n);
+    a[2] = n;
+    a[3] = seed;
+    a[4] = th;
     this.af[0] = dropoutScale(p);
     this.pool.run(Op.dropout, this.nthFor(th === 0 ? n : 4 * n));
   }
@@ -325,8 +487,12 @@ class WasmBackend implements Backend {
     const h = this.heap;
     const th = dropoutThreshold(p);
     const g = this.ai;
-    g[0] = h.offsetOf(out, 'addDropout out', n); g[1] = h.offsetOf(a, 'addDropout a', n); g[2] = h.offsetOf(b, 'addDropout b', n);
-    g[3] = n; g[4] = seed; g[5] = th;
+    g[0] = h.offsetOf(out, "addDropout out", n);
+    g[1] = h.offsetOf(a, "addDropout a", n);
+    g[2] = h.offsetOf(b, "addDropout b", n);
+    g[3] = n;
+    g[4] = seed;
+    g[5] = th;
     this.af[0] = dropoutScale(p);
     this.pool.run(Op.addDropout, this.nthFor(th === 0 ? n : 4 * n));
   }
@@ -334,7 +500,10 @@ class WasmBackend implements Backend {
   reluDropout(x: Float32Array, n: number, p: number, seed: number): void {
     const th = dropoutThreshold(p);
     const a = this.ai;
-    a[0] = this.heap.offsetOf(x, 'reluDropout x', n); a[1] = n; a[2] = seed; a[3] = th;
+    a[0] = this.heap.offsetOf(x, "reluDropout x", n);
+    a[1] = n;
+    a[2] = seed;
+    a[3] = th;
     this.af[0] = dropoutScale(p);
     this.pool.run(Op.reluDropout, this.nthFor(th === 0 ? n : 4 * n));
   }
@@ -342,18 +511,33 @@ class WasmBackend implements Backend {
   reluBackward(d: Float32Array, y: Float32Array, n: number, scale: number): void {
     const h = this.heap;
     const a = this.ai;
-    a[0] = h.offsetOf(d, 'reluBackward d', n); a[1] = h.offsetOf(y, 'reluBackward y', n); a[2] = n;
+    a[0] = h.offsetOf(d, "reluBackward d", n);
+    a[1] = h.offsetOf(y, "reluBackward y", n);
+    a[2] = n;
     this.af[0] = scale;
     this.pool.run(Op.reluBackward, this.nthFor(n));
   }
 
-  embeddingForward(out: Float32Array, ids: Int32Array, positions: Int32Array, table: Float32Array, pe: Float32Array, T: number, C: number, scale: number): void {
+  embeddingForward(
+    out: Float32Array,
+    ids: Int32Array,
+    positions: Int32Array,
+    table: Float32Array,
+    pe: Float32Array,
+    T: number,
+    C: number,
+    scale: number,
+  ): void {
     const h = this.heap;
     const a = this.ai;
     // table and pe: only their start is checked (rows are not, as in TsBackend)
-    a[0] = h.offsetOf(out, 'embeddingForward out', T * C); a[1] = h.offsetOf(ids, 'embeddingForward ids', T);
-    a[2] = h.offsetOf(positions, 'embeddingForward positions', T); a[3] = h.offsetOf(table, 'embeddingForward table', C);
-    a[4] = h.offsetOf(pe, 'embeddingForward pe', C); a[5] = T; a[6] = C;
+    a[0] = h.offsetOf(out, "embeddingForward out", T * C);
+    a[1] = h.offsetOf(ids, "embeddingForward ids", T);
+    a[2] = h.offsetOf(positions, "embeddingForward positions", T);
+    a[3] = h.offsetOf(table, "embeddingForward table", C);
+    a[4] = h.offsetOf(pe, "embeddingForward pe", C);
+    a[5] = T;
+    a[6] = C;
     this.af[0] = scale;
     this.pool.run(Op.embeddingForward, this.nthFor(T * C));
   }
@@ -361,16 +545,22 @@ class WasmBackend implements Backend {
   gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
     const h = this.heap;
     const a = this.ai;
-    a[0] = h.offsetOf(out, 'gatherRows out', R * C); a[1] = h.offsetOf(inp, 'gatherRows inp', C);
-    a[2] = h.offsetOf(rows, 'gatherRows rows', R); a[3] = R; a[4] = C;
+    a[0] = h.offsetOf(out, "gatherRows out", R * C);
+    a[1] = h.offsetOf(inp, "gatherRows inp", C);
+    a[2] = h.offsetOf(rows, "gatherRows rows", R);
+    a[3] = R;
+    a[4] = C;
     this.pool.run(Op.gatherRows, this.nthFor(R * C));
   }
 
   scatterAddRows(dinp: Float32Array, dout: Float32Array, rows: Int32Array, R: number, C: number, scale: number): void {
     const h = this.heap;
     const a = this.ai;
-    a[0] = h.offsetOf(dinp, 'scatterAddRows dinp', C); a[1] = h.offsetOf(dout, 'scatterAddRows dout', R * C);
-    a[2] = h.offsetOf(rows, 'scatterAddRows rows', R); a[3] = R; a[4] = C;
+    a[0] = h.offsetOf(dinp, "scatterAddRows dinp", C);
+    a[1] = h.offsetOf(dout, "scatterAddRows dout", R * C);
+    a[2] = h.offsetOf(rows, "scatterAddRows rows", R);
+    a[3] = R;
+    a[4] = C;
     this.af[0] = scale;
     // columns are split: give each thread at least a few vectors of every row
     this.pool.run(Op.scatterAddRows, C >= 16 ? this.nthFor(R * C) : 1);

@@ -13,7 +13,7 @@
  * reduction by ln 2 and a degree-6 polynomial, about 1 ulp; inputs below -87.3 give exactly 0 (so
  * masked attention keys get probability 0, as with Math.exp).
  */
-import { argF, argI, f32, get, i32, locals, madd, set } from './wat-util.js';
+import { argF, argI, f32, get, i32, locals, madd, set } from "./wat-util.js";
 
 const splat = (x: number): string => `(f32x4.splat ${f32(x)})`;
 
@@ -30,73 +30,88 @@ export const EXP_LOCALS = `(local $ex_x v128) (local $ex_c v128) (local $ex_n v1
 export function expInline(x: string, fma: boolean): string {
   const m = (a: string, b: string, c: string): string => madd(a, b, c, fma);
   const magic = 12582912 + 127;
-  return `${set('ex_x', x)}
-  ${set('ex_c', `(f32x4.pmin (f32x4.pmax ${get('ex_x')} ${splat(-87.33654)}) ${splat(88.0)})`)}
-  ${set('ex_n', m(get('ex_c'), splat(1.4426950408889634), splat(magic)))}
-  ${set('ex_r', `(f32x4.sub ${get('ex_n')} ${splat(magic)})`)}
-  ${set('ex_r', `(f32x4.sub (f32x4.sub ${get('ex_c')} (f32x4.mul ${get('ex_r')} ${splat(0.693359375)})) (f32x4.mul ${get('ex_r')} ${splat(-2.12194440e-4)}))`)}
-  ${set('ex_p', m(splat(1.9875691500e-4), get('ex_r'), splat(1.3981999507e-3)))}
-  ${set('ex_p', m(get('ex_p'), get('ex_r'), splat(8.3334519073e-3)))}
-  ${set('ex_p', m(get('ex_p'), get('ex_r'), splat(4.1665795894e-2)))}
-  ${set('ex_p', m(get('ex_p'), get('ex_r'), splat(1.6666665459e-1)))}
-  ${set('ex_p', m(get('ex_p'), get('ex_r'), splat(5.0000001201e-1)))}
-  ${set('ex_p', `(f32x4.add (f32x4.add (f32x4.mul ${get('ex_p')} (f32x4.mul ${get('ex_r')} ${get('ex_r')})) ${get('ex_r')}) ${splat(1)})`)}
-  ${set('ex_p', `(f32x4.mul ${get('ex_p')} (i32x4.shl ${get('ex_n')} (i32.const 23)))`)}
-  ${set('ex_p', `(v128.andnot ${get('ex_p')} (f32x4.lt ${get('ex_x')} ${splat(-87.33654)}))`)}`;
+  return `${set("ex_x", x)}
+  ${set("ex_c", `(f32x4.pmin (f32x4.pmax ${get("ex_x")} ${splat(-87.33654)}) ${splat(88.0)})`)}
+  ${set("ex_n", m(get("ex_c"), splat(1.4426950408889634), splat(magic)))}
+  ${set("ex_r", `(f32x4.sub ${get("ex_n")} ${splat(magic)})`)}
+  ${set("ex_r", `(f32x4.sub (f32x4.sub ${get("ex_c")} (f32x4.mul ${get("ex_r")} ${splat(0.693359375)})) (f32x4.mul ${get("ex_r")} ${splat(-2.1219444e-4)}))`)}
+  ${set("ex_p", m(splat(1.98756915e-4), get("ex_r"), splat(1.3981999507e-3)))}
+  ${set("ex_p", m(get("ex_p"), get("ex_r"), splat(8.3334519073e-3)))}
+  ${set("ex_p", m(get("ex_p"), get("ex_r"), splat(4.1665795894e-2)))}
+  ${set("ex_p", m(get("ex_p"), get("ex_r"), splat(1.6666665459e-1)))}
+  ${set("ex_p", m(get("ex_p"), get("ex_r"), splat(5.0000001201e-1)))}
+  ${set("ex_p", `(f32x4.add (f32x4.add (f32x4.mul ${get("ex_p")} (f32x4.mul ${get("ex_r")} ${get("ex_r")})) ${get("ex_r")}) ${splat(1)})`)}
+  ${set("ex_p", `(f32x4.mul ${get("ex_p")} (i32x4.shl ${get("ex_n")} (i32.const 23)))`)}
+  ${set("ex_p", `(v128.andnot ${get("ex_p")} (f32x4.lt ${get("ex_x")} ${splat(-87.33654)}))`)}`;
 }
 
 function expWat(fma: boolean): string {
   return `
 (func $exp4 (param $x v128) (result v128)
   ${EXP_LOCALS}
-  ${expInline(get('x'), fma)}
-  ${get('ex_p')})
+  ${expInline(get("x"), fma)}
+  ${get("ex_p")})
 (func $exp1 (param $x f32) (result f32)
-  (f32x4.extract_lane 0 (call $exp4 (f32x4.splat ${get('x')}))))
+  (f32x4.extract_lane 0 (call $exp4 (f32x4.splat ${get("x")}))))
 ;; start of thread tid's share of total items: floor(total * tid / nth), in 64 bits
 (func $part (param $total i32) (param $tid i32) (param $nth i32) (result i32)
-  (i32.wrap_i64 (i64.div_u (i64.mul (i64.extend_i32_u ${get('total')}) (i64.extend_i32_u ${get('tid')})) (i64.extend_i32_u ${get('nth')}))))
+  (i32.wrap_i64 (i64.div_u (i64.mul (i64.extend_i32_u ${get("total")}) (i64.extend_i32_u ${get("tid")})) (i64.extend_i32_u ${get("nth")}))))
 ;; sum of the four lanes
 (func $hsum (param $v v128) (result f32)
-  (f32.add (f32.add (f32x4.extract_lane 0 ${get('v')}) (f32x4.extract_lane 1 ${get('v')})) (f32.add (f32x4.extract_lane 2 ${get('v')}) (f32x4.extract_lane 3 ${get('v')}))))`;
+  (f32.add (f32.add (f32x4.extract_lane 0 ${get("v")}) (f32x4.extract_lane 1 ${get("v")})) (f32.add (f32x4.extract_lane 2 ${get("v")}) (f32x4.extract_lane 3 ${get("v")}))))`;
 }
 
 /** Args: 0 out, 1 mean, 2 rstd, 3 inp, 4 gamma, 5 beta, 6 T, 7 C; f64 0 eps. Rows split. */
 function layerNormForward(): string {
   return `
 (func $ln_fwd (param $tid i32) (param $nth i32)
-  ${locals('i32', ['out', 'mean', 'rstd', 'inp', 'gamma', 'beta', 'T', 'C', 't', 't1', 'c', 'c4', 'x', 'o'])}
-  ${locals('f32', ['s', 'm', 'r', 'd', 'eps'])}
+  ${locals("i32", ["out", "mean", "rstd", "inp", "gamma", "beta", "T", "C", "t", "t1", "c", "c4", "x", "o"])}
+  ${locals("f32", ["s", "m", "r", "d", "eps"])}
   (local $acc v128) (local $mv v128) (local $rv v128) (local $dv v128)
-  ${['out', 'mean', 'rstd', 'inp', 'gamma', 'beta', 'T', 'C'].map((n, i) => set(n, argI(i))).join(' ')}
-  ${set('eps', `(f32.demote_f64 ${argF(0)})`)}
-  ${set('c4', `(i32.and ${get('C')} (i32.const -4))`)}
-  ${set('t', `(call $part ${get('T')} ${get('tid')} ${get('nth')})`)}
-  ${set('t1', `(call $part ${get('T')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')})`)}
+  ${["out", "mean", "rstd", "inp", "gamma", "beta", "T", "C"].map((n, i) => set(n, argI(i))).join(" ")}
+  ${set("eps", `(f32.demote_f64 ${argF(0)})`)}
+  ${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
+  ${set("t", `(call $part ${get("T")} ${get("tid")} ${get("nth")})`)}
+  ${set("t1", `(call $part ${get("T")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
   (block $done (loop $rows
-    (br_if $done (i32.ge_s ${get('t')} ${get('t1')}))
-    ${set('x', `(i32.add ${get('inp')} (i32.shl (i32.mul ${get('t')} ${get('C')}) (i32.const 2)))`)}
-    ${set('o', `(i32.add ${get('out')} (i32.shl (i32.mul ${get('t')} ${get('C')}) (i32.const 2)))`)}
+    (br_if $done (i32.ge_s ${get("t")} ${get("t1")}))
+    ${set("x", `(i32.add ${get("inp")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
+    ${set("o", `(i32.add ${get("out")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
     ;; mean
-    ${set('acc', '(v128.const i32x4 0 0 0 0)')} ${set('s', f32(0))}
-    ${vecTail('c', 'c4', 'C', 'mn',
-      set('acc', `(f32x4.add ${get('acc')} (v128.load ${at('x', 'c')}))`),
-      set('s', `(f32.add ${get('s')} (f32.load ${at('x', 'c')}))`))}
-    ${set('m', `(f32.div (f32.add (call $hsum ${get('acc')}) ${get('s')}) (f32.convert_i32_s ${get('C')}))`)}
-    ${set('mv', `(f32x4.splat ${get('m')})`)}
+    ${set("acc", "(v128.const i32x4 0 0 0 0)")} ${set("s", f32(0))}
+    ${vecTail(
+      "c",
+      "c4",
+      "C",
+      "mn",
+      set("acc", `(f32x4.add ${get("acc")} (v128.load ${at("x", "c")}))`),
+      set("s", `(f32.add ${get("s")} (f32.load ${at("x", "c")}))`),
+    )}
+    ${set("m", `(f32.div (f32.add (call $hsum ${get("acc")}) ${get("s")}) (f32.convert_i32_s ${get("C")}))`)}
+    ${set("mv", `(f32x4.splat ${get("m")})`)}
     ;; variance about the mean
-    ${set('acc', '(v128.const i32x4 0 0 0 0)')} ${set('s', f32(0))}
-    ${vecTail('c', 'c4', 'C', 'vr',
-      `${set('dv', `(f32x4.sub (v128.load ${at('x', 'c')}) ${get('mv')})`)} ${set('acc', `(f32x4.add ${get('acc')} (f32x4.mul ${get('dv')} ${get('dv')}))`)}`,
-      `${set('d', `(f32.sub (f32.load ${at('x', 'c')}) ${get('m')})`)} ${set('s', `(f32.add ${get('s')} (f32.mul ${get('d')} ${get('d')}))`)}`)}
-    ${set('r', `(f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (f32.add (call $hsum ${get('acc')}) ${get('s')}) (f32.convert_i32_s ${get('C')})) ${get('eps')})))`)}
-    ${set('rv', `(f32x4.splat ${get('r')})`)}
-    ${vecTail('c', 'c4', 'C', 'nm',
-      `(v128.store ${at('o', 'c')} (f32x4.add (f32x4.mul (f32x4.mul (f32x4.sub (v128.load ${at('x', 'c')}) ${get('mv')}) ${get('rv')}) (v128.load ${at('gamma', 'c')})) (v128.load ${at('beta', 'c')})))`,
-      `(f32.store ${at('o', 'c')} (f32.add (f32.mul (f32.mul (f32.sub (f32.load ${at('x', 'c')}) ${get('m')}) ${get('r')}) (f32.load ${at('gamma', 'c')})) (f32.load ${at('beta', 'c')})))`)}
-    (f32.store ${at('mean', 't')} ${get('m')})
-    (f32.store ${at('rstd', 't')} ${get('r')})
-    ${set('t', `(i32.add ${get('t')} (i32.const 1))`)}
+    ${set("acc", "(v128.const i32x4 0 0 0 0)")} ${set("s", f32(0))}
+    ${vecTail(
+      "c",
+      "c4",
+      "C",
+      "vr",
+      `${set("dv", `(f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")})`)} ${set("acc", `(f32x4.add ${get("acc")} (f32x4.mul ${get("dv")} ${get("dv")}))`)}`,
+      `${set("d", `(f32.sub (f32.load ${at("x", "c")}) ${get("m")})`)} ${set("s", `(f32.add ${get("s")} (f32.mul ${get("d")} ${get("d")}))`)}`,
+    )}
+    ${set("r", `(f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (f32.add (call $hsum ${get("acc")}) ${get("s")}) (f32.convert_i32_s ${get("C")})) ${get("eps")})))`)}
+    ${set("rv", `(f32x4.splat ${get("r")})`)}
+    ${vecTail(
+      "c",
+      "c4",
+      "C",
+      "nm",
+      `(v128.store ${at("o", "c")} (f32x4.add (f32x4.mul (f32x4.mul (f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")}) ${get("rv")}) (v128.load ${at("gamma", "c")})) (v128.load ${at("beta", "c")})))`,
+      `(f32.store ${at("o", "c")} (f32.add (f32.mul (f32.mul (f32.sub (f32.load ${at("x", "c")}) ${get("m")}) ${get("r")}) (f32.load ${at("gamma", "c")})) (f32.load ${at("beta", "c")})))`,
+    )}
+    (f32.store ${at("mean", "t")} ${get("m")})
+    (f32.store ${at("rstd", "t")} ${get("r")})
+    ${set("t", `(i32.add ${get("t")} (i32.const 1))`)}
     (br $rows))))`;
 }
 
@@ -129,57 +144,71 @@ export function vecTail(c: string, c4: string, C: string, label: string, vec: st
 function layerNormBackward(): string {
   return `
 (func $ln_bwd (param $tid i32) (param $nth i32)
-  ${locals('i32', ['dinp', 'dgamma', 'dbeta', 'dout', 'inp', 'gamma', 'mean', 'rstd', 'T', 'C', 'pg', 'pb', 't', 't1', 'c', 'c4', 'x', 'g', 'di', 'nch', 'ch', 'ch1'])}
-  ${locals('f32', ['m', 'r', 's1', 's2', 'nrm', 'dn', 'go', 'md', 'mdn'])}
-  ${locals('v128', ['a1', 'a2', 'mv', 'rv', 'nv', 'gv', 'dnv', 'mdv', 'mdnv'])}
-  ${['dinp', 'dgamma', 'dbeta', 'dout', 'inp', 'gamma', 'mean', 'rstd', 'T', 'C'].map((n, i) => set(n, argI(i))).join(' ')}
-  ${set('nch', argI(11))}
-  ${set('c4', `(i32.and ${get('C')} (i32.const -4))`)}
-  ${set('ch', `(call $part ${get('nch')} ${get('tid')} ${get('nth')})`)}
-  ${set('ch1', `(call $part ${get('nch')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')})`)}
+  ${locals("i32", ["dinp", "dgamma", "dbeta", "dout", "inp", "gamma", "mean", "rstd", "T", "C", "pg", "pb", "t", "t1", "c", "c4", "x", "g", "di", "nch", "ch", "ch1"])}
+  ${locals("f32", ["m", "r", "s1", "s2", "nrm", "dn", "go", "md", "mdn"])}
+  ${locals("v128", ["a1", "a2", "mv", "rv", "nv", "gv", "dnv", "mdv", "mdnv"])}
+  ${["dinp", "dgamma", "dbeta", "dout", "inp", "gamma", "mean", "rstd", "T", "C"].map((n, i) => set(n, argI(i))).join(" ")}
+  ${set("nch", argI(11))}
+  ${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
+  ${set("ch", `(call $part ${get("nch")} ${get("tid")} ${get("nth")})`)}
+  ${set("ch1", `(call $part ${get("nch")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
   (block $chunks_done (loop $chunks
-  (br_if $chunks_done (i32.ge_s ${get('ch')} ${get('ch1')}))
-  ${set('pg', `(i32.add ${argI(10)} (i32.mul ${get('ch')} (i32.shl ${get('C')} (i32.const 3))))`)}
-  ${set('pb', `(i32.add ${get('pg')} (i32.shl ${get('C')} (i32.const 2)))`)}
-  (memory.fill ${get('pg')} (i32.const 0) (i32.shl ${get('C')} (i32.const 3)))
-  ${set('t', `(call $part ${get('T')} ${get('ch')} ${get('nch')})`)}
-  ${set('t1', `(call $part ${get('T')} (i32.add ${get('ch')} (i32.const 1)) ${get('nch')})`)}
+  (br_if $chunks_done (i32.ge_s ${get("ch")} ${get("ch1")}))
+  ${set("pg", `(i32.add ${argI(10)} (i32.mul ${get("ch")} (i32.shl ${get("C")} (i32.const 3))))`)}
+  ${set("pb", `(i32.add ${get("pg")} (i32.shl ${get("C")} (i32.const 2)))`)}
+  (memory.fill ${get("pg")} (i32.const 0) (i32.shl ${get("C")} (i32.const 3)))
+  ${set("t", `(call $part ${get("T")} ${get("ch")} ${get("nch")})`)}
+  ${set("t1", `(call $part ${get("T")} (i32.add ${get("ch")} (i32.const 1)) ${get("nch")})`)}
   (block $done (loop $rows
-    (br_if $done (i32.ge_s ${get('t')} ${get('t1')}))
-    ${set('x', `(i32.add ${get('inp')} (i32.shl (i32.mul ${get('t')} ${get('C')}) (i32.const 2)))`)}
-    ${set('g', `(i32.add ${get('dout')} (i32.shl (i32.mul ${get('t')} ${get('C')}) (i32.const 2)))`)}
-    ${set('di', `(i32.add ${get('dinp')} (i32.shl (i32.mul ${get('t')} ${get('C')}) (i32.const 2)))`)}
-    ${set('m', `(f32.load ${at('mean', 't')})`)} ${set('r', `(f32.load ${at('rstd', 't')})`)}
-    ${set('mv', `(f32x4.splat ${get('m')})`)} ${set('rv', `(f32x4.splat ${get('r')})`)}
+    (br_if $done (i32.ge_s ${get("t")} ${get("t1")}))
+    ${set("x", `(i32.add ${get("inp")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
+    ${set("g", `(i32.add ${get("dout")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
+    ${set("di", `(i32.add ${get("dinp")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
+    ${set("m", `(f32.load ${at("mean", "t")})`)} ${set("r", `(f32.load ${at("rstd", "t")})`)}
+    ${set("mv", `(f32x4.splat ${get("m")})`)} ${set("rv", `(f32x4.splat ${get("r")})`)}
     ;; pass 1: sums of dnorm and dnorm * norm; partial dgamma += dout * norm, dbeta += dout
-    ${set('a1', '(v128.const i32x4 0 0 0 0)')} ${set('a2', '(v128.const i32x4 0 0 0 0)')} ${set('s1', f32(0))} ${set('s2', f32(0))}
-    ${vecTail('c', 'c4', 'C', 'p1', `
-      ${set('gv', `(v128.load ${at('g', 'c')})`)}
-      ${set('nv', `(f32x4.mul (f32x4.sub (v128.load ${at('x', 'c')}) ${get('mv')}) ${get('rv')})`)}
-      ${set('dnv', `(f32x4.mul ${get('gv')} (v128.load ${at('gamma', 'c')}))`)}
-      ${set('a1', `(f32x4.add ${get('a1')} ${get('dnv')})`)}
-      ${set('a2', `(f32x4.add ${get('a2')} (f32x4.mul ${get('dnv')} ${get('nv')}))`)}
-      (v128.store ${at('pb', 'c')} (f32x4.add (v128.load ${at('pb', 'c')}) ${get('gv')}))
-      (v128.store ${at('pg', 'c')} (f32x4.add (v128.load ${at('pg', 'c')}) (f32x4.mul ${get('gv')} ${get('nv')})))`, `
-      ${set('go', `(f32.load ${at('g', 'c')})`)}
-      ${set('nrm', `(f32.mul (f32.sub (f32.load ${at('x', 'c')}) ${get('m')}) ${get('r')})`)}
-      ${set('dn', `(f32.mul ${get('go')} (f32.load ${at('gamma', 'c')}))`)}
-      ${set('s1', `(f32.add ${get('s1')} ${get('dn')})`)}
-      ${set('s2', `(f32.add ${get('s2')} (f32.mul ${get('dn')} ${get('nrm')}))`)}
-      (f32.store ${at('pb', 'c')} (f32.add (f32.load ${at('pb', 'c')}) ${get('go')}))
-      (f32.store ${at('pg', 'c')} (f32.add (f32.load ${at('pg', 'c')}) (f32.mul ${get('go')} ${get('nrm')})))`)}
-    ${set('md', `(f32.div (f32.add (call $hsum ${get('a1')}) ${get('s1')}) (f32.convert_i32_s ${get('C')}))`)}
-    ${set('mdn', `(f32.div (f32.add (call $hsum ${get('a2')}) ${get('s2')}) (f32.convert_i32_s ${get('C')}))`)}
-    ${set('mdv', `(f32x4.splat ${get('md')})`)} ${set('mdnv', `(f32x4.splat ${get('mdn')})`)}
+    ${set("a1", "(v128.const i32x4 0 0 0 0)")} ${set("a2", "(v128.const i32x4 0 0 0 0)")} ${set("s1", f32(0))} ${set("s2", f32(0))}
+    ${vecTail(
+      "c",
+      "c4",
+      "C",
+      "p1",
+      `
+      ${set("gv", `(v128.load ${at("g", "c")})`)}
+      ${set("nv", `(f32x4.mul (f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")}) ${get("rv")})`)}
+      ${set("dnv", `(f32x4.mul ${get("gv")} (v128.load ${at("gamma", "c")}))`)}
+      ${set("a1", `(f32x4.add ${get("a1")} ${get("dnv")})`)}
+      ${set("a2", `(f32x4.add ${get("a2")} (f32x4.mul ${get("dnv")} ${get("nv")}))`)}
+      (v128.store ${at("pb", "c")} (f32x4.add (v128.load ${at("pb", "c")}) ${get("gv")}))
+      (v128.store ${at("pg", "c")} (f32x4.add (v128.load ${at("pg", "c")}) (f32x4.mul ${get("gv")} ${get("nv")})))`,
+      `
+      ${set("go", `(f32.load ${at("g", "c")})`)}
+      ${set("nrm", `(f32.mul (f32.sub (f32.load ${at("x", "c")}) ${get("m")}) ${get("r")})`)}
+      ${set("dn", `(f32.mul ${get("go")} (f32.load ${at("gamma", "c")}))`)}
+      ${set("s1", `(f32.add ${get("s1")} ${get("dn")})`)}
+      ${set("s2", `(f32.add ${get("s2")} (f32.mul ${get("dn")} ${get("nrm")}))`)}
+      (f32.store ${at("pb", "c")} (f32.add (f32.load ${at("pb", "c")}) ${get("go")}))
+      (f32.store ${at("pg", "c")} (f32.add (f32.load ${at("pg", "c")}) (f32.mul ${get("go")} ${get("nrm")})))`,
+    )}
+    ${set("md", `(f32.div (f32.add (call $hsum ${get("a1")}) ${get("s1")}) (f32.convert_i32_s ${get("C")}))`)}
+    ${set("mdn", `(f32.div (f32.add (call $hsum ${get("a2")}) ${get("s2")}) (f32.convert_i32_s ${get("C")}))`)}
+    ${set("mdv", `(f32x4.splat ${get("md")})`)} ${set("mdnv", `(f32x4.splat ${get("mdn")})`)}
     ;; pass 2: dinp = rstd * (dout * gamma - mean(dnorm) - norm * mean(dnorm * norm))
-    ${vecTail('c', 'c4', 'C', 'p2', `
-      ${set('nv', `(f32x4.mul (f32x4.sub (v128.load ${at('x', 'c')}) ${get('mv')}) ${get('rv')})`)}
-      (v128.store ${at('di', 'c')} (f32x4.mul ${get('rv')} (f32x4.sub (f32x4.sub (f32x4.mul (v128.load ${at('g', 'c')}) (v128.load ${at('gamma', 'c')})) ${get('mdv')}) (f32x4.mul ${get('nv')} ${get('mdnv')}))))`, `
-      ${set('nrm', `(f32.mul (f32.sub (f32.load ${at('x', 'c')}) ${get('m')}) ${get('r')})`)}
-      (f32.store ${at('di', 'c')} (f32.mul ${get('r')} (f32.sub (f32.sub (f32.mul (f32.load ${at('g', 'c')}) (f32.load ${at('gamma', 'c')})) ${get('md')}) (f32.mul ${get('nrm')} ${get('mdn')}))))`)}
-    ${set('t', `(i32.add ${get('t')} (i32.const 1))`)}
+    ${vecTail(
+      "c",
+      "c4",
+      "C",
+      "p2",
+      `
+      ${set("nv", `(f32x4.mul (f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")}) ${get("rv")})`)}
+      (v128.store ${at("di", "c")} (f32x4.mul ${get("rv")} (f32x4.sub (f32x4.sub (f32x4.mul (v128.load ${at("g", "c")}) (v128.load ${at("gamma", "c")})) ${get("mdv")}) (f32x4.mul ${get("nv")} ${get("mdnv")}))))`,
+      `
+      ${set("nrm", `(f32.mul (f32.sub (f32.load ${at("x", "c")}) ${get("m")}) ${get("r")})`)}
+      (f32.store ${at("di", "c")} (f32.mul ${get("r")} (f32.sub (f32.sub (f32.mul (f32.load ${at("g", "c")}) (f32.load ${at("gamma", "c")})) ${get("md")}) (f32.mul ${get("nrm")} ${get("mdn")}))))`,
+    )}
+    ${set("t", `(i32.add ${get("t")} (i32.const 1))`)}
     (br $rows)))
-  ${set('ch', `(i32.add ${get('ch')} (i32.const 1))`)}
+  ${set("ch", `(i32.add ${get("ch")} (i32.const 1))`)}
   (br $chunks))))`;
 }
 
@@ -190,38 +219,45 @@ function layerNormBackward(): string {
 function layerNormReduce(): string {
   return `
 (func $ln_reduce (param $tid i32) (param $nth i32)
-  ${locals('i32', ['dgamma', 'dbeta', 'C', 'part', 'nch', 'c', 'c4', 'ch', 'p', 'stride', 'dst', 'j'])}
+  ${locals("i32", ["dgamma", "dbeta", "C", "part", "nch", "c", "c4", "ch", "p", "stride", "dst", "j"])}
   (local $acc v128) (local $s f32)
-  ${set('dgamma', argI(1))} ${set('dbeta', argI(2))} ${set('C', argI(9))} ${set('part', argI(10))} ${set('nch', argI(11))}
-  ${set('c4', `(i32.and ${get('C')} (i32.const -4))`)}
-  ${set('stride', `(i32.shl ${get('C')} (i32.const 3))`)}
+  ${set("dgamma", argI(1))} ${set("dbeta", argI(2))} ${set("C", argI(9))} ${set("part", argI(10))} ${set("nch", argI(11))}
+  ${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
+  ${set("stride", `(i32.shl ${get("C")} (i32.const 3))`)}
   ;; j = 0: dgamma from offset 0 of each chunk; j = 1: dbeta from offset 4C
-  ${set('j', i32(0))}
+  ${set("j", i32(0))}
   (block $halves_done (loop $halves
-    (br_if $halves_done (i32.ge_s ${get('j')} (i32.const 2)))
-    ${set('dst', `(select ${get('dbeta')} ${get('dgamma')} ${get('j')})`)}
-    ${vecTail('c', 'c4', 'C', 'rd', `
-      ${set('acc', '(v128.const i32x4 0 0 0 0)')}
-      ${set('p', `(i32.add (i32.add ${get('part')} (i32.mul ${get('j')} (i32.shl ${get('C')} (i32.const 2)))) (i32.shl ${get('c')} (i32.const 2)))`)}
-      ${set('ch', i32(0))}
+    (br_if $halves_done (i32.ge_s ${get("j")} (i32.const 2)))
+    ${set("dst", `(select ${get("dbeta")} ${get("dgamma")} ${get("j")})`)}
+    ${vecTail(
+      "c",
+      "c4",
+      "C",
+      "rd",
+      `
+      ${set("acc", "(v128.const i32x4 0 0 0 0)")}
+      ${set("p", `(i32.add (i32.add ${get("part")} (i32.mul ${get("j")} (i32.shl ${get("C")} (i32.const 2)))) (i32.shl ${get("c")} (i32.const 2)))`)}
+      ${set("ch", i32(0))}
       (block $rv_e (loop $rv_l
-        (br_if $rv_e (i32.ge_s ${get('ch')} ${get('nch')}))
-        ${set('acc', `(f32x4.add ${get('acc')} (v128.load ${get('p')}))`)}
-        ${set('p', `(i32.add ${get('p')} ${get('stride')})`)}
-        ${set('ch', `(i32.add ${get('ch')} (i32.const 1))`)}
+        (br_if $rv_e (i32.ge_s ${get("ch")} ${get("nch")}))
+        ${set("acc", `(f32x4.add ${get("acc")} (v128.load ${get("p")}))`)}
+        ${set("p", `(i32.add ${get("p")} ${get("stride")})`)}
+        ${set("ch", `(i32.add ${get("ch")} (i32.const 1))`)}
         (br $rv_l)))
-      (v128.store ${at('dst', 'c')} (f32x4.add (v128.load ${at('dst', 'c')}) ${get('acc')}))`, `
-      ${set('s', f32(0))}
-      ${set('p', `(i32.add (i32.add ${get('part')} (i32.mul ${get('j')} (i32.shl ${get('C')} (i32.const 2)))) (i32.shl ${get('c')} (i32.const 2)))`)}
-      ${set('ch', i32(0))}
+      (v128.store ${at("dst", "c")} (f32x4.add (v128.load ${at("dst", "c")}) ${get("acc")}))`,
+      `
+      ${set("s", f32(0))}
+      ${set("p", `(i32.add (i32.add ${get("part")} (i32.mul ${get("j")} (i32.shl ${get("C")} (i32.const 2)))) (i32.shl ${get("c")} (i32.const 2)))`)}
+      ${set("ch", i32(0))}
       (block $rs_e (loop $rs_l
-        (br_if $rs_e (i32.ge_s ${get('ch')} ${get('nch')}))
-        ${set('s', `(f32.add ${get('s')} (f32.load ${get('p')}))`)}
-        ${set('p', `(i32.add ${get('p')} ${get('stride')})`)}
-        ${set('ch', `(i32.add ${get('ch')} (i32.const 1))`)}
+        (br_if $rs_e (i32.ge_s ${get("ch")} ${get("nch")}))
+        ${set("s", `(f32.add ${get("s")} (f32.load ${get("p")}))`)}
+        ${set("p", `(i32.add ${get("p")} ${get("stride")})`)}
+        ${set("ch", `(i32.add ${get("ch")} (i32.const 1))`)}
         (br $rs_l)))
-      (f32.store ${at('dst', 'c')} (f32.add (f32.load ${at('dst', 'c')}) ${get('s')}))`)}
-    ${set('j', `(i32.add ${get('j')} (i32.const 1))`)}
+      (f32.store ${at("dst", "c")} (f32.add (f32.load ${at("dst", "c")}) ${get("s")}))`,
+    )}
+    ${set("j", `(i32.add ${get("j")} (i32.const 1))`)}
     (br $halves))))`;
 }
 
@@ -232,56 +268,78 @@ function layerNormReduce(): string {
 function crossEntropy(fma: boolean): string {
   return `
 (func $xent (param $tid i32) (param $nth i32)
-  ${locals('i32', ['losses', 'dl', 'logits', 'labels', 'R', 'V', 'r', 'r1', 'c', 'c4', 'x', 'y', 'lab'])}
-  ${locals('f32', ['mx', 's', 'tgt', 'e', 'gs', 'inv'])}
-  ${locals('v128', ['mv', 'acc', 'iv'])}
+  ${locals("i32", ["losses", "dl", "logits", "labels", "R", "V", "r", "r1", "c", "c4", "x", "y", "lab"])}
+  ${locals("f32", ["mx", "s", "tgt", "e", "gs", "inv"])}
+  ${locals("v128", ["mv", "acc", "iv"])}
   ${EXP_LOCALS}
-  ${['losses', 'dl', 'logits', 'labels', 'R', 'V'].map((n, i) => set(n, argI(i))).join(' ')}
-  ${set('gs', `(f32.demote_f64 ${argF(0)})`)}
-  ${set('c4', `(i32.and ${get('V')} (i32.const -4))`)}
-  ${set('r', `(call $part ${get('R')} ${get('tid')} ${get('nth')})`)}
-  ${set('r1', `(call $part ${get('R')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')})`)}
+  ${["losses", "dl", "logits", "labels", "R", "V"].map((n, i) => set(n, argI(i))).join(" ")}
+  ${set("gs", `(f32.demote_f64 ${argF(0)})`)}
+  ${set("c4", `(i32.and ${get("V")} (i32.const -4))`)}
+  ${set("r", `(call $part ${get("R")} ${get("tid")} ${get("nth")})`)}
+  ${set("r1", `(call $part ${get("R")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
   (block $done (loop $rows
-    (br_if $done (i32.ge_s ${get('r')} ${get('r1')}))
-    ${set('x', `(i32.add ${get('logits')} (i32.shl (i32.mul ${get('r')} ${get('V')}) (i32.const 2)))`)}
-    ${set('y', `(i32.add ${get('dl')} (i32.shl (i32.mul ${get('r')} ${get('V')}) (i32.const 2)))`)}
-    ${set('lab', `(i32.load ${at('labels', 'r')})`)}
-    (if (i32.lt_s ${get('lab')} (i32.const 0))
+    (br_if $done (i32.ge_s ${get("r")} ${get("r1")}))
+    ${set("x", `(i32.add ${get("logits")} (i32.shl (i32.mul ${get("r")} ${get("V")}) (i32.const 2)))`)}
+    ${set("y", `(i32.add ${get("dl")} (i32.shl (i32.mul ${get("r")} ${get("V")}) (i32.const 2)))`)}
+    ${set("lab", `(i32.load ${at("labels", "r")})`)}
+    (if (i32.lt_s ${get("lab")} (i32.const 0))
       (then
-        (f32.store ${at('losses', 'r')} (f32.const 0))
-        (if ${get('dl')} (then (memory.fill ${get('y')} (i32.const 0) (i32.shl ${get('V')} (i32.const 2))))))
+        (f32.store ${at("losses", "r")} (f32.const 0))
+        (if ${get("dl")} (then (memory.fill ${get("y")} (i32.const 0) (i32.shl ${get("V")} (i32.const 2))))))
       (else
         ;; max
-        ${set('mv', splat(-Infinity))} ${set('mx', f32(-Infinity))}
-        ${vecTail('c', 'c4', 'V', 'mx',
-          set('mv', `(f32x4.pmax ${get('mv')} (v128.load ${at('x', 'c')}))`),
-          set('mx', `(f32.max ${get('mx')} (f32.load ${at('x', 'c')}))`))}
-        ${set('mx', `(f32.max (f32.max (f32.max (f32x4.extract_lane 0 ${get('mv')}) (f32x4.extract_lane 1 ${get('mv')})) (f32.max (f32x4.extract_lane 2 ${get('mv')}) (f32x4.extract_lane 3 ${get('mv')}))) ${get('mx')})`)}
-        ${set('mv', `(f32x4.splat ${get('mx')})`)}
-        ${set('tgt', `(f32.load ${at('x', 'lab')})`)}
+        ${set("mv", splat(-Infinity))} ${set("mx", f32(-Infinity))}
+        ${vecTail(
+          "c",
+          "c4",
+          "V",
+          "mx",
+          set("mv", `(f32x4.pmax ${get("mv")} (v128.load ${at("x", "c")}))`),
+          set("mx", `(f32.max ${get("mx")} (f32.load ${at("x", "c")}))`),
+        )}
+        ${set("mx", `(f32.max (f32.max (f32.max (f32x4.extract_lane 0 ${get("mv")}) (f32x4.extract_lane 1 ${get("mv")})) (f32.max (f32x4.extract_lane 2 ${get("mv")}) (f32x4.extract_lane 3 ${get("mv")}))) ${get("mx")})`)}
+        ${set("mv", `(f32x4.splat ${get("mx")})`)}
+        ${set("tgt", `(f32.load ${at("x", "lab")})`)}
         ;; sum of exp (stored into dlogits when wanted: it may be the logits array itself)
-        ${set('acc', '(v128.const i32x4 0 0 0 0)')} ${set('s', f32(0))}
-        (if ${get('dl')}
-          (then ${vecTail('c', 'c4', 'V', 'ed', `
-            ${expInline(`(f32x4.sub (v128.load ${at('x', 'c')}) ${get('mv')})`, fma)}
-            (v128.store ${at('y', 'c')} ${get('ex_p')})
-            ${set('acc', `(f32x4.add ${get('acc')} ${get('ex_p')})`)}`, `
-            ${set('e', `(call $exp1 (f32.sub (f32.load ${at('x', 'c')}) ${get('mx')}))`)}
-            (f32.store ${at('y', 'c')} ${get('e')})
-            ${set('s', `(f32.add ${get('s')} ${get('e')})`)}`)})
-          (else ${vecTail('c', 'c4', 'V', 'es',
-            `${expInline(`(f32x4.sub (v128.load ${at('x', 'c')}) ${get('mv')})`, fma)} ${set('acc', `(f32x4.add ${get('acc')} ${get('ex_p')})`)}`,
-            set('s', `(f32.add ${get('s')} (call $exp1 (f32.sub (f32.load ${at('x', 'c')}) ${get('mx')})))`))}))
-        ${set('s', `(f32.add (call $hsum ${get('acc')}) ${get('s')})`)}
-        (f32.store ${at('losses', 'r')} (f32.demote_f64 (f64.sub (f64.add (call $log (f64.promote_f32 ${get('s')})) (f64.promote_f32 ${get('mx')})) (f64.promote_f32 ${get('tgt')}))))
-        (if ${get('dl')} (then
-          ${set('inv', `(f32.div ${get('gs')} ${get('s')})`)}
-          ${set('iv', `(f32x4.splat ${get('inv')})`)}
-          ${vecTail('c', 'c4', 'V', 'sc',
-            `(v128.store ${at('y', 'c')} (f32x4.mul (v128.load ${at('y', 'c')}) ${get('iv')}))`,
-            `(f32.store ${at('y', 'c')} (f32.mul (f32.load ${at('y', 'c')}) ${get('inv')}))`)}
-          (f32.store ${at('y', 'lab')} (f32.sub (f32.load ${at('y', 'lab')}) ${get('gs')}))))))
-    ${set('r', `(i32.add ${get('r')} (i32.const 1))`)}
+        ${set("acc", "(v128.const i32x4 0 0 0 0)")} ${set("s", f32(0))}
+        (if ${get("dl")}
+          (then ${vecTail(
+            "c",
+            "c4",
+            "V",
+            "ed",
+            `
+            ${expInline(`(f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")})`, fma)}
+            (v128.store ${at("y", "c")} ${get("ex_p")})
+            ${set("acc", `(f32x4.add ${get("acc")} ${get("ex_p")})`)}`,
+            `
+            ${set("e", `(call $exp1 (f32.sub (f32.load ${at("x", "c")}) ${get("mx")}))`)}
+            (f32.store ${at("y", "c")} ${get("e")})
+            ${set("s", `(f32.add ${get("s")} ${get("e")})`)}`,
+          )})
+          (else ${vecTail(
+            "c",
+            "c4",
+            "V",
+            "es",
+            `${expInline(`(f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")})`, fma)} ${set("acc", `(f32x4.add ${get("acc")} ${get("ex_p")})`)}`,
+            set("s", `(f32.add ${get("s")} (call $exp1 (f32.sub (f32.load ${at("x", "c")}) ${get("mx")})))`),
+          )}))
+        ${set("s", `(f32.add (call $hsum ${get("acc")}) ${get("s")})`)}
+        (f32.store ${at("losses", "r")} (f32.demote_f64 (f64.sub (f64.add (call $log (f64.promote_f32 ${get("s")})) (f64.promote_f32 ${get("mx")})) (f64.promote_f32 ${get("tgt")}))))
+        (if ${get("dl")} (then
+          ${set("inv", `(f32.div ${get("gs")} ${get("s")})`)}
+          ${set("iv", `(f32x4.splat ${get("inv")})`)}
+          ${vecTail(
+            "c",
+            "c4",
+            "V",
+            "sc",
+            `(v128.store ${at("y", "c")} (f32x4.mul (v128.load ${at("y", "c")}) ${get("iv")}))`,
+            `(f32.store ${at("y", "c")} (f32.mul (f32.load ${at("y", "c")}) ${get("inv")}))`,
+          )}
+          (f32.store ${at("y", "lab")} (f32.sub (f32.load ${at("y", "lab")}) ${get("gs")}))))))
+    ${set("r", `(i32.add ${get("r")} (i32.const 1))`)}
     (br $rows))))`;
 }
 
@@ -294,50 +352,51 @@ function sumSquares(): string {
   // four float64x2 accumulators (8 floats per step) so that the adds do not wait on each other
   const sq = (acc: string, d: string): string => set(acc, `(f64x2.add ${get(acc)} (f64x2.mul ${d} ${d}))`);
   const lo = (v: string): string => `(f64x2.promote_low_f32x4 ${v})`;
-  const hi = (v: string): string => `(f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v}))`;
+  const hi = (v: string): string =>
+    `(f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v}))`;
   return `
 (func $sumsq_range (param $x i32) (param $a i32) (param $b i32) (result f64)
-  ${locals('i32', ['b4', 'b8', 'i'])}
-  ${locals('v128', ['a0', 'a1', 'a2', 'a3', 'v', 'w', 'd'])} (local $s f64) (local $f f64)
-  ${set('b4', `(i32.add ${get('a')} (i32.and (i32.sub ${get('b')} ${get('a')}) (i32.const -4)))`)}
-  ${set('b8', `(i32.add ${get('a')} (i32.and (i32.sub ${get('b')} ${get('a')}) (i32.const -8)))`)}
-  ${set('i', get('a'))}
+  ${locals("i32", ["b4", "b8", "i"])}
+  ${locals("v128", ["a0", "a1", "a2", "a3", "v", "w", "d"])} (local $s f64) (local $f f64)
+  ${set("b4", `(i32.add ${get("a")} (i32.and (i32.sub ${get("b")} ${get("a")}) (i32.const -4)))`)}
+  ${set("b8", `(i32.add ${get("a")} (i32.and (i32.sub ${get("b")} ${get("a")}) (i32.const -8)))`)}
+  ${set("i", get("a"))}
   (block $we (loop $wl
-    (br_if $we (i32.ge_s ${get('i')} ${get('b8')}))
-    ${set('v', `(v128.load ${at('x', 'i')})`)} ${set('w', `(v128.load offset=16 ${at('x', 'i')})`)}
-    ${set('d', lo(get('v')))} ${sq('a0', get('d'))}
-    ${set('d', hi(get('v')))} ${sq('a1', get('d'))}
-    ${set('d', lo(get('w')))} ${sq('a2', get('d'))}
-    ${set('d', hi(get('w')))} ${sq('a3', get('d'))}
-    ${set('i', `(i32.add ${get('i')} (i32.const 8))`)}
+    (br_if $we (i32.ge_s ${get("i")} ${get("b8")}))
+    ${set("v", `(v128.load ${at("x", "i")})`)} ${set("w", `(v128.load offset=16 ${at("x", "i")})`)}
+    ${set("d", lo(get("v")))} ${sq("a0", get("d"))}
+    ${set("d", hi(get("v")))} ${sq("a1", get("d"))}
+    ${set("d", lo(get("w")))} ${sq("a2", get("d"))}
+    ${set("d", hi(get("w")))} ${sq("a3", get("d"))}
+    ${set("i", `(i32.add ${get("i")} (i32.const 8))`)}
     (br $wl)))
   (block $ve (loop $vl
-    (br_if $ve (i32.ge_s ${get('i')} ${get('b4')}))
-    ${set('v', `(v128.load ${at('x', 'i')})`)}
-    ${set('d', lo(get('v')))} ${sq('a0', get('d'))}
-    ${set('d', hi(get('v')))} ${sq('a1', get('d'))}
-    ${set('i', `(i32.add ${get('i')} (i32.const 4))`)}
+    (br_if $ve (i32.ge_s ${get("i")} ${get("b4")}))
+    ${set("v", `(v128.load ${at("x", "i")})`)}
+    ${set("d", lo(get("v")))} ${sq("a0", get("d"))}
+    ${set("d", hi(get("v")))} ${sq("a1", get("d"))}
+    ${set("i", `(i32.add ${get("i")} (i32.const 4))`)}
     (br $vl)))
-  ${set('a0', `(f64x2.add (f64x2.add ${get('a0')} ${get('a1')}) (f64x2.add ${get('a2')} ${get('a3')}))`)}
-  ${set('s', `(f64.add (f64x2.extract_lane 0 ${get('a0')}) (f64x2.extract_lane 1 ${get('a0')}))`)}
+  ${set("a0", `(f64x2.add (f64x2.add ${get("a0")} ${get("a1")}) (f64x2.add ${get("a2")} ${get("a3")}))`)}
+  ${set("s", `(f64.add (f64x2.extract_lane 0 ${get("a0")}) (f64x2.extract_lane 1 ${get("a0")}))`)}
   (block $se (loop $sl
-    (br_if $se (i32.ge_s ${get('i')} ${get('b')}))
-    ${set('f', `(f64.promote_f32 (f32.load ${at('x', 'i')}))`)}
-    ${set('s', '(f64.add (local.get $s) (f64.mul (local.get $f) (local.get $f)))')}
-    ${set('i', `(i32.add ${get('i')} (i32.const 1))`)}
+    (br_if $se (i32.ge_s ${get("i")} ${get("b")}))
+    ${set("f", `(f64.promote_f32 (f32.load ${at("x", "i")}))`)}
+    ${set("s", "(f64.add (local.get $s) (f64.mul (local.get $f) (local.get $f)))")}
+    ${set("i", `(i32.add ${get("i")} (i32.const 1))`)}
     (br $sl)))
-  ${get('s')})
+  ${get("s")})
 (func $sumsq (param $tid i32) (param $nth i32)
-  ${locals('i32', ['x', 'n', 'nch', 'ch', 'ch1', 'a', 'b'])}
-  ${set('x', argI(0))} ${set('n', argI(1))} ${set('nch', argI(2))}
-  ${set('ch', `(call $part ${get('nch')} ${get('tid')} ${get('nth')})`)}
-  ${set('ch1', `(call $part ${get('nch')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')})`)}
+  ${locals("i32", ["x", "n", "nch", "ch", "ch1", "a", "b"])}
+  ${set("x", argI(0))} ${set("n", argI(1))} ${set("nch", argI(2))}
+  ${set("ch", `(call $part ${get("nch")} ${get("tid")} ${get("nth")})`)}
+  ${set("ch1", `(call $part ${get("nch")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
   (block $ce (loop $cl
-    (br_if $ce (i32.ge_s ${get('ch')} ${get('ch1')}))
-    ${set('a', `(i32.and (call $part ${get('n')} ${get('ch')} ${get('nch')}) (i32.const -4))`)}
-    ${set('b', `(if (result i32) (i32.eq (i32.add ${get('ch')} (i32.const 1)) ${get('nch')}) (then ${get('n')}) (else (i32.and (call $part ${get('n')} (i32.add ${get('ch')} (i32.const 1)) ${get('nch')}) (i32.const -4))))`)}
-    (f64.store (i32.add (i32.const 1024) (i32.shl ${get('ch')} (i32.const 3))) (call $sumsq_range ${get('x')} ${get('a')} ${get('b')}))
-    ${set('ch', `(i32.add ${get('ch')} (i32.const 1))`)}
+    (br_if $ce (i32.ge_s ${get("ch")} ${get("ch1")}))
+    ${set("a", `(i32.and (call $part ${get("n")} ${get("ch")} ${get("nch")}) (i32.const -4))`)}
+    ${set("b", `(if (result i32) (i32.eq (i32.add ${get("ch")} (i32.const 1)) ${get("nch")}) (then ${get("n")}) (else (i32.and (call $part ${get("n")} (i32.add ${get("ch")} (i32.const 1)) ${get("nch")}) (i32.const -4))))`)}
+    (f64.store (i32.add (i32.const 1024) (i32.shl ${get("ch")} (i32.const 3))) (call $sumsq_range ${get("x")} ${get("a")} ${get("b")}))
+    ${set("ch", `(i32.add ${get("ch")} (i32.const 1))`)}
     (br $cl))))`;
 }
 
@@ -348,57 +407,65 @@ function sumSquares(): string {
  */
 function adam(): string {
   const vec = `
-      ${set('g', `(f32x4.mul (v128.load ${at('gr', 'i')}) ${get('gsv')})`)}
-      ${set('m', `(f32x4.add (f32x4.mul ${get('b1v')} (v128.load ${at('mp', 'i')})) (f32x4.mul ${get('c1v')} ${get('g')}))`)}
-      ${set('v', `(f32x4.add (f32x4.mul ${get('b2v')} (v128.load ${at('vp', 'i')})) (f32x4.mul ${get('c2v')} (f32x4.mul ${get('g')} ${get('g')})))`)}
-      (v128.store ${at('mp', 'i')} ${get('m')})
-      (v128.store ${at('vp', 'i')} ${get('v')})
-      ${set('p', `(v128.load ${at('pp', 'i')})`)}
-      ${set('u', `(f32x4.div (f32x4.mul ${get('m')} ${get('k1v')}) (f32x4.add (f32x4.sqrt (f32x4.mul ${get('v')} ${get('k2v')})) ${get('epsv')}))`)}
-      (if ${get('mask')} (then
-        ${set('u', `(f32x4.add ${get('u')} (f32x4.mul (f32x4.mul ${get('wdv')} ${get('p')}) (f32x4.convert_i32x4_u (i32x4.shr_u (i32x4.eq (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (i32.add ${get('mask')} ${get('i')})))) (i32x4.splat (i32.const 1))) (i32.const 31)))))`)}))
-      (v128.store ${at('pp', 'i')} (f32x4.sub ${get('p')} (f32x4.mul ${get('lrv')} ${get('u')})))`;
+      ${set("g", `(f32x4.mul (v128.load ${at("gr", "i")}) ${get("gsv")})`)}
+      ${set("m", `(f32x4.add (f32x4.mul ${get("b1v")} (v128.load ${at("mp", "i")})) (f32x4.mul ${get("c1v")} ${get("g")}))`)}
+      ${set("v", `(f32x4.add (f32x4.mul ${get("b2v")} (v128.load ${at("vp", "i")})) (f32x4.mul ${get("c2v")} (f32x4.mul ${get("g")} ${get("g")})))`)}
+      (v128.store ${at("mp", "i")} ${get("m")})
+      (v128.store ${at("vp", "i")} ${get("v")})
+      ${set("p", `(v128.load ${at("pp", "i")})`)}
+      ${set("u", `(f32x4.div (f32x4.mul ${get("m")} ${get("k1v")}) (f32x4.add (f32x4.sqrt (f32x4.mul ${get("v")} ${get("k2v")})) ${get("epsv")}))`)}
+      (if ${get("mask")} (then
+        ${set("u", `(f32x4.add ${get("u")} (f32x4.mul (f32x4.mul ${get("wdv")} ${get("p")}) (f32x4.convert_i32x4_u (i32x4.shr_u (i32x4.eq (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (i32.add ${get("mask")} ${get("i")})))) (i32x4.splat (i32.const 1))) (i32.const 31)))))`)}))
+      (v128.store ${at("pp", "i")} (f32x4.sub ${get("p")} (f32x4.mul ${get("lrv")} ${get("u")})))`;
   return `
 (func $adam (param $tid i32) (param $nth i32)
-  ${locals('i32', ['pp', 'gr', 'mp', 'vp', 'n', 'mask', 'a', 'b', 'b4', 'i'])}
-  ${locals('v128', ['g', 'm', 'v', 'p', 'u', 'gsv', 'b1v', 'b2v', 'c1v', 'c2v', 'k1v', 'k2v', 'epsv', 'wdv', 'lrv'])}
-  ${locals('f32', ['gs', 'lr', 'b1', 'b2', 'k1', 'k2', 'eps', 'wd', 'gf', 'mf', 'vf', 'pf', 'uf'])}
-  ${['pp', 'gr', 'mp', 'vp', 'n', 'mask'].map((nm, i) => set(nm, argI(i))).join(' ')}
-  ${set('lr', `(f32.demote_f64 ${argF(0)})`)} ${set('b1', `(f32.demote_f64 ${argF(1)})`)} ${set('b2', `(f32.demote_f64 ${argF(2)})`)}
-  ${set('eps', `(f32.demote_f64 ${argF(3)})`)}
-  ${set('k1', `(f32.demote_f64 (f64.div (f64.const 1) ${argF(4)}))`)} ${set('k2', `(f32.demote_f64 (f64.div (f64.const 1) ${argF(5)}))`)}
-  ${set('gs', `(f32.demote_f64 ${argF(6)})`)} ${set('wd', `(f32.demote_f64 ${argF(7)})`)}
-  ${set('gsv', `(f32x4.splat ${get('gs')})`)} ${set('lrv', `(f32x4.splat ${get('lr')})`)}
-  ${set('b1v', `(f32x4.splat ${get('b1')})`)} ${set('b2v', `(f32x4.splat ${get('b2')})`)}
-  ${set('c1v', `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${argF(1)})))`)} ${set('c2v', `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${argF(2)})))`)}
-  ${set('k1v', `(f32x4.splat ${get('k1')})`)} ${set('k2v', `(f32x4.splat ${get('k2')})`)}
-  ${set('epsv', `(f32x4.splat ${get('eps')})`)} ${set('wdv', `(f32x4.splat ${get('wd')})`)}
-  ${set('a', `(i32.and (call $part ${get('n')} ${get('tid')} ${get('nth')}) (i32.const -4))`)}
-  ${set('b', `(if (result i32) (i32.eq (i32.add ${get('tid')} (i32.const 1)) ${get('nth')}) (then ${get('n')}) (else (i32.and (call $part ${get('n')} (i32.add ${get('tid')} (i32.const 1)) ${get('nth')}) (i32.const -4))))`)}
-  ${set('b4', `(i32.add ${get('a')} (i32.and (i32.sub ${get('b')} ${get('a')}) (i32.const -4)))`)}
-  ${set('i', get('a'))}
+  ${locals("i32", ["pp", "gr", "mp", "vp", "n", "mask", "a", "b", "b4", "i"])}
+  ${locals("v128", ["g", "m", "v", "p", "u", "gsv", "b1v", "b2v", "c1v", "c2v", "k1v", "k2v", "epsv", "wdv", "lrv"])}
+  ${locals("f32", ["gs", "lr", "b1", "b2", "k1", "k2", "eps", "wd", "gf", "mf", "vf", "pf", "uf"])}
+  ${["pp", "gr", "mp", "vp", "n", "mask"].map((nm, i) => set(nm, argI(i))).join(" ")}
+  ${set("lr", `(f32.demote_f64 ${argF(0)})`)} ${set("b1", `(f32.demote_f64 ${argF(1)})`)} ${set("b2", `(f32.demote_f64 ${argF(2)})`)}
+  ${set("eps", `(f32.demote_f64 ${argF(3)})`)}
+  ${set("k1", `(f32.demote_f64 (f64.div (f64.const 1) ${argF(4)}))`)} ${set("k2", `(f32.demote_f64 (f64.div (f64.const 1) ${argF(5)}))`)}
+  ${set("gs", `(f32.demote_f64 ${argF(6)})`)} ${set("wd", `(f32.demote_f64 ${argF(7)})`)}
+  ${set("gsv", `(f32x4.splat ${get("gs")})`)} ${set("lrv", `(f32x4.splat ${get("lr")})`)}
+  ${set("b1v", `(f32x4.splat ${get("b1")})`)} ${set("b2v", `(f32x4.splat ${get("b2")})`)}
+  ${set("c1v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${argF(1)})))`)} ${set("c2v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${argF(2)})))`)}
+  ${set("k1v", `(f32x4.splat ${get("k1")})`)} ${set("k2v", `(f32x4.splat ${get("k2")})`)}
+  ${set("epsv", `(f32x4.splat ${get("eps")})`)} ${set("wdv", `(f32x4.splat ${get("wd")})`)}
+  ${set("a", `(i32.and (call $part ${get("n")} ${get("tid")} ${get("nth")}) (i32.const -4))`)}
+  ${set("b", `(if (result i32) (i32.eq (i32.add ${get("tid")} (i32.const 1)) ${get("nth")}) (then ${get("n")}) (else (i32.and (call $part ${get("n")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")}) (i32.const -4))))`)}
+  ${set("b4", `(i32.add ${get("a")} (i32.and (i32.sub ${get("b")} ${get("a")}) (i32.const -4)))`)}
+  ${set("i", get("a"))}
   (block $ve (loop $vl
-    (br_if $ve (i32.ge_s ${get('i')} ${get('b4')}))
+    (br_if $ve (i32.ge_s ${get("i")} ${get("b4")}))
     ${vec}
-    ${set('i', `(i32.add ${get('i')} (i32.const 4))`)}
+    ${set("i", `(i32.add ${get("i")} (i32.const 4))`)}
     (br $vl)))
   (block $se (loop $sl
-    (br_if $se (i32.ge_s ${get('i')} ${get('b')}))
-    ${set('gf', `(f32.mul (f32.load ${at('gr', 'i')}) ${get('gs')})`)}
-    ${set('mf', `(f32.add (f32.mul ${get('b1')} (f32.load ${at('mp', 'i')})) (f32.mul (f32x4.extract_lane 0 ${get('c1v')}) ${get('gf')}))`)}
-    ${set('vf', `(f32.add (f32.mul ${get('b2')} (f32.load ${at('vp', 'i')})) (f32.mul (f32x4.extract_lane 0 ${get('c2v')}) (f32.mul ${get('gf')} ${get('gf')})))`)}
-    (f32.store ${at('mp', 'i')} ${get('mf')})
-    (f32.store ${at('vp', 'i')} ${get('vf')})
-    ${set('pf', `(f32.load ${at('pp', 'i')})`)}
-    ${set('uf', `(f32.div (f32.mul ${get('mf')} ${get('k1')}) (f32.add (f32.sqrt (f32.mul ${get('vf')} ${get('k2')})) ${get('eps')}))`)}
-    (if (i32.and (i32.ne ${get('mask')} (i32.const 0)) (i32.eq (i32.load8_u (i32.add ${get('mask')} ${get('i')})) (i32.const 1))) (then
-      ${set('uf', `(f32.add ${get('uf')} (f32.mul ${get('wd')} ${get('pf')}))`)}))
-    (f32.store ${at('pp', 'i')} (f32.sub ${get('pf')} (f32.mul ${get('lr')} ${get('uf')})))
-    ${set('i', `(i32.add ${get('i')} (i32.const 1))`)}
+    (br_if $se (i32.ge_s ${get("i")} ${get("b")}))
+    ${set("gf", `(f32.mul (f32.load ${at("gr", "i")}) ${get("gs")})`)}
+    ${set("mf", `(f32.add (f32.mul ${get("b1")} (f32.load ${at("mp", "i")})) (f32.mul (f32x4.extract_lane 0 ${get("c1v")}) ${get("gf")}))`)}
+    ${set("vf", `(f32.add (f32.mul ${get("b2")} (f32.load ${at("vp", "i")})) (f32.mul (f32x4.extract_lane 0 ${get("c2v")}) (f32.mul ${get("gf")} ${get("gf")})))`)}
+    (f32.store ${at("mp", "i")} ${get("mf")})
+    (f32.store ${at("vp", "i")} ${get("vf")})
+    ${set("pf", `(f32.load ${at("pp", "i")})`)}
+    ${set("uf", `(f32.div (f32.mul ${get("mf")} ${get("k1")}) (f32.add (f32.sqrt (f32.mul ${get("vf")} ${get("k2")})) ${get("eps")}))`)}
+    (if (i32.and (i32.ne ${get("mask")} (i32.const 0)) (i32.eq (i32.load8_u (i32.add ${get("mask")} ${get("i")})) (i32.const 1))) (then
+      ${set("uf", `(f32.add ${get("uf")} (f32.mul ${get("wd")} ${get("pf")}))`)}))
+    (f32.store ${at("pp", "i")} (f32.sub ${get("pf")} (f32.mul ${get("lr")} ${get("uf")})))
+    ${set("i", `(i32.add ${get("i")} (i32.const 1))`)}
     (br $sl))))`;
 }
 
 /** All non-matmul kernels. */
 export function opsWat(fma: boolean): string {
-  return [expWat(fma), layerNormForward(), layerNormBackward(), layerNormReduce(), crossEntropy(fma), sumSquares(), adam()].join('\n');
+  return [
+    expWat(fma),
+    layerNormForward(),
+    layerNormBackward(),
+    layerNormReduce(),
+    crossEntropy(fma),
+    sumSquares(),
+    adam(),
+  ].join("\n");
 }

@@ -12,7 +12,8 @@ export const set = (name: string, value: string): string => `(local.set $${name}
 /** An i32 constant. */
 export const i32 = (n: number): string => `(i32.const ${n | 0})`;
 /** A float literal as WAT spells it (inf, -inf, nan). */
-export const num = (n: number): string => (Number.isNaN(n) ? 'nan' : n === Infinity ? 'inf' : n === -Infinity ? '-inf' : String(n));
+export const num = (n: number): string =>
+  Number.isNaN(n) ? "nan" : n === Infinity ? "inf" : n === -Infinity ? "-inf" : String(n);
 /** An f32 constant. */
 export const f32 = (n: number): string => `(f32.const ${num(n)})`;
 /** `a + b` in i32. */
@@ -39,8 +40,15 @@ export const argF = (i: number): string => `(f64.load (i32.const ${256 + 8 * i})
 /**
  * `for (v = from; v < to; v += step) body` as WAT; `label` must be unique within the function.
  */
-export function forLoop(v: string, from: string, to: string, step: number | string, body: string, label: string): string {
-  const inc = typeof step === 'number' ? i32(step) : step;
+export function forLoop(
+  v: string,
+  from: string,
+  to: string,
+  step: number | string,
+  body: string,
+  label: string,
+): string {
+  const inc = typeof step === "number" ? i32(step) : step;
   return `${set(v, from)}
 (block $${label}_end (loop $${label}
   (br_if $${label}_end (i32.ge_s ${get(v)} ${to}))
@@ -51,5 +59,5 @@ export function forLoop(v: string, from: string, to: string, step: number | stri
 
 /** Declares locals: `locals('i32', ['a', 'b'])`. */
 export function locals(type: string, names: string[]): string {
-  return names.map((n) => `(local $${n} ${type})`).join(' ');
+  return names.map((n) => `(local $${n} ${type})`).join(" ");
 }

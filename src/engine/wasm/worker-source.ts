@@ -8,7 +8,7 @@
  * itself done. Opcode -1 ends the loop. A kernel that throws sets the error flag instead of hanging
  * the main thread.
  */
-import { CTL_DONE, CTL_ERR, CTL_GEN, CTL_NTH, CTL_OP } from './layout.js';
+import { CTL_DONE, CTL_ERR, CTL_GEN, CTL_NTH, CTL_OP } from "./layout.js";
 
 export const WORKER_SOURCE = `
 'use strict';
