@@ -12,6 +12,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runKernelBench } from "./kernels.js";
+import { breakdownTable } from "./profile.js";
 import { runTokenizerBench } from "./tokenizer.js";
 
 /** Runs bench/train.js with `args` in a child process and returns its JSON line. */
@@ -47,7 +48,10 @@ async function main(): Promise<void> {
   log(`\n== training steps on the bundled corpus (5% sample, batch 64, tutorial order) ==`);
   const steps = quick ? "10" : "40";
   const runs: [string, string[]][] = [
-    ["default.wasm", ["--mode", "default", "--backend", "wasm", "--threads", String(threads), "--steps", steps]],
+    [
+      "default.wasm",
+      ["--mode", "default", "--backend", "wasm", "--threads", String(threads), "--steps", steps, "--profile"],
+    ],
     [
       "tutorial.wasm",
       [
@@ -73,6 +77,8 @@ async function main(): Promise<void> {
     );
     for (const [k, v] of Object.entries(r)) if (typeof v === "number") all[`${name}.${k}`] = v;
   }
+  log(`\n== where a training step's time goes (default.wasm; kernel time in its category, per phase) ==`);
+  for (const line of breakdownTable(all, "default.wasm.")) log(line);
 
   if (!quick) {
     log(`\n== the tutorial's whole schedule (30 epochs, evaluation every 500 steps), default configuration ==`);

@@ -3,11 +3,12 @@
  * and batch order, the tutorial's model. One configuration per process, so that its peak memory
  * (max RSS) is its own.
  *
- *   node dist/bench/train.js --mode default  [--backend wasm|ts] [--threads N] [--steps 30]
+ *   node dist/bench/train.js --mode default  [--backend wasm|ts] [--threads N] [--steps 30] [--profile]
  *   node dist/bench/train.js --mode tutorial ...   padded to 128, head on every position, padding computed
  *   node dist/bench/train.js --schedule ...        the tutorial's whole schedule (30 epochs, evaluations)
  *
- * Prints readable lines on stderr and one JSON line on stdout.
+ * `--profile` adds where a step's time goes (kernel categories per phase, see profile.ts) to the figures.
+ * Prints one JSON line on stdout.
  */
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -18,9 +19,10 @@ import { MlmModel, packBatch, type PackedBatch } from "../src/model/index.js";
 import { adamFor } from "../src/train/optimizer.js";
 import { modelConfigFrom, prepareData, runLoaders } from "../src/train/prepare.js";
 import { modelCapacity, train } from "../src/train/trainer.js";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { StepProfiler } from "./profile.js";
 
 /** "default": the project's defaults; "tutorial": padded to 128, head everywhere, padding computed. */
 export type BenchMode = "default" | "tutorial";
@@ -36,6 +38,8 @@ export interface TrainBenchResult {
   paddedTokensPerSec: number;
   evalMsPerBatch: number;
   peakRssMiB: number;
+  /** With `profile`: the step-time breakdown (`StepProfiler.figures`), ms per step and shares. */
+  [profileKey: `profile.${string}`]: number;
 }
 
 /** The settings of each mode: the project's defaults, or the tutorial's way of computing. */
@@ -64,12 +68,16 @@ export async function benchTrainSteps(
   threads: number,
   steps: number,
   warmup: number,
+  profile = false,
 ): Promise<TrainBenchResult> {
   const config = modeConfig(mode, backendKind, threads);
   const data = await prepareData(config, () => {});
   const tok = data.tokenizer;
   const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tok, data.train, data.valid);
-  const backend = await createBackend(backendKind, threads);
+  const inner = await createBackend(backendKind, threads);
+  // Profiled, the model and the optimizer call the kernels through the timing wrapper.
+  const prof = profile ? new StepProfiler(inner) : null;
+  const backend = prof?.backend ?? inner;
   try {
     const model = new MlmModel(
       backend,
@@ -87,12 +95,19 @@ export async function benchTrainSteps(
     for (let i = 0; i < warmup + steps; i++) {
       // Timed as the trainer's step is: batch collation and masking included.
       const t0 = performance.now();
+      prof?.enter("data");
       const { batch } = trainLoader.next();
       packed = packBatch(batch, packMode, packed);
+      prof?.enter("forward"); // the kernels switch it to "backward" (see profile.ts)
       model.forwardBackward(packed, { train: true, dropoutRng, fullHead: config.fullHead });
+      prof?.enter("optimizer");
       adam.update(model.params, model.grads, config.learningRate);
+      prof?.enter(null);
       const dt = performance.now() - t0;
-      if (i < warmup) continue;
+      if (i < warmup) {
+        prof?.reset();
+        continue;
+      }
       ms.push(dt);
       seconds += dt / 1000;
       for (let b = 0; b < batch.B; b++) real += batch.lengths[b];
@@ -117,6 +132,7 @@ export async function benchTrainSteps(
       evalMsPerBatch: median(evalMs),
       // The whole process's peak: it includes training the tokenizer in prepareData (about 150-175 MiB alone).
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      ...prof?.figures(steps, seconds * 1000),
     };
   } finally {
     backend.dispose();
@@ -128,17 +144,22 @@ export async function benchSchedule(
   backendKind: "wasm" | "ts",
   threads: number,
 ): Promise<Record<string, number | string>> {
+  // The run directory (checkpoints with optimizer state, about 100 MB) is only a by-product here.
   const out = mkdtempSync(join(tmpdir(), "mlm-bench-schedule-"));
-  const config = resolveConfig({ backend: backendKind, threads, progress: false, outDir: out });
-  const t0 = performance.now();
-  const s = await train(config);
-  return {
-    scheduleSteps: s.steps,
-    scheduleWallSeconds: (performance.now() - t0) / 1000,
-    scheduleBestValidLoss: s.bestValidLoss ?? Number.NaN,
-    scheduleMsPerStep: s.msPerStep,
-    schedulePeakRssMiB: process.resourceUsage().maxRSS / 1024,
-  };
+  try {
+    const config = resolveConfig({ backend: backendKind, threads, progress: false, outDir: out });
+    const t0 = performance.now();
+    const s = await train(config);
+    return {
+      scheduleSteps: s.steps,
+      scheduleWallSeconds: (performance.now() - t0) / 1000,
+      scheduleBestValidLoss: s.bestValidLoss ?? Number.NaN,
+      scheduleMsPerStep: s.msPerStep,
+      schedulePeakRssMiB: process.resourceUsage().maxRSS / 1024,
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
@@ -150,6 +171,7 @@ async function main(): Promise<void> {
       steps: { type: "string", default: "30" },
       warmup: { type: "string", default: "3" },
       schedule: { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
     },
   });
   const backend = values.backend === "ts" ? "ts" : "wasm";
@@ -161,7 +183,14 @@ async function main(): Promise<void> {
   }
   if (values.mode !== "default" && values.mode !== "tutorial")
     throw new Error(`--mode must be default or tutorial, got ${values.mode}`);
-  const r = await benchTrainSteps(values.mode, backend, threads, Number(values.steps), Number(values.warmup));
+  const r = await benchTrainSteps(
+    values.mode,
+    backend,
+    threads,
+    Number(values.steps),
+    Number(values.warmup),
+    values.profile,
+  );
   process.stdout.write(JSON.stringify(r) + "\n");
 }
 
