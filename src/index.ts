@@ -49,3 +49,6 @@ export * as engine from "./engine/index.js";
 export * as model from "./model/index.js";
 export * as track from "./track/index.js";
 export * as pipelines from "./pipelines/index.js";
+export * as run from "./run/index.js";
+export * as util from "./util/index.js";
+export * as platform from "./platform/index.js";

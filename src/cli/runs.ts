@@ -5,11 +5,9 @@
  *   mlm runs RUN_DIR         one run's validation curve (and training loss at each log step)
  *   --json                   the same as JSON
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { parseCommandArgs, UsageError } from "./flags.js";
-import { inspectRun, listRuns } from "../track/runs.js";
-import { formatSeconds } from "../track/progress.js";
+import { inspectRun, isRunDirectory, listRuns } from "../run/index.js";
+import { formatSeconds } from "../util/progress.js";
 
 const HELP = `Usage: mlm runs [DIR] [--json]
 
@@ -36,8 +34,8 @@ export async function runsCommand(
   if (positionals.length > 1)
     throw new UsageError(`expected at most one directory, got ${positionals.length} (see mlm runs --help)`);
   const dir = positionals[0] ?? "runs";
-  if (existsSync(join(dir, "metrics.jsonl"))) {
-    const run = inspectRun(dir);
+  if (await isRunDirectory(dir)) {
+    const run = await inspectRun(dir);
     if (values.json) {
       write(JSON.stringify(run) + "\n");
       return 0;
@@ -59,7 +57,7 @@ export async function runsCommand(
     }
     return 0;
   }
-  const runs = listRuns(dir);
+  const runs = await listRuns(dir);
   if (values.json) {
     write(JSON.stringify(runs) + "\n");
     return 0;

@@ -6,7 +6,8 @@
  *   mlm train --resume runs/2026-11-28_10-00-00 --max-steps 2000
  */
 import { configHelp, parseConfigArgs, resolveConfig, type TrainConfig } from "../config.js";
-import { describeSummary, readRunConfig, train } from "../train/trainer.js";
+import { RunDirectory } from "../run/index.js";
+import { describeSummary, train } from "../train/trainer.js";
 import { UsageError } from "./flags.js";
 
 const HELP = `Usage: mlm train [CORPUS] [options]
@@ -59,7 +60,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const resume = typeof extra.resume === "string" ? extra.resume : undefined;
   if (resume !== undefined) {
-    const saved = readRunConfig(resume);
+    const saved = await new RunDirectory(resume).readConfig();
     const changed = Object.keys(given).filter(
       (k) =>
         !RESUMABLE.has(k as keyof TrainConfig) &&

@@ -18,11 +18,12 @@
  * A file whose size, magic, version, key or checksum do not match is rebuilt (with a message).
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { endianness } from "node:os";
 import { join } from "node:path";
 import CRC32 from "crc-32";
-import { createProgress } from "../track/progress.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { createProgress } from "../util/progress.js";
 
 /** Token ids of many sentences, concatenated. Sentence i is `ids.subarray(offsets[i], offsets[i + 1])`. */
 export interface TokenizedSplit {
@@ -104,13 +105,9 @@ export async function loadOrBuildTokenized(options: LoadOrBuildOptions): Promise
   if (rebuiltBecause !== undefined) log(`cache file ${path} is unusable (${rebuiltBecause}); rebuilding it`);
 
   const split = tokenizeSentences(options.sentences, options.encode, { maxLen: options.maxLen, label: options.label ?? `tokenize ${options.name}`, progress: options.progress });
-  await mkdir(options.cacheDir, { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now().toString(36)}.tmp`;
   try {
-    await writeFile(tmp, encodeTokenized(split, key, options.maxLen));
-    await rename(tmp, path);
+    await writeFileAtomic(path, encodeTokenized(split, key, options.maxLen));
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     throw new Error(`cannot write the dataset cache ${path}: ${(err as Error).message}`);
   }
   return rebuiltBecause === undefined ? { split, fromCache: false, path, key } : { split, fromCache: false, path, key, rebuiltBecause };

@@ -6,7 +6,7 @@
  * the tutorial), which makes most of the work padding on short Tatoeba sentences. Masks are drawn only
  * for real tokens, so the same sentences and generator state give the same masks in both modes.
  */
-import type { Rng } from "../engine/rng.js";
+import type { Rng } from "../util/rng.js";
 import type { TokenizedSplit } from "./cache.js";
 import type { Masking } from "./masking.js";
 

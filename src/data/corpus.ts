@@ -12,7 +12,7 @@
  */
 import { open } from "node:fs/promises";
 import { extname } from "node:path";
-import { readLines } from "./lines.js";
+import { readLines } from "../util/lines.js";
 
 export type CorpusFormat = "tsv" | "txt" | "jsonl";
 

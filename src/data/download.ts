@@ -2,14 +2,13 @@
  * Downloading a dataset file over HTTP(S) with Node's global `fetch`.
  *
  * The body is streamed into a temporary file next to the destination and renamed into place only when
- * complete, so an interrupted download never leaves a half file under the final name. Redirects are
- * followed (fetch does it). A progress bar runs when the server sends a content-length.
+ * complete (`writeFileAtomic`), so an interrupted download never leaves a half file under the final
+ * name. Redirects are followed (fetch does it). A progress bar runs when the server sends a
+ * content-length.
  */
-import { createWriteStream } from "node:fs";
-import { mkdir, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { once } from "node:events";
-import { createProgress } from "../track/progress.js";
+import { basename } from "node:path";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { createProgress } from "../util/progress.js";
 
 /** The tutorial's Italian-English Tatoeba pairs (4-column TSV). */
 export const DEFAULT_DATASET_URL = "https://huggingface.co/morenolq/m2l_2022_nlp/resolve/main/it-en.tsv";
@@ -63,40 +62,31 @@ export async function downloadFile(url: string, destPath: string, options: Downl
   const encoding = response.headers.get("content-encoding");
   const lengthHeader = encoding === null || encoding === "identity" ? response.headers.get("content-length") : null;
   const expected = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-  await mkdir(dirname(destPath) || ".", { recursive: true });
-  const tmpPath = join(dirname(destPath), `.${basename(destPath)}.${process.pid}.${Date.now().toString(36)}.part`);
   const bar = createProgress({ label: `download ${basename(destPath)}`, total: expected ?? 0, silent: options.silent || options.progress === false });
+  const body = response.body as unknown as AsyncIterable<Uint8Array>;
   let bytes = 0;
-  const out = createWriteStream(tmpPath, { flags: "wx" });
-  let writeError: Error | null = null;
-  out.on("error", (err) => (writeError = err));
-  const checkWrite = (): void => {
-    if (writeError !== null) throw new Error(`cannot write ${tmpPath}: ${writeError.message}`);
-  };
-  try {
+  let bodyFailed = false;
+  // The body's chunks as they arrive; a cut connection or a short body ends the write with an error.
+  async function* chunks(): AsyncGenerator<Uint8Array> {
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        checkWrite();
+      for await (const chunk of body) {
         bytes += chunk.length;
-        if (!out.write(chunk)) await once(out, "drain");
         bar.update(expected === null ? bytes : Math.min(bytes, expected), formatBytes(bytes));
+        yield chunk;
       }
     } catch (err) {
-      checkWrite(); // a failed write is the real cause when there is one
+      bodyFailed = true;
       throw new Error(`connection to ${url} failed after ${formatBytes(bytes)}: ${describeFetchError(err)}`);
     }
     if (expected !== null && bytes !== expected) {
+      bodyFailed = true;
       throw new Error(`${url} ended after ${bytes} of ${expected} bytes`);
     }
-    checkWrite();
-    out.end();
-    await once(out, "close"); // "close" comes after "finish" and also after an error
-    checkWrite();
-    await rename(tmpPath, destPath);
+  }
+  try {
+    await writeFileAtomic(destPath, chunks());
   } catch (err) {
-    out.destroy();
-    await unlink(tmpPath).catch(() => undefined);
-    throw err;
+    throw bodyFailed ? err : new Error(`cannot write ${destPath}: ${(err as Error).message}`);
   } finally {
     bar.stop();
   }

@@ -2,7 +2,7 @@
  * The data layer of `mlm train`: corpus reading, sampling and split, download, tokenized cache,
  * epoch order, collate with masking, and a resumable data loader.
  */
-export { readLines, type NumberedLine } from "./lines.js";
+export { readLines, type NumberedLine } from "../util/lines.js";
 export { TATOEBA_ATTRIBUTION, bundledCorpusPath, projectRoot } from "./paths.js";
 export {
   readCorpus,
@@ -33,3 +33,10 @@ export { specialTable, createMasking, type MaskOptions, type SpecialSpec, type M
 export { IGNORE_LABEL, BatchBuffers, collate, type Batch, type Padding, type CollateOptions } from "./collate.js";
 export { batchesPerEpoch, epochOrder, type OrderOptions } from "./order.js";
 export { MlmDataLoader, type DataLoaderOptions, type LoaderPosition } from "./loader.js";
+export {
+  prepareData,
+  runLoaders,
+  requireToken,
+  neverMaskedIds,
+  type PreparedData,
+} from "./prepare.js";

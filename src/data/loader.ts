@@ -8,7 +8,7 @@
  * - `fixedMasks: true` (validation): batch i is always masked with a generator derived from (seed, i),
  *   so every evaluation scores the same positions and validation losses are comparable.
  */
-import { Rng, type RngState } from "../engine/rng.js";
+import { Rng, type RngState } from "../util/rng.js";
 import type { TokenizedSplit } from "./cache.js";
 import { BatchBuffers, collate, type Batch, type Padding } from "./collate.js";
 import { createMasking, type MaskOptions, type Masking, type SpecialSpec } from "./masking.js";

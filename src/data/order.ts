@@ -5,7 +5,7 @@
  * epoch gets its own permutation computed from (seed, epoch) alone, so resuming at any epoch needs no
  * replay of the earlier ones.
  */
-import { Rng } from "../engine/rng.js";
+import { Rng } from "../util/rng.js";
 
 export interface OrderOptions {
   /** Shuffle the sentences each epoch (default false). */

@@ -4,7 +4,7 @@
  * random_state=42)`. The random draw itself is ours (pandas' exact choice cannot be reproduced without
  * NumPy's generator); the sizes are the same and the result is fixed by the seed.
  */
-import { Rng } from "../engine/rng.js";
+import { Rng } from "../util/rng.js";
 
 export interface SplitOptions {
   /** Fraction of the sentences to keep, in (0, 1]; 1 keeps all. Default 0.05. */

@@ -2,7 +2,7 @@
  * Picks the kernel implementation: the WebAssembly SIMD backend on worker threads (fast), or the
  * plain TypeScript reference.
  */
-import { availableParallelism } from "node:os";
+import { platform } from "../platform/index.js";
 import type { Backend } from "./backend.js";
 import { TsBackend } from "./ts-backend.js";
 
@@ -13,5 +13,5 @@ export type BackendKind = "wasm" | "ts";
 export async function createBackend(kind: BackendKind, threads = 0): Promise<Backend> {
   if (kind === "ts") return new TsBackend();
   const { createWasmBackend } = await import("./wasm/wasm-backend.js");
-  return createWasmBackend({ threads: threads > 0 ? threads : availableParallelism() });
+  return createWasmBackend({ threads: threads > 0 ? threads : platform().cpuCount() });
 }

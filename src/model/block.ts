@@ -12,7 +12,7 @@
  * As the tutorial: no dropout on the attention weights, no final norm after the last block.
  */
 import type { Backend } from "../engine/backend.js";
-import type { Rng } from "../engine/rng.js";
+import type { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
 import { dropoutScale } from "../engine/backend.js";
 import { tensorView, type ParamSpec } from "./params.js";

@@ -8,3 +8,5 @@ export type { PaddedBatch, PackedBatch, PackMode } from "./batch.js";
 export { MlmModel } from "./model.js";
 export type { ModelCapacity, PassOptions, StepResult, EvalResult } from "./model.js";
 export { positionalEncoding } from "./layers.js";
+export { evaluateSplit, metricsFromSums } from "./evaluate.js";
+export type { EvalMetrics, EvalOptions, FixedBatches } from "./evaluate.js";

@@ -14,7 +14,7 @@
  * constructor for the capacity given and reused on every step.
  */
 import type { Backend } from "../engine/backend.js";
-import type { Rng } from "../engine/rng.js";
+import type { Rng } from "../util/rng.js";
 import type { PackedBatch } from "./batch.js";
 import {
   BlockActivations,

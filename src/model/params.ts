@@ -6,7 +6,7 @@
  * Weight decay (AdamW, optional): applied to matrices only (rank-2 tensors: the embedding, every
  * linear weight), never to biases or layer-norm scales and offsets, as nanoGPT does.
  */
-import type { Rng } from "../engine/rng.js";
+import type { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
 
 /** One named tensor inside the flat parameter buffer. */
@@ -84,7 +84,7 @@ export function initParams(specs: ParamSpec[], params: Float32Array, rng: Rng): 
   }
 }
 
-/** A named tensor: a view into a flat buffer (no copy). */
+/** A named float32 tensor, row-major with `shape`'s product elements (from `tensorViews`: a view, no copy). */
 export interface NamedTensor {
   name: string;
   shape: number[];

@@ -5,10 +5,18 @@
  * positions. `evaluateRunValidation` re-creates a run's own validation split and scores it exactly as
  * the training loop did.
  */
-import { evaluateSplit, type EvalMetrics } from "../train/evaluate.js";
-import { neverMaskedIds, prepareData, requireToken, runLoaders } from "../train/prepare.js";
-import { MlmDataLoader, readCorpus, sampleAndSplit, tokenizeSentences, type CorpusStats } from "../data/index.js";
-import type { PackMode } from "../model/index.js";
+import {
+  MlmDataLoader,
+  neverMaskedIds,
+  prepareData,
+  readCorpus,
+  requireToken,
+  runLoaders,
+  sampleAndSplit,
+  tokenizeSentences,
+  type CorpusStats,
+} from "../data/index.js";
+import { evaluateSplit, type EvalMetrics, type PackMode } from "../model/index.js";
 import type { TrainConfig } from "../config.js";
 import type { LoadedModel } from "./load-model.js";
 

@@ -8,7 +8,8 @@
  *   await evaluateCorpus(loaded, "data/tatoeba-en.txt", { sample: 0.01 }); // {loss, perplexity, accuracy, top5, ...}
  *   loaded.dispose();
  */
-export { loadModel, resolveCheckpointDir, type LoadModelOptions, type LoadedModel } from "./load-model.js";
+export { loadModel, type LoadModelOptions, type LoadedModel } from "./load-model.js";
+export { resolveCheckpointDir } from "../run/index.js";
 export { fillMask, fillMasks, softmaxInto, type FillMaskOptions, type FillMaskPrediction } from "./fill-mask.js";
 export {
   evaluateCorpus,

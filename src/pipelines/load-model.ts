@@ -9,16 +9,13 @@
  * one holding the same weights (on the wasm backend the old buffers are not returned to the heap,
  * which never frees: growing is meant to happen once per loaded model).
  */
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { resolveConfig, type TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
 import { createBackend, type BackendKind } from "../engine/create.js";
-import { MlmModel, resolveConfig as resolveModelShape, type ModelCapacity, type ModelConfig } from "../model/index.js";
+import { MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
+import { platform } from "../platform/index.js";
+import { CHECKPOINT_FILES, loadCheckpoint, parseCheckpointConfig, resolveCheckpointDir } from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
-import { CHECKPOINT_FILES, loadCheckpoint } from "../train/checkpoint.js";
-import { listLastCheckpoints, RUN_FILES } from "../train/run-dir.js";
-import { modelConfigFrom } from "../train/prepare.js";
 
 export interface LoadModelOptions {
   /** Kernels: "ts" (plain TypeScript, default) or "wasm" (SIMD on worker threads). */
@@ -50,32 +47,6 @@ export interface LoadedModel {
 }
 
 /**
- * Finds the checkpoint of `dir`: `dir` itself when it holds model.safetensors, else `dir/best`, else
- * the newest `dir/last-*`. Throws a one-line error naming `dir` when there is none.
- *
- * @example
- *   resolveCheckpointDir("runs/tatoeba");        // { checkpointDir: "runs/tatoeba/best", runDir: "runs/tatoeba" }
- *   resolveCheckpointDir("runs/tatoeba/best");   // the same
- */
-export function resolveCheckpointDir(dir: string): { checkpointDir: string; runDir: string | null } {
-  if (!existsSync(dir))
-    throw new Error(`${dir}: no such directory (expected a run directory or a checkpoint directory)`);
-  if (!statSync(dir).isDirectory())
-    throw new Error(`${dir}: not a directory (expected a run directory or a checkpoint directory)`);
-  if (existsSync(join(dir, CHECKPOINT_FILES.model))) {
-    const parent = resolve(dir, "..");
-    return { checkpointDir: dir, runDir: existsSync(join(parent, RUN_FILES.config)) ? parent : null };
-  }
-  const best = join(dir, RUN_FILES.best);
-  if (existsSync(join(best, CHECKPOINT_FILES.model))) return { checkpointDir: best, runDir: dir };
-  const lasts = listLastCheckpoints(dir);
-  if (lasts.length > 0) return { checkpointDir: lasts[lasts.length - 1], runDir: dir };
-  throw new Error(
-    `${dir}: not a run directory (no ${RUN_FILES.best}/ or last-*/ checkpoint) nor a checkpoint directory (no ${CHECKPOINT_FILES.model})`,
-  );
-}
-
-/**
  * Loads the tokenizer and weights of a run or checkpoint directory.
  *
  * @example
@@ -86,10 +57,11 @@ export function resolveCheckpointDir(dir: string): { checkpointDir: string; runD
  *   loaded.dispose();
  */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const { checkpointDir, runDir } = resolveCheckpointDir(dir);
-  const ckpt = loadCheckpoint(checkpointDir, { optimizer: false });
-  const configPath = join(checkpointDir, CHECKPOINT_FILES.config);
-  const tokenizerPath = join(checkpointDir, CHECKPOINT_FILES.tokenizer);
+  const { checkpointDir, runDir } = await resolveCheckpointDir(dir);
+  const ckpt = await loadCheckpoint(checkpointDir, { optimizer: false });
+  const { path } = platform().storage;
+  const configPath = path.join(checkpointDir, CHECKPOINT_FILES.config);
+  const tokenizerPath = path.join(checkpointDir, CHECKPOINT_FILES.tokenizer);
 
   let tokenizerJson: unknown;
   try {
@@ -99,9 +71,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   }
   const tokenizer = Tokenizer.fromJSON(tokenizerJson, tokenizerPath);
 
-  const { model: savedModel, ...trainFields } = ckpt.config;
-  const config = resolveConfig(trainFields, configPath);
-  const modelConfig = readModelConfig(savedModel, config, tokenizer, configPath);
+  const { config, modelConfig } = parseCheckpointConfig(ckpt.config, configPath, tokenizer.vocabSize);
   // Encodings are truncated to the model's length, as in training (fill-mask counts tokens first).
   tokenizer.setTruncation(modelConfig.maxLen);
 
@@ -144,41 +114,4 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     backend.dispose();
     throw err;
   }
-}
-
-/** The checkpoint's `model` entry (written by the trainer), checked against the tokenizer; dropout forced to 0. */
-function readModelConfig(saved: unknown, config: TrainConfig, tokenizer: Tokenizer, source: string): ModelConfig {
-  let shape: Record<string, unknown>;
-  if (saved === undefined) {
-    // A checkpoint without the entry: the shape follows from the training settings and the tokenizer.
-    shape = { ...modelConfigFrom(config, tokenizer.vocabSize) };
-  } else if (typeof saved === "object" && saved !== null && !Array.isArray(saved)) {
-    shape = saved as Record<string, unknown>;
-  } else {
-    throw new Error(
-      `${source}: "model" must be an object (vocabSize, dModel, numLayers, numHeads, dFF, dropout, maxLen)`,
-    );
-  }
-  let modelConfig: ModelConfig;
-  try {
-    modelConfig = resolveModelConfig({ ...shape, dropout: 0 });
-  } catch (err) {
-    throw new Error(`${source}: ${(err as Error).message}`);
-  }
-  if (modelConfig.vocabSize !== tokenizer.vocabSize) {
-    throw new Error(
-      `${source}: the model has a vocabulary of ${modelConfig.vocabSize} tokens, its tokenizer.json ${tokenizer.vocabSize}`,
-    );
-  }
-  return modelConfig;
-}
-
-/** The model package's config resolution (defaults, unknown keys, ranges), after a type check of each field. */
-function resolveModelConfig(shape: Record<string, unknown>): ModelConfig {
-  const out: Partial<Record<keyof ModelConfig, number>> = {};
-  for (const [key, value] of Object.entries(shape)) {
-    if (typeof value !== "number") throw new Error(`model.${key} must be a number, got ${JSON.stringify(value)}`);
-    out[key as keyof ModelConfig] = value;
-  }
-  return resolveModelShape(out);
 }

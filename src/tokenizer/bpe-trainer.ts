@@ -18,7 +18,7 @@
  * i lives at [start[i], start[i] + len[i]) and shrinks in place as merges apply. A pair (a, b) of ids
  * has the numeric key a * 2^bits + b (so key order is pair order) and an index into the pair arrays.
  */
-import type { Progress } from "../track/progress.js";
+import type { Progress } from "../util/progress.js";
 
 /** Settings of the merge loop (a subset of `BpeTrainOptions`). */
 export interface MergeLoopOptions {

@@ -17,6 +17,6 @@ export type { TokenizerConfig, AddedToken, TemplateToken } from "./tokenizer-jso
 export { learnBpe, computeAlphabet } from "./bpe-trainer.js";
 export type { BpeVocabulary, MergeLoopOptions } from "./bpe-trainer.js";
 export { WordCounter } from "./word-counts.js";
-export { CorpusError, forEachLineChunk } from "./read-text.js";
+export { CorpusError, forEachLineChunk } from "../util/lines.js";
 export { preTokenize, scanPreTokens, normalize, lowercase } from "./pretokenize.js";
 export type { NormalizerConfig, PreTokenizerKind } from "./pretokenize.js";

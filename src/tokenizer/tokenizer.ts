@@ -7,7 +7,7 @@
  * reports them; for plain BMP text these equal JavaScript string indices.
  */
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../track/atomic-write.js";
+import { writeFileAtomicSync } from "../util/atomic-write.js";
 import { BpeModel } from "./bpe-model.js";
 import { isIdentityNormalizer, lowercase, normalize, scanPreTokens } from "./pretokenize.js";
 import { configFromJson, configToJson } from "./tokenizer-json.js";
@@ -126,7 +126,7 @@ export class Tokenizer {
 
   /** Writes tokenizer.json atomically (temp file, then rename). */
   save(path: string, pretty = false): void {
-    writeFileAtomic(path, this.toString(pretty));
+    writeFileAtomicSync(path, this.toString(pretty));
   }
 
   /** A copy of the tokenizer's parts. */

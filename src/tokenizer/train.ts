@@ -2,11 +2,11 @@
  * `trainBpe`: counts words of a corpus (files streamed in chunks, or sentences in memory), learns the
  * BPE merges and wraps them into a ready `Tokenizer` with the configured pipeline.
  */
-import { createProgress } from "../track/progress.js";
+import { createProgress } from "../util/progress.js";
 import { learnBpe } from "./bpe-trainer.js";
 import { resolveTrainOptions } from "./options.js";
 import type { BpeTrainOptions } from "./options.js";
-import { CorpusError } from "./read-text.js";
+import { CorpusError } from "../util/lines.js";
 import { Tokenizer } from "./tokenizer.js";
 import type { TokenizerConfig } from "./tokenizer-json.js";
 import { WordCounter } from "./word-counts.js";

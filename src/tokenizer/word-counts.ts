@@ -5,9 +5,9 @@
  */
 import { isIdentityNormalizer, normalize, scanPreTokens } from "./pretokenize.js";
 import type { NormalizerConfig, PreTokenizerKind } from "./pretokenize.js";
-import { CorpusError, forEachLineChunk } from "./read-text.js";
+import { CorpusError, forEachLineChunk } from "../util/lines.js";
 import { statSync } from "node:fs";
-import type { Progress } from "../track/progress.js";
+import type { Progress } from "../util/progress.js";
 
 /** Counts words of sentences; `counts` keeps the first-seen order of words (Map insertion order). */
 export class WordCounter {

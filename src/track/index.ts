@@ -1,4 +1,7 @@
-/** Experiment tracking and crash-safe file writes: TensorBoard events, metrics.jsonl, progress. */
+/**
+ * Experiment tracking: TensorBoard event files, and reading metrics.jsonl by path. metrics.jsonl is
+ * written through the run module (re-exported here with progress reporting and atomic file writes).
+ */
 export {
   SummaryWriter,
   EventWriter,
@@ -13,16 +16,7 @@ export {
   crc32c,
   maskedCrc32c,
 } from "./tensorboard.js";
-export { MetricsLog, readMetrics, formatMetricsLine, type MetricsRecord, type MetricValue } from "./metrics.js";
-export {
-  writeFileAtomic,
-  writeDirectoryAtomic,
-  recoverDirectory,
-  readableDirectory,
-  fsyncDirectory,
-  type FileData,
-  type DirectoryWriter,
-  type DirectoryWriteOptions,
-  type SwapStage,
-} from "./atomic-write.js";
-export { createProgress, formatSeconds, type Progress, type ProgressOptions } from "./progress.js";
+export { readMetrics } from "./metrics.js";
+export { MetricsLog, formatMetricsLine, parseMetrics, type MetricsRecord, type MetricValue } from "../run/index.js";
+export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, type FileData } from "../util/atomic-write.js";
+export { createProgress, formatSeconds, type Progress, type ProgressOptions } from "../util/progress.js";

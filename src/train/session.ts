@@ -3,25 +3,31 @@
  * with the three things the loop does: a training step, an evaluation (with the best and latest
  * checkpoints it may trigger), and logging. `trainer.ts` sets a session up and drives it.
  */
-import { join } from "node:path";
 import type { TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
-import { Rng } from "../engine/rng.js";
+import { Rng } from "../util/rng.js";
 import type { MlmDataLoader } from "../data/index.js";
-import { packBatch, type MlmModel, type ModelConfig, type PackMode, type PackedBatch } from "../model/index.js";
+import {
+  evaluateSplit,
+  packBatch,
+  type EvalMetrics,
+  type MlmModel,
+  type ModelConfig,
+  type PackMode,
+  type PackedBatch,
+} from "../model/index.js";
+import type { MetricsLog, RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import type { MetricsLog, SummaryWriter } from "../track/index.js";
+import type { SummaryWriter } from "../track/index.js";
 import type { Adam } from "./optimizer.js";
 import { learningRateAt, type ScheduleOptions } from "./schedule.js";
-import { evaluateSplit, type EvalMetrics } from "./evaluate.js";
-import { saveCheckpoint } from "./checkpoint.js";
-import { lastCheckpointName, pruneLastCheckpoints, RUN_FILES, type TrainState } from "./run-dir.js";
+import type { TrainState } from "./train-state.js";
 
 /** What a session is made of; the trainer builds these. */
 export interface SessionParts {
   config: TrainConfig;
   modelConfig: ModelConfig;
-  runDir: string;
+  run: RunDirectory;
   backend: Backend;
   model: MlmModel;
   adam: Adam;
@@ -181,38 +187,39 @@ export class TrainingSession {
   }
 
   /** Evaluates, keeps the best checkpoint and the latest ones; true when early stopping fires. */
-  evaluateAndCheckpoint(): boolean {
-    const { config, runDir, log } = this.parts;
+  async evaluateAndCheckpoint(): Promise<boolean> {
+    const { config, run, log } = this.parts;
     const s = this.state;
     const { loss } = this.evaluate();
     if (s.bestValidLoss === null || loss < s.bestValidLoss) {
       s.bestValidLoss = loss;
       s.bestStep = s.step;
       s.evalsWithoutImprovement = 0;
-      this.checkpoint(join(runDir, RUN_FILES.best));
-      log(`step ${s.step}: new best validation loss, checkpoint saved to ${join(runDir, RUN_FILES.best)}`);
+      await this.checkpoint(run.bestDir);
+      log(`step ${s.step}: new best validation loss, checkpoint saved to ${run.bestDir}`);
     } else {
       s.evalsWithoutImprovement++;
     }
-    this.saveLatest();
+    await this.saveLatest();
     return config.earlyStopping > 0 && s.evalsWithoutImprovement >= config.earlyStopping;
   }
 
   /** Writes `last-<step>` (when --keep-last > 0) and deletes the older ones beyond the limit. */
-  saveLatest(): void {
-    const { config, runDir } = this.parts;
+  async saveLatest(): Promise<void> {
+    const { config, run } = this.parts;
     if (config.keepLast === 0) return;
-    this.checkpoint(join(runDir, lastCheckpointName(this.state.step)));
-    pruneLastCheckpoints(runDir, config.keepLast);
+    await this.checkpoint(run.lastDir(this.state.step));
+    await run.pruneLastCheckpoints(config.keepLast);
   }
 
   /** Everything needed to resume exactly: weights, Adam moments, loader position, generators. */
-  private checkpoint(dir: string): void {
-    const { config, modelConfig, runDir, model, adam, tokenizer, trainLoader } = this.parts;
+  private async checkpoint(dir: string): Promise<void> {
+    const { config, modelConfig, run, model, adam, tokenizer, trainLoader } = this.parts;
     this.state.loader = trainLoader.position();
     this.state.dropoutRng = this.dropoutRng.state();
-    saveCheckpoint(dir, {
-      config: { ...config, outDir: runDir, model: modelConfig },
+    await run.saveCheckpoint(dir, {
+      config,
+      modelConfig,
       tensors: model.tensors(),
       tokenizerJson: tokenizer.toString(),
       state: this.state,

@@ -9,23 +9,18 @@
  *   const summary = await train(resolveConfig({ maxSteps: 300 }));
  *   console.log(summary.bestValidLoss, summary.runDir);
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { resolveConfig, type TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config.js";
 import { createBackend } from "../engine/create.js";
-import { Rng } from "../engine/rng.js";
+import { Rng } from "../util/rng.js";
 import type { Backend } from "../engine/backend.js";
-import type { TokenizedSplit } from "../data/index.js";
-import { MlmModel, type ModelCapacity, type PackMode } from "../model/index.js";
-import { Tokenizer } from "../tokenizer/index.js";
-import { SummaryWriter, MetricsLog, formatMetricsLine, readMetrics, writeFileAtomic } from "../track/index.js";
-import { createProgress, formatSeconds } from "../track/progress.js";
+import { prepareData, runLoaders, type TokenizedSplit } from "../data/index.js";
+import { MlmModel, type EvalMetrics, type ModelCapacity, type PackMode } from "../model/index.js";
+import { defaultRunDir, loadCheckpoint, modelConfigFrom, RunDirectory } from "../run/index.js";
+import { SummaryWriter } from "../track/index.js";
+import { createProgress, formatSeconds } from "../util/progress.js";
 import { adamFor } from "./optimizer.js";
-import type { EvalMetrics } from "./evaluate.js";
-import { modelConfigFrom, prepareData, runLoaders } from "./prepare.js";
-import { loadCheckpoint } from "./checkpoint.js";
-import { defaultRunDir, listLastCheckpoints, RUN_FILES, type TrainState } from "./run-dir.js";
 import { formatRate, initialState, TrainingSession } from "./session.js";
+import type { TrainState } from "./train-state.js";
 
 /** How `train` runs, beyond the configuration. */
 export interface TrainOptions {
@@ -63,18 +58,17 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const log = options.log ?? (config.progress ? (line: string) => process.stderr.write(line + "\n") : () => {});
 
   // ---- run directory, resumed or new ----
-  const resumeFrom = options.resume === undefined ? null : latestCheckpoint(options.resume);
-  const runDir = resolve(options.resume ?? config.outDir ?? defaultRunDir());
-  mkdirSync(runDir, { recursive: true });
+  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
+  const resumeFrom = options.resume === undefined ? null : await latestCheckpoint(run);
+  const runDir = run.dir;
   log(`run directory: ${runDir}`);
 
   // ---- data, tokenizer, loaders ----
-  const runTokenizer = join(runDir, RUN_FILES.tokenizer);
-  const data = await prepareData(config, log, resumeFrom !== null ? Tokenizer.load(runTokenizer) : undefined);
+  const data = await prepareData(config, log, resumeFrom !== null ? await run.readTokenizer() : undefined);
   const tokenizer = data.tokenizer;
   if (resumeFrom === null) {
-    tokenizer.save(runTokenizer);
-    writeFileAtomic(join(runDir, RUN_FILES.config), JSON.stringify({ ...config, outDir: runDir }, null, 2) + "\n");
+    await run.writeTokenizer(tokenizer);
+    await run.writeConfig(config);
   }
   const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tokenizer, data.train, data.valid);
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
@@ -99,7 +93,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     let state: TrainState;
     let dropoutRng: Rng;
     if (resumeFrom !== null) {
-      const ckpt = loadCheckpoint<TrainConfig, TrainState>(resumeFrom, { repair: true });
+      const ckpt = await loadCheckpoint<TrainConfig, TrainState>(resumeFrom, { repair: true });
       model.loadTensors(ckpt.tensors);
       const m = ckpt.optimizer?.find((t) => t.name === "adam.m");
       const v = ckpt.optimizer?.find((t) => t.name === "adam.v");
@@ -108,7 +102,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       adam.setState({ step: state.step, m: m.data, v: v.data });
       trainLoader.restore(state.loader);
       dropoutRng = Rng.fromState(state.dropoutRng);
-      truncateMetrics(join(runDir, RUN_FILES.metrics), state.step);
+      await run.truncateMetrics(state.step);
       log(
         `resumed from ${resumeFrom}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
       );
@@ -127,7 +121,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
     // ---- the loop ----
     const writer = new SummaryWriter(runDir);
-    const metrics = new MetricsLog(join(runDir, RUN_FILES.metrics));
+    const metrics = await run.openMetrics();
     try {
       const schedule = {
         peak: config.learningRate,
@@ -138,7 +132,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       const parts = {
         config,
         modelConfig,
-        runDir,
+        run,
         backend,
         model,
         adam,
@@ -159,7 +153,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         padded: state.paddedTokensSeen,
       };
       let stoppedBy: TrainSummary["stoppedBy"] = "schedule";
-      if (resumeFrom === null && config.evalAtStart && session.evaluateAndCheckpoint()) stoppedBy = "early-stopping";
+      if (resumeFrom === null && config.evalAtStart && (await session.evaluateAndCheckpoint()))
+        stoppedBy = "early-stopping";
       const bar = createProgress({ label: "train", total: totalSteps, silent: !config.progress });
       bar.update(state.step);
       let epoch = state.loader.epoch;
@@ -174,7 +169,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         const tokensPerSec = (state.tokensSeen - start.tokens) / seconds;
         if (state.step % config.logSteps === 0)
           session.logTraining(figures, tokensPerSec, (state.paddedTokensSeen - start.padded) / seconds);
-        if ((state.step % config.evalSteps === 0 || state.step === totalSteps) && session.evaluateAndCheckpoint())
+        if (
+          (state.step % config.evalSteps === 0 || state.step === totalSteps) &&
+          (await session.evaluateAndCheckpoint())
+        )
           stoppedBy = "early-stopping";
         const lastValid = state.validHistory.at(-1)?.loss;
         bar.update(
@@ -183,7 +181,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         );
       }
       bar.stop();
-      if (stoppedBy !== "schedule" && state.validHistory.at(-1)?.step !== state.step) session.saveLatest();
+      if (stoppedBy !== "schedule" && state.validHistory.at(-1)?.step !== state.step) await session.saveLatest();
       if (stoppedBy === "early-stopping")
         log(`early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
       if (stoppedBy === "signal") log(`stopped at step ${state.step}; resume with: mlm train --resume ${runDir}`);
@@ -205,7 +203,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     } finally {
       // Also on an error: what was logged stays on disk.
       writer.close();
-      metrics.close();
+      await metrics.close();
     }
   } finally {
     if (options.backend === undefined) backend.dispose();
@@ -218,24 +216,11 @@ function kernelsOf(backend: Backend): string {
 }
 
 /** The newest `last-*` checkpoint of a run, the one --resume continues from. */
-function latestCheckpoint(runDir: string): string {
-  const lasts = listLastCheckpoints(runDir);
-  if (lasts.length === 0)
-    throw new Error(`${runDir}: no latest checkpoint (last-*) to resume from; was it trained with --keep-last 0?`);
-  return lasts[lasts.length - 1];
-}
-
-/** The configuration a run was started with (for --resume). */
-export function readRunConfig(runDir: string): TrainConfig {
-  const path = join(runDir, RUN_FILES.config);
-  if (!existsSync(path)) throw new Error(`${runDir}: not a run directory (no ${RUN_FILES.config})`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
-  }
-  return resolveConfig(parsed as Record<string, unknown>, path);
+async function latestCheckpoint(run: RunDirectory): Promise<string> {
+  const latest = await run.latestCheckpoint();
+  if (latest === null)
+    throw new Error(`${run.dir}: no latest checkpoint (last-*) to resume from; was it trained with --keep-last 0?`);
+  return latest;
 }
 
 /** One line for the end of a run. */
@@ -261,11 +246,4 @@ export function modelCapacity(splits: TokenizedSplit[], config: TrainConfig, pac
   }
   // The head runs in chunks of the model's default size (512 rows), whatever the batch.
   return { maxRows, maxSeqs: config.batchSize };
-}
-
-/** On resume, drops the metrics logged after the checkpoint: they are recomputed identically. */
-function truncateMetrics(path: string, step: number): void {
-  if (!existsSync(path)) return;
-  const kept = readMetrics(path).filter((r) => r.step <= step);
-  writeFileAtomic(path, kept.map(formatMetricsLine).join(""));
 }

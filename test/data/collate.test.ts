@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { BatchBuffers, collate, createMasking, specialTable, IGNORE_LABEL, type TokenizedSplit } from "../../src/data/index.js";
 import { PAD, CLS, SEP, MASK, UNK } from "./tiny-tokenizer.js";
 

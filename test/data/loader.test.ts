@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { MlmDataLoader, epochOrder, batchesPerEpoch, tokenizeSentences, type DataLoaderOptions, type Batch } from "../../src/data/index.js";
 import { WordTokenizer, PAD, MASK, CLS, SEP } from "./tiny-tokenizer.js";
 

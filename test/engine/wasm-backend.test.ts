@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import type { AdamHyper, Backend } from "../../src/engine/backend.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import { createWasmBackend } from "../../src/engine/wasm/wasm-backend.js";
 

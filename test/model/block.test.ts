@@ -2,7 +2,7 @@
 // (step 1e-3, loss = sum(output * g) in float64), dropout included with a replayed mask.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import {
   BlockActivations,

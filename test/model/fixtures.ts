@@ -1,5 +1,5 @@
 /** Small deterministic batches and models for the model tests. */
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import type { PaddedBatch } from "../../src/model/batch.js";
 import type { ModelConfig } from "../../src/model/config.js";
 

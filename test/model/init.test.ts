@@ -2,7 +2,7 @@
 // std, so the sample std is 0.8796 of the nominal one), zero biases and offsets, unit scales.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import { MlmModel } from "../../src/model/model.js";
 

@@ -2,7 +2,7 @@
 // empty batches, determinism, checkpoints views, evaluation counts and capacity errors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import { createWasmBackend } from "../../src/engine/wasm/wasm-backend.js";
 import { packBatch } from "../../src/model/batch.js";

@@ -2,7 +2,7 @@
 // steps (lr 3e-3, no dropout), and the whole run is reproducible from its seeds.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import { packBatch, type PaddedBatch } from "../../src/model/batch.js";
 import { MlmModel } from "../../src/model/model.js";

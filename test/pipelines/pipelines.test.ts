@@ -21,7 +21,7 @@ import {
   type FillMaskPrediction,
   type LoadedModel,
 } from "../../src/pipelines/index.js";
-import { neverMaskedIds, requireToken } from "../../src/train/prepare.js";
+import { neverMaskedIds, requireToken } from "../../src/data/index.js";
 import { COLOURS, PLACES, tinySentences, trainTinyRun, type TinyRun } from "./tiny-run.js";
 
 let run: TinyRun;
@@ -247,7 +247,7 @@ test("a checkpoint directory loads as such; a run without best/ falls back to it
     mkdirSync(join(fake, step), { recursive: true });
     writeFileSync(join(fake, step, "model.safetensors"), "");
   }
-  assert.deepEqual(resolveCheckpointDir(fake), { checkpointDir: join(fake, "last-00000200"), runDir: fake });
+  assert.deepEqual(await resolveCheckpointDir(fake), { checkpointDir: join(fake, "last-00000200"), runDir: fake });
 });
 
 function escape(s: string): string {

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveConfig, type TrainConfig } from "../../src/config.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/util/rng.js";
 
 /** 300 short sentences from a few templates: learnable in a few hundred tiny steps. */
 export function writeTinyCorpus(dir: string): string {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readMetrics } from "../../src/track/index.js";
 import { train } from "../../src/train/trainer.js";
-import { listLastCheckpoints } from "../../src/train/run-dir.js";
+import { listLastCheckpoints } from "../../src/run/index.js";
 import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("wasm backend: a run killed after a checkpoint resumes to the same losses, with 2 threads or 1", async () => {
@@ -32,7 +32,7 @@ test("wasm backend: a run killed after a checkpoint resumes to the same losses, 
     30,
   );
   assert.ok(killedAt < 150);
-  const latest = listLastCheckpoints(killedDir).at(-1);
+  const latest = (await listLastCheckpoints(killedDir)).at(-1);
   assert.ok(
     latest !== undefined && Number(latest.slice(-8)) >= 20,
     `expected a latest checkpoint at step >= 20, got ${latest}`,

@@ -6,11 +6,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readSafetensors } from "../../src/model/safetensors.js";
+import { listLastCheckpoints, readSafetensors } from "../../src/run/index.js";
 import { readMetrics, readScalars } from "../../src/track/index.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { train } from "../../src/train/trainer.js";
-import { listLastCheckpoints } from "../../src/train/run-dir.js";
 import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("a tiny run learns and leaves a complete run directory", async () => {
@@ -30,7 +29,12 @@ test("a tiny run learns and leaves a complete run directory", async () => {
   // Tokenizer and config written at the start, loadable by later commands.
   const tok = Tokenizer.load(join(run, "tokenizer.json"));
   assert.equal(tok.tokenToId("[MASK]"), 3);
-  assert.equal(JSON.parse(readFileSync(join(run, "config.json"), "utf8")).dModel, 32);
+  const runConfig = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
+  assert.equal(runConfig.dModel, 32);
+  assert.equal(runConfig.formatVersion, 1);
+  const bestConfig = JSON.parse(readFileSync(join(run, "best", "config.json"), "utf8"));
+  assert.equal(bestConfig.formatVersion, 1);
+  assert.equal(bestConfig.model.dModel, 32);
   // The best checkpoint: safetensors with every parameter, and the state of the best step.
   const weights = readSafetensors(readFileSync(join(run, "best", "model.safetensors")));
   assert.deepEqual(weights.get("embed.weight")!.shape, [tok.vocabSize, 32]);
@@ -86,7 +90,7 @@ test("a run killed after a checkpoint resumes to the same validation losses", as
     30,
   );
   assert.ok(killedAt < 300);
-  const latest = listLastCheckpoints(killedDir).at(-1);
+  const latest = (await listLastCheckpoints(killedDir)).at(-1);
   assert.ok(
     latest !== undefined && Number(latest.slice(-8)) >= 20,
     `expected a latest checkpoint at step >= 20, got ${latest}`,

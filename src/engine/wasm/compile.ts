@@ -2,7 +2,7 @@
  * Assembles the generated WebAssembly text with `wabt` and compiles it, detecting relaxed SIMD.
  *
  * Node 20 ships relaxed SIMD (`f32x4.relaxed_madd`) behind the V8 flag
- * `--experimental-wasm-relaxed-simd`. Setting it at run time with `v8.setFlagsFromString` before the
+ * `--experimental-wasm-relaxed-simd`. Setting it at run time (`platform().setEngineFlag`) before the
  * first compilation works (measured on Node 20.20: `WebAssembly.validate` of a relaxed_madd module
  * turns from false to true), and V8 flags are per process, so worker threads created afterwards can
  * instantiate the module too. Newer Node versions have the feature on and ignore the flag. When the
@@ -14,8 +14,8 @@
  * this, starting node with `--no-liftoff` changes nothing measurable (bench/kernels.ts), and start-up
  * stays ~70 ms instead of ~230 ms with the process-wide flag (which also slows wabt's own module).
  */
-import v8 from "node:v8";
 import wabtInit from "wabt";
+import { platform } from "../../platform/index.js";
 import { DEFAULT_GEMM, type GemmConfig } from "./wat-gemm.js";
 import { moduleWat } from "./wat-module.js";
 import { wasm, type WasmModule } from "./wasm-api.js";
@@ -54,14 +54,6 @@ function assemble(wabt: Wabt, name: string, wat: string): Uint8Array {
   }
 }
 
-function setFlag(flag: string): void {
-  try {
-    v8.setFlagsFromString(flag);
-  } catch {
-    // not a V8 that knows the flag: nothing to do
-  }
-}
-
 /** True when this runtime can compile `f32x4.relaxed_madd` (after trying to enable the V8 flag). */
 export async function relaxedSimdSupported(): Promise<boolean> {
   if (relaxedSupported !== null) return relaxedSupported;
@@ -72,13 +64,8 @@ export async function relaxedSimdSupported(): Promise<boolean> {
     `(module (func (export "f") (param v128 v128 v128) (result v128)
     (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))))`,
   );
-  if (!wasm.validate(probe)) {
-    try {
-      v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-    } catch {
-      // flag unknown to this V8: the feature is either always on or absent
-    }
-  }
+  // A V8 that does not know the flag has the feature either always on or absent.
+  if (!wasm.validate(probe)) platform().setEngineFlag("--experimental-wasm-relaxed-simd");
   const ok = wasm.validate(probe);
   relaxedSupported = ok;
   return ok;
@@ -112,13 +99,13 @@ async function build(fma: boolean, gemm: GemmConfig, eagerOptimize: boolean): Pr
   // the first calls of every kernel ran at about half speed until tier-up. The flag is restored
   // afterwards so that other WebAssembly in the process keeps V8's defaults.
   // (a process started with --no-liftoff already compiles this way and keeps its flag)
-  const eager = eagerOptimize && !process.execArgv.includes("--no-liftoff");
-  if (eager) setFlag("--no-liftoff");
+  const eager = eagerOptimize && !platform().hasStartupFlag("--no-liftoff");
+  if (eager) platform().setEngineFlag("--no-liftoff");
   let module: WasmModule;
   try {
     module = await wasm.compile(binary);
   } finally {
-    if (eager) setFlag("--liftoff");
+    if (eager) platform().setEngineFlag("--liftoff");
   }
   return { module, fma, gemm };
 }

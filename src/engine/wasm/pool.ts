@@ -2,12 +2,10 @@
  * Worker threads that share the kernel module and the memory with the main thread.
  *
  * The main thread is thread 0 and takes its share of every job; workers 1..n-1 wait on the control
- * block (layout.ts). Workers are `unref`ed, so a process that forgets `dispose()` can still exit.
- * They get an empty `execArgv`: their source is CommonJS, and a parent started with
- * `--input-type=module` would otherwise make it ES module code (V8 flags such as relaxed SIMD are per
- * process and still apply).
+ * block (layout.ts). The platform starts them (worker_threads on Node) so that they do not keep the
+ * process alive: a process that forgets `dispose()` can still exit.
  */
-import { Worker } from "node:worker_threads";
+import { platform, type WorkerHandle } from "../../platform/index.js";
 import { CTL_DONE, CTL_ERR, CTL_GEN, CTL_NTH, CTL_OP } from "./layout.js";
 import { WORKER_SOURCE } from "./worker-source.js";
 import type { WasmMemory, WasmModule } from "./wasm-api.js";
@@ -24,7 +22,7 @@ export class ThreadPool {
   private constructor(
     private readonly task: (tid: number, nth: number) => void,
     memory: WasmMemory,
-    private readonly workers: Worker[],
+    private readonly workers: WorkerHandle[],
   ) {
     this.ctl = new Int32Array(memory.buffer, 0, 16);
   }
@@ -36,34 +34,16 @@ export class ThreadPool {
     task: (tid: number, nth: number) => void,
     threads: number,
   ): Promise<ThreadPool> {
-    const workers: Worker[] = [];
-    const ready: Promise<void>[] = [];
+    const workers: WorkerHandle[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const w = new Worker(WORKER_SOURCE, {
-        eval: true,
-        execArgv: [],
-        workerData: { module, memory, tid, spin: SPIN },
-      });
-      ready.push(
-        new Promise((resolve, reject) => {
-          w.once("message", () => resolve());
-          w.once("error", reject);
-          w.once("exit", (code) =>
-            reject(new Error(`wasm backend: worker ${tid} exited with code ${code} before starting`)),
-          );
-        }),
-      );
-      workers.push(w);
+      const data = { module, memory, tid, spin: SPIN };
+      workers.push(platform().startWorker(WORKER_SOURCE, data, `wasm backend: worker ${tid}`));
     }
     try {
-      await Promise.all(ready);
+      await Promise.all(workers.map((w) => w.ready));
     } catch (e) {
-      for (const w of workers) void w.terminate();
+      for (const w of workers) w.terminate();
       throw e;
-    }
-    for (const w of workers) {
-      w.removeAllListeners("exit");
-      w.unref();
     }
     return new ThreadPool(task, memory, workers);
   }
@@ -116,7 +96,7 @@ export class ThreadPool {
       Atomics.store(this.ctl, CTL_OP, -1);
       Atomics.add(this.ctl, CTL_GEN, 1);
       Atomics.notify(this.ctl, CTL_GEN);
-      for (const w of this.workers) void w.terminate();
+      for (const w of this.workers) w.terminate();
     }
   }
 }

@@ -21,7 +21,6 @@
  *   be.matmul(y, x, w, null, 64, 128, 256);   // y = x @ w
  *   be.dispose();                              // stops the workers
  */
-import os from "node:os";
 import { dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from "../backend.js";
 import { compileKernels, type CompileOptions } from "./compile.js";
 import { SharedHeap } from "./heap.js";
@@ -30,10 +29,11 @@ import { ThreadPool } from "./pool.js";
 import { gemmScratchBytes, type GemmConfig } from "./wat-gemm.js";
 import { attentionScratchBytes } from "./wat-attention.js";
 import { wasm } from "./wasm-api.js";
+import { platform } from "../../platform/index.js";
 
 /** Options of `createWasmBackend`. */
 export interface WasmBackendOptions extends CompileOptions {
-  /** Threads, the main one included (default: os.availableParallelism()). */
+  /** Threads, the main one included (default: one per core, `platform().cpuCount()`). */
   threads?: number;
 }
 
@@ -587,13 +587,13 @@ function sumSquaresChunks(n: number): number {
  * can exit without `dispose()`; call `dispose()` to stop them earlier.
  *
  * @example
- *   const be = await createWasmBackend();           // os.availableParallelism() threads
+ *   const be = await createWasmBackend();           // one thread per core
  *   const a = be.alloc(6), b = be.alloc(6), c = be.alloc(4);
  *   a.set([1, 2, 3, 4, 5, 6]); b.set([1, 0, 0, 1, 1, 1]);
  *   be.matmul(c, a, b, null, 2, 3, 2);              // c = [4, 5, 10, 11]
  */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<Backend> {
-  const threads = opts.threads ?? os.availableParallelism();
+  const threads = opts.threads ?? platform().cpuCount();
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new Error(`wasm backend: threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
   }

@@ -1,6 +1,7 @@
 /**
- * Source of the worker threads, as a CommonJS script run with `new Worker(src, { eval: true })`, so
- * that it works the same from compiled dist/ JavaScript and from TypeScript sources under tsx.
+ * Source of the worker threads, as the text of a classic-script function `(data, postMessage)` that
+ * the platform runs in a worker (platform.ts), so that it works the same from compiled dist/
+ * JavaScript, from TypeScript sources under tsx, and on any platform that supplies workers.
  *
  * A worker instantiates the shared compiled module on the shared memory, then loops: it spins on the
  * control block's generation word for a while (a dispatch then costs about two microseconds), falls
@@ -10,15 +11,14 @@
  */
 import { CTL_DONE, CTL_ERR, CTL_GEN, CTL_NTH, CTL_OP } from "./layout.js";
 
-export const WORKER_SOURCE = `
+export const WORKER_SOURCE = `function (workerData, postMessage) {
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
 const { module, memory, tid, spin } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory, log: Math.log } });
 const task = instance.exports.task;
 const ctl = new Int32Array(memory.buffer, 0, 16);
 let gen = Atomics.load(ctl, ${CTL_GEN});
-parentPort.postMessage('ready');
+postMessage('ready');
 for (;;) {
   let s = 0;
   while (Atomics.load(ctl, ${CTL_GEN}) === gen) {
@@ -34,4 +34,4 @@ for (;;) {
   Atomics.add(ctl, ${CTL_DONE}, 1);
   Atomics.notify(ctl, ${CTL_DONE});
 }
-`;
+}`;

@@ -3,26 +3,25 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MetricsLog } from "../../src/track/metrics.js";
-import { listRuns, runCurves, summarizeRun } from "../../src/track/runs.js";
+import { listRuns, MetricsLog, runCurves, summarizeRun, writeRunStatus } from "../../src/run/index.js";
 import { runsCommand } from "../../src/cli/runs.js";
 
-function fakeRun(root: string, name: string, valid: [number, number][], data: string | null): string {
+async function fakeRun(root: string, name: string, valid: [number, number][], data: string | null): Promise<string> {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "config.json"), JSON.stringify({ data }));
-  const log = new MetricsLog(join(dir, "metrics.jsonl"));
+  const log = await MetricsLog.open(join(dir, "metrics.jsonl"));
   for (const [step, loss] of valid) {
     if (step > 0) log.log(step, { split: "train", loss: loss + 0.5, lr: 3e-4 }, 1000 + step);
     log.log(step, { split: "valid", loss, perplexity: Math.exp(loss), accuracy: 0.1, top5: 0.2 }, 1000 + step);
   }
-  log.close();
+  await log.close();
   return dir;
 }
 
 test("runs are summarised from their metrics: best validation loss, steps, curves", async () => {
   const root = mkdtempSync(join(tmpdir(), "mlm-runs-"));
-  const a = fakeRun(
+  const a = await fakeRun(
     root,
     "2026-01-01_00-00-00",
     [
@@ -32,7 +31,7 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
     ],
     null,
   );
-  fakeRun(
+  await fakeRun(
     root,
     "2026-01-02_00-00-00",
     [
@@ -42,18 +41,20 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
     "it-en.tsv",
   );
   mkdirSync(join(root, "not-a-run"));
-  const s = summarizeRun(a);
+  await writeRunStatus(a, { state: "finished", step: 200, time: 1200 });
+  const s = await summarizeRun(a);
   assert.equal(s.bestValidLoss, 6.4);
   assert.equal(s.bestStep, 100);
   assert.equal(s.lastStep, 200);
   assert.equal(s.lastTrainLoss, 7);
   assert.equal(s.seconds, 200);
+  assert.deepEqual(s.status, { state: "finished", step: 200, time: 1200 });
   assert.deepEqual(
-    runCurves(a).valid.map((v) => v.step),
+    (await runCurves(a)).valid.map((v) => v.step),
     [0, 100, 200],
   );
   assert.deepEqual(
-    listRuns(root).map((r) => [r.name, "data" in r ? r.data : r.error]),
+    (await listRuns(root)).map((r) => [r.name, "data" in r ? r.data : r.error]),
     [
       ["2026-01-01_00-00-00", null],
       ["2026-01-02_00-00-00", "it-en.tsv"],
@@ -66,12 +67,12 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
   out = "";
   await runsCommand([a, "--json"], (t) => (out += t));
   assert.equal(JSON.parse(out).valid.length, 3);
-  assert.throws(() => runCurves(join(root, "not-a-run")), /not-a-run: not a run directory \(no metrics.jsonl\)/);
+  await assert.rejects(runCurves(join(root, "not-a-run")), /not-a-run: not a run directory \(no metrics.jsonl\)/);
 });
 
 test("a diverged loss stays visible, and an unreadable run is listed with its error", async () => {
   const root = mkdtempSync(join(tmpdir(), "mlm-runs-"));
-  const diverged = fakeRun(
+  const diverged = await fakeRun(
     root,
     "a-diverged",
     [
@@ -80,11 +81,11 @@ test("a diverged loss stays visible, and an unreadable run is listed with its er
     ],
     null,
   );
-  assert.ok(Number.isNaN(summarizeRun(diverged).lastTrainLoss!));
-  assert.equal(summarizeRun(diverged).bestValidLoss, 9.8);
-  const broken = fakeRun(root, "b-broken", [[0, 9.8]], null);
+  assert.ok(Number.isNaN((await summarizeRun(diverged)).lastTrainLoss!));
+  assert.equal((await summarizeRun(diverged)).bestValidLoss, 9.8);
+  const broken = await fakeRun(root, "b-broken", [[0, 9.8]], null);
   writeFileSync(join(broken, "config.json"), "{ not json");
-  const runs = listRuns(root);
+  const runs = await listRuns(root);
   assert.equal(runs.length, 2);
   assert.match("error" in runs[1] ? runs[1].error : "", /b-broken[\\/]config\.json: not valid JSON/);
   let out = "";

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from "../../src/model/safetensors.js";
+import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from "../../src/run/safetensors.js";
 
 const bytesOf = (chunks: Uint8Array[]): Buffer => Buffer.concat(chunks);
 

@@ -5,18 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import type { TrainConfig } from "../config.js";
-import {
-  bundledCorpusPath,
-  describeCorpusStats,
-  loadOrBuildTokenized,
-  MlmDataLoader,
-  readCorpus,
-  sampleAndSplit,
-  type CorpusStats,
-  type TokenizedSplit,
-} from "../data/index.js";
-import { resolveConfig as resolveModelConfig, type ModelConfig, type PackMode } from "../model/index.js";
 import { Tokenizer, trainBpeFromSentences } from "../tokenizer/index.js";
+import { loadOrBuildTokenized, type TokenizedSplit } from "./cache.js";
+import { describeCorpusStats, readCorpus, type CorpusStats } from "./corpus.js";
+import { MlmDataLoader } from "./loader.js";
+import { bundledCorpusPath } from "./paths.js";
+import { sampleAndSplit } from "./split.js";
 
 /** A run's tokenizer and tokenized splits, with what reading the corpus found. */
 export interface PreparedData {
@@ -130,13 +124,14 @@ export async function prepareData(
 /**
  * The training and validation loaders of a run: the configured batches and masking; validation
  * never shuffled and masked with fixed, seeded masks so that every evaluation scores the same tokens.
+ * `packMode` is how the model lays the batches out (the model's PackMode).
  */
 export function runLoaders(
   config: TrainConfig,
   tokenizer: Tokenizer,
   train: TokenizedSplit,
   valid: TokenizedSplit,
-): { train: MlmDataLoader; valid: MlmDataLoader; packMode: PackMode } {
+): { train: MlmDataLoader; valid: MlmDataLoader; packMode: "padded" | "unpadded" } {
   const options = {
     batchSize: config.batchSize,
     padding: config.padToMax ? ("max" as const) : ("longest" as const),
@@ -157,17 +152,4 @@ export function runLoaders(
     valid: new MlmDataLoader(valid, { ...options, shuffle: false, fixedMasks: true }),
     packMode: config.computePadding ? "padded" : "unpadded",
   };
-}
-
-/** The model's shape from a training configuration and the tokenizer's vocabulary size. */
-export function modelConfigFrom(config: TrainConfig, vocabSize: number): ModelConfig {
-  return resolveModelConfig({
-    vocabSize,
-    dModel: config.dModel,
-    numLayers: config.numLayers,
-    numHeads: config.numHeads,
-    dFF: config.dFF,
-    dropout: config.dropout,
-    maxLen: config.maxLen,
-  });
 }

@@ -4,13 +4,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { readSafetensors } from "../../src/model/safetensors.js";
+import { readSafetensors } from "../../src/run/safetensors.js";
 import {
   type Checkpoint,
   type LoadCheckpointOptions,
   loadCheckpoint,
   saveCheckpoint,
-} from "../../src/train/checkpoint.js";
+} from "../../src/run/checkpoint.js";
 
 const root = mkdtempSync(join(tmpdir(), "mlm-ckpt-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -38,8 +38,8 @@ const SAMPLE_JS = `(step, size = 6) => {
 const sample = new Function(`return ${SAMPLE_JS}`)() as (step: number, size?: number) => Checkpoint;
 
 /** Checks that `dir` holds exactly the checkpoint `sample(step)`, all files from the same save. */
-function assertIsSample(dir: string, step: number, size = 6, options: LoadCheckpointOptions = {}): void {
-  const loaded = loadCheckpoint(dir, options);
+async function assertIsSample(dir: string, step: number, size = 6, options: LoadCheckpointOptions = {}): Promise<void> {
+  const loaded = await loadCheckpoint(dir, options);
   const expected = sample(step, size);
   assert.deepEqual(loaded.config, expected.config);
   assert.deepEqual(loaded.state, expected.state);
@@ -49,10 +49,10 @@ function assertIsSample(dir: string, step: number, size = 6, options: LoadCheckp
   assert.deepEqual(byName(loaded.optimizer ?? []), byName(expected.optimizer ?? []));
 }
 
-test("save then load gives the same checkpoint; files are the documented ones", () => {
+test("save then load gives the same checkpoint; files are the documented ones", async () => {
   const dir = join(root, "basic", "checkpoint");
-  saveCheckpoint(dir, sample(1));
-  assertIsSample(dir, 1);
+  await saveCheckpoint(dir, sample(1));
+  await assertIsSample(dir, 1);
   assert.deepEqual(readdirSync(dir).sort(), [
     "config.json",
     "model.safetensors",
@@ -64,38 +64,41 @@ test("save then load gives the same checkpoint; files are the documented ones", 
   const model = readSafetensors(readFileSync(join(dir, "model.safetensors")));
   assert.deepEqual([...model.keys()], ["embed.weight", "layer.0.bias"]);
 
-  saveCheckpoint(dir, { ...sample(2), optimizer: undefined });
-  const loaded = loadCheckpoint(dir);
+  await saveCheckpoint(dir, { ...sample(2), optimizer: undefined });
+  const loaded = await loadCheckpoint(dir);
   assert.equal(loaded.optimizer, undefined);
   assert.deepEqual(loaded.state, sample(2).state);
   assert.deepEqual(readdirSync(join(root, "basic")), ["checkpoint"]);
 });
 
-test("bad input fails before the disk is touched; missing files are named", () => {
+test("bad input fails before the disk is touched; missing files are named", async () => {
   const dir = join(root, "bad", "checkpoint");
-  saveCheckpoint(dir, sample(1));
+  await saveCheckpoint(dir, sample(1));
   const broken = { ...sample(2), tensors: [{ name: "w", shape: [3], data: new Float32Array(2) }] };
-  assert.throws(() => saveCheckpoint(dir, broken), /shape \[3\] but 2 values/);
-  assertIsSample(dir, 1);
+  await assert.rejects(saveCheckpoint(dir, broken), /shape \[3\] but 2 values/);
+  await assert.rejects(saveCheckpoint(dir, { ...sample(2), state: [1] }), /state must be a JSON object/);
+  await assertIsSample(dir, 1);
   rmSync(join(dir, "tokenizer.json"));
-  assert.throws(() => loadCheckpoint(dir), /tokenizer\.json: missing from the checkpoint/);
+  await assert.rejects(loadCheckpoint(dir), /tokenizer\.json: missing from the checkpoint/);
   writeFileSync(join(dir, "tokenizer.json"), "{}");
   writeFileSync(join(dir, "train_state.json"), "[1, 2");
-  assert.throws(() => loadCheckpoint(dir), /train_state\.json: expected a JSON object/);
-  assert.throws(() => loadCheckpoint(join(root, "nowhere")), /no checkpoint directory/);
+  await assert.rejects(loadCheckpoint(dir), /train_state\.json: not valid JSON .*; expected a JSON object/);
+  writeFileSync(join(dir, "train_state.json"), "[1, 2]");
+  await assert.rejects(loadCheckpoint(dir), /train_state\.json: expected a JSON object$/);
+  await assert.rejects(loadCheckpoint(join(root, "nowhere")), /no checkpoint directory/);
 });
 
-test("a save failing at any stage leaves a loadable checkpoint, old or new, and no leftovers", () => {
+test("a save failing at any stage leaves a loadable checkpoint, old or new, and no leftovers", async () => {
   const stages = ["wrote:model.safetensors", "wrote:train_state.json", "temp-complete", "old-aside", "new-in"];
   for (const failAt of stages) {
     const parent = join(root, `inproc-${failAt.replace(":", "-")}`);
     const dir = join(parent, "checkpoint");
-    saveCheckpoint(dir, sample(1));
+    await saveCheckpoint(dir, sample(1));
     const onStage = (s: string): void => {
       if (s === failAt) throw new Error("injected fault");
     };
-    assert.throws(() => saveCheckpoint(dir, sample(2), { onStage }), /injected fault/);
-    assertIsSample(dir, failAt === "new-in" ? 2 : 1, 6, { repair: true });
+    await assert.rejects(saveCheckpoint(dir, sample(2), { onStage }), /injected fault/);
+    await assertIsSample(dir, failAt === "new-in" ? 2 : 1, 6, { repair: true });
     assert.deepEqual(readdirSync(parent), ["checkpoint"]);
   }
 });
@@ -103,7 +106,7 @@ test("a save failing at any stage leaves a loadable checkpoint, old or new, and 
 // The crash tests run a child Node process that saves checkpoints and is killed with SIGKILL. The
 // child imports the checkpoint module from source (under tsx) or from dist/, like this file.
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-const moduleUrl = new URL(`../../src/train/checkpoint${ext}`, import.meta.url).href;
+const moduleUrl = new URL(`../../src/run/checkpoint${ext}`, import.meta.url).href;
 const childArgs = [...process.execArgv, "--input-type=module", "-e"];
 
 const childCode = (dir: string, mode: string, size: number) => `
@@ -114,7 +117,7 @@ const mode = ${JSON.stringify(mode)};
 const say = (s) => writeSync(1, s + "\\n");
 if (mode.startsWith("stage=")) {
   // Reach the stage, report it, then hang until the parent kills us.
-  saveCheckpoint(${JSON.stringify(dir)}, sample(2, ${size}), { onStage: (s) => {
+  await saveCheckpoint(${JSON.stringify(dir)}, sample(2, ${size}), { onStage: (s) => {
     if (s === mode.slice(6)) { say("at " + s); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); }
   } });
 } else {
@@ -122,7 +125,7 @@ if (mode.startsWith("stage=")) {
   for (let step = 2; ; step++) {
     const ckpt = sample(step, ${size});
     say("saving " + step);
-    saveCheckpoint(${JSON.stringify(dir)}, ckpt);
+    await saveCheckpoint(${JSON.stringify(dir)}, ckpt);
     say("saved " + step);
   }
 }
@@ -165,15 +168,15 @@ test("SIGKILL at each stage of a save leaves the old or the new checkpoint loada
     const parent = join(root, `kill-${stage.replace(":", "-")}`);
     const dir = join(parent, "checkpoint");
     mkdirSync(parent);
-    saveCheckpoint(dir, sample(1, size));
+    await saveCheckpoint(dir, sample(1, size));
     await runAndKill(dir, `stage=${stage}`, size, (out) => (out.includes(`at ${stage}`) ? 0 : undefined));
     assert.ok(readdirSync(parent).length > 1, `the killed save at ${stage} left its temp or aside directory`);
     const expected = stage === "new-in" ? 2 : 1;
     // A reader sees a complete checkpoint and touches nothing; the owner's repairing load cleans up.
     const before = readdirSync(parent);
-    assertIsSample(dir, expected, size);
+    await assertIsSample(dir, expected, size);
     assert.deepEqual(readdirSync(parent), before, `a plain load changed nothing after a kill at ${stage}`);
-    assertIsSample(dir, expected, size, { repair: true });
+    await assertIsSample(dir, expected, size, { repair: true });
     assert.deepEqual(readdirSync(parent), ["checkpoint"], `leftovers cleaned after a kill at ${stage}`);
   }
 });
@@ -184,31 +187,31 @@ test("SIGKILL at arbitrary moments while saving large checkpoints in a loop", as
     const parent = join(root, `kill-loop-${delayMs}`);
     const dir = join(parent, "checkpoint");
     mkdirSync(parent);
-    saveCheckpoint(dir, sample(1, size));
+    await saveCheckpoint(dir, sample(1, size));
     // Let two saves complete, then kill `delayMs` into the third one.
     const out = await runAndKill(dir, "loop", size, (text) => (text.includes("saving 4") ? delayMs : undefined));
     const saved = [...out.matchAll(/saved (\d+)/g)].map((m) => Number(m[1]));
     const last = Math.max(1, ...saved);
-    const step = (loadCheckpoint(dir, { repair: true }).state as { step: number }).step;
+    const step = ((await loadCheckpoint(dir, { repair: true })).state as { step: number }).step;
     // The last reported save, or the one in flight if the kill landed after its final rename.
     assert.ok(step === last || step === last + 1, `loaded step ${step}, last completed save ${last}`);
-    assertIsSample(dir, step, size);
+    await assertIsSample(dir, step, size);
     assert.deepEqual(readdirSync(parent), ["checkpoint"]);
   }
 });
 
-test("a reader loading while a save is between its renames gets the previous checkpoint and leaves the writer alone", () => {
+test("a reader loading while a save is between its renames gets the previous checkpoint and leaves the writer alone", async () => {
   const dir = join(root, "concurrent", "checkpoint");
-  saveCheckpoint(dir, sample(1));
+  await saveCheckpoint(dir, sample(1));
   const seen: number[] = [];
-  saveCheckpoint(dir, sample(2), {
-    onStage: (stage) => {
+  await saveCheckpoint(dir, sample(2), {
+    onStage: async (stage) => {
       // At "old-aside" the target is missing and the new copy is still a temp directory.
       if (stage === "old-aside" || stage === "temp-complete")
-        seen.push((loadCheckpoint(dir).state as { step: number }).step);
+        seen.push(((await loadCheckpoint(dir)).state as { step: number }).step);
     },
   });
   assert.deepEqual(seen, [1, 1]);
-  assertIsSample(dir, 2);
+  await assertIsSample(dir, 2);
   assert.deepEqual(readdirSync(join(root, "concurrent")), ["checkpoint"]);
 });

@@ -12,17 +12,11 @@
  *
  * @example
  *   const chunks = writeSafetensors([{ name: "w", shape: [2, 3], data: new Float32Array(6) }]);
- *   writeFileAtomic("model.safetensors", chunks);
- *   const w = readSafetensors(readFileSync("model.safetensors"), "model.safetensors").get("w");
+ *   await storage.writeAtomic("model.safetensors", chunks);
+ *   const w = readSafetensors(await storage.readBytes("model.safetensors"), "model.safetensors").get("w");
  *   // w = { shape: [2, 3], dtype: "F32", data: Float32Array(6) }
  */
-
-/** A named float32 tensor; `data` is row-major with `shape`'s product elements. */
-export interface NamedTensor {
-  name: string;
-  shape: number[];
-  data: Float32Array;
-}
+import type { NamedTensor } from "../model/index.js";
 
 /** A tensor read back from a file. `data` is a fresh copy (it does not alias the file's bytes). */
 export interface LoadedTensor {
@@ -46,9 +40,15 @@ function isDimension(d: unknown): boolean {
   return typeof d === "number" && Number.isSafeInteger(d) && d >= 0;
 }
 
+const utf8 = new TextEncoder();
+
 /** Byte order of UTF-8 encodings, as Rust compares `String`s. */
 function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
 }
 
 /** The little-endian bytes of a Float32Array, without copying on little-endian machines. */
@@ -63,7 +63,7 @@ function littleEndianBytes(data: Float32Array): Uint8Array {
 /**
  * Serialises tensors to safetensors. Returns the file as chunks (8-byte size, header, then each
  * tensor's bytes as a view of its Float32Array, so nothing large is copied); write them back to back,
- * e.g. with `writeFileAtomic(path, chunks)`, or join them with `Buffer.concat`.
+ * e.g. with `storage.writeAtomic(path, chunks)`.
  */
 export function writeSafetensors(tensors: readonly NamedTensor[], metadata?: Record<string, string>): Uint8Array[] {
   const seen = new Set<string>();
@@ -92,12 +92,12 @@ export function writeSafetensors(tensors: readonly NamedTensor[], metadata?: Rec
     header[t.name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
-  const json = Buffer.from(JSON.stringify(header), "utf8");
-  const padded = Buffer.alloc(Math.ceil(json.length / 8) * 8, 0x20);
-  json.copy(padded);
+  const json = utf8.encode(JSON.stringify(header));
+  const padded = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20);
+  padded.set(json);
 
-  const size = Buffer.alloc(8);
-  size.writeBigUInt64LE(BigInt(padded.length));
+  const size = new Uint8Array(8);
+  new DataView(size.buffer).setBigUint64(0, BigInt(padded.length), true);
   return [size, padded, ...ordered.map((t) => littleEndianBytes(t.data))];
 }
 
@@ -186,7 +186,7 @@ export function readSafetensors(bytes: Uint8Array, source = "safetensors buffer"
   const { entries, dataStart } = parseHeader(bytes, source);
   const out = new Map<string, LoadedTensor>();
   for (const e of entries) {
-    // A copy (Buffer#slice would alias), which is also 4-byte aligned for the Float32Array view.
+    // A copy (a Node Buffer's slice would alias), which is also 4-byte aligned for the Float32Array view.
     const raw = new Uint8Array(bytes.subarray(dataStart + e.begin, dataStart + e.end));
     let data: Float32Array;
     if (LITTLE_ENDIAN) {

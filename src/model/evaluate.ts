@@ -5,9 +5,9 @@
  * The loss is averaged over every masked token of the split (a token-weighted mean; the tutorial
  * averages per-batch means, which weighs tokens of small batches more).
  */
-import type { MlmDataLoader } from "../data/index.js";
-import { packBatch, type MlmModel, type PackedBatch, type PackMode } from "../model/index.js";
-import { createProgress } from "../track/progress.js";
+import { createProgress } from "../util/progress.js";
+import { packBatch, type PackedBatch, type PackMode, type PaddedBatch } from "./batch.js";
+import type { MlmModel } from "./model.js";
 
 /** Figures of one evaluation over a split. */
 export interface EvalMetrics {
@@ -33,8 +33,14 @@ export interface EvalOptions {
   label?: string;
 }
 
+/** Batches with fixed contents, read by index: a validation loader (data's MlmDataLoader). */
+export interface FixedBatches {
+  readonly batchesPerEpoch: number;
+  batch(epoch: number, index: number): PaddedBatch;
+}
+
 /** Scores every batch of `loader` (its fixed validation masks) with `model`. */
-export function evaluateSplit(model: MlmModel, loader: MlmDataLoader, options: EvalOptions): EvalMetrics {
+export function evaluateSplit(model: MlmModel, loader: FixedBatches, options: EvalOptions): EvalMetrics {
   const bar = createProgress({
     label: options.label ?? "eval",
     total: loader.batchesPerEpoch,

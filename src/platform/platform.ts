@@ -1,0 +1,32 @@
+/**
+ * What the library needs from its runtime beyond the JavaScript language: storage for run
+ * directories, worker threads for the kernels, the number of cores, and V8 flags. Node supplies
+ * them in node.ts; a browser build supplies its own (Web Workers, navigator.hardwareConcurrency,
+ * browser storage) through `setPlatform`.
+ */
+import type { Storage } from "./storage.js";
+
+/** A started worker. */
+export interface WorkerHandle {
+  /** Resolves when the worker posts its first message; rejects when it fails or exits before. */
+  readonly ready: Promise<void>;
+  /** Stops the worker. */
+  terminate(): void;
+}
+
+export interface Platform {
+  readonly storage: Storage;
+  /** Logical cores available to this process: the default number of kernel threads. */
+  cpuCount(): number;
+  /**
+   * Starts a worker running `source`, the text of a classic-script function expression
+   * `function (data, postMessage) { ... }`, called with a structured clone of `data` (which may hold
+   * a WebAssembly.Module and a shared WebAssembly.Memory). `label` names it in errors. A started
+   * worker does not keep the process alive.
+   */
+  startWorker(source: string, data: unknown, label: string): WorkerHandle;
+  /** Sets a JavaScript-engine (V8) flag at run time; does nothing where that is not possible. */
+  setEngineFlag(flag: string): void;
+  /** Whether the process was started with this engine flag on its command line. */
+  hasStartupFlag(flag: string): boolean;
+}

@@ -1,0 +1,116 @@
+/**
+ * A checkpoint: one directory holding everything needed to use the model or resume training (its
+ * files are listed in layout.ts, CHECKPOINT_FILES).
+ *
+ * The directory is written with `writeDirectoryAtomic`: a crash at any moment leaves either the
+ * previous complete checkpoint or the new complete one (see atomic-directory.ts), and
+ * `loadCheckpoint` with `repair` first repairs what an interrupted save left behind.
+ *
+ * @example
+ *   await saveCheckpoint("runs/tiny/best", {
+ *     config: { formatVersion: 1, dModel: 128 },
+ *     tensors: model.tensors(),
+ *     tokenizerJson: tokenizer.toString(),
+ *     state: { step: 2000 },
+ *     optimizer: [{ name: "adam.m", shape: [n], data: m }, { name: "adam.v", shape: [n], data: v }],
+ *   });
+ *   const ckpt = await loadCheckpoint("runs/tiny/best");
+ */
+import type { NamedTensor } from "../model/index.js";
+import { platform, type Storage } from "../platform/index.js";
+import {
+  type DirectoryWriteOptions,
+  readableDirectory,
+  recoverDirectory,
+  writeDirectoryAtomic,
+} from "./atomic-directory.js";
+import { jsonObjectText, readJsonObject } from "./json-file.js";
+import { CHECKPOINT_FILES } from "./layout.js";
+import { readSafetensors, writeSafetensors } from "./safetensors.js";
+
+/** Everything a checkpoint holds. The model code defines the tensor names. */
+export interface Checkpoint<
+  Config extends object = Record<string, unknown>,
+  State extends object = Record<string, unknown>,
+> {
+  config: Config;
+  /** Model parameters. Loaded back in file order (sorted by name), so look them up by name. */
+  tensors: NamedTensor[];
+  tokenizerJson: string;
+  state: State;
+  optimizer?: NamedTensor[];
+}
+
+/**
+ * Writes the checkpoint to `dir` as one unit (replacing any previous one there). `options.onStage`
+ * is a test hook to simulate crashes at each stage of the swap.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  ckpt: Checkpoint<object, object>,
+  options: DirectoryWriteOptions = {},
+): Promise<void> {
+  // Serialise the JSON parts first, so a bad value fails before anything touches the storage.
+  const config = jsonObjectText(ckpt.config, "saveCheckpoint: config");
+  const state = jsonObjectText(ckpt.state, "saveCheckpoint: state");
+  const model = writeSafetensors(ckpt.tensors);
+  const optimizer = ckpt.optimizer === undefined ? undefined : writeSafetensors(ckpt.optimizer);
+  await writeDirectoryAtomic(
+    dir,
+    async (out) => {
+      await out.writeFile(CHECKPOINT_FILES.config, config);
+      await out.writeFile(CHECKPOINT_FILES.tokenizer, ckpt.tokenizerJson);
+      await out.writeFile(CHECKPOINT_FILES.model, model);
+      if (optimizer !== undefined) await out.writeFile(CHECKPOINT_FILES.optimizer, optimizer);
+      await out.writeFile(CHECKPOINT_FILES.state, state);
+    },
+    options,
+  );
+}
+
+async function readTensors(storage: Storage, path: string): Promise<NamedTensor[]> {
+  const tensors = readSafetensors(await storage.readBytes(path), path);
+  return [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+}
+
+export interface LoadCheckpointOptions {
+  /**
+   * Repair the leftovers of an interrupted save first (restore the previous checkpoint if the crash
+   * hit between the two renames, delete temporary directories). Only the run's owner (the trainer,
+   * resuming) may do this: a reader must not delete the temporary directory of a trainer at work.
+   * Without it the checkpoint is read as it is, or from the previous complete copy mid-swap.
+   */
+  repair?: boolean;
+  /** Read optimizer.safetensors (the Adam moments, twice the weights' size); inference does not need it. */
+  optimizer?: boolean;
+  /** Where the checkpoint lives (default: the platform's storage). */
+  storage?: Storage;
+}
+
+/**
+ * Loads a checkpoint written by `saveCheckpoint`. Throws naming the missing or malformed file.
+ * The type parameters only cast; validate fields where they are used.
+ */
+export async function loadCheckpoint<
+  Config extends object = Record<string, unknown>,
+  State extends object = Record<string, unknown>,
+>(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint<Config, State>> {
+  const storage = options.storage ?? platform().storage;
+  if (options.repair) await recoverDirectory(target, storage);
+  const dir = await readableDirectory(target, storage);
+  if ((await storage.stat(dir)) === null) throw new Error(`${target}: no checkpoint directory`);
+  const path = async (name: string): Promise<string> => {
+    const p = storage.path.join(dir, name);
+    if ((await storage.stat(p)) === null) throw new Error(`${p}: missing from the checkpoint`);
+    return p;
+  };
+  const optimizerPath = storage.path.join(dir, CHECKPOINT_FILES.optimizer);
+  const withOptimizer = options.optimizer !== false && (await storage.stat(optimizerPath)) !== null;
+  return {
+    config: (await readJsonObject(storage, await path(CHECKPOINT_FILES.config))) as Config,
+    tensors: await readTensors(storage, await path(CHECKPOINT_FILES.model)),
+    tokenizerJson: await storage.readText(await path(CHECKPOINT_FILES.tokenizer)),
+    state: (await readJsonObject(storage, await path(CHECKPOINT_FILES.state))) as State,
+    optimizer: withOptimizer ? await readTensors(storage, optimizerPath) : undefined,
+  };
+}

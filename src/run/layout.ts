@@ -1,0 +1,63 @@
+/**
+ * The layout of a run directory, the one place that names its files:
+ *
+ *   RUN_DIR/
+ *     config.json            {"formatVersion": 1, ...every setting of the run (TrainConfig)}
+ *     tokenizer.json         the tokenizer (Hugging Face format)
+ *     metrics.jsonl          one line per logged training loss or evaluation (metrics.ts)
+ *     status.json            running / finished / interrupted / failed, when recorded (status.ts)
+ *     events.out.tfevents.*  TensorBoard scalars (written by the track layer)
+ *     best/                  checkpoint with the lowest validation loss so far
+ *     last-<step>/           the latest checkpoints (--keep-last N of them), for --resume
+ *
+ *   CHECKPOINT/ (best/, last-<step>/)
+ *     config.json            {"formatVersion": 1, ...the run's settings, "model": ModelConfig}
+ *     model.safetensors      the parameters, named float32 tensors
+ *     tokenizer.json         the tokenizer
+ *     train_state.json       step, loader position, generator states, best loss... (the trainer's)
+ *     optimizer.safetensors  the Adam moments, "adam.m" and "adam.v"
+ *
+ * Format versions (`formatVersion` of both config.json files): 0, when the field is absent, is the
+ * layout of mlm-ts 0.1.0; 1 adds the field itself and status.json. Every version up to
+ * RUN_FORMAT_VERSION loads; a newer one is refused with a message.
+ */
+import { platform } from "../platform/index.js";
+
+/** The format version this code writes, and the newest it reads. */
+export const RUN_FORMAT_VERSION = 1;
+
+/** Names of the files and folders of a run directory (see the module comment). */
+export const RUN_FILES = {
+  config: "config.json",
+  tokenizer: "tokenizer.json",
+  metrics: "metrics.jsonl",
+  status: "status.json",
+  best: "best",
+} as const;
+
+/** File names inside a checkpoint directory. */
+export const CHECKPOINT_FILES = {
+  config: "config.json",
+  model: "model.safetensors",
+  tokenizer: "tokenizer.json",
+  state: "train_state.json",
+  optimizer: "optimizer.safetensors",
+} as const;
+
+const LAST_PREFIX = "last-";
+
+/** Directory name of the latest checkpoint at `step`. */
+export function lastCheckpointName(step: number): string {
+  return `${LAST_PREFIX}${String(step).padStart(8, "0")}`;
+}
+
+/** Whether `name` is a latest-checkpoint directory name (`last-` and digits). */
+export function isLastCheckpointName(name: string): boolean {
+  return name.startsWith(LAST_PREFIX) && /^\d+$/.test(name.slice(LAST_PREFIX.length));
+}
+
+/** Default run directory: runs/<YYYY-MM-DD_HH-MM-SS> under the working directory. */
+export function defaultRunDir(now = new Date()): string {
+  const stamp = now.toISOString().slice(0, 19).replace("T", "_").replace(/:/g, "-");
+  return platform().storage.path.join("runs", stamp);
+}

@@ -1,0 +1,103 @@
+/**
+ * The configuration files of a run: the run's config.json (its settings) and each checkpoint's
+ * config.json (the same settings plus the model's shape), both tagged with `formatVersion`
+ * (layout.ts), and what follows from them.
+ */
+import { resolveConfig, type TrainConfig } from "../config.js";
+import { resolveConfig as resolveModelShape, type ModelConfig } from "../model/index.js";
+import { RUN_FORMAT_VERSION } from "./layout.js";
+
+/**
+ * The format version a config.json declares: 0 when it has none (mlm-ts 0.1.0). Throws naming `source`
+ * for a version that is not a whole number or is newer than this code reads.
+ */
+export function formatVersionOf(raw: Record<string, unknown>, source: string): number {
+  const version = raw.formatVersion ?? 0;
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 0)
+    throw new Error(`${source}: "formatVersion" must be a whole number >= 0, got ${JSON.stringify(version)}`);
+  if (version > RUN_FORMAT_VERSION)
+    throw new Error(
+      `${source}: written by a newer mlm-ts (run format ${version}; this version reads up to ${RUN_FORMAT_VERSION})`,
+    );
+  return version;
+}
+
+/** The contents of a run's config.json: the format version, then every setting (`outDir` the run's directory). */
+export function runConfigRecord(config: TrainConfig, runDir: string): Record<string, unknown> {
+  return { formatVersion: RUN_FORMAT_VERSION, ...config, outDir: runDir };
+}
+
+/** A checkpoint's config.json: the run's config.json plus the model's shape under "model". */
+export function checkpointConfigRecord(
+  config: TrainConfig,
+  runDir: string,
+  model: ModelConfig,
+): Record<string, unknown> {
+  return { ...runConfigRecord(config, runDir), model };
+}
+
+/** The settings in a run's config.json (any format version), checked as `resolveConfig` checks them. */
+export function parseRunConfig(raw: Record<string, unknown>, source: string): TrainConfig {
+  formatVersionOf(raw, source);
+  const { formatVersion: _version, ...settings } = raw;
+  return resolveConfig(settings, source);
+}
+
+/**
+ * The settings and model shape of a checkpoint's config.json, checked against the tokenizer's
+ * vocabulary. A checkpoint without a "model" entry gets the shape that follows from its settings.
+ * Dropout is 0: the shape is for using the model.
+ */
+export function parseCheckpointConfig(
+  raw: Record<string, unknown>,
+  source: string,
+  vocabSize: number,
+): { config: TrainConfig; modelConfig: ModelConfig } {
+  const { model: saved, ...run } = raw;
+  const config = parseRunConfig(run, source);
+  let shape: Record<string, unknown>;
+  if (saved === undefined) {
+    shape = { ...modelConfigFrom(config, vocabSize) };
+  } else if (typeof saved === "object" && saved !== null && !Array.isArray(saved)) {
+    shape = saved as Record<string, unknown>;
+  } else {
+    throw new Error(
+      `${source}: "model" must be an object (vocabSize, dModel, numLayers, numHeads, dFF, dropout, maxLen)`,
+    );
+  }
+  let modelConfig: ModelConfig;
+  try {
+    modelConfig = resolveNumericShape({ ...shape, dropout: 0 });
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`);
+  }
+  if (modelConfig.vocabSize !== vocabSize) {
+    throw new Error(
+      `${source}: the model has a vocabulary of ${modelConfig.vocabSize} tokens, its tokenizer.json ${vocabSize}`,
+    );
+  }
+  return { config, modelConfig };
+}
+
+/** The model package's config resolution (defaults, unknown keys, ranges), after a type check of each field. */
+function resolveNumericShape(shape: Record<string, unknown>): ModelConfig {
+  const out: Partial<Record<keyof ModelConfig, number>> = {};
+  for (const [key, value] of Object.entries(shape)) {
+    if (typeof value !== "number") throw new Error(`model.${key} must be a number, got ${JSON.stringify(value)}`);
+    out[key as keyof ModelConfig] = value;
+  }
+  return resolveModelShape(out);
+}
+
+/** The model's shape from a training configuration and the tokenizer's vocabulary size. */
+export function modelConfigFrom(config: TrainConfig, vocabSize: number): ModelConfig {
+  return resolveModelShape({
+    vocabSize,
+    dModel: config.dModel,
+    numLayers: config.numLayers,
+    numHeads: config.numHeads,
+    dFF: config.dFF,
+    dropout: config.dropout,
+    maxLen: config.maxLen,
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * A run directory as an object: its files by role (layout.ts), read and written through one storage.
+ * The trainer writes a run through it; pipelines, `mlm runs` and `mlm eval` read runs through it.
+ *
+ * @example
+ *   const run = new RunDirectory("runs/demo");
+ *   await run.writeConfig(config);
+ *   const log = await run.openMetrics();
+ *   await run.saveCheckpoint(run.bestDir, { config, modelConfig, tensors, tokenizerJson, state, optimizer });
+ *   await run.latestCheckpoint(); // "/.../runs/demo/last-00000300", or null
+ */
+import type { TrainConfig } from "../config.js";
+import type { ModelConfig, NamedTensor } from "../model/index.js";
+import { platform, type Storage } from "../platform/index.js";
+import { Tokenizer } from "../tokenizer/index.js";
+import type { DirectoryWriteOptions } from "./atomic-directory.js";
+import { saveCheckpoint } from "./checkpoint.js";
+import { jsonObjectText, readJsonObject } from "./json-file.js";
+import { CHECKPOINT_FILES, isLastCheckpointName, lastCheckpointName, RUN_FILES } from "./layout.js";
+import { MetricsLog, readMetricsFile, truncateMetrics, type MetricsRecord } from "./metrics.js";
+import { checkpointConfigRecord, parseRunConfig, runConfigRecord } from "./run-config.js";
+import { readRunStatus, writeRunStatus, type RunStatus } from "./status.js";
+
+/** What the trainer saves in a checkpoint of its run. */
+export interface RunCheckpoint {
+  config: TrainConfig;
+  modelConfig: ModelConfig;
+  tensors: NamedTensor[];
+  tokenizerJson: string;
+  /** The trainer's state (train_state.json). */
+  state: object;
+  optimizer: NamedTensor[];
+}
+
+/** The `last-*` checkpoints of a run, oldest first (full paths). */
+export async function listLastCheckpoints(runDir: string, storage: Storage = platform().storage): Promise<string[]> {
+  return (await storage.list(runDir))
+    .filter(isLastCheckpointName)
+    .sort()
+    .map((name) => storage.path.join(runDir, name));
+}
+
+/**
+ * Finds the checkpoint of `dir`: `dir` itself when it holds model.safetensors, else `dir/best`, else
+ * the newest `dir/last-*`. Throws a one-line error naming `dir` when there is none.
+ *
+ * @example
+ *   await resolveCheckpointDir("runs/tatoeba");      // { checkpointDir: "runs/tatoeba/best", runDir: "runs/tatoeba" }
+ *   await resolveCheckpointDir("runs/tatoeba/best"); // the same
+ */
+export async function resolveCheckpointDir(
+  dir: string,
+  storage: Storage = platform().storage,
+): Promise<{ checkpointDir: string; runDir: string | null }> {
+  const { path } = storage;
+  const info = await storage.stat(dir);
+  if (info === null) throw new Error(`${dir}: no such directory (expected a run directory or a checkpoint directory)`);
+  if (info.kind !== "directory")
+    throw new Error(`${dir}: not a directory (expected a run directory or a checkpoint directory)`);
+  const exists = async (p: string): Promise<boolean> => (await storage.stat(p)) !== null;
+  if (await exists(path.join(dir, CHECKPOINT_FILES.model))) {
+    const parent = path.resolve(dir, "..");
+    return { checkpointDir: dir, runDir: (await exists(path.join(parent, RUN_FILES.config))) ? parent : null };
+  }
+  const best = path.join(dir, RUN_FILES.best);
+  if (await exists(path.join(best, CHECKPOINT_FILES.model))) return { checkpointDir: best, runDir: dir };
+  const lasts = await listLastCheckpoints(dir, storage);
+  if (lasts.length > 0) return { checkpointDir: lasts[lasts.length - 1], runDir: dir };
+  throw new Error(
+    `${dir}: not a run directory (no ${RUN_FILES.best}/ or last-*/ checkpoint) nor a checkpoint directory (no ${CHECKPOINT_FILES.model})`,
+  );
+}
+
+/** One run directory; see the module comment. */
+export class RunDirectory {
+  /** The directory's absolute path. */
+  readonly dir: string;
+
+  constructor(
+    dir: string,
+    readonly storage: Storage = platform().storage,
+  ) {
+    this.dir = storage.path.resolve(dir);
+  }
+
+  /** The path of one of the run's files. */
+  file(name: keyof typeof RUN_FILES): string {
+    return this.storage.path.join(this.dir, RUN_FILES[name]);
+  }
+
+  /** The checkpoint with the lowest validation loss. */
+  get bestDir(): string {
+    return this.file("best");
+  }
+
+  /** The latest checkpoint of `step`. */
+  lastDir(step: number): string {
+    return this.storage.path.join(this.dir, lastCheckpointName(step));
+  }
+
+  /** The `last-*` checkpoints, oldest first. */
+  lastCheckpoints(): Promise<string[]> {
+    return listLastCheckpoints(this.dir, this.storage);
+  }
+
+  /** The newest `last-*` checkpoint, the one a resumed run continues from; null when there is none. */
+  async latestCheckpoint(): Promise<string | null> {
+    return (await this.lastCheckpoints()).at(-1) ?? null;
+  }
+
+  /** Deletes all but the newest `keep` latest checkpoints. */
+  async pruneLastCheckpoints(keep: number): Promise<void> {
+    const all = await this.lastCheckpoints();
+    for (const dir of all.slice(0, Math.max(0, all.length - keep))) await this.storage.remove(dir);
+  }
+
+  /** Writes config.json: the format version and every setting, with `outDir` this directory. */
+  async writeConfig(config: TrainConfig): Promise<void> {
+    const path = this.file("config");
+    await this.storage.writeAtomic(path, jsonObjectText(runConfigRecord(config, this.dir), path));
+  }
+
+  /** The settings the run was started with (any format version). */
+  async readConfig(): Promise<TrainConfig> {
+    const path = this.file("config");
+    if ((await this.storage.stat(path)) === null)
+      throw new Error(`${this.dir}: not a run directory (no ${RUN_FILES.config})`);
+    return parseRunConfig(await readJsonObject(this.storage, path), path);
+  }
+
+  /** Writes tokenizer.json. */
+  async writeTokenizer(tokenizer: Tokenizer): Promise<void> {
+    await this.storage.writeAtomic(this.file("tokenizer"), tokenizer.toString());
+  }
+
+  /** The run's tokenizer. */
+  async readTokenizer(): Promise<Tokenizer> {
+    const path = this.file("tokenizer");
+    return Tokenizer.fromJSON(await this.storage.readText(path), path);
+  }
+
+  /** Writes a checkpoint of this run to `dir` (`bestDir` or `lastDir(step)`) as one unit. */
+  async saveCheckpoint(dir: string, ckpt: RunCheckpoint, options: DirectoryWriteOptions = {}): Promise<void> {
+    const { config, modelConfig, ...files } = ckpt;
+    await saveCheckpoint(
+      dir,
+      { ...files, config: checkpointConfigRecord(config, this.dir, modelConfig) },
+      { storage: this.storage, ...options },
+    );
+  }
+
+  /** metrics.jsonl, open for appending (emptied first with `append: false`). */
+  openMetrics(options: { append?: boolean } = {}): Promise<MetricsLog> {
+    return MetricsLog.open(this.file("metrics"), { ...options, storage: this.storage });
+  }
+
+  /** Every record of metrics.jsonl. */
+  readMetrics(): Promise<MetricsRecord[]> {
+    return readMetricsFile(this.file("metrics"), this.storage);
+  }
+
+  /** Drops the metrics logged after `step` (a resumed run logs them again). */
+  truncateMetrics(step: number): Promise<void> {
+    return truncateMetrics(this.file("metrics"), step, this.storage);
+  }
+
+  /** Records where the run stands (status.json). */
+  writeStatus(status: Omit<RunStatus, "time"> & { time?: number }): Promise<void> {
+    return writeRunStatus(this.dir, status, this.storage);
+  }
+
+  /** The recorded status, or null when there is none. */
+  readStatus(): Promise<RunStatus | null> {
+    return readRunStatus(this.dir, this.storage);
+  }
+}

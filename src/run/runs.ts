@@ -1,0 +1,129 @@
+/**
+ * Summaries of run directories, read from their metrics.jsonl, config.json and status.json: what
+ * `mlm runs` shows.
+ *
+ * @example
+ *   (await listRuns("runs")).forEach((r) => console.log(r.name, "error" in r ? r.error : r.bestValidLoss));
+ *   (await runCurves("runs/2026-11-28_10-00-00")).valid; // [{ step, loss, perplexity, accuracy, top5 }]
+ */
+import { platform, type Storage } from "../platform/index.js";
+import { readJsonObject } from "./json-file.js";
+import { RUN_FILES } from "./layout.js";
+import { readMetricsFile, type MetricsRecord } from "./metrics.js";
+import { readRunStatus, type RunStatus } from "./status.js";
+
+export interface RunSummary {
+  dir: string;
+  name: string;
+  /** Last step with a logged figure (training loss or evaluation). */
+  lastStep: number;
+  bestValidLoss: number | null;
+  bestStep: number | null;
+  /** Last logged training loss. */
+  lastTrainLoss: number | null;
+  /** Corpus of the run (null: the bundled one). */
+  data: string | null;
+  /** Wall time between the first and the last record, in seconds. */
+  seconds: number;
+  /** The recorded status (null: none recorded, as in runs of format 0). */
+  status: RunStatus | null;
+}
+
+export interface RunCurves {
+  train: { step: number; loss: number; lr: number | null; tokensPerSec: number | null }[];
+  valid: { step: number; loss: number; perplexity: number | null; accuracy: number | null; top5: number | null }[];
+}
+
+/** A logged number: finite, or NaN / infinity (a diverged loss stays visible); null when absent. */
+const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+
+/** The curves in a run's metrics records. */
+function curvesOf(records: MetricsRecord[]): RunCurves {
+  const curves: RunCurves = { train: [], valid: [] };
+  for (const r of records) {
+    const loss = num(r.loss);
+    if (loss === null) continue;
+    if (r.split === "train")
+      curves.train.push({ step: r.step, loss, lr: num(r.lr), tokensPerSec: num(r.tokensPerSec) });
+    if (r.split === "valid")
+      curves.valid.push({
+        step: r.step,
+        loss,
+        perplexity: num(r.perplexity),
+        accuracy: num(r.accuracy),
+        top5: num(r.top5),
+      });
+  }
+  return curves;
+}
+
+/** Whether `dir` is a run directory: it holds metrics.jsonl. */
+export async function isRunDirectory(dir: string, storage: Storage = platform().storage): Promise<boolean> {
+  return (await storage.stat(storage.path.join(dir, RUN_FILES.metrics)))?.kind === "file";
+}
+
+async function readRunMetrics(dir: string, storage: Storage): Promise<MetricsRecord[]> {
+  if (!(await isRunDirectory(dir, storage))) throw new Error(`${dir}: not a run directory (no ${RUN_FILES.metrics})`);
+  return readMetricsFile(storage.path.join(dir, RUN_FILES.metrics), storage);
+}
+
+/** The training and validation curves of one run. */
+export async function runCurves(dir: string, storage: Storage = platform().storage): Promise<RunCurves> {
+  return curvesOf(await readRunMetrics(dir, storage));
+}
+
+/** One run's summary and curves, reading its files once. */
+export async function inspectRun(dir: string, storage: Storage = platform().storage): Promise<RunSummary & RunCurves> {
+  const records = await readRunMetrics(dir, storage);
+  const curves = curvesOf(records);
+  let best: RunCurves["valid"][number] | null = null;
+  for (const v of curves.valid) if (!Number.isNaN(v.loss) && (best === null || v.loss < best.loss)) best = v;
+  // Only the corpus is read from config.json, so a run of any format version (or with settings this
+  // version no longer knows) is still listed.
+  let data: string | null = null;
+  const configPath = storage.path.join(dir, RUN_FILES.config);
+  if ((await storage.stat(configPath)) !== null) {
+    const config = await readJsonObject(storage, configPath);
+    data = typeof config.data === "string" ? config.data : null;
+  }
+  return {
+    dir,
+    name: storage.path.basename(dir),
+    lastStep: records.reduce((m, r) => Math.max(m, r.step), 0),
+    bestValidLoss: best?.loss ?? null,
+    bestStep: best?.step ?? null,
+    lastTrainLoss: curves.train.at(-1)?.loss ?? null,
+    data,
+    seconds: records.length > 0 ? records.at(-1)!.time - records[0].time : 0,
+    status: await readRunStatus(dir, storage),
+    ...curves,
+  };
+}
+
+/** One run's summary. */
+export async function summarizeRun(dir: string, storage: Storage = platform().storage): Promise<RunSummary> {
+  const { train: _train, valid: _valid, ...summary } = await inspectRun(dir, storage);
+  return summary;
+}
+
+/**
+ * Summaries of every run directory (a folder with metrics.jsonl) directly under `root`, oldest first.
+ * A run whose files cannot be read is listed with its error instead of stopping the listing.
+ */
+export async function listRuns(
+  root: string,
+  storage: Storage = platform().storage,
+): Promise<(RunSummary | { dir: string; name: string; error: string })[]> {
+  if ((await storage.stat(root)) === null) throw new Error(`${root}: no such directory`);
+  const out: (RunSummary | { dir: string; name: string; error: string })[] = [];
+  for (const name of (await storage.list(root)).sort()) {
+    const dir = storage.path.join(root, name);
+    if (!(await isRunDirectory(dir, storage))) continue;
+    try {
+      out.push(await summarizeRun(dir, storage));
+    } catch (err) {
+      out.push({ dir, name, error: (err as Error).message });
+    }
+  }
+  return out;
+}

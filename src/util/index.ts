@@ -1,0 +1,15 @@
+/**
+ * General helpers every layer may use: the seeded random generator, progress reporting, crash-safe
+ * file writes and the streaming UTF-8 line reader.
+ *
+ * @example
+ *   import { Rng, createProgress } from "mlm-ts/util";
+ *   const rng = new Rng(42);
+ *   const bar = createProgress({ label: "work", total: 10 });
+ *   for (let i = 1; i <= 10; i++) bar.update(i, `${rng.int(100)}`);
+ *   bar.stop();
+ */
+export { Rng, type RngState } from "./rng.js";
+export { createProgress, formatSeconds, type Progress, type ProgressOptions } from "./progress.js";
+export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, tempPathFor, type FileData } from "./atomic-write.js";
+export { readLines, forEachLineChunk, CorpusError, type NumberedLine } from "./lines.js";
