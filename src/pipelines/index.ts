@@ -9,8 +9,16 @@
  *   loaded.dispose();
  */
 export { loadModel, resolveCheckpointDir, type LoadModelOptions, type LoadedModel } from "./load-model.js";
-export { fillMask, fillMasks, softmaxInto, type FillMaskOptions, type FillMaskPrediction } from "./fill-mask.js";
 export {
+  FILL_MASK_OPTIONS,
+  fillMask,
+  fillMasks,
+  softmaxInto,
+  type FillMaskOptions,
+  type FillMaskPrediction,
+} from "./fill-mask.js";
+export {
+  EVALUATE_CORPUS_OPTIONS,
   evaluateCorpus,
   evaluateRunValidation,
   type EvaluateCorpusOptions,

@@ -11,10 +11,10 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { resolveConfig, type TrainConfig } from "../config.js";
+import { DEFAULT_CONFIG, resolveConfig, type TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
 import { createBackend, type BackendKind } from "../engine/create.js";
-import { MlmModel, resolveConfig as resolveModelShape, type ModelCapacity, type ModelConfig } from "../model/index.js";
+import { MlmModel, MODEL_KEYS, modelConfigOf, type ModelCapacity, type ModelConfig } from "../model/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { CHECKPOINT_FILES, loadCheckpoint } from "../train/checkpoint.js";
 import { listLastCheckpoints, RUN_FILES } from "../train/run-dir.js";
@@ -108,7 +108,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const maxBatch = options.maxBatch ?? 8;
   if (!(Number.isInteger(maxBatch) && maxBatch >= 1))
     throw new Error(`loadModel: maxBatch must be a positive integer, got ${maxBatch}`);
-  const backend = await createBackend(options.backend ?? "ts", options.threads ?? 0);
+  const backend = await createBackend(options.backend ?? "ts", options.threads ?? DEFAULT_CONFIG.threads);
   try {
     const L = modelConfig.maxLen;
     let model = new MlmModel(backend, modelConfig, { maxRows: L * maxBatch, maxSeqs: maxBatch, maxHeadRows: L });
@@ -155,30 +155,13 @@ function readModelConfig(saved: unknown, config: TrainConfig, tokenizer: Tokeniz
   } else if (typeof saved === "object" && saved !== null && !Array.isArray(saved)) {
     shape = saved as Record<string, unknown>;
   } else {
-    throw new Error(
-      `${source}: "model" must be an object (vocabSize, dModel, numLayers, numHeads, dFF, dropout, maxLen)`,
-    );
+    throw new Error(`${source}: "model" must be an object (${MODEL_KEYS.join(", ")})`);
   }
-  let modelConfig: ModelConfig;
-  try {
-    modelConfig = resolveModelConfig({ ...shape, dropout: 0 });
-  } catch (err) {
-    throw new Error(`${source}: ${(err as Error).message}`);
-  }
+  const modelConfig = modelConfigOf({ ...shape, dropout: 0 }, `${source}: model`);
   if (modelConfig.vocabSize !== tokenizer.vocabSize) {
     throw new Error(
       `${source}: the model has a vocabulary of ${modelConfig.vocabSize} tokens, its tokenizer.json ${tokenizer.vocabSize}`,
     );
   }
   return modelConfig;
-}
-
-/** The model package's config resolution (defaults, unknown keys, ranges), after a type check of each field. */
-function resolveModelConfig(shape: Record<string, unknown>): ModelConfig {
-  const out: Partial<Record<keyof ModelConfig, number>> = {};
-  for (const [key, value] of Object.entries(shape)) {
-    if (typeof value !== "number") throw new Error(`model.${key} must be a number, got ${JSON.stringify(value)}`);
-    out[key as keyof ModelConfig] = value;
-  }
-  return resolveModelShape(out);
 }

@@ -4,7 +4,7 @@
  * sample and split with a seed, tokenize each split once (cached on disk).
  */
 import { createHash } from "node:crypto";
-import type { TrainConfig } from "../config.js";
+import { pickKeys, type TrainConfig } from "../config.js";
 import {
   bundledCorpusPath,
   describeCorpusStats,
@@ -15,7 +15,7 @@ import {
   type CorpusStats,
   type TokenizedSplit,
 } from "../data/index.js";
-import { resolveConfig as resolveModelConfig, type ModelConfig, type PackMode } from "../model/index.js";
+import { MODEL_KEYS, modelConfigOf, type ModelConfig, type PackMode } from "../model/index.js";
 import { Tokenizer, trainBpeFromSentences } from "../tokenizer/index.js";
 
 /** A run's tokenizer and tokenized splits, with what reading the corpus found. */
@@ -161,13 +161,5 @@ export function runLoaders(
 
 /** The model's shape from a training configuration and the tokenizer's vocabulary size. */
 export function modelConfigFrom(config: TrainConfig, vocabSize: number): ModelConfig {
-  return resolveModelConfig({
-    vocabSize,
-    dModel: config.dModel,
-    numLayers: config.numLayers,
-    numHeads: config.numHeads,
-    dFF: config.dFF,
-    dropout: config.dropout,
-    maxLen: config.maxLen,
-  });
+  return modelConfigOf({ ...pickKeys(config, MODEL_KEYS), vocabSize });
 }
