@@ -12,20 +12,13 @@ import {
   loadModel,
   type CorpusEvaluation,
 } from "../pipelines/index.js";
-import { commandHelp, UsageError } from "./flags.js";
+import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
 
 /** The corpus options `mlm eval --data` takes; `--split valid` uses the run's own. */
 const CORPUS_KEYS = ["format", "textField", "sample", "seed", "maskProb", "batchSize"] as const;
 
 const EVAL_FLAGS = {
-  model: {
-    kind: "path",
-    short: "m",
-    default: null,
-    required: true,
-    placeholder: "DIR",
-    help: "run directory (uses best/, else the newest last-*/) or a checkpoint directory",
-  },
+  model: MODEL_FLAG,
   data: { kind: "path", short: "d", default: null, placeholder: "FILE", help: "corpus to score (read as in training)" },
   split: {
     kind: "choice",

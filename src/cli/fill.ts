@@ -6,17 +6,10 @@
  */
 import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
 import { FILL_MASK_OPTIONS, fillMasks, loadModel, type FillMaskPrediction } from "../pipelines/index.js";
-import { commandHelp, UsageError } from "./flags.js";
+import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
 
 const FILL_FLAGS = {
-  model: {
-    kind: "path",
-    short: "m",
-    default: null,
-    required: true,
-    placeholder: "DIR",
-    help: "run directory (uses best/, else the newest last-*/) or a checkpoint directory",
-  },
+  model: MODEL_FLAG,
   topK: { ...FILL_MASK_OPTIONS.topK, short: "k" },
   json: {
     kind: "boolean",

@@ -4,7 +4,7 @@
  * and shown by `commandHelp`. A `UsageError` (bad arguments) makes `mlm` exit with 2, any other error
  * with 1, as most command-line tools do.
  */
-import { helpLines, type FieldTable } from "../config.js";
+import { helpLines, type Field, type FieldTable } from "../config.js";
 
 export { UsageError } from "../config.js";
 
@@ -17,3 +17,13 @@ export { UsageError } from "../config.js";
 export function commandHelp(text: string, table: FieldTable): string {
   return `${text.trimEnd()}\n\nOptions:\n${helpLines(table, { withHelp: true }).join("\n")}\n`;
 }
+
+/** `-m, --model DIR`: the trained model of `mlm fill` and `mlm eval`. */
+export const MODEL_FLAG = {
+  kind: "path",
+  short: "m",
+  default: null,
+  required: true,
+  placeholder: "DIR",
+  help: "run directory (uses best/, else the newest last-*/) or a checkpoint directory",
+} as const satisfies Field;

@@ -5,7 +5,14 @@
  *   mlm train it-en.tsv --max-steps 300        any corpus, fewer steps
  *   mlm train --resume runs/2026-11-28_10-00-00 --max-steps 2000
  */
-import { configHelp, parseConfigArgs, resolveConfig, type FieldTable, type TrainConfig } from "../config.js";
+import {
+  configHelp,
+  DEFAULT_CONFIG,
+  parseConfigArgs,
+  resolveConfig,
+  type FieldTable,
+  type TrainConfig,
+} from "../config.js";
 import { describeSummary, readRunConfig, train } from "../train/trainer.js";
 import { UsageError } from "./flags.js";
 
@@ -19,10 +26,13 @@ const TRAIN_FLAGS = {
   },
 } as const satisfies FieldTable;
 
+const D = DEFAULT_CONFIG;
+const percent = (x: number): string => `${Math.round(100 * x)}%`;
+
 const HELP = `Usage: mlm train [CORPUS] [options]
 
 Trains a masked language model as the tutorial "Training your First Language Model" does:
-BPE tokenizer, 5% sample, 80/20 split, 15% masking, 6-layer encoder, Adam with clipping,
+BPE tokenizer, ${percent(D.sample)} sample, ${percent(D.trainFraction)}/${percent(1 - D.trainFraction)} split, ${percent(D.maskProb)} masking, ${D.numLayers}-layer encoder, Adam with clipping,
 evaluation every --eval-steps, a checkpoint whenever the validation loss improves.
 CORPUS is a .tsv (id_it, sent_it, id_en, sent_en), .txt (one sentence per line) or .jsonl file;
 without it, the bundled Tatoeba English sentences are used.

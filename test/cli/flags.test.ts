@@ -9,6 +9,15 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main.js";
 import { CONFIG_KEYS, flagName } from "../../src/config.js";
 
+/** Each command line exits with 2 and prints exactly its one line on stderr. */
+async function assertUsageErrors(cases: [string[], string][]): Promise<void> {
+  for (const [argv, line] of cases) {
+    const { code, err } = await run(argv);
+    assert.equal(code, 2, argv.join(" "));
+    assert.equal(err, line + "\n");
+  }
+}
+
 /** Runs main with stdout and stderr captured. */
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -54,11 +63,7 @@ test("a mistyped flag of any command: one line with a suggestion, exit code 2", 
     [["runs", "--jsno"], "mlm runs: unknown option --jsno (did you mean --json?) (see mlm runs --help)"],
     [["runs", "-x"], "mlm runs: unknown option -x (see mlm runs --help)"],
   ];
-  for (const [argv, line] of cases) {
-    const { code, err } = await run(argv);
-    assert.equal(code, 2, argv.join(" "));
-    assert.equal(err, line + "\n");
-  }
+  await assertUsageErrors(cases);
 });
 
 test("a bad value says what was expected, negative numbers included", async () => {
@@ -77,11 +82,7 @@ test("a bad value says what was expected, negative numbers included", async () =
     [["fill", "a [MASK]", "-m", "m", "-k", "-1"], 'mlm fill: -k must be an integer >= 1, got "-1"'],
     [["download", "--url"], "mlm download: --url needs a value: URL, a non-empty string (see mlm download --help)"],
   ];
-  for (const [argv, line] of cases) {
-    const { code, err } = await run(argv);
-    assert.equal(code, 2, argv.join(" "));
-    assert.equal(err, line + "\n");
-  }
+  await assertUsageErrors(cases);
 });
 
 test("each command's help shows each default once, and mlm train's lists every configuration key", async () => {
