@@ -3,22 +3,30 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError, type FieldTable } from "../config.js";
+import { commandHelp } from "./flags.js";
 import { DEFAULT_DATASET_URL, downloadFile, formatBytes } from "../data/download.js";
 import { TATOEBA_ATTRIBUTION } from "../data/paths.js";
 
-const USAGE = `Usage: mlm download [--url URL] [--out FILE] [--force] [--quiet]
+const DOWNLOAD_FLAGS = {
+  url: { kind: "string", default: DEFAULT_DATASET_URL, placeholder: "URL", help: "what to download" },
+  out: {
+    kind: "path",
+    default: "data/it-en.tsv",
+    placeholder: "FILE",
+    help: "where to save it, relative to the current folder",
+  },
+  force: { kind: "boolean", default: false, help: "download again when FILE already exists" },
+  quiet: { kind: "boolean", default: false, help: "no progress bar, no messages" },
+} as const satisfies FieldTable;
+
+const USAGE = `${commandHelp(
+  `Usage: mlm download [--url URL] [--out FILE] [--force] [--quiet]
 
 Downloads the tutorial's Tatoeba Italian-English pairs (a 4-column TSV: id_it, sent_it, id_en, sent_en).
-Then train on its English sentences with: mlm train data/it-en.tsv
-
-Options:
-  --url URL     what to download (default ${DEFAULT_DATASET_URL})
-  --out FILE    where to save it, relative to the current folder (default data/it-en.tsv)
-  --force       download again when FILE already exists
-  --quiet       no progress bar, no messages
-  -h, --help    show this help
-
+Then train on its English sentences with: mlm train data/it-en.tsv`,
+  DOWNLOAD_FLAGS,
+)}
 Data: ${TATOEBA_ATTRIBUTION}
 `;
 
@@ -29,30 +37,21 @@ Data: ${TATOEBA_ATTRIBUTION}
  *   await downloadCommand(["--out", "data/it-en.tsv"]);
  */
 export async function downloadCommand(argv: string[]): Promise<number> {
-  let values: { url?: string; out?: string; force?: boolean; quiet?: boolean; help?: boolean };
+  let parsed;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: "string" },
-        out: { type: "string" },
-        force: { type: "boolean" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
+    parsed = parseFlags(DOWNLOAD_FLAGS, argv, { command: "mlm download" });
   } catch (err) {
-    process.stderr.write(`mlm download: ${(err as Error).message}\n\n${USAGE}`);
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`mlm download: ${err.message}\n`);
     return 2;
   }
-  if (values.help) {
+  if (parsed.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const url = values.url ?? DEFAULT_DATASET_URL;
-  const out = resolve(values.out ?? "data/it-en.tsv");
+  const { values } = parsed;
+  const url = values.url;
+  const out = resolve(values.out);
   const say = (line: string): void => {
     if (!values.quiet) process.stderr.write(line + "\n");
   };

@@ -4,89 +4,67 @@
  *   mlm eval --model runs/tatoeba --data other.txt --sample 0.1 --seed 1
  *   mlm eval --model runs/tatoeba --split valid --json
  */
-import { evaluateCorpus, evaluateRunValidation, loadModel, type CorpusEvaluation } from "../pipelines/index.js";
-import { choiceFlag, fractionFlag, intFlag, parseCommandArgs, UsageError } from "./flags.js";
+import { CONFIG_TABLE, flagName, parseFlags, pickKeys, type FieldTable } from "../config.js";
+import {
+  EVALUATE_CORPUS_OPTIONS,
+  evaluateCorpus,
+  evaluateRunValidation,
+  loadModel,
+  type CorpusEvaluation,
+} from "../pipelines/index.js";
+import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
 
-const HELP = `Usage: mlm eval --model RUN_DIR (--data FILE | --split valid) [options]
+/** The corpus options `mlm eval --data` takes; `--split valid` uses the run's own. */
+const CORPUS_KEYS = ["format", "textField", "sample", "seed", "maskProb", "batchSize"] as const;
+
+const EVAL_FLAGS = {
+  model: MODEL_FLAG,
+  data: { kind: "path", short: "d", default: null, placeholder: "FILE", help: "corpus to score (read as in training)" },
+  split: {
+    kind: "choice",
+    choices: ["valid"],
+    default: null,
+    help: "instead: the run's validation split, scored as training did (needs its corpus file)",
+  },
+  ...pickKeys(EVALUATE_CORPUS_OPTIONS, CORPUS_KEYS),
+  json: { kind: "boolean", default: false, help: "print the metrics as JSON" },
+  backend: CONFIG_TABLE.backend,
+  threads: CONFIG_TABLE.threads,
+} as const satisfies FieldTable;
+
+const HELP = commandHelp(
+  `Usage: mlm eval --model RUN_DIR (--data FILE | --split valid) [options]
 
 Scores a trained model at masked positions: mean cross-entropy (loss), perplexity = exp(loss),
-top-1 and top-5 accuracy. Masks are drawn with a fixed seed, so runs with the same flags agree.
-
-Options:
-  -m, --model DIR          run directory (uses best/, else the newest last-*/) or a checkpoint directory
-  -d, --data FILE          corpus to score (.tsv, .txt or .jsonl; read as in training)
-      --split valid        instead: the run's own validation split, scored exactly as training did
-                           (needs the run's corpus file where training found it)
-      --format F           auto|tsv|txt|jsonl (default auto)
-      --text-field NAME    JSON-lines field holding the text (default text)
-      --sample F           fraction of the sentences scored, in (0, 1] (default 1)
-      --seed N             seed of the sample and the masks (default 0)
-      --mask-prob P        probability a token is masked (default 0.15)
-      --batch-size N       sentences per batch (default 64)
-      --json               print the metrics as JSON
-      --backend ts|wasm    kernels (default wasm)
-      --threads N          wasm worker threads (default: one per core)
-  -h, --help               this help
-`;
+top-1 and top-5 accuracy. Masks are drawn with a fixed seed, so runs with the same flags agree.`,
+  EVAL_FLAGS,
+);
 
 /** Runs `mlm eval`; `write` receives the output (stdout by default). */
 export async function evalCommand(
   argv: string[],
   write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<number> {
-  const parsed = parseCommandArgs("eval", {
-    args: argv,
-    allowPositionals: false,
-    options: {
-      model: { type: "string", short: "m" },
-      data: { type: "string", short: "d" },
-      split: { type: "string" },
-      format: { type: "string" },
-      "text-field": { type: "string" },
-      sample: { type: "string" },
-      seed: { type: "string" },
-      "mask-prob": { type: "string" },
-      "batch-size": { type: "string" },
-      json: { type: "boolean" },
-      backend: { type: "string" },
-      threads: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  const v = parsed.values;
-  if (v.help) {
+  const parsed = parseFlags(EVAL_FLAGS, argv, { command: "mlm eval" });
+  if (parsed.help) {
     write(HELP);
     return 0;
   }
-  if (v.model === undefined) throw new UsageError("--model RUN_DIR is required (see mlm eval --help)");
-  if (v.split !== undefined && v.split !== "valid") throw new UsageError(`--split must be "valid", got "${v.split}"`);
-  if ((v.data === undefined) === (v.split === undefined))
+  const { values: v, given } = parsed;
+  if ((v.data === null) === (v.split === null))
     throw new UsageError("give either --data FILE or --split valid (see mlm eval --help)");
-  if (v.split !== undefined) {
-    const corpusFlags = ["format", "text-field", "sample", "seed", "mask-prob", "batch-size"].filter(
-      (f) => v[f as keyof typeof v] !== undefined,
-    );
+  if (v.split !== null) {
+    const corpusFlags = CORPUS_KEYS.filter((k) => given[k] !== undefined).map(flagName);
     if (corpusFlags.length > 0)
       throw new UsageError(`--split valid uses the run's own settings; drop --${corpusFlags.join(", --")}`);
   }
-  const format = choiceFlag("--format", v.format ?? "auto", ["auto", "tsv", "txt", "jsonl"] as const);
-  const options = {
-    format,
-    textField: v["text-field"],
-    sample: v.sample === undefined ? undefined : fractionFlag("--sample", v.sample),
-    seed: v.seed === undefined ? undefined : intFlag("--seed", v.seed, 0),
-    maskProb: v["mask-prob"] === undefined ? undefined : fractionFlag("--mask-prob", v["mask-prob"]),
-    batchSize: v["batch-size"] === undefined ? undefined : intFlag("--batch-size", v["batch-size"], 1),
-  } as const;
-  const backend = choiceFlag("--backend", v.backend ?? "wasm", ["ts", "wasm"] as const);
-  const threads = v.threads === undefined ? 0 : intFlag("--threads", v.threads, 0);
   const progress = process.stderr.isTTY === true && !v.json;
 
-  const loaded = await loadModel(v.model, { backend, threads });
+  const loaded = await loadModel(v.model, { backend: v.backend, threads: v.threads });
   try {
     const result =
-      v.data !== undefined
-        ? await evaluateCorpus(loaded, v.data, { ...options, progress })
+      v.data !== null
+        ? await evaluateCorpus(loaded, v.data, { ...pickKeys(v, CORPUS_KEYS), progress })
         : await evaluateRunValidation(loaded, { progress });
     const source = v.data ?? `validation split of ${loaded.runDir ?? loaded.checkpointDir}`;
     if (v.json)

@@ -4,52 +4,46 @@
  *   mlm fill "The cat sat on the [MASK]." --model runs/tatoeba
  *   mlm fill "[MASK] likes [MASK]." --model runs/tatoeba/best --top-k 3 --json
  */
-import { fillMasks, loadModel, type FillMaskPrediction } from "../pipelines/index.js";
-import { choiceFlag, intFlag, parseCommandArgs, UsageError } from "./flags.js";
+import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
+import { FILL_MASK_OPTIONS, fillMasks, loadModel, type FillMaskPrediction } from "../pipelines/index.js";
+import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
 
-const HELP = `Usage: mlm fill TEXT --model RUN_DIR [options]
+const FILL_FLAGS = {
+  model: MODEL_FLAG,
+  topK: { ...FILL_MASK_OPTIONS.topK, short: "k" },
+  json: {
+    kind: "boolean",
+    default: false,
+    help: "print the pipeline's output as JSON: a list of {score, token, token_str, sequence} per mask",
+  },
+  /** One short text runs as fast on the plain TypeScript kernels. */
+  backend: { ...CONFIG_TABLE.backend, default: "ts" },
+  threads: CONFIG_TABLE.threads,
+} as const satisfies FieldTable;
+
+const HELP = commandHelp(
+  `Usage: mlm fill TEXT --model RUN_DIR [options]
 
 Predicts the tokens behind each [MASK] of TEXT with a trained model: the top-k candidates per mask,
 with their probabilities (softmax over the whole vocabulary; special tokens are not filtered out).
-
-Options:
-  -m, --model DIR        run directory (uses best/, else the newest last-*/) or a checkpoint directory
-  -k, --top-k N          candidates per mask (default 5)
-      --json             print the pipeline's output as JSON: for one mask a list of
-                         {score, token, token_str, sequence}, for several masks a list of such lists
-      --backend ts|wasm  kernels (default ts: one short text runs as fast on the plain TypeScript kernels)
-      --threads N        wasm worker threads (default: one per core)
-  -h, --help             this help
-`;
+With --json, one mask gives one list, several masks a list of lists.`,
+  FILL_FLAGS,
+);
 
 /** Runs `mlm fill`; `write` receives the output (stdout by default). */
 export async function fillCommand(
   argv: string[],
   write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<number> {
-  const parsed = parseCommandArgs("fill", {
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: "string", short: "m" },
-      "top-k": { type: "string", short: "k" },
-      json: { type: "boolean" },
-      backend: { type: "string" },
-      threads: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  const { values, positionals } = parsed;
-  if (values.help) {
+  const parsed = parseFlags(FILL_FLAGS, argv, { positionals: true, command: "mlm fill" });
+  if (parsed.help) {
     write(HELP);
     return 0;
   }
+  const { values, positionals } = parsed;
   if (positionals.length !== 1)
     throw new UsageError(`expected one TEXT argument (quote it), got ${positionals.length} (see mlm fill --help)`);
-  if (values.model === undefined) throw new UsageError("--model RUN_DIR is required (see mlm fill --help)");
-  const topK = values["top-k"] === undefined ? 5 : intFlag("--top-k", values["top-k"], 1);
-  const backend = choiceFlag("--backend", values.backend ?? "ts", ["ts", "wasm"] as const);
-  const threads = values.threads === undefined ? 0 : intFlag("--threads", values.threads, 0);
+  const { backend, threads, topK } = values;
 
   const loaded = await loadModel(values.model, { backend, threads, maxBatch: 1 });
   try {

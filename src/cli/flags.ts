@@ -1,44 +1,29 @@
 /**
- * Command-line helpers shared by the `mlm` commands: argument parsing whose errors point to --help,
- * and checked conversions of flag values. A `UsageError` (bad arguments) makes `mlm` exit with 2,
- * any other error with 1, as most command-line tools do.
+ * What every `mlm` command shares on the command line: its flags are a small table of the same shape
+ * as the configuration table, parsed by `parseFlags` (did-you-mean for unknown flags, checked values)
+ * and shown by `commandHelp`. A `UsageError` (bad arguments) makes `mlm` exit with 2, any other error
+ * with 1, as most command-line tools do.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { helpLines, type Field, type FieldTable } from "../config.js";
 
-/** Bad command-line arguments (exit code 2); the message says what was expected. */
-export class UsageError extends Error {}
+export { UsageError } from "../config.js";
 
-/** `util.parseArgs` (strict) whose errors become one-line UsageErrors pointing to `mlm COMMAND --help`. */
-export function parseCommandArgs<T extends ParseArgsConfig>(
-  command: string,
-  config: T,
-): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config); // strict unless the config says otherwise
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message.split("\n")[0]} (see mlm ${command} --help)`);
-  }
+/**
+ * A command's --help: its usage and description, then its flags with their defaults.
+ *
+ * @example
+ *   commandHelp("Usage: mlm runs [DIR]\n\nLists runs.", RUNS_FLAGS);
+ */
+export function commandHelp(text: string, table: FieldTable): string {
+  return `${text.trimEnd()}\n\nOptions:\n${helpLines(table, { withHelp: true }).join("\n")}\n`;
 }
 
-/** An integer flag value >= min. */
-export function intFlag(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isInteger(n) || n < min)
-    throw new UsageError(`${flag} expects an integer >= ${min}, got "${text}"`);
-  return n;
-}
-
-/** A number in (0, 1]. */
-export function fractionFlag(flag: string, text: string): number {
-  const n = Number(text);
-  if (text.trim() === "" || !(n > 0 && n <= 1))
-    throw new UsageError(`${flag} expects a number in (0, 1], got "${text}"`);
-  return n;
-}
-
-/** One of a fixed set of words. */
-export function choiceFlag<C extends string>(flag: string, text: string, choices: readonly C[]): C {
-  if (!(choices as readonly string[]).includes(text))
-    throw new UsageError(`${flag} must be ${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}, got "${text}"`);
-  return text as C;
-}
+/** `-m, --model DIR`: the trained model of `mlm fill` and `mlm eval`. */
+export const MODEL_FLAG = {
+  kind: "path",
+  short: "m",
+  default: null,
+  required: true,
+  placeholder: "DIR",
+  help: "run directory (uses best/, else the newest last-*/) or a checkpoint directory",
+} as const satisfies Field;

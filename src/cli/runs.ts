@@ -5,15 +5,22 @@
  *   mlm runs RUN_DIR         one run's validation curve (and training loss at each log step)
  *   --json                   the same as JSON
  */
-import { parseCommandArgs, UsageError } from "./flags.js";
+import { parseFlags, type FieldTable } from "../config.js";
+import { commandHelp, UsageError } from "./flags.js";
 import { inspectRun, isRunDirectory, listRuns } from "../run/index.js";
 import { formatSeconds } from "../util/progress.js";
 
-const HELP = `Usage: mlm runs [DIR] [--json]
+const RUNS_FLAGS = {
+  json: { kind: "boolean", default: false, help: "print the same as JSON" },
+} as const satisfies FieldTable;
+
+const HELP = commandHelp(
+  `Usage: mlm runs [DIR] [--json]
 
 Without DIR, lists the runs under runs/ (or under DIR when it holds run directories).
-With a run directory, prints its validation curve and training losses.
-`;
+With a run directory, prints its validation curve and training losses.`,
+  RUNS_FLAGS,
+);
 
 const fixed = (x: number | null, digits = 4): string => (x === null ? "-" : x.toFixed(digits));
 
@@ -22,15 +29,12 @@ export async function runsCommand(
   argv: string[],
   write: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
-  const { values, positionals } = parseCommandArgs("runs", {
-    args: argv,
-    options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
+  const parsed = parseFlags(RUNS_FLAGS, argv, { positionals: true, command: "mlm runs" });
+  if (parsed.help) {
     write(HELP);
     return 0;
   }
+  const { values, positionals } = parsed;
   if (positionals.length > 1)
     throw new UsageError(`expected at most one directory, got ${positionals.length} (see mlm runs --help)`);
   const dir = positionals[0] ?? "runs";

@@ -5,25 +5,40 @@
  *   mlm train it-en.tsv --max-steps 300        any corpus, fewer steps
  *   mlm train --resume runs/2026-11-28_10-00-00 --max-steps 2000
  */
-import { configHelp, parseConfigArgs, resolveConfig, type TrainConfig } from "../config.js";
+import {
+  configHelp,
+  DEFAULT_CONFIG,
+  parseConfigArgs,
+  resolveConfig,
+  type FieldTable,
+  type TrainConfig,
+} from "../config.js";
 import { RunDirectory } from "../run/index.js";
 import { describeSummary, train } from "../train/trainer.js";
 import { UsageError } from "./flags.js";
 
+/** The command's own flags, besides the configuration's. */
+const TRAIN_FLAGS = {
+  resume: {
+    kind: "path",
+    default: null,
+    placeholder: "RUN_DIR",
+    help: "continue RUN_DIR from its latest checkpoint",
+  },
+} as const satisfies FieldTable;
+
+const D = DEFAULT_CONFIG;
+const percent = (x: number): string => `${Math.round(100 * x)}%`;
+
 const HELP = `Usage: mlm train [CORPUS] [options]
 
 Trains a masked language model as the tutorial "Training your First Language Model" does:
-BPE tokenizer, 5% sample, 80/20 split, 15% masking, 6-layer encoder, Adam with clipping,
+BPE tokenizer, ${percent(D.sample)} sample, ${percent(D.trainFraction)}/${percent(1 - D.trainFraction)} split, ${percent(D.maskProb)} masking, ${D.numLayers}-layer encoder, Adam with clipping,
 evaluation every --eval-steps, a checkpoint whenever the validation loss improves.
 CORPUS is a .tsv (id_it, sent_it, id_en, sent_en), .txt (one sentence per line) or .jsonl file;
 without it, the bundled Tatoeba English sentences are used.
 
-Options:
-  --config FILE.json                   settings as a JSON object (camelCase keys); flags override it
-  --resume RUN_DIR                     continue RUN_DIR from its latest checkpoint
-  -h, --help                           this help
-${configHelp()}
-`;
+${configHelp(TRAIN_FLAGS)}`;
 
 /** Keys that may change when resuming: they do not alter what was already computed. */
 const RESUMABLE = new Set<keyof TrainConfig>([
@@ -39,14 +54,15 @@ const RESUMABLE = new Set<keyof TrainConfig>([
 
 /** `mlm train [CORPUS] [flags]`; returns the exit code (130 when stopped by Ctrl-C after saving). */
 export async function trainCommand(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parseConfigArgs>;
+  let args: ReturnType<typeof parseConfigArgs<typeof TRAIN_FLAGS>>;
   try {
-    args = parseConfigArgs(argv, { help: { type: "boolean", short: "h" }, resume: { type: "string" } });
+    args = parseConfigArgs(argv, { flags: TRAIN_FLAGS, command: "mlm train" });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    // A bad flag, configuration file or combination of settings: all are bad arguments.
+    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
   }
   const { config: parsed, positionals, extra, given } = args;
-  if (extra.help) {
+  if (args.help) {
     process.stdout.write(HELP);
     return 0;
   }
@@ -58,7 +74,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       throw new UsageError("give the corpus either as an argument or with --data, not both");
     config = { ...config, data: positionals[0] };
   }
-  const resume = typeof extra.resume === "string" ? extra.resume : undefined;
+  const resume = extra.resume ?? undefined;
   if (resume !== undefined) {
     const saved = await new RunDirectory(resume).readConfig();
     const changed = Object.keys(given).filter(

@@ -13,6 +13,7 @@
 import { open } from "node:fs/promises";
 import { extname } from "node:path";
 import { readLines } from "../util/lines.js";
+import { DEFAULT_CONFIG } from "../config/table.js";
 
 export type CorpusFormat = "tsv" | "txt" | "jsonl";
 
@@ -85,11 +86,11 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
  */
 export async function* streamCorpus(path: string, options: ReadCorpusOptions = {}, stats?: CorpusStats): AsyncGenerator<CorpusRecord> {
   const st: CorpusStats = stats ?? { path, format: "txt", formatFrom: "option", lines: 0, headerDetected: false, emptyDropped: 0, duplicatesDropped: 0, sentences: 0 };
-  const { format, from } = await resolveFormat(path, options.format ?? "auto");
+  const { format, from } = await resolveFormat(path, options.format ?? DEFAULT_CONFIG.format);
   st.path = path;
   st.format = format;
   st.formatFrom = from;
-  const textField = options.textField ?? "text";
+  const textField = options.textField ?? DEFAULT_CONFIG.textField;
   const header = options.header ?? "auto";
   let held: { lineNo: number; fields: string[] } | null = null; // TSV: first row, until the header question is settled
   let headerSettled = format !== "tsv";

@@ -13,17 +13,18 @@ import type { TokenizedSplit } from "./cache.js";
 import { BatchBuffers, collate, type Batch, type Padding } from "./collate.js";
 import { createMasking, type MaskOptions, type Masking, type SpecialSpec } from "./masking.js";
 import { batchesPerEpoch, epochOrder } from "./order.js";
+import { DEFAULT_CONFIG } from "../config/table.js";
 
 export interface DataLoaderOptions {
   /** Sentences per batch (the last batch of an epoch may be smaller). The tutorial: 64. */
   batchSize: number;
   /** "longest" (default) or "max" (every batch padded to maxLen, the tutorial's way). */
   padding?: Padding;
-  /** Longest sentence allowed, in tokens; the buffers are batchSize x maxLen. Default 128. */
+  /** Longest sentence allowed, in tokens; the buffers are batchSize x maxLen. Default: the configuration's maxLen. */
   maxLen?: number;
   /** Shuffle each epoch with a permutation from (seed, epoch). Default false (the tutorial). */
   shuffle?: boolean;
-  /** Seed of shuffling and masking. Default 42. */
+  /** Seed of shuffling and masking. Default: the configuration's seed. */
   seed?: number;
   /** Masking rule (see masking.ts), or false for no masking (labels all -100). Default: the tutorial's 15%. */
   mask?: MaskOptions | false;
@@ -76,11 +77,11 @@ export class MlmDataLoader {
     this.split = split;
     this.batchSize = options.batchSize;
     this.batchesPerEpoch = batchesPerEpoch(split.count, options.batchSize);
-    this.maxLen = options.maxLen ?? 128;
-    this.seed = options.seed ?? 42;
+    this.maxLen = options.maxLen ?? DEFAULT_CONFIG.maxLen;
+    this.seed = options.seed ?? DEFAULT_CONFIG.seed;
     this.padding = options.padding ?? "longest";
     if (this.padding !== "longest" && this.padding !== "max") throw new Error(`padding must be "longest" or "max", got "${String(this.padding)}"`);
-    this.shuffle = options.shuffle ?? false;
+    this.shuffle = options.shuffle ?? DEFAULT_CONFIG.shuffle;
     this.fixedMasks = options.fixedMasks ?? false;
     this.padId = options.padId;
     checkSplit(split, this.maxLen, options.vocabSize);

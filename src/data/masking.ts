@@ -10,13 +10,14 @@
  * `maskTokenRate` of them become [MASK], `randomTokenRate` a uniformly drawn non-special id, the rest
  * keep their id (the label is the original id in all three cases).
  */
+import { DEFAULT_CONFIG } from "../config/table.js";
 
 export interface MaskOptions {
-  /** Probability that a non-special token is selected. Default 0.15. */
+  /** Probability that a non-special token is selected. Default: the configuration's maskProb. */
   probability?: number;
-  /** Fraction of selected tokens replaced by [MASK]. Default 1 (the tutorial); BERT uses 0.8. */
+  /** Fraction of selected tokens replaced by [MASK]. Default: the configuration's (the tutorial's 1); BERT uses 0.8. */
   maskTokenRate?: number;
-  /** Fraction of selected tokens replaced by a random non-special id. Default 0; BERT uses 0.1. */
+  /** Fraction of selected tokens replaced by a random non-special id. Default: the configuration's (0); BERT uses 0.1. */
   randomTokenRate?: number;
 }
 
@@ -60,9 +61,9 @@ export function specialTable(vocabSize: number, spec: SpecialSpec): Uint8Array {
 
 /** Validates the options and prepares the tables. Throws a one-line error on an invalid rate. */
 export function createMasking(options: MaskOptions & { maskId: number; vocabSize: number; isSpecial: SpecialSpec }): Masking {
-  const probability = options.probability ?? 0.15;
-  const maskTokenRate = options.maskTokenRate ?? 1;
-  const randomTokenRate = options.randomTokenRate ?? 0;
+  const probability = options.probability ?? DEFAULT_CONFIG.maskProb;
+  const maskTokenRate = options.maskTokenRate ?? DEFAULT_CONFIG.maskTokenRate;
+  const randomTokenRate = options.randomTokenRate ?? DEFAULT_CONFIG.randomTokenRate;
   for (const [name, v] of [["probability", probability], ["maskTokenRate", maskTokenRate], ["randomTokenRate", randomTokenRate]] as const) {
     if (!(v >= 0 && v <= 1)) throw new Error(`masking: ${name} must be in [0, 1], got ${v}`);
   }

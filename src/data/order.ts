@@ -6,11 +6,12 @@
  * replay of the earlier ones.
  */
 import { Rng } from "../util/rng.js";
+import { DEFAULT_CONFIG } from "../config/table.js";
 
 export interface OrderOptions {
   /** Shuffle the sentences each epoch (default false). */
   shuffle?: boolean;
-  /** Seed of the shuffles (default 42). */
+  /** Seed of the shuffles (default: the configuration's seed). */
   seed?: number;
 }
 
@@ -32,6 +33,6 @@ export function epochOrder(n: number, epoch: number, options: OrderOptions = {},
   const order = out ?? new Int32Array(n);
   if (order.length !== n) throw new Error(`epochOrder: output has length ${order.length}, expected ${n}`);
   for (let i = 0; i < n; i++) order[i] = i;
-  if (options.shuffle) Rng.derive(options.seed ?? 42, `data/shuffle/${epoch}`).shuffle(order);
+  if (options.shuffle) Rng.derive(options.seed ?? DEFAULT_CONFIG.seed, `data/shuffle/${epoch}`).shuffle(order);
   return order;
 }

@@ -5,13 +5,14 @@
  * NumPy's generator); the sizes are the same and the result is fixed by the seed.
  */
 import { Rng } from "../util/rng.js";
+import { DEFAULT_CONFIG } from "../config/table.js";
 
 export interface SplitOptions {
-  /** Fraction of the sentences to keep, in (0, 1]; 1 keeps all. Default 0.05. */
+  /** Fraction of the sentences to keep, in (0, 1]; 1 keeps all. Default: the configuration's sample. */
   sample?: number;
-  /** Fraction of the sample that goes to training, in (0, 1]. Default 0.8. */
+  /** Fraction of the sample that goes to training, in (0, 1]. Default: the configuration's trainFraction. */
   trainFraction?: number;
-  /** Seed of the sampling and of the split. Default 42. */
+  /** Seed of the sampling and of the split. Default: the configuration's dataSeed. */
   seed?: number;
 }
 
@@ -30,9 +31,9 @@ export interface Split<T> {
  *   // 65241 sentences -> 3262 sampled -> 2609 train, 653 valid
  */
 export function sampleAndSplit<T>(items: readonly T[], options: SplitOptions = {}): Split<T> {
-  const sample = options.sample ?? 0.05;
-  const trainFraction = options.trainFraction ?? 0.8;
-  const seed = options.seed ?? 42;
+  const sample = options.sample ?? DEFAULT_CONFIG.sample;
+  const trainFraction = options.trainFraction ?? DEFAULT_CONFIG.trainFraction;
+  const seed = options.seed ?? DEFAULT_CONFIG.dataSeed;
   if (!(sample > 0 && sample <= 1)) throw new Error(`sample must be in (0, 1], got ${sample}`);
   if (!(trainFraction > 0 && trainFraction <= 1)) throw new Error(`trainFraction must be in (0, 1], got ${trainFraction}`);
   if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number, got ${seed}`);

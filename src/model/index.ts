@@ -1,5 +1,5 @@
 /** Public API of the model: config, parameter layout, batches and the MlmModel itself. */
-export { DEFAULT_CONFIG, resolveConfig } from "./config.js";
+export { MODEL_KEYS, modelConfigOf } from "./config.js";
 export type { ModelConfig } from "./config.js";
 export { paramLayout, initParams, tensorViews, loadTensors, decayMask, findSpec } from "./params.js";
 export type { ParamSpec, NamedTensor } from "./params.js";

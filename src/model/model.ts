@@ -26,7 +26,7 @@ import {
   type DropoutCtx,
   type RowsInfo,
 } from "./block.js";
-import { resolveConfig, type ModelConfig } from "./config.js";
+import { modelConfigOf, type ModelConfig } from "./config.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
 import { positionalEncoding } from "./layers.js";
 import {
@@ -39,6 +39,7 @@ import {
   type NamedTensor,
   type ParamSpec,
 } from "./params.js";
+import { DEFAULT_CONFIG } from "../config/table.js";
 
 /** Default rows per head chunk (see ModelCapacity.maxHeadRows). */
 const DEFAULT_HEAD_ROWS = 512;
@@ -138,7 +139,7 @@ export class MlmModel {
     config: Partial<ModelConfig> = {},
     capacity: ModelCapacity,
   ) {
-    const cfg = resolveConfig(config);
+    const cfg = modelConfigOf(config);
     this.config = cfg;
     const { maxRows, maxSeqs } = capacity;
     const maxHeadRows = capacity.maxHeadRows ?? Math.min(maxRows, DEFAULT_HEAD_ROWS);
@@ -207,7 +208,7 @@ export class MlmModel {
     const rows = this.prepare(batch);
     const drop = this.dropoutCtx(opts.train ?? true, opts.dropoutRng);
     this.forwardEncoder(rows, drop);
-    const fullHead = opts.fullHead ?? false;
+    const fullHead = opts.fullHead ?? DEFAULT_CONFIG.fullHead;
     const count = this.collectLabels(batch);
     this.grads.fill(0); // once: the head's chunks and the blocks accumulate into it
     if (count === 0) return { loss: 0, count: 0 };
@@ -261,7 +262,7 @@ export class MlmModel {
   evaluate(batch: PackedBatch, opts: Pick<PassOptions, "fullHead"> = {}): EvalResult {
     const rows = this.prepare(batch);
     this.forwardEncoder(rows, null);
-    const fullHead = opts.fullHead ?? false;
+    const fullHead = opts.fullHead ?? DEFAULT_CONFIG.fullHead;
     const count = this.collectLabels(batch);
     const res: EvalResult = { lossSum: 0, count, top1: 0, top5: 0 };
     if (count === 0) return res;

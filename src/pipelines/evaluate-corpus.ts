@@ -17,29 +17,28 @@ import {
   type CorpusStats,
 } from "../data/index.js";
 import { evaluateSplit, type EvalMetrics, type PackMode } from "../model/index.js";
-import type { TrainConfig } from "../config.js";
+import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
 import type { LoadedModel } from "./load-model.js";
 
-export interface EvaluateCorpusOptions {
-  /** Corpus format; "auto" (default) decides from the extension and the content. */
-  format?: TrainConfig["format"];
-  /** JSON lines: the field holding the text. Default "text". */
-  textField?: string;
-  /** Fraction of the unique sentences scored, drawn with `seed`. Default 1 (all). */
-  sample?: number;
-  /** Seed of the sample and of the masks. Default 0. */
-  seed?: number;
-  /** Probability that a token is masked. Default 0.15. */
-  maskProb?: number;
-  /** Of the masked tokens, the share replaced by [MASK]; default: the run's maskTokenRate. */
-  maskTokenRate?: number;
-  /** Of the masked tokens, the share replaced by a random token; default: the run's randomTokenRate. */
-  randomTokenRate?: number;
-  /** Sentences per batch. Default 64. */
-  batchSize?: number;
-  /** A progress bar on stderr. Default false. */
-  progress?: boolean;
-}
+/**
+ * The options of a corpus evaluation, declared as a setting table (the `mlm eval` flags derive from
+ * it): every sentence by default, the training configuration's defaults and ranges for the rest.
+ */
+export const EVALUATE_CORPUS_OPTIONS = {
+  format: CONFIG_TABLE.format,
+  textField: CONFIG_TABLE.textField,
+  /** Drawn with `seed`; 1 scores every sentence. */
+  sample: { ...CONFIG_TABLE.sample, default: 1, help: "fraction of the sentences scored" },
+  seed: { ...CONFIG_TABLE.seed, help: "seed of the sample and the masks" },
+  maskProb: CONFIG_TABLE.maskProb,
+  maskTokenRate: { ...CONFIG_TABLE.maskTokenRate, default: null, none: "the run's" },
+  randomTokenRate: { ...CONFIG_TABLE.randomTokenRate, default: null, none: "the run's" },
+  batchSize: CONFIG_TABLE.batchSize,
+  progress: { kind: "boolean", default: false, help: "a progress bar on stderr" },
+} as const satisfies FieldTable;
+
+/** Options of `evaluateCorpus`; each missing one takes its default from `EVALUATE_CORPUS_OPTIONS`. */
+export type EvaluateCorpusOptions = Partial<ValuesOf<typeof EVALUATE_CORPUS_OPTIONS>>;
 
 /** Metrics of a corpus evaluation. */
 export interface CorpusEvaluation extends EvalMetrics {
@@ -66,27 +65,17 @@ export async function evaluateCorpus(
   path: string,
   options: EvaluateCorpusOptions = {},
 ): Promise<CorpusEvaluation> {
-  const sample = options.sample ?? 1;
-  const seed = options.seed ?? 0;
-  const maskProb = options.maskProb ?? 0.15;
-  const batchSize = options.batchSize ?? 64;
-  if (!(sample > 0 && sample <= 1)) throw new Error(`evaluate: sample must be in (0, 1], got ${sample}`);
-  if (!(Number.isInteger(seed) && seed >= 0)) throw new Error(`evaluate: seed must be an integer >= 0, got ${seed}`);
-  if (!(maskProb > 0 && maskProb <= 1)) throw new Error(`evaluate: maskProb must be in (0, 1], got ${maskProb}`);
-  if (!(Number.isInteger(batchSize) && batchSize >= 1))
-    throw new Error(`evaluate: batchSize must be an integer >= 1, got ${batchSize}`);
+  const o = { ...defaultsOf(EVALUATE_CORPUS_OPTIONS), ...checkValues(EVALUATE_CORPUS_OPTIONS, options, "evaluate") };
+  const { sample, seed, maskProb, batchSize } = o;
 
-  const { sentences: all, stats } = await readCorpus(path, {
-    format: options.format ?? "auto",
-    textField: options.textField ?? "text",
-  });
+  const { sentences: all, stats } = await readCorpus(path, { format: o.format, textField: o.textField });
   if (all.length === 0) throw new Error(`${path}: no sentences to evaluate`);
   const sentences = sample === 1 ? all : sampleAndSplit(all, { sample, trainFraction: 1, seed }).train;
   const tok = loaded.tokenizer;
   const split = tokenizeSentences(sentences, (s) => tok.encodeIds(s), {
     maxLen: loaded.modelConfig.maxLen,
     label: "tokenize",
-    progress: options.progress ?? false,
+    progress: o.progress,
   });
 
   const loader = new MlmDataLoader(split, {
@@ -98,15 +87,15 @@ export async function evaluateCorpus(
     seed,
     mask: {
       probability: maskProb,
-      maskTokenRate: options.maskTokenRate ?? loaded.config.maskTokenRate,
-      randomTokenRate: options.randomTokenRate ?? loaded.config.randomTokenRate,
+      maskTokenRate: o.maskTokenRate ?? loaded.config.maskTokenRate,
+      randomTokenRate: o.randomTokenRate ?? loaded.config.randomTokenRate,
     },
     padId: requireToken(tok, "[PAD]"),
     maskId: requireToken(tok, "[MASK]"),
     vocabSize: tok.vocabSize,
     isSpecial: neverMaskedIds(tok),
   });
-  const metrics = scoreLoader(loaded, loader, "unpadded", false, options.progress ?? false);
+  const metrics = scoreLoader(loaded, loader, "unpadded", false, o.progress);
   return { ...metrics, sentences: split.count, corpus: stats };
 }
 

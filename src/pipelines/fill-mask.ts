@@ -14,6 +14,7 @@
  */
 import { packBatch, type PaddedBatch } from "../model/index.js";
 import type { LoadedModel } from "./load-model.js";
+import { checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
 
 /** One candidate for one [MASK]. */
 export interface FillMaskPrediction {
@@ -27,10 +28,14 @@ export interface FillMaskPrediction {
   sequence: string;
 }
 
-export interface FillMaskOptions {
-  /** Candidates per mask (at most the vocabulary size). Default 5. */
-  topK?: number;
-}
+/** The options of fill-mask as a setting table (the `mlm fill` flags derive from it). */
+export const FILL_MASK_OPTIONS = {
+  /** At most the vocabulary size are returned. */
+  topK: { kind: "int", default: 5, min: 1, help: "candidates per mask" },
+} as const satisfies FieldTable;
+
+/** Options of `fillMask`; each missing one takes its default from `FILL_MASK_OPTIONS`. */
+export type FillMaskOptions = Partial<ValuesOf<typeof FILL_MASK_OPTIONS>>;
 
 /**
  * Fills the [MASK] tokens of `text`: for one mask the top-k candidates, for several a list per mask.
@@ -62,8 +67,7 @@ export function fillMask(
 export function fillMasks(loaded: LoadedModel, text: string, options: FillMaskOptions = {}): FillMaskPrediction[][] {
   const { tokenizer, modelConfig } = loaded;
   const V = modelConfig.vocabSize;
-  const topK = options.topK ?? 5;
-  if (!(Number.isInteger(topK) && topK >= 1)) throw new Error(`fill-mask: topK must be an integer >= 1, got ${topK}`);
+  const { topK } = { ...defaultsOf(FILL_MASK_OPTIONS), ...checkValues(FILL_MASK_OPTIONS, options, "fill-mask") };
   const k = Math.min(topK, V);
   const maskId = tokenizer.tokenToId("[MASK]");
   if (maskId === undefined) throw new Error("fill-mask: the model's tokenizer has no [MASK] token");

@@ -10,8 +10,16 @@
  */
 export { loadModel, type LoadModelOptions, type LoadedModel } from "./load-model.js";
 export { resolveCheckpointDir } from "../run/index.js";
-export { fillMask, fillMasks, softmaxInto, type FillMaskOptions, type FillMaskPrediction } from "./fill-mask.js";
 export {
+  FILL_MASK_OPTIONS,
+  fillMask,
+  fillMasks,
+  softmaxInto,
+  type FillMaskOptions,
+  type FillMaskPrediction,
+} from "./fill-mask.js";
+export {
+  EVALUATE_CORPUS_OPTIONS,
   evaluateCorpus,
   evaluateRunValidation,
   type EvaluateCorpusOptions,

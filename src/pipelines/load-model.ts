@@ -9,7 +9,7 @@
  * one holding the same weights (on the wasm backend the old buffers are not returned to the heap,
  * which never frees: growing is meant to happen once per loaded model).
  */
-import type { TrainConfig } from "../config.js";
+import { DEFAULT_CONFIG, type TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
 import { createBackend, type BackendKind } from "../engine/create.js";
 import { MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
@@ -78,7 +78,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const maxBatch = options.maxBatch ?? 8;
   if (!(Number.isInteger(maxBatch) && maxBatch >= 1))
     throw new Error(`loadModel: maxBatch must be a positive integer, got ${maxBatch}`);
-  const backend = await createBackend(options.backend ?? "ts", options.threads ?? 0);
+  const backend = await createBackend(options.backend ?? "ts", options.threads ?? DEFAULT_CONFIG.threads);
   try {
     const L = modelConfig.maxLen;
     let model = new MlmModel(backend, modelConfig, { maxRows: L * maxBatch, maxSeqs: maxBatch, maxHeadRows: L });

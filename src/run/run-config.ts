@@ -3,8 +3,8 @@
  * config.json (the same settings plus the model's shape), both tagged with `formatVersion`
  * (layout.ts), and what follows from them.
  */
-import { resolveConfig, type TrainConfig } from "../config.js";
-import { resolveConfig as resolveModelShape, type ModelConfig } from "../model/index.js";
+import { pickKeys, resolveConfig, type TrainConfig } from "../config.js";
+import { MODEL_KEYS, modelConfigOf, type ModelConfig } from "../model/index.js";
 import { RUN_FORMAT_VERSION } from "./layout.js";
 
 /**
@@ -61,16 +61,9 @@ export function parseCheckpointConfig(
   } else if (typeof saved === "object" && saved !== null && !Array.isArray(saved)) {
     shape = saved as Record<string, unknown>;
   } else {
-    throw new Error(
-      `${source}: "model" must be an object (vocabSize, dModel, numLayers, numHeads, dFF, dropout, maxLen)`,
-    );
+    throw new Error(`${source}: "model" must be an object (${MODEL_KEYS.join(", ")})`);
   }
-  let modelConfig: ModelConfig;
-  try {
-    modelConfig = resolveNumericShape({ ...shape, dropout: 0 });
-  } catch (err) {
-    throw new Error(`${source}: ${(err as Error).message}`);
-  }
+  const modelConfig = modelConfigOf({ ...shape, dropout: 0 }, `${source}: model`);
   if (modelConfig.vocabSize !== vocabSize) {
     throw new Error(
       `${source}: the model has a vocabulary of ${modelConfig.vocabSize} tokens, its tokenizer.json ${vocabSize}`,
@@ -79,25 +72,7 @@ export function parseCheckpointConfig(
   return { config, modelConfig };
 }
 
-/** The model package's config resolution (defaults, unknown keys, ranges), after a type check of each field. */
-function resolveNumericShape(shape: Record<string, unknown>): ModelConfig {
-  const out: Partial<Record<keyof ModelConfig, number>> = {};
-  for (const [key, value] of Object.entries(shape)) {
-    if (typeof value !== "number") throw new Error(`model.${key} must be a number, got ${JSON.stringify(value)}`);
-    out[key as keyof ModelConfig] = value;
-  }
-  return resolveModelShape(out);
-}
-
 /** The model's shape from a training configuration and the tokenizer's vocabulary size. */
 export function modelConfigFrom(config: TrainConfig, vocabSize: number): ModelConfig {
-  return resolveModelShape({
-    vocabSize,
-    dModel: config.dModel,
-    numLayers: config.numLayers,
-    numHeads: config.numHeads,
-    dFF: config.dFF,
-    dropout: config.dropout,
-    maxLen: config.maxLen,
-  });
+  return modelConfigOf({ ...pickKeys(config, MODEL_KEYS), vocabSize });
 }

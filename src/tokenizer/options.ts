@@ -2,6 +2,7 @@
  * Options of the BPE trainer and of the tokenizer it builds, with the tutorial's recipe as defaults.
  */
 import type { PreTokenizerKind } from "./pretokenize.js";
+import { DEFAULT_CONFIG } from "../config/table.js";
 
 /** Everything `trainBpe` needs: the trainer's settings (as in HF `BpeTrainer`) and the pipeline around it. */
 export interface BpeTrainOptions {
@@ -47,8 +48,8 @@ export interface BpeTrainOptions {
  * tutorial's fixed padding.
  */
 export const TUTORIAL_TOKENIZER: Readonly<BpeTrainOptions> = Object.freeze({
-  vocabSize: 25000,
-  minFrequency: 2,
+  vocabSize: DEFAULT_CONFIG.vocabSize,
+  minFrequency: DEFAULT_CONFIG.minFrequency,
   specialTokens: ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"],
   unkToken: "[UNK]",
   continuingSubwordPrefix: "##",
@@ -62,7 +63,7 @@ export const TUTORIAL_TOKENIZER: Readonly<BpeTrainOptions> = Object.freeze({
   preTokenizer: "whitespace",
   clsToken: "[CLS]",
   sepToken: "[SEP]",
-  maxLength: 128,
+  maxLength: DEFAULT_CONFIG.maxLen,
   padding: null,
   padToken: "[PAD]",
 });

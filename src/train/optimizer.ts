@@ -13,17 +13,17 @@
  * The moments live in backend memory with the parameters' flat layout.
  */
 import type { Backend } from "../engine/backend.js";
-import type { TrainConfig } from "../config.js";
+import { DEFAULT_CONFIG, type TrainConfig } from "../config.js";
 import type { MlmModel } from "../model/index.js";
 
-/** Optimizer settings; defaults are optax's Adam and the tutorial's clipping. */
+/** Optimizer settings; defaults (the configuration's) are optax's Adam and the tutorial's clipping. */
 export interface AdamOptions {
   beta1?: number;
   beta2?: number;
   eps?: number;
-  /** Clip the global gradient norm to this value; Infinity or 0 disables clipping. Default 1. */
+  /** Clip the global gradient norm to this value; Infinity or 0 disables clipping. Default: gradClip. */
   maxGradNorm?: number;
-  /** AdamW decoupled weight decay factor (times lr). Default 0. */
+  /** AdamW decoupled weight decay factor (times lr). Default: weightDecay. */
   weightDecay?: number;
   /** Where weight decay applies (flat layout); required when weightDecay > 0. */
   decayMask?: Uint8Array | null;
@@ -71,11 +71,11 @@ export class Adam {
     readonly size: number,
     opts: AdamOptions = {},
   ) {
-    this.beta1 = opts.beta1 ?? 0.9;
-    this.beta2 = opts.beta2 ?? 0.999;
-    this.eps = opts.eps ?? 1e-8;
-    this.maxGradNorm = opts.maxGradNorm ?? 1;
-    this.weightDecay = opts.weightDecay ?? 0;
+    this.beta1 = opts.beta1 ?? DEFAULT_CONFIG.beta1;
+    this.beta2 = opts.beta2 ?? DEFAULT_CONFIG.beta2;
+    this.eps = opts.eps ?? DEFAULT_CONFIG.adamEps;
+    this.maxGradNorm = opts.maxGradNorm ?? DEFAULT_CONFIG.gradClip;
+    this.weightDecay = opts.weightDecay ?? DEFAULT_CONFIG.weightDecay;
     this.mask = opts.decayMask ?? null;
     if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1))
       throw new Error(`Adam: betas must be in [0, 1), got ${this.beta1}, ${this.beta2}`);

@@ -23,14 +23,19 @@ async function run(argv: string[]): Promise<{ code: number; err: string }> {
 
 test("bad arguments exit with 2 and a one-line message naming what was expected", async () => {
   const cases: [string[], RegExp][] = [
-    [["train", "--batch-size", "x"], /^mlm train: --batch-size expects a number, got "x"\n$/],
-    [["train", "--no-such-flag"], /^mlm train: Unknown option '--no-such-flag'.* \(see --help\)\n$/],
+    [["train", "--batch-size", "x"], /^mlm train: --batch-size must be an integer >= 1, got "x"\n$/],
+    [["train", "--no-such-flag"], /^mlm train: unknown option --no-such-flag \(see mlm train --help\)\n$/],
     [["fill", "--model", "m"], /^mlm fill: expected one TEXT argument \(quote it\), got 0 \(see mlm fill --help\)\n$/],
-    [["fill", "a [MASK]", "--model", "m", "--top-k", "0"], /^mlm fill: --top-k expects an integer >= 1, got "0"\n$/],
+    [["fill", "a [MASK]"], /^mlm fill: --model DIR is required \(see mlm fill --help\)\n$/],
+    [["fill", "a [MASK]", "--model", "m", "--top-k", "0"], /^mlm fill: --top-k must be an integer >= 1, got "0"\n$/],
     [["eval", "--model", "m"], /^mlm eval: give either --data FILE or --split valid/],
     [
       ["eval", "--model", "m", "--data", "x", "--backend", "gpu"],
-      /^mlm eval: --backend must be ts or wasm, got "gpu"\n$/,
+      /^mlm eval: --backend must be one of wasm, ts, got "gpu"\n$/,
+    ],
+    [
+      ["eval", "--model", "m", "--split", "valid", "--mask-prob", "0.2"],
+      /^mlm eval: --split valid uses the run's own settings; drop --mask-prob\n$/,
     ],
     [["runs", "a", "b"], /^mlm runs: expected at most one directory, got 2/],
     [["nonsense"], /^mlm: unknown command "nonsense"/],

@@ -12,7 +12,7 @@ import {
   blockTensors,
   type BlockTensors,
 } from "../../src/model/block.js";
-import { resolveConfig } from "../../src/model/config.js";
+import { modelConfigOf } from "../../src/model/config.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors } from "../../src/model/head.js";
 import { initParams, paramLayout } from "../../src/model/params.js";
 import { randomArray } from "../engine/reference.js";
@@ -41,7 +41,7 @@ const sample = (n: number, k = 4): number[] =>
 
 for (const dropout of [0, 0.2]) {
   test(`encoder block backward matches finite differences (dropout ${dropout}, padded keys)`, () => {
-    const cfg = resolveConfig({ vocabSize: 11, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, dropout, maxLen: 8 });
+    const cfg = modelConfigOf({ vocabSize: 11, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, dropout, maxLen: 8 });
     const { specs, total } = paramLayout(cfg);
     const params = be.alloc(total),
       grads = be.alloc(total);
@@ -88,7 +88,7 @@ for (const dropout of [0, 0.2]) {
 }
 
 test("head backward (dense, ReLU, layer norm, output, cross-entropy) matches finite differences", () => {
-  const cfg = resolveConfig({ vocabSize: 13, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, maxLen: 8 });
+  const cfg = modelConfigOf({ vocabSize: 13, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, maxLen: 8 });
   const { specs, total } = paramLayout(cfg);
   const params = be.alloc(total),
     grads = be.alloc(total);

@@ -231,7 +231,7 @@ test("inputs outside the capacity or the vocabulary fail with a clear message", 
   assert.throws(() => new MlmModel(be, { ...TINY, numHeads: 3 }, { maxRows: 4, maxSeqs: 1 }), /multiple of numHeads/);
   assert.throws(
     () => new MlmModel(be, { ...TINY, dmodel: 3 } as never, { maxRows: 4, maxSeqs: 1 }),
-    /unknown key 'dmodel'/,
+    /unknown key "dmodel" \(did you mean "dModel"\?\)/,
   );
 });
 

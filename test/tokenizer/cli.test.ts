@@ -34,6 +34,7 @@ test("trains with flags and writes a loadable tokenizer.json", async () => {
 
 test("rejects unknown flags, bad numbers and missing inputs with exit code 2", async () => {
   assert.equal(await tokenizerTrainCommand(["--vocab", "10"]), 2);
+  assert.equal(await tokenizerTrainCommand(["x.txt", "--out", "y.json", "--padding", "wide"]), 2);
   assert.equal(await tokenizerTrainCommand(["x.txt", "--out", "y.json", "--vocab-size", "ten"]), 2);
   assert.equal(await tokenizerTrainCommand(["--out", "y.json"]), 2);
   assert.equal(await tokenizerTrainCommand(["x.txt"]), 2);

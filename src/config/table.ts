@@ -1,0 +1,136 @@
+/**
+ * The one training configuration: every setting declared once, with its default, kind, range and help.
+ * The type `TrainConfig`, the defaults, the `mlm train` flags, the checks of a `--config` JSON file and
+ * the help text are all derived from this table, and so is the model's shape (`ModelConfig`, a subset).
+ * Every default is the tutorial's value unless its comment says why not; code elsewhere reads defaults
+ * from here (`DEFAULT_CONFIG`) instead of repeating them.
+ *
+ * @example
+ *   CONFIG_TABLE.batchSize;   // { kind: "int", default: 64, min: 1, help: "sentences per batch" }
+ *   DEFAULT_CONFIG.maskProb;  // 0.15
+ */
+import { defaultsOf, keysOf, type FieldTable, type ValuesOf } from "./fields.js";
+
+const DATA = {
+  /** TSV (id_it, sent_it, id_en, sent_en), plain text or JSON lines; null = the bundled Tatoeba English. */
+  data: {
+    kind: "path",
+    default: null,
+    none: "bundled Tatoeba English",
+    help: "corpus file (.tsv, .txt, .jsonl)",
+  },
+  /** "auto" decides from the extension and the content. */
+  format: { kind: "choice", choices: ["auto", "tsv", "txt", "jsonl"], default: "auto", help: "corpus format" },
+  textField: { kind: "string", default: "text", placeholder: "NAME", help: "JSON-lines field holding the text" },
+  /** The tutorial samples 5% of the unique sentences to keep training short. */
+  sample: { kind: "number", default: 0.05, above: 0, max: 1, help: "fraction of unique sentences used" },
+  /** The rest of the sample is the validation split. */
+  trainFraction: { kind: "number", default: 0.8, above: 0, max: 1, help: "training share of the sample" },
+  /** The tutorial's random_state. */
+  dataSeed: { kind: "int", default: 42, min: 0, help: "seed of sampling and splitting" },
+  /** null = train one with the tutorial's recipe on all unique sentences. */
+  tokenizer: { kind: "path", default: null, none: "train one", help: "existing tokenizer.json" },
+  /** The BPE trainer's target; the model's vocabulary is the trained tokenizer's (it may stop short). */
+  vocabSize: { kind: "int", default: 25000, min: 6, help: "BPE vocabulary size" },
+  minFrequency: { kind: "int", default: 2, min: 0, help: "BPE minimum pair frequency" },
+  /** Longer sentences are truncated; also the rows of the positional table. */
+  maxLen: { kind: "int", default: 128, min: 3, max: 4096, help: "max tokens per sequence incl. [CLS]/[SEP]" },
+  cacheDir: { kind: "path", default: ".cache/mlm-ts", help: "cache of tokenized splits" },
+} as const satisfies FieldTable;
+
+const MODEL = {
+  /** d_model: the width of every token vector; even, for the sinusoidal positional encoding. */
+  dModel: { kind: "int", default: 128, min: 1, help: "model width (even, a multiple of num-heads)" },
+  numLayers: { kind: "int", default: 6, min: 1, help: "encoder blocks" },
+  numHeads: { kind: "int", default: 8, min: 1, help: "attention heads" },
+  /** d_ff: the hidden width of the feed-forward sub-layer. */
+  dFF: { kind: "int", default: 256, min: 1, help: "feed-forward width" },
+  /** On embeddings, attention output, FFN hidden and FFN output, in training only. */
+  dropout: { kind: "number", default: 0.1, min: 0, max: 0.99, help: "dropout probability" },
+  /** Inside the square root, as Haiku's LayerNorm. */
+  lnEps: { kind: "number", default: 1e-5, above: 0, help: "layer-norm epsilon" },
+} as const satisfies FieldTable;
+
+const BATCHES = {
+  batchSize: { kind: "int", default: 64, min: 1, help: "sentences per batch" },
+  /** The tutorial pads to 128; padding to the longest sentence gives the same losses far faster. */
+  padToMax: { kind: "boolean", default: false, help: "pad every batch to max-len (the tutorial's way)" },
+  /** The tutorial's loader does not shuffle. */
+  shuffle: { kind: "boolean", default: false, help: "shuffle training sentences every epoch" },
+  /** Probability that a non-special token is selected for prediction. */
+  maskProb: { kind: "number", default: 0.15, above: 0, max: 1, help: "probability a token is selected" },
+  /** 1 = the tutorial; BERT uses 0.8. */
+  maskTokenRate: { kind: "number", default: 1, min: 0, max: 1, help: "selected tokens replaced by [MASK]" },
+  /** 0 = the tutorial; BERT uses 0.1. */
+  randomTokenRate: { kind: "number", default: 0, min: 0, max: 1, help: "selected tokens replaced by a random token" },
+  /** Same loss and gradients as the tutorial's full head, a fraction of the work. */
+  fullHead: { kind: "boolean", default: false, help: "vocabulary projection at every position (tutorial's way)" },
+  /** Same results at real tokens; padding rows are skipped. */
+  computePadding: { kind: "boolean", default: false, help: "compute padding rows too (tutorial's way)" },
+} as const satisfies FieldTable;
+
+const OPTIMIZER = {
+  learningRate: { kind: "number", default: 3e-4, above: 0, help: "peak learning rate" },
+  /** optax.clip_by_global_norm. */
+  gradClip: { kind: "number", default: 1, above: 0, help: "global gradient-norm clip" },
+  beta1: { kind: "number", default: 0.9, min: 0, max: 0.999999, help: "Adam beta1" },
+  beta2: { kind: "number", default: 0.999, min: 0, max: 0.999999, help: "Adam beta2" },
+  adamEps: { kind: "number", default: 1e-8, above: 0, help: "Adam epsilon" },
+  /** Decoupled (AdamW) decay on matrices; 0 = plain Adam, the tutorial's. */
+  weightDecay: { kind: "number", default: 0, min: 0, help: "AdamW weight decay on matrices" },
+  /** After warmup: constant (the tutorial), or linear or cosine decay to 0. */
+  lrSchedule: {
+    kind: "choice",
+    choices: ["constant", "linear", "cosine"],
+    default: "constant",
+    help: "decay after warmup",
+  },
+  /** Linear warmup from 0 to learningRate. */
+  warmupSteps: { kind: "int", default: 0, min: 0, help: "linear warmup steps" },
+  /** Gradients of this many micro-batches are summed before one optimizer step. */
+  gradAccumSteps: { kind: "int", default: 1, min: 1, help: "micro-batches per optimizer step" },
+} as const satisfies FieldTable;
+
+const LOOP = {
+  epochs: { kind: "int", default: 30, min: 1, help: "passes over the training split" },
+  maxSteps: { kind: "int", default: 0, min: 0, help: "stop after this many steps (0: run all epochs)" },
+  /** Each evaluation scores the whole validation split. */
+  evalSteps: { kind: "int", default: 500, min: 1, help: "steps between evaluations" },
+  logSteps: { kind: "int", default: 200, min: 1, help: "steps between training-loss logs" },
+  /** Gives the step-0 validation loss. */
+  evalAtStart: { kind: "boolean", default: true, help: "evaluate once before training" },
+  earlyStopping: { kind: "int", default: 0, min: 0, help: "evaluations without improvement before stopping (0: off)" },
+  /** Latest checkpoints kept besides the best one, for --resume. */
+  keepLast: { kind: "int", default: 1, min: 0, help: "latest checkpoints kept for --resume" },
+  seed: { kind: "int", default: 0, min: 0, help: "seed of initialisation, dropout and masks" },
+} as const satisfies FieldTable;
+
+const SYSTEM = {
+  outDir: { kind: "path", default: null, none: "runs/<date-time>", help: "run directory" },
+  /** "wasm": SIMD on all cores; "ts": the plain TypeScript reference. */
+  backend: { kind: "choice", choices: ["wasm", "ts"], default: "wasm", help: "kernels: wasm (fast) or ts (reference)" },
+  threads: { kind: "int", default: 0, min: 0, help: "kernel threads (0: one per core)" },
+  progress: { kind: "boolean", default: true, help: "progress bars and log lines on stderr" },
+} as const satisfies FieldTable;
+
+/** The table in sections, for --help. */
+export const CONFIG_SECTIONS = [
+  { title: "Data and tokenizer", fields: DATA },
+  { title: "Model", fields: MODEL },
+  { title: "Batches and masking", fields: BATCHES },
+  { title: "Optimizer", fields: OPTIMIZER },
+  { title: "Training loop", fields: LOOP },
+  { title: "System", fields: SYSTEM },
+] as const;
+
+/** Every setting of a run. */
+export const CONFIG_TABLE = { ...DATA, ...MODEL, ...BATCHES, ...OPTIMIZER, ...LOOP, ...SYSTEM } as const;
+
+/** A run's complete settings (a JSON file or `resolveConfig` gives them). */
+export type TrainConfig = ValuesOf<typeof CONFIG_TABLE>;
+
+/** The defaults: the tutorial's values, except where the table's comments say why not. */
+export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze(defaultsOf(CONFIG_TABLE));
+
+/** Names of all configuration keys, in declaration order. */
+export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = keysOf(CONFIG_TABLE);
