@@ -9,7 +9,7 @@
  *   const summary = await train(resolveConfig({ maxSteps: 300 }));
  *   console.log(summary.bestValidLoss, summary.runDir);
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { resolveConfig, type TrainConfig } from "../config.js";
 import { createBackend } from "../engine/create.js";
@@ -59,13 +59,31 @@ export interface TrainSummary {
 
 /** Trains a masked language model as configured; see the module comment. */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainSummary> {
+  const runDir = resolve(options.resume ?? config.outDir ?? defaultRunDir());
+  // A new run that fails before its first step (a mistyped corpus path, a bad tokenizer) removes the
+  // folders it made, so that no empty or half-made run directory is left behind.
+  const made = options.resume === undefined ? mkdirSync(runDir, { recursive: true }) : undefined;
+  const progress = { trained: false };
+  try {
+    return await trainIn(runDir, config, options, progress);
+  } catch (err) {
+    if (made !== undefined && !progress.trained) rmSync(made, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** `train` in its run directory; sets `progress.trained` once a step is done. */
+async function trainIn(
+  runDir: string,
+  config: TrainConfig,
+  options: TrainOptions,
+  progress: { trained: boolean },
+): Promise<TrainSummary> {
   const wallStart = Date.now();
   const log = options.log ?? (config.progress ? (line: string) => process.stderr.write(line + "\n") : () => {});
 
   // ---- run directory, resumed or new ----
   const resumeFrom = options.resume === undefined ? null : latestCheckpoint(options.resume);
-  const runDir = resolve(options.resume ?? config.outDir ?? defaultRunDir());
-  mkdirSync(runDir, { recursive: true });
   log(`run directory: ${runDir}`);
 
   // ---- data, tokenizer, loaders ----
@@ -169,6 +187,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           break;
         }
         const figures = session.step();
+        progress.trained = true;
         epoch = figures.epoch;
         const seconds = Math.max(1e-9, state.trainSeconds - start.seconds);
         const tokensPerSec = (state.tokensSeen - start.tokens) / seconds;

@@ -3,7 +3,7 @@
 // the same losses, and a run killed after a checkpoint resumes to the same validation losses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSafetensors } from "../../src/model/safetensors.js";
@@ -135,4 +135,29 @@ test("early stopping ends the run after N evaluations without improvement", asyn
   const steps = summary.evaluations.map((e) => e.step);
   const bestIndex = steps.indexOf(summary.bestStep!);
   assert.equal(steps.length - 1 - bestIndex, 2, `two evaluations after the best one: ${steps}`);
+});
+
+test("a new run that fails before its first step leaves no run directory behind", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-failed-"));
+  try {
+    // A mistyped corpus: the error names the bundled corpora; neither runs/ nor runs/a is left.
+    const missing = join(dir, "it-en.tsv");
+    await assert.rejects(
+      train(tinyConfig(dir, { data: missing, outDir: join(dir, "runs", "a") })),
+      /it-en\.tsv: file not found \(bundled: .*tatoeba-en\.txt and .*it-en\.sample\.tsv; `mlm download`/,
+    );
+    assert.ok(!existsSync(join(dir, "runs")));
+    // Failing after config.json and tokenizer.json were written (no step fits in the epochs) too.
+    await assert.rejects(
+      train(tinyConfig(dir, { epochs: 1, gradAccumSteps: 1000, outDir: join(dir, "runs", "b") })),
+      /nothing to train/,
+    );
+    assert.ok(!existsSync(join(dir, "runs")));
+    // An existing folder given as the run directory is not removed.
+    mkdirSync(join(dir, "mine"));
+    await assert.rejects(train(tinyConfig(dir, { data: missing, outDir: join(dir, "mine") })), /file not found/);
+    assert.ok(existsSync(join(dir, "mine")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
