@@ -100,7 +100,7 @@ export interface TrainConfig {
   backend: "wasm" | "ts";
   /** Worker threads for the kernels; 0 = one per core. */
   threads: number;
-  /** Progress bars and log lines on stderr. */
+  /** Progress bars and log lines on stderr (off for the library, on for `mlm train`). */
   progress: boolean;
 }
 
@@ -212,7 +212,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   outDir: null,
   backend: "wasm",
   threads: 0,
-  progress: true,
+  progress: false, // a library call is silent unless asked; `mlm train` turns it on
 });
 
 /** Names of all configuration keys, in declaration order. */
@@ -387,12 +387,12 @@ export function parseConfigArgs(
   return { config, positionals: parsed.positionals, extra, given };
 }
 
-/** The flag list for --help, generated from the same table as the parser. */
-export function configHelp(): string {
+/** The flag list for --help, generated from the same table as the parser; `defaults`: a command's own. */
+export function configHelp(defaults: Partial<TrainConfig> = {}): string {
   const lines: string[] = [];
   for (const key of CONFIG_KEYS) {
     const spec = FIELDS[key];
-    const def = DEFAULT_CONFIG[key];
+    const def = { ...DEFAULT_CONFIG, ...defaults }[key];
     const flag =
       spec.kind === "boolean"
         ? `--[no-]${flagName(key)}`

@@ -9,6 +9,9 @@ import { configHelp, parseConfigArgs, resolveConfig, type TrainConfig } from "..
 import { describeSummary, readRunConfig, train } from "../train/trainer.js";
 import { UsageError } from "./flags.js";
 
+/** Where `mlm train` differs from the library's defaults: a terminal user wants to see progress. */
+const CLI_DEFAULTS = { progress: true } as const satisfies Partial<TrainConfig>;
+
 const HELP = `Usage: mlm train [CORPUS] [options]
 
 Trains a masked language model as the tutorial "Training your First Language Model" does:
@@ -21,7 +24,7 @@ Options:
   --config FILE.json                   settings as a JSON object (camelCase keys); flags override it
   --resume RUN_DIR                     continue RUN_DIR from its latest checkpoint
   -h, --help                           this help
-${configHelp()}
+${configHelp(CLI_DEFAULTS)}
 `;
 
 /** Keys that may change when resuming: they do not alter what was already computed. */
@@ -72,6 +75,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     config = resolveConfig({ ...saved, ...given }, "resumed configuration");
   }
+  if (given.progress === undefined) config = { ...config, progress: CLI_DEFAULTS.progress };
   const controller = new AbortController();
   const onSignal = (): void => {
     if (controller.signal.aborted) process.exit(130);

@@ -25,4 +25,4 @@ export {
   type DirectoryWriteOptions,
   type SwapStage,
 } from "./atomic-write.js";
-export { createProgress, formatSeconds, type Progress, type ProgressOptions } from "./progress.js";
+export { createProgress, formatSeconds, printLine, type Progress, type ProgressOptions } from "./progress.js";

@@ -19,7 +19,7 @@ import type { TokenizedSplit } from "../data/index.js";
 import { MlmModel, type ModelCapacity, type PackMode } from "../model/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { SummaryWriter, MetricsLog, formatMetricsLine, readMetrics, writeFileAtomic } from "../track/index.js";
-import { createProgress, formatSeconds } from "../track/progress.js";
+import { createProgress, formatSeconds, printLine } from "../track/progress.js";
 import { adamFor } from "./optimizer.js";
 import type { EvalMetrics } from "./evaluate.js";
 import { modelConfigFrom, prepareData, runLoaders } from "./prepare.js";
@@ -31,7 +31,7 @@ import { formatRate, initialState, TrainingSession } from "./session.js";
 export interface TrainOptions {
   /** Continue the run in this directory from its latest checkpoint (its config.json is used). */
   resume?: string;
-  /** Where progress messages go; default stderr when config.progress, else nowhere. */
+  /** Where progress messages go; default stderr (above the progress bar) when config.progress, else nowhere. */
   log?: (line: string) => void;
   /** Stops the loop cleanly (after the current step, with a latest checkpoint) when aborted. */
   signal?: AbortSignal;
@@ -80,7 +80,7 @@ async function trainIn(
   progress: { trained: boolean },
 ): Promise<TrainSummary> {
   const wallStart = Date.now();
-  const log = options.log ?? (config.progress ? (line: string) => process.stderr.write(line + "\n") : () => {});
+  const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
 
   // ---- run directory, resumed or new ----
   const resumeFrom = options.resume === undefined ? null : latestCheckpoint(options.resume);
@@ -98,6 +98,8 @@ async function trainIn(
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
   const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
+  // The epochs the run reaches (fewer than config.epochs when maxSteps ends it first), for the bar.
+  const epochsReached = Math.ceil((totalSteps * config.gradAccumSteps) / trainLoader.batchesPerEpoch);
   if (totalSteps < 1)
     throw new Error(
       `nothing to train: ${config.epochs} epochs of ${trainLoader.batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,
@@ -198,7 +200,7 @@ async function trainIn(
         const lastValid = state.validHistory.at(-1)?.loss;
         bar.update(
           state.step,
-          `epoch ${epoch + 1}/${config.epochs} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
+          `epoch ${epoch + 1}/${epochsReached} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
         );
       }
       bar.stop();

@@ -10,6 +10,7 @@ import { readSafetensors } from "../../src/model/safetensors.js";
 import { readMetrics, readScalars } from "../../src/track/index.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { train } from "../../src/train/trainer.js";
+import { DEFAULT_CONFIG } from "../../src/config.js";
 import { listLastCheckpoints } from "../../src/train/run-dir.js";
 import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
@@ -160,4 +161,36 @@ test("a new run that fails before its first step leaves no run directory behind"
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the library is silent by default; with progress, the bar counts the epochs the run reaches", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-quiet-"));
+  let err = "";
+  const write = process.stderr.write.bind(process.stderr);
+  const isTTY = process.stderr.isTTY;
+  process.stderr.isTTY = false; // plain lines, as under the test runner, even when run from a terminal
+  process.stderr.write = (chunk: string | Uint8Array) => {
+    err += chunk.toString();
+    return true;
+  };
+  try {
+    // 240 training sentences in batches of 16: 15 steps per epoch, so 20 steps reach epoch 2 of 100.
+    const overrides = { maxSteps: 20, evalSteps: 20, keepLast: 0 } as const;
+    assert.equal(DEFAULT_CONFIG.progress, false);
+    await train({
+      ...tinyConfig(dir, { ...overrides, outDir: join(dir, "quiet") }),
+      progress: DEFAULT_CONFIG.progress,
+    });
+    assert.equal(err, "");
+    await train(tinyConfig(dir, { ...overrides, outDir: join(dir, "loud"), progress: true }));
+  } finally {
+    process.stderr.write = write;
+    process.stderr.isTTY = isTTY;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Plain lines: the train bar's final state once.
+  const trainLines = err.split("\n").filter((l) => l.startsWith("train: "));
+  assert.equal(trainLines.length, 1, err);
+  assert.match(trainLines[0], /^train: 20\/20 \(100\.0%\) .* \| epoch 2\/2 loss /);
+  assert.match(err, /step 20: validation loss/);
 });
