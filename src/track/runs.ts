@@ -12,6 +12,8 @@ import { readMetrics, type MetricsRecord } from "./metrics.js";
 export interface RunSummary {
   dir: string;
   name: string;
+  /** Whether the run has a metrics.jsonl (a run that logged nothing yet has none: its figures are empty). */
+  hasMetrics: boolean;
   /** Last step with a logged figure (training loss or evaluation). */
   lastStep: number;
   bestValidLoss: number | null;
@@ -52,10 +54,20 @@ function curvesOf(records: MetricsRecord[]): RunCurves {
   return curves;
 }
 
+/**
+ * Whether `dir` is a run directory: it has a metrics.jsonl, or the config.json a run writes first
+ * (a checkpoint directory, which holds model.safetensors, is not a run).
+ */
+export function isRunDirectory(dir: string): boolean {
+  if (existsSync(join(dir, "metrics.jsonl"))) return true;
+  return existsSync(join(dir, "config.json")) && !existsSync(join(dir, "model.safetensors"));
+}
+
+/** A run's metrics records; none when the run has not logged any yet. */
 function readRunMetrics(dir: string): MetricsRecord[] {
+  if (!isRunDirectory(dir)) throw new Error(`${dir}: not a run directory (no metrics.jsonl or config.json)`);
   const path = join(dir, "metrics.jsonl");
-  if (!existsSync(path)) throw new Error(`${dir}: not a run directory (no metrics.jsonl)`);
-  return readMetrics(path);
+  return existsSync(path) ? readMetrics(path) : [];
 }
 
 /** The training and validation curves of one run. */
@@ -83,6 +95,7 @@ export function inspectRun(dir: string): RunSummary & RunCurves {
   return {
     dir,
     name: basename(dir),
+    hasMetrics: existsSync(join(dir, "metrics.jsonl")),
     lastStep: records.reduce((m, r) => Math.max(m, r.step), 0),
     bestValidLoss: best?.loss ?? null,
     bestStep: best?.step ?? null,
@@ -100,14 +113,14 @@ export function summarizeRun(dir: string): RunSummary {
 }
 
 /**
- * Summaries of every run directory (a folder with metrics.jsonl) directly under `root`, oldest first.
+ * Summaries of every run directory (see `isRunDirectory`) directly under `root`, oldest first.
  * A run whose files cannot be read is listed with its error instead of stopping the listing.
  */
 export function listRuns(root: string): (RunSummary | { dir: string; name: string; error: string })[] {
   if (!existsSync(root)) throw new Error(`${root}: no such directory`);
   return readdirSync(root)
     .map((name) => join(root, name))
-    .filter((dir) => statSync(dir).isDirectory() && existsSync(join(dir, "metrics.jsonl")))
+    .filter((dir) => statSync(dir).isDirectory() && isRunDirectory(dir))
     .sort()
     .map((dir) => {
       try {
