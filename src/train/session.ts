@@ -189,7 +189,7 @@ export class TrainingSession {
       s.bestValidLoss = loss;
       s.bestStep = s.step;
       s.evalsWithoutImprovement = 0;
-      this.checkpoint(join(runDir, RUN_FILES.best));
+      this.checkpoint(join(runDir, RUN_FILES.best), false); // for inference: no optimizer moments
       log(`step ${s.step}: new best validation loss, checkpoint saved to ${join(runDir, RUN_FILES.best)}`);
     } else {
       s.evalsWithoutImprovement++;
@@ -206,8 +206,11 @@ export class TrainingSession {
     pruneLastCheckpoints(runDir, config.keepLast);
   }
 
-  /** Everything needed to resume exactly: weights, Adam moments, loader position, generators. */
-  private checkpoint(dir: string): void {
+  /**
+   * Everything needed to resume exactly: weights, Adam moments, loader position, generators. The Adam
+   * moments (twice the weights' size) only where a resume reads them (`last-*`), unless `withOptimizer` is false.
+   */
+  private checkpoint(dir: string, withOptimizer = true): void {
     const { config, modelConfig, runDir, model, adam, tokenizer, trainLoader } = this.parts;
     this.state.loader = trainLoader.position();
     this.state.dropoutRng = this.dropoutRng.state();
@@ -216,10 +219,12 @@ export class TrainingSession {
       tensors: model.tensors(),
       tokenizerJson: tokenizer.toString(),
       state: this.state,
-      optimizer: [
-        { name: "adam.m", shape: [adam.m.length], data: adam.m },
-        { name: "adam.v", shape: [adam.v.length], data: adam.v },
-      ],
+      optimizer: withOptimizer
+        ? [
+            { name: "adam.m", shape: [adam.m.length], data: adam.m },
+            { name: "adam.v", shape: [adam.v.length], data: adam.v },
+          ]
+        : undefined,
     });
   }
 }

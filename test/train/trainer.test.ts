@@ -38,6 +38,9 @@ test("a tiny run learns and leaves a complete run directory", async () => {
   assert.ok(weights.has("layers.1.ffn.fc2.weight"));
   const state = JSON.parse(readFileSync(join(run, "best", "train_state.json"), "utf8"));
   assert.equal(state.step, summary.bestStep);
+  // best/ is for inference: no optimizer moments; the latest checkpoint, which --resume reads, has them.
+  assert.ok(!existsSync(join(run, "best", "optimizer.safetensors")));
+  assert.ok(existsSync(join(run, "last-00000120", "optimizer.safetensors")));
   // TensorBoard: every record's CRCs are checked by readScalars; both losses are there.
   const events = readdirSync(run).filter((f) => f.startsWith("events.out.tfevents."));
   assert.equal(events.length, 1);
