@@ -3,9 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../temp-dir.js";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
 
@@ -57,15 +57,11 @@ test("bad arguments exit with 2 and a one-line message naming what was expected"
 });
 
 test("a failure while running exits with 1; help exits with 0", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-main-"));
-  try {
-    const { code, err } = await run(["fill", "a [MASK]", "--model", join(dir, "none")]);
-    assert.equal(code, 1);
-    assert.match(err, /none: no such directory \(expected a run directory or a checkpoint directory\)/);
-    assert.equal((await run(["runs", "--help"])).code, 0);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const dir = tempDir("mlm-main-");
+  const { code, err } = await run(["fill", "a [MASK]", "--model", join(dir, "none")]);
+  assert.equal(code, 1);
+  assert.match(err, /none: no such directory \(expected a run directory or a checkpoint directory\)/);
+  assert.equal((await run(["runs", "--help"])).code, 0);
 });
 
 test("every command has --help and `mlm help COMMAND`, on stdout with exit code 0", async () => {
@@ -105,23 +101,19 @@ test("mlm --version prints the package's version", async () => {
 });
 
 test("a closed output pipe (mlm runs | head -2) ends mlm quietly, without an EPIPE stack trace", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-main-"));
-  try {
-    for (let i = 0; i < 50; i++) {
-      mkdirSync(join(dir, `run-${i}`));
-      writeFileSync(join(dir, `run-${i}`, "metrics.jsonl"), `{"step":0,"time":0,"split":"valid","loss":9}\n`);
-    }
-    for (const argv of [["runs", dir], ["--help"], ["train", "--help"]]) {
-      // The reading end is closed before mlm writes anything: its first write fails with EPIPE.
-      const child = spawn(process.execPath, [CLI, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout.destroy();
-      let err = "";
-      child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-      const code = await new Promise<number | null>((done) => child.on("close", done));
-      assert.equal(err, "", argv.join(" "));
-      assert.equal(code, 0, argv.join(" "));
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const dir = tempDir("mlm-main-");
+  for (let i = 0; i < 50; i++) {
+    mkdirSync(join(dir, `run-${i}`));
+    writeFileSync(join(dir, `run-${i}`, "metrics.jsonl"), `{"step":0,"time":0,"split":"valid","loss":9}\n`);
+  }
+  for (const argv of [["runs", dir], ["--help"], ["train", "--help"]]) {
+    // The reading end is closed before mlm writes anything: its first write fails with EPIPE.
+    const child = spawn(process.execPath, [CLI, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let err = "";
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise<number | null>((done) => child.on("close", done));
+    assert.equal(err, "", argv.join(" "));
+    assert.equal(code, 0, argv.join(" "));
   }
 });

@@ -3,9 +3,9 @@
 // the same losses, and a run killed after a checkpoint resumes to the same validation losses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../temp-dir.js";
 import { readSafetensors } from "../../src/model/safetensors.js";
 import { readMetrics, readScalars } from "../../src/track/index.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
@@ -15,7 +15,7 @@ import { listLastCheckpoints } from "../../src/train/run-dir.js";
 import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("a tiny run learns and leaves a complete run directory", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-train-"));
+  const dir = tempDir("mlm-train-");
   const config = tinyConfig(dir);
   const summary = await train(config);
   const losses = summary.evaluations.map((e) => e.metrics.loss);
@@ -65,7 +65,7 @@ test("a tiny run learns and leaves a complete run directory", async () => {
 });
 
 test("the same seed gives the same losses; another seed does not", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-train-"));
+  const dir = tempDir("mlm-train-");
   const run = async (seed: number, out: string) =>
     (await train(tinyConfig(dir, { seed, maxSteps: 40, evalSteps: 20, outDir: join(dir, out) }))).evaluations.map(
       (e) => e.metrics.loss,
@@ -78,7 +78,7 @@ test("the same seed gives the same losses; another seed does not", async () => {
 });
 
 test("a run killed after a checkpoint resumes to the same validation losses", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-resume-"));
+  const dir = tempDir("mlm-resume-");
   const overrides = { maxSteps: 300, evalSteps: 10, logSteps: 7, shuffle: true, keepLast: 2 } as const;
   const reference = await train(tinyConfig(dir, { ...overrides, outDir: join(dir, "reference") }));
 
@@ -111,7 +111,7 @@ test("a run killed after a checkpoint resumes to the same validation losses", as
 });
 
 test("gradient accumulation over 2 batches of 8 trains like batches of 16", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-accum-"));
+  const dir = tempDir("mlm-accum-");
   const common = { dropout: 0, maxSteps: 30, evalSteps: 1000, logSteps: 1, evalAtStart: false, keepLast: 0 } as const;
   await train(tinyConfig(dir, { ...common, batchSize: 16, outDir: join(dir, "big") }));
   await train(tinyConfig(dir, { ...common, batchSize: 8, gradAccumSteps: 2, outDir: join(dir, "accum") }));
@@ -129,7 +129,7 @@ test("gradient accumulation over 2 batches of 8 trains like batches of 16", asyn
 });
 
 test("early stopping ends the run after N evaluations without improvement", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-early-"));
+  const dir = tempDir("mlm-early-");
   // A learning rate far too high makes the validation loss stop improving quickly.
   const summary = await train(
     tinyConfig(dir, { learningRate: 0.3, gradClip: 1e6, maxSteps: 400, evalSteps: 5, earlyStopping: 2 }),
@@ -142,32 +142,28 @@ test("early stopping ends the run after N evaluations without improvement", asyn
 });
 
 test("a new run that fails before its first step leaves no run directory behind", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-failed-"));
-  try {
-    // A mistyped corpus: the error names the bundled corpora; neither runs/ nor runs/a is left.
-    const missing = join(dir, "it-en.tsv");
-    await assert.rejects(
-      train(tinyConfig(dir, { data: missing, outDir: join(dir, "runs", "a") })),
-      /it-en\.tsv: file not found \(bundled: .*tatoeba-en\.txt and .*it-en\.sample\.tsv; `mlm download`/,
-    );
-    assert.ok(!existsSync(join(dir, "runs")));
-    // Failing after config.json and tokenizer.json were written (no step fits in the epochs) too.
-    await assert.rejects(
-      train(tinyConfig(dir, { epochs: 1, gradAccumSteps: 1000, outDir: join(dir, "runs", "b") })),
-      /nothing to train/,
-    );
-    assert.ok(!existsSync(join(dir, "runs")));
-    // An existing folder given as the run directory is not removed.
-    mkdirSync(join(dir, "mine"));
-    await assert.rejects(train(tinyConfig(dir, { data: missing, outDir: join(dir, "mine") })), /file not found/);
-    assert.ok(existsSync(join(dir, "mine")));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const dir = tempDir("mlm-failed-");
+  // A mistyped corpus: the error names the bundled corpora; neither runs/ nor runs/a is left.
+  const missing = join(dir, "it-en.tsv");
+  await assert.rejects(
+    train(tinyConfig(dir, { data: missing, outDir: join(dir, "runs", "a") })),
+    /it-en\.tsv: file not found \(bundled: .*tatoeba-en\.txt and .*it-en\.sample\.tsv; `mlm download`/,
+  );
+  assert.ok(!existsSync(join(dir, "runs")));
+  // Failing after config.json and tokenizer.json were written (no step fits in the epochs) too.
+  await assert.rejects(
+    train(tinyConfig(dir, { epochs: 1, gradAccumSteps: 1000, outDir: join(dir, "runs", "b") })),
+    /nothing to train/,
+  );
+  assert.ok(!existsSync(join(dir, "runs")));
+  // An existing folder given as the run directory is not removed.
+  mkdirSync(join(dir, "mine"));
+  await assert.rejects(train(tinyConfig(dir, { data: missing, outDir: join(dir, "mine") })), /file not found/);
+  assert.ok(existsSync(join(dir, "mine")));
 });
 
 test("the library is silent by default; with progress, the bar counts the epochs the run reaches", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-quiet-"));
+  const dir = tempDir("mlm-quiet-");
   let err = "";
   const write = process.stderr.write.bind(process.stderr);
   const isTTY = process.stderr.isTTY;
@@ -189,7 +185,6 @@ test("the library is silent by default; with progress, the bar counts the epochs
   } finally {
     process.stderr.write = write;
     process.stderr.isTTY = isTTY;
-    rmSync(dir, { recursive: true, force: true });
   }
   // Plain lines: the train bar's final state once.
   const trainLines = err.split("\n").filter((l) => l.startsWith("train: "));
