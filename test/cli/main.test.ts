@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../temp-dir.js";
 import { fileURLToPath } from "node:url";
@@ -116,4 +116,22 @@ test("a closed output pipe (mlm runs | head -2) ends mlm quietly, without an EPI
     assert.equal(err, "", argv.join(" "));
     assert.equal(code, 0, argv.join(" "));
   }
+});
+
+test("before a build, the mlm launcher says how to build instead of a MODULE_NOT_FOUND stack trace", async () => {
+  // bin/mlm.js in a copy of the package without dist/, as in a clone before `npm ci` or `npm run build`.
+  const dir = tempDir("mlm-unbuilt-");
+  mkdirSync(join(dir, "bin"));
+  copyFileSync(new URL("../../../bin/mlm.js", import.meta.url), join(dir, "bin", "mlm.js"));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  const result = await new Promise<{ code: number; err: string }>((done) =>
+    execFile(process.execPath, [join(dir, "bin", "mlm.js"), "--version"], (error, _out, err) =>
+      done({ code: error === null ? 0 : Number(error.code), err }),
+    ),
+  );
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.err,
+    "mlm: mlm-ts is not built yet (no dist/): run `npm run build` (npm ci and npm install build it)\n",
+  );
 });
