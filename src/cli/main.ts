@@ -8,14 +8,17 @@
  *   mlm fill TEXT --model RUN_DIR       fill in [MASK] tokens
  *   mlm eval --model RUN_DIR --data F   loss, perplexity and accuracy on a corpus
  *   mlm runs [RUN_DIR]                  what past runs reached
+ *   mlm help [COMMAND], mlm --version
  */
 import { pathToFileURL } from "node:url";
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { join } from "node:path";
 import { UsageError } from "./flags.js";
+import { projectRoot } from "../data/paths.js";
 
 const USAGE = `mlm-ts: train and use small BERT-style masked language models
 
-Usage: mlm <command> [options]   (mlm <command> --help for the options)
+Usage: mlm <command> [options]   (mlm <command> --help or mlm help <command> for the options)
 
 Commands:
   train                train a masked language model on a corpus (default: bundled Tatoeba English)
@@ -24,6 +27,15 @@ Commands:
   fill                 predict the tokens behind [MASK] in a text
   eval                 loss, perplexity and masked-token accuracy of a trained model on a corpus
   runs                 list past runs, or show one run's curves
+
+mlm --version prints the version.
+`;
+
+const TOKENIZER_USAGE = `Usage: mlm tokenizer <command> [options]
+
+Commands:
+  train                train a BPE tokenizer and save it as a Hugging Face tokenizer.json
+                       (mlm tokenizer train --help for its options)
 `;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -36,6 +48,7 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
       return [(await import("./train.js")).trainCommand, argv.slice(1)];
     case "tokenizer":
       if (second === "train") return [(await import("./tokenizer-train.js")).tokenizerTrainCommand, argv.slice(2)];
+      if (second === undefined || isHelp(second)) return [tokenizerHelp, argv.slice(1)];
       return null;
     case "download":
       return [(await import("./download.js")).downloadCommand, argv.slice(1)];
@@ -50,12 +63,31 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
   }
 }
 
+const isHelp = (arg: string): boolean => arg === "--help" || arg === "-h" || arg === "help";
+
+/** `mlm tokenizer [--help]`: the list of its sub-commands (exit 2 when none was named). */
+async function tokenizerHelp(argv: string[]): Promise<number> {
+  process.stdout.write(TOKENIZER_USAGE);
+  return argv.length === 0 ? 2 : 0;
+}
+
+/** The version in mlm-ts's package.json. */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(projectRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
+
 /** Runs `mlm` with its arguments (without "node" and the script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+  if (argv.length === 0 || (argv.length === 1 && isHelp(argv[0]))) {
     process.stdout.write(USAGE);
     return argv.length === 0 ? 1 : 0;
   }
+  if (argv[0] === "--version" || argv[0] === "-v") {
+    process.stdout.write(`mlm-ts ${version()}\n`);
+    return 0;
+  }
+  // `mlm help train` is `mlm train --help`.
+  if (argv[0] === "help") return main([...argv.slice(1), "--help"]);
   const found = await findCommand(argv);
   if (!found) {
     process.stderr.write(`mlm: unknown command "${argv.slice(0, 2).join(" ")}"\n\n${USAGE}`);
@@ -73,10 +105,20 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Runs `mlm` as a process: the exit code of `main`, and a quiet exit when the reader of its output
+ * goes away (`mlm runs | head -2`), as command-line tools do, instead of an EPIPE stack trace.
+ */
+export async function runCli(argv: string[]): Promise<void> {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  process.exitCode = await main(argv);
+}
+
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+if (invokedDirectly) await runCli(process.argv.slice(2));

@@ -2,12 +2,12 @@
  * `mlm runs`: what past runs reached, without starting TensorBoard.
  *
  *   mlm runs                 every run under runs/: steps, best validation loss, last training loss
- *   mlm runs RUN_DIR         one run's validation curve (and training loss at each log step)
+ *   mlm runs RUN_DIR         one run: every logged training loss and every evaluation, by step
  *   --json                   the same as JSON
  */
 import { parseFlags, type FieldTable } from "../config.js";
 import { commandHelp, UsageError } from "./flags.js";
-import { inspectRun, isRunDirectory, listRuns } from "../run/index.js";
+import { inspectRun, isRunDirectory, listRuns, type RunCurves, type RunSummary } from "../run/index.js";
 import { formatSeconds } from "../util/progress.js";
 
 const RUNS_FLAGS = {
@@ -18,11 +18,13 @@ const HELP = commandHelp(
   `Usage: mlm runs [DIR] [--json]
 
 Without DIR, lists the runs under runs/ (or under DIR when it holds run directories).
-With a run directory, prints its validation curve and training losses.`,
+With a run directory, prints every logged training loss and every evaluation (validation loss,
+perplexity, top-1 and top-5 accuracy), one row per step.`,
   RUNS_FLAGS,
 );
 
 const fixed = (x: number | null, digits = 4): string => (x === null ? "-" : x.toFixed(digits));
+const pct = (x: number | null): string => (x === null ? "-" : (100 * x).toFixed(1) + "%");
 
 /** `mlm runs [DIR] [--json]`; `write` receives the output (stdout by default). Returns the exit code. */
 export async function runsCommand(
@@ -40,25 +42,7 @@ export async function runsCommand(
   const dir = positionals[0] ?? "runs";
   if (await isRunDirectory(dir)) {
     const run = await inspectRun(dir);
-    if (values.json) {
-      write(JSON.stringify(run) + "\n");
-      return 0;
-    }
-    const summary = run;
-    const curves = run;
-    write(
-      `${summary.dir}: ${summary.lastStep} steps, best validation loss ${fixed(summary.bestValidLoss)} at step ${summary.bestStep ?? "-"}\n`,
-    );
-    write(
-      `${"step".padStart(8)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)} ${"train loss".padStart(10)}\n`,
-    );
-    const trainAt = new Map(curves.train.map((t) => [t.step, t.loss]));
-    for (const v of curves.valid) {
-      const pct = (x: number | null): string => (x === null ? "-" : (100 * x).toFixed(1) + "%");
-      write(
-        `${String(v.step).padStart(8)} ${fixed(v.loss).padStart(10)} ${fixed(v.perplexity, 1).padStart(9)} ${pct(v.accuracy).padStart(6)} ${pct(v.top5).padStart(6)} ${fixed(trainAt.get(v.step) ?? null).padStart(10)}\n`,
-      );
-    }
+    write(values.json ? JSON.stringify(run) + "\n" : formatRun(run));
     return 0;
   }
   const runs = await listRuns(dir);
@@ -78,9 +62,38 @@ export async function runsCommand(
       write(`${r.name.padEnd(28)} unreadable: ${r.error}\n`);
       continue;
     }
+    if (!r.hasMetrics) {
+      write(`${r.name.padEnd(28)} ${"-".padStart(7)}  no metrics.jsonl yet (no step logged)  ${r.data ?? "bundled"}\n`);
+      continue;
+    }
     write(
       `${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)}  ${r.data ?? "bundled"}\n`,
     );
   }
   return 0;
+}
+
+/**
+ * One run as text: a summary line, then one row per step that logged something, with the mean
+ * training loss logged there and the evaluation's figures (blank where the step has none).
+ */
+export function formatRun(run: RunSummary & RunCurves): string {
+  if (!run.hasMetrics) return `${run.dir}: no metrics.jsonl yet (no step logged)\n`;
+  const lines = [
+    `${run.dir}: ${run.lastStep} steps, best validation loss ${fixed(run.bestValidLoss)} at step ${run.bestStep ?? "-"}`,
+    `${"step".padStart(8)} ${"train loss".padStart(10)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)}`,
+  ];
+  const trainAt = new Map(run.train.map((t) => [t.step, t.loss]));
+  const validAt = new Map(run.valid.map((v) => [v.step, v]));
+  const steps = [...new Set([...trainAt.keys(), ...validAt.keys()])].sort((a, b) => a - b);
+  for (const step of steps) {
+    const train = trainAt.get(step);
+    const v = validAt.get(step);
+    const evaluation =
+      v === undefined
+        ? ""
+        : ` ${fixed(v.loss).padStart(10)} ${fixed(v.perplexity, 1).padStart(9)} ${pct(v.accuracy).padStart(6)} ${pct(v.top5).padStart(6)}`;
+    lines.push(`${String(step).padStart(8)} ${(train === undefined ? "" : fixed(train)).padStart(10)}${evaluation}`);
+  }
+  return lines.join("\n") + "\n";
 }

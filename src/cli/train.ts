@@ -29,6 +29,8 @@ const TRAIN_FLAGS = {
 
 const D = DEFAULT_CONFIG;
 const percent = (x: number): string => `${Math.round(100 * x)}%`;
+/** Where `mlm train` differs from the library's defaults: a terminal user wants to see progress. */
+const CLI_DEFAULTS = { progress: true } as const satisfies Partial<TrainConfig>;
 
 const HELP = `Usage: mlm train [CORPUS] [options]
 
@@ -38,7 +40,7 @@ evaluation every --eval-steps, a checkpoint whenever the validation loss improve
 CORPUS is a .tsv (id_it, sent_it, id_en, sent_en), .txt (one sentence per line) or .jsonl file;
 without it, the bundled Tatoeba English sentences are used.
 
-${configHelp(TRAIN_FLAGS)}`;
+${configHelp(TRAIN_FLAGS, CLI_DEFAULTS)}`;
 
 /** Keys that may change when resuming: they do not alter what was already computed. */
 const RESUMABLE = new Set<keyof TrainConfig>([
@@ -89,6 +91,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     config = resolveConfig({ ...saved, ...given }, "resumed configuration");
   }
+  if (given.progress === undefined) config = { ...config, progress: CLI_DEFAULTS.progress };
   const controller = new AbortController();
   const onSignal = (): void => {
     if (controller.signal.aborted) process.exit(130);

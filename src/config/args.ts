@@ -6,7 +6,7 @@
  * @example
  *   const { config, positionals } = parseConfigArgs(["corpus.txt", "--max-steps", "300", "--pad-to-max"]);
  */
-import { checkValues, defaultsOf, keysOf, type FieldTable, type ValuesOf } from "./fields.js";
+import { checkValues, defaultsOf, keysOf, type Field, type FieldTable, type ValuesOf } from "./fields.js";
 import { helpLines, helpWidth, parseFlags } from "./flags.js";
 import { readConfigFile } from "./file.js";
 import { pickKeys, resolveConfig } from "./resolve.js";
@@ -70,12 +70,20 @@ export function parseConfigArgs<E extends FieldTable = Record<never, never>>(
   return { config, positionals: parsed.positionals, extra, given, help: false };
 }
 
-/** The options part of `mlm train --help`: the command's flags, then the configuration by section. */
-export function configHelp(extra: FieldTable = {}): string {
+/**
+ * The options part of `mlm train --help`: the command's flags, then the configuration by section.
+ * `defaults`: where the command's defaults differ from the table's (`mlm train` shows progress).
+ */
+export function configHelp(extra: FieldTable = {}, defaults: Partial<TrainConfig> = {}): string {
   const head = { ...CONFIG_FILE_FLAG, ...extra };
   const width = helpWidth([head, ...CONFIG_SECTIONS.map((s) => s.fields)], true);
   const lines = ["Options:", ...helpLines(head, { width, bothForms: true, withHelp: true })];
-  for (const section of CONFIG_SECTIONS)
-    lines.push("", `${section.title}:`, ...helpLines(section.fields, { width, bothForms: true }));
+  for (const section of CONFIG_SECTIONS) {
+    const fields: Record<string, Field> = { ...section.fields };
+    for (const key of keysOf(section.fields))
+      if (Object.hasOwn(defaults, key))
+        fields[key] = { ...fields[key], default: defaults[key as keyof TrainConfig] } as Field;
+    lines.push("", `${section.title}:`, ...helpLines(fields, { width, bothForms: true }));
+  }
   return lines.join("\n") + "\n";
 }

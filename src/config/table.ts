@@ -110,7 +110,11 @@ const SYSTEM = {
   /** "wasm": SIMD on all cores; "ts": the plain TypeScript reference. */
   backend: { kind: "choice", choices: ["wasm", "ts"], default: "wasm", help: "kernels: wasm (fast) or ts (reference)" },
   threads: { kind: "int", default: 0, min: 0, help: "kernel threads (0: one per core)" },
-  progress: { kind: "boolean", default: true, help: "progress bars and log lines on stderr" },
+  progress: {
+    kind: "boolean",
+    default: false,
+    help: "progress bars and log lines on stderr (the library is silent unless asked)",
+  },
 } as const satisfies FieldTable;
 
 /** The table in sections, for --help. */

@@ -10,10 +10,11 @@
  * - "jsonl": one JSON object per line with a string field (`textField`, "text" by default).
  * - "auto":  by extension (.tsv, .txt, .jsonl/.json/.ndjson), else from the first non-empty line.
  */
-import { open } from "node:fs/promises";
+import { access, open } from "node:fs/promises";
 import { extname } from "node:path";
 import { readLines } from "../util/lines.js";
 import { DEFAULT_CONFIG } from "../config/table.js";
+import { missingCorpusHint } from "./paths.js";
 
 export type CorpusFormat = "tsv" | "txt" | "jsonl";
 
@@ -86,6 +87,9 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
  */
 export async function* streamCorpus(path: string, options: ReadCorpusOptions = {}, stats?: CorpusStats): AsyncGenerator<CorpusRecord> {
   const st: CorpusStats = stats ?? { path, format: "txt", formatFrom: "option", lines: 0, headerDetected: false, emptyDropped: 0, duplicatesDropped: 0, sentences: 0 };
+  await access(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") throw new Error(`${path}: file not found (${missingCorpusHint()})`);
+  }); // other errors are reported when the file is read, with their cause
   const { format, from } = await resolveFormat(path, options.format ?? DEFAULT_CONFIG.format);
   st.path = path;
   st.format = format;

@@ -3,7 +3,7 @@
  * TypeScript sources (src/data/) and from the compiled output (dist/src/data/).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The sentences bundled with the project: real Tatoeba English sentences, one per line. */
@@ -44,4 +44,24 @@ function isOurPackage(path: string): boolean {
  */
 export function bundledCorpusPath(): string {
   return join(projectRoot(), "data", "tatoeba-en.txt");
+}
+
+/** Absolute path of the bundled sample of the tutorial's TSV: 1,000 Italian-English pairs, data/it-en.sample.tsv. */
+export function bundledPairsPath(): string {
+  return join(projectRoot(), "data", "it-en.sample.tsv");
+}
+
+/**
+ * What to say when a corpus file is missing: the bundled corpora (as paths that work from the
+ * current folder) and `mlm download`, which saves the tutorial's whole TSV as data/it-en.tsv.
+ *
+ * @example
+ *   throw new Error(`data/it-en.tsv: file not found (${missingCorpusHint()})`);
+ */
+export function missingCorpusHint(): string {
+  const shown = (path: string): string => {
+    const rel = relative(process.cwd(), path);
+    return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+  };
+  return `bundled: ${shown(bundledCorpusPath())} and ${shown(bundledPairsPath())}; \`mlm download\` fetches the tutorial's whole TSV as data/it-en.tsv`;
 }

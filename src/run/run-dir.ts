@@ -29,7 +29,8 @@ export interface RunCheckpoint {
   tokenizerJson: string;
   /** The trainer's state (train_state.json). */
   state: object;
-  optimizer: NamedTensor[];
+  /** The Adam moments; absent where no resume reads them (best/). */
+  optimizer?: NamedTensor[];
 }
 
 /** The `last-*` checkpoints of a run, oldest first (full paths). */

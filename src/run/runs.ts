@@ -8,13 +8,15 @@
  */
 import { platform, type Storage } from "../platform/index.js";
 import { readJsonObject } from "./json-file.js";
-import { RUN_FILES } from "./layout.js";
+import { CHECKPOINT_FILES, RUN_FILES } from "./layout.js";
 import { readMetricsFile, type MetricsRecord } from "./metrics.js";
 import { readRunStatus, type RunStatus } from "./status.js";
 
 export interface RunSummary {
   dir: string;
   name: string;
+  /** Whether the run has a metrics.jsonl (a run that logged nothing yet has none: its figures are empty). */
+  hasMetrics: boolean;
   /** Last step with a logged figure (training loss or evaluation). */
   lastStep: number;
   bestValidLoss: number | null;
@@ -57,14 +59,26 @@ function curvesOf(records: MetricsRecord[]): RunCurves {
   return curves;
 }
 
-/** Whether `dir` is a run directory: it holds metrics.jsonl. */
+const isFile = async (storage: Storage, path: string): Promise<boolean> => (await storage.stat(path))?.kind === "file";
+
+/**
+ * Whether `dir` is a run directory: it has a metrics.jsonl, or the config.json a run writes first
+ * (a checkpoint directory, which holds model.safetensors, is not a run).
+ */
 export async function isRunDirectory(dir: string, storage: Storage = platform().storage): Promise<boolean> {
-  return (await storage.stat(storage.path.join(dir, RUN_FILES.metrics)))?.kind === "file";
+  const join = storage.path.join;
+  if (await isFile(storage, join(dir, RUN_FILES.metrics))) return true;
+  return (
+    (await isFile(storage, join(dir, RUN_FILES.config))) && !(await isFile(storage, join(dir, CHECKPOINT_FILES.model)))
+  );
 }
 
+/** A run's metrics records; none when the run has not logged any yet. */
 async function readRunMetrics(dir: string, storage: Storage): Promise<MetricsRecord[]> {
-  if (!(await isRunDirectory(dir, storage))) throw new Error(`${dir}: not a run directory (no ${RUN_FILES.metrics})`);
-  return readMetricsFile(storage.path.join(dir, RUN_FILES.metrics), storage);
+  if (!(await isRunDirectory(dir, storage)))
+    throw new Error(`${dir}: not a run directory (no ${RUN_FILES.metrics} or ${RUN_FILES.config})`);
+  const path = storage.path.join(dir, RUN_FILES.metrics);
+  return (await isFile(storage, path)) ? readMetricsFile(path, storage) : [];
 }
 
 /** The training and validation curves of one run. */
@@ -89,6 +103,7 @@ export async function inspectRun(dir: string, storage: Storage = platform().stor
   return {
     dir,
     name: storage.path.basename(dir),
+    hasMetrics: await isFile(storage, storage.path.join(dir, RUN_FILES.metrics)),
     lastStep: records.reduce((m, r) => Math.max(m, r.step), 0),
     bestValidLoss: best?.loss ?? null,
     bestStep: best?.step ?? null,
@@ -107,7 +122,7 @@ export async function summarizeRun(dir: string, storage: Storage = platform().st
 }
 
 /**
- * Summaries of every run directory (a folder with metrics.jsonl) directly under `root`, oldest first.
+ * Summaries of every run directory (see `isRunDirectory`) directly under `root`, oldest first.
  * A run whose files cannot be read is listed with its error instead of stopping the listing.
  */
 export async function listRuns(

@@ -195,7 +195,7 @@ export class TrainingSession {
       s.bestValidLoss = loss;
       s.bestStep = s.step;
       s.evalsWithoutImprovement = 0;
-      await this.checkpoint(run.bestDir);
+      await this.checkpoint(run.bestDir, false); // for inference: no optimizer moments
       log(`step ${s.step}: new best validation loss, checkpoint saved to ${run.bestDir}`);
     } else {
       s.evalsWithoutImprovement++;
@@ -212,8 +212,11 @@ export class TrainingSession {
     await run.pruneLastCheckpoints(config.keepLast);
   }
 
-  /** Everything needed to resume exactly: weights, Adam moments, loader position, generators. */
-  private async checkpoint(dir: string): Promise<void> {
+  /**
+   * Everything needed to resume exactly: weights, Adam moments, loader position, generators. The Adam
+   * moments (twice the weights' size) only where a resume reads them (`last-*`), unless `withOptimizer` is false.
+   */
+  private async checkpoint(dir: string, withOptimizer = true): Promise<void> {
     const { config, modelConfig, run, model, adam, tokenizer, trainLoader } = this.parts;
     this.state.loader = trainLoader.position();
     this.state.dropoutRng = this.dropoutRng.state();
@@ -223,10 +226,12 @@ export class TrainingSession {
       tensors: model.tensors(),
       tokenizerJson: tokenizer.toString(),
       state: this.state,
-      optimizer: [
-        { name: "adam.m", shape: [adam.m.length], data: adam.m },
-        { name: "adam.v", shape: [adam.v.length], data: adam.v },
-      ],
+      optimizer: withOptimizer
+        ? [
+            { name: "adam.m", shape: [adam.m.length], data: adam.m },
+            { name: "adam.v", shape: [adam.v.length], data: adam.v },
+          ]
+        : undefined,
     });
   }
 }

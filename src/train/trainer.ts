@@ -17,7 +17,7 @@ import { prepareData, runLoaders, type TokenizedSplit } from "../data/index.js";
 import { MlmModel, type EvalMetrics, type ModelCapacity, type PackMode } from "../model/index.js";
 import { defaultRunDir, loadCheckpoint, modelConfigFrom, RunDirectory } from "../run/index.js";
 import { SummaryWriter } from "../track/index.js";
-import { createProgress, formatSeconds } from "../util/progress.js";
+import { createProgress, formatSeconds, printLine } from "../util/progress.js";
 import { adamFor } from "./optimizer.js";
 import { formatRate, initialState, TrainingSession } from "./session.js";
 import type { TrainState } from "./train-state.js";
@@ -26,7 +26,7 @@ import type { TrainState } from "./train-state.js";
 export interface TrainOptions {
   /** Continue the run in this directory from its latest checkpoint (its config.json is used). */
   resume?: string;
-  /** Where progress messages go; default stderr when config.progress, else nowhere. */
+  /** Where progress messages go; default stderr (above the progress bar) when config.progress, else nowhere. */
   log?: (line: string) => void;
   /** Stops the loop cleanly (after the current step, with a latest checkpoint) when aborted. */
   signal?: AbortSignal;
@@ -54,11 +54,38 @@ export interface TrainSummary {
 
 /** Trains a masked language model as configured; see the module comment. */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainSummary> {
+  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
+  // A new run that fails before its first step (a mistyped corpus path, a bad tokenizer) removes the
+  // folders it made, so that no empty or half-made run directory is left behind.
+  const made = options.resume === undefined ? await firstMissingFolder(run) : null;
+  const progress = { trained: false };
+  try {
+    return await trainIn(run, config, options, progress);
+  } catch (err) {
+    if (made !== null && !progress.trained) await run.storage.remove(made);
+    throw err;
+  }
+}
+
+/** The outermost folder of the run's path that does not exist yet (null: the run directory exists). */
+async function firstMissingFolder(run: RunDirectory): Promise<string | null> {
+  const { path } = run.storage;
+  let missing: string | null = null;
+  for (let dir = run.dir; (await run.storage.stat(dir)) === null; dir = path.dirname(dir)) missing = dir;
+  return missing;
+}
+
+/** `train` in its run directory; sets `progress.trained` once a step is done. */
+async function trainIn(
+  run: RunDirectory,
+  config: TrainConfig,
+  options: TrainOptions,
+  progress: { trained: boolean },
+): Promise<TrainSummary> {
   const wallStart = Date.now();
-  const log = options.log ?? (config.progress ? (line: string) => process.stderr.write(line + "\n") : () => {});
+  const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
 
   // ---- run directory, resumed or new ----
-  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
   const resumeFrom = options.resume === undefined ? null : await latestCheckpoint(run);
   const runDir = run.dir;
   log(`run directory: ${runDir}`);
@@ -74,6 +101,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
   const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
+  // The epochs the run reaches (fewer than config.epochs when maxSteps ends it first), for the bar.
+  const epochsReached = Math.ceil((totalSteps * config.gradAccumSteps) / trainLoader.batchesPerEpoch);
   if (totalSteps < 1)
     throw new Error(
       `nothing to train: ${config.epochs} epochs of ${trainLoader.batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,
@@ -164,6 +193,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           break;
         }
         const figures = session.step();
+        progress.trained = true;
         epoch = figures.epoch;
         const seconds = Math.max(1e-9, state.trainSeconds - start.seconds);
         const tokensPerSec = (state.tokensSeen - start.tokens) / seconds;
@@ -177,7 +207,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         const lastValid = state.validHistory.at(-1)?.loss;
         bar.update(
           state.step,
-          `epoch ${epoch + 1}/${config.epochs} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
+          `epoch ${epoch + 1}/${epochsReached} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
         );
       }
       bar.stop();

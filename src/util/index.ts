@@ -10,6 +10,6 @@
  *   bar.stop();
  */
 export { Rng, type RngState } from "./rng.js";
-export { createProgress, formatSeconds, type Progress, type ProgressOptions } from "./progress.js";
+export { createProgress, formatSeconds, printLine, type Progress, type ProgressOptions } from "./progress.js";
 export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, tempPathFor, type FileData } from "./atomic-write.js";
 export { readLines, forEachLineChunk, CorpusError, type NumberedLine } from "./lines.js";

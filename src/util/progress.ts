@@ -1,16 +1,19 @@
 /**
  * Progress reporting for long steps (tokenizer training, tokenizing, training, evaluation).
  *
- * On a terminal it draws a cli-progress bar with a status text (loss, tokens/s...). When the stream is
- * not a terminal (CI logs, a file, a pipe) it prints a plain line at most every `logEverySeconds`,
- * plus one at the end, so logs stay readable. `silent` prints nothing (library use, tests).
+ * On a terminal it draws a bar on the last line with a status text (loss, tokens/s...); `printLine`
+ * writes a message above the bar, so that messages and the bar never overwrite each other. A bar
+ * started while another is drawn (an evaluation during training) takes the last line until it stops,
+ * then the outer bar is drawn again. When the stream is not a terminal (CI logs, a file, a pipe) it
+ * prints a plain line at most every `logEverySeconds`, plus one at the end unless that state was
+ * just printed, so logs stay readable. `silent` prints nothing (library use, tests).
  *
  * @example
  *   const bar = createProgress({ label: "tokenize", total: sentences.length });
  *   for (...) bar.update(done, "12.3k sent/s");
+ *   printLine("halfway there"); // above the bar
  *   bar.stop();
  */
-import cliProgress from "cli-progress";
 
 export interface ProgressOptions {
   label: string;
@@ -30,7 +33,7 @@ export interface Progress {
   increment(delta?: number, status?: string): void;
   /** Changes the total (e.g. when it becomes known later). */
   setTotal(total: number): void;
-  /** Finishes the bar (prints the final line when not on a terminal). */
+  /** Finishes the bar: its final state stays on screen (a bar inside another one is cleared). */
   stop(): void;
 }
 
@@ -42,38 +45,84 @@ export function createProgress(options: ProgressOptions): Progress {
   return lineProgress(options, stream);
 }
 
+/** Writes one line of text to `stream`, above the progress bar drawn there if there is one. */
+export function printLine(line: string, stream: NodeJS.WriteStream = process.stderr): void {
+  const bars = drawnBars.get(stream);
+  if (bars === undefined || bars.length === 0) {
+    stream.write(line + "\n");
+    return;
+  }
+  stream.write(CLEAR_LINE + line + "\n");
+  bars[bars.length - 1].draw();
+}
+
 function silentProgress(): Progress {
   return { update() {}, increment() {}, setTotal() {}, stop() {} };
 }
 
+/** Carriage return and erase the line: the bar is redrawn in place. */
+const CLEAR_LINE = "\r\x1b[2K";
+/** Redraws at most this often (ms), plus at the last value. */
+const REDRAW_MS = 200;
+const BAR_WIDTH = 30;
+
+/** The bars being drawn on each terminal stream, outermost first; the last one holds the last line. */
+const drawnBars = new Map<NodeJS.WriteStream, { draw(): void }[]>();
+
 function terminalProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Progress {
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: `${options.label} |{bar}| {value}/{total} {percentage}% | {duration_formatted}<{eta_formatted} {status}`,
-      hideCursor: true,
-      barsize: 30,
-      etaBuffer: 50,
-      fps: 5,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  let bars = drawnBars.get(stream);
+  if (bars === undefined) drawnBars.set(stream, (bars = []));
+  const stack = bars;
+  const start = Date.now();
+  let total = options.total;
   let value = 0;
-  bar.start(options.total, 0, { status: "" });
+  let rateFrom: { value: number; time: number } | null = null; // the first update: the rate (and ETA) counts from there
+  let status = "";
+  let lastDraw = 0;
+  let stopped = false;
+  const self = {
+    draw(): void {
+      const elapsed = (Date.now() - start) / 1000;
+      const fraction = total > 0 ? Math.min(1, value / total) : 0;
+      const filled = Math.round(fraction * BAR_WIDTH);
+      const done = rateFrom === null ? 0 : value - rateFrom.value;
+      const since = rateFrom === null ? 0 : (Date.now() - rateFrom.time) / 1000;
+      const eta = total <= value ? "0s" : done > 0 ? formatSeconds((since * (total - value)) / done) : "?";
+      const text =
+        `${options.label} |${"\u2588".repeat(filled)}${"\u2591".repeat(BAR_WIDTH - filled)}| ${value}/${total} ` +
+        `${Math.floor(100 * fraction)}% | ${formatSeconds(elapsed)}<${eta}${status ? " " + status : ""}`;
+      // One line only: a line that wraps could not be redrawn in place.
+      const width = Math.max(20, (stream.columns || 80) - 1);
+      stream.write(CLEAR_LINE + (text.length > width ? text.slice(0, width) : text));
+      lastDraw = Date.now();
+    },
+  };
+  const set = (v: number, s: string | undefined): void => {
+    if (stopped) return;
+    rateFrom ??= { value: v, time: Date.now() };
+    value = v;
+    if (s !== undefined) status = s;
+    if (stack.at(-1) === self && (Date.now() - lastDraw >= REDRAW_MS || value >= total)) self.draw();
+  };
+  stack.push(self);
+  self.draw();
   return {
-    update(v, status) {
-      value = v;
-      bar.update(v, status === undefined ? undefined : { status });
-    },
-    increment(delta = 1, status) {
-      value += delta;
-      bar.update(value, status === undefined ? undefined : { status });
-    },
-    setTotal(total) {
-      bar.setTotal(total);
+    update: (v, s) => set(v, s),
+    increment: (delta = 1, s) => set(value + delta, s),
+    setTotal(t) {
+      total = t;
     },
     stop() {
-      bar.stop();
+      if (stopped) return;
+      stopped = true;
+      stack.splice(stack.indexOf(self), 1);
+      if (stack.length > 0) {
+        stream.write(CLEAR_LINE);
+        stack[stack.length - 1].draw();
+      } else {
+        self.draw();
+        stream.write("\n");
+      }
     },
   };
 }
@@ -85,6 +134,7 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Pro
   let value = 0;
   let lastStatus = "";
   let lastPrint = start;
+  let printed = ""; // value and status of the last line printed
   let stopped = false;
   const print = (): void => {
     const elapsed = (Date.now() - start) / 1000;
@@ -94,6 +144,7 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Pro
       `${options.label}: ${value}/${total} (${pct}%) ${formatSeconds(elapsed)}${eta}${lastStatus ? " | " + lastStatus : ""}\n`,
     );
     lastPrint = Date.now();
+    printed = `${value}/${total} ${lastStatus}`;
   };
   const maybePrint = (): void => {
     if (Date.now() - lastPrint >= every) print();
@@ -115,7 +166,7 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Pro
     stop() {
       if (stopped) return;
       stopped = true;
-      print();
+      if (printed !== `${value}/${total} ${lastStatus}`) print();
     },
   };
 }

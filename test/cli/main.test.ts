@@ -1,12 +1,17 @@
-// `mlm` exit codes: 0 for help, 2 for bad arguments (any command), 1 for a failure while running.
+// `mlm` exit codes: 0 for help, 2 for bad arguments (any command), 1 for a failure while running;
+// help and version for every command; a quiet exit when the reader of the output goes away.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFile, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../temp-dir.js";
+import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
 
-/** Runs main with stderr captured. */
+const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+/** Runs main with stderr captured (stdout carries the test runner's own messages). */
 async function run(argv: string[]): Promise<{ code: number; err: string }> {
   let err = "";
   const write = process.stderr.write.bind(process.stderr);
@@ -19,6 +24,15 @@ async function run(argv: string[]): Promise<{ code: number; err: string }> {
   } finally {
     process.stderr.write = write;
   }
+}
+
+/** Runs the `mlm` process: exit code, stdout and stderr. */
+function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...argv], (error, out, err) => {
+      done({ code: error === null ? 0 : Number(error.code), out, err });
+    });
+  });
 }
 
 test("bad arguments exit with 2 and a one-line message naming what was expected", async () => {
@@ -48,9 +62,81 @@ test("bad arguments exit with 2 and a one-line message naming what was expected"
 });
 
 test("a failure while running exits with 1; help exits with 0", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-main-"));
+  const dir = tempDir("mlm-main-");
   const { code, err } = await run(["fill", "a [MASK]", "--model", join(dir, "none")]);
   assert.equal(code, 1);
   assert.match(err, /none: no such directory \(expected a run directory or a checkpoint directory\)/);
   assert.equal((await run(["runs", "--help"])).code, 0);
+});
+
+test("every command has --help and `mlm help COMMAND`, on stdout with exit code 0", async () => {
+  const commands = [["train"], ["tokenizer"], ["tokenizer", "train"], ["download"], ["fill"], ["eval"], ["runs"]];
+  await Promise.all(
+    commands.map(async (command) => {
+      const name = command.join(" ");
+      const help = await cli([...command, "--help"]);
+      assert.equal(help.code, 0, name);
+      assert.equal(help.err, "", name);
+      assert.match(help.out, new RegExp(`^Usage: mlm ${name} `), name);
+      assert.deepEqual(await cli(["help", ...command]), help, `mlm help ${name}`);
+      assert.deepEqual(await cli([...command, "-h"]), help, `mlm ${name} -h`);
+    }),
+  );
+  const usage = await cli(["--help"]);
+  assert.equal(usage.code, 0);
+  for (const command of commands) assert.match(usage.out, new RegExp(`^  ${command.join(" ")} `, "m"));
+  assert.deepEqual(await cli(["help"]), usage);
+  // `mlm tokenizer` alone names its sub-commands but is not a complete command.
+  const bare = await cli(["tokenizer"]);
+  assert.equal(bare.code, 2);
+  assert.match(bare.out, /^ {2}train /m);
+  assert.equal((await cli(["tokenizer", "nonsense"])).code, 2);
+});
+
+test("mlm --version prints the package's version", async () => {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  for (const flag of ["--version", "-v"]) {
+    const { code, out, err } = await cli([flag]);
+    assert.equal(code, 0);
+    assert.equal(err, "");
+    assert.equal(out, `mlm-ts ${pkg.version}\n`);
+  }
+});
+
+test("a closed output pipe (mlm runs | head -2) ends mlm quietly, without an EPIPE stack trace", async () => {
+  const dir = tempDir("mlm-main-");
+  for (let i = 0; i < 50; i++) {
+    mkdirSync(join(dir, `run-${i}`));
+    writeFileSync(join(dir, `run-${i}`, "metrics.jsonl"), `{"step":0,"time":0,"split":"valid","loss":9}\n`);
+  }
+  for (const argv of [["runs", dir], ["--help"], ["train", "--help"]]) {
+    // The reading end is closed before mlm writes anything: its first write fails with EPIPE.
+    const child = spawn(process.execPath, [CLI, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let err = "";
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise<number | null>((done) => child.on("close", done));
+    assert.equal(err, "", argv.join(" "));
+    assert.equal(code, 0, argv.join(" "));
+  }
+});
+
+test("before a build, the mlm launcher says how to build instead of a MODULE_NOT_FOUND stack trace", async () => {
+  // bin/mlm.js in a copy of the package without dist/, as in a clone before `npm ci` or `npm run build`.
+  const dir = tempDir("mlm-unbuilt-");
+  mkdirSync(join(dir, "bin"));
+  copyFileSync(new URL("../../../bin/mlm.js", import.meta.url), join(dir, "bin", "mlm.js"));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  const result = await new Promise<{ code: number; err: string }>((done) =>
+    execFile(process.execPath, [join(dir, "bin", "mlm.js"), "--version"], (error, _out, err) =>
+      done({ code: error === null ? 0 : Number(error.code), err }),
+    ),
+  );
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.err,
+    "mlm: mlm-ts is not built yet (no dist/): run `npm run build` (npm ci and npm install build it)\n",
+  );
 });

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../temp-dir.js";
 import { DEFAULT_CONFIG, parseConfigArgs, resolveConfig, UsageError } from "../../src/config.js";
 
 test("defaults are the tutorial's values", () => {
@@ -26,7 +26,7 @@ test("defaults are the tutorial's values", () => {
 });
 
 test("flags override a JSON file, which overrides the defaults", () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-config-"));
+  const dir = tempDir("mlm-config-");
   const file = join(dir, "c.json");
   writeFileSync(file, JSON.stringify({ batchSize: 16, shuffle: true, learningRate: 1e-3 }));
   const { config, positionals } = parseConfigArgs([
@@ -77,13 +77,13 @@ test("unknown keys and bad values are rejected with what was expected", () => {
   );
   assert.throws(() => resolveConfig({ dModel: 9, numHeads: 1 }), /dModel \(9\) must be even/);
   assert.throws(() => resolveConfig({ learningRate: Infinity }), /learningRate must be a number > 0, got Infinity/);
-  const dir = mkdtempSync(join(tmpdir(), "mlm-config-"));
+  const dir = tempDir("mlm-config-");
   writeFileSync(join(dir, "bad.json"), "{ nope");
   assert.throws(() => parseConfigArgs(["--config", join(dir, "bad.json")]), /bad\.json: not valid JSON/);
 });
 
 test("a file and flags valid only together are accepted; names of Object's prototype are unknown keys", () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-config-"));
+  const dir = tempDir("mlm-config-");
   const file = join(dir, "c.json");
   writeFileSync(file, JSON.stringify({ numHeads: 6, randomTokenRate: 0.1 }));
   const { config } = parseConfigArgs(["--config", file, "--d-model", "96", "--mask-token-rate", "0.8"]);
@@ -99,7 +99,7 @@ test("a file and flags valid only together are accepted; names of Object's proto
 });
 
 test("a configuration file: a UTF-8 byte-order mark is accepted, an overflowing number is named as written", () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-config-"));
+  const dir = tempDir("mlm-config-");
   const bom = join(dir, "bom.json");
   writeFileSync(bom, "\uFEFF" + JSON.stringify({ batchSize: 16 }));
   assert.equal(parseConfigArgs(["--config", bom]).config.batchSize, 16);

@@ -118,7 +118,13 @@ test("malformed input gives one-line errors naming file:line and what was expect
       assert.equal(err.message, `${latin1}:3: invalid UTF-8 (expected a UTF-8 text file)`);
       return true;
     });
-    await assert.rejects(readCorpus(join(dir, "nope.txt")), /nope\.txt: file not found/);
+    // A missing corpus names the bundled ones and `mlm download`, for every format.
+    for (const name of ["nope.txt", "it-en.tsv", "nope"])
+      await assert.rejects(readCorpus(join(dir, name)), (err: Error) => {
+        assert.equal(err.message.split(": file not found (")[0], join(dir, name));
+        assert.match(err.message, /bundled: \S*data[\\/]tatoeba-en\.txt and \S*data[\\/]it-en\.sample\.tsv; `mlm download`/);
+        return true;
+      });
     for (const p of [badTsv, badJson, latin1]) {
       const message = await readCorpus(p).then(
         () => "no error",

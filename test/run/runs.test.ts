@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../temp-dir.js";
 import { listRuns, MetricsLog, runCurves, summarizeRun, writeRunStatus } from "../../src/run/index.js";
 import { runsCommand } from "../../src/cli/runs.js";
 
@@ -20,7 +20,7 @@ async function fakeRun(root: string, name: string, valid: [number, number][], da
 }
 
 test("runs are summarised from their metrics: best validation loss, steps, curves", async () => {
-  const root = mkdtempSync(join(tmpdir(), "mlm-runs-"));
+  const root = tempDir("mlm-runs-");
   const a = await fakeRun(
     root,
     "2026-01-01_00-00-00",
@@ -67,11 +67,14 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
   out = "";
   await runsCommand([a, "--json"], (t) => (out += t));
   assert.equal(JSON.parse(out).valid.length, 3);
-  await assert.rejects(runCurves(join(root, "not-a-run")), /not-a-run: not a run directory \(no metrics.jsonl\)/);
+  await assert.rejects(
+    runCurves(join(root, "not-a-run")),
+    /not-a-run: not a run directory \(no metrics.jsonl or config.json\)/,
+  );
 });
 
 test("a diverged loss stays visible, and an unreadable run is listed with its error", async () => {
-  const root = mkdtempSync(join(tmpdir(), "mlm-runs-"));
+  const root = tempDir("mlm-runs-");
   const diverged = await fakeRun(
     root,
     "a-diverged",
@@ -91,4 +94,52 @@ test("a diverged loss stays visible, and an unreadable run is listed with its er
   let out = "";
   await runsCommand([root], (t) => (out += t));
   assert.match(out, /b-broken\s+unreadable: .*config\.json: not valid JSON/);
+});
+
+test("mlm runs RUN prints every logged training loss and every evaluation; a run without metrics is listed", async () => {
+  const root = tempDir("mlm-runs-");
+  const dir = join(root, "run");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ data: null }));
+  const log = await MetricsLog.open(join(dir, "metrics.jsonl"));
+  log.log(0, { split: "valid", loss: 9.8, perplexity: 18000, accuracy: 0, top5: 0.01 }, 1000);
+  for (let step = 20; step <= 100; step += 20) log.log(step, { split: "train", loss: 10 - step / 100 }, 1000 + step);
+  log.log(100, { split: "valid", loss: 8.5, perplexity: 4914.8, accuracy: 0.1, top5: 0.2 }, 1100);
+  await log.close();
+  let out = "";
+  await runsCommand([dir], (t) => (out += t));
+  const rows = out.trimEnd().split("\n").slice(2);
+  assert.deepEqual(
+    rows.map((r) => r.trim().split(/\s+/)),
+    [
+      ["0", "9.8000", "18000.0", "0.0%", "1.0%"],
+      ["20", "9.8000"],
+      ["40", "9.6000"],
+      ["60", "9.4000"],
+      ["80", "9.2000"],
+      ["100", "9.0000", "8.5000", "4914.8", "10.0%", "20.0%"],
+    ],
+  );
+  // Column by column: the step-0 evaluation's loss sits under "valid loss", not under "train loss".
+  const header = out.split("\n")[1];
+  assert.equal(rows[0].indexOf("9.8000") + 6, header.indexOf("valid loss") + 10);
+
+  // A run that has not logged anything yet: listed, and described as such.
+  const fresh = join(root, "fresh");
+  mkdirSync(fresh);
+  writeFileSync(join(fresh, "config.json"), JSON.stringify({ data: "it-en.tsv" }));
+  out = "";
+  await runsCommand([root], (t) => (out += t));
+  assert.match(out, /^fresh\s+-\s+no metrics\.jsonl yet .* it-en\.tsv$/m);
+  assert.match(out, /^run\s+100\s+8\.5000\s+100\s+9\.0000/m);
+  out = "";
+  await runsCommand([fresh], (t) => (out += t));
+  assert.equal(out, `${fresh}: no metrics.jsonl yet (no step logged)\n`);
+  // A checkpoint directory is not a run.
+  mkdirSync(join(dir, "best"));
+  writeFileSync(join(dir, "best", "config.json"), "{}");
+  writeFileSync(join(dir, "best", "model.safetensors"), "");
+  out = "";
+  await runsCommand([join(dir, "best")], (t) => (out += t));
+  assert.equal(out, `no runs under ${join(dir, "best")}\n`);
 });

@@ -1,7 +1,5 @@
 /** Shared helpers of the tokenizer tests: the bundled corpus and temp files. */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { bundledCorpusPath } from "../../src/data/paths.js";
 
 /** The bundled Tatoeba English corpus (65,241 sentences). */
@@ -14,10 +12,7 @@ export function corpusLines(): string[] {
     .filter((l) => l.length > 0);
 }
 
-/** A fresh temp directory for test fixtures. */
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "mlm-tokenizer-test-"));
-}
+export { tempDir } from "../temp-dir.js";
 
 /** Sentences that exercise the edges of the pipeline (special tokens in text, Unicode, empty). */
 export const EDGE_SENTENCES = [

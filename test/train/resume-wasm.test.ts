@@ -3,16 +3,16 @@
 // kernel's result has the same bits whatever the thread count).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../temp-dir.js";
 import { readMetrics } from "../../src/track/index.js";
 import { train } from "../../src/train/trainer.js";
 import { listLastCheckpoints } from "../../src/run/index.js";
 import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("wasm backend: a run killed after a checkpoint resumes to the same losses, with 2 threads or 1", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-resume-wasm-"));
+  const dir = tempDir("mlm-resume-wasm-");
   const overrides = {
     backend: "wasm",
     threads: 2,

@@ -3,17 +3,18 @@
 // the same losses, and a run killed after a checkpoint resumes to the same validation losses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../temp-dir.js";
 import { listLastCheckpoints, readSafetensors } from "../../src/run/index.js";
 import { readMetrics, readScalars } from "../../src/track/index.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { train } from "../../src/train/trainer.js";
+import { DEFAULT_CONFIG } from "../../src/config.js";
 import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("a tiny run learns and leaves a complete run directory", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-train-"));
+  const dir = tempDir("mlm-train-");
   const config = tinyConfig(dir);
   const summary = await train(config);
   const losses = summary.evaluations.map((e) => e.metrics.loss);
@@ -41,6 +42,9 @@ test("a tiny run learns and leaves a complete run directory", async () => {
   assert.ok(weights.has("layers.1.ffn.fc2.weight"));
   const state = JSON.parse(readFileSync(join(run, "best", "train_state.json"), "utf8"));
   assert.equal(state.step, summary.bestStep);
+  // best/ is for inference: no optimizer moments; the latest checkpoint, which --resume reads, has them.
+  assert.ok(!existsSync(join(run, "best", "optimizer.safetensors")));
+  assert.ok(existsSync(join(run, "last-00000120", "optimizer.safetensors")));
   // TensorBoard: every record's CRCs are checked by readScalars; both losses are there.
   const events = readdirSync(run).filter((f) => f.startsWith("events.out.tfevents."));
   assert.equal(events.length, 1);
@@ -65,7 +69,7 @@ test("a tiny run learns and leaves a complete run directory", async () => {
 });
 
 test("the same seed gives the same losses; another seed does not", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-train-"));
+  const dir = tempDir("mlm-train-");
   const run = async (seed: number, out: string) =>
     (await train(tinyConfig(dir, { seed, maxSteps: 40, evalSteps: 20, outDir: join(dir, out) }))).evaluations.map(
       (e) => e.metrics.loss,
@@ -78,7 +82,7 @@ test("the same seed gives the same losses; another seed does not", async () => {
 });
 
 test("a run killed after a checkpoint resumes to the same validation losses", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-resume-"));
+  const dir = tempDir("mlm-resume-");
   const overrides = { maxSteps: 300, evalSteps: 10, logSteps: 7, shuffle: true, keepLast: 2 } as const;
   const reference = await train(tinyConfig(dir, { ...overrides, outDir: join(dir, "reference") }));
 
@@ -111,7 +115,7 @@ test("a run killed after a checkpoint resumes to the same validation losses", as
 });
 
 test("gradient accumulation over 2 batches of 8 trains like batches of 16", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-accum-"));
+  const dir = tempDir("mlm-accum-");
   const common = { dropout: 0, maxSteps: 30, evalSteps: 1000, logSteps: 1, evalAtStart: false, keepLast: 0 } as const;
   await train(tinyConfig(dir, { ...common, batchSize: 16, outDir: join(dir, "big") }));
   await train(tinyConfig(dir, { ...common, batchSize: 8, gradAccumSteps: 2, outDir: join(dir, "accum") }));
@@ -129,7 +133,7 @@ test("gradient accumulation over 2 batches of 8 trains like batches of 16", asyn
 });
 
 test("early stopping ends the run after N evaluations without improvement", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-early-"));
+  const dir = tempDir("mlm-early-");
   // A learning rate far too high makes the validation loss stop improving quickly.
   const summary = await train(
     tinyConfig(dir, { learningRate: 0.3, gradClip: 1e6, maxSteps: 400, evalSteps: 5, earlyStopping: 2 }),
@@ -139,4 +143,56 @@ test("early stopping ends the run after N evaluations without improvement", asyn
   const steps = summary.evaluations.map((e) => e.step);
   const bestIndex = steps.indexOf(summary.bestStep!);
   assert.equal(steps.length - 1 - bestIndex, 2, `two evaluations after the best one: ${steps}`);
+});
+
+test("a new run that fails before its first step leaves no run directory behind", async () => {
+  const dir = tempDir("mlm-failed-");
+  // A mistyped corpus: the error names the bundled corpora; neither runs/ nor runs/a is left.
+  const missing = join(dir, "it-en.tsv");
+  await assert.rejects(
+    train(tinyConfig(dir, { data: missing, outDir: join(dir, "runs", "a") })),
+    /it-en\.tsv: file not found \(bundled: .*tatoeba-en\.txt and .*it-en\.sample\.tsv; `mlm download`/,
+  );
+  assert.ok(!existsSync(join(dir, "runs")));
+  // Failing after config.json and tokenizer.json were written (no step fits in the epochs) too.
+  await assert.rejects(
+    train(tinyConfig(dir, { epochs: 1, gradAccumSteps: 1000, outDir: join(dir, "runs", "b") })),
+    /nothing to train/,
+  );
+  assert.ok(!existsSync(join(dir, "runs")));
+  // An existing folder given as the run directory is not removed.
+  mkdirSync(join(dir, "mine"));
+  await assert.rejects(train(tinyConfig(dir, { data: missing, outDir: join(dir, "mine") })), /file not found/);
+  assert.ok(existsSync(join(dir, "mine")));
+});
+
+test("the library is silent by default; with progress, the bar counts the epochs the run reaches", async () => {
+  const dir = tempDir("mlm-quiet-");
+  let err = "";
+  const write = process.stderr.write.bind(process.stderr);
+  const isTTY = process.stderr.isTTY;
+  process.stderr.isTTY = false; // plain lines, as under the test runner, even when run from a terminal
+  process.stderr.write = (chunk: string | Uint8Array) => {
+    err += chunk.toString();
+    return true;
+  };
+  try {
+    // 240 training sentences in batches of 16: 15 steps per epoch, so 20 steps reach epoch 2 of 100.
+    const overrides = { maxSteps: 20, evalSteps: 20, keepLast: 0 } as const;
+    assert.equal(DEFAULT_CONFIG.progress, false);
+    await train({
+      ...tinyConfig(dir, { ...overrides, outDir: join(dir, "quiet") }),
+      progress: DEFAULT_CONFIG.progress,
+    });
+    assert.equal(err, "");
+    await train(tinyConfig(dir, { ...overrides, outDir: join(dir, "loud"), progress: true }));
+  } finally {
+    process.stderr.write = write;
+    process.stderr.isTTY = isTTY;
+  }
+  // Plain lines: the train bar's final state once.
+  const trainLines = err.split("\n").filter((l) => l.startsWith("train: "));
+  assert.equal(trainLines.length, 1, err);
+  assert.match(trainLines[0], /^train: 20\/20 \(100\.0%\) .* \| epoch 2\/2 loss /);
+  assert.match(err, /step 20: validation loss/);
 });

@@ -1,0 +1,32 @@
+// `npm test` after the build: the Node test runner over dist/test (or over the paths given, as in
+// `npm test -- dist/test/cli/main.test.js`) with the temporary folder (TMPDIR) pointed at a fresh,
+// empty one, then a check that the tests removed everything they made there: a test that leaves a
+// temporary file or folder behind fails the suite, naming what was left.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const paths = process.argv.slice(2);
+const temp = mkdtempSync(join(tmpdir(), "mlm-ts-tests-"));
+let code;
+try {
+  const run = spawnSync(
+    process.execPath,
+    ["--test", "--test-concurrency=1", ...(paths.length > 0 ? paths : [join(root, "dist", "test")])],
+    { stdio: "inherit", env: { ...process.env, TMPDIR: temp, TMP: temp, TEMP: temp } },
+  );
+  code = run.status ?? 1;
+  const left = readdirSync(temp);
+  if (left.length > 0) {
+    process.stderr.write(
+      `npm test: the tests left ${left.length} temporary entr${left.length === 1 ? "y" : "ies"} behind (remove them in a finally block or with node:test's after): ${left.join(", ")}\n`,
+    );
+    code = 1;
+  }
+} finally {
+  rmSync(temp, { recursive: true, force: true });
+}
+process.exitCode = code;
