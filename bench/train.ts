@@ -12,12 +12,11 @@
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolveConfig, type TrainConfig } from "../src/config.js";
-import { createBackend } from "../src/engine/create.js";
 import { Rng } from "../src/engine/rng.js";
-import { MlmModel, packBatch, type PackedBatch } from "../src/model/index.js";
+import { buildModel, capacityFor } from "../src/model/index.js";
 import { adamFor } from "../src/train/optimizer.js";
 import { modelConfigFrom, prepareData, runLoaders } from "../src/train/prepare.js";
-import { modelCapacity, train } from "../src/train/trainer.js";
+import { train } from "../src/train/trainer.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,18 +67,17 @@ export async function benchTrainSteps(
   const config = modeConfig(mode, backendKind, threads);
   const data = await prepareData(config, () => {});
   const tok = data.tokenizer;
-  const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tok, data.train, data.valid);
-  const backend = await createBackend(backendKind, threads);
+  const { train: trainLoader, valid: validLoader } = runLoaders(config, tok, data.train, data.valid);
+  const { model, backend, dispose } = await buildModel({
+    config: modelConfigFrom(config, tok.vocabSize),
+    capacity: capacityFor([trainLoader, validLoader]),
+    backend: backendKind,
+    threads,
+    weights: Rng.derive(config.seed, "init"),
+  });
   try {
-    const model = new MlmModel(
-      backend,
-      modelConfigFrom(config, tok.vocabSize),
-      modelCapacity([data.train, data.valid], config, packMode),
-    );
-    model.init(Rng.derive(config.seed, "init"));
     const adam = adamFor(backend, model, config);
     const dropoutRng = Rng.derive(config.seed, "dropout");
-    let packed: PackedBatch | undefined;
     const ms: number[] = [];
     let real = 0;
     let padded = 0;
@@ -88,22 +86,20 @@ export async function benchTrainSteps(
       // Timed as the trainer's step is: batch collation and masking included.
       const t0 = performance.now();
       const { batch } = trainLoader.next();
-      packed = packBatch(batch, packMode, packed);
-      model.forwardBackward(packed, { train: true, dropoutRng, fullHead: config.fullHead });
+      model.forwardBackward(batch, { train: true, dropoutRng, fullHead: config.fullHead });
       adam.update(model.params, model.grads, config.learningRate);
       const dt = performance.now() - t0;
       if (i < warmup) continue;
       ms.push(dt);
       seconds += dt / 1000;
-      for (let b = 0; b < batch.B; b++) real += batch.lengths[b];
-      padded += batch.B * batch.S;
+      real += batch.tokens;
+      padded += batch.numSeqs * batch.width;
     }
     const evalBatches = Math.min(validLoader.batchesPerEpoch, 5);
     const evalMs: number[] = [];
     for (let i = 0; i < evalBatches; i++) {
       const t0 = performance.now();
-      packed = packBatch(validLoader.batch(0, i), packMode, packed);
-      model.evaluate(packed, { fullHead: config.fullHead });
+      model.evaluate(validLoader.batch(0, i), { fullHead: config.fullHead });
       evalMs.push(performance.now() - t0);
     }
     return {
@@ -119,7 +115,7 @@ export async function benchTrainSteps(
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
     };
   } finally {
-    backend.dispose();
+    dispose();
   }
 }
 

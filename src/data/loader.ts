@@ -10,7 +10,8 @@
  */
 import { Rng, type RngState } from "../engine/rng.js";
 import type { TokenizedSplit } from "./cache.js";
-import { BatchBuffers, collate, type Batch, type Padding } from "./collate.js";
+import { checkPackMode, checkPadding, type Batch, type PackMode, type Padding } from "./batch.js";
+import { BatchBuffers, collate, type CollateOptions } from "./collate.js";
 import { createMasking, type MaskOptions, type Masking, type SpecialSpec } from "./masking.js";
 import { batchesPerEpoch, epochOrder } from "./order.js";
 
@@ -19,6 +20,8 @@ export interface DataLoaderOptions {
   batchSize: number;
   /** "longest" (default) or "max" (every batch padded to maxLen, the tutorial's way). */
   padding?: Padding;
+  /** "unpadded" (default: rows of real tokens only) or "padded" (padding computed, the tutorial's way). */
+  pack?: PackMode;
   /** Longest sentence allowed, in tokens; the buffers are batchSize x maxLen. Default 128. */
   maxLen?: number;
   /** Shuffle each epoch with a permutation from (seed, epoch). Default false (the tutorial). */
@@ -59,10 +62,12 @@ export class MlmDataLoader {
   readonly maxLen: number;
   readonly seed: number;
   private readonly split: TokenizedSplit;
+  /** How batches are laid out in rows (see batch.ts). */
+  readonly pack: PackMode;
   private readonly padding: Padding;
   private readonly shuffle: boolean;
   private readonly fixedMasks: boolean;
-  private readonly padId: number;
+  private readonly layout: CollateOptions;
   private readonly masking: Masking | undefined;
   private readonly buffers: BatchBuffers;
   private readonly order: Int32Array;
@@ -78,11 +83,11 @@ export class MlmDataLoader {
     this.batchesPerEpoch = batchesPerEpoch(split.count, options.batchSize);
     this.maxLen = options.maxLen ?? 128;
     this.seed = options.seed ?? 42;
-    this.padding = options.padding ?? "longest";
-    if (this.padding !== "longest" && this.padding !== "max") throw new Error(`padding must be "longest" or "max", got "${String(this.padding)}"`);
+    this.padding = checkPadding(options.padding ?? "longest", "data loader");
+    this.pack = checkPackMode(options.pack ?? "unpadded", "data loader");
     this.shuffle = options.shuffle ?? false;
     this.fixedMasks = options.fixedMasks ?? false;
-    this.padId = options.padId;
+    this.layout = { padId: options.padId, padding: this.padding, pack: this.pack };
     checkSplit(split, this.maxLen, options.vocabSize);
     this.masking = options.mask === false ? undefined : createMasking({ ...options.mask, maskId: options.maskId, vocabSize: options.vocabSize, isSpecial: options.isSpecial });
     this.buffers = new BatchBuffers(Math.min(options.batchSize, split.count), this.maxLen);
@@ -113,7 +118,7 @@ export class MlmDataLoader {
     const end = Math.min(start + this.batchSize, this.split.count);
     // Fixed masks cost one small generator per validation batch; training batches allocate nothing.
     const maskRng = rng ?? (this.fixedMasks ? Rng.derive(this.seed, `data/fixed-mask/${index}`) : this.rng);
-    return collate(this.split, this.order.subarray(start, end), this.buffers, { padId: this.padId, padding: this.padding }, this.masking, maskRng);
+    return collate(this.split, this.order.subarray(start, end), this.buffers, this.layout, this.masking, maskRng);
   }
 
   /** The batch at the current position, then moves to the next one (to the next epoch after the last). */
@@ -132,6 +137,23 @@ export class MlmDataLoader {
   /** The position to save in a checkpoint (JSON-serialisable). */
   position(): LoaderPosition {
     return { epoch: this.epoch, index: this.index, rng: this.rng.state() };
+  }
+
+  /**
+   * The most rows and sentences one batch of this loader can have, from the split's lengths: the B
+   * longest sentences ("unpadded"), or B times the widest padding ("padded"). Model buffers are sized
+   * from it once.
+   */
+  largestBatch(): { maxRows: number; maxSeqs: number } {
+    const { offsets, count } = this.split;
+    const lengths = new Int32Array(count);
+    for (let i = 0; i < count; i++) lengths[i] = offsets[i + 1] - offsets[i];
+    lengths.sort();
+    const B = Math.min(this.batchSize, count);
+    let maxRows = 0;
+    if (this.pack === "padded") maxRows = B * (this.padding === "max" ? this.maxLen : lengths[count - 1]);
+    else for (let i = count - B; i < count; i++) maxRows += lengths[i];
+    return { maxRows, maxSeqs: B };
   }
 
   /** Continues from a saved position: `next()` then returns exactly the batch it would have returned. */

@@ -6,7 +6,7 @@
  * averages per-batch means, which weighs tokens of small batches more).
  */
 import type { MlmDataLoader } from "../data/index.js";
-import { packBatch, type MlmModel, type PackedBatch, type PackMode } from "../model/index.js";
+import type { MlmModel } from "../model/index.js";
 import { createProgress } from "../track/progress.js";
 
 /** Figures of one evaluation over a split. */
@@ -23,12 +23,9 @@ export interface EvalMetrics {
   tokens: number;
 }
 
-/** How `evaluateSplit` lays out and scores the batches. */
+/** How `evaluateSplit` scores the batches. */
 export interface EvalOptions {
-  packMode: PackMode;
   fullHead: boolean;
-  /** Reused packing buffers (training passes its own). */
-  packed?: PackedBatch;
   progress?: boolean;
   label?: string;
 }
@@ -40,14 +37,12 @@ export function evaluateSplit(model: MlmModel, loader: MlmDataLoader, options: E
     total: loader.batchesPerEpoch,
     silent: !options.progress,
   });
-  let packed = options.packed;
   let lossSum = 0;
   let count = 0;
   let top1 = 0;
   let top5 = 0;
   for (let i = 0; i < loader.batchesPerEpoch; i++) {
-    packed = packBatch(loader.batch(0, i), options.packMode, packed);
-    const r = model.evaluate(packed, { fullHead: options.fullHead });
+    const r = model.evaluate(loader.batch(0, i), { fullHead: options.fullHead });
     lossSum += r.lossSum;
     count += r.count;
     top1 += r.top1;

@@ -15,7 +15,7 @@ import {
   type CorpusStats,
   type TokenizedSplit,
 } from "../data/index.js";
-import { resolveConfig as resolveModelConfig, type ModelConfig, type PackMode } from "../model/index.js";
+import { resolveConfig as resolveModelConfig, type ModelConfig } from "../model/index.js";
 import { Tokenizer, trainBpeFromSentences } from "../tokenizer/index.js";
 
 /** A run's tokenizer and tokenized splits, with what reading the corpus found. */
@@ -136,10 +136,11 @@ export function runLoaders(
   tokenizer: Tokenizer,
   train: TokenizedSplit,
   valid: TokenizedSplit,
-): { train: MlmDataLoader; valid: MlmDataLoader; packMode: PackMode } {
+): { train: MlmDataLoader; valid: MlmDataLoader } {
   const options = {
     batchSize: config.batchSize,
     padding: config.padToMax ? ("max" as const) : ("longest" as const),
+    pack: config.computePadding ? ("padded" as const) : ("unpadded" as const),
     maxLen: config.maxLen,
     seed: config.seed,
     mask: {
@@ -155,7 +156,6 @@ export function runLoaders(
   return {
     train: new MlmDataLoader(train, { ...options, shuffle: config.shuffle }),
     valid: new MlmDataLoader(valid, { ...options, shuffle: false, fixedMasks: true }),
-    packMode: config.computePadding ? "padded" : "unpadded",
   };
 }
 
