@@ -45,15 +45,12 @@ export function randomSentences(
   return sentences;
 }
 
-/** `randomSentences` as a batch padded to width S (padding id 0), packed as `pack` says. */
-export function randomBatch(
-  seed: number,
-  B: number,
-  S: number,
-  V: number,
-  labelRate = 0.3,
-  minLen = 1,
-  pack: PackMode = "unpadded",
-): Batch {
-  return batchOf(randomSentences(seed, B, S, V, labelRate, minLen), { pack, width: S });
+/** `randomSentences` as an "unpadded" batch. */
+export function randomBatch(...args: Parameters<typeof randomSentences>): Batch {
+  return packedRandomBatch("unpadded", ...args);
+}
+
+/** `randomSentences` as a batch of width S (padding id 0), packed as `pack` says. */
+export function packedRandomBatch(pack: PackMode, ...args: Parameters<typeof randomSentences>): Batch {
+  return batchOf(randomSentences(...args), { pack, width: args[2] });
 }

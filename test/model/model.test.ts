@@ -7,7 +7,7 @@ import { TsBackend } from "../../src/engine/ts-backend.js";
 import { createWasmBackend } from "../../src/engine/wasm/wasm-backend.js";
 import { MlmModel } from "../../src/model/model.js";
 import { batchOf } from "../../src/data/index.js";
-import { TINY, randomBatch, randomSentences } from "./fixtures.js";
+import { TINY, packedRandomBatch, randomBatch, randomSentences } from "./fixtures.js";
 
 const be = new TsBackend();
 
@@ -80,8 +80,8 @@ test("whole-model gradient with dropout matches finite differences when the mask
 
 test("padded and unpadded packings give the same loss, gradients, evaluation and logits", () => {
   const m = tinyModel(5);
-  const u = randomBatch(6, 5, 9, 50, 0.3, 2, "unpadded");
-  const p = randomBatch(6, 5, 9, 50, 0.3, 2, "padded");
+  const u = packedRandomBatch("unpadded", 6, 5, 9, 50, 0.3, 2);
+  const p = packedRandomBatch("padded", 6, 5, 9, 50, 0.3, 2);
   assert.ok(p.rows > u.rows);
   const ru = m.forwardBackward(u, { train: false });
   const gu = Float32Array.from(m.grads);
@@ -104,7 +104,7 @@ test("padded and unpadded packings give the same loss, gradients, evaluation and
 test("sparse head (labelled rows only) and full head give the same loss and gradients", () => {
   for (const mode of ["unpadded", "padded"] as const) {
     const m = tinyModel(7);
-    const batch = randomBatch(8, 4, 8, 50, 0.2, 1, mode);
+    const batch = packedRandomBatch(mode, 8, 4, 8, 50, 0.2, 1);
     const rs = m.forwardBackward(batch, { train: false });
     const gs = Float32Array.from(m.grads);
     const rf = m.forwardBackward(batch, { train: false, fullHead: true });
