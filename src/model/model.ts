@@ -31,6 +31,7 @@ import {
   type RowsInfo,
 } from "./block.js";
 import { resolveConfig, type ModelConfig } from "./config.js";
+import { GradientAccumulator } from "./accumulate.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
 import { positionalEncoding } from "./layers.js";
 import {
@@ -154,15 +155,9 @@ export class MlmModel {
   private readonly maxProbs: number;
   /** Gradients of the last pass, in the layout of `params` (the block and head views point here). */
   private readonly passGrads: Float32Array;
-  /** Sum of the accumulated passes' weighted gradients, then their mean (capacity.accumulate). */
-  private readonly sumGrads: Float32Array | null;
-  // The open accumulation: passes so far, float64 sum of loss * labelled rows, labelled rows, and the
-  // labelled rows of its first pass (whose gradient joins the sum only when a second pass comes).
-  private accPasses = 0;
-  private accLossSum = 0;
-  private accCount = 0;
-  private accFirstCount = 0;
-  /** Whether `grads` is sumGrads (after an accumulation of several passes) rather than passGrads. */
+  /** Gradient accumulation over passes, into a second buffer when capacity.accumulate. */
+  private readonly accumulator: GradientAccumulator;
+  /** Whether `grads` is the accumulator's sum (after an accumulation of several passes) rather than passGrads. */
   private gradsAreSum = false;
 
   constructor(
@@ -204,7 +199,7 @@ export class MlmModel {
     this.ids = backend.allocInt(maxRows);
     this.positions = backend.allocInt(maxRows);
     this.headRows = backend.allocInt(maxRows);
-    this.sumGrads = accumulate ? backend.alloc(total) : null;
+    this.accumulator = new GradientAccumulator(backend, this.passGrads, accumulate ? backend.alloc(total) : null);
   }
 
   /**
@@ -212,7 +207,7 @@ export class MlmModel {
    * `endAccumulation` of several passes their token-weighted mean.
    */
   get grads(): Float32Array {
-    return this.gradsAreSum && this.sumGrads !== null ? this.sumGrads : this.passGrads;
+    return this.gradsAreSum ? (this.accumulator.sum ?? this.passGrads) : this.passGrads;
   }
 
   /**
@@ -266,20 +261,14 @@ export class MlmModel {
    */
   forwardBackward(batch: Batch, opts: PassOptions = {}): StepResult {
     const accumulate = opts.accumulate ?? false;
-    if (accumulate) this.openAccumulatingPass();
-    else if (this.accPasses > 0)
+    if (accumulate) this.accumulator.beforePass();
+    else if (this.accumulator.open)
       throw new Error(
         "MlmModel: a pass without accumulate in the middle of an accumulation; call endAccumulation first",
       );
     this.gradsAreSum = false;
     const result = this.backprop(batch, opts);
-    if (accumulate) {
-      this.accPasses++;
-      this.accLossSum += result.loss * result.count;
-      this.accCount += result.count;
-      if (this.accPasses === 1) this.accFirstCount = result.count;
-      else this.addPassToSum(result.count, true);
-    }
+    if (accumulate) this.accumulator.afterPass(result.loss, result.count);
     return result;
   }
 
@@ -289,32 +278,9 @@ export class MlmModel {
    * sentences; one pass: its own gradient, untouched). Returns the mean loss over those rows.
    */
   endAccumulation(): StepResult {
-    const passes = this.accPasses;
-    const count = this.accCount;
-    if (passes === 0) throw new Error("MlmModel.endAccumulation: no pass with accumulate to end");
-    const loss = count > 0 ? this.accLossSum / count : 0;
-    this.accPasses = 0;
-    this.accLossSum = 0;
-    this.accCount = 0;
-    if (passes > 1 && this.sumGrads !== null) {
-      this.backend.scaleAdd(this.sumGrads, this.sumGrads, this.sumGrads.length, count > 0 ? 1 / count : 0, false);
-      this.gradsAreSum = true;
-    }
+    const { loss, count, summed } = this.accumulator.end();
+    this.gradsAreSum = summed;
     return { loss, count };
-  }
-
-  /** Before an accumulating pass: from the second pass on, the first pass's gradient starts the sum. */
-  private openAccumulatingPass(): void {
-    if (this.accPasses === 0) return;
-    if (this.sumGrads === null)
-      throw new Error("MlmModel: accumulating several passes needs capacity.accumulate (a second gradient buffer)");
-    if (this.accPasses === 1) this.addPassToSum(this.accFirstCount, false);
-  }
-
-  /** sumGrads = (accumulate ? sumGrads : 0) + count * passGrads, in float32 as the kernel rounds. */
-  private addPassToSum(count: number, accumulate: boolean): void {
-    const sum = this.sumGrads;
-    if (sum !== null) this.backend.scaleAdd(sum, this.passGrads, sum.length, count, accumulate);
   }
 
   /** Forward and backward of one batch into passGrads (zeroed first). */
