@@ -15,11 +15,11 @@ import { pathToFileURL } from "node:url";
 import { resolveConfig, type TrainConfig } from "../src/config.js";
 import { createBackend } from "../src/engine/create.js";
 import { Rng } from "../src/util/rng.js";
-import { MlmModel, packBatch, type PackedBatch } from "../src/model/index.js";
+import { buildModel, capacityFor } from "../src/model/index.js";
 import { adamFor } from "../src/train/optimizer.js";
 import { prepareData, runLoaders } from "../src/data/index.js";
 import { modelConfigFrom } from "../src/run/index.js";
-import { modelCapacity, train } from "../src/train/trainer.js";
+import { train } from "../src/train/trainer.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,21 +74,20 @@ export async function benchTrainSteps(
   const config = modeConfig(mode, backendKind, threads);
   const data = await prepareData(config, () => {});
   const tok = data.tokenizer;
-  const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tok, data.train, data.valid);
+  const { train: trainLoader, valid: validLoader } = runLoaders(config, tok, data.train, data.valid);
   const inner = await createBackend(backendKind, threads);
   // Profiled, the model and the optimizer call the kernels through the timing wrapper.
   const prof = profile ? new StepProfiler(inner) : null;
-  const backend = prof?.backend ?? inner;
+  const { model, backend, dispose } = await buildModel({
+    config: modelConfigFrom(config, tok.vocabSize),
+    capacity: capacityFor([trainLoader, validLoader]),
+    backend: prof?.backend ?? inner,
+    threads,
+    weights: Rng.derive(config.seed, "init"),
+  });
   try {
-    const model = new MlmModel(
-      backend,
-      modelConfigFrom(config, tok.vocabSize),
-      modelCapacity([data.train, data.valid], config, packMode),
-    );
-    model.init(Rng.derive(config.seed, "init"));
     const adam = adamFor(backend, model, config);
     const dropoutRng = Rng.derive(config.seed, "dropout");
-    let packed: PackedBatch | undefined;
     const ms: number[] = [];
     let real = 0;
     let padded = 0;
@@ -98,9 +97,8 @@ export async function benchTrainSteps(
       const t0 = performance.now();
       prof?.enter("data");
       const { batch } = trainLoader.next();
-      packed = packBatch(batch, packMode, packed);
       prof?.enter("forward"); // the kernels switch it to "backward" (see profile.ts)
-      model.forwardBackward(packed, { train: true, dropoutRng, fullHead: config.fullHead });
+      model.forwardBackward(batch, { train: true, dropoutRng, fullHead: config.fullHead });
       prof?.enter("optimizer");
       adam.update(model.params, model.grads, config.learningRate);
       prof?.enter(null);
@@ -111,15 +109,14 @@ export async function benchTrainSteps(
       }
       ms.push(dt);
       seconds += dt / 1000;
-      for (let b = 0; b < batch.B; b++) real += batch.lengths[b];
-      padded += batch.B * batch.S;
+      real += batch.tokens;
+      padded += batch.numSeqs * batch.width;
     }
     const evalBatches = Math.min(validLoader.batchesPerEpoch, 5);
     const evalMs: number[] = [];
     for (let i = 0; i < evalBatches; i++) {
       const t0 = performance.now();
-      packed = packBatch(validLoader.batch(0, i), packMode, packed);
-      model.evaluate(packed, { fullHead: config.fullHead });
+      model.evaluate(validLoader.batch(0, i), { fullHead: config.fullHead });
       evalMs.push(performance.now() - t0);
     }
     return {
@@ -136,7 +133,8 @@ export async function benchTrainSteps(
       ...prof?.figures(steps, seconds * 1000),
     };
   } finally {
-    backend.dispose();
+    dispose();
+    inner.dispose();
   }
 }
 

@@ -30,7 +30,7 @@ export {
   type FillMaskPrediction,
   type CorpusEvaluation,
 } from "./pipelines/index.js";
-export { MlmModel, packBatch, type ModelConfig, type PackedBatch, type PaddedBatch } from "./model/index.js";
+export { MlmModel, buildModel, type ModelConfig } from "./model/index.js";
 export { createBackend, type BackendKind } from "./engine/create.js";
 export { TsBackend, Rng, type Backend } from "./engine/index.js";
 export {
@@ -38,6 +38,8 @@ export {
   sampleAndSplit,
   downloadFile,
   MlmDataLoader,
+  batchOf,
+  type Batch,
   bundledCorpusPath,
   TATOEBA_ATTRIBUTION,
 } from "./data/index.js";

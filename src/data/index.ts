@@ -1,6 +1,6 @@
 /**
  * The data layer of `mlm train`: corpus reading, sampling and split, download, tokenized cache,
- * epoch order, collate with masking, and a resumable data loader.
+ * epoch order, collate with masking into the model's batch layout, and a resumable data loader.
  */
 export { readLines, type NumberedLine } from "../util/lines.js";
 export { TATOEBA_ATTRIBUTION, bundledCorpusPath, projectRoot } from "./paths.js";
@@ -30,7 +30,8 @@ export {
   type LoadOrBuildResult,
 } from "./cache.js";
 export { specialTable, createMasking, type MaskOptions, type SpecialSpec, type Masking } from "./masking.js";
-export { IGNORE_LABEL, BatchBuffers, collate, type Batch, type Padding, type CollateOptions } from "./collate.js";
+export { IGNORE_LABEL, type Batch, type PackMode, type Padding } from "./batch.js";
+export { BatchBuffers, collate, batchOf, type CollateOptions, type SentenceRow } from "./collate.js";
 export { batchesPerEpoch, epochOrder, type OrderOptions } from "./order.js";
 export { MlmDataLoader, type DataLoaderOptions, type LoaderPosition } from "./loader.js";
 export {

@@ -10,7 +10,8 @@
  */
 import { Rng, type RngState } from "../util/rng.js";
 import type { TokenizedSplit } from "./cache.js";
-import { BatchBuffers, collate, type Batch, type Padding } from "./collate.js";
+import { checkPackMode, checkPadding, type Batch, type PackMode, type Padding } from "./batch.js";
+import { BatchBuffers, collate, type CollateOptions } from "./collate.js";
 import { createMasking, type MaskOptions, type Masking, type SpecialSpec } from "./masking.js";
 import { batchesPerEpoch, epochOrder } from "./order.js";
 import { DEFAULT_CONFIG } from "../config/table.js";
@@ -20,6 +21,8 @@ export interface DataLoaderOptions {
   batchSize: number;
   /** "longest" (default) or "max" (every batch padded to maxLen, the tutorial's way). */
   padding?: Padding;
+  /** "unpadded" (default: rows of real tokens only) or "padded" (padding computed, the tutorial's way). */
+  pack?: PackMode;
   /** Longest sentence allowed, in tokens; the buffers are batchSize x maxLen. Default: the configuration's maxLen. */
   maxLen?: number;
   /** Shuffle each epoch with a permutation from (seed, epoch). Default false (the tutorial). */
@@ -48,7 +51,7 @@ export interface LoaderPosition {
  * @example
  *   const train = new MlmDataLoader(split, { batchSize: 64, padId: 0, maskId: 3, vocabSize: 25000, isSpecial: [0, 1, 2, 3] });
  *   for (let step = 0; step < 1230; step++) {
- *     const { epoch, index, batch } = train.next();   // batch.ids, batch.labels: [B*S]
+ *     const { epoch, index, batch } = train.next();   // batch.ids, batch.labels: [batch.rows]
  *     ...
  *   }
  *   checkpoint.data = train.position();              // later: train.restore(checkpoint.data)
@@ -60,10 +63,12 @@ export class MlmDataLoader {
   readonly maxLen: number;
   readonly seed: number;
   private readonly split: TokenizedSplit;
+  /** How batches are laid out in rows (see batch.ts). */
+  readonly pack: PackMode;
   private readonly padding: Padding;
   private readonly shuffle: boolean;
   private readonly fixedMasks: boolean;
-  private readonly padId: number;
+  private readonly layout: CollateOptions;
   private readonly masking: Masking | undefined;
   private readonly buffers: BatchBuffers;
   private readonly order: Int32Array;
@@ -79,11 +84,11 @@ export class MlmDataLoader {
     this.batchesPerEpoch = batchesPerEpoch(split.count, options.batchSize);
     this.maxLen = options.maxLen ?? DEFAULT_CONFIG.maxLen;
     this.seed = options.seed ?? DEFAULT_CONFIG.seed;
-    this.padding = options.padding ?? "longest";
-    if (this.padding !== "longest" && this.padding !== "max") throw new Error(`padding must be "longest" or "max", got "${String(this.padding)}"`);
+    this.padding = checkPadding(options.padding ?? "longest", "data loader");
+    this.pack = checkPackMode(options.pack ?? "unpadded", "data loader");
     this.shuffle = options.shuffle ?? DEFAULT_CONFIG.shuffle;
     this.fixedMasks = options.fixedMasks ?? false;
-    this.padId = options.padId;
+    this.layout = { padId: options.padId, padding: this.padding, pack: this.pack };
     checkSplit(split, this.maxLen, options.vocabSize);
     this.masking = options.mask === false ? undefined : createMasking({ ...options.mask, maskId: options.maskId, vocabSize: options.vocabSize, isSpecial: options.isSpecial });
     this.buffers = new BatchBuffers(Math.min(options.batchSize, split.count), this.maxLen);
@@ -114,7 +119,7 @@ export class MlmDataLoader {
     const end = Math.min(start + this.batchSize, this.split.count);
     // Fixed masks cost one small generator per validation batch; training batches allocate nothing.
     const maskRng = rng ?? (this.fixedMasks ? Rng.derive(this.seed, `data/fixed-mask/${index}`) : this.rng);
-    return collate(this.split, this.order.subarray(start, end), this.buffers, { padId: this.padId, padding: this.padding }, this.masking, maskRng);
+    return collate(this.split, this.order.subarray(start, end), this.buffers, this.layout, this.masking, maskRng);
   }
 
   /** The batch at the current position, then moves to the next one (to the next epoch after the last). */
@@ -133,6 +138,23 @@ export class MlmDataLoader {
   /** The position to save in a checkpoint (JSON-serialisable). */
   position(): LoaderPosition {
     return { epoch: this.epoch, index: this.index, rng: this.rng.state() };
+  }
+
+  /**
+   * The most rows and sentences one batch of this loader can have, from the split's lengths: the B
+   * longest sentences ("unpadded"), or B times the widest padding ("padded"). Model buffers are sized
+   * from it once.
+   */
+  largestBatch(): { maxRows: number; maxSeqs: number } {
+    const { offsets, count } = this.split;
+    const lengths = new Int32Array(count);
+    for (let i = 0; i < count; i++) lengths[i] = offsets[i + 1] - offsets[i];
+    lengths.sort();
+    const B = Math.min(this.batchSize, count);
+    let maxRows = 0;
+    if (this.pack === "padded") maxRows = B * (this.padding === "max" ? this.maxLen : lengths[count - 1]);
+    else for (let i = count - B; i < count; i++) maxRows += lengths[i];
+    return { maxRows, maxSeqs: B };
   }
 
   /** Continues from a saved position: `next()` then returns exactly the batch it would have returned. */

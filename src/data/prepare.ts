@@ -131,10 +131,11 @@ export function runLoaders(
   tokenizer: Tokenizer,
   train: TokenizedSplit,
   valid: TokenizedSplit,
-): { train: MlmDataLoader; valid: MlmDataLoader; packMode: "padded" | "unpadded" } {
+): { train: MlmDataLoader; valid: MlmDataLoader } {
   const options = {
     batchSize: config.batchSize,
     padding: config.padToMax ? ("max" as const) : ("longest" as const),
+    pack: config.computePadding ? ("padded" as const) : ("unpadded" as const),
     maxLen: config.maxLen,
     seed: config.seed,
     mask: {
@@ -150,6 +151,5 @@ export function runLoaders(
   return {
     train: new MlmDataLoader(train, { ...options, shuffle: config.shuffle }),
     valid: new MlmDataLoader(valid, { ...options, shuffle: false, fixedMasks: true }),
-    packMode: config.computePadding ? "padded" : "unpadded",
   };
 }

@@ -5,8 +5,8 @@
  * The loss is averaged over every masked token of the split (a token-weighted mean; the tutorial
  * averages per-batch means, which weighs tokens of small batches more).
  */
+import type { Batch } from "../data/batch.js";
 import { createProgress } from "../util/progress.js";
-import { packBatch, type PackedBatch, type PackMode, type PaddedBatch } from "./batch.js";
 import type { MlmModel } from "./model.js";
 
 /** Figures of one evaluation over a split. */
@@ -23,12 +23,9 @@ export interface EvalMetrics {
   tokens: number;
 }
 
-/** How `evaluateSplit` lays out and scores the batches. */
+/** How `evaluateSplit` scores the batches. */
 export interface EvalOptions {
-  packMode: PackMode;
   fullHead: boolean;
-  /** Reused packing buffers (training passes its own). */
-  packed?: PackedBatch;
   progress?: boolean;
   label?: string;
 }
@@ -36,7 +33,7 @@ export interface EvalOptions {
 /** Batches with fixed contents, read by index: a validation loader (data's MlmDataLoader). */
 export interface FixedBatches {
   readonly batchesPerEpoch: number;
-  batch(epoch: number, index: number): PaddedBatch;
+  batch(epoch: number, index: number): Batch;
 }
 
 /** Scores every batch of `loader` (its fixed validation masks) with `model`. */
@@ -46,14 +43,12 @@ export function evaluateSplit(model: MlmModel, loader: FixedBatches, options: Ev
     total: loader.batchesPerEpoch,
     silent: !options.progress,
   });
-  let packed = options.packed;
   let lossSum = 0;
   let count = 0;
   let top1 = 0;
   let top5 = 0;
   for (let i = 0; i < loader.batchesPerEpoch; i++) {
-    packed = packBatch(loader.batch(0, i), options.packMode, packed);
-    const r = model.evaluate(packed, { fullHead: options.fullHead });
+    const r = model.evaluate(loader.batch(0, i), { fullHead: options.fullHead });
     lossSum += r.lossSum;
     count += r.count;
     top1 += r.top1;

@@ -1,5 +1,5 @@
 /**
- * The tutorial's masked language model (see NOTES §3), on packed rows:
+ * The tutorial's masked language model, on packed rows (a Batch, see data/batch.ts):
  *
  *   x0 = dropout(embed[ids] * sqrt(C) + PE[positions])          [T,C]
  *   x  = block_l(x) for l = 0 .. numLayers-1 (post-norm)         [T,C]
@@ -12,10 +12,14 @@
  * (gather, forward, loss, backward, scatter-add per chunk; its weight gradients accumulate), so its
  * [rows, V] logits never need a buffer for the whole batch. All buffers are allocated once in the
  * constructor for the capacity given and reused on every step.
+ *
+ * Gradient accumulation happens here too: passes with `accumulate` add their gradients, each weighted
+ * by its labelled rows, and `endAccumulation` divides by the total, so that k batches of n sentences
+ * give the loss and gradient of one batch of k * n sentences (the mean over all their masked tokens).
  */
 import type { Backend } from "../engine/backend.js";
 import type { Rng } from "../util/rng.js";
-import type { PackedBatch } from "./batch.js";
+import type { Batch } from "../data/batch.js";
 import {
   BlockActivations,
   blockBackward,
@@ -27,6 +31,7 @@ import {
   type RowsInfo,
 } from "./block.js";
 import { modelConfigOf, type ModelConfig } from "./config.js";
+import { GradientAccumulator } from "./accumulate.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
 import { positionalEncoding } from "./layers.js";
 import {
@@ -61,6 +66,18 @@ export interface ModelCapacity {
    * Rows per chunk of the head (and most rows `logits` accepts at once). Default min(maxRows, 512).
    */
   maxHeadRows?: number;
+  /** Room for gradient accumulation (a second gradient buffer, for passes with `accumulate`). Default false. */
+  accumulate?: boolean;
+}
+
+/** A capacity with its defaults filled in, checked. */
+function resolveCapacity(capacity: ModelCapacity): Required<ModelCapacity> {
+  const { maxRows, maxSeqs } = capacity;
+  const maxHeadRows = capacity.maxHeadRows ?? Math.min(maxRows, DEFAULT_HEAD_ROWS);
+  for (const [k, v] of Object.entries({ maxRows, maxSeqs, maxHeadRows })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`MlmModel: capacity.${k} must be a positive integer, got ${v}`);
+  }
+  return { maxRows, maxSeqs, maxHeadRows, accumulate: capacity.accumulate ?? false };
 }
 
 /** Options of a training or evaluation pass. */
@@ -71,6 +88,12 @@ export interface PassOptions {
   dropoutRng?: Rng;
   /** Run the head on every row instead of labelled rows only (the tutorial's way; same loss). */
   fullHead?: boolean;
+  /**
+   * Part of a gradient-accumulation step (needs capacity.accumulate): this batch's gradient joins those
+   * of the accumulating passes since the last `endAccumulation`, weighted by its labelled rows. Read
+   * `grads` after `endAccumulation`. Default false: `grads` is this batch's gradient alone.
+   */
+  accumulate?: boolean;
 }
 
 /** Loss and gradient of one batch. */
@@ -99,19 +122,17 @@ export interface EvalResult {
  *   const be = new TsBackend();
  *   const model = new MlmModel(be, { vocabSize: 50, dModel: 16, numLayers: 2, numHeads: 2, dFF: 32 }, { maxRows: 64, maxSeqs: 8 });
  *   model.init(new Rng(1));
- *   const batch = packBatch(padded, "unpadded");
+ *   const batch = batchOf([{ ids: [1, 7, 9, 2], labels: [-100, 8, -100, -100] }]);
  *   const { loss } = model.forwardBackward(batch, { dropoutRng: Rng.derive(1, "dropout") });
  *   // model.grads now holds d loss / d params, in the layout of model.specs
  */
 export class MlmModel {
   readonly config: ModelConfig;
-  readonly capacity: Required<ModelCapacity>;
+  readonly capacity: Readonly<Required<ModelCapacity>>;
   /** Named tensors of the flat buffers, in a fixed order. */
   readonly specs: ParamSpec[];
   /** All parameters, flat (backend memory). */
   readonly params: Float32Array;
-  /** All gradients, same layout; filled by `forwardBackward`. */
-  readonly grads: Float32Array;
   /** Number of real parameters (without alignment gaps). */
   readonly numParams: number;
 
@@ -133,6 +154,12 @@ export class MlmModel {
   private readonly positions: Int32Array; // [maxRows] the batch's positions, in backend memory
   private readonly headRows: Int32Array; // [maxRows] labelled rows in order (sparse head's rows), in backend memory
   private readonly maxProbs: number;
+  /** Gradients of the last pass, in the layout of `params` (the block and head views point here). */
+  private readonly passGrads: Float32Array;
+  /** Gradient accumulation over passes, into a second buffer when capacity.accumulate. */
+  private readonly accumulator: GradientAccumulator;
+  /** Whether `grads` is the accumulator's sum (after an accumulation of several passes) rather than passGrads. */
+  private gradsAreSum = false;
 
   constructor(
     readonly backend: Backend,
@@ -141,21 +168,16 @@ export class MlmModel {
   ) {
     const cfg = modelConfigOf(config);
     this.config = cfg;
-    const { maxRows, maxSeqs } = capacity;
-    const maxHeadRows = capacity.maxHeadRows ?? Math.min(maxRows, DEFAULT_HEAD_ROWS);
-    for (const [k, v] of Object.entries({ maxRows, maxSeqs, maxHeadRows })) {
-      if (!Number.isInteger(v) || v < 1)
-        throw new Error(`MlmModel: capacity.${k} must be a positive integer, got ${v}`);
-    }
-    this.capacity = { maxRows, maxSeqs, maxHeadRows };
+    this.capacity = resolveCapacity(capacity);
+    const { maxRows, maxSeqs, maxHeadRows, accumulate } = this.capacity;
     const { dModel: C, dFF: F, numHeads: H, numLayers } = cfg;
     const { specs, total } = paramLayout(cfg);
     this.specs = specs;
     this.numParams = specs.reduce((a, s) => a + s.size, 0);
     this.params = backend.alloc(total);
-    this.grads = backend.alloc(total);
+    this.passGrads = backend.alloc(total);
     this.embedW = tensorView(specs, this.params, "embed.weight");
-    this.embedG = tensorView(specs, this.grads, "embed.weight");
+    this.embedG = tensorView(specs, this.passGrads, "embed.weight");
     this.blockP = [];
     this.blockG = [];
     this.acts = [];
@@ -163,11 +185,11 @@ export class MlmModel {
     this.maxProbs = Math.min(cfg.maxLen, maxRows) * maxRows * H;
     for (let l = 0; l < numLayers; l++) {
       this.blockP.push(blockTensors(specs, this.params, l));
-      this.blockG.push(blockTensors(specs, this.grads, l));
+      this.blockG.push(blockTensors(specs, this.passGrads, l));
       this.acts.push(new BlockActivations(backend, maxRows, this.maxProbs, C, F));
     }
     this.headP = headTensors(specs, this.params);
-    this.headG = headTensors(specs, this.grads);
+    this.headG = headTensors(specs, this.passGrads);
     this.scratch = new BlockScratch(backend, maxRows, C, F);
     this.head = new HeadActivations(backend, maxHeadRows, C, cfg.vocabSize);
     this.pe = backend.alloc(cfg.maxLen * C);
@@ -178,6 +200,40 @@ export class MlmModel {
     this.ids = backend.allocInt(maxRows);
     this.positions = backend.allocInt(maxRows);
     this.headRows = backend.allocInt(maxRows);
+    this.accumulator = new GradientAccumulator(backend, this.passGrads, accumulate ? backend.alloc(total) : null);
+  }
+
+  /**
+   * All gradients, in the layout of `params`: d(mean loss)/d params of the last pass, or after
+   * `endAccumulation` of several passes their token-weighted mean.
+   */
+  get grads(): Float32Array {
+    return this.gradsAreSum ? (this.accumulator.sum ?? this.passGrads) : this.passGrads;
+  }
+
+  /**
+   * This model when its buffers hold batches of `capacity`, else a larger model (the larger of each
+   * bound) on the same backend with a copy of the weights. The old buffers are not freed: on the wasm
+   * backend its heap never shrinks, so grow once, to the largest batch.
+   */
+  grownTo(capacity: ModelCapacity): MlmModel {
+    const have = this.capacity;
+    const need = resolveCapacity(capacity);
+    if (
+      need.maxRows <= have.maxRows &&
+      need.maxSeqs <= have.maxSeqs &&
+      need.maxHeadRows <= have.maxHeadRows &&
+      (!need.accumulate || have.accumulate)
+    )
+      return this;
+    const grown = new MlmModel(this.backend, this.config, {
+      maxRows: Math.max(need.maxRows, have.maxRows),
+      maxSeqs: Math.max(need.maxSeqs, have.maxSeqs),
+      maxHeadRows: Math.max(need.maxHeadRows, have.maxHeadRows),
+      accumulate: need.accumulate || have.accumulate,
+    });
+    grown.loadTensors(this.tensors());
+    return grown;
   }
 
   /** Fills the parameters with Haiku's default initialisation (see params.ts), from `rng`. */
@@ -201,16 +257,41 @@ export class MlmModel {
   }
 
   /**
-   * Loss and gradients of one batch. Zeroes `grads`, then fills them with d(mean loss)/d params.
-   * A batch with no label gives loss 0 and zero gradients.
+   * Loss and gradients of one batch: `grads` becomes d(mean loss)/d params (a batch with no label gives
+   * loss 0 and zero gradients), or with `opts.accumulate` joins the open accumulation.
    */
-  forwardBackward(batch: PackedBatch, opts: PassOptions = {}): StepResult {
+  forwardBackward(batch: Batch, opts: PassOptions = {}): StepResult {
+    const accumulate = opts.accumulate ?? false;
+    if (accumulate) this.accumulator.beforePass();
+    else if (this.accumulator.open)
+      throw new Error(
+        "MlmModel: a pass without accumulate in the middle of an accumulation; call endAccumulation first",
+      );
+    this.gradsAreSum = false;
+    const result = this.backprop(batch, opts);
+    if (accumulate) this.accumulator.afterPass(result.loss, result.count);
+    return result;
+  }
+
+  /**
+   * Ends a gradient-accumulation step: `grads` holds the gradients of its passes, weighted by their
+   * labelled rows and divided by all their labelled rows (the gradient of one batch holding all their
+   * sentences; one pass: its own gradient, untouched). Returns the mean loss over those rows.
+   */
+  endAccumulation(): StepResult {
+    const { loss, count, summed } = this.accumulator.end();
+    this.gradsAreSum = summed;
+    return { loss, count };
+  }
+
+  /** Forward and backward of one batch into passGrads (zeroed first). */
+  private backprop(batch: Batch, opts: PassOptions): StepResult {
     const rows = this.prepare(batch);
     const drop = this.dropoutCtx(opts.train ?? true, opts.dropoutRng);
     this.forwardEncoder(rows, drop);
     const fullHead = opts.fullHead ?? DEFAULT_CONFIG.fullHead;
     const count = this.collectLabels(batch);
-    this.grads.fill(0); // once: the head's chunks and the blocks accumulate into it
+    this.passGrads.fill(0); // once: the head's chunks and the blocks accumulate into it
     if (count === 0) return { loss: 0, count: 0 };
     const cfg = this.config;
     const be = this.backend;
@@ -259,7 +340,7 @@ export class MlmModel {
   }
 
   /** Loss sums and top-1/top-5 hits at labelled rows, without dropout and without gradients. */
-  evaluate(batch: PackedBatch, opts: Pick<PassOptions, "fullHead"> = {}): EvalResult {
+  evaluate(batch: Batch, opts: Pick<PassOptions, "fullHead"> = {}): EvalResult {
     const rows = this.prepare(batch);
     this.forwardEncoder(rows, null);
     const fullHead = opts.fullHead ?? DEFAULT_CONFIG.fullHead;
@@ -298,7 +379,7 @@ export class MlmModel {
    * Logits [rows.length, V] at the given packed rows (inference, e.g. fill-mask at [MASK] rows).
    * The returned view is overwritten by the next call.
    */
-  logits(batch: PackedBatch, rowIndices: ArrayLike<number>): Float32Array {
+  logits(batch: Batch, rowIndices: ArrayLike<number>): Float32Array {
     const info = this.prepare(batch);
     const R = rowIndices.length;
     if (R > this.capacity.maxHeadRows)
@@ -318,35 +399,29 @@ export class MlmModel {
     return this.head.logits.subarray(0, R * this.config.vocabSize);
   }
 
-  /** Checks the batch against the capacity and the config; copies seqs into backend memory. */
-  private prepare(batch: PackedBatch): RowsInfo {
+  /**
+   * Checks that the batch fits this model: its buffers (rows, sequences, attention weights), its
+   * positional table (maxLen) and its vocabulary; copies the batch into backend memory. The batch's
+   * own layout (sequences cover the rows in order, positions 0..L-1) was checked where it was made.
+   */
+  private prepare(batch: Batch): RowsInfo {
     const { rows: T, numSeqs } = batch;
     const { maxRows, maxSeqs } = this.capacity;
     const { vocabSize: V, maxLen, numHeads: H } = this.config;
     if (T > maxRows) throw new Error(`MlmModel: batch has ${T} rows, capacity.maxRows is ${maxRows}`);
     if (numSeqs > maxSeqs) throw new Error(`MlmModel: batch has ${numSeqs} sequences, capacity.maxSeqs is ${maxSeqs}`);
     let probs = 0;
-    let covered = 0;
     for (let s = 0; s < numSeqs; s++) {
-      const start = batch.seqs[3 * s],
-        L = batch.seqs[3 * s + 1],
-        K = batch.seqs[3 * s + 2];
-      if (!(start >= 0 && L >= 0 && start + L <= T && K >= 0 && K <= L)) {
-        throw new Error(`MlmModel: sequence ${s} (start ${start}, L ${L}, keys ${K}) does not fit in ${T} rows`);
-      }
+      const L = batch.seqs[3 * s + 1];
+      if (L > maxLen) throw new Error(`MlmModel: sequence ${s} has ${L} rows, more than maxLen = ${maxLen}`);
       probs += L * L * H;
-      covered += L;
     }
-    if (covered !== T) throw new Error(`MlmModel: sequences cover ${covered} rows, the batch has ${T}`);
     if (probs > this.maxProbs)
       throw new Error(`MlmModel: attention needs ${probs} weights, capacity allows ${this.maxProbs}`);
     for (let t = 0; t < T; t++) {
-      const id = batch.ids[t],
-        pos = batch.positions[t];
+      const id = batch.ids[t];
       if (!(id >= 0 && id < V))
         throw new Error(`MlmModel: token id ${id} at row ${t} is outside the vocabulary of ${V}`);
-      if (!(pos >= 0 && pos < maxLen))
-        throw new Error(`MlmModel: position ${pos} at row ${t} is outside 0..${maxLen - 1} (maxLen)`);
     }
     this.seqs.set(batch.seqs.subarray(0, 3 * numSeqs));
     this.ids.set(batch.ids.subarray(0, T));
@@ -381,7 +456,7 @@ export class MlmModel {
    * Checks the labels and lists the labelled rows, in order, in headRows (the sparse head's rows).
    * Returns their count.
    */
-  private collectLabels(batch: PackedBatch): number {
+  private collectLabels(batch: Batch): number {
     const T = batch.rows;
     const V = this.config.vocabSize;
     let count = 0;
@@ -399,7 +474,7 @@ export class MlmModel {
    * packed rows r0.. of the encoder output in place (full head), or labelled rows headRows[r0..]
    * gathered into head.hx (sparse head).
    */
-  private headInput(batch: PackedBatch, fullHead: boolean, r0: number, R: number): Float32Array {
+  private headInput(batch: Batch, fullHead: boolean, r0: number, R: number): Float32Array {
     const C = this.config.dModel;
     const last = this.acts[this.config.numLayers - 1].x2;
     if (fullHead) {

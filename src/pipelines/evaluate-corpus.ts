@@ -16,7 +16,7 @@ import {
   tokenizeSentences,
   type CorpusStats,
 } from "../data/index.js";
-import { evaluateSplit, type EvalMetrics, type PackMode } from "../model/index.js";
+import { capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
 import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
 import type { LoadedModel } from "./load-model.js";
 
@@ -95,7 +95,7 @@ export async function evaluateCorpus(
     vocabSize: tok.vocabSize,
     isSpecial: neverMaskedIds(tok),
   });
-  const metrics = scoreLoader(loaded, loader, "unpadded", false, o.progress);
+  const metrics = scoreLoader(loaded, loader, false, o.progress);
   return { ...metrics, sentences: split.count, corpus: stats };
 }
 
@@ -116,34 +116,13 @@ export async function evaluateRunValidation(
 ): Promise<CorpusEvaluation> {
   const config = { ...loaded.config, progress: options.progress ?? false };
   const data = await prepareData(config, () => {}, loaded.tokenizer);
-  const { valid: loader, packMode } = runLoaders(config, data.tokenizer, data.train, data.valid);
-  const metrics = scoreLoader(loaded, loader, packMode, config.fullHead, options.progress ?? false);
+  const { valid: loader } = runLoaders(config, data.tokenizer, data.train, data.valid);
+  const metrics = scoreLoader(loaded, loader, config.fullHead, options.progress ?? false);
   return { ...metrics, sentences: data.valid.count, corpus: null };
 }
 
-/** Sizes the model for the loader's largest batch, then runs `evaluateSplit` over every batch. */
-function scoreLoader(
-  loaded: LoadedModel,
-  loader: MlmDataLoader,
-  packMode: PackMode,
-  fullHead: boolean,
-  progress: boolean,
-): EvalMetrics {
-  let maxRows = 0;
-  let maxMasked = 0;
-  // A first pass over the (fixed, cheap to collate) batches gives the exact buffer sizes needed.
-  for (let i = 0; i < loader.batchesPerEpoch; i++) {
-    const b = loader.batch(0, i);
-    let rows = 0;
-    if (packMode === "padded") rows = b.B * b.S;
-    else for (let s = 0; s < b.B; s++) rows += b.lengths[s];
-    maxRows = Math.max(maxRows, rows);
-    maxMasked = Math.max(maxMasked, b.numMasked);
-  }
-  const model = loaded.ensureCapacity({
-    maxRows,
-    maxSeqs: Math.min(loader.batchSize, loader.count),
-    maxHeadRows: fullHead ? maxRows : Math.max(1, maxMasked),
-  });
-  return evaluateSplit(model, loader, { packMode, fullHead, progress, label: "eval" });
+/** Grows the model to the loader's largest batch, then runs `evaluateSplit` over every batch. */
+function scoreLoader(loaded: LoadedModel, loader: MlmDataLoader, fullHead: boolean, progress: boolean): EvalMetrics {
+  const model = loaded.ensureCapacity(capacityFor([loader]));
+  return evaluateSplit(model, loader, { fullHead, progress, label: "eval" });
 }

@@ -12,7 +12,7 @@
  * without special tokens (as transformers does); with several, the other masks stay as "[MASK]" and
  * only the other special tokens ([CLS], [SEP], ...) are left out (transformers keeps those too there).
  */
-import { packBatch, type PaddedBatch } from "../model/index.js";
+import { batchOf } from "../data/index.js";
 import type { LoadedModel } from "./load-model.js";
 import { checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
 
@@ -85,16 +85,8 @@ export function fillMasks(loaded: LoadedModel, text: string, options: FillMaskOp
     throw new Error(`fill-mask: no [MASK] token in the text "${text.length > 60 ? text.slice(0, 57) + "..." : text}"`);
 
   // One sentence, no labels: rows are the tokens in order, so row i is token i.
-  const S = ids.length;
-  const batch: PaddedBatch = {
-    B: 1,
-    S,
-    ids: Int32Array.from(ids),
-    lengths: Int32Array.of(S),
-    labels: new Int32Array(S).fill(-100),
-  };
-  const model = loaded.ensureCapacity({ maxRows: S, maxSeqs: 1, maxHeadRows: maskRows.length });
-  const logits = model.logits(packBatch(batch, "unpadded"), maskRows); // [masks, V]
+  const model = loaded.ensureCapacity({ maxRows: ids.length, maxSeqs: 1, maxHeadRows: maskRows.length });
+  const logits = model.logits(batchOf([{ ids }]), maskRows); // [masks, V]
 
   const single = maskRows.length === 1;
   const probs = new Float64Array(V);

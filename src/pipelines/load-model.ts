@@ -6,13 +6,12 @@
  * The model's buffers are sized for small inference batches (`maxBatch` sentences of up to maxLen
  * tokens, a head over at most maxLen rows: one text's masks). Pipelines that need more, such as a
  * corpus evaluation with batches of 64, call `ensureCapacity`, which replaces the model by a larger
- * one holding the same weights (on the wasm backend the old buffers are not returned to the heap,
- * which never frees: growing is meant to happen once per loaded model).
+ * one holding the same weights (MlmModel.grownTo: meant to happen once per loaded model).
  */
 import { DEFAULT_CONFIG, type TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
-import { createBackend, type BackendKind } from "../engine/create.js";
-import { MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
+import type { BackendKind } from "../engine/create.js";
+import { buildModel, type MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import { CHECKPOINT_FILES, loadCheckpoint, parseCheckpointConfig, resolveCheckpointDir } from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
@@ -41,7 +40,7 @@ export interface LoadedModel {
   /** The run directory when one was given (or the checkpoint's parent holds the run files), else null. */
   runDir: string | null;
   /** Makes `model` able to run batches of this capacity (same weights); returns it. */
-  ensureCapacity(capacity: Required<ModelCapacity>): MlmModel;
+  ensureCapacity(capacity: ModelCapacity): MlmModel;
   /** Releases the backend (when loadModel created it). */
   dispose(): void;
 }
@@ -78,40 +77,27 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const maxBatch = options.maxBatch ?? 8;
   if (!(Number.isInteger(maxBatch) && maxBatch >= 1))
     throw new Error(`loadModel: maxBatch must be a positive integer, got ${maxBatch}`);
-  const backend = await createBackend(options.backend ?? "ts", options.threads ?? DEFAULT_CONFIG.threads);
-  try {
-    const L = modelConfig.maxLen;
-    let model = new MlmModel(backend, modelConfig, { maxRows: L * maxBatch, maxSeqs: maxBatch, maxHeadRows: L });
-    model.loadTensors(ckpt.tensors);
-    const loaded: LoadedModel = {
-      tokenizer,
-      model,
-      config,
-      modelConfig,
-      backend,
-      checkpointDir,
-      runDir,
-      ensureCapacity(need) {
-        const have = model.capacity;
-        if (need.maxRows <= have.maxRows && need.maxSeqs <= have.maxSeqs && need.maxHeadRows <= have.maxHeadRows)
-          return model;
-        const grown = new MlmModel(backend, modelConfig, {
-          maxRows: Math.max(need.maxRows, have.maxRows),
-          maxSeqs: Math.max(need.maxSeqs, have.maxSeqs),
-          maxHeadRows: Math.max(need.maxHeadRows, have.maxHeadRows),
-        });
-        grown.loadTensors(model.tensors());
-        model = grown;
-        loaded.model = grown;
-        return grown;
-      },
-      dispose() {
-        backend.dispose();
-      },
-    };
-    return loaded;
-  } catch (err) {
-    backend.dispose();
-    throw err;
-  }
+  const L = modelConfig.maxLen;
+  const { model, backend, dispose } = await buildModel({
+    config: modelConfig,
+    capacity: { maxRows: L * maxBatch, maxSeqs: maxBatch, maxHeadRows: L },
+    backend: options.backend ?? "ts",
+    threads: options.threads ?? DEFAULT_CONFIG.threads,
+    weights: ckpt.tensors,
+  });
+  const loaded: LoadedModel = {
+    tokenizer,
+    model,
+    config,
+    modelConfig,
+    backend,
+    checkpointDir,
+    runDir,
+    ensureCapacity(capacity) {
+      loaded.model = loaded.model.grownTo(capacity);
+      return loaded.model;
+    },
+    dispose,
+  };
+  return loaded;
 }

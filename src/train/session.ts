@@ -1,24 +1,17 @@
 /**
  * One training session: the model, its optimizer, the loaders and the state that a checkpoint saves,
- * with the three things the loop does: a training step, an evaluation (with the best and latest
- * checkpoints it may trigger), and logging. `trainer.ts` sets a session up and drives it.
+ * and the loop over them: training steps, evaluations (with the best and latest checkpoints they may
+ * trigger), logging, stopping. The session owns the loop's state; `trainer.ts` sets a session up,
+ * runs it and reports what it reached.
  */
 import type { TrainConfig } from "../config.js";
-import type { Backend } from "../engine/backend.js";
-import { Rng } from "../util/rng.js";
 import type { MlmDataLoader } from "../data/index.js";
-import {
-  evaluateSplit,
-  packBatch,
-  type EvalMetrics,
-  type MlmModel,
-  type ModelConfig,
-  type PackMode,
-  type PackedBatch,
-} from "../model/index.js";
+import { evaluateSplit, type EvalMetrics, type MlmModel } from "../model/index.js";
 import type { MetricsLog, RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import type { SummaryWriter } from "../track/index.js";
+import { SummaryWriter } from "../track/index.js";
+import { createProgress } from "../util/progress.js";
+import type { Rng } from "../util/rng.js";
 import type { Adam } from "./optimizer.js";
 import { learningRateAt, type ScheduleOptions } from "./schedule.js";
 import type { TrainState } from "./train-state.js";
@@ -26,19 +19,25 @@ import type { TrainState } from "./train-state.js";
 /** What a session is made of; the trainer builds these. */
 export interface SessionParts {
   config: TrainConfig;
-  modelConfig: ModelConfig;
   run: RunDirectory;
-  backend: Backend;
   model: MlmModel;
   adam: Adam;
   tokenizer: Tokenizer;
   trainLoader: MlmDataLoader;
   validLoader: MlmDataLoader;
-  packMode: PackMode;
-  writer: SummaryWriter;
-  metrics: MetricsLog;
   log: (line: string) => void;
+  /** The learning-rate schedule; its totalSteps is where the loop ends. */
   schedule: ScheduleOptions;
+  /** The epochs the run reaches, for the progress bar. */
+  epochsReached: number;
+}
+
+/** Where a session starts: a fresh state (step 0) or a checkpoint's, and the dropout generator. */
+export interface SessionStart {
+  state: TrainState;
+  dropoutRng: Rng;
+  /** Continued from a checkpoint (no evaluation at start). */
+  resumed: boolean;
 }
 
 /** A fresh state for step 0. */
@@ -67,70 +66,147 @@ export interface StepFigures {
   epoch: number;
 }
 
-/** The state and the steps of one training session; see the module comment. */
+/** Why the loop ended. */
+export type StopReason = "schedule" | "early-stopping" | "signal";
+
+/** What a session reached (the trainer adds the run directory and the wall time). */
+export interface SessionOutcome {
+  steps: number;
+  epochs: number;
+  bestValidLoss: number | null;
+  bestStep: number | null;
+  /** Every evaluation: step and metrics. */
+  evaluations: { step: number; metrics: EvalMetrics }[];
+  /** Mean training step time (evaluations excluded), in ms. */
+  msPerStep: number;
+  /** Real (non-padding) tokens per second of training. */
+  tokensPerSecond: number;
+  stoppedBy: StopReason;
+}
+
+/** The state and the loop of one training session; see the module comment. */
 export class TrainingSession {
   /** Every evaluation of this session (and, after a resume, the losses of the earlier ones). */
   readonly evaluations: { step: number; metrics: EvalMetrics }[];
-  private packed: PackedBatch | undefined;
-  /** Sum of the micro-batch gradients when accumulating (null: one batch per step). */
-  private readonly accumGrads: Float32Array | null;
+  readonly state: TrainState;
+  private readonly dropoutRng: Rng;
+  private readonly resumed: boolean;
+  /** The state's counters when the session started (throughput is over this session only). */
+  private readonly begin: { step: number; seconds: number; tokens: number; padded: number };
+  /** Epoch of the latest training batch. */
+  private epoch: number;
 
-  constructor(
+  /** Opens the run's metrics.jsonl and TensorBoard file for a session starting at `start`. */
+  static async open(parts: SessionParts, start: SessionStart): Promise<TrainingSession> {
+    return new TrainingSession(parts, start, await parts.run.openMetrics(), new SummaryWriter(parts.run.dir));
+  }
+
+  private constructor(
     readonly parts: SessionParts,
-    readonly state: TrainState,
-    private readonly dropoutRng: Rng,
+    start: SessionStart,
+    private readonly metrics: MetricsLog,
+    private readonly writer: SummaryWriter,
   ) {
-    const { config, backend, model } = parts;
-    this.accumGrads = config.gradAccumSteps > 1 ? backend.alloc(model.grads.length) : null;
+    const { state } = start;
+    this.state = state;
+    this.dropoutRng = start.dropoutRng;
+    this.resumed = start.resumed;
     this.evaluations = state.validHistory.map(({ step, ...metrics }) => ({ step, metrics }));
+    this.begin = {
+      step: state.step,
+      seconds: state.trainSeconds,
+      tokens: state.tokensSeen,
+      padded: state.paddedTokensSeen,
+    };
+    this.epoch = state.loader.epoch;
+  }
+
+  /** Whether this session has done a training step. */
+  get trained(): boolean {
+    return this.state.step > this.begin.step;
   }
 
   /**
-   * One optimizer step over `gradAccumSteps` batches; updates the state's counters. Accumulated
-   * gradients are weighted by each batch's masked-token count, so that k batches of n sentences give
-   * the loss and gradient of one batch of k * n sentences (the mean over all their masked tokens).
+   * Trains until the schedule's last step, early stopping or `signal` (then after the current step,
+   * with a latest checkpoint); evaluates at the start of a new run when configured, every evalSteps
+   * and at the end.
    */
-  step(): StepFigures {
-    const { config, model, adam, trainLoader, packMode } = this.parts;
+  async run(signal?: AbortSignal): Promise<SessionOutcome> {
+    const { config, log, run } = this.parts;
+    const total = this.parts.schedule.totalSteps;
+    const s = this.state;
+    let stoppedBy: StopReason = "schedule";
+    if (!this.resumed && config.evalAtStart && (await this.evaluateAndCheckpoint())) stoppedBy = "early-stopping";
+    const bar = createProgress({ label: "train", total, silent: !config.progress });
+    bar.update(s.step);
+    while (stoppedBy === "schedule" && s.step < total) {
+      if (signal?.aborted) {
+        stoppedBy = "signal";
+        break;
+      }
+      const figures = this.step();
+      const seconds = Math.max(1e-9, s.trainSeconds - this.begin.seconds);
+      const tokensPerSec = (s.tokensSeen - this.begin.tokens) / seconds;
+      if (s.step % config.logSteps === 0)
+        this.logTraining(figures, tokensPerSec, (s.paddedTokensSeen - this.begin.padded) / seconds);
+      if ((s.step % config.evalSteps === 0 || s.step === total) && (await this.evaluateAndCheckpoint()))
+        stoppedBy = "early-stopping";
+      const lastValid = s.validHistory.at(-1)?.loss;
+      bar.update(
+        s.step,
+        `epoch ${this.epoch + 1}/${this.parts.epochsReached} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
+      );
+    }
+    bar.stop();
+    if (stoppedBy !== "schedule" && s.validHistory.at(-1)?.step !== s.step) await this.saveLatest();
+    if (stoppedBy === "early-stopping")
+      log(`early stopping: ${s.evalsWithoutImprovement} evaluations without improvement`);
+    if (stoppedBy === "signal") log(`stopped at step ${s.step}; resume with: mlm train --resume ${run.dir}`);
+    return this.outcome(stoppedBy);
+  }
+
+  /** Closes the TensorBoard and metrics files (what was logged stays on disk, also after an error). */
+  async close(): Promise<void> {
+    this.writer.close();
+    await this.metrics.close();
+  }
+
+  /**
+   * One optimizer step over `gradAccumSteps` batches (accumulated by the model, weighted by their
+   * masked tokens); updates the state's counters.
+   */
+  private step(): StepFigures {
+    const { config, model, adam, trainLoader } = this.parts;
+    const s = this.state;
     const t0 = performance.now();
-    let lossSum = 0;
-    let count = 0;
-    let epoch = 0;
     for (let micro = 0; micro < config.gradAccumSteps; micro++) {
-      const next = trainLoader.next();
-      epoch = next.epoch;
-      const batch = next.batch;
-      this.packed = packBatch(batch, packMode, this.packed);
-      const r = model.forwardBackward(this.packed, {
+      const { epoch, batch } = trainLoader.next();
+      this.epoch = epoch;
+      model.forwardBackward(batch, {
         train: true,
         dropoutRng: this.dropoutRng,
         fullHead: config.fullHead,
+        accumulate: true,
       });
-      lossSum += r.loss * r.count;
-      count += r.count;
-      for (let b = 0; b < batch.B; b++) this.state.tokensSeen += batch.lengths[b];
-      this.state.paddedTokensSeen += batch.B * batch.S;
-      const acc = this.accumGrads;
-      if (acc !== null) this.parts.backend.scaleAdd(acc, model.grads, acc.length, r.count, micro > 0);
+      s.tokensSeen += batch.tokens;
+      s.paddedTokensSeen += batch.numSeqs * batch.width;
     }
-    const acc = this.accumGrads;
-    if (acc !== null) this.parts.backend.scaleAdd(acc, acc, acc.length, count > 0 ? 1 / count : 0, false);
-    const loss = count > 0 ? lossSum / count : 0;
-    const lr = learningRateAt(this.state.step + 1, this.parts.schedule);
-    const { gradNorm } = adam.update(model.params, this.accumGrads ?? model.grads, lr);
-    this.state.step++;
-    this.state.trainSeconds += (performance.now() - t0) / 1000;
-    this.state.lossSinceLog += loss;
-    this.state.stepsSinceLog++;
-    return { loss, lr, gradNorm, epoch };
+    const { loss } = model.endAccumulation();
+    const lr = learningRateAt(s.step + 1, this.parts.schedule);
+    const { gradNorm } = adam.update(model.params, model.grads, lr);
+    s.step++;
+    s.trainSeconds += (performance.now() - t0) / 1000;
+    s.lossSinceLog += loss;
+    s.stepsSinceLog++;
+    return { loss, lr, gradNorm, epoch: this.epoch };
   }
 
   /**
    * Logs the mean training loss since the last log (TensorBoard, metrics.jsonl, a line when stderr
    * is not a terminal). Throughput figures are over the whole session so far.
    */
-  logTraining(figures: StepFigures, tokensPerSec: number, paddedPerSec: number): void {
-    const { writer, metrics, log } = this.parts;
+  private logTraining(figures: StepFigures, tokensPerSec: number, paddedPerSec: number): void {
+    const { writer, metrics } = this;
     const s = this.state;
     const mean = s.lossSinceLog / s.stepsSinceLog;
     writer.addScalar("Loss/train", mean, s.step);
@@ -147,7 +223,7 @@ export class TrainingSession {
       epoch: figures.epoch + 1,
     });
     if (!process.stderr.isTTY)
-      log(
+      this.parts.log(
         `step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`,
       );
     s.lossSinceLog = 0;
@@ -155,13 +231,12 @@ export class TrainingSession {
   }
 
   /** Scores the whole validation split (fixed masks) and records it. */
-  evaluate(): EvalMetrics {
-    const { config, model, validLoader, packMode, writer, metrics, log } = this.parts;
+  private evaluate(): EvalMetrics {
+    const { config, model, validLoader, log } = this.parts;
+    const { writer, metrics } = this;
     const t0 = Date.now();
     const result = evaluateSplit(model, validLoader, {
-      packMode,
       fullHead: config.fullHead,
-      packed: this.packed,
       progress: config.progress,
       label: "eval",
     });
@@ -187,7 +262,7 @@ export class TrainingSession {
   }
 
   /** Evaluates, keeps the best checkpoint and the latest ones; true when early stopping fires. */
-  async evaluateAndCheckpoint(): Promise<boolean> {
+  private async evaluateAndCheckpoint(): Promise<boolean> {
     const { config, run, log } = this.parts;
     const s = this.state;
     const { loss } = this.evaluate();
@@ -205,7 +280,7 @@ export class TrainingSession {
   }
 
   /** Writes `last-<step>` (when --keep-last > 0) and deletes the older ones beyond the limit. */
-  async saveLatest(): Promise<void> {
+  private async saveLatest(): Promise<void> {
     const { config, run } = this.parts;
     if (config.keepLast === 0) return;
     await this.checkpoint(run.lastDir(this.state.step));
@@ -217,12 +292,12 @@ export class TrainingSession {
    * moments (twice the weights' size) only where a resume reads them (`last-*`), unless `withOptimizer` is false.
    */
   private async checkpoint(dir: string, withOptimizer = true): Promise<void> {
-    const { config, modelConfig, run, model, adam, tokenizer, trainLoader } = this.parts;
+    const { config, run, model, adam, tokenizer, trainLoader } = this.parts;
     this.state.loader = trainLoader.position();
     this.state.dropoutRng = this.dropoutRng.state();
     await run.saveCheckpoint(dir, {
       config,
-      modelConfig,
+      modelConfig: model.config,
       tensors: model.tensors(),
       tokenizerJson: tokenizer.toString(),
       state: this.state,
@@ -233,6 +308,23 @@ export class TrainingSession {
           ]
         : undefined,
     });
+  }
+
+  /** The figures of the session so far. */
+  private outcome(stoppedBy: StopReason): SessionOutcome {
+    const s = this.state;
+    const stepsRun = s.step - this.begin.step;
+    const secondsRun = s.trainSeconds - this.begin.seconds;
+    return {
+      steps: s.step,
+      epochs: this.epoch + 1,
+      bestValidLoss: s.bestValidLoss,
+      bestStep: s.bestStep,
+      evaluations: this.evaluations,
+      msPerStep: stepsRun > 0 ? (1000 * secondsRun) / stepsRun : Number.NaN,
+      tokensPerSecond: secondsRun > 0 ? (s.tokensSeen - this.begin.tokens) / secondsRun : Number.NaN,
+      stoppedBy,
+    };
   }
 }
 

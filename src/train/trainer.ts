@@ -10,23 +10,23 @@
  *   console.log(summary.bestValidLoss, summary.runDir);
  */
 import type { TrainConfig } from "../config.js";
-import { createBackend } from "../engine/create.js";
-import { Rng } from "../util/rng.js";
 import type { Backend } from "../engine/backend.js";
-import { prepareData, runLoaders, type TokenizedSplit } from "../data/index.js";
-import { MlmModel, type EvalMetrics, type ModelCapacity, type PackMode } from "../model/index.js";
-import { defaultRunDir, loadCheckpoint, modelConfigFrom, RunDirectory } from "../run/index.js";
-import { SummaryWriter } from "../track/index.js";
-import { createProgress, formatSeconds, printLine } from "../util/progress.js";
-import { adamFor } from "./optimizer.js";
-import { formatRate, initialState, TrainingSession } from "./session.js";
+import { prepareData, runLoaders, type MlmDataLoader } from "../data/index.js";
+import { buildModel, capacityFor, type BuiltModel } from "../model/index.js";
+import { defaultRunDir, loadCheckpoint, modelConfigFrom, RunDirectory, type Checkpoint } from "../run/index.js";
+import type { Tokenizer } from "../tokenizer/index.js";
+import { formatSeconds, printLine } from "../util/progress.js";
+import { Rng } from "../util/rng.js";
+import { adamFor, type Adam } from "./optimizer.js";
+import type { ScheduleOptions } from "./schedule.js";
+import { formatRate, initialState, TrainingSession, type SessionOutcome, type SessionStart } from "./session.js";
 import type { TrainState } from "./train-state.js";
 
 /** How `train` runs, beyond the configuration. */
 export interface TrainOptions {
   /** Continue the run in this directory from its latest checkpoint (its config.json is used). */
   resume?: string;
-  /** Where progress messages go; default stderr (above the progress bar) when config.progress, else nowhere. */
+  /** Where progress messages go; default stderr when config.progress, else nowhere. */
   log?: (line: string) => void;
   /** Stops the loop cleanly (after the current step, with a latest checkpoint) when aborted. */
   signal?: AbortSignal;
@@ -35,36 +35,75 @@ export interface TrainOptions {
 }
 
 /** What a run reached, returned by `train` (the CLI prints it with `describeSummary`). */
-export interface TrainSummary {
+export interface TrainSummary extends SessionOutcome {
   runDir: string;
-  steps: number;
-  epochs: number;
-  bestValidLoss: number | null;
-  bestStep: number | null;
-  /** Every evaluation: step and metrics. */
-  evaluations: { step: number; metrics: EvalMetrics }[];
-  /** Mean training step time (evaluations excluded), in ms. */
-  msPerStep: number;
-  /** Real (non-padding) tokens per second of training. */
-  tokensPerSecond: number;
   wallSeconds: number;
-  /** Why the loop ended. */
-  stoppedBy: "schedule" | "early-stopping" | "signal";
 }
 
-/** Trains a masked language model as configured; see the module comment. */
+/**
+ * Trains a masked language model as configured; see the module comment. A new run that fails before
+ * its first step (a mistyped corpus path, a bad tokenizer) removes the folders it made, so that no
+ * empty or half-made run directory is left behind.
+ */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainSummary> {
   const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
-  // A new run that fails before its first step (a mistyped corpus path, a bad tokenizer) removes the
-  // folders it made, so that no empty or half-made run directory is left behind.
   const made = options.resume === undefined ? await firstMissingFolder(run) : null;
-  const progress = { trained: false };
+  const opened: { session?: TrainingSession } = {};
   try {
-    return await trainIn(run, config, options, progress);
+    return await trainIn(run, config, options, opened);
   } catch (err) {
-    if (made !== null && !progress.trained) await run.storage.remove(made);
+    if (made !== null && opened.session?.trained !== true) await run.storage.remove(made);
     throw err;
   }
+}
+
+/** `train` in its run directory; `opened.session` is set once the session exists. */
+async function trainIn(
+  run: RunDirectory,
+  config: TrainConfig,
+  options: TrainOptions,
+  opened: { session?: TrainingSession },
+): Promise<TrainSummary> {
+  const wallStart = Date.now();
+  const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
+  const resumeFrom = options.resume === undefined ? null : await latestCheckpoint(run);
+  log(`run directory: ${run.dir}`);
+  const data = await prepareRunData(config, run, resumeFrom !== null, log);
+  const resumed = resumeFrom === null ? null : await readCheckpoint(resumeFrom);
+  const { model, backend, dispose } = await buildRunModel(config, data, resumed, options.backend, log);
+  try {
+    const adam = adamFor(backend, model, config);
+    const start =
+      resumed === null
+        ? freshState(config, data.trainLoader, backend)
+        : await restoredState(resumed, run, data.trainLoader, adam, backend, log);
+    const session = await TrainingSession.open({ config, run, model, adam, ...data, log }, start);
+    opened.session = session;
+    try {
+      const outcome = await session.run(options.signal);
+      return { runDir: run.dir, ...outcome, wallSeconds: (Date.now() - wallStart) / 1000 };
+    } finally {
+      await session.close();
+    }
+  } finally {
+    dispose();
+  }
+}
+
+/** A run's tokenizer and loaders, and the learning-rate schedule over its steps. */
+interface RunData {
+  tokenizer: Tokenizer;
+  trainLoader: MlmDataLoader;
+  validLoader: MlmDataLoader;
+  schedule: ScheduleOptions;
+  /** The epochs the run reaches (fewer than config.epochs when maxSteps ends it first), for the bar. */
+  epochsReached: number;
+}
+
+/** The checkpoint a resumed run continues from, and its directory. */
+interface ResumePoint {
+  dir: string;
+  checkpoint: Checkpoint<TrainConfig, TrainState>;
 }
 
 /** The outermost folder of the run's path that does not exist yet (null: the run directory exists). */
@@ -75,169 +114,107 @@ async function firstMissingFolder(run: RunDirectory): Promise<string | null> {
   return missing;
 }
 
-/** `train` in its run directory; sets `progress.trained` once a step is done. */
-async function trainIn(
-  run: RunDirectory,
+/**
+ * Reads the corpus and tokenizes the splits (with the run's own tokenizer when resuming; a new run
+ * saves its tokenizer and configuration first), makes the loaders and the schedule.
+ */
+async function prepareRunData(
   config: TrainConfig,
-  options: TrainOptions,
-  progress: { trained: boolean },
-): Promise<TrainSummary> {
-  const wallStart = Date.now();
-  const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
-
-  // ---- run directory, resumed or new ----
-  const resumeFrom = options.resume === undefined ? null : await latestCheckpoint(run);
-  const runDir = run.dir;
-  log(`run directory: ${runDir}`);
-
-  // ---- data, tokenizer, loaders ----
-  const data = await prepareData(config, log, resumeFrom !== null ? await run.readTokenizer() : undefined);
+  run: RunDirectory,
+  resuming: boolean,
+  log: (line: string) => void,
+): Promise<RunData> {
+  const data = await prepareData(config, log, resuming ? await run.readTokenizer() : undefined);
   const tokenizer = data.tokenizer;
-  if (resumeFrom === null) {
+  if (!resuming) {
     await run.writeTokenizer(tokenizer);
     await run.writeConfig(config);
   }
-  const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tokenizer, data.train, data.valid);
+  const { train: trainLoader, valid: validLoader } = runLoaders(config, tokenizer, data.train, data.valid);
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
   const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
-  // The epochs the run reaches (fewer than config.epochs when maxSteps ends it first), for the bar.
-  const epochsReached = Math.ceil((totalSteps * config.gradAccumSteps) / trainLoader.batchesPerEpoch);
   if (totalSteps < 1)
     throw new Error(
       `nothing to train: ${config.epochs} epochs of ${trainLoader.batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,
     );
+  const schedule: ScheduleOptions = {
+    peak: config.learningRate,
+    schedule: config.lrSchedule,
+    warmupSteps: config.warmupSteps,
+    totalSteps,
+  };
+  const epochsReached = Math.ceil((totalSteps * config.gradAccumSteps) / trainLoader.batchesPerEpoch);
+  return { tokenizer, trainLoader, validLoader, schedule, epochsReached };
+}
 
-  // ---- model, optimizer ----
-  const backend = options.backend ?? (await createBackend(config.backend, config.threads));
-  try {
-    const modelConfig = modelConfigFrom(config, tokenizer.vocabSize);
-    const model = new MlmModel(backend, modelConfig, modelCapacity([data.train, data.valid], config, packMode));
-    const adam = adamFor(backend, model, config);
+/** The latest checkpoint of a resumed run, after repairing what an interrupted save left. */
+async function readCheckpoint(dir: string): Promise<ResumePoint> {
+  return { dir, checkpoint: await loadCheckpoint<TrainConfig, TrainState>(dir, { repair: true }) };
+}
+
+/** The model on its backend: sized for both loaders' largest batches, with the checkpoint's or fresh weights. */
+async function buildRunModel(
+  config: TrainConfig,
+  data: RunData,
+  resumed: ResumePoint | null,
+  backend: Backend | undefined,
+  log: (line: string) => void,
+): Promise<BuiltModel> {
+  const built = await buildModel({
+    config: modelConfigFrom(config, data.tokenizer.vocabSize),
+    capacity: { ...capacityFor([data.trainLoader, data.validLoader]), accumulate: config.gradAccumSteps > 1 },
+    backend: backend ?? config.backend,
+    threads: config.threads,
+    weights: resumed?.checkpoint.tensors ?? Rng.derive(config.seed, "init"),
+  });
+  const { model, backend: be } = built;
+  log(
+    `model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${be.name} (${be.threads} thread${be.threads === 1 ? "" : "s"})`,
+  );
+  return built;
+}
+
+/** The state of a new run: step 0, the dropout generator from the seed. */
+function freshState(config: TrainConfig, trainLoader: MlmDataLoader, backend: Backend): SessionStart {
+  const dropoutRng = Rng.derive(config.seed, "dropout");
+  const state = initialState(trainLoader, dropoutRng);
+  state.kernels = kernelsOf(backend);
+  return { state, dropoutRng, resumed: false };
+}
+
+/**
+ * The state of a resumed run: the checkpoint's, with the optimizer's moments, the loader's position
+ * and the dropout generator restored, and the metrics logged after the checkpoint dropped.
+ */
+async function restoredState(
+  resumed: ResumePoint,
+  run: RunDirectory,
+  trainLoader: MlmDataLoader,
+  adam: Adam,
+  backend: Backend,
+  log: (line: string) => void,
+): Promise<SessionStart> {
+  const { dir, checkpoint } = resumed;
+  const m = checkpoint.optimizer?.find((t) => t.name === "adam.m");
+  const v = checkpoint.optimizer?.find((t) => t.name === "adam.v");
+  if (!m || !v) throw new Error(`${dir}: optimizer.safetensors lacks adam.m / adam.v`);
+  const state = checkpoint.state;
+  adam.setState({ step: state.step, m: m.data, v: v.data });
+  trainLoader.restore(state.loader);
+  const dropoutRng = Rng.fromState(state.dropoutRng);
+  await run.truncateMetrics(state.step);
+  log(
+    `resumed from ${dir}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
+  );
+  const before = state.kernels;
+  if (before !== undefined && before !== kernelsOf(backend)) {
     log(
-      `model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`,
+      `note: the run was trained with ${before} kernels, it continues with ${kernelsOf(backend)}; losses may differ from an uninterrupted run in the last digits`,
     );
-
-    // ---- state: restored from the latest checkpoint, or fresh ----
-    let state: TrainState;
-    let dropoutRng: Rng;
-    if (resumeFrom !== null) {
-      const ckpt = await loadCheckpoint<TrainConfig, TrainState>(resumeFrom, { repair: true });
-      model.loadTensors(ckpt.tensors);
-      const m = ckpt.optimizer?.find((t) => t.name === "adam.m");
-      const v = ckpt.optimizer?.find((t) => t.name === "adam.v");
-      if (!m || !v) throw new Error(`${resumeFrom}: optimizer.safetensors lacks adam.m / adam.v`);
-      state = ckpt.state;
-      adam.setState({ step: state.step, m: m.data, v: v.data });
-      trainLoader.restore(state.loader);
-      dropoutRng = Rng.fromState(state.dropoutRng);
-      await run.truncateMetrics(state.step);
-      log(
-        `resumed from ${resumeFrom}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
-      );
-      const before = state.kernels;
-      if (before !== undefined && before !== kernelsOf(backend)) {
-        log(
-          `note: the run was trained with ${before} kernels, it continues with ${kernelsOf(backend)}; losses may differ from an uninterrupted run in the last digits`,
-        );
-      }
-    } else {
-      model.init(Rng.derive(config.seed, "init"));
-      dropoutRng = Rng.derive(config.seed, "dropout");
-      state = initialState(trainLoader, dropoutRng);
-    }
-    state.kernels = kernelsOf(backend);
-
-    // ---- the loop ----
-    const writer = new SummaryWriter(runDir);
-    const metrics = await run.openMetrics();
-    try {
-      const schedule = {
-        peak: config.learningRate,
-        schedule: config.lrSchedule,
-        warmupSteps: config.warmupSteps,
-        totalSteps,
-      };
-      const parts = {
-        config,
-        modelConfig,
-        run,
-        backend,
-        model,
-        adam,
-        tokenizer,
-        trainLoader,
-        validLoader,
-        packMode,
-        writer,
-        metrics,
-        log,
-        schedule,
-      };
-      const session = new TrainingSession(parts, state, dropoutRng);
-      const start = {
-        step: state.step,
-        seconds: state.trainSeconds,
-        tokens: state.tokensSeen,
-        padded: state.paddedTokensSeen,
-      };
-      let stoppedBy: TrainSummary["stoppedBy"] = "schedule";
-      if (resumeFrom === null && config.evalAtStart && (await session.evaluateAndCheckpoint()))
-        stoppedBy = "early-stopping";
-      const bar = createProgress({ label: "train", total: totalSteps, silent: !config.progress });
-      bar.update(state.step);
-      let epoch = state.loader.epoch;
-      while (stoppedBy === "schedule" && state.step < totalSteps) {
-        if (options.signal?.aborted) {
-          stoppedBy = "signal";
-          break;
-        }
-        const figures = session.step();
-        progress.trained = true;
-        epoch = figures.epoch;
-        const seconds = Math.max(1e-9, state.trainSeconds - start.seconds);
-        const tokensPerSec = (state.tokensSeen - start.tokens) / seconds;
-        if (state.step % config.logSteps === 0)
-          session.logTraining(figures, tokensPerSec, (state.paddedTokensSeen - start.padded) / seconds);
-        if (
-          (state.step % config.evalSteps === 0 || state.step === totalSteps) &&
-          (await session.evaluateAndCheckpoint())
-        )
-          stoppedBy = "early-stopping";
-        const lastValid = state.validHistory.at(-1)?.loss;
-        bar.update(
-          state.step,
-          `epoch ${epoch + 1}/${epochsReached} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
-        );
-      }
-      bar.stop();
-      if (stoppedBy !== "schedule" && state.validHistory.at(-1)?.step !== state.step) await session.saveLatest();
-      if (stoppedBy === "early-stopping")
-        log(`early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
-      if (stoppedBy === "signal") log(`stopped at step ${state.step}; resume with: mlm train --resume ${runDir}`);
-
-      const stepsRun = state.step - start.step;
-      const secondsRun = state.trainSeconds - start.seconds;
-      return {
-        runDir,
-        steps: state.step,
-        epochs: epoch + 1,
-        bestValidLoss: state.bestValidLoss,
-        bestStep: state.bestStep,
-        evaluations: session.evaluations,
-        msPerStep: stepsRun > 0 ? (1000 * secondsRun) / stepsRun : Number.NaN,
-        tokensPerSecond: secondsRun > 0 ? (state.tokensSeen - start.tokens) / secondsRun : Number.NaN,
-        wallSeconds: (Date.now() - wallStart) / 1000,
-        stoppedBy,
-      };
-    } finally {
-      // Also on an error: what was logged stays on disk.
-      writer.close();
-      await metrics.close();
-    }
-  } finally {
-    if (options.backend === undefined) backend.dispose();
   }
+  state.kernels = kernelsOf(backend);
+  return { state, dropoutRng, resumed: true };
 }
 
 /** "wasm-simd-fma": the kernels, which decide the last bits of every sum (the thread count does not). */
@@ -257,23 +234,4 @@ async function latestCheckpoint(run: RunDirectory): Promise<string> {
 export function describeSummary(s: TrainSummary): string {
   const best = s.bestValidLoss === null ? "none" : `${s.bestValidLoss.toFixed(4)} at step ${s.bestStep}`;
   return `done: best validation loss ${best} | ${s.steps} steps, ${s.epochs} epoch${s.epochs === 1 ? "" : "s"} | ${s.msPerStep.toFixed(0)} ms/step, ${formatRate(s.tokensPerSecond)} tokens/s | wall ${formatSeconds(s.wallSeconds)} | ${s.runDir}`;
-}
-
-/** Buffers sized once for the largest batch of either split (see ModelCapacity). */
-export function modelCapacity(splits: TokenizedSplit[], config: TrainConfig, packMode: PackMode): ModelCapacity {
-  let maxRows = 0;
-  for (const split of splits) {
-    const lengths = new Int32Array(split.count);
-    for (let i = 0; i < split.count; i++) lengths[i] = split.offsets[i + 1] - split.offsets[i];
-    lengths.sort();
-    const B = Math.min(config.batchSize, split.count);
-    const longest = config.padToMax ? config.maxLen : lengths[lengths.length - 1];
-    // Unpadded rows: at most the B longest sentences; padded rows: B times the padded width.
-    let rows = 0;
-    if (packMode === "padded") rows = B * longest;
-    else for (let i = lengths.length - B; i < lengths.length; i++) rows += lengths[i];
-    maxRows = Math.max(maxRows, rows);
-  }
-  // The head runs in chunks of the model's default size (512 rows), whatever the batch.
-  return { maxRows, maxSeqs: config.batchSize };
 }

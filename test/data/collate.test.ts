@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/util/rng.js";
-import { BatchBuffers, collate, createMasking, specialTable, IGNORE_LABEL, type TokenizedSplit } from "../../src/data/index.js";
+import { BatchBuffers, batchOf, collate, createMasking, specialTable, IGNORE_LABEL, type Batch, type TokenizedSplit } from "../../src/data/index.js";
 import { PAD, CLS, SEP, MASK, UNK } from "./tiny-tokenizer.js";
 
 const VOCAB = 1000;
@@ -26,27 +26,58 @@ function row(split: TokenizedSplit, i: number): Int32Array {
   return split.ids.subarray(split.offsets[i], split.offsets[i + 1]);
 }
 
-test("collate shapes: 'longest' pads to the batch's longest row, 'max' to maxLen; padding and labels filled", () => {
+test("collate packs rows: 'unpadded' real tokens only, 'padded' to the batch's longest sentence or to maxLen", () => {
   const split: TokenizedSplit = { ids: Int32Array.from([1, 10, 11, 2, 1, 12, 2, 1, 13, 14, 15, 16, 2]), offsets: Int32Array.from([0, 4, 7, 13]), count: 3 };
   const buffers = new BatchBuffers(4, 8);
   const b = collate(split, [1, 0], buffers, { padId: PAD });
-  assert.deepEqual([b.B, b.S], [2, 4]);
-  assert.deepEqual([...b.ids], [1, 12, 2, PAD, 1, 10, 11, 2]);
-  assert.deepEqual([...b.lengths], [3, 4]);
-  assert.deepEqual([...b.labels], new Array(8).fill(IGNORE_LABEL));
-  assert.equal(b.numMasked, 0);
+  assert.deepEqual([b.numSeqs, b.width, b.rows, b.tokens, b.numMasked], [2, 4, 7, 7, 0]);
+  assert.deepEqual([...b.ids], [1, 12, 2, 1, 10, 11, 2]);
+  assert.deepEqual([...b.positions], [0, 1, 2, 0, 1, 2, 3]);
+  assert.deepEqual([...b.seqs], [0, 3, 3, 3, 4, 4]);
+  assert.deepEqual([...b.labels], new Array(7).fill(IGNORE_LABEL));
 
-  // Reuse the same buffers for a longer batch: every stale value is overwritten.
-  const c = collate(split, [2, 0, 1], buffers, { padId: PAD, padding: "max" });
-  assert.deepEqual([c.B, c.S], [3, 8]);
-  assert.equal(c.ids.length, 24);
+  const p = collate(split, [1, 0], buffers, { padId: PAD, pack: "padded" });
+  assert.deepEqual([p.numSeqs, p.width, p.rows, p.tokens], [2, 4, 8, 7]);
+  assert.deepEqual([...p.ids], [1, 12, 2, PAD, 1, 10, 11, 2]);
+  assert.deepEqual([...p.positions], [0, 1, 2, 3, 0, 1, 2, 3]);
+  assert.deepEqual([...p.seqs], [0, 4, 3, 4, 4, 4], "padding rows are keys masked out: K < L");
+
+  // Reuse the same buffers for a longer batch padded to maxLen: every stale value is overwritten.
+  const c = collate(split, [2, 0, 1], buffers, { padId: PAD, padding: "max", pack: "padded" });
+  assert.deepEqual([c.numSeqs, c.width, c.rows, c.tokens], [3, 8, 24, 13]);
   assert.deepEqual([...c.ids.subarray(0, 8)], [1, 13, 14, 15, 16, 2, PAD, PAD]);
   assert.deepEqual([...c.ids.subarray(8, 16)], [1, 10, 11, 2, PAD, PAD, PAD, PAD]);
-  assert.deepEqual([...c.lengths], [6, 4, 3]);
+  assert.deepEqual([...c.seqs], [0, 8, 6, 8, 8, 4, 16, 8, 3]);
+  assert.deepEqual([...c.labels], new Array(24).fill(IGNORE_LABEL));
   assert.equal(c.ids.buffer, buffers.ids.buffer, "a view of the reusable buffer");
+  // Padding "max" without padding rows changes only the width (what the tutorial would compute).
+  const d = collate(split, [2, 0, 1], buffers, { padId: PAD, padding: "max" });
+  assert.deepEqual([d.width, d.rows, d.tokens], [8, 13, 13]);
 
   assert.throws(() => collate(split, [0, 1, 2, 0, 1], buffers, { padId: PAD }), /batch of 5 sentences, expected 1 to 4/);
   assert.throws(() => collate(split, [2], new BatchBuffers(1, 5), { padId: PAD }), /sentence 2 has 6 tokens, more than maxLen=5/);
+  assert.throws(() => collate(split, [3], buffers, { padId: PAD }), /sentence index 3 outside \[0, 3\)/);
+});
+
+test("batchOf: sentences given by hand, their labels at their rows, in either packing", () => {
+  const sentences = [
+    { ids: [1, 7, 2], labels: [-100, 7, -100] },
+    { ids: [1, 3, 9, 2], labels: [-100, 8, -100, -100] },
+  ];
+  const u = batchOf(sentences);
+  assert.deepEqual([u.numSeqs, u.width, u.rows, u.tokens, u.numMasked], [2, 4, 7, 7, 2]);
+  assert.deepEqual([...u.seqs], [0, 3, 3, 3, 4, 4]);
+  assert.deepEqual([...u.ids], [1, 7, 2, 1, 3, 9, 2]);
+  assert.deepEqual([...u.labels], [-100, 7, -100, -100, 8, -100, -100]);
+  const p = batchOf(sentences, { pack: "padded", width: 5, padId: 0 });
+  assert.deepEqual([p.width, p.rows, p.tokens, p.numMasked], [5, 10, 7, 2]);
+  assert.deepEqual([...p.seqs], [0, 5, 3, 5, 5, 4]);
+  assert.deepEqual([...p.ids], [1, 7, 2, 0, 0, 1, 3, 9, 2, 0]);
+  assert.deepEqual([...p.positions], [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
+  assert.deepEqual([...p.labels], [-100, 7, -100, -100, -100, -100, 8, -100, -100, -100]);
+  assert.deepEqual([...batchOf([{ ids: [1, 2] }]).labels], [IGNORE_LABEL, IGNORE_LABEL]);
+  assert.throws(() => batchOf([{ ids: [1, 2], labels: [5] }]), /sentence 0 has 2 ids but 1 labels/);
+  assert.throws(() => batchOf(sentences, { width: 3 }), /has 4 tokens, more than maxLen=3/);
 });
 
 test("tutorial masking over 200k tokens: rate 0.15, specials and padding never masked, labels exact", () => {
@@ -59,13 +90,14 @@ test("tutorial masking over 200k tokens: rate 0.15, specials and padding never m
   const order = Int32Array.from({ length: split.count }, (_, i) => i);
   for (let start = 0; start < split.count; start += 64) {
     const idx = order.subarray(start, Math.min(start + 64, split.count));
-    const b = collate(split, idx, buffers, { padId: PAD }, masking, rng);
-    let p = 0;
-    for (let r = 0; r < b.B; r++) {
+    const b = collate(split, idx, buffers, { padId: PAD, pack: "padded" }, masking, rng);
+    let labelled = 0;
+    for (let r = 0; r < b.numSeqs; r++) {
       const orig = row(split, idx[r]);
-      assert.equal(b.lengths[r], orig.length);
-      for (let s = 0; s < b.S; s++) {
-        const at = r * b.S + s;
+      const [first, L, len] = b.seqs.subarray(3 * r, 3 * r + 3);
+      assert.deepEqual([L, len], [b.width, orig.length]);
+      for (let s = 0; s < L; s++) {
+        const at = first + s;
         if (s >= orig.length) {
           assert.equal(b.ids[at], PAD, "padding stays padding");
           assert.equal(b.labels[at], IGNORE_LABEL);
@@ -80,15 +112,15 @@ test("tutorial masking over 200k tokens: rate 0.15, specials and padding never m
         candidates++;
         if (b.labels[at] !== IGNORE_LABEL) {
           masked++;
+          labelled++;
           assert.equal(b.labels[at], id, "label = original id");
           assert.equal(b.ids[at], MASK, "input = [MASK]");
-          assert.equal(b.maskedPositions[p++], at, "positions listed in order");
         } else {
           assert.equal(b.ids[at], id, "unmasked tokens unchanged");
         }
       }
     }
-    assert.equal(p, b.numMasked);
+    assert.equal(labelled, b.numMasked);
   }
   assert.ok(candidates > 200_000, `${candidates} candidates`);
   const rate = masked / candidates;
@@ -108,9 +140,9 @@ test("80/10/10 masking: proportions within tolerance; random replacements are ne
   for (let start = 0; start < split.count; start += 64) {
     const idx = Int32Array.from({ length: Math.min(64, split.count - start) }, (_, k) => start + k);
     const b = collate(split, idx, buffers, { padId: PAD }, masking, rng);
-    for (let k = 0; k < b.numMasked; k++) {
-      const at = b.maskedPositions[k];
+    for (let at = 0; at < b.rows; at++) {
       const orig = b.labels[at];
+      if (orig === IGNORE_LABEL) continue;
       const now = b.ids[at];
       selected++;
       if (now === MASK) asMask++;
@@ -133,13 +165,15 @@ test("masks do not depend on the padding mode; same seed same masks; options are
   const masking = createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: specialTable(VOCAB, (id) => id < 4) });
   const idx = Int32Array.from({ length: 50 }, (_, i) => i * 4);
   const a = collate(split, idx, new BatchBuffers(50, 40), { padId: PAD, padding: "longest" }, masking, new Rng(5));
-  const aIds = [...a.ids];
-  const aS = a.S;
-  const m = collate(split, idx, new BatchBuffers(50, 40), { padId: PAD, padding: "max" }, masking, new Rng(5));
-  for (let r = 0; r < 50; r++) {
-    assert.deepEqual(aIds.slice(r * aS, r * aS + a.lengths[r]), [...m.ids.subarray(r * 40, r * 40 + m.lengths[r])]);
+  const realRows = (x: Batch, r: number): number[] => [...x.ids.subarray(x.seqs[3 * r], x.seqs[3 * r] + x.seqs[3 * r + 2])];
+  const aRows = Array.from({ length: 50 }, (_, r) => realRows(a, r));
+  const aMasked = a.numMasked;
+  assert.ok(aMasked > 0);
+  for (const layout of [{ padding: "max", pack: "padded" }, { padding: "longest", pack: "padded" }, { padding: "max", pack: "unpadded" }] as const) {
+    const m = collate(split, idx, new BatchBuffers(50, 40), { padId: PAD, ...layout }, masking, new Rng(5));
+    assert.deepEqual(Array.from({ length: 50 }, (_, r) => realRows(m, r)), aRows, `${layout.padding}/${layout.pack}`);
+    assert.equal(m.numMasked, aMasked);
   }
-  assert.equal(a.numMasked, m.numMasked);
 
   assert.throws(() => createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: SPECIAL, probability: 1.5 }), /probability must be in \[0, 1\]/);
   assert.throws(() => createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: SPECIAL, maskTokenRate: 0.8, randomTokenRate: 0.3 }), /at most 1/);

@@ -9,8 +9,8 @@ const sentences = Array.from({ length: 150 }, (_, i) => `w${i % 37} x${i % 11} $
 const split = tokenizeSentences(sentences, tok.encode, { maxLen: 16, progress: false });
 const base: DataLoaderOptions = { batchSize: 32, padId: PAD, maskId: MASK, vocabSize: tok.vocabSize, isSpecial: [PAD, CLS, SEP, MASK], maxLen: 16 };
 
-function snapshot(b: Batch): { B: number; S: number; ids: number[]; labels: number[]; lengths: number[] } {
-  return { B: b.B, S: b.S, ids: [...b.ids], labels: [...b.labels], lengths: [...b.lengths] };
+function snapshot(b: Batch): { width: number; ids: number[]; labels: number[]; seqs: number[] } {
+  return { width: b.width, ids: [...b.ids], labels: [...b.labels], seqs: [...b.seqs] };
 }
 
 test("epoch order: identity by default; seeded shuffle differs per epoch and is reproducible", () => {
@@ -32,18 +32,42 @@ test("batches cover the split in order, last one smaller, like DataLoader withou
   const seen: number[] = [];
   for (let i = 0; i < 5; i++) {
     const b = loader.batch(0, i);
-    assert.equal(b.B, i < 4 ? 32 : 22);
-    for (let r = 0; r < b.B; r++) {
+    assert.equal(b.numSeqs, i < 4 ? 32 : 22);
+    for (let r = 0; r < b.numSeqs; r++) {
       const k = i * 32 + r;
       const want = split.ids.subarray(split.offsets[k], split.offsets[k + 1]);
-      assert.deepEqual([...b.ids.subarray(r * b.S, r * b.S + b.lengths[r])], [...want]);
+      const first = b.seqs[3 * r];
+      assert.deepEqual([...b.ids.subarray(first, first + b.seqs[3 * r + 2])], [...want]);
       seen.push(k);
     }
   }
   assert.deepEqual(seen, Array.from({ length: 150 }, (_, i) => i));
   assert.throws(() => loader.batch(0, 5), /batch index 5 outside \[0, 5\)/);
-  const maxPadded = new MlmDataLoader(split, { ...base, padding: "max" }).batch(0, 0);
-  assert.equal(maxPadded.S, 16);
+  const maxPadded = new MlmDataLoader(split, { ...base, padding: "max", pack: "padded" }).batch(0, 0);
+  assert.deepEqual([maxPadded.width, maxPadded.rows], [16, 32 * 16]);
+});
+
+test("pack mode and padding are loader options, checked once; largestBatch bounds every batch", () => {
+  assert.throws(() => new MlmDataLoader(split, { ...base, pack: "dense" as never }), /data loader: pack must be "unpadded" or "padded", got "dense"/);
+  assert.throws(() => new MlmDataLoader(split, { ...base, padding: "short" as never }), /data loader: padding must be "longest" or "max", got "short"/);
+  for (const pack of ["unpadded", "padded"] as const) {
+    for (const padding of ["longest", "max"] as const) {
+      const loader = new MlmDataLoader(split, { ...base, pack, padding, shuffle: true, seed: 2 });
+      assert.equal(loader.pack, pack);
+      const { maxRows, maxSeqs } = loader.largestBatch();
+      assert.equal(maxSeqs, 32);
+      let most = 0;
+      for (let epoch = 0; epoch < 3; epoch++) {
+        for (let i = 0; i < loader.batchesPerEpoch; i++) {
+          const b = loader.batch(epoch, i);
+          assert.ok(b.rows <= maxRows, `${pack}/${padding}: ${b.rows} rows > ${maxRows}`);
+          assert.equal(b.rows, pack === "padded" ? b.numSeqs * b.width : b.tokens);
+          most = Math.max(most, b.rows);
+        }
+      }
+      if (pack === "padded" && padding === "max") assert.equal(most, maxRows, "every full batch has B x maxLen rows");
+    }
+  }
 });
 
 test("validation masks are fixed: two evaluations score the same positions; training masks are fresh", () => {

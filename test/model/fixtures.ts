@@ -1,6 +1,6 @@
 /** Small deterministic batches and models for the model tests. */
+import { batchOf, type Batch, type PackMode, type SentenceRow } from "../../src/data/index.js";
 import { Rng } from "../../src/util/rng.js";
-import type { PaddedBatch } from "../../src/model/batch.js";
 import type { ModelConfig } from "../../src/model/config.js";
 
 /** The tiny configuration of the gradient checks. */
@@ -15,25 +15,42 @@ export const TINY: Partial<ModelConfig> = {
 };
 
 /**
- * B sentences of random lengths in [minLen, S], ids in [5, V), padding id 0, labels at about
- * `labelRate` of the real positions (at least one per sentence when `labelRate` > 0).
+ * B sentences of random lengths in [minLen, S], ids in [5, V), labels at about `labelRate` of the
+ * positions (at least one per sentence when `labelRate` > 0).
  */
-export function randomPadded(seed: number, B: number, S: number, V: number, labelRate = 0.3, minLen = 1): PaddedBatch {
+export function randomSentences(
+  seed: number,
+  B: number,
+  S: number,
+  V: number,
+  labelRate = 0.3,
+  minLen = 1,
+): SentenceRow[] {
   const rng = new Rng(seed);
-  const ids = new Int32Array(B * S);
-  const labels = new Int32Array(B * S).fill(-100);
-  const lengths = new Int32Array(B);
+  const sentences: SentenceRow[] = [];
   for (let b = 0; b < B; b++) {
     const len = minLen + rng.int(S - minLen + 1);
-    lengths[b] = len;
+    const ids = new Int32Array(len);
+    const labels = new Int32Array(len).fill(-100);
     for (let j = 0; j < len; j++) {
-      ids[b * S + j] = 5 + rng.int(V - 5);
-      if (rng.float() < labelRate) labels[b * S + j] = 5 + rng.int(V - 5);
+      ids[j] = 5 + rng.int(V - 5);
+      if (rng.float() < labelRate) labels[j] = 5 + rng.int(V - 5);
     }
     if (labelRate > 0 && len > 0) {
       const j = rng.int(len);
-      if (labels[b * S + j] < 0) labels[b * S + j] = 5 + rng.int(V - 5);
+      if (labels[j] < 0) labels[j] = 5 + rng.int(V - 5);
     }
+    sentences.push({ ids, labels });
   }
-  return { B, S, ids, lengths, labels };
+  return sentences;
+}
+
+/** `randomSentences` as an "unpadded" batch. */
+export function randomBatch(...args: Parameters<typeof randomSentences>): Batch {
+  return packedRandomBatch("unpadded", ...args);
+}
+
+/** `randomSentences` as a batch of width S (padding id 0), packed as `pack` says. */
+export function packedRandomBatch(pack: PackMode, ...args: Parameters<typeof randomSentences>): Batch {
+  return batchOf(randomSentences(...args), { pack, width: args[2] });
 }

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { Rng } from "../../src/util/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import { createWasmBackend } from "../../src/engine/wasm/wasm-backend.js";
-import { packBatch } from "../../src/model/batch.js";
 import { MlmModel } from "../../src/model/model.js";
-import { TINY, randomPadded } from "./fixtures.js";
+import { batchOf } from "../../src/data/index.js";
+import { TINY, packedRandomBatch, randomBatch, randomSentences } from "./fixtures.js";
 
 const be = new TsBackend();
 
@@ -61,8 +61,7 @@ function checkModelGradient(m: MlmModel, loss: () => number, usedIds: Set<number
 
 test("whole-model gradient matches finite differences at entries of every tensor (no dropout)", () => {
   const m = tinyModel();
-  const padded = randomPadded(3, 4, 7, 50);
-  const batch = packBatch(padded, "unpadded");
+  const batch = randomBatch(3, 4, 7, 50);
   const loss = (): number => m.forwardBackward(batch, { train: false }).loss;
   const before = Float32Array.from(m.params);
   const r = m.forwardBackward(batch, { train: false });
@@ -73,7 +72,7 @@ test("whole-model gradient matches finite differences at entries of every tensor
 
 test("whole-model gradient with dropout matches finite differences when the masks are replayed", () => {
   const m = tinyModel(2, { dropout: 0.1 });
-  const batch = packBatch(randomPadded(4, 3, 6, 50), "unpadded");
+  const batch = randomBatch(4, 3, 6, 50);
   const loss = (): number => m.forwardBackward(batch, { dropoutRng: new Rng(77) }).loss;
   loss();
   checkModelGradient(m, loss, new Set(batch.ids.subarray(0, batch.rows)));
@@ -81,9 +80,8 @@ test("whole-model gradient with dropout matches finite differences when the mask
 
 test("padded and unpadded packings give the same loss, gradients, evaluation and logits", () => {
   const m = tinyModel(5);
-  const padded = randomPadded(6, 5, 9, 50, 0.3, 2);
-  const u = packBatch(padded, "unpadded");
-  const p = packBatch(padded, "padded");
+  const u = packedRandomBatch("unpadded", 6, 5, 9, 50, 0.3, 2);
+  const p = packedRandomBatch("padded", 6, 5, 9, 50, 0.3, 2);
   assert.ok(p.rows > u.rows);
   const ru = m.forwardBackward(u, { train: false });
   const gu = Float32Array.from(m.grads);
@@ -96,8 +94,8 @@ test("padded and unpadded packings give the same loss, gradients, evaluation and
   assert.ok(Math.abs(eu.lossSum - ep.lossSum) < 1e-5 * eu.lossSum);
   assert.equal(eu.top5, ep.top5);
   // logits of the first real token of each sentence
-  const uRows = [...Array(padded.B).keys()].map((b) => u.seqs[3 * b]);
-  const pRows = [...Array(padded.B).keys()].map((b) => p.seqs[3 * b]);
+  const uRows = [...Array(u.numSeqs).keys()].map((b) => u.seqs[3 * b]);
+  const pRows = [...Array(p.numSeqs).keys()].map((b) => p.seqs[3 * b]);
   const lu = Float32Array.from(m.logits(u, uRows));
   const lp = m.logits(p, pRows);
   assert.ok(maxRelDiff(lp, lu) < 1e-5);
@@ -106,7 +104,7 @@ test("padded and unpadded packings give the same loss, gradients, evaluation and
 test("sparse head (labelled rows only) and full head give the same loss and gradients", () => {
   for (const mode of ["unpadded", "padded"] as const) {
     const m = tinyModel(7);
-    const batch = packBatch(randomPadded(8, 4, 8, 50, 0.2), mode);
+    const batch = packedRandomBatch(mode, 8, 4, 8, 50, 0.2, 1);
     const rs = m.forwardBackward(batch, { train: false });
     const gs = Float32Array.from(m.grads);
     const rf = m.forwardBackward(batch, { train: false, fullHead: true });
@@ -121,9 +119,9 @@ test("sparse head (labelled rows only) and full head give the same loss and grad
 
 test("a batch without labels gives loss 0 and zero gradients, not NaN", () => {
   const m = tinyModel(9);
-  m.forwardBackward(packBatch(randomPadded(1, 3, 6, 50), "unpadded"), { train: false });
+  m.forwardBackward(randomBatch(1, 3, 6, 50), { train: false });
   assert.ok(m.grads.some((v) => v !== 0));
-  const none = packBatch(randomPadded(2, 3, 6, 50, 0), "unpadded");
+  const none = randomBatch(2, 3, 6, 50, 0);
   for (const fullHead of [false, true]) {
     assert.deepEqual(m.forwardBackward(none, { train: false, fullHead }), { loss: 0, count: 0 });
     assert.ok(m.grads.every((v) => v === 0));
@@ -136,7 +134,7 @@ test("same seeds give the same parameters, losses and gradients; another dropout
     b = tinyModel(11, { dropout: 0.1 });
   assert.deepEqual(a.params, b.params);
   assert.notDeepEqual(tinyModel(12).params, a.params);
-  const batch = packBatch(randomPadded(13, 4, 8, 50), "unpadded");
+  const batch = randomBatch(13, 4, 8, 50);
   const ra = a.forwardBackward(batch, { dropoutRng: new Rng(1) });
   const rb = b.forwardBackward(batch, { dropoutRng: new Rng(1) });
   assert.equal(ra.loss, rb.loss);
@@ -146,6 +144,63 @@ test("same seeds give the same parameters, losses and gradients; another dropout
   // evaluation ignores dropout
   assert.equal(a.evaluate(batch).lossSum, b.evaluate(batch).lossSum);
   assert.throws(() => a.forwardBackward(batch), /dropoutRng/);
+});
+
+test("accumulating two batches gives the loss and gradient of one batch holding both, weighted by labelled rows", () => {
+  const m = new MlmModel(be, TINY, { maxRows: 128, maxSeqs: 8, accumulate: true });
+  m.init(new Rng(40));
+  const first = randomSentences(41, 3, 8, 50, 0.2);
+  const second = randomSentences(42, 4, 8, 50, 0.6); // more labels: an unweighted mean would differ
+  const rWhole = m.forwardBackward(batchOf([...first, ...second]), { train: false });
+  const gWhole = Float32Array.from(m.grads);
+  const r1 = m.forwardBackward(batchOf(first), { train: false });
+  const g1 = Float32Array.from(m.grads);
+  const r2 = m.forwardBackward(batchOf(second), { train: false });
+  const g2 = Float32Array.from(m.grads);
+  assert.notEqual(r1.count, r2.count);
+
+  m.forwardBackward(batchOf(first), { train: false, accumulate: true });
+  m.forwardBackward(batchOf(second), { train: false, accumulate: true });
+  const acc = m.endAccumulation();
+  assert.equal(acc.count, rWhole.count);
+  assert.equal(acc.loss, (r1.loss * r1.count + r2.loss * r2.count) / (r1.count + r2.count));
+  assert.ok(Math.abs(acc.loss - rWhole.loss) < 1e-6 * rWhole.loss, `${acc.loss} vs ${rWhole.loss}`);
+  assert.ok(maxRelDiff(m.grads, gWhole) < 1e-5, `gradients differ by ${maxRelDiff(m.grads, gWhole)}`);
+  // The arithmetic in float32: (count1 * g1 + count2 * g2) * (1 / (count1 + count2)), each step rounded.
+  const n = g1.length;
+  const want = be.alloc(n);
+  be.scaleAdd(want, g1, n, r1.count, false);
+  be.scaleAdd(want, g2, n, r2.count, true);
+  be.scaleAdd(want, want, n, 1 / (r1.count + r2.count), false);
+  assert.deepEqual(m.grads, want);
+
+  // One accumulated pass is the pass itself; a plain pass afterwards gives its own gradient again.
+  m.forwardBackward(batchOf(first), { train: false, accumulate: true });
+  const one = m.endAccumulation();
+  assert.deepEqual(m.grads, g1);
+  assert.deepEqual(one, { loss: (r1.loss * r1.count) / r1.count, count: r1.count });
+  m.forwardBackward(batchOf(second), { train: false });
+  assert.deepEqual(m.grads, g2);
+});
+
+test("accumulation errors: no second gradient buffer, a plain pass in the middle, nothing to end", () => {
+  const m = tinyModel(43);
+  const batch = randomBatch(44, 2, 6, 50);
+  assert.throws(() => m.endAccumulation(), /no pass with accumulate to end/);
+  m.forwardBackward(batch, { train: false, accumulate: true });
+  assert.throws(() => m.forwardBackward(batch, { train: false }), /in the middle of an accumulation/);
+  assert.throws(() => m.forwardBackward(batch, { train: false, accumulate: true }), /needs capacity.accumulate/);
+});
+
+test("grownTo keeps a model that fits and copies the weights into a larger one", () => {
+  const m = tinyModel(45);
+  assert.equal(m.grownTo({ maxRows: 64, maxSeqs: 4 }), m);
+  const big = m.grownTo({ maxRows: 200, maxSeqs: 4, maxHeadRows: 7 });
+  assert.notEqual(big, m);
+  assert.deepEqual(big.capacity, { maxRows: 200, maxSeqs: 8, maxHeadRows: 128, accumulate: false });
+  assert.deepEqual(big.params, m.params);
+  const batch = randomBatch(46, 3, 8, 50);
+  assert.equal(big.evaluate(batch).lossSum, m.evaluate(batch).lossSum);
 });
 
 test("named tensors: stable names and shapes, and a load reproduces the model exactly", () => {
@@ -177,7 +232,7 @@ test("named tensors: stable names and shapes, and a load reproduces the model ex
   );
   const copy = tinyModel(99);
   copy.loadTensors(t.map((x) => ({ name: x.name, shape: x.shape, data: Float32Array.from(x.data) })));
-  const batch = packBatch(randomPadded(15, 3, 6, 50), "unpadded");
+  const batch = randomBatch(15, 3, 6, 50);
   assert.equal(copy.evaluate(batch).lossSum, m.evaluate(batch).lossSum);
   assert.throws(() => copy.loadTensors(t.slice(1)), /missing tensor 'embed.weight'/);
   assert.throws(
@@ -192,7 +247,7 @@ test("named tensors: stable names and shapes, and a load reproduces the model ex
 
 test("evaluate counts top-1/top-5 hits consistently with the logits", () => {
   const m = tinyModel(16);
-  const batch = packBatch(randomPadded(17, 6, 8, 50, 0.4), "unpadded");
+  const batch = randomBatch(17, 6, 8, 50, 0.4);
   const rows: number[] = [];
   for (let t = 0; t < batch.rows; t++) if (batch.labels[t] >= 0) rows.push(t);
   const logits = m.logits(batch, rows);
@@ -220,14 +275,13 @@ test("evaluate counts top-1/top-5 hits consistently with the logits", () => {
 test("inputs outside the capacity or the vocabulary fail with a clear message", () => {
   const m = new MlmModel(be, TINY, { maxRows: 10, maxSeqs: 2, maxHeadRows: 3 });
   m.init(new Rng(1));
-  assert.throws(
-    () => m.evaluate(packBatch(randomPadded(1, 3, 8, 50, 0.3, 4), "unpadded")),
-    /capacity.maxSeqs is 2|capacity.maxRows is 10/,
-  );
-  const b = packBatch(randomPadded(2, 2, 5, 50, 1, 5), "unpadded");
+  assert.throws(() => m.evaluate(randomBatch(1, 3, 8, 50, 0.3, 4)), /capacity.maxSeqs is 2|capacity.maxRows is 10/);
+  const b = randomBatch(2, 2, 5, 50, 1, 5);
   assert.throws(() => m.logits(b, [0, 1, 2, 3]), /4 rows requested at once, at most capacity.maxHeadRows = 3/);
   b.ids[0] = 50;
   assert.throws(() => m.evaluate(b), /token id 50 at row 0 is outside the vocabulary of 50/);
+  const short = new MlmModel(be, { ...TINY, maxLen: 4 }, { maxRows: 10, maxSeqs: 2 });
+  assert.throws(() => short.evaluate(randomBatch(2, 2, 5, 50, 1, 5)), /sequence 0 has 5 rows, more than maxLen = 4/);
   assert.throws(() => new MlmModel(be, { ...TINY, numHeads: 3 }, { maxRows: 4, maxSeqs: 1 }), /multiple of numHeads/);
   assert.throws(
     () => new MlmModel(be, { ...TINY, dmodel: 3 } as never, { maxRows: 4, maxSeqs: 1 }),
@@ -240,7 +294,7 @@ test("the WebAssembly backend (2 threads) gives TsBackend's loss and gradients w
   try {
     // big enough that the light kernels split across both threads
     const cfg = { ...TINY, dModel: 32, dFF: 64, dropout: 0.2, maxLen: 24 };
-    const batch = packBatch(randomPadded(21, 48, 24, 50, 0.2), "unpadded");
+    const batch = randomBatch(21, 48, 24, 50, 0.2);
     const cap = { maxRows: 48 * 24, maxSeqs: 48 };
     const a = new MlmModel(be, cfg, cap),
       b = new MlmModel(wasm, cfg, cap);
@@ -259,7 +313,7 @@ test("the WebAssembly backend (2 threads) gives TsBackend's loss and gradients w
 });
 
 test("the head in chunks of 3 rows gives the loss, gradients and evaluation of one chunk (sparse and full head)", () => {
-  const batch = packBatch(randomPadded(23, 5, 8, 50, 0.4), "unpadded");
+  const batch = randomBatch(23, 5, 8, 50, 0.4);
   const one = new MlmModel(be, TINY, { maxRows: 64, maxSeqs: 8, maxHeadRows: 64 });
   const chunked = new MlmModel(be, TINY, { maxRows: 64, maxSeqs: 8, maxHeadRows: 3 });
   one.init(new Rng(24));
@@ -291,7 +345,7 @@ test("WebAssembly backend: 1 and 2 threads give the same bits (loss, gradients, 
   try {
     // big enough that every kernel splits across both threads; two head chunks
     const cfg = { ...TINY, dModel: 64, dFF: 128, numHeads: 4, dropout: 0.1, maxLen: 24 };
-    const batch = packBatch(randomPadded(31, 40, 24, 50, 0.2), "unpadded");
+    const batch = randomBatch(31, 40, 24, 50, 0.2);
     const cap = { maxRows: 40 * 24, maxSeqs: 40, maxHeadRows: 100 };
     const init = new MlmModel(be, cfg, cap);
     init.init(new Rng(4));

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/util/rng.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
-import { packBatch, type PaddedBatch } from "../../src/model/batch.js";
+import { batchOf, type Batch, type SentenceRow } from "../../src/data/index.js";
 import { MlmModel } from "../../src/model/model.js";
 import { Adam } from "../../src/train/optimizer.js";
 
@@ -26,23 +26,16 @@ function makeCorpus(seed: number): number[][] {
  * B corpus sentences "[CLS] ... [SEP]" with one word replaced by [MASK] (id 3). The other words
  * identify the sentence, so the masked word is predictable without positions.
  */
-function corpusBatch(corpus: number[][], rng: Rng, B: number, S: number): PaddedBatch {
-  const ids = new Int32Array(B * S);
-  const labels = new Int32Array(B * S).fill(-100);
-  const lengths = new Int32Array(B);
+function corpusBatch(corpus: number[][], rng: Rng, B: number): Batch {
+  const sentences: SentenceRow[] = [];
   for (let b = 0; b < B; b++) {
     const sentence = corpus[rng.int(corpus.length)];
-    const len = sentence.length + 2;
-    lengths[b] = len;
-    ids[b * S] = 1;
-    ids[b * S + len - 1] = 2;
     const masked = 1 + rng.int(sentence.length);
-    for (let j = 1; j < len - 1; j++) {
-      ids[b * S + j] = j === masked ? 3 : sentence[j - 1];
-      if (j === masked) labels[b * S + j] = sentence[j - 1]!;
-    }
+    const ids = [1, ...sentence.map((id, j) => (j + 1 === masked ? 3 : id)), 2];
+    const labels = ids.map((_, j) => (j === masked ? sentence[j - 1] : -100));
+    sentences.push({ ids, labels });
   }
-  return { B, S, ids, lengths, labels };
+  return batchOf(sentences);
 }
 
 function train(seed: number, steps: number): number[] {
@@ -58,7 +51,7 @@ function train(seed: number, steps: number): number[] {
   const data = Rng.derive(seed, "data");
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const batch = packBatch(corpusBatch(corpus, data, 16, 12), "unpadded");
+    const batch = corpusBatch(corpus, data, 16);
     const { loss } = model.forwardBackward(batch);
     opt.update(model.params, model.grads, 3e-3);
     losses.push(loss);

@@ -8,9 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fillCommand } from "../../src/cli/fill.js";
 import { evalCommand } from "../../src/cli/eval.js";
-import { MlmDataLoader } from "../../src/data/index.js";
-import { tokenizeSentences } from "../../src/data/index.js";
-import { packBatch, type PaddedBatch } from "../../src/model/index.js";
+import { batchOf, MlmDataLoader, tokenizeSentences } from "../../src/data/index.js";
 import {
   evaluateCorpus,
   evaluateRunValidation,
@@ -39,16 +37,8 @@ after(() => {
 
 /** Full-vocabulary probabilities at `row` of `text`, from model.logits, softmax written out in float64. */
 function referenceProbs(text: string, row: number): number[] {
-  const ids = Array.from(loaded.tokenizer.encodeIds(text));
-  const S = ids.length;
-  const batch: PaddedBatch = {
-    B: 1,
-    S,
-    ids: Int32Array.from(ids),
-    lengths: Int32Array.of(S),
-    labels: new Int32Array(S).fill(-100),
-  };
-  const logits = Array.from(loaded.model.logits(packBatch(batch, "unpadded"), [row]));
+  const ids = loaded.tokenizer.encodeIds(text);
+  const logits = Array.from(loaded.model.logits(batchOf([{ ids }]), [row]));
   const max = Math.max(...logits);
   const exps = logits.map((x) => Math.exp(x - max));
   const sum = exps.reduce((a, b) => a + b, 0);
@@ -127,7 +117,7 @@ test("corpus metrics: perplexity = exp(loss), accuracy over masked positions onl
     realTokens = 0;
   const V = tok.vocabSize;
   for (let i = 0; i < loader.batchesPerEpoch; i++) {
-    const packed = packBatch(loader.batch(0, i), "unpadded");
+    const packed = loader.batch(0, i);
     const rows: number[] = [];
     for (let t = 0; t < packed.rows; t++) if (packed.labels[t] >= 0) rows.push(t);
     realTokens += packed.rows;
