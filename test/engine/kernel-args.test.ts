@@ -1,11 +1,14 @@
 // The argument layouts of the WebAssembly kernels (src/engine/wasm/kernels.ts) hold both sides to
 // one declaration: every generator reads every argument it declares, the backend's job writes each
 // argument at the very address the generated code loads it from, a job started with an argument left
-// out throws, and the module dispatches every declared kernel.
+// out throws, and the module dispatches every declared kernel. Also: backends name their kernels
+// without the thread count, with the strings earlier versions saved in train_state.json.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { TsBackend } from "../../src/engine/ts-backend.js";
 import { createJobs } from "../../src/engine/wasm/job-args.js";
 import { checkKernels, KERNEL_LIST, type KernelDecl } from "../../src/engine/wasm/kernels.js";
+import { createWasmBackend } from "../../src/engine/wasm/wasm-backend.js";
 import { DEFAULT_GEMM } from "../../src/engine/wasm/wat-gemm.js";
 import { moduleWat } from "../../src/engine/wasm/wat-module.js";
 import { get, kernelFunc } from "../../src/engine/wasm/wat-util.js";
@@ -125,4 +128,22 @@ test("the declaration rules are checked: opcodes, functions and argument names",
     assert.throws(() => checkKernels([ok, { ...ok, name: "b", ...change }]), message);
   }
   assert.doesNotThrow(() => checkKernels(KERNEL_LIST));
+});
+
+test("backends name their kernels without the thread count, as runs have recorded them", async () => {
+  assert.equal(new TsBackend().kernels, "ts");
+  for (const fma of [false, "auto"] as const) {
+    const one = await createWasmBackend({ threads: 1, fma });
+    const two = await createWasmBackend({ threads: 2, fma });
+    try {
+      assert.match(one.kernels, /^wasm-simd(-fma)?$/);
+      assert.equal(two.kernels, one.kernels);
+      // the value earlier versions derived from the display name and saved in train_state.json
+      for (const be of [one, two]) assert.equal(be.kernels, be.name.replace(/x\d+$/, ""));
+      if (fma === false) assert.equal(one.kernels, "wasm-simd");
+    } finally {
+      one.dispose();
+      two.dispose();
+    }
+  }
 });

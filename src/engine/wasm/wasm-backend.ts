@@ -51,6 +51,7 @@ const SMALL_JOB = 1 << 15;
 
 class WasmBackend implements Backend {
   readonly name: string;
+  readonly kernels: string;
   /** Every kernel's job: its arguments are written by name into the control block. */
   private readonly jobs: Jobs;
   private readonly partials: Float64Array;
@@ -76,7 +77,8 @@ class WasmBackend implements Backend {
     const buf = heap.memory.buffer;
     this.jobs = createJobs(buf);
     this.partials = new Float64Array(buf, PARTIALS_BYTES, (4096 - PARTIALS_BYTES) / 8);
-    this.name = `wasm-simd${fma ? "-fma" : ""}x${pool.threads}`;
+    this.kernels = fma ? "wasm-simd-fma" : "wasm-simd";
+    this.name = `${this.kernels}x${pool.threads}`;
   }
 
   get threads(): number {
