@@ -47,7 +47,9 @@ function createJob<K extends KernelName>(name: K, ai: Int32Array, af: Float64Arr
   const names: readonly string[] = [...k.i32, ...k.f64];
   const all = 2 ** names.length - 1; // at most MAX_ARGS = 31 bits (kernels.ts)
   let written = 0;
-  const args = {};
+  // an object of its own class per kernel: kernels whose argument names begin alike would otherwise
+  // share hidden-class transitions with different setters, and V8 would fall back to slow properties
+  const args: object = new (class Args {})();
   const slots = [
     ...k.i32.map((arg: string, i: number) => ({ arg, array: ai, i })),
     ...k.f64.map((arg: string, i: number) => ({ arg, array: af, i })),
