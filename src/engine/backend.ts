@@ -18,7 +18,14 @@
  * before the softmax, as the tutorial's mask does). Unpadded batches have K = L.
  */
 export interface Backend {
+  /** Display name: the kernels and the thread count, e.g. "wasm-simd-fmax2". */
   readonly name: string;
+  /**
+   * Which kernels compute the results: "ts", "wasm-simd" or "wasm-simd-fma". Results depend on it
+   * in their last bits (fused multiply-add rounds once, the SIMD sums add in another order), never
+   * on the thread count; a run records it to tell when a resumed run changed kernels.
+   */
+  readonly kernels: string;
   /** Number of threads the kernels use. */
   readonly threads: number;
 

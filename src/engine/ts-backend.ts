@@ -23,6 +23,7 @@ const MASKED_SCORE = -1e9;
  */
 export class TsBackend implements Backend {
   readonly name = "ts";
+  readonly kernels = "ts";
   readonly threads = 1;
   /** Float64 scratch (bias / gain gradient sums, attention rows); grows, never shrinks. */
   private scratchA = new Float64Array(0);

@@ -219,7 +219,7 @@ async function restoredState(
 
 /** "wasm-simd-fma": the kernels, which decide the last bits of every sum (the thread count does not). */
 function kernelsOf(backend: Backend): string {
-  return backend.name.replace(/x\d+$/, "");
+  return backend.kernels;
 }
 
 /** The newest `last-*` checkpoint of a run, the one --resume continues from. */

@@ -7,7 +7,8 @@
  * (label range, sequence table), adding sumSquares' chunk partials (at most 64 values, in chunk
  * order), zeroing rows that belong to no sequence, degenerate shapes with a zero dimension, and
  * copying (once) a decay mask that does not live in this backend's memory. Arguments are written by
- * index into the control block: a kernel call allocates nothing.
+ * name into the control block (the layouts are declared once, in kernels.ts, for this file and the
+ * generators; job-args.ts checks that a call wrote every one): a kernel call allocates nothing.
  *
  * Threads: the main thread is thread 0 and works too; each kernel splits its work in contiguous
  * blocks (rows, columns of the product, (sequence, head) pairs, chunks) so that no two threads add
@@ -24,7 +25,9 @@
 import { dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from "../backend.js";
 import { compileKernels, type CompileOptions } from "./compile.js";
 import { SharedHeap } from "./heap.js";
-import { ARG_F64, ARG_I32, MAX_THREADS, Op, PARTIALS_BYTES } from "./layout.js";
+import { createJobs, type Job, type Jobs, type KernelArgs } from "./job-args.js";
+import { type KernelName } from "./kernels.js";
+import { MAX_THREADS, PARTIALS_BYTES } from "./layout.js";
 import { ThreadPool } from "./pool.js";
 import { gemmScratchBytes, type GemmConfig } from "./wat-gemm.js";
 import { attentionScratchBytes } from "./wat-attention.js";
@@ -37,15 +40,20 @@ export interface WasmBackendOptions extends CompileOptions {
   threads?: number;
 }
 
+/** Arguments that both attention kernels take. */
+type AttentionSizes = Pick<
+  KernelArgs<"attentionForward">,
+  "numSeqs" | "C" | "H" | "scratch" | "scratchStride" | "maxLD"
+>;
+
 /** Jobs below this many multiply-adds run on the main thread alone (a dispatch costs ~2-20 us). */
 const SMALL_JOB = 1 << 15;
 
 class WasmBackend implements Backend {
   readonly name: string;
-  /** The job's int32 arguments (control block words ARG_I32..), written by index: no array per call. */
-  private readonly ai: Int32Array;
-  /** The job's float64 arguments (control block ARG_F64..). */
-  private readonly af: Float64Array;
+  readonly kernels: string;
+  /** Every kernel's job: its arguments are written by name into the control block. */
+  private readonly jobs: Jobs;
   private readonly partials: Float64Array;
   private scratch = 0;
   private scratchStride = 0;
@@ -67,10 +75,10 @@ class WasmBackend implements Backend {
     readonly fma: boolean,
   ) {
     const buf = heap.memory.buffer;
-    this.ai = new Int32Array(buf, ARG_I32 * 4, 48);
-    this.af = new Float64Array(buf, ARG_F64 * 8, 96);
+    this.jobs = createJobs(buf);
     this.partials = new Float64Array(buf, PARTIALS_BYTES, (4096 - PARTIALS_BYTES) / 8);
-    this.name = `wasm-simd${fma ? "-fma" : ""}x${pool.threads}`;
+    this.kernels = fma ? "wasm-simd-fma" : "wasm-simd";
+    this.name = `${this.kernels}x${pool.threads}`;
   }
 
   get threads(): number {
@@ -108,6 +116,12 @@ class WasmBackend implements Backend {
     return work < SMALL_JOB ? 1 : this.threads;
   }
 
+  /** Runs `job` on `nth` threads once every one of its arguments has been written. */
+  private run<K extends KernelName>(job: Job<K>, nth: number): void {
+    job.take();
+    this.pool.run(job.op, nth);
+  }
+
   /** Broadcast-form product, see wat-gemm.ts for the modes. */
   private runGemm(
     mode: number,
@@ -127,25 +141,25 @@ class WasmBackend implements Backend {
   ): void {
     const nth = this.nthFor(M * N * K);
     const rows = splitCols ? M : Math.ceil(Math.ceil(M / this.gemm.mr) / nth) * this.gemm.mr;
-    const base = this.ensureScratch(gemmScratchBytes(this.gemm, rows));
-    const a = this.ai;
-    a[0] = mode;
-    a[1] = A;
-    a[2] = lda;
-    a[3] = B;
-    a[4] = ldb;
-    a[5] = C;
-    a[6] = ldc;
-    a[7] = M;
-    a[8] = N;
-    a[9] = K;
-    a[10] = bias;
-    a[11] = dbias;
-    a[12] = accumulate ? 1 : 0;
-    a[13] = splitCols ? 1 : 0;
-    a[14] = base;
-    a[15] = this.scratchStride;
-    this.pool.run(Op.gemm, nth);
+    const job = this.jobs.gemm;
+    const a = job.args;
+    a.scratch = this.ensureScratch(gemmScratchBytes(this.gemm, rows));
+    a.scratchStride = this.scratchStride;
+    a.mode = mode;
+    a.A = A;
+    a.lda = lda;
+    a.B = B;
+    a.ldb = ldb;
+    a.C = C;
+    a.ldc = ldc;
+    a.M = M;
+    a.N = N;
+    a.K = K;
+    a.bias = bias;
+    a.dbias = dbias;
+    a.accumulate = accumulate ? 1 : 0;
+    a.splitCols = splitCols ? 1 : 0;
+    this.run(job, nth);
   }
 
   matmul(
@@ -215,17 +229,18 @@ class WasmBackend implements Backend {
     eps: number,
   ): void {
     const h = this.heap;
-    const a = this.ai;
-    a[0] = h.offsetOf(out, "layerNormForward out", T * C);
-    a[1] = h.offsetOf(mean, "layerNormForward mean", T);
-    a[2] = h.offsetOf(rstd, "layerNormForward rstd", T);
-    a[3] = h.offsetOf(inp, "layerNormForward inp", T * C);
-    a[4] = h.offsetOf(gamma, "layerNormForward gamma", C);
-    a[5] = h.offsetOf(beta, "layerNormForward beta", C);
-    a[6] = T;
-    a[7] = C;
-    this.af[0] = eps;
-    this.pool.run(Op.layerNormForward, this.nthFor(T * C * 4));
+    const job = this.jobs.layerNormForward;
+    const a = job.args;
+    a.out = h.offsetOf(out, "layerNormForward out", T * C);
+    a.mean = h.offsetOf(mean, "layerNormForward mean", T);
+    a.rstd = h.offsetOf(rstd, "layerNormForward rstd", T);
+    a.inp = h.offsetOf(inp, "layerNormForward inp", T * C);
+    a.gamma = h.offsetOf(gamma, "layerNormForward gamma", C);
+    a.beta = h.offsetOf(beta, "layerNormForward beta", C);
+    a.T = T;
+    a.C = C;
+    a.eps = eps;
+    this.run(job, this.nthFor(T * C * 4));
   }
 
   layerNormBackward(
@@ -241,25 +256,34 @@ class WasmBackend implements Backend {
     C: number,
   ): void {
     const h = this.heap;
-    const a = this.ai;
-    a[0] = h.offsetOf(dinp, "layerNormBackward dinp", T * C);
-    a[1] = h.offsetOf(dgamma, "layerNormBackward dgamma", C);
-    a[2] = h.offsetOf(dbeta, "layerNormBackward dbeta", C);
-    a[3] = h.offsetOf(dout, "layerNormBackward dout", T * C);
-    a[4] = h.offsetOf(inp, "layerNormBackward inp", T * C);
-    a[5] = h.offsetOf(gamma, "layerNormBackward gamma", C);
-    a[6] = h.offsetOf(mean, "layerNormBackward mean", T);
-    a[7] = h.offsetOf(rstd, "layerNormBackward rstd", T);
+    const job = this.jobs.layerNormBackward;
+    const a = job.args;
+    a.dinp = h.offsetOf(dinp, "layerNormBackward dinp", T * C);
+    const pDgamma = h.offsetOf(dgamma, "layerNormBackward dgamma", C);
+    const pDbeta = h.offsetOf(dbeta, "layerNormBackward dbeta", C);
+    a.dout = h.offsetOf(dout, "layerNormBackward dout", T * C);
+    a.inp = h.offsetOf(inp, "layerNormBackward inp", T * C);
+    a.gamma = h.offsetOf(gamma, "layerNormBackward gamma", C);
+    a.mean = h.offsetOf(mean, "layerNormBackward mean", T);
+    a.rstd = h.offsetOf(rstd, "layerNormBackward rstd", T);
     if (T === 0 || C === 0) return;
     // dgamma/dbeta: partial sums over a number of row chunks that depends on T only (never on the
     // thread count), added up in chunk order by a second job: the same bits for any thread count
     const chunks = lnChunks(T);
-    a[8] = T;
-    a[9] = C;
-    a[10] = this.ensureRegion(this.lnPartials, chunks * C * 8);
-    a[11] = chunks;
-    this.pool.run(Op.layerNormBackward, this.nthFor(T * C * 8));
-    this.pool.run(Op.layerNormReduce, 1);
+    const partials = this.ensureRegion(this.lnPartials, chunks * C * 8);
+    a.T = T;
+    a.C = C;
+    a.partials = partials;
+    a.chunks = chunks;
+    this.run(job, this.nthFor(T * C * 8));
+    const reduce = this.jobs.layerNormReduce;
+    const r = reduce.args;
+    r.dgamma = pDgamma;
+    r.dbeta = pDbeta;
+    r.C = C;
+    r.partials = partials;
+    r.chunks = chunks;
+    this.run(reduce, 1);
   }
 
   /**
@@ -288,6 +312,17 @@ class WasmBackend implements Backend {
     this.seqRows = rows;
   }
 
+  /** Writes the sizes and the per-thread scratch that both attention kernels take (after scanSeqs). */
+  private attentionSizes(a: AttentionSizes, numSeqs: number, C: number, H: number): void {
+    const D = C / H;
+    a.numSeqs = numSeqs;
+    a.C = C;
+    a.H = H;
+    a.scratch = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D));
+    a.scratchStride = this.scratchStride;
+    a.maxLD = Math.max(this.seqMaxL, D, 1);
+  }
+
   attentionForward(
     out: Float32Array,
     probs: Float32Array,
@@ -302,25 +337,21 @@ class WasmBackend implements Backend {
   ): void {
     const h = this.heap;
     if (!(H > 0 && C % H === 0)) throw new Error(`wasm backend: attentionForward C=${C} is not a multiple of H=${H}`);
-    const a = this.ai;
-    a[5] = h.offsetOf(seqs, "attentionForward seqs", 3 * numSeqs);
+    const job = this.jobs.attentionForward;
+    const a = job.args;
+    a.seqs = h.offsetOf(seqs, "attentionForward seqs", 3 * numSeqs);
     this.scanSeqs(seqs, numSeqs, T, "attentionForward");
     const probsLen = this.seqL2 * H;
     const D = C / H;
-    a[0] = h.offsetOf(out, "attentionForward out", T * C);
-    a[1] = h.offsetOf(probs, "attentionForward probs", probsLen);
-    a[2] = h.offsetOf(q, "attentionForward q", T * C);
-    a[3] = h.offsetOf(k, "attentionForward k", T * C);
-    a[4] = h.offsetOf(v, "attentionForward v", T * C);
-    a[6] = numSeqs;
-    a[7] = C;
-    a[8] = H;
-    a[9] = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D));
-    a[10] = this.scratchStride;
-    a[11] = Math.max(this.seqMaxL, D, 1);
+    a.out = h.offsetOf(out, "attentionForward out", T * C);
+    a.probs = h.offsetOf(probs, "attentionForward probs", probsLen);
+    a.q = h.offsetOf(q, "attentionForward q", T * C);
+    a.k = h.offsetOf(k, "attentionForward k", T * C);
+    a.v = h.offsetOf(v, "attentionForward v", T * C);
+    this.attentionSizes(a, numSeqs, C, H);
     // rows outside every sequence are zero
     if (this.seqRows < T) out.fill(0, 0, T * C);
-    this.pool.run(Op.attentionForward, this.nthFor(probsLen * D * 2));
+    this.run(job, this.nthFor(probsLen * D * 2));
   }
 
   attentionBackward(
@@ -340,32 +371,28 @@ class WasmBackend implements Backend {
   ): void {
     const h = this.heap;
     if (!(H > 0 && C % H === 0)) throw new Error(`wasm backend: attentionBackward C=${C} is not a multiple of H=${H}`);
-    const a = this.ai;
-    a[8] = h.offsetOf(seqs, "attentionBackward seqs", 3 * numSeqs);
+    const job = this.jobs.attentionBackward;
+    const a = job.args;
+    a.seqs = h.offsetOf(seqs, "attentionBackward seqs", 3 * numSeqs);
     this.scanSeqs(seqs, numSeqs, T, "attentionBackward");
     const probsLen = this.seqL2 * H;
     const D = C / H;
-    a[0] = h.offsetOf(dq, "attentionBackward dq", T * C);
-    a[1] = h.offsetOf(dk, "attentionBackward dk", T * C);
-    a[2] = h.offsetOf(dv, "attentionBackward dv", T * C);
-    a[3] = h.offsetOf(dout, "attentionBackward dout", T * C);
-    a[4] = h.offsetOf(probs, "attentionBackward probs", probsLen);
-    a[5] = h.offsetOf(q, "attentionBackward q", T * C);
-    a[6] = h.offsetOf(k, "attentionBackward k", T * C);
-    a[7] = h.offsetOf(v, "attentionBackward v", T * C);
-    a[9] = numSeqs;
-    a[10] = C;
-    a[11] = H;
-    a[12] = this.ensureScratch(attentionScratchBytes(this.gemm, this.seqMaxL, D));
-    a[13] = this.scratchStride;
-    a[14] = Math.max(this.seqMaxL, D, 1);
+    a.dq = h.offsetOf(dq, "attentionBackward dq", T * C);
+    a.dk = h.offsetOf(dk, "attentionBackward dk", T * C);
+    a.dv = h.offsetOf(dv, "attentionBackward dv", T * C);
+    a.dout = h.offsetOf(dout, "attentionBackward dout", T * C);
+    a.probs = h.offsetOf(probs, "attentionBackward probs", probsLen);
+    a.q = h.offsetOf(q, "attentionBackward q", T * C);
+    a.k = h.offsetOf(k, "attentionBackward k", T * C);
+    a.v = h.offsetOf(v, "attentionBackward v", T * C);
+    this.attentionSizes(a, numSeqs, C, H);
     // rows outside every sequence get zero gradients
     if (this.seqRows < T) {
       dq.fill(0, 0, T * C);
       dk.fill(0, 0, T * C);
       dv.fill(0, 0, T * C);
     }
-    this.pool.run(Op.attentionBackward, this.nthFor(probsLen * D * 4));
+    this.run(job, this.nthFor(probsLen * D * 4));
   }
 
   crossEntropy(
@@ -383,25 +410,27 @@ class WasmBackend implements Backend {
       if (labels[r] >= V)
         throw new Error(`wasm backend: crossEntropy label ${labels[r]} at row ${r} is out of range [0, ${V})`);
     }
-    const a = this.ai;
-    a[0] = h.offsetOf(losses, "crossEntropy losses", R);
-    a[1] = dlogits ? h.offsetOf(dlogits, "crossEntropy dlogits", R * V) : 0;
-    a[2] = h.offsetOf(logits, "crossEntropy logits", R * V);
-    a[3] = pLab;
-    a[4] = R;
-    a[5] = V;
-    this.af[0] = gradScale;
-    this.pool.run(Op.crossEntropy, this.nthFor(R * V * 8));
+    const job = this.jobs.crossEntropy;
+    const a = job.args;
+    a.losses = h.offsetOf(losses, "crossEntropy losses", R);
+    a.dlogits = dlogits ? h.offsetOf(dlogits, "crossEntropy dlogits", R * V) : 0;
+    a.logits = h.offsetOf(logits, "crossEntropy logits", R * V);
+    a.labels = pLab;
+    a.R = R;
+    a.V = V;
+    a.gradScale = gradScale;
+    this.run(job, this.nthFor(R * V * 8));
   }
 
   sumSquares(x: Float32Array, n: number): number {
-    const a = this.ai;
-    a[0] = this.heap.offsetOf(x, "sumSquares x", n);
-    a[1] = n;
+    const job = this.jobs.sumSquares;
+    const a = job.args;
+    a.x = this.heap.offsetOf(x, "sumSquares x", n);
+    a.n = n;
     // partial sums over a number of chunks that depends on n only, added here in chunk order
     const chunks = sumSquaresChunks(n);
-    a[2] = chunks;
-    this.pool.run(Op.sumSquares, this.nthFor(n));
+    a.chunks = chunks;
+    this.run(job, this.nthFor(n));
     let s = 0;
     for (let c = 0; c < chunks; c++) s += this.partials[c];
     return s;
@@ -425,24 +454,24 @@ class WasmBackend implements Backend {
         throw new Error(`wasm backend: adamUpdate decayMask has ${decayMask.length} elements, expected at least ${n}`);
       pMask = h.owns(decayMask) ? decayMask.byteOffset : this.maskIn(decayMask, n);
     }
-    const a = this.ai;
-    a[0] = h.offsetOf(params, "adamUpdate params", n);
-    a[1] = h.offsetOf(grads, "adamUpdate grads", n);
-    a[2] = h.offsetOf(m, "adamUpdate m", n);
-    a[3] = h.offsetOf(v, "adamUpdate v", n);
-    a[4] = n;
-    a[5] = pMask;
+    const job = this.jobs.adam;
+    const a = job.args;
+    a.params = h.offsetOf(params, "adamUpdate params", n);
+    a.grads = h.offsetOf(grads, "adamUpdate grads", n);
+    a.m = h.offsetOf(m, "adamUpdate m", n);
+    a.v = h.offsetOf(v, "adamUpdate v", n);
+    a.n = n;
+    a.decayMask = pMask;
     const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
-    const f = this.af;
-    f[0] = lr;
-    f[1] = beta1;
-    f[2] = beta2;
-    f[3] = eps;
-    f[4] = 1 - Math.pow(beta1, step);
-    f[5] = 1 - Math.pow(beta2, step);
-    f[6] = gradScale;
-    f[7] = weightDecay;
-    this.pool.run(Op.adam, this.nthFor(n * 4));
+    a.lr = lr;
+    a.beta1 = beta1;
+    a.beta2 = beta2;
+    a.eps = eps;
+    a.bias1 = 1 - Math.pow(beta1, step);
+    a.bias2 = 1 - Math.pow(beta2, step);
+    a.gradScale = gradScale;
+    a.weightDecay = weightDecay;
+    this.run(job, this.nthFor(n * 4));
   }
 
   /**
@@ -462,60 +491,65 @@ class WasmBackend implements Backend {
 
   scaleAdd(out: Float32Array, x: Float32Array, n: number, w: number, accumulate: boolean): void {
     const h = this.heap;
-    const a = this.ai;
-    a[0] = h.offsetOf(out, "scaleAdd out", n);
-    a[1] = h.offsetOf(x, "scaleAdd x", n);
-    a[2] = n;
-    this.af[0] = w;
-    this.pool.run(accumulate ? Op.scaleAdd : Op.scale, this.nthFor(n));
+    const job = accumulate ? this.jobs.scaleAdd : this.jobs.scale;
+    const a = job.args;
+    a.out = h.offsetOf(out, "scaleAdd out", n);
+    a.x = h.offsetOf(x, "scaleAdd x", n);
+    a.n = n;
+    a.scale = w;
+    this.run(job, this.nthFor(n));
   }
 
   dropout(out: Float32Array, inp: Float32Array, n: number, p: number, seed: number): void {
     const h = this.heap;
     const th = dropoutThreshold(p);
-    const a = this.ai;
-    a[0] = h.offsetOf(out, "dropout out", n);
-    a[1] = h.offsetOf(inp, "dropout inp", n);
-    a[2] = n;
-    a[3] = seed;
-    a[4] = th;
-    this.af[0] = dropoutScale(p);
-    this.pool.run(Op.dropout, this.nthFor(th === 0 ? n : 4 * n));
+    const job = this.jobs.dropout;
+    const a = job.args;
+    a.out = h.offsetOf(out, "dropout out", n);
+    a.inp = h.offsetOf(inp, "dropout inp", n);
+    a.n = n;
+    a.seed = seed;
+    a.threshold = th;
+    a.scale = dropoutScale(p);
+    this.run(job, this.nthFor(th === 0 ? n : 4 * n));
   }
 
   addDropout(out: Float32Array, a: Float32Array, b: Float32Array, n: number, p: number, seed: number): void {
     const h = this.heap;
     const th = dropoutThreshold(p);
-    const g = this.ai;
-    g[0] = h.offsetOf(out, "addDropout out", n);
-    g[1] = h.offsetOf(a, "addDropout a", n);
-    g[2] = h.offsetOf(b, "addDropout b", n);
-    g[3] = n;
-    g[4] = seed;
-    g[5] = th;
-    this.af[0] = dropoutScale(p);
-    this.pool.run(Op.addDropout, this.nthFor(th === 0 ? n : 4 * n));
+    const job = this.jobs.addDropout;
+    const g = job.args;
+    g.out = h.offsetOf(out, "addDropout out", n);
+    g.a = h.offsetOf(a, "addDropout a", n);
+    g.b = h.offsetOf(b, "addDropout b", n);
+    g.n = n;
+    g.seed = seed;
+    g.threshold = th;
+    g.scale = dropoutScale(p);
+    this.run(job, this.nthFor(th === 0 ? n : 4 * n));
   }
 
   reluDropout(x: Float32Array, n: number, p: number, seed: number): void {
     const th = dropoutThreshold(p);
-    const a = this.ai;
-    a[0] = this.heap.offsetOf(x, "reluDropout x", n);
-    a[1] = n;
-    a[2] = seed;
-    a[3] = th;
-    this.af[0] = dropoutScale(p);
-    this.pool.run(Op.reluDropout, this.nthFor(th === 0 ? n : 4 * n));
+    const job = this.jobs.reluDropout;
+    const a = job.args;
+    a.x = this.heap.offsetOf(x, "reluDropout x", n);
+    a.n = n;
+    a.seed = seed;
+    a.threshold = th;
+    a.scale = dropoutScale(p);
+    this.run(job, this.nthFor(th === 0 ? n : 4 * n));
   }
 
   reluBackward(d: Float32Array, y: Float32Array, n: number, scale: number): void {
     const h = this.heap;
-    const a = this.ai;
-    a[0] = h.offsetOf(d, "reluBackward d", n);
-    a[1] = h.offsetOf(y, "reluBackward y", n);
-    a[2] = n;
-    this.af[0] = scale;
-    this.pool.run(Op.reluBackward, this.nthFor(n));
+    const job = this.jobs.reluBackward;
+    const a = job.args;
+    a.d = h.offsetOf(d, "reluBackward d", n);
+    a.y = h.offsetOf(y, "reluBackward y", n);
+    a.n = n;
+    a.scale = scale;
+    this.run(job, this.nthFor(n));
   }
 
   embeddingForward(
@@ -529,41 +563,44 @@ class WasmBackend implements Backend {
     scale: number,
   ): void {
     const h = this.heap;
-    const a = this.ai;
+    const job = this.jobs.embeddingForward;
+    const a = job.args;
     // table and pe: only their start is checked (rows are not, as in TsBackend)
-    a[0] = h.offsetOf(out, "embeddingForward out", T * C);
-    a[1] = h.offsetOf(ids, "embeddingForward ids", T);
-    a[2] = h.offsetOf(positions, "embeddingForward positions", T);
-    a[3] = h.offsetOf(table, "embeddingForward table", C);
-    a[4] = h.offsetOf(pe, "embeddingForward pe", C);
-    a[5] = T;
-    a[6] = C;
-    this.af[0] = scale;
-    this.pool.run(Op.embeddingForward, this.nthFor(T * C));
+    a.out = h.offsetOf(out, "embeddingForward out", T * C);
+    a.ids = h.offsetOf(ids, "embeddingForward ids", T);
+    a.positions = h.offsetOf(positions, "embeddingForward positions", T);
+    a.table = h.offsetOf(table, "embeddingForward table", C);
+    a.pe = h.offsetOf(pe, "embeddingForward pe", C);
+    a.T = T;
+    a.C = C;
+    a.scale = scale;
+    this.run(job, this.nthFor(T * C));
   }
 
   gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
     const h = this.heap;
-    const a = this.ai;
-    a[0] = h.offsetOf(out, "gatherRows out", R * C);
-    a[1] = h.offsetOf(inp, "gatherRows inp", C);
-    a[2] = h.offsetOf(rows, "gatherRows rows", R);
-    a[3] = R;
-    a[4] = C;
-    this.pool.run(Op.gatherRows, this.nthFor(R * C));
+    const job = this.jobs.gatherRows;
+    const a = job.args;
+    a.out = h.offsetOf(out, "gatherRows out", R * C);
+    a.inp = h.offsetOf(inp, "gatherRows inp", C);
+    a.rows = h.offsetOf(rows, "gatherRows rows", R);
+    a.R = R;
+    a.C = C;
+    this.run(job, this.nthFor(R * C));
   }
 
   scatterAddRows(dinp: Float32Array, dout: Float32Array, rows: Int32Array, R: number, C: number, scale: number): void {
     const h = this.heap;
-    const a = this.ai;
-    a[0] = h.offsetOf(dinp, "scatterAddRows dinp", C);
-    a[1] = h.offsetOf(dout, "scatterAddRows dout", R * C);
-    a[2] = h.offsetOf(rows, "scatterAddRows rows", R);
-    a[3] = R;
-    a[4] = C;
-    this.af[0] = scale;
+    const job = this.jobs.scatterAddRows;
+    const a = job.args;
+    a.dinp = h.offsetOf(dinp, "scatterAddRows dinp", C);
+    a.dout = h.offsetOf(dout, "scatterAddRows dout", R * C);
+    a.rows = h.offsetOf(rows, "scatterAddRows rows", R);
+    a.R = R;
+    a.C = C;
+    a.scale = scale;
     // columns are split: give each thread at least a few vectors of every row
-    this.pool.run(Op.scatterAddRows, C >= 16 ? this.nthFor(R * C) : 1);
+    this.run(job, C >= 16 ? this.nthFor(R * C) : 1);
   }
 
   dispose(): void {

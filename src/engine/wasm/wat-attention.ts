@@ -13,7 +13,7 @@
  * columns, so there are no races.
  */
 import { type GemmConfig } from "./wat-gemm.js";
-import { argI, f32, get, i32, locals, set } from "./wat-util.js";
+import { f32, get, i32, kernelFunc, locals, set, share } from "./wat-util.js";
 import { EXP_LOCALS, expInline, vecTail } from "./wat-ops.js";
 
 /** Bytes of per-thread scratch for sequences up to maxL rows and heads of width D. */
@@ -80,8 +80,7 @@ function pairsPrologue(): string {
   ${set("D", `(i32.div_s ${get("C")} ${get("H")})`)}
   ${set("scale", `(f32.div (f32.const 1) (f32.sqrt (f32.convert_i32_s ${get("D")})))`)}
   ${set("ldT", `(i32.shl ${get("C")} (i32.const 2))`)}
-  ${set("p", `(call $part (i32.mul ${get("ns")} ${get("H")}) ${get("tid")} ${get("nth")})`)}
-  ${set("p1", `(call $part (i32.mul ${get("ns")} ${get("H")}) (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
+  ${share("p", "p1", `(i32.mul ${get("numSeqs")} ${get("H")})`)}
   (if (i32.ge_s ${get("p")} ${get("p1")}) (then (return)))
   ${set("pb", i32(0))}
   ${set("s", i32(0))}
@@ -112,26 +111,25 @@ const COMMON_LOCALS = `${locals("i32", ["D", "ldT", "ldL", "p", "p1", "pb", "s",
   ${locals("v128", ["acc", "av", "bv"])}
   ${EXP_LOCALS}`;
 
-/** Scratch layout: ap, bp, tmp and (backward) a dS block, from a base and per-thread stride. */
-function scratchSetup(cfg: GemmConfig, baseArg: number, strideArg: number, maxLm: string): string {
+/**
+ * Thread tid's scratch (from the arguments scratch, scratchStride and maxLD): packed A at ap, packed
+ * B at bp, a C tile at tmp (and, backward, a dS block after it).
+ */
+function scratchSetup(cfg: GemmConfig): string {
   const NR = cfg.nv * 4;
+  const maxLm = get("maxLD");
   return `
-  ${set("ap", `(i32.add ${argI(baseArg)} (i32.mul ${get("tid")} ${argI(strideArg)}))`)}
+  ${set("ap", `(i32.add ${get("scratch")} (i32.mul ${get("tid")} ${get("scratchStride")}))`)}
   ${set("bp", at(get("ap"), `(i32.mul (i32.mul (i32.div_u (i32.add ${maxLm} ${i32(cfg.mr - 1)}) ${i32(cfg.mr)}) ${i32(cfg.mr)}) ${maxLm})`))}
   ${set("tmp", at(get("bp"), `(i32.mul (i32.mul (i32.div_u (i32.add ${maxLm} ${i32(NR - 1)}) ${i32(NR)}) ${i32(NR)}) ${maxLm})`))}`;
 }
 
-/**
- * Args: 0 out, 1 probs, 2 q, 3 k, 4 v, 5 seqs, 6 numSeqs, 7 C, 8 H, 9 scratch, 10 scratch bytes per
- * thread, 11 max(maxL, D).
- */
+/** out[T,C] and probs (L*L per (sequence, head) pair, in that order) from q, k, v. */
 export function attentionForwardWat(cfg: GemmConfig, fma: boolean): string {
-  return `
-(func $attn_fwd (param $tid i32) (param $nth i32)
-  ${locals("i32", ["out", "probs", "q", "k", "v", "seqs", "ns", "C", "H"])}
-  ${COMMON_LOCALS}
-  ${["out", "probs", "q", "k", "v", "seqs", "ns", "C", "H"].map((n, i) => set(n, argI(i))).join(" ")}
-  ${scratchSetup(cfg, 9, 10, argI(11))}
+  return kernelFunc(
+    "attentionForward",
+    COMMON_LOCALS,
+    `${scratchSetup(cfg)}
   ${pairsPrologue()}
   (block $done (loop $pairs
     (br_if $done (i32.ge_s ${get("p")} ${get("p1")}))
@@ -205,23 +203,19 @@ export function attentionForwardWat(cfg: GemmConfig, fma: boolean): string {
     )}
     ${set("pb", `(i32.add ${get("pb")} (i32.mul ${get("L")} ${get("L")}))`)}
     ${set("p", `(i32.add ${get("p")} (i32.const 1))`)}
-    (br $pairs))))`;
+    (br $pairs)))`,
+  );
 }
 
-/**
- * Args: 0 dq, 1 dk, 2 dv, 3 dout, 4 probs, 5 q, 6 k, 7 v, 8 seqs, 9 numSeqs, 10 C, 11 H, 12 scratch,
- * 13 scratch bytes per thread, 14 max(maxL, D).
- */
+/** dq, dk, dv [T,C] from dout, the forward's probs, q, k and v. */
 export function attentionBackwardWat(cfg: GemmConfig): string {
   const MR = cfg.mr;
   const NR = cfg.nv * 4;
-  return `
-(func $attn_bwd (param $tid i32) (param $nth i32)
-  ${locals("i32", ["dq", "dk", "dv", "dout", "probs", "q", "k", "v", "seqs", "ns", "C", "H", "ds", "lm"])}
-  ${COMMON_LOCALS}
-  ${["dq", "dk", "dv", "dout", "probs", "q", "k", "v", "seqs", "ns", "C", "H"].map((n, i) => set(n, argI(i))).join(" ")}
-  ${set("lm", argI(14))}
-  ${scratchSetup(cfg, 12, 13, get("lm"))}
+  return kernelFunc(
+    "attentionBackward",
+    `${locals("i32", ["ds"])}
+  ${COMMON_LOCALS}`,
+    `${scratchSetup(cfg)}
   ${set("ds", at(get("tmp"), i32(MR * NR)))}
   ${pairsPrologue()}
   (block $done (loop $pairs
@@ -313,5 +307,6 @@ export function attentionBackwardWat(cfg: GemmConfig): string {
     )}
     ${set("pb", `(i32.add ${get("pb")} (i32.mul ${get("L")} ${get("L")}))`)}
     ${set("p", `(i32.add ${get("p")} (i32.const 1))`)}
-    (br $pairs))))`;
+    (br $pairs)))`,
+  );
 }

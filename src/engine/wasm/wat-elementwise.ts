@@ -12,13 +12,18 @@
  * global index, computed as a Weyl sequence (i * golden ratio, advanced by 4 * golden per vector), so
  * the mask does not depend on the chunking.
  */
-import { argF, argI, at4, get, i32, locals, set } from "./wat-util.js";
+import { type KernelName } from "./kernels.js";
+import { at4, forLoop, get, i32, kernelFunc, locals, set, share, shareLoop, vectorShare } from "./wat-util.js";
 
 const GOLDEN = 0x9e3779b9 | 0;
 const M1 = 0x85ebca6b | 0;
 const M2 = 0xc2b2ae35 | 0;
 const ZERO = "(v128.const i32x4 0 0 0 0)";
 const ALL = "(v128.const i32x4 -1 -1 -1 -1)";
+
+/** Sets $s to the scale argument as f32 and $sv to its splat (locals `SCALE_LOCALS`). */
+const SCALE = `${set("s", `(f32.demote_f64 ${get("scale")})`)} ${set("sv", `(f32x4.splat ${get("s")})`)}`;
+const SCALE_LOCALS = "(local $s f32) (local $sv v128)";
 
 /** Element address `base + 4 * i` for locals base and i. */
 const el = (base: string, i = "i"): string => at4(get(base), get(i));
@@ -45,15 +50,15 @@ function keepMask(): string {
 }
 
 /** Scalar keep flag of element $i into $k (1 kept). */
-const keepScalar = (): string => set("k", `(i32.ge_u (call $dhash ${get("seed")} ${get("i")}) ${get("th")})`);
+const keepScalar = (): string => set("k", `(i32.ge_u (call $dhash ${get("seed")} ${get("i")}) ${get("threshold")})`);
 
+/**
+ * An elementwise kernel over [0, n). Its arguments (kernels.ts) include n and the float64 scale,
+ * read as the f32 $s (and its splat $sv); dropout kernels also seed and threshold.
+ */
 interface ElementwiseSpec {
-  name: string;
-  /** i32 arguments, in order; must include 'n'; dropout kernels also 'seed' and 'th' (threshold). */
-  args: string[];
-  /** Reads f64 argument 0 as the f32 scale $s (and its splat $sv). */
-  scale: boolean;
-  /** Whether the kernel draws a dropout mask (skipped entirely when th is 0). */
+  name: KernelName;
+  /** Whether the kernel draws a dropout mask (skipped entirely when the threshold is 0). */
   dropout: boolean;
   /** Vector body for lanes i..i+3; with a mask, $km holds it (all ones when th is 0 and the mask is off). */
   vec: (masked: boolean) => string;
@@ -61,112 +66,99 @@ interface ElementwiseSpec {
   scalar: (masked: boolean) => string;
 }
 
-/** A chunked elementwise kernel (args from the control block, see ElementwiseSpec). */
+/** A chunked elementwise kernel (see ElementwiseSpec). */
 function elementwise(spec: ElementwiseSpec): string {
   const loops = (masked: boolean, label: string): string => `
-    ${set("i", get("a"))}
-    ${masked ? set("w", `(i32x4.mul (i32x4.add (i32x4.splat ${get("a")}) (v128.const i32x4 0 1 2 3)) (i32x4.splat ${i32(GOLDEN)}))`) : ""}
+    ${set("i", get("lo"))}
+    ${masked ? set("w", `(i32x4.mul (i32x4.add (i32x4.splat ${get("lo")}) (v128.const i32x4 0 1 2 3)) (i32x4.splat ${i32(GOLDEN)}))`) : ""}
     (block $${label}_ve (loop $${label}_v
-      (br_if $${label}_ve (i32.ge_s ${get("i")} ${get("b4")}))
+      (br_if $${label}_ve (i32.ge_s ${get("i")} ${get("hi4")}))
       ${masked ? keepMask() : ""}
       ${spec.vec(masked)}
       ${set("i", `(i32.add ${get("i")} (i32.const 4))`)}
       (br $${label}_v)))
     (block $${label}_se (loop $${label}_s
-      (br_if $${label}_se (i32.ge_s ${get("i")} ${get("b")}))
+      (br_if $${label}_se (i32.ge_s ${get("i")} ${get("hi")}))
       ${masked ? keepScalar() : ""}
       ${spec.scalar(masked)}
       ${set("i", `(i32.add ${get("i")} (i32.const 1))`)}
       (br $${label}_s)))`;
-  const extra = spec.dropout ? [] : ["seed", "th"];
-  return `
-(func $${spec.name} (param $tid i32) (param $nth i32)
-  ${locals("i32", [...spec.args, ...extra, "a", "b", "b4", "i", "k"])}
-  (local $s f32)
-  ${locals("v128", ["sv", "w", "h", "km", "seedv", "thv", "x", "zero"])}
-  ${spec.args.map((nm, j) => set(nm, argI(j))).join(" ")}
-  ${spec.scale ? `${set("s", `(f32.demote_f64 ${argF(0)})`)} ${set("sv", `(f32x4.splat ${get("s")})`)}` : ""}
+  // kernels without a mask still set up the (unused) mask vectors from a zero seed and threshold
+  const noMask = spec.dropout ? [] : ["seed", "threshold"];
+  return kernelFunc(
+    spec.name,
+    `${locals("i32", [...noMask, "lo", "hi", "hi4", "i", "k"])}
+  ${SCALE_LOCALS}
+  ${locals("v128", ["w", "h", "km", "seedv", "thv", "xv", "zero"])}`,
+    `${SCALE}
   ${set("zero", ZERO)} ${set("km", ALL)} ${set("k", i32(1))}
-  ${set("seedv", `(i32x4.splat ${get("seed")})`)} ${set("thv", `(i32x4.splat ${get("th")})`)}
-  ${set("a", `(i32.and (call $part ${get("n")} ${get("tid")} ${get("nth")}) (i32.const -4))`)}
-  ${set("b", `(if (result i32) (i32.eq (i32.add ${get("tid")} (i32.const 1)) ${get("nth")}) (then ${get("n")}) (else (i32.and (call $part ${get("n")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")}) (i32.const -4))))`)}
-  ${set("b4", `(i32.add ${get("a")} (i32.and (i32.sub ${get("b")} ${get("a")}) (i32.const -4)))`)}
-  ${spec.dropout ? `(if ${get("th")} (then ${loops(true, "m")}) (else ${loops(false, "p")}))` : loops(false, "p")})`;
+  ${set("seedv", `(i32x4.splat ${get("seed")})`)} ${set("thv", `(i32x4.splat ${get("threshold")})`)}
+  ${vectorShare("lo", "hi", "hi4", get("n"), get("tid"), get("nth"))}
+  ${spec.dropout ? `(if ${get("threshold")} (then ${loops(true, "m")}) (else ${loops(false, "p")}))` : loops(false, "p")}`,
+  );
 }
 
-/** Args: 0 out, 1 x, 2 n; f64 0 w. out = w * x (out may be x). */
+/** out = scale * x (out may be x). */
 const scaleKernel = (): string =>
   elementwise({
-    name: "ew_scale",
-    args: ["out", "px", "n"],
-    scale: true,
+    name: "scale",
     dropout: false,
-    vec: () => `(v128.store ${el("out")} (f32x4.mul (v128.load ${el("px")}) ${get("sv")}))`,
-    scalar: () => `(f32.store ${el("out")} (f32.mul (f32.load ${el("px")}) ${get("s")}))`,
+    vec: () => `(v128.store ${el("out")} (f32x4.mul (v128.load ${el("x")}) ${get("sv")}))`,
+    scalar: () => `(f32.store ${el("out")} (f32.mul (f32.load ${el("x")}) ${get("s")}))`,
   });
 
-/** Args: 0 out, 1 x, 2 n; f64 0 w. out = out + w * x (product rounded, then the sum: no fused multiply-add). */
+/** out = out + scale * x (product rounded, then the sum: no fused multiply-add). */
 const scaleAddKernel = (): string =>
   elementwise({
-    name: "ew_scale_add",
-    args: ["out", "px", "n"],
-    scale: true,
+    name: "scaleAdd",
     dropout: false,
     vec: () =>
-      `(v128.store ${el("out")} (f32x4.add (v128.load ${el("out")}) (f32x4.mul (v128.load ${el("px")}) ${get("sv")})))`,
+      `(v128.store ${el("out")} (f32x4.add (v128.load ${el("out")}) (f32x4.mul (v128.load ${el("x")}) ${get("sv")})))`,
     scalar: () =>
-      `(f32.store ${el("out")} (f32.add (f32.load ${el("out")}) (f32.mul (f32.load ${el("px")}) ${get("s")})))`,
+      `(f32.store ${el("out")} (f32.add (f32.load ${el("out")}) (f32.mul (f32.load ${el("x")}) ${get("s")})))`,
   });
 
-/** Args: 0 out, 1 inp, 2 n, 3 seed, 4 threshold; f64 0 scale. out = keep ? inp * s : 0. */
+/** out = keep ? inp * scale : 0. */
 const dropoutKernel = (): string =>
   elementwise({
-    name: "ew_dropout",
-    args: ["out", "inp", "n", "seed", "th"],
-    scale: true,
+    name: "dropout",
     dropout: true,
     vec: () => `(v128.store ${el("out")} (v128.and (f32x4.mul (v128.load ${el("inp")}) ${get("sv")}) ${get("km")}))`,
     scalar: () =>
       `(f32.store ${el("out")} (select (f32.mul (f32.load ${el("inp")}) ${get("s")}) (f32.const 0) ${get("k")}))`,
   });
 
-/** Args: 0 out, 1 a, 2 b, 3 n, 4 seed, 5 threshold; f64 0 scale. out = a + (keep ? b * s : 0). */
+/** out = a + (keep ? b * scale : 0). */
 const addDropoutKernel = (): string =>
   elementwise({
-    name: "ew_add_dropout",
-    args: ["out", "pa", "pb", "n", "seed", "th"],
-    scale: true,
+    name: "addDropout",
     dropout: true,
     vec: () =>
-      `(v128.store ${el("out")} (f32x4.add (v128.load ${el("pa")}) (v128.and (f32x4.mul (v128.load ${el("pb")}) ${get("sv")}) ${get("km")})))`,
+      `(v128.store ${el("out")} (f32x4.add (v128.load ${el("a")}) (v128.and (f32x4.mul (v128.load ${el("b")}) ${get("sv")}) ${get("km")})))`,
     scalar: () =>
-      `(f32.store ${el("out")} (f32.add (f32.load ${el("pa")}) (select (f32.mul (f32.load ${el("pb")}) ${get("s")}) (f32.const 0) ${get("k")})))`,
+      `(f32.store ${el("out")} (f32.add (f32.load ${el("a")}) (select (f32.mul (f32.load ${el("b")}) ${get("s")}) (f32.const 0) ${get("k")})))`,
   });
 
-/** Args: 0 x, 1 n, 2 seed, 3 threshold; f64 0 scale. x = (x > 0 and keep) ? x * s : 0. */
+/** x = (x > 0 and keep) ? x * scale : 0. */
 const reluDropoutKernel = (): string =>
   elementwise({
-    name: "ew_relu_dropout",
-    args: ["px", "n", "seed", "th"],
-    scale: true,
+    name: "reluDropout",
     dropout: true,
-    vec: () => `${set("x", `(v128.load ${el("px")})`)}
-      (v128.store ${el("px")} (v128.and (f32x4.mul ${get("x")} ${get("sv")}) (v128.and (f32x4.gt ${get("x")} ${get("zero")}) ${get("km")})))`,
-    scalar: () => `(f32.store ${el("px")} (select (f32.mul (f32.load ${el("px")}) ${get("s")}) (f32.const 0)
-      (i32.and (f32.gt (f32.load ${el("px")}) (f32.const 0)) ${get("k")})))`,
+    vec: () => `${set("xv", `(v128.load ${el("x")})`)}
+      (v128.store ${el("x")} (v128.and (f32x4.mul ${get("xv")} ${get("sv")}) (v128.and (f32x4.gt ${get("xv")} ${get("zero")}) ${get("km")})))`,
+    scalar: () => `(f32.store ${el("x")} (select (f32.mul (f32.load ${el("x")}) ${get("s")}) (f32.const 0)
+      (i32.and (f32.gt (f32.load ${el("x")}) (f32.const 0)) ${get("k")})))`,
   });
 
-/** Args: 0 d, 1 y, 2 n; f64 0 scale. d = y > 0 ? d * s : 0. */
+/** d = y > 0 ? d * scale : 0. */
 const reluBackwardKernel = (): string =>
   elementwise({
-    name: "ew_relu_bwd",
-    args: ["pd", "py", "n"],
-    scale: true,
+    name: "reluBackward",
     dropout: false,
     vec: () =>
-      `(v128.store ${el("pd")} (v128.and (f32x4.mul (v128.load ${el("pd")}) ${get("sv")}) (f32x4.gt (v128.load ${el("py")}) ${get("zero")})))`,
+      `(v128.store ${el("d")} (v128.and (f32x4.mul (v128.load ${el("d")}) ${get("sv")}) (f32x4.gt (v128.load ${el("y")}) ${get("zero")})))`,
     scalar: () =>
-      `(f32.store ${el("pd")} (select (f32.mul (f32.load ${el("pd")}) ${get("s")}) (f32.const 0) (f32.gt (f32.load ${el("py")}) (f32.const 0))))`,
+      `(f32.store ${el("d")} (select (f32.mul (f32.load ${el("d")}) ${get("s")}) (f32.const 0) (f32.gt (f32.load ${el("y")}) (f32.const 0))))`,
   });
 
 /** `for c in [from, to)`: vector steps of 4 while they fit, then single elements. */
@@ -185,64 +177,44 @@ function columns(from: string, to: string, label: string, vec: string, scalar: s
       (br $${label}_s)))`;
 }
 
-/** Start of thread tid's share: rows t..t1 of T. */
-const rowShare = (T: string): string => `${set("t", `(call $part ${get(T)} ${get("tid")} ${get("nth")})`)}
-  ${set("t1", `(call $part ${get(T)} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}`;
-
-/** Args: 0 out, 1 ids, 2 positions, 3 table, 4 pe, 5 T, 6 C; f64 0 scale. Rows split. */
+/** out[t] = table[ids[t]] * scale + pe[positions[t]] for rows [T, C]. Rows split. */
 function embeddingForward(): string {
-  return `
-(func $embed_fwd (param $tid i32) (param $nth i32)
-  ${locals("i32", ["out", "ids", "pos", "table", "pe", "T", "C", "t", "t1", "c", "c4", "o", "e", "q"])}
-  (local $s f32) (local $sv v128)
-  ${["out", "ids", "pos", "table", "pe", "T", "C"].map((nm, j) => set(nm, argI(j))).join(" ")}
-  ${set("s", `(f32.demote_f64 ${argF(0)})`)} ${set("sv", `(f32x4.splat ${get("s")})`)}
-  ${rowShare("T")}
-  (block $done (loop $rows
-    (br_if $done (i32.ge_s ${get("t")} ${get("t1")}))
+  const row = `
     ${set("o", `(i32.add ${get("out")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
     ${set("e", `(i32.add ${get("table")} (i32.shl (i32.mul (i32.load ${el("ids", "t")}) ${get("C")}) (i32.const 2)))`)}
-    ${set("q", `(i32.add ${get("pe")} (i32.shl (i32.mul (i32.load ${el("pos", "t")}) ${get("C")}) (i32.const 2)))`)}
+    ${set("q", `(i32.add ${get("pe")} (i32.shl (i32.mul (i32.load ${el("positions", "t")}) ${get("C")}) (i32.const 2)))`)}
     ${columns(
       i32(0),
       get("C"),
       "cl",
       `(v128.store ${el("o", "c")} (f32x4.add (f32x4.mul (v128.load ${el("e", "c")}) ${get("sv")}) (v128.load ${el("q", "c")})))`,
       `(f32.store ${el("o", "c")} (f32.add (f32.mul (f32.load ${el("e", "c")}) ${get("s")}) (f32.load ${el("q", "c")})))`,
-    )}
-    ${set("t", `(i32.add ${get("t")} (i32.const 1))`)}
-    (br $rows))))`;
+    )}`;
+  return kernelFunc(
+    "embeddingForward",
+    `${locals("i32", ["t", "t1", "c", "c4", "o", "e", "q"])}
+  ${SCALE_LOCALS}`,
+    `${SCALE}
+  ${shareLoop("t", "t1", get("T"), row, "rows")}`,
+  );
 }
 
-/** Args: 0 out, 1 inp, 2 rows, 3 R, 4 C. Rows split; a row is one memory.copy. */
+/** out[r] = inp[rows[r]] for R rows of C. Rows split; a row is one memory.copy. */
 function gatherRows(): string {
-  return `
-(func $gather_rows (param $tid i32) (param $nth i32)
-  ${locals("i32", ["out", "inp", "rows", "R", "C", "t", "t1", "bytes"])}
-  ${["out", "inp", "rows", "R", "C"].map((nm, j) => set(nm, argI(j))).join(" ")}
-  ${set("bytes", `(i32.shl ${get("C")} (i32.const 2))`)}
-  ${rowShare("R")}
-  (block $done (loop $rl
-    (br_if $done (i32.ge_s ${get("t")} ${get("t1")}))
+  const row = `
     (memory.copy (i32.add ${get("out")} (i32.mul ${get("t")} ${get("bytes")}))
-      (i32.add ${get("inp")} (i32.mul (i32.load ${el("rows", "t")}) ${get("bytes")})) ${get("bytes")})
-    ${set("t", `(i32.add ${get("t")} (i32.const 1))`)}
-    (br $rl))))`;
+      (i32.add ${get("inp")} (i32.mul (i32.load ${el("rows", "t")}) ${get("bytes")})) ${get("bytes")})`;
+  return kernelFunc(
+    "gatherRows",
+    locals("i32", ["t", "t1", "bytes"]),
+    `${set("bytes", `(i32.shl ${get("C")} (i32.const 2))`)}
+  ${shareLoop("t", "t1", get("R"), row, "rl")}`,
+  );
 }
 
-/** Args: 0 dinp, 1 dout, 2 rows, 3 R, 4 C; f64 0 scale. Columns split; rows in order. */
+/** dinp[rows[r]] += dout[r] * scale for R rows of C. Columns split; rows in order. */
 function scatterAddRows(): string {
-  return `
-(func $scatter_add_rows (param $tid i32) (param $nth i32)
-  ${locals("i32", ["dinp", "dout", "rows", "R", "C", "c0", "c1", "r", "c", "c4", "o", "g"])}
-  (local $s f32) (local $sv v128)
-  ${["dinp", "dout", "rows", "R", "C"].map((nm, j) => set(nm, argI(j))).join(" ")}
-  ${set("s", `(f32.demote_f64 ${argF(0)})`)} ${set("sv", `(f32x4.splat ${get("s")})`)}
-  ${set("c0", `(call $part ${get("C")} ${get("tid")} ${get("nth")})`)}
-  ${set("c1", `(call $part ${get("C")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
-  ${set("r", i32(0))}
-  (block $done (loop $rl
-    (br_if $done (i32.ge_s ${get("r")} ${get("R")}))
+  const row = `
     ${set("o", `(i32.add ${get("dinp")} (i32.shl (i32.mul (i32.load ${el("rows", "r")}) ${get("C")}) (i32.const 2)))`)}
     ${set("g", `(i32.add ${get("dout")} (i32.shl (i32.mul ${get("r")} ${get("C")}) (i32.const 2)))`)}
     ${columns(
@@ -251,12 +223,18 @@ function scatterAddRows(): string {
       "cl",
       `(v128.store ${el("o", "c")} (f32x4.add (v128.load ${el("o", "c")}) (f32x4.mul (v128.load ${el("g", "c")}) ${get("sv")})))`,
       `(f32.store ${el("o", "c")} (f32.add (f32.load ${el("o", "c")}) (f32.mul (f32.load ${el("g", "c")}) ${get("s")})))`,
-    )}
-    ${set("r", `(i32.add ${get("r")} (i32.const 1))`)}
-    (br $rl))))`;
+    )}`;
+  return kernelFunc(
+    "scatterAddRows",
+    `${locals("i32", ["c0", "c1", "r", "c", "c4", "o", "g"])}
+  ${SCALE_LOCALS}`,
+    `${SCALE}
+  ${share("c0", "c1", get("C"))}
+  ${forLoop("r", i32(0), get("R"), 1, row, "rl")}`,
+  );
 }
 
-/** All the kernels of this file (they use `$part` from wat-ops.ts). */
+/** All the kernels of this file. */
 export function elementwiseWat(): string {
   return [
     hashFunc(),

@@ -18,7 +18,7 @@
  * Work is split between threads by rows or by columns of C in whole tiles, so every element of C is
  * computed by exactly one thread, always in the same order: results do not depend on the thread count.
  */
-import { add, argI, at4, forLoop, get, i32, locals, madd, mul, set } from "./wat-util.js";
+import { add, at4, forLoop, get, i32, kernelFunc, locals, madd, mul, set, share } from "./wat-util.js";
 
 /** Register tiles and blocking of the generated matrix products. */
 export interface GemmConfig {
@@ -437,70 +437,54 @@ function packBTrans(cfg: GemmConfig): string {
 }
 
 /**
- * Job arguments (int32, see layout.ts): 0 mode, 1 A, 2 lda, 3 B, 4 ldb, 5 C, 6 ldc, 7 M, 8 N, 9 K,
- * 10 bias, 11 dbias, 12 accumulate, 13 split by columns, 14 scratch base, 15 scratch bytes per thread.
- * Pointers are byte offsets, leading dimensions are in elements.
+ * The product job (arguments in kernels.ts): pointers are byte offsets, leading dimensions are in
+ * elements; rows (or, with splitCols, columns) of C are split between threads in whole tiles.
  */
 function gemmDriver(cfg: GemmConfig): string {
   const { mr: MR, kc: KC, nc: NC } = cfg;
   const NR = cfg.nv * 4;
   if (NC % NR !== 0) throw new Error(`gemm config: nc=${NC} must be a multiple of ${NR}`);
-  return `
-(func $gemm (param $tid i32) (param $nth i32)
-  ${locals("i32", [
-    "mode",
-    "A",
-    "lda",
-    "B",
-    "ldb",
-    "C",
-    "ldc",
-    "M",
-    "N",
-    "K",
-    "bias",
-    "dbias",
-    "acc",
-    "cols",
-    "m0",
-    "m1",
-    "n0",
-    "n1",
-    "tiles",
-    "ap",
-    "bp",
-    "tmp",
-    "kb",
-    "kc",
-    "i",
-    "j",
-    "init",
-    "db",
-    "nr",
-    "mr",
-    "jc",
-    "jend",
-    "bpj",
-    "api",
-  ])}
-  ${["mode", "A", "lda", "B", "ldb", "C", "ldc", "M", "N", "K", "bias", "dbias", "acc", "cols"].map((n, i) => set(n, argI(i))).join("\n")}
-  ${set("ap", add(argI(14), mul(get("tid"), argI(15))))}
+  return kernelFunc(
+    "gemm",
+    locals("i32", [
+      "m0",
+      "m1",
+      "n0",
+      "n1",
+      "tiles",
+      "ap",
+      "bp",
+      "tmp",
+      "kb",
+      "kc",
+      "i",
+      "j",
+      "init",
+      "db",
+      "nr",
+      "mr",
+      "jc",
+      "jend",
+      "bpj",
+      "api",
+    ]),
+    `${set("ap", add(get("scratch"), mul(get("tid"), get("scratchStride"))))}
   ${set("m0", i32(0))} ${set("m1", get("M"))} ${set("n0", i32(0))} ${set("n1", get("N"))}
-  (if ${get("cols")} (then
+  (if ${get("splitCols")} (then
     ${set("tiles", `(i32.div_u (i32.add ${get("N")} ${i32(NR - 1)}) ${i32(NR)})`)}
-    ${set("n0", mul(`(i32.div_u ${mul(get("tiles"), get("tid"))} ${get("nth")})`, i32(NR)))}
-    ${set("n1", mul(`(i32.div_u ${mul(get("tiles"), add(get("tid"), i32(1)))} ${get("nth")})`, i32(NR)))}
+    ${share("n0", "n1", get("tiles"))}
+    ${set("n0", mul(get("n0"), i32(NR)))} ${set("n1", mul(get("n1"), i32(NR)))}
     (if (i32.gt_s ${get("n1")} ${get("N")}) (then ${set("n1", get("N"))})))
   (else
     ${set("tiles", `(i32.div_u (i32.add ${get("M")} ${i32(MR - 1)}) ${i32(MR)})`)}
-    ${set("m0", mul(`(i32.div_u ${mul(get("tiles"), get("tid"))} ${get("nth")})`, i32(MR)))}
-    ${set("m1", mul(`(i32.div_u ${mul(get("tiles"), add(get("tid"), i32(1)))} ${get("nth")})`, i32(MR)))}
+    ${share("m0", "m1", get("tiles"))}
+    ${set("m0", mul(get("m0"), i32(MR)))} ${set("m1", mul(get("m1"), i32(MR)))}
     (if (i32.gt_s ${get("m1")} ${get("M")}) (then ${set("m1", get("M"))}))))
   (if (i32.or (i32.ge_s ${get("m0")} ${get("m1")}) (i32.ge_s ${get("n0")} ${get("n1")})) (then (return)))
   ${set("bp", add(get("ap"), mul(`(i32.div_u (i32.add (i32.sub ${get("m1")} ${get("m0")}) ${i32(MR - 1)}) ${i32(MR)})`, i32(MR * KC * 4))))}
   ${set("tmp", add(get("bp"), i32(KC * NC * 4)))}
   ;; column sums of dout for dbias: done by the thread that owns row 0 (or each column's owner)
-  ${set("db", `(if (result i32) (i32.and (i32.eq ${get("mode")} (i32.const 1)) (i32.and (i32.ne ${get("dbias")} (i32.const 0)) (i32.or ${get("cols")} (i32.eqz ${get("m0")})))) (then ${get("dbias")}) (else (i32.const 0)))`)}
+  ${set("db", `(if (result i32) (i32.and (i32.eq ${get("mode")} (i32.const 1)) (i32.and (i32.ne ${get("dbias")} (i32.const 0)) (i32.or ${get("splitCols")} (i32.eqz ${get("m0")})))) (then ${get("dbias")}) (else (i32.const 0)))`)}
   ${forLoop(
     "kb",
     i32(0),
@@ -512,7 +496,7 @@ function gemmDriver(cfg: GemmConfig): string {
     (if (i32.eq ${get("mode")} (i32.const 1))
       (then (call $packA_trans ${get("ap")} ${at4(get("A"), add(mul(get("kb"), get("lda")), get("m0")))} (i32.shl ${get("lda")} (i32.const 2)) (i32.sub ${get("m1")} ${get("m0")}) ${get("kc")}))
       (else (call $packA_rows ${get("ap")} ${at4(get("A"), add(mul(get("m0"), get("lda")), get("kb")))} (i32.shl ${get("lda")} (i32.const 2)) (i32.sub ${get("m1")} ${get("m0")}) ${get("kc")})))
-    ${set("init", `(if (result i32) (i32.or ${get("acc")} (i32.gt_s ${get("kb")} (i32.const 0))) (then (i32.const 1)) (else (if (result i32) ${get("bias")} (then (i32.const 2)) (else (i32.const 0)))))`)}
+    ${set("init", `(if (result i32) (i32.or ${get("accumulate")} (i32.gt_s ${get("kb")} (i32.const 0))) (then (i32.const 1)) (else (if (result i32) ${get("bias")} (then (i32.const 2)) (else (i32.const 0)))))`)}
     ${forLoop(
       "jc",
       get("n0"),
@@ -561,5 +545,6 @@ function gemmDriver(cfg: GemmConfig): string {
       "gc",
     )}`,
     "gk",
-  )})`;
+  )}`,
+  );
 }

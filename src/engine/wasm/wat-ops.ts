@@ -3,7 +3,7 @@
  * cross-entropy, sum of squares and the Adam update (attention is in wat-attention.ts, the light
  * elementwise and row kernels in wat-elementwise.ts). Same contracts as backend.ts / TsBackend.
  *
- * Each `$name (tid, nth)` reads its arguments from the control block (layout.ts) and does thread
+ * Each `$name (tid, nth)` gets its arguments (declared in kernels.ts) as locals and does thread
  * tid's contiguous share: rows for layer norm and cross-entropy, chunks for sum of squares and Adam.
  * Sums across rows (dgamma/dbeta, sum of squares) go to partials over a fixed number of chunks
  * (chosen from the size alone, given by the caller) and are added in chunk order, so results have
@@ -13,7 +13,8 @@
  * reduction by ln 2 and a degree-6 polynomial, about 1 ulp; inputs below -87.3 give exactly 0 (so
  * masked attention keys get probability 0, as with Math.exp).
  */
-import { argF, argI, f32, get, i32, locals, madd, set } from "./wat-util.js";
+import { f32, get, i32, kernelFunc, locals, madd, set, shareLoop, vectorShare } from "./wat-util.js";
+import { PARTIALS_BYTES } from "./layout.js";
 
 const splat = (x: number): string => `(f32x4.splat ${f32(x)})`;
 
@@ -53,28 +54,14 @@ function expWat(fma: boolean): string {
   ${get("ex_p")})
 (func $exp1 (param $x f32) (result f32)
   (f32x4.extract_lane 0 (call $exp4 (f32x4.splat ${get("x")}))))
-;; start of thread tid's share of total items: floor(total * tid / nth), in 64 bits
-(func $part (param $total i32) (param $tid i32) (param $nth i32) (result i32)
-  (i32.wrap_i64 (i64.div_u (i64.mul (i64.extend_i32_u ${get("total")}) (i64.extend_i32_u ${get("tid")})) (i64.extend_i32_u ${get("nth")}))))
 ;; sum of the four lanes
 (func $hsum (param $v v128) (result f32)
   (f32.add (f32.add (f32x4.extract_lane 0 ${get("v")}) (f32x4.extract_lane 1 ${get("v")})) (f32.add (f32x4.extract_lane 2 ${get("v")}) (f32x4.extract_lane 3 ${get("v")}))))`;
 }
 
-/** Args: 0 out, 1 mean, 2 rstd, 3 inp, 4 gamma, 5 beta, 6 T, 7 C; f64 0 eps. Rows split. */
+/** Layer norm of rows [T, C] (out, mean[T], rstd[T]). Rows split. */
 function layerNormForward(): string {
-  return `
-(func $ln_fwd (param $tid i32) (param $nth i32)
-  ${locals("i32", ["out", "mean", "rstd", "inp", "gamma", "beta", "T", "C", "t", "t1", "c", "c4", "x", "o"])}
-  ${locals("f32", ["s", "m", "r", "d", "eps"])}
-  (local $acc v128) (local $mv v128) (local $rv v128) (local $dv v128)
-  ${["out", "mean", "rstd", "inp", "gamma", "beta", "T", "C"].map((n, i) => set(n, argI(i))).join(" ")}
-  ${set("eps", `(f32.demote_f64 ${argF(0)})`)}
-  ${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
-  ${set("t", `(call $part ${get("T")} ${get("tid")} ${get("nth")})`)}
-  ${set("t1", `(call $part ${get("T")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
-  (block $done (loop $rows
-    (br_if $done (i32.ge_s ${get("t")} ${get("t1")}))
+  const row = `
     ${set("x", `(i32.add ${get("inp")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
     ${set("o", `(i32.add ${get("out")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
     ;; mean
@@ -99,7 +86,7 @@ function layerNormForward(): string {
       `${set("dv", `(f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")})`)} ${set("acc", `(f32x4.add ${get("acc")} (f32x4.mul ${get("dv")} ${get("dv")}))`)}`,
       `${set("d", `(f32.sub (f32.load ${at("x", "c")}) ${get("m")})`)} ${set("s", `(f32.add ${get("s")} (f32.mul ${get("d")} ${get("d")}))`)}`,
     )}
-    ${set("r", `(f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (f32.add (call $hsum ${get("acc")}) ${get("s")}) (f32.convert_i32_s ${get("C")})) ${get("eps")})))`)}
+    ${set("r", `(f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (f32.add (call $hsum ${get("acc")}) ${get("s")}) (f32.convert_i32_s ${get("C")})) ${get("epsf")})))`)}
     ${set("rv", `(f32x4.splat ${get("r")})`)}
     ${vecTail(
       "c",
@@ -110,9 +97,16 @@ function layerNormForward(): string {
       `(f32.store ${at("o", "c")} (f32.add (f32.mul (f32.mul (f32.sub (f32.load ${at("x", "c")}) ${get("m")}) ${get("r")}) (f32.load ${at("gamma", "c")})) (f32.load ${at("beta", "c")})))`,
     )}
     (f32.store ${at("mean", "t")} ${get("m")})
-    (f32.store ${at("rstd", "t")} ${get("r")})
-    ${set("t", `(i32.add ${get("t")} (i32.const 1))`)}
-    (br $rows))))`;
+    (f32.store ${at("rstd", "t")} ${get("r")})`;
+  return kernelFunc(
+    "layerNormForward",
+    `${locals("i32", ["t", "t1", "c", "c4", "x", "o"])}
+  ${locals("f32", ["s", "m", "r", "d", "epsf"])}
+  (local $acc v128) (local $mv v128) (local $rv v128) (local $dv v128)`,
+    `${set("epsf", `(f32.demote_f64 ${get("eps")})`)}
+  ${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
+  ${shareLoop("t", "t1", get("T"), row, "rows")}`,
+  );
 }
 
 /** `base + 4 * index` */
@@ -136,31 +130,13 @@ export function vecTail(c: string, c4: string, C: string, label: string, vec: st
 }
 
 /**
- * Args: 0 dinp, 1 dgamma, 2 dbeta, 3 dout, 4 inp, 5 gamma, 6 mean, 7 rstd, 8 T, 9 C, 10 partials,
- * 11 number of chunks. Rows are cut into that many chunks (chunk ch: rows [T ch / n, T (ch+1) / n)),
- * and thread tid takes a contiguous share of the chunks. Chunk ch writes its partial dgamma then
- * dbeta (C floats each) at partials + ch * 8C bytes; $ln_reduce adds them up in chunk order.
+ * dinp of layer norm, and dgamma/dbeta as partial sums: rows are cut into `chunks` chunks (chunk ch:
+ * rows [T ch / n, T (ch+1) / n)), and thread tid takes a contiguous share of the chunks. Chunk ch
+ * writes its partial dgamma then dbeta (C floats each) at partials + ch * 8C bytes; $ln_reduce adds
+ * them up in chunk order.
  */
 function layerNormBackward(): string {
-  return `
-(func $ln_bwd (param $tid i32) (param $nth i32)
-  ${locals("i32", ["dinp", "dgamma", "dbeta", "dout", "inp", "gamma", "mean", "rstd", "T", "C", "pg", "pb", "t", "t1", "c", "c4", "x", "g", "di", "nch", "ch", "ch1"])}
-  ${locals("f32", ["m", "r", "s1", "s2", "nrm", "dn", "go", "md", "mdn"])}
-  ${locals("v128", ["a1", "a2", "mv", "rv", "nv", "gv", "dnv", "mdv", "mdnv"])}
-  ${["dinp", "dgamma", "dbeta", "dout", "inp", "gamma", "mean", "rstd", "T", "C"].map((n, i) => set(n, argI(i))).join(" ")}
-  ${set("nch", argI(11))}
-  ${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
-  ${set("ch", `(call $part ${get("nch")} ${get("tid")} ${get("nth")})`)}
-  ${set("ch1", `(call $part ${get("nch")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
-  (block $chunks_done (loop $chunks
-  (br_if $chunks_done (i32.ge_s ${get("ch")} ${get("ch1")}))
-  ${set("pg", `(i32.add ${argI(10)} (i32.mul ${get("ch")} (i32.shl ${get("C")} (i32.const 3))))`)}
-  ${set("pb", `(i32.add ${get("pg")} (i32.shl ${get("C")} (i32.const 2)))`)}
-  (memory.fill ${get("pg")} (i32.const 0) (i32.shl ${get("C")} (i32.const 3)))
-  ${set("t", `(call $part ${get("T")} ${get("ch")} ${get("nch")})`)}
-  ${set("t1", `(call $part ${get("T")} (i32.add ${get("ch")} (i32.const 1)) ${get("nch")})`)}
-  (block $done (loop $rows
-    (br_if $done (i32.ge_s ${get("t")} ${get("t1")}))
+  const row = `
     ${set("x", `(i32.add ${get("inp")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
     ${set("g", `(i32.add ${get("dout")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
     ${set("di", `(i32.add ${get("dinp")} (i32.shl (i32.mul ${get("t")} ${get("C")}) (i32.const 2)))`)}
@@ -205,24 +181,32 @@ function layerNormBackward(): string {
       `
       ${set("nrm", `(f32.mul (f32.sub (f32.load ${at("x", "c")}) ${get("m")}) ${get("r")})`)}
       (f32.store ${at("di", "c")} (f32.mul ${get("r")} (f32.sub (f32.sub (f32.mul (f32.load ${at("g", "c")}) (f32.load ${at("gamma", "c")})) ${get("md")}) (f32.mul ${get("nrm")} ${get("mdn")}))))`,
-    )}
-    ${set("t", `(i32.add ${get("t")} (i32.const 1))`)}
-    (br $rows)))
-  ${set("ch", `(i32.add ${get("ch")} (i32.const 1))`)}
-  (br $chunks))))`;
+    )}`;
+  const chunk = `
+    ${set("pg", `(i32.add ${get("partials")} (i32.mul ${get("ch")} (i32.shl ${get("C")} (i32.const 3))))`)}
+    ${set("pb", `(i32.add ${get("pg")} (i32.shl ${get("C")} (i32.const 2)))`)}
+    (memory.fill ${get("pg")} (i32.const 0) (i32.shl ${get("C")} (i32.const 3)))
+    ${shareLoop("t", "t1", get("T"), row, "rows", get("ch"), get("chunks"))}`;
+  return kernelFunc(
+    "layerNormBackward",
+    `${locals("i32", ["pg", "pb", "t", "t1", "c", "c4", "x", "g", "di", "ch", "ch1"])}
+  ${locals("f32", ["m", "r", "s1", "s2", "nrm", "dn", "go", "md", "mdn"])}
+  ${locals("v128", ["a1", "a2", "mv", "rv", "nv", "gv", "dnv", "mdv", "mdnv"])}`,
+    `${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
+  ${shareLoop("ch", "ch1", get("chunks"), chunk, "chunks")}`,
+  );
 }
 
 /**
- * Same args as $ln_bwd; run on one thread after it: dgamma[c] += sum over chunks (in order) of the
- * partial dgamma, dbeta likewise (the two are C floats apart in every chunk's 2C).
+ * Run on one thread after $ln_bwd: dgamma[c] += sum over chunks (in order) of the partial dgamma,
+ * dbeta likewise (the two are C floats apart in every chunk's 2C).
  */
 function layerNormReduce(): string {
-  return `
-(func $ln_reduce (param $tid i32) (param $nth i32)
-  ${locals("i32", ["dgamma", "dbeta", "C", "part", "nch", "c", "c4", "ch", "p", "stride", "dst", "j"])}
-  (local $acc v128) (local $s f32)
-  ${set("dgamma", argI(1))} ${set("dbeta", argI(2))} ${set("C", argI(9))} ${set("part", argI(10))} ${set("nch", argI(11))}
-  ${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
+  return kernelFunc(
+    "layerNormReduce",
+    `${locals("i32", ["c", "c4", "ch", "p", "stride", "dst", "j"])}
+  (local $acc v128) (local $s f32)`,
+    `${set("c4", `(i32.and ${get("C")} (i32.const -4))`)}
   ${set("stride", `(i32.shl ${get("C")} (i32.const 3))`)}
   ;; j = 0: dgamma from offset 0 of each chunk; j = 1: dbeta from offset 4C
   ${set("j", i32(0))}
@@ -236,10 +220,10 @@ function layerNormReduce(): string {
       "rd",
       `
       ${set("acc", "(v128.const i32x4 0 0 0 0)")}
-      ${set("p", `(i32.add (i32.add ${get("part")} (i32.mul ${get("j")} (i32.shl ${get("C")} (i32.const 2)))) (i32.shl ${get("c")} (i32.const 2)))`)}
+      ${set("p", `(i32.add (i32.add ${get("partials")} (i32.mul ${get("j")} (i32.shl ${get("C")} (i32.const 2)))) (i32.shl ${get("c")} (i32.const 2)))`)}
       ${set("ch", i32(0))}
       (block $rv_e (loop $rv_l
-        (br_if $rv_e (i32.ge_s ${get("ch")} ${get("nch")}))
+        (br_if $rv_e (i32.ge_s ${get("ch")} ${get("chunks")}))
         ${set("acc", `(f32x4.add ${get("acc")} (v128.load ${get("p")}))`)}
         ${set("p", `(i32.add ${get("p")} ${get("stride")})`)}
         ${set("ch", `(i32.add ${get("ch")} (i32.const 1))`)}
@@ -247,10 +231,10 @@ function layerNormReduce(): string {
       (v128.store ${at("dst", "c")} (f32x4.add (v128.load ${at("dst", "c")}) ${get("acc")}))`,
       `
       ${set("s", f32(0))}
-      ${set("p", `(i32.add (i32.add ${get("part")} (i32.mul ${get("j")} (i32.shl ${get("C")} (i32.const 2)))) (i32.shl ${get("c")} (i32.const 2)))`)}
+      ${set("p", `(i32.add (i32.add ${get("partials")} (i32.mul ${get("j")} (i32.shl ${get("C")} (i32.const 2)))) (i32.shl ${get("c")} (i32.const 2)))`)}
       ${set("ch", i32(0))}
       (block $rs_e (loop $rs_l
-        (br_if $rs_e (i32.ge_s ${get("ch")} ${get("nch")}))
+        (br_if $rs_e (i32.ge_s ${get("ch")} ${get("chunks")}))
         ${set("s", `(f32.add ${get("s")} (f32.load ${get("p")}))`)}
         ${set("p", `(i32.add ${get("p")} ${get("stride")})`)}
         ${set("ch", `(i32.add ${get("ch")} (i32.const 1))`)}
@@ -258,34 +242,23 @@ function layerNormReduce(): string {
       (f32.store ${at("dst", "c")} (f32.add (f32.load ${at("dst", "c")}) ${get("s")}))`,
     )}
     ${set("j", `(i32.add ${get("j")} (i32.const 1))`)}
-    (br $halves))))`;
+    (br $halves)))`,
+  );
 }
 
 /**
- * Args: 0 losses, 1 dlogits (0: none), 2 logits, 3 labels, 4 R, 5 V; f64 0 gradScale. Rows split.
- * The loss uses log from the host (one call per row); exp is computed here.
+ * Softmax cross-entropy of rows [R, V] (dlogits 0: no gradient; labels < 0: ignored rows). Rows
+ * split. The loss uses log from the host (one call per row); exp is computed here.
  */
 function crossEntropy(fma: boolean): string {
-  return `
-(func $xent (param $tid i32) (param $nth i32)
-  ${locals("i32", ["losses", "dl", "logits", "labels", "R", "V", "r", "r1", "c", "c4", "x", "y", "lab"])}
-  ${locals("f32", ["mx", "s", "tgt", "e", "gs", "inv"])}
-  ${locals("v128", ["mv", "acc", "iv"])}
-  ${EXP_LOCALS}
-  ${["losses", "dl", "logits", "labels", "R", "V"].map((n, i) => set(n, argI(i))).join(" ")}
-  ${set("gs", `(f32.demote_f64 ${argF(0)})`)}
-  ${set("c4", `(i32.and ${get("V")} (i32.const -4))`)}
-  ${set("r", `(call $part ${get("R")} ${get("tid")} ${get("nth")})`)}
-  ${set("r1", `(call $part ${get("R")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
-  (block $done (loop $rows
-    (br_if $done (i32.ge_s ${get("r")} ${get("r1")}))
+  const row = `
     ${set("x", `(i32.add ${get("logits")} (i32.shl (i32.mul ${get("r")} ${get("V")}) (i32.const 2)))`)}
-    ${set("y", `(i32.add ${get("dl")} (i32.shl (i32.mul ${get("r")} ${get("V")}) (i32.const 2)))`)}
+    ${set("y", `(i32.add ${get("dlogits")} (i32.shl (i32.mul ${get("r")} ${get("V")}) (i32.const 2)))`)}
     ${set("lab", `(i32.load ${at("labels", "r")})`)}
     (if (i32.lt_s ${get("lab")} (i32.const 0))
       (then
         (f32.store ${at("losses", "r")} (f32.const 0))
-        (if ${get("dl")} (then (memory.fill ${get("y")} (i32.const 0) (i32.shl ${get("V")} (i32.const 2))))))
+        (if ${get("dlogits")} (then (memory.fill ${get("y")} (i32.const 0) (i32.shl ${get("V")} (i32.const 2))))))
       (else
         ;; max
         ${set("mv", splat(-Infinity))} ${set("mx", f32(-Infinity))}
@@ -302,7 +275,7 @@ function crossEntropy(fma: boolean): string {
         ${set("tgt", `(f32.load ${at("x", "lab")})`)}
         ;; sum of exp (stored into dlogits when wanted: it may be the logits array itself)
         ${set("acc", "(v128.const i32x4 0 0 0 0)")} ${set("s", f32(0))}
-        (if ${get("dl")}
+        (if ${get("dlogits")}
           (then ${vecTail(
             "c",
             "c4",
@@ -327,7 +300,7 @@ function crossEntropy(fma: boolean): string {
           )}))
         ${set("s", `(f32.add (call $hsum ${get("acc")}) ${get("s")})`)}
         (f32.store ${at("losses", "r")} (f32.demote_f64 (f64.sub (f64.add (call $log (f64.promote_f32 ${get("s")})) (f64.promote_f32 ${get("mx")})) (f64.promote_f32 ${get("tgt")}))))
-        (if ${get("dl")} (then
+        (if ${get("dlogits")} (then
           ${set("inv", `(f32.div ${get("gs")} ${get("s")})`)}
           ${set("iv", `(f32x4.splat ${get("inv")})`)}
           ${vecTail(
@@ -338,15 +311,23 @@ function crossEntropy(fma: boolean): string {
             `(v128.store ${at("y", "c")} (f32x4.mul (v128.load ${at("y", "c")}) ${get("iv")}))`,
             `(f32.store ${at("y", "c")} (f32.mul (f32.load ${at("y", "c")}) ${get("inv")}))`,
           )}
-          (f32.store ${at("y", "lab")} (f32.sub (f32.load ${at("y", "lab")}) ${get("gs")}))))))
-    ${set("r", `(i32.add ${get("r")} (i32.const 1))`)}
-    (br $rows))))`;
+          (f32.store ${at("y", "lab")} (f32.sub (f32.load ${at("y", "lab")}) ${get("gs")}))))))`;
+  return kernelFunc(
+    "crossEntropy",
+    `${locals("i32", ["r", "r1", "c", "c4", "x", "y", "lab"])}
+  ${locals("f32", ["mx", "s", "tgt", "e", "gs", "inv"])}
+  ${locals("v128", ["mv", "acc", "iv"])}
+  ${EXP_LOCALS}`,
+    `${set("gs", `(f32.demote_f64 ${get("gradScale")})`)}
+  ${set("c4", `(i32.and ${get("V")} (i32.const -4))`)}
+  ${shareLoop("r", "r1", get("R"), row, "rows")}`,
+  );
 }
 
 /**
- * Args: 0 x, 1 n, 2 number of chunks. [0, n) is cut into that many chunks (starts rounded down to
- * multiples of 4; the last ends at n) and thread tid takes a contiguous share of them; chunk ch
- * writes its float64 sum of squares at byte 1024 + 8 ch (the caller adds them in chunk order).
+ * [0, n) of x is cut into `chunks` chunks (starts rounded down to multiples of 4; the last ends at
+ * n) and thread tid takes a contiguous share of them; chunk ch writes its float64 sum of squares at
+ * byte PARTIALS_BYTES + 8 ch (the caller adds them in chunk order).
  */
 function sumSquares(): string {
   // four float64x2 accumulators (8 floats per step) so that the adds do not wait on each other
@@ -386,55 +367,52 @@ function sumSquares(): string {
     ${set("i", `(i32.add ${get("i")} (i32.const 1))`)}
     (br $sl)))
   ${get("s")})
-(func $sumsq (param $tid i32) (param $nth i32)
-  ${locals("i32", ["x", "n", "nch", "ch", "ch1", "a", "b"])}
-  ${set("x", argI(0))} ${set("n", argI(1))} ${set("nch", argI(2))}
-  ${set("ch", `(call $part ${get("nch")} ${get("tid")} ${get("nth")})`)}
-  ${set("ch1", `(call $part ${get("nch")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")})`)}
-  (block $ce (loop $cl
-    (br_if $ce (i32.ge_s ${get("ch")} ${get("ch1")}))
-    ${set("a", `(i32.and (call $part ${get("n")} ${get("ch")} ${get("nch")}) (i32.const -4))`)}
-    ${set("b", `(if (result i32) (i32.eq (i32.add ${get("ch")} (i32.const 1)) ${get("nch")}) (then ${get("n")}) (else (i32.and (call $part ${get("n")} (i32.add ${get("ch")} (i32.const 1)) ${get("nch")}) (i32.const -4))))`)}
-    (f64.store (i32.add (i32.const 1024) (i32.shl ${get("ch")} (i32.const 3))) (call $sumsq_range ${get("x")} ${get("a")} ${get("b")}))
-    ${set("ch", `(i32.add ${get("ch")} (i32.const 1))`)}
-    (br $cl))))`;
+${kernelFunc(
+  "sumSquares",
+  locals("i32", ["ch", "ch1", "a", "b"]),
+  shareLoop(
+    "ch",
+    "ch1",
+    get("chunks"),
+    `${vectorShare("a", "b", null, get("n"), get("ch"), get("chunks"))}
+    (f64.store (i32.add ${i32(PARTIALS_BYTES)} (i32.shl ${get("ch")} (i32.const 3))) (call $sumsq_range ${get("x")} ${get("a")} ${get("b")}))`,
+    "cl",
+  ),
+)}`;
 }
 
 /**
- * Args: 0 params, 1 grads, 2 m, 3 v, 4 n, 5 decay mask (bytes, 0: none); f64: 0 lr, 1 beta1,
- * 2 beta2, 3 eps, 4 1 - beta1^t, 5 1 - beta2^t, 6 gradScale, 7 weightDecay. Chunks split.
- * Computed in float32 lanes (TsBackend uses float64 temporaries; differences are a few ulp).
+ * Adam with decoupled weight decay on the elements whose decayMask byte is 1 (decayMask 0: none).
+ * Chunks split. Computed in float32 lanes (TsBackend uses float64 temporaries; differences are a
+ * few ulp).
  */
 function adam(): string {
   const vec = `
-      ${set("g", `(f32x4.mul (v128.load ${at("gr", "i")}) ${get("gsv")})`)}
-      ${set("m", `(f32x4.add (f32x4.mul ${get("b1v")} (v128.load ${at("mp", "i")})) (f32x4.mul ${get("c1v")} ${get("g")}))`)}
-      ${set("v", `(f32x4.add (f32x4.mul ${get("b2v")} (v128.load ${at("vp", "i")})) (f32x4.mul ${get("c2v")} (f32x4.mul ${get("g")} ${get("g")})))`)}
-      (v128.store ${at("mp", "i")} ${get("m")})
-      (v128.store ${at("vp", "i")} ${get("v")})
-      ${set("p", `(v128.load ${at("pp", "i")})`)}
-      ${set("u", `(f32x4.div (f32x4.mul ${get("m")} ${get("k1v")}) (f32x4.add (f32x4.sqrt (f32x4.mul ${get("v")} ${get("k2v")})) ${get("epsv")}))`)}
-      (if ${get("mask")} (then
-        ${set("u", `(f32x4.add ${get("u")} (f32x4.mul (f32x4.mul ${get("wdv")} ${get("p")}) (f32x4.convert_i32x4_u (i32x4.shr_u (i32x4.eq (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (i32.add ${get("mask")} ${get("i")})))) (i32x4.splat (i32.const 1))) (i32.const 31)))))`)}))
-      (v128.store ${at("pp", "i")} (f32x4.sub ${get("p")} (f32x4.mul ${get("lrv")} ${get("u")})))`;
-  return `
-(func $adam (param $tid i32) (param $nth i32)
-  ${locals("i32", ["pp", "gr", "mp", "vp", "n", "mask", "a", "b", "b4", "i"])}
-  ${locals("v128", ["g", "m", "v", "p", "u", "gsv", "b1v", "b2v", "c1v", "c2v", "k1v", "k2v", "epsv", "wdv", "lrv"])}
-  ${locals("f32", ["gs", "lr", "b1", "b2", "k1", "k2", "eps", "wd", "gf", "mf", "vf", "pf", "uf"])}
-  ${["pp", "gr", "mp", "vp", "n", "mask"].map((nm, i) => set(nm, argI(i))).join(" ")}
-  ${set("lr", `(f32.demote_f64 ${argF(0)})`)} ${set("b1", `(f32.demote_f64 ${argF(1)})`)} ${set("b2", `(f32.demote_f64 ${argF(2)})`)}
-  ${set("eps", `(f32.demote_f64 ${argF(3)})`)}
-  ${set("k1", `(f32.demote_f64 (f64.div (f64.const 1) ${argF(4)}))`)} ${set("k2", `(f32.demote_f64 (f64.div (f64.const 1) ${argF(5)}))`)}
-  ${set("gs", `(f32.demote_f64 ${argF(6)})`)} ${set("wd", `(f32.demote_f64 ${argF(7)})`)}
-  ${set("gsv", `(f32x4.splat ${get("gs")})`)} ${set("lrv", `(f32x4.splat ${get("lr")})`)}
+      ${set("gv", `(f32x4.mul (v128.load ${at("grads", "i")}) ${get("gsv")})`)}
+      ${set("mv", `(f32x4.add (f32x4.mul ${get("b1v")} (v128.load ${at("m", "i")})) (f32x4.mul ${get("c1v")} ${get("gv")}))`)}
+      ${set("vv", `(f32x4.add (f32x4.mul ${get("b2v")} (v128.load ${at("v", "i")})) (f32x4.mul ${get("c2v")} (f32x4.mul ${get("gv")} ${get("gv")})))`)}
+      (v128.store ${at("m", "i")} ${get("mv")})
+      (v128.store ${at("v", "i")} ${get("vv")})
+      ${set("pv", `(v128.load ${at("params", "i")})`)}
+      ${set("uv", `(f32x4.div (f32x4.mul ${get("mv")} ${get("k1v")}) (f32x4.add (f32x4.sqrt (f32x4.mul ${get("vv")} ${get("k2v")})) ${get("epsv")}))`)}
+      (if ${get("decayMask")} (then
+        ${set("uv", `(f32x4.add ${get("uv")} (f32x4.mul (f32x4.mul ${get("wdv")} ${get("pv")}) (f32x4.convert_i32x4_u (i32x4.shr_u (i32x4.eq (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (i32.add ${get("decayMask")} ${get("i")})))) (i32x4.splat (i32.const 1))) (i32.const 31)))))`)}))
+      (v128.store ${at("params", "i")} (f32x4.sub ${get("pv")} (f32x4.mul ${get("lrv")} ${get("uv")})))`;
+  return kernelFunc(
+    "adam",
+    `${locals("i32", ["a", "b", "b4", "i"])}
+  ${locals("v128", ["gv", "mv", "vv", "pv", "uv", "gsv", "b1v", "b2v", "c1v", "c2v", "k1v", "k2v", "epsv", "wdv", "lrv"])}
+  ${locals("f32", ["gs", "lrf", "b1", "b2", "k1", "k2", "epsf", "wd", "gf", "mf", "vf", "pf", "uf"])}`,
+    `${set("lrf", `(f32.demote_f64 ${get("lr")})`)} ${set("b1", `(f32.demote_f64 ${get("beta1")})`)} ${set("b2", `(f32.demote_f64 ${get("beta2")})`)}
+  ${set("epsf", `(f32.demote_f64 ${get("eps")})`)}
+  ${set("k1", `(f32.demote_f64 (f64.div (f64.const 1) ${get("bias1")}))`)} ${set("k2", `(f32.demote_f64 (f64.div (f64.const 1) ${get("bias2")}))`)}
+  ${set("gs", `(f32.demote_f64 ${get("gradScale")})`)} ${set("wd", `(f32.demote_f64 ${get("weightDecay")})`)}
+  ${set("gsv", `(f32x4.splat ${get("gs")})`)} ${set("lrv", `(f32x4.splat ${get("lrf")})`)}
   ${set("b1v", `(f32x4.splat ${get("b1")})`)} ${set("b2v", `(f32x4.splat ${get("b2")})`)}
-  ${set("c1v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${argF(1)})))`)} ${set("c2v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${argF(2)})))`)}
+  ${set("c1v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${get("beta1")})))`)} ${set("c2v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${get("beta2")})))`)}
   ${set("k1v", `(f32x4.splat ${get("k1")})`)} ${set("k2v", `(f32x4.splat ${get("k2")})`)}
-  ${set("epsv", `(f32x4.splat ${get("eps")})`)} ${set("wdv", `(f32x4.splat ${get("wd")})`)}
-  ${set("a", `(i32.and (call $part ${get("n")} ${get("tid")} ${get("nth")}) (i32.const -4))`)}
-  ${set("b", `(if (result i32) (i32.eq (i32.add ${get("tid")} (i32.const 1)) ${get("nth")}) (then ${get("n")}) (else (i32.and (call $part ${get("n")} (i32.add ${get("tid")} (i32.const 1)) ${get("nth")}) (i32.const -4))))`)}
-  ${set("b4", `(i32.add ${get("a")} (i32.and (i32.sub ${get("b")} ${get("a")}) (i32.const -4)))`)}
+  ${set("epsv", `(f32x4.splat ${get("epsf")})`)} ${set("wdv", `(f32x4.splat ${get("wd")})`)}
+  ${vectorShare("a", "b", "b4", get("n"), get("tid"), get("nth"))}
   ${set("i", get("a"))}
   (block $ve (loop $vl
     (br_if $ve (i32.ge_s ${get("i")} ${get("b4")}))
@@ -443,18 +421,19 @@ function adam(): string {
     (br $vl)))
   (block $se (loop $sl
     (br_if $se (i32.ge_s ${get("i")} ${get("b")}))
-    ${set("gf", `(f32.mul (f32.load ${at("gr", "i")}) ${get("gs")})`)}
-    ${set("mf", `(f32.add (f32.mul ${get("b1")} (f32.load ${at("mp", "i")})) (f32.mul (f32x4.extract_lane 0 ${get("c1v")}) ${get("gf")}))`)}
-    ${set("vf", `(f32.add (f32.mul ${get("b2")} (f32.load ${at("vp", "i")})) (f32.mul (f32x4.extract_lane 0 ${get("c2v")}) (f32.mul ${get("gf")} ${get("gf")})))`)}
-    (f32.store ${at("mp", "i")} ${get("mf")})
-    (f32.store ${at("vp", "i")} ${get("vf")})
-    ${set("pf", `(f32.load ${at("pp", "i")})`)}
-    ${set("uf", `(f32.div (f32.mul ${get("mf")} ${get("k1")}) (f32.add (f32.sqrt (f32.mul ${get("vf")} ${get("k2")})) ${get("eps")}))`)}
-    (if (i32.and (i32.ne ${get("mask")} (i32.const 0)) (i32.eq (i32.load8_u (i32.add ${get("mask")} ${get("i")})) (i32.const 1))) (then
+    ${set("gf", `(f32.mul (f32.load ${at("grads", "i")}) ${get("gs")})`)}
+    ${set("mf", `(f32.add (f32.mul ${get("b1")} (f32.load ${at("m", "i")})) (f32.mul (f32x4.extract_lane 0 ${get("c1v")}) ${get("gf")}))`)}
+    ${set("vf", `(f32.add (f32.mul ${get("b2")} (f32.load ${at("v", "i")})) (f32.mul (f32x4.extract_lane 0 ${get("c2v")}) (f32.mul ${get("gf")} ${get("gf")})))`)}
+    (f32.store ${at("m", "i")} ${get("mf")})
+    (f32.store ${at("v", "i")} ${get("vf")})
+    ${set("pf", `(f32.load ${at("params", "i")})`)}
+    ${set("uf", `(f32.div (f32.mul ${get("mf")} ${get("k1")}) (f32.add (f32.sqrt (f32.mul ${get("vf")} ${get("k2")})) ${get("epsf")}))`)}
+    (if (i32.and (i32.ne ${get("decayMask")} (i32.const 0)) (i32.eq (i32.load8_u (i32.add ${get("decayMask")} ${get("i")})) (i32.const 1))) (then
       ${set("uf", `(f32.add ${get("uf")} (f32.mul ${get("wd")} ${get("pf")}))`)}))
-    (f32.store ${at("pp", "i")} (f32.sub ${get("pf")} (f32.mul ${get("lr")} ${get("uf")})))
+    (f32.store ${at("params", "i")} (f32.sub ${get("pf")} (f32.mul ${get("lrf")} ${get("uf")})))
     ${set("i", `(i32.add ${get("i")} (i32.const 1))`)}
-    (br $sl))))`;
+    (br $sl)))`,
+  );
 }
 
 /** All non-matmul kernels. */
