@@ -179,7 +179,7 @@ async function buildRunModel(
 function freshState(config: TrainConfig, trainLoader: MlmDataLoader, backend: Backend): SessionStart {
   const dropoutRng = Rng.derive(config.seed, "dropout");
   const state = initialState(trainLoader, dropoutRng);
-  state.kernels = kernelsOf(backend);
+  state.kernels = backend.kernels;
   return { state, dropoutRng, resumed: false };
 }
 
@@ -208,18 +208,13 @@ async function restoredState(
     `resumed from ${dir}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
   );
   const before = state.kernels;
-  if (before !== undefined && before !== kernelsOf(backend)) {
+  if (before !== undefined && before !== backend.kernels) {
     log(
-      `note: the run was trained with ${before} kernels, it continues with ${kernelsOf(backend)}; losses may differ from an uninterrupted run in the last digits`,
+      `note: the run was trained with ${before} kernels, it continues with ${backend.kernels}; losses may differ from an uninterrupted run in the last digits`,
     );
   }
-  state.kernels = kernelsOf(backend);
+  state.kernels = backend.kernels;
   return { state, dropoutRng, resumed: true };
-}
-
-/** "wasm-simd-fma": the kernels, which decide the last bits of every sum (the thread count does not). */
-function kernelsOf(backend: Backend): string {
-  return backend.kernels;
 }
 
 /** The newest `last-*` checkpoint of a run, the one --resume continues from. */
