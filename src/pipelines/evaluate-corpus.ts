@@ -114,10 +114,11 @@ export async function evaluateRunValidation(
   loaded: LoadedModel,
   options: { progress?: boolean } = {},
 ): Promise<CorpusEvaluation> {
-  const config = { ...loaded.config, progress: options.progress ?? false };
+  const progress = options.progress ?? EVALUATE_CORPUS_OPTIONS.progress.default;
+  const config = { ...loaded.config, progress };
   const data = await prepareData(config, () => {}, loaded.tokenizer);
   const { valid: loader } = runLoaders(config, data.tokenizer, data.train, data.valid);
-  const metrics = scoreLoader(loaded, loader, config.fullHead, options.progress ?? false);
+  const metrics = scoreLoader(loaded, loader, config.fullHead, progress);
   return { ...metrics, sentences: data.valid.count, corpus: null };
 }
 
