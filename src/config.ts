@@ -33,8 +33,12 @@ export interface TrainConfig {
   minFrequency: number;
   /** Longest sequence in tokens, [CLS] and [SEP] included; longer sentences are truncated. */
   maxLen: number;
-  /** Where tokenized splits are cached. */
+  /** Where tokenized splits (and corpus fingerprints) are cached. */
   cacheDir: string;
+  /** Longest corpus line accepted, in bytes: a longer one is an error naming file and line. */
+  maxLineBytes: number;
+  /** Largest corpus accepted, in bytes (the corpus is held in memory): a larger one is refused before reading. */
+  maxCorpusBytes: number;
 
   // ---- model ----
   dModel: number;
@@ -130,6 +134,8 @@ const FIELDS: { [K in keyof TrainConfig]: FieldSpec } = {
   minFrequency: { kind: "int", min: 0, help: "BPE minimum pair frequency" },
   maxLen: { kind: "int", min: 3, max: 4096, help: "max tokens per sequence incl. [CLS]/[SEP]" },
   cacheDir: { kind: "path", help: "cache of tokenized splits" },
+  maxLineBytes: { kind: "int", min: 1, max: 268435456, help: "longest corpus line accepted, in bytes" },
+  maxCorpusBytes: { kind: "int", min: 1, help: "largest corpus accepted, in bytes" },
   dModel: { kind: "int", min: 1, help: "model width" },
   numLayers: { kind: "int", min: 1, help: "encoder blocks" },
   numHeads: { kind: "int", min: 1, help: "attention heads (must divide d-model)" },
@@ -179,6 +185,8 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   minFrequency: 2,
   maxLen: 128,
   cacheDir: ".cache/mlm-ts",
+  maxLineBytes: 1048576, // 1 MiB: far above a sentence, and memory stays bounded on any input
+  maxCorpusBytes: 4294967296, // 4 GiB: the corpus is held in memory until corpora stream
   dModel: 128,
   numLayers: 6,
   numHeads: 8,
@@ -365,7 +373,9 @@ export function parseConfigArgs(
     throw new Error(`${(err as Error).message.split("\n")[0]} (see --help)`);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  const fromFile = typeof values.config === "string" ? readConfigFile(values.config) : {};
+  // A run's config.json works as a config file: its format marker is not a setting.
+  const { formatVersion: _format, ...fromFile } =
+    typeof values.config === "string" ? readConfigFile(values.config) : {};
   // Keys of the file are checked one by one here; combinations only once flags are applied on top.
   const fileConfig = checkKeys(fromFile, typeof values.config === "string" ? values.config : "configuration");
   const fromFlags: Record<string, unknown> = {};

@@ -14,7 +14,8 @@ Then train on its English sentences with: mlm train data/it-en.tsv
 
 Options:
   --url URL     what to download (default ${DEFAULT_DATASET_URL})
-  --out FILE    where to save it, relative to the current folder (default data/it-en.tsv)
+  --out FILE    where to save it, relative to the current folder (default data/it-en.tsv); a .tsv
+                must have 4 tab-separated columns, and a web page (HTML) is never saved
   --force       download again when FILE already exists
   --quiet       no progress bar, no messages
   -h, --help    show this help
@@ -62,7 +63,8 @@ export async function downloadCommand(argv: string[]): Promise<number> {
   }
   say(`downloading ${url}`);
   try {
-    const { bytes } = await downloadFile(url, out, { silent: values.quiet });
+    const columns = out.toLowerCase().endsWith(".tsv") ? 4 : undefined;
+    const { bytes } = await downloadFile(url, out, { silent: values.quiet, columns });
     say(`saved ${formatBytes(bytes)} to ${out}`);
     if (url === DEFAULT_DATASET_URL) say(`data: ${TATOEBA_ATTRIBUTION}`);
     return 0;

@@ -4,7 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { intFlag, UsageError } from "./flags.js";
-import { resolveFormat, streamCorpus, type CorpusFormat } from "../data/corpus.js";
+import { resolveFormat, streamCorpus, type CorpusFormat, type ReadCorpusOptions } from "../data/corpus.js";
+import { checkOutputPath } from "./output-path.js";
 import { TUTORIAL_TOKENIZER, trainBpe } from "../tokenizer/index.js";
 import type { BpeTrainOptions } from "../tokenizer/index.js";
 
@@ -15,7 +16,8 @@ tutorial's recipe. Files are plain text (UTF-8, one sentence per line), the tuto
 English column is used) or JSON lines (--text-field), as for mlm train.
 
 Options:
-  --out PATH                 where to write tokenizer.json (required)
+  --out PATH                 where to write tokenizer.json (required; never one of the input files)
+  --force                    replace PATH when it already exists
   --format FORMAT            auto (by extension, default), txt, tsv or jsonl
   --text-field NAME          JSON lines: the field holding the sentence (default text)
   --vocab-size N             target vocabulary size (default ${TUTORIAL_TOKENIZER.vocabSize})
@@ -36,6 +38,7 @@ Options:
   --max-length N             truncation length, 0 for none (default ${TUTORIAL_TOKENIZER.maxLength})
   --padding MODE             none (default), longest, or a fixed length N
   --pad-token TOK            padding token (default [PAD])
+  --max-line-bytes N         longest input line accepted, in bytes (default ${TUTORIAL_TOKENIZER.maxLineBytes})
   --no-progress              no progress bars
   --pretty                   indent the JSON
   -h, --help                 show this help
@@ -51,6 +54,8 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       strict: true,
       options: {
         out: { type: "string" },
+        force: { type: "boolean" },
+        "max-line-bytes": { type: "string" },
         "vocab-size": { type: "string" },
         "min-frequency": { type: "string" },
         "special-tokens": { type: "string" },
@@ -108,6 +113,7 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       sepToken: noneable(v["sep-token"]),
       padToken: v["pad-token"],
       showProgress: !v["no-progress"],
+      maxLineBytes: optionalInt("--max-line-bytes", v["max-line-bytes"], 1),
     };
     const maxLength = optionalInt("--max-length", v["max-length"], 0);
     if (maxLength !== undefined) options.maxLength = maxLength === 0 ? null : maxLength;
@@ -119,6 +125,7 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       if (v["cls-token"] === undefined && !has("[CLS]")) options.clsToken = null;
       if (v["sep-token"] === undefined && !has("[SEP]")) options.sepToken = null;
     }
+    checkOutputPath("--out", v.out, parsed.positionals, v.force ?? false);
     const started = performance.now();
     const format = v.format ?? "auto";
     if (!["auto", "txt", "tsv", "jsonl"].includes(format))
@@ -126,9 +133,13 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
     const formats = await Promise.all(parsed.positionals.map((f) => resolveFormat(f, format as CorpusFormat | "auto")));
     // Plain text goes to the trainer's own fast file reader; TSV and JSON lines through the corpus
     // reader, which takes the English column or the text field (as `mlm train` does).
-    const input = formats.every((f) => f.format === "txt")
+    const input = formats.every((f) => f?.format === "txt")
       ? parsed.positionals
-      : sentencesOf(parsed.positionals, format as CorpusFormat | "auto", v["text-field"]);
+      : sentencesOf(parsed.positionals, {
+          format: format as CorpusFormat | "auto",
+          textField: v["text-field"],
+          maxLineBytes: options.maxLineBytes,
+        });
     const tok = await trainBpe(input, options);
     tok.save(v.out, v.pretty ?? false);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
@@ -142,12 +153,8 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
 }
 
 /** The sentences of corpus files in any supported format, one by one. */
-async function* sentencesOf(
-  files: string[],
-  format: CorpusFormat | "auto",
-  textField: string | undefined,
-): AsyncGenerator<string> {
-  for (const file of files) for await (const { text } of streamCorpus(file, { format, textField })) yield text;
+async function* sentencesOf(files: string[], options: ReadCorpusOptions): AsyncGenerator<string> {
+  for (const file of files) for await (const { text } of streamCorpus(file, options)) yield text;
 }
 
 /** An optional integer flag (undefined when absent). */

@@ -21,6 +21,7 @@ without it, the bundled Tatoeba English sentences are used.
 Options:
   --config FILE.json                   settings as a JSON object (camelCase keys); flags override it
   --resume RUN_DIR                     continue RUN_DIR from its latest checkpoint
+  --force                              start afresh in an --out-dir that holds a run, deleting its files
   -h, --help                           this help
 ${configHelp()}
 `;
@@ -35,13 +36,19 @@ const RESUMABLE = new Set<keyof TrainConfig>([
   "keepLast",
   "evalSteps",
   "logSteps",
+  "maxLineBytes",
+  "maxCorpusBytes",
 ]);
 
 /** `mlm train [CORPUS] [flags]`; returns the exit code (130 when stopped by Ctrl-C after saving). */
 export async function trainCommand(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseConfigArgs>;
   try {
-    args = parseConfigArgs(argv, { help: { type: "boolean", short: "h" }, resume: { type: "string" } });
+    args = parseConfigArgs(argv, {
+      help: { type: "boolean", short: "h" },
+      resume: { type: "string" },
+      force: { type: "boolean" },
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -59,6 +66,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     config = { ...config, data: positionals[0] };
   }
   const resume = typeof extra.resume === "string" ? extra.resume : undefined;
+  const force = extra.force === true;
+  if (resume !== undefined && force)
+    throw new UsageError("--force starts a run afresh, --resume continues it: give one of them");
   if (resume !== undefined) {
     const saved = await new RunDirectory(resume).readConfig();
     const changed = Object.keys(given).filter(
@@ -81,7 +91,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   try {
-    const summary = await train(config, { resume, signal: controller.signal });
+    const summary = await train(config, { resume, force, signal: controller.signal });
     process.stdout.write(describeSummary(summary) + "\n");
     return summary.stoppedBy === "signal" ? 130 : 0;
   } finally {

@@ -85,11 +85,25 @@ export interface LoadCheckpointOptions {
   optimizer?: boolean;
   /** Where the checkpoint lives (default: the platform's storage). */
   storage?: Storage;
+  /**
+   * Checks train_state.json (parsed, and its path for messages) and returns it typed; throw a one-line
+   * error naming the file and field. Without it the state is only cast.
+   */
+  parseState?: (raw: Record<string, unknown>, source: string) => object;
+}
+
+async function readState<State>(
+  storage: Storage,
+  path: string,
+  parse: LoadCheckpointOptions["parseState"],
+): Promise<State> {
+  const raw = await readJsonObject(storage, path);
+  return (parse === undefined ? raw : parse(raw, path)) as State;
 }
 
 /**
  * Loads a checkpoint written by `saveCheckpoint`. Throws naming the missing or malformed file.
- * The type parameters only cast; validate fields where they are used.
+ * The type parameters only cast; validate fields where they are used (`parseState` for the state).
  */
 export async function loadCheckpoint<
   Config extends object = Record<string, unknown>,
@@ -110,7 +124,7 @@ export async function loadCheckpoint<
     config: (await readJsonObject(storage, await path(CHECKPOINT_FILES.config))) as Config,
     tensors: await readTensors(storage, await path(CHECKPOINT_FILES.model)),
     tokenizerJson: await storage.readText(await path(CHECKPOINT_FILES.tokenizer)),
-    state: (await readJsonObject(storage, await path(CHECKPOINT_FILES.state))) as State,
+    state: await readState<State>(storage, await path(CHECKPOINT_FILES.state), options.parseState),
     optimizer: withOptimizer ? await readTensors(storage, optimizerPath) : undefined,
   };
 }

@@ -17,7 +17,11 @@ export {
   lastCheckpointName,
   isLastCheckpointName,
   defaultRunDir,
+  isRunEntryName,
+  EVENTS_FILE_PREFIX,
 } from "./layout.js";
+export { acquireRunLock, RunLock, type LockOwner } from "./lock.js";
+export { writeRunInputs, readRunInputs, checkRunInputs, type RunInputs } from "./inputs.js";
 export { RunDirectory, listLastCheckpoints, resolveCheckpointDir, type RunCheckpoint } from "./run-dir.js";
 export {
   formatVersionOf,

@@ -15,17 +15,20 @@ import { Rng } from "../util/rng.js";
 import type { Backend } from "../engine/backend.js";
 import { prepareData, runLoaders, type TokenizedSplit } from "../data/index.js";
 import { MlmModel, type EvalMetrics, type ModelCapacity, type PackMode } from "../model/index.js";
-import { defaultRunDir, loadCheckpoint, modelConfigFrom, RunDirectory } from "../run/index.js";
+import { loadCheckpoint, modelConfigFrom } from "../run/index.js";
 import { SummaryWriter } from "../track/index.js";
 import { createProgress, formatSeconds } from "../util/progress.js";
+import { openRun, type OpenedRun } from "./open-run.js";
 import { adamFor } from "./optimizer.js";
 import { formatRate, initialState, TrainingSession } from "./session.js";
-import type { TrainState } from "./train-state.js";
+import { parseTrainState, type TrainState } from "./train-state.js";
 
 /** How `train` runs, beyond the configuration. */
 export interface TrainOptions {
   /** Continue the run in this directory from its latest checkpoint (its config.json is used). */
   resume?: string;
+  /** Start afresh in a directory that already holds a run, deleting the old run's files (see open-run.ts). */
+  force?: boolean;
   /** Where progress messages go; default stderr when config.progress, else nowhere. */
   log?: (line: string) => void;
   /** Stops the loop cleanly (after the current step, with a latest checkpoint) when aborted. */
@@ -52,14 +55,31 @@ export interface TrainSummary {
   stoppedBy: "schedule" | "early-stopping" | "signal";
 }
 
-/** Trains a masked language model as configured; see the module comment. */
+/**
+ * Trains a masked language model as configured; see the module comment. The run directory is locked
+ * while it trains (a second trainer is refused), and a new run refuses a directory holding one unless
+ * `options.force` (open-run.ts).
+ */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainSummary> {
   const wallStart = Date.now();
   const log = options.log ?? (config.progress ? (line: string) => process.stderr.write(line + "\n") : () => {});
+  const opened = await openRun(config, options, log);
+  try {
+    return await trainInRun(config, options, log, wallStart, opened);
+  } finally {
+    await opened.lock.release();
+  }
+}
 
+/** The run itself, in a locked run directory. */
+async function trainInRun(
+  config: TrainConfig,
+  options: TrainOptions,
+  log: (line: string) => void,
+  wallStart: number,
+  { run, resumeFrom, corpus }: OpenedRun,
+): Promise<TrainSummary> {
   // ---- run directory, resumed or new ----
-  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
-  const resumeFrom = options.resume === undefined ? null : await latestCheckpoint(run);
   const runDir = run.dir;
   log(`run directory: ${runDir}`);
 
@@ -69,6 +89,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (resumeFrom === null) {
     await run.writeTokenizer(tokenizer);
     await run.writeConfig(config);
+    await run.writeInputs(corpus);
   }
   const { train: trainLoader, valid: validLoader, packMode } = runLoaders(config, tokenizer, data.train, data.valid);
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
@@ -93,7 +114,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     let state: TrainState;
     let dropoutRng: Rng;
     if (resumeFrom !== null) {
-      const ckpt = await loadCheckpoint<TrainConfig, TrainState>(resumeFrom, { repair: true });
+      const ckpt = await loadCheckpoint<TrainConfig, TrainState>(resumeFrom, {
+        repair: true,
+        parseState: parseTrainState,
+      });
       model.loadTensors(ckpt.tensors);
       const m = ckpt.optimizer?.find((t) => t.name === "adam.m");
       const v = ckpt.optimizer?.find((t) => t.name === "adam.v");
@@ -213,14 +237,6 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 /** "wasm-simd-fma": the kernels, which decide the last bits of every sum (the thread count does not). */
 function kernelsOf(backend: Backend): string {
   return backend.name.replace(/x\d+$/, "");
-}
-
-/** The newest `last-*` checkpoint of a run, the one --resume continues from. */
-async function latestCheckpoint(run: RunDirectory): Promise<string> {
-  const latest = await run.latestCheckpoint();
-  if (latest === null)
-    throw new Error(`${run.dir}: no latest checkpoint (last-*) to resume from; was it trained with --keep-last 0?`);
-  return latest;
 }
 
 /** One line for the end of a run. */

@@ -5,20 +5,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
-import { forEachLineChunk, readLines } from "../../src/util/lines.js";
+import { forEachLineChunk, readLines, type LineReadOptions } from "../../src/util/lines.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mlm-lines-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function syncLines(path: string): string[] {
+function syncLines(path: string, options: LineReadOptions = {}): string[] {
   const out: string[] = [];
-  forEachLineChunk(path, (lines) => out.push(...lines));
+  forEachLineChunk(path, (lines) => out.push(...lines), options);
   return out;
 }
 
-async function asyncLines(path: string): Promise<string[]> {
+async function asyncLines(path: string, options: LineReadOptions = {}): Promise<string[]> {
   const out: string[] = [];
-  for await (const { lineNo, text } of readLines(path)) {
+  for await (const { lineNo, text } of readLines(path, options)) {
     assert.equal(lineNo, out.length + 1, "lines are numbered from 1 without gaps");
     out.push(text);
   }
@@ -38,8 +38,9 @@ test("both front-ends give the same lines: BOM, CRLF, blank lines, no final newl
   for (const [name, content, expected] of cases) {
     const path = join(dir, name);
     writeFileSync(path, content);
-    assert.deepEqual(syncLines(path), expected, `${name}, synchronous`);
-    assert.deepEqual(await asyncLines(path), expected, `${name}, async`);
+    const limits = { maxLineBytes: 4 << 20 }; // the long line is above the default limit
+    assert.deepEqual(syncLines(path, limits), expected, `${name}, synchronous`);
+    assert.deepEqual(await asyncLines(path, limits), expected, `${name}, async`);
   }
 });
 
