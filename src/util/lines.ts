@@ -143,6 +143,14 @@ class LineSplitter {
 
   /** Decodes `block` line by line so that the line with invalid bytes is the one reported. */
   private throwAtBadLine(block: Uint8Array): never {
+    if (
+      this.lineNo === 0 &&
+      block.length >= 2 &&
+      ((block[0] === 0xff && block[1] === 0xfe) || (block[0] === 0xfe && block[1] === 0xff))
+    )
+      throw new CorpusError(
+        `${this.source}:1: UTF-16 text (it starts with a UTF-16 byte-order mark); expected a UTF-8 text file`,
+      );
     let start = 0;
     let line = this.lineNo;
     for (;;) {
