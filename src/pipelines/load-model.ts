@@ -14,7 +14,13 @@ import type { Backend } from "../engine/backend.js";
 import { createBackend, type BackendKind } from "../engine/create.js";
 import { MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
-import { CHECKPOINT_FILES, loadCheckpoint, parseCheckpointConfig, resolveCheckpointDir } from "../run/index.js";
+import {
+  CHECKPOINT_FILES,
+  fromCheckpointFile,
+  loadCheckpoint,
+  parseCheckpointConfig,
+  resolveCheckpointDir,
+} from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
 
 export interface LoadModelOptions {
@@ -82,7 +88,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   try {
     const L = modelConfig.maxLen;
     let model = new MlmModel(backend, modelConfig, { maxRows: L * maxBatch, maxSeqs: maxBatch, maxHeadRows: L });
-    model.loadTensors(ckpt.tensors);
+    fromCheckpointFile(checkpointDir, "model", () => model.loadTensors(ckpt.tensors));
     const loaded: LoadedModel = {
       tokenizer,
       model,

@@ -128,3 +128,24 @@ export async function loadCheckpoint<
     optimizer: withOptimizer ? await readTensors(storage, optimizerPath) : undefined,
   };
 }
+
+/**
+ * Runs `use`, which applies what was read from one file of the checkpoint in `dir` (weights to a
+ * model, moments to an optimizer); its error becomes one line naming that file. Returns its result.
+ *
+ * @example
+ *   fromCheckpointFile("runs/a/best", "model", () => model.loadTensors(ckpt.tensors));
+ *   // Error: runs/a/best/model.safetensors: loadTensors: tensor 'embed.weight' has shape [16, 80], expected [80, 16]
+ */
+export function fromCheckpointFile<T>(
+  dir: string,
+  file: keyof typeof CHECKPOINT_FILES,
+  use: () => T,
+  storage: Storage = platform().storage,
+): T {
+  try {
+    return use();
+  } catch (err) {
+    throw new Error(`${storage.path.join(dir, CHECKPOINT_FILES[file])}: ${(err as Error).message}`);
+  }
+}

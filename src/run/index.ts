@@ -31,7 +31,13 @@ export {
   checkpointConfigRecord,
   modelConfigFrom,
 } from "./run-config.js";
-export { saveCheckpoint, loadCheckpoint, type Checkpoint, type LoadCheckpointOptions } from "./checkpoint.js";
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  fromCheckpointFile,
+  type Checkpoint,
+  type LoadCheckpointOptions,
+} from "./checkpoint.js";
 export { writeSafetensors, readSafetensors, readSafetensorsMetadata, type LoadedTensor } from "./safetensors.js";
 export {
   writeDirectoryAtomic,

@@ -15,7 +15,7 @@ import { Rng } from "../util/rng.js";
 import type { Backend } from "../engine/backend.js";
 import { prepareData, runLoaders, type TokenizedSplit } from "../data/index.js";
 import { MlmModel, type EvalMetrics, type ModelCapacity, type PackMode } from "../model/index.js";
-import { loadCheckpoint, modelConfigFrom } from "../run/index.js";
+import { fromCheckpointFile, loadCheckpoint, modelConfigFrom } from "../run/index.js";
 import { SummaryWriter } from "../track/index.js";
 import { createProgress, formatSeconds } from "../util/progress.js";
 import { openRun, type OpenedRun } from "./open-run.js";
@@ -118,13 +118,13 @@ async function trainInRun(
         repair: true,
         parseState: parseTrainState,
       });
-      model.loadTensors(ckpt.tensors);
+      fromCheckpointFile(resumeFrom, "model", () => model.loadTensors(ckpt.tensors));
       const m = ckpt.optimizer?.find((t) => t.name === "adam.m");
       const v = ckpt.optimizer?.find((t) => t.name === "adam.v");
       if (!m || !v) throw new Error(`${resumeFrom}: optimizer.safetensors lacks adam.m / adam.v`);
       state = ckpt.state;
-      adam.setState({ step: state.step, m: m.data, v: v.data });
-      trainLoader.restore(state.loader);
+      fromCheckpointFile(resumeFrom, "optimizer", () => adam.setState({ step: state.step, m: m.data, v: v.data }));
+      fromCheckpointFile(resumeFrom, "state", () => trainLoader.restore(state.loader));
       dropoutRng = Rng.fromState(state.dropoutRng);
       await run.truncateMetrics(state.step);
       log(

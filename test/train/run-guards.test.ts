@@ -23,6 +23,8 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
+import type { NamedTensor } from "../../src/model/index.js";
+import { readSafetensors, writeSafetensors } from "../../src/run/index.js";
 import { readMetrics } from "../../src/track/index.js";
 import { writeTinyCorpus } from "./fixtures.js";
 
@@ -256,7 +258,7 @@ test("a corpus or tokenizer edited since the run started is refused on resume an
   }
 });
 
-test("a train_state.json with wrong fields: one line naming the file and the field; nothing else changes", async () => {
+test("a checkpoint with wrong train_state.json fields or tensor shapes: one line naming the file; nothing else changes", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mlm-guard-state-"));
   try {
     const corpus = writeTinyCorpus(dir);
@@ -282,6 +284,34 @@ test("a train_state.json with wrong fields: one line naming the file and the fie
       assert.equal(r.err, `mlm train: ${statePath}: ${message}\n`);
       assert.deepEqual(snapshot(run), before);
     }
+    writeFileSync(statePath, JSON.stringify(good));
+    // Valid safetensors files whose tensors do not fit the model or the optimizer.
+    const rewrite = (file: string, change: (t: NamedTensor[]) => NamedTensor[]): void => {
+      const path = join(run, "last-00000010", file);
+      const tensors = [...readSafetensors(readFileSync(path), path)].map(([name, t]) => ({ name, ...t }));
+      writeFileSync(path, Buffer.concat(writeSafetensors(change(tensors))));
+    };
+    rewrite("model.safetensors", (ts) =>
+      ts.map((t) => (t.name === "embed.weight" ? { ...t, shape: [...t.shape].reverse() } : t)),
+    );
+    const model = await mlm("train", "--resume", run, "--max-steps", "20");
+    assert.equal(model.code, 1);
+    assert.equal(
+      model.err,
+      `mlm train: ${join(run, "last-00000010", "model.safetensors")}: loadTensors: tensor 'embed.weight' has shape [16, 80], expected [80, 16]\n`,
+    );
+    rewrite("model.safetensors", (ts) =>
+      ts.map((t) => (t.name === "embed.weight" ? { ...t, shape: [...t.shape].reverse() } : t)),
+    );
+    rewrite("optimizer.safetensors", (ts) => ts.map((t) => ({ ...t, shape: [3], data: t.data.subarray(0, 3) })));
+    const moments = await mlm("train", "--resume", run, "--max-steps", "20");
+    assert.equal(moments.code, 1);
+    assert.match(
+      moments.err,
+      new RegExp(
+        `^mlm train: ${escape(join(run, "last-00000010", "optimizer.safetensors"))}: Adam.setState: expected moments of \\d+ values, got 3 and 3\n$`,
+      ),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
