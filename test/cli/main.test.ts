@@ -5,20 +5,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.js";
+import { captureStderr } from "./capture-stderr.js";
 
 /** Runs main with stderr captured. */
 async function run(argv: string[]): Promise<{ code: number; err: string }> {
-  let err = "";
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = (chunk: string | Uint8Array) => {
-    err += chunk.toString();
-    return true;
-  };
-  try {
-    return { code: await main(argv), err };
-  } finally {
-    process.stderr.write = write;
-  }
+  const { result, text } = await captureStderr(() => main(argv));
+  return { code: result, err: text };
 }
 
 test("bad arguments exit with 2 and a one-line message naming what was expected", async () => {

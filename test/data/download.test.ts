@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { downloadFile, DEFAULT_DATASET_URL, readCorpus } from "../../src/data/index.js";
 import { downloadCommand } from "../../src/cli/download.js";
+import { captureStderr } from "../cli/capture-stderr.js";
 import { tempDir } from "./tiny-tokenizer.js";
 
 const TSV = Array.from({ length: 500 }, (_, i) => `${2 * i + 1}\tFrase ${i}.\t${2 * i + 2}\tSentence number ${i}.`).join("\n") + "\n";
@@ -174,17 +175,3 @@ test("mlm download refuses a web page served with 200 and a TSV without 4 column
     cleanup();
   }
 });
-
-async function captureStderr<T>(fn: () => Promise<T>): Promise<{ result: T; text: string }> {
-  const original = process.stderr.write.bind(process.stderr);
-  let text = "";
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
-    return true;
-  });
-  try {
-    return { result: await fn(), text };
-  } finally {
-    process.stderr.write = original;
-  }
-}

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { linkSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tokenizerTrainCommand } from "../../src/cli/tokenizer-train.js";
+import { captureStderr } from "../cli/capture-stderr.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { corpusLines, tempDir } from "./helpers.js";
 
@@ -77,7 +78,7 @@ test("never writes over an input (also through a link or ..); an existing output
   writeFileSync(input, text);
   symlinkSync(input, join(dir, "link.txt"));
   linkSync(input, join(dir, "hard.txt"));
-  const stderr = await captureStderr(async () => {
+  const { text: stderr } = await captureStderr(async () => {
     for (const out of [input, join(dir, "link.txt"), join(dir, "hard.txt"), join(dir, "new", "..", "x.txt")])
       assert.equal(await tokenizerTrainCommand([input, "--out", out, "--force", "--no-progress"]), 1, out);
   });
@@ -94,7 +95,8 @@ test("never writes over an input (also through a link or ..); an existing output
   const out = join(dir, "tok.json");
   writeFileSync(out, "keep me");
   const refused = await captureStderr(() => tokenizerTrainCommand([input, "--out", out, "--no-progress"]));
-  assert.equal(refused.trim(), `mlm tokenizer train: ${out} already exists; use --force to replace it`);
+  assert.equal(refused.result, 1);
+  assert.equal(refused.text.trim(), `mlm tokenizer train: ${out} already exists; use --force to replace it`);
   assert.equal(readFileSync(out, "utf8"), "keep me");
   assert.equal(
     await tokenizerTrainCommand([input, "--out", out, "--force", "--vocab-size", "120", "--no-progress"]),
@@ -102,19 +104,3 @@ test("never writes over an input (also through a link or ..); an existing output
   );
   assert.equal(Tokenizer.load(out).vocabSize, 120);
 });
-
-/** Runs `fn` with stderr captured; returns what was written. */
-async function captureStderr(fn: () => Promise<unknown>): Promise<string> {
-  let text = "";
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = (chunk: string | Uint8Array) => {
-    text += chunk.toString();
-    return true;
-  };
-  try {
-    await fn();
-  } finally {
-    process.stderr.write = write;
-  }
-  return text;
-}

@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
+import { captureStderr } from "../cli/capture-stderr.js";
 import type { NamedTensor } from "../../src/model/index.js";
 import { readSafetensors, writeSafetensors } from "../../src/run/index.js";
 import { readMetrics } from "../../src/track/index.js";
@@ -42,17 +43,8 @@ function tinyFlags(dir: string): string[] {
 
 /** Runs `mlm` in this process; returns its exit code and what it wrote to stderr (stdout passes through). */
 async function mlm(...argv: string[]): Promise<{ code: number; err: string }> {
-  let err = "";
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = (chunk: string | Uint8Array) => {
-    err += chunk.toString();
-    return true;
-  };
-  try {
-    return { code: await main(argv), err };
-  } finally {
-    process.stderr.write = write;
-  }
+  const { result, text } = await captureStderr(() => main(argv));
+  return { code: result, err: text };
 }
 
 /** Every file under `dir` with the SHA-256 of its bytes: equal snapshots mean nothing was lost or changed. */

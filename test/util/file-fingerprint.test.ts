@@ -19,7 +19,7 @@ test("size and SHA-256 of the bytes; a copy elsewhere matches; changes are descr
     assert.deepEqual(fp, { path: a, size: 6, sha256: sha("hello\n") });
     const b = join(dir, "b.txt");
     copyFileSync(a, b);
-    assert.equal(fingerprintChange(fp!, await fingerprintFile(b)), null, "a copy has the same contents");
+    assert.equal(fingerprintChange(fp, await fingerprintFile(b)), null, "a copy has the same contents");
     assert.deepEqual(fingerprintText(join(dir, "t.json"), "é"), {
       path: join(dir, "t.json"),
       size: 2,
@@ -27,10 +27,10 @@ test("size and SHA-256 of the bytes; a copy elsewhere matches; changes are descr
     });
     writeFileSync(b, "hello!\n");
     assert.equal(
-      fingerprintChange(fp!, await fingerprintFile(b)),
+      fingerprintChange(fp, await fingerprintFile(b)),
       `was 6 bytes (sha256 ${sha("hello\n").slice(0, 12)}...), now 7 bytes (sha256 ${sha("hello!\n").slice(0, 12)}...)`,
     );
-    assert.match(fingerprintChange(fp!, null)!, /now a pipe or device that cannot be compared$/);
+    assert.match(fingerprintChange(fp, null)!, /now a pipe or device that cannot be compared$/);
     await assert.rejects(fingerprintFile(join(dir, "none.txt")), {
       message: `${join(dir, "none.txt")}: file not found`,
     });
