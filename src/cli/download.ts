@@ -61,7 +61,8 @@ export async function downloadCommand(argv: string[]): Promise<number> {
   }
   say(`downloading ${url}`);
   try {
-    const { bytes } = await downloadFile(url, out, { silent: values.quiet });
+    const columns = out.toLowerCase().endsWith(".tsv") ? 4 : undefined;
+    const { bytes } = await downloadFile(url, out, { silent: values.quiet, columns });
     say(`saved ${formatBytes(bytes)} to ${out}`);
     if (url === DEFAULT_DATASET_URL) say(`data: ${TATOEBA_ATTRIBUTION}`);
     return 0;

@@ -4,13 +4,21 @@
  */
 import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
 import { commandHelp, UsageError } from "./flags.js";
-import { resolveFormat, streamCorpus, type CorpusFormat } from "../data/corpus.js";
+import { resolveFormat, streamCorpus, type ReadCorpusOptions } from "../data/corpus.js";
+import { checkOutputPath } from "./output-path.js";
 import { TUTORIAL_TOKENIZER as TUTORIAL, trainBpe } from "../tokenizer/index.js";
 import type { BpeTrainOptions } from "../tokenizer/index.js";
 
 /** The flags, with the tutorial's recipe as defaults. */
 const TOKENIZER_FLAGS = {
-  out: { kind: "path", default: null, required: true, help: "where to write tokenizer.json" },
+  out: {
+    kind: "path",
+    default: null,
+    required: true,
+    help: "where to write tokenizer.json (never one of the input files)",
+  },
+  force: { kind: "boolean", default: false, help: "replace --out when it already exists" },
+  maxLineBytes: CONFIG_TABLE.maxLineBytes,
   format: CONFIG_TABLE.format,
   textField: CONFIG_TABLE.textField,
   vocabSize: { kind: "int", default: TUTORIAL.vocabSize, min: 1, help: "target vocabulary size" },
@@ -140,6 +148,7 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       padding: paddingFlag(v.padding),
       padToken: v.padToken,
       showProgress: v.progress,
+      maxLineBytes: v.maxLineBytes,
     };
     // Without special tokens, the tutorial's [UNK]/[CLS]/[SEP] defaults cannot apply.
     if (given.specialTokens !== undefined) {
@@ -148,13 +157,14 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       if (given.clsToken === undefined && !has("[CLS]")) options.clsToken = null;
       if (given.sepToken === undefined && !has("[SEP]")) options.sepToken = null;
     }
+    checkOutputPath("--out", v.out, positionals, v.force);
     const started = performance.now();
     const formats = await Promise.all(positionals.map((f) => resolveFormat(f, v.format)));
     // Plain text goes to the trainer's own fast file reader; TSV and JSON lines through the corpus
     // reader, which takes the English column or the text field (as `mlm train` does).
-    const input = formats.every((f) => f.format === "txt")
+    const input = formats.every((f) => f?.format === "txt")
       ? positionals
-      : sentencesOf(positionals, v.format, v.textField);
+      : sentencesOf(positionals, { format: v.format, textField: v.textField, maxLineBytes: v.maxLineBytes });
     const tok = await trainBpe(input, options);
     tok.save(v.out, v.pretty);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
@@ -167,8 +177,8 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
 }
 
 /** The sentences of corpus files in any supported format, one by one. */
-async function* sentencesOf(files: string[], format: CorpusFormat | "auto", textField: string): AsyncGenerator<string> {
-  for (const file of files) for await (const { text } of streamCorpus(file, { format, textField })) yield text;
+async function* sentencesOf(files: string[], options: ReadCorpusOptions): AsyncGenerator<string> {
+  for (const file of files) for await (const { text } of streamCorpus(file, options)) yield text;
 }
 
 /** --padding: none (or absent), longest, or a fixed length. */

@@ -25,6 +25,7 @@ const TRAIN_FLAGS = {
     placeholder: "RUN_DIR",
     help: "continue RUN_DIR from its latest checkpoint",
   },
+  force: { kind: "boolean", default: false, help: "start afresh in an --out-dir that holds a run, deleting its files" },
 } as const satisfies FieldTable;
 
 const D = DEFAULT_CONFIG;
@@ -52,6 +53,8 @@ const RESUMABLE = new Set<keyof TrainConfig>([
   "keepLast",
   "evalSteps",
   "logSteps",
+  "maxLineBytes",
+  "maxCorpusBytes",
 ]);
 
 /** `mlm train [CORPUS] [flags]`; returns the exit code (130 when stopped by Ctrl-C after saving). */
@@ -77,6 +80,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     config = { ...config, data: positionals[0] };
   }
   const resume = extra.resume ?? undefined;
+  const force = extra.force;
+  if (resume !== undefined && force)
+    throw new UsageError("--force starts a run afresh, --resume continues it: give one of them");
   if (resume !== undefined) {
     const saved = await new RunDirectory(resume).readConfig();
     const changed = Object.keys(given).filter(
@@ -100,7 +106,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   try {
-    const summary = await train(config, { resume, signal: controller.signal });
+    const summary = await train(config, { resume, force, signal: controller.signal });
     process.stdout.write(describeSummary(summary) + "\n");
     return summary.stoppedBy === "signal" ? 130 : 0;
   } finally {

@@ -62,7 +62,9 @@ export function parseConfigArgs<E extends FieldTable = Record<never, never>>(
 
   const file = parsed.values.config as string | null;
   // The file's keys are checked one by one here; the rules between keys once the flags are on top.
-  const fromFile = file === null ? {} : checkValues(CONFIG_TABLE, readConfigFile(file), file);
+  // A run's config.json works as a config file: its format marker is not a setting.
+  const { formatVersion: _format, ...fileKeys } = file === null ? {} : readConfigFile(file);
+  const fromFile = file === null ? {} : checkValues(CONFIG_TABLE, fileKeys, file);
   const flagsGiven = Object.keys(fromFlags).length > 0;
   const source = file === null ? "command line" : flagsGiven ? `${file} and the command line` : file;
   const given = { ...fromFile, ...fromFlags } as Partial<TrainConfig>;

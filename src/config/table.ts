@@ -9,6 +9,7 @@
  *   CONFIG_TABLE.batchSize;   // { kind: "int", default: 64, min: 1, help: "sentences per batch" }
  *   DEFAULT_CONFIG.maskProb;  // 0.15
  */
+import { DEFAULT_MAX_LINE_BYTES } from "../util/lines.js";
 import { defaultsOf, keysOf, type FieldTable, type ValuesOf } from "./fields.js";
 
 const DATA = {
@@ -35,7 +36,18 @@ const DATA = {
   minFrequency: { kind: "int", default: 2, min: 0, help: "BPE minimum pair frequency" },
   /** Longer sentences are truncated; also the rows of the positional table. */
   maxLen: { kind: "int", default: 128, min: 3, max: 4096, help: "max tokens per sequence incl. [CLS]/[SEP]" },
+  /** Also holds the corpus fingerprints (size and SHA-256, rehashed when the mtime changes). */
   cacheDir: { kind: "path", default: ".cache/mlm-ts", help: "cache of tokenized splits" },
+  /** 1 MiB: far above a sentence, and memory stays bounded on any input (an endless line is an error). */
+  maxLineBytes: {
+    kind: "int",
+    default: DEFAULT_MAX_LINE_BYTES,
+    min: 1,
+    max: 268435456,
+    help: "longest corpus line accepted, in bytes",
+  },
+  /** 4 GiB: the corpus is held in memory until corpora stream; a larger one is refused before reading. */
+  maxCorpusBytes: { kind: "int", default: 4294967296, min: 1, help: "largest corpus accepted, in bytes" },
 } as const satisfies FieldTable;
 
 const MODEL = {

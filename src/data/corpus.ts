@@ -9,16 +9,19 @@
  * - "txt":   one sentence per line.
  * - "jsonl": one JSON object per line with a string field (`textField`, "text" by default).
  * - "auto":  by extension (.tsv, .txt, .jsonl/.json/.ndjson), else from the first non-empty line.
+ *
+ * Reading is bounded (see util/lines.ts): a line above `maxLineBytes` or a file above `maxBytes` is an
+ * error naming the file (and line); a pipe such as /dev/stdin is read like a file.
  */
-import { access, open } from "node:fs/promises";
+import { access, open, stat } from "node:fs/promises";
 import { extname } from "node:path";
-import { readLines } from "../util/lines.js";
+import { readLines, type LineReadOptions } from "../util/lines.js";
 import { DEFAULT_CONFIG } from "../config/table.js";
 import { missingCorpusHint } from "./paths.js";
 
 export type CorpusFormat = "tsv" | "txt" | "jsonl";
 
-export interface ReadCorpusOptions {
+export interface ReadCorpusOptions extends LineReadOptions {
   /** "auto" (default) detects the format from the extension, then from the content. */
   format?: CorpusFormat | "auto";
   /** JSON lines: the field that holds the sentence. Default "text". */
@@ -90,17 +93,27 @@ export async function* streamCorpus(path: string, options: ReadCorpusOptions = {
   await access(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") throw new Error(`${path}: file not found (${missingCorpusHint()})`);
   }); // other errors are reported when the file is read, with their cause
-  const { format, from } = await resolveFormat(path, options.format ?? DEFAULT_CONFIG.format);
+  const resolved = await resolveFormat(path, options.format ?? DEFAULT_CONFIG.format);
+  // null: a pipe without a telling extension; its first non-empty line decides, as it would for a file.
+  let format = resolved?.format ?? null;
   st.path = path;
-  st.format = format;
-  st.formatFrom = from;
+  st.format = format ?? "txt";
+  st.formatFrom = resolved?.from ?? "content";
   const textField = options.textField ?? DEFAULT_CONFIG.textField;
   const header = options.header ?? "auto";
   let held: { lineNo: number; fields: string[] } | null = null; // TSV: first row, until the header question is settled
   let headerSettled = format !== "tsv";
 
-  for await (const { lineNo, text } of readLines(path)) {
+  for await (const { lineNo, text } of readLines(path, { maxLineBytes: options.maxLineBytes, maxBytes: options.maxBytes })) {
     st.lines = lineNo;
+    if (format === null) {
+      if (text.trim().length === 0) {
+        st.emptyDropped++;
+        continue;
+      }
+      format = st.format = formatOfLine(text);
+      headerSettled = format !== "tsv";
+    }
     if (format === "txt") {
       if (text.trim().length === 0) st.emptyDropped++;
       else yield { lineNo, text };
@@ -183,18 +196,24 @@ function parseJsonLine(text: string, path: string, lineNo: number, field: string
 
 const EXTENSIONS: Record<string, CorpusFormat> = { ".tsv": "tsv", ".txt": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl" };
 
-/** Picks the format: the option, else the file extension, else a look at the first non-empty line. */
-export async function resolveFormat(path: string, format: CorpusFormat | "auto"): Promise<{ format: CorpusFormat; from: CorpusStats["formatFrom"] }> {
+/**
+ * Picks the format: the option, else the file extension, else a look at the first non-empty line.
+ * Returns null when only the content could tell but cannot be looked at in advance (a pipe or device:
+ * what is read is gone); `streamCorpus` then decides from the first non-empty line it reads.
+ */
+export async function resolveFormat(path: string, format: CorpusFormat | "auto"): Promise<{ format: CorpusFormat; from: CorpusStats["formatFrom"] } | null> {
   if (format !== "auto") {
     if (format !== "tsv" && format !== "txt" && format !== "jsonl") throw new Error(`unknown corpus format "${String(format)}" (expected auto, tsv, txt or jsonl)`);
     return { format, from: "option" };
   }
   const byExt = EXTENSIONS[extname(path).toLowerCase()];
   if (byExt) return { format: byExt, from: "extension" };
+  const info = await stat(path).catch(() => null); // a missing file is reported by the reader
+  if (info !== null && !info.isFile() && !info.isDirectory()) return null;
   return { format: await sniffFormat(path), from: "content" };
 }
 
-/** Looks at the first non-empty line of the first 64 KiB: "{" starts JSON lines, 4 tab fields mean TSV. */
+/** Looks at the first non-empty line of the first 64 KiB (see `formatOfLine`). */
 async function sniffFormat(path: string): Promise<CorpusFormat> {
   let head: string;
   try {
@@ -208,9 +227,15 @@ async function sniffFormat(path: string): Promise<CorpusFormat> {
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EISDIR") return "txt"; // the reader says what is wrong
     throw new Error(code === "ENOENT" ? `${path}: file not found` : `${path}: cannot read (${code ?? (err as Error).message})`);
   }
-  const first = head.split("\n").find((l) => l.trim().length > 0)?.trim() ?? "";
+  return formatOfLine(head.split("\n").find((l) => l.trim().length > 0) ?? "");
+}
+
+/** The format a first non-empty line shows: "{" starts JSON lines, 4 tab-separated fields mean TSV, else text. */
+function formatOfLine(line: string): CorpusFormat {
+  const first = line.trim();
   if (first.startsWith("{")) return "jsonl";
   if (first.split("\t").length === 4) return "tsv";
   return "txt";

@@ -5,6 +5,11 @@
  * complete (`writeFileAtomic`), so an interrupted download never leaves a half file under the final
  * name. Redirects are followed (fetch does it). A progress bar runs when the server sends a
  * content-length.
+ *
+ * What arrives is looked at before it is kept: an HTML page (a login wall, an error page served with
+ * status 200, a web page instead of the raw file) is refused, by its Content-Type or its first bytes,
+ * and with `columns` the first line must have that many tab-separated fields. A refused download
+ * leaves nothing behind.
  */
 import { basename } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -20,7 +25,12 @@ export interface DownloadOptions {
   silent?: boolean;
   /** Abort when the whole download takes longer than this (milliseconds). Default: no limit. */
   timeoutMs?: number;
+  /** Expect a TSV file with this many tab-separated columns on its first line (4 for the tutorial's). */
+  columns?: number;
 }
+
+/** Bytes looked at to judge the content: the first line must end within them. */
+const HEAD_BYTES = 1 << 16;
 
 export interface DownloadResult {
   path: string;
@@ -57,6 +67,11 @@ export async function downloadFile(url: string, destPath: string, options: Downl
     throw new Error(`HTTP ${response.status}${response.statusText ? " " + response.statusText : ""} for ${response.url || url}`);
   }
   if (response.body === null) throw new Error(`empty response from ${url}`);
+  const contentType = response.headers.get("content-type") ?? "";
+  if (/^\s*(text\/html|application\/xhtml)/i.test(contentType)) {
+    await response.body.cancel().catch(() => undefined);
+    throw new Error(`${response.url || url} answered with a web page (Content-Type ${contentType}), not a data file; nothing was saved`);
+  }
 
   // A server may compress anyway; fetch then decompresses and content-length no longer counts our bytes.
   const encoding = response.headers.get("content-encoding");
@@ -66,18 +81,35 @@ export async function downloadFile(url: string, destPath: string, options: Downl
   const body = response.body as unknown as AsyncIterable<Uint8Array>;
   let bytes = 0;
   let bodyFailed = false;
+  let head: Uint8Array[] | null = []; // the first bytes, until they are judged
+  const judge = (chunks: Uint8Array[], complete: boolean): void => {
+    const reason = contentProblem(Buffer.concat(chunks), complete, options.columns);
+    if (reason !== null) {
+      bodyFailed = true;
+      throw new Error(`${response.url || url}: ${reason}; nothing was saved`);
+    }
+  };
   // The body's chunks as they arrive; a cut connection or a short body ends the write with an error.
   async function* chunks(): AsyncGenerator<Uint8Array> {
     try {
       for await (const chunk of body) {
+        if (head !== null) {
+          head.push(chunk);
+          if (bytes + chunk.length >= HEAD_BYTES || chunk.includes(0x0a)) {
+            judge(head, false);
+            head = null;
+          }
+        }
         bytes += chunk.length;
         bar.update(expected === null ? bytes : Math.min(bytes, expected), formatBytes(bytes));
         yield chunk;
       }
     } catch (err) {
+      if (bodyFailed) throw err; // refused content
       bodyFailed = true;
       throw new Error(`connection to ${url} failed after ${formatBytes(bytes)}: ${describeFetchError(err)}`);
     }
+    if (head !== null) judge(head, true);
     if (expected !== null && bytes !== expected) {
       bodyFailed = true;
       throw new Error(`${url} ended after ${bytes} of ${expected} bytes`);
@@ -91,6 +123,22 @@ export async function downloadFile(url: string, destPath: string, options: Downl
     bar.stop();
   }
   return { path: destPath, bytes, finalUrl: response.url || url };
+}
+
+/**
+ * Why the first bytes of a download are not the expected file, or null when they may be: an HTML page,
+ * or (with `columns`) a first line without that many tab-separated fields. `complete`: the whole body.
+ */
+function contentProblem(head: Uint8Array, complete: boolean, columns: number | undefined): string | null {
+  const text = new TextDecoder().decode(head.subarray(0, HEAD_BYTES));
+  if (/^\s*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(text)) return "the answer is a web page (HTML), not a data file";
+  if (columns === undefined) return null;
+  const newline = text.indexOf("\n");
+  if (newline === -1 && !complete) return `no line break in the first ${HEAD_BYTES} bytes; expected a TSV file with ${columns} tab-separated columns`;
+  const first = (newline === -1 ? text : text.slice(0, newline)).replace(/\r$/, "");
+  const found = first.split("\t").length;
+  if (found !== columns) return `the first line has ${found} tab-separated column${found === 1 ? "" : "s"}, expected ${columns} (id_it, sent_it, id_en, sent_en): "${first.slice(0, 60)}"`;
+  return null;
 }
 
 /** fetch hides the reason in `cause` ("fetch failed" + ECONNREFUSED, ENOTFOUND...). */

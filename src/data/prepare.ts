@@ -47,7 +47,12 @@ export async function prepareData(
   tokenizer?: Tokenizer,
 ): Promise<PreparedData> {
   const corpusPath = config.data ?? bundledCorpusPath();
-  const { sentences, stats } = await readCorpus(corpusPath, { format: config.format, textField: config.textField });
+  const { sentences, stats } = await readCorpus(corpusPath, {
+    format: config.format,
+    textField: config.textField,
+    maxLineBytes: config.maxLineBytes,
+    maxBytes: config.maxCorpusBytes,
+  });
   log(describeCorpusStats(stats));
   if (sentences.length < 2)
     throw new Error(

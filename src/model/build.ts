@@ -23,6 +23,8 @@ export interface BuildModelOptions {
   threads?: number;
   /** First weights: a generator for a fresh initialisation (see params.ts), or tensors to load. */
   weights: Rng | Iterable<{ name: string; shape: readonly number[]; data: ArrayLike<number> }>;
+  /** The file the tensors come from (a checkpoint's model.safetensors), named in errors about them. */
+  weightsFile?: string;
 }
 
 /** A model on its backend. */
@@ -48,14 +50,15 @@ export interface BuiltModel {
 export async function buildModel(options: BuildModelOptions): Promise<BuiltModel> {
   const given = options.backend;
   const owned = typeof given === "string";
-  const backend = typeof given === "string" ? await createBackend(given, options.threads ?? DEFAULT_CONFIG.threads) : given;
+  const backend =
+    typeof given === "string" ? await createBackend(given, options.threads ?? DEFAULT_CONFIG.threads) : given;
   const dispose = (): void => {
     if (owned) backend.dispose();
   };
   try {
     const model = new MlmModel(backend, options.config, options.capacity);
     if (options.weights instanceof Rng) model.init(options.weights);
-    else model.loadTensors(options.weights);
+    else loadNamed(model, options.weights, options.weightsFile);
     return { model, backend, dispose };
   } catch (err) {
     dispose();
@@ -76,4 +79,13 @@ export function capacityFor(loaders: readonly Pick<MlmDataLoader, "largestBatch"
     maxSeqs = Math.max(maxSeqs, largest.maxSeqs);
   }
   return { maxRows, maxSeqs };
+}
+
+/** Loads saved tensors; an error names the file they came from. */
+function loadNamed(model: MlmModel, tensors: Parameters<MlmModel["loadTensors"]>[0], file: string | undefined): void {
+  try {
+    model.loadTensors(tensors);
+  } catch (err) {
+    throw file === undefined ? err : new Error(`${file}: ${(err as Error).message}`);
+  }
 }

@@ -6,6 +6,7 @@
  * the training loop did.
  */
 import {
+  bundledCorpusPath,
   MlmDataLoader,
   neverMaskedIds,
   prepareData,
@@ -18,6 +19,8 @@ import {
 } from "../data/index.js";
 import { capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
 import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
+import { RunDirectory } from "../run/index.js";
+import { fingerprintFile } from "../util/file-fingerprint.js";
 import type { LoadedModel } from "./load-model.js";
 
 /**
@@ -68,7 +71,12 @@ export async function evaluateCorpus(
   const o = { ...defaultsOf(EVALUATE_CORPUS_OPTIONS), ...checkValues(EVALUATE_CORPUS_OPTIONS, options, "evaluate") };
   const { sample, seed, maskProb, batchSize } = o;
 
-  const { sentences: all, stats } = await readCorpus(path, { format: o.format, textField: o.textField });
+  const { sentences: all, stats } = await readCorpus(path, {
+    format: o.format,
+    textField: o.textField,
+    maxLineBytes: loaded.config.maxLineBytes,
+    maxBytes: loaded.config.maxCorpusBytes,
+  });
   if (all.length === 0) throw new Error(`${path}: no sentences to evaluate`);
   const sentences = sample === 1 ? all : sampleAndSplit(all, { sample, trainFraction: 1, seed }).train;
   const tok = loaded.tokenizer;
@@ -101,7 +109,8 @@ export async function evaluateCorpus(
 
 /**
  * Scores the run's own validation split as training did: the same corpus, sample, split seed,
- * tokenizer, batch size, padding, masking seed and rates. Needs the run's corpus file (config.data,
+ * tokenizer, batch size, padding, masking seed and rates. A corpus that changed since the run started
+ * (its inputs.json) is refused with a message naming the file and its old and new size or hash. Needs the run's corpus file (config.data,
  * relative to the directory training ran in, or the bundled corpus); the tokenized split is cached in
  * config.cacheDir as in training.
  *
@@ -116,6 +125,13 @@ export async function evaluateRunValidation(
 ): Promise<CorpusEvaluation> {
   const progress = options.progress ?? EVALUATE_CORPUS_OPTIONS.progress.default;
   const config = { ...loaded.config, progress };
+  if (loaded.runDir !== null) {
+    // The split is drawn from the corpus file: another file's split holds other sentences.
+    await new RunDirectory(loaded.runDir).checkInputs(
+      () => fingerprintFile(config.data ?? bundledCorpusPath(), { cacheDir: config.cacheDir }),
+      "its validation split would hold other sentences than the ones training scored",
+    );
+  }
   const data = await prepareData(config, () => {}, loaded.tokenizer);
   const { valid: loader } = runLoaders(config, data.tokenizer, data.train, data.valid);
   const metrics = scoreLoader(loaded, loader, config.fullHead, progress);

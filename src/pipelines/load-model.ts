@@ -84,6 +84,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     backend: options.backend ?? "ts",
     threads: options.threads ?? DEFAULT_CONFIG.threads,
     weights: ckpt.tensors,
+    weightsFile: path.join(checkpointDir, CHECKPOINT_FILES.model),
   });
   const loaded: LoadedModel = {
     tokenizer,

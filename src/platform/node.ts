@@ -4,12 +4,12 @@
  * from node:v8. The only module of the library that imports these (see the README's architecture).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { availableParallelism } from "node:os";
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { availableParallelism, hostname } from "node:os";
 import nodePath from "node:path";
 import v8 from "node:v8";
 import { Worker } from "node:worker_threads";
-import { fsyncDirectory, writeFileAtomic } from "../util/atomic-write.js";
+import { fsyncDirectory, tempPathFor, writeFileAtomic, type FileData } from "../util/atomic-write.js";
 import type { Platform, WorkerHandle } from "./platform.js";
 import type { AppendFile, Storage } from "./storage.js";
 
@@ -19,6 +19,72 @@ function readError(err: unknown, path: string): Error {
   if (code === "ENOENT") return new Error(`${path}: file not found`);
   if (code === "EISDIR") return new Error(`${path}: is a directory, expected a file`);
   return new Error(`${path}: cannot read (${code ?? (err as Error).message})`);
+}
+
+/**
+ * One line for a failed write: the path, and for a permission error the folder that is not writable.
+ * Files are written as new files renamed into place, so a refusal is always about creating an entry:
+ * the folder holding `err.path` (the entry the system refused, which may be a folder above `path`).
+ */
+function writeError(err: unknown, path: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === "EACCES" || e.code === "EPERM" || e.code === "EROFS")
+    return new Error(
+      `${path}: cannot write: the folder ${nodePath.dirname(e.path ?? path)} is not writable (${e.code})`,
+    );
+  if (e.code === "ENOSPC") return new Error(`${path}: cannot write: no space left on the device`);
+  if (e.code === "ENOTDIR") return new Error(`${path}: cannot write: a part of the path is a file, not a folder`);
+  return new Error(`${path}: cannot write (${e.code ?? e.message})`);
+}
+
+/** Node's error, or the one-line `writeError` for a system error (one with a code). */
+function asWriteError(err: unknown, path: string): unknown {
+  return typeof (err as NodeJS.ErrnoException).code === "string" ? writeError(err, path) : err;
+}
+
+async function writeAtomic(path: string, data: FileData): Promise<void> {
+  try {
+    await writeFileAtomic(path, data);
+  } catch (err) {
+    throw asWriteError(err, path);
+  }
+}
+
+/**
+ * The file is written whole under a temporary name, then hard-linked to `path`: the link fails when
+ * `path` exists, so the creation is exclusive and never half written. File systems without hard links
+ * get an exclusive open instead (a crash mid-write could then leave a short file).
+ */
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  const temp = tempPathFor(path);
+  try {
+    await writeFileAtomic(temp, text);
+    try {
+      await link(temp, path);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return false;
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EOPNOTSUPP") throw err;
+    }
+    try {
+      const file = await open(path, "wx");
+      try {
+        await file.writeFile(text);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw err;
+    }
+  } catch (err) {
+    throw asWriteError(err, path);
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 async function openAppend(path: string, options: { truncate?: boolean } = {}): Promise<AppendFile> {
@@ -74,8 +140,15 @@ export const nodeStorage: Storage = {
       throw readError(err, path);
     }
   },
-  writeAtomic: writeFileAtomic,
-  openAppend,
+  writeAtomic,
+  createExclusive,
+  async openAppend(path, options) {
+    try {
+      return await openAppend(path, options);
+    } catch (err) {
+      throw asWriteError(err, path);
+    }
+  },
   async rename(from, to) {
     await rename(from, to);
     fsyncDirectory(nodePath.dirname(to));
@@ -125,5 +198,16 @@ export const nodePlatform: Platform = {
   },
   hasStartupFlag(flag) {
     return process.execArgv.includes(flag);
+  },
+  processOwner() {
+    return { pid: process.pid, host: hostname() };
+  },
+  isProcessAlive(pid) {
+    try {
+      process.kill(pid, 0); // signal 0 only checks; on Windows too
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, owned by another user
+    }
   },
 };

@@ -29,4 +29,11 @@ export interface Platform {
   setEngineFlag(flag: string): void;
   /** Whether the process was started with this engine flag on its command line. */
   hasStartupFlag(flag: string): boolean;
+  /** This process as the owner of a run directory's lock: its id and the name of this machine. */
+  processOwner(): { pid: number; host: string };
+  /**
+   * Whether a process with this id runs on this machine (a process of another user counts). Says
+   * nothing about other machines: a lock of another host is never judged by it.
+   */
+  isProcessAlive(pid: number): boolean;
 }

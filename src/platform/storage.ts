@@ -49,6 +49,12 @@ export interface Storage {
   readText(path: string): Promise<string>;
   /** Replaces `path` with `data` atomically (folders created as needed): readers see the old or the new file. */
   writeAtomic(path: string, data: FileData): Promise<void>;
+  /**
+   * Creates `path` holding `text` only when nothing is there yet (folders created as needed); returns
+   * false when something already is. Of two processes creating the same path, exactly one gets true,
+   * and no reader sees the file half written (a lock file is made this way).
+   */
+  createExclusive(path: string, text: string): Promise<boolean>;
   /** Opens `path` for appending (created with its folders; emptied first with `truncate`). */
   openAppend(path: string, options?: { truncate?: boolean }): Promise<AppendFile>;
   /** Renames a file or directory (atomic within one storage; a durable change on Node). */

@@ -85,11 +85,25 @@ export interface LoadCheckpointOptions {
   optimizer?: boolean;
   /** Where the checkpoint lives (default: the platform's storage). */
   storage?: Storage;
+  /**
+   * Checks train_state.json (parsed, and its path for messages) and returns it typed; throw a one-line
+   * error naming the file and field. Without it the state is only cast.
+   */
+  parseState?: (raw: Record<string, unknown>, source: string) => object;
+}
+
+async function readState<State>(
+  storage: Storage,
+  path: string,
+  parse: LoadCheckpointOptions["parseState"],
+): Promise<State> {
+  const raw = await readJsonObject(storage, path);
+  return (parse === undefined ? raw : parse(raw, path)) as State;
 }
 
 /**
  * Loads a checkpoint written by `saveCheckpoint`. Throws naming the missing or malformed file.
- * The type parameters only cast; validate fields where they are used.
+ * The type parameters only cast; validate fields where they are used (`parseState` for the state).
  */
 export async function loadCheckpoint<
   Config extends object = Record<string, unknown>,
@@ -110,7 +124,28 @@ export async function loadCheckpoint<
     config: (await readJsonObject(storage, await path(CHECKPOINT_FILES.config))) as Config,
     tensors: await readTensors(storage, await path(CHECKPOINT_FILES.model)),
     tokenizerJson: await storage.readText(await path(CHECKPOINT_FILES.tokenizer)),
-    state: (await readJsonObject(storage, await path(CHECKPOINT_FILES.state))) as State,
+    state: await readState<State>(storage, await path(CHECKPOINT_FILES.state), options.parseState),
     optimizer: withOptimizer ? await readTensors(storage, optimizerPath) : undefined,
   };
+}
+
+/**
+ * Runs `use`, which applies what was read from one file of the checkpoint in `dir` (weights to a
+ * model, moments to an optimizer); its error becomes one line naming that file. Returns its result.
+ *
+ * @example
+ *   fromCheckpointFile("runs/a/best", "model", () => model.loadTensors(ckpt.tensors));
+ *   // Error: runs/a/best/model.safetensors: loadTensors: tensor 'embed.weight' has shape [16, 80], expected [80, 16]
+ */
+export function fromCheckpointFile<T>(
+  dir: string,
+  file: keyof typeof CHECKPOINT_FILES,
+  use: () => T,
+  storage: Storage = platform().storage,
+): T {
+  try {
+    return use();
+  } catch (err) {
+    throw new Error(`${storage.path.join(dir, CHECKPOINT_FILES[file])}: ${(err as Error).message}`);
+  }
 }

@@ -17,7 +17,11 @@ export {
   lastCheckpointName,
   isLastCheckpointName,
   defaultRunDir,
+  isRunEntryName,
+  EVENTS_FILE_PREFIX,
 } from "./layout.js";
+export { acquireRunLock, RunLock, type LockOwner } from "./lock.js";
+export { writeRunInputs, readRunInputs, checkRunInputs, type RunInputs } from "./inputs.js";
 export { RunDirectory, listLastCheckpoints, resolveCheckpointDir, type RunCheckpoint } from "./run-dir.js";
 export {
   formatVersionOf,
@@ -27,7 +31,13 @@ export {
   checkpointConfigRecord,
   modelConfigFrom,
 } from "./run-config.js";
-export { saveCheckpoint, loadCheckpoint, type Checkpoint, type LoadCheckpointOptions } from "./checkpoint.js";
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  fromCheckpointFile,
+  type Checkpoint,
+  type LoadCheckpointOptions,
+} from "./checkpoint.js";
 export { writeSafetensors, readSafetensors, readSafetensorsMetadata, type LoadedTensor } from "./safetensors.js";
 export {
   writeDirectoryAtomic,

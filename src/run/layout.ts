@@ -6,6 +6,8 @@
  *     tokenizer.json         the tokenizer (Hugging Face format)
  *     metrics.jsonl          one line per logged training loss or evaluation (metrics.ts)
  *     status.json            running / finished / interrupted / failed, when recorded (status.ts)
+ *     inputs.json            fingerprints (size, SHA-256) of the corpus and tokenizer.json (inputs.ts)
+ *     lock.json              while a trainer owns the run: its pid and host (lock.ts)
  *     events.out.tfevents.*  TensorBoard scalars (written by the track layer)
  *     best/                  checkpoint with the lowest validation loss so far
  *     last-<step>/           the latest checkpoints (--keep-last N of them), for --resume
@@ -18,8 +20,8 @@
  *     optimizer.safetensors  the Adam moments, "adam.m" and "adam.v"
  *
  * Format versions (`formatVersion` of both config.json files): 0, when the field is absent, is the
- * layout of mlm-ts 0.1.0; 1 adds the field itself and status.json. Every version up to
- * RUN_FORMAT_VERSION loads; a newer one is refused with a message.
+ * layout of mlm-ts 0.1.0; 1 adds the field itself and status.json (and, optional, inputs.json). Every
+ * version up to RUN_FORMAT_VERSION loads; a newer one is refused with a message.
  */
 import { platform } from "../platform/index.js";
 
@@ -32,8 +34,13 @@ export const RUN_FILES = {
   tokenizer: "tokenizer.json",
   metrics: "metrics.jsonl",
   status: "status.json",
+  inputs: "inputs.json",
+  lock: "lock.json",
   best: "best",
 } as const;
+
+/** Start of the names of TensorBoard event files (the track layer writes them into the run directory). */
+export const EVENTS_FILE_PREFIX = "events.out.tfevents.";
 
 /** File names inside a checkpoint directory. */
 export const CHECKPOINT_FILES = {
@@ -54,6 +61,22 @@ export function lastCheckpointName(step: number): string {
 /** Whether `name` is a latest-checkpoint directory name (`last-` and digits). */
 export function isLastCheckpointName(name: string): boolean {
   return name.startsWith(LAST_PREFIX) && /^\d+$/.test(name.slice(LAST_PREFIX.length));
+}
+
+/**
+ * Whether `name` is an entry a training run writes into its directory (the lock excepted): its files,
+ * checkpoints, and the leftovers of an interrupted write (`best.tmp-*`, `last-*.old-*`,
+ * `config.json.tmp-*`).
+ * What else a user keeps in the folder is not the run's.
+ */
+export function isRunEntryName(name: string): boolean {
+  const base = name.replace(/\.(tmp|old)-[^/\\]*$/, ""); // a temporary file or checkpoint of an atomic write
+  if (base === RUN_FILES.lock) return false;
+  return (
+    (Object.values(RUN_FILES) as string[]).includes(base) ||
+    base.startsWith(EVENTS_FILE_PREFIX) ||
+    isLastCheckpointName(base)
+  );
 }
 
 /** Default run directory: runs/<YYYY-MM-DD_HH-MM-SS> under the working directory. */

@@ -15,8 +15,12 @@ import { platform, type Storage } from "../platform/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import type { DirectoryWriteOptions } from "./atomic-directory.js";
 import { saveCheckpoint } from "./checkpoint.js";
+import type { FileFingerprint } from "../util/file-fingerprint.js";
+import { fingerprintText } from "../util/file-fingerprint.js";
+import { checkRunInputs, writeRunInputs } from "./inputs.js";
 import { jsonObjectText, readJsonObject } from "./json-file.js";
-import { CHECKPOINT_FILES, isLastCheckpointName, lastCheckpointName, RUN_FILES } from "./layout.js";
+import { CHECKPOINT_FILES, isLastCheckpointName, isRunEntryName, lastCheckpointName, RUN_FILES } from "./layout.js";
+import { acquireRunLock, type RunLock } from "./lock.js";
 import { MetricsLog, readMetricsFile, truncateMetrics, type MetricsRecord } from "./metrics.js";
 import { checkpointConfigRecord, parseRunConfig, runConfigRecord } from "./run-config.js";
 import { readRunStatus, writeRunStatus, type RunStatus } from "./status.js";
@@ -87,6 +91,37 @@ export class RunDirectory {
   /** The path of one of the run's files. */
   file(name: keyof typeof RUN_FILES): string {
     return this.storage.path.join(this.dir, RUN_FILES[name]);
+  }
+
+  /**
+   * Takes the run's lock (lock.ts), creating the directory: call it before touching anything else in
+   * the directory. Throws naming the holder when another trainer has it.
+   */
+  lock(log?: (line: string) => void): Promise<RunLock> {
+    return acquireRunLock(this.dir, { storage: this.storage, log });
+  }
+
+  /**
+   * The entries a run writes here (files, checkpoints, leftovers of interrupted writes; not the lock,
+   * nor anything else the folder holds), as full paths.
+   */
+  async runEntries(): Promise<string[]> {
+    return (await this.storage.list(this.dir)).filter(isRunEntryName).map((n) => this.storage.path.join(this.dir, n));
+  }
+
+  /** Records the fingerprints of the corpus (`corpus`) and of the tokenizer.json written here (inputs.ts). */
+  async writeInputs(corpus: FileFingerprint | null): Promise<void> {
+    const path = this.file("tokenizer");
+    await writeRunInputs(
+      this.dir,
+      { corpus, tokenizer: fingerprintText(path, await this.storage.readText(path)) },
+      this.storage,
+    );
+  }
+
+  /** Refuses a corpus (fingerprinted by `corpus`) or tokenizer.json that changed since the run started (inputs.ts). */
+  checkInputs(corpus: () => Promise<FileFingerprint | null>, consequence: string): Promise<void> {
+    return checkRunInputs(this.dir, corpus, consequence, this.storage);
   }
 
   /** The checkpoint with the lowest validation loss. */

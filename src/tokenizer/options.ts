@@ -1,6 +1,7 @@
 /**
  * Options of the BPE trainer and of the tokenizer it builds, with the tutorial's recipe as defaults.
  */
+import { DEFAULT_MAX_LINE_BYTES } from "../util/lines.js";
 import type { PreTokenizerKind } from "./pretokenize.js";
 import { DEFAULT_CONFIG } from "../config/table.js";
 
@@ -39,6 +40,8 @@ export interface BpeTrainOptions {
   padding: null | "longest" | number;
   /** Token used for padding (must be a special token). */
   padToken: string;
+  /** Longest line read from a file, in bytes: a longer one is an error naming the file and line. */
+  maxLineBytes: number;
 }
 
 /**
@@ -66,6 +69,7 @@ export const TUTORIAL_TOKENIZER: Readonly<BpeTrainOptions> = Object.freeze({
   maxLength: DEFAULT_CONFIG.maxLen,
   padding: null,
   padToken: "[PAD]",
+  maxLineBytes: DEFAULT_MAX_LINE_BYTES,
 });
 
 /**
@@ -98,6 +102,7 @@ export function resolveTrainOptions(options: Partial<BpeTrainOptions> = {}): Bpe
   if (o.limitAlphabet !== null) intAtLeast("limitAlphabet", o.limitAlphabet, 0);
   if (o.maxLength !== null) intAtLeast("maxLength", o.maxLength, 1);
   if (typeof o.padding === "number") intAtLeast("padding", o.padding, 1);
+  intAtLeast("maxLineBytes", o.maxLineBytes, 1);
   if (new Set(o.specialTokens).size !== o.specialTokens.length)
     throw new Error("tokenizer option specialTokens: duplicate token");
   for (const [name, tok] of [

@@ -31,7 +31,7 @@ export async function trainBpe(input: TrainInput, options: Partial<BpeTrainOptio
     if (files.length === 0) throw new CorpusError("tokenizer training: no input file given");
     for (const f of files) {
       const bar = createProgress({ label: `count words ${f}`, total: 0, silent: !o.showProgress });
-      counter.addFile(f, bar);
+      counter.addFile(f, bar, o.maxLineBytes);
       bar.stop();
     }
   } else if (Symbol.asyncIterator in (input as object)) {

@@ -41,16 +41,21 @@ export class WordCounter {
 
   /**
    * Adds every line of a plain-text file (one sentence per line). Throws a one-line `CorpusError`
-   * naming the file when it is missing, not UTF-8, or holds no word at all.
+   * naming the file when it is missing, not UTF-8, holds no word at all, or a line longer than
+   * `maxLineBytes` (naming that line).
    */
-  addFile(path: string, progress?: Progress): void {
+  addFile(path: string, progress?: Progress, maxLineBytes?: number): void {
     let words = 0;
     const size = safeSize(path);
     progress?.setTotal(size);
-    forEachLineChunk(path, (lines, bytesRead) => {
-      for (const line of lines) words += this.add(line);
-      progress?.update(bytesRead, `${this.counts.size} words`);
-    });
+    forEachLineChunk(
+      path,
+      (lines, bytesRead) => {
+        for (const line of lines) words += this.add(line);
+        progress?.update(bytesRead, `${this.counts.size} words`);
+      },
+      { maxLineBytes },
+    );
     if (words === 0) {
       throw new CorpusError(`${path}: no usable text (expected UTF-8 text, one sentence per line)`);
     }

@@ -29,3 +29,67 @@ export interface TrainState {
   /** Kernels of the latest session (e.g. "wasm-simd-fma"): other kernels change the last bits of the losses. */
   kernels?: string;
 }
+
+/**
+ * `raw` (a parsed train_state.json) as a TrainState, or a one-line error naming `source` and the first
+ * field that is missing or of the wrong kind. Losses may be null: JSON writes a NaN loss so.
+ *
+ * @example
+ *   const state = parseTrainState(JSON.parse(text), "runs/a/last-00000300/train_state.json");
+ */
+export function parseTrainState(raw: Record<string, unknown>, source: string): TrainState {
+  const fail = (field: string, expected: string, value: unknown): never => {
+    throw new Error(
+      `${source}: "${field}" must be ${expected}, got ${value === undefined ? "nothing" : JSON.stringify(value)}`,
+    );
+  };
+  const object = (field: string, value: unknown): Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : fail(field, "an object", value);
+  const count = (field: string, value: unknown): void => {
+    if (!(typeof value === "number" && Number.isSafeInteger(value) && value >= 0))
+      fail(field, "a whole number >= 0", value);
+  };
+  const amount = (field: string, value: unknown): void => {
+    if (!(typeof value === "number" && value >= 0 && Number.isFinite(value))) fail(field, "a number >= 0", value);
+  };
+  const loss = (field: string, value: unknown): void => {
+    if (value !== null && typeof value !== "number") fail(field, "a number or null", value);
+  };
+  const rng = (field: string, value: unknown): void => {
+    const r = object(field, value);
+    const words = r.s;
+    if (
+      !Array.isArray(words) ||
+      words.length !== 4 ||
+      !words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)
+    )
+      fail(`${field}.s`, "four 32-bit unsigned integers", words);
+    loss(`${field}.spare`, r.spare);
+  };
+
+  count("step", raw.step);
+  const loader = object("loader", raw.loader);
+  count("loader.epoch", loader.epoch);
+  count("loader.index", loader.index);
+  rng("loader.rng", loader.rng);
+  rng("dropoutRng", raw.dropoutRng);
+  loss("bestValidLoss", raw.bestValidLoss);
+  if (raw.bestStep !== null) count("bestStep", raw.bestStep);
+  count("evalsWithoutImprovement", raw.evalsWithoutImprovement);
+  if (!Array.isArray(raw.validHistory)) fail("validHistory", "an array", raw.validHistory);
+  (raw.validHistory as unknown[]).forEach((entry, i) => {
+    const e = object(`validHistory[${i}]`, entry);
+    count(`validHistory[${i}].step`, e.step);
+    for (const key of ["loss", "perplexity", "accuracy", "top5"]) loss(`validHistory[${i}].${key}`, e[key]);
+    count(`validHistory[${i}].tokens`, e.tokens);
+  });
+  amount("tokensSeen", raw.tokensSeen);
+  amount("paddedTokensSeen", raw.paddedTokensSeen);
+  amount("trainSeconds", raw.trainSeconds);
+  loss("lossSinceLog", raw.lossSinceLog);
+  count("stepsSinceLog", raw.stepsSinceLog);
+  if (raw.kernels !== undefined && typeof raw.kernels !== "string") fail("kernels", "a string", raw.kernels);
+  return raw as unknown as TrainState;
+}

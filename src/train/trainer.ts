@@ -13,19 +13,32 @@ import type { TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
 import { prepareData, runLoaders, type MlmDataLoader } from "../data/index.js";
 import { buildModel, capacityFor, type BuiltModel } from "../model/index.js";
-import { defaultRunDir, loadCheckpoint, modelConfigFrom, RunDirectory, type Checkpoint } from "../run/index.js";
+import { platform } from "../platform/index.js";
+import {
+  CHECKPOINT_FILES,
+  defaultRunDir,
+  fromCheckpointFile,
+  loadCheckpoint,
+  modelConfigFrom,
+  RunDirectory,
+  type Checkpoint,
+} from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
+import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { formatSeconds, printLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { adamFor, type Adam } from "./optimizer.js";
 import type { ScheduleOptions } from "./schedule.js";
 import { formatRate, initialState, TrainingSession, type SessionOutcome, type SessionStart } from "./session.js";
-import type { TrainState } from "./train-state.js";
+import { openRun, type OpenedRun } from "./open-run.js";
+import { parseTrainState, type TrainState } from "./train-state.js";
 
 /** How `train` runs, beyond the configuration. */
 export interface TrainOptions {
   /** Continue the run in this directory from its latest checkpoint (its config.json is used). */
   resume?: string;
+  /** Start afresh in a directory that already holds a run, deleting the old run's files (see open-run.ts). */
+  force?: boolean;
   /** Where progress messages go; default stderr when config.progress, else nowhere. */
   log?: (line: string) => void;
   /** Stops the loop cleanly (after the current step, with a latest checkpoint) when aborted. */
@@ -41,34 +54,40 @@ export interface TrainSummary extends SessionOutcome {
 }
 
 /**
- * Trains a masked language model as configured; see the module comment. A new run that fails before
- * its first step (a mistyped corpus path, a bad tokenizer) removes the folders it made, so that no
- * empty or half-made run directory is left behind.
+ * Trains a masked language model as configured; see the module comment. The run directory is locked
+ * while it trains (a second trainer is refused), and a new run refuses a directory holding one unless
+ * `options.force` (open-run.ts). A new run that fails before its first step (a mistyped corpus path,
+ * a bad tokenizer) removes the folders it made, so that no empty or half-made run directory is left.
  */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainSummary> {
-  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
-  const made = options.resume === undefined ? await firstMissingFolder(run) : null;
+  const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
+  const dir = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
+  const made = options.resume === undefined ? await firstMissingFolder(dir) : null;
   const opened: { session?: TrainingSession } = {};
   try {
-    return await trainIn(run, config, options, opened);
+    const run = await openRun(config, options, log);
+    try {
+      return await trainIn(run, config, options, log, opened);
+    } finally {
+      await run.lock.release();
+    }
   } catch (err) {
-    if (made !== null && opened.session?.trained !== true) await run.storage.remove(made);
+    if (made !== null && opened.session?.trained !== true) await dir.storage.remove(made);
     throw err;
   }
 }
 
-/** `train` in its run directory; `opened.session` is set once the session exists. */
+/** `train` in its locked run directory; `opened.session` is set once the session exists. */
 async function trainIn(
-  run: RunDirectory,
+  { run, resumeFrom, corpus }: OpenedRun,
   config: TrainConfig,
   options: TrainOptions,
+  log: (line: string) => void,
   opened: { session?: TrainingSession },
 ): Promise<TrainSummary> {
   const wallStart = Date.now();
-  const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
-  const resumeFrom = options.resume === undefined ? null : await latestCheckpoint(run);
   log(`run directory: ${run.dir}`);
-  const data = await prepareRunData(config, run, resumeFrom !== null, log);
+  const data = await prepareRunData(config, run, resumeFrom === null ? { corpus } : null, log);
   const resumed = resumeFrom === null ? null : await readCheckpoint(resumeFrom);
   const { model, backend, dispose } = await buildRunModel(config, data, resumed, options.backend, log);
   try {
@@ -121,14 +140,15 @@ async function firstMissingFolder(run: RunDirectory): Promise<string | null> {
 async function prepareRunData(
   config: TrainConfig,
   run: RunDirectory,
-  resuming: boolean,
+  newRun: { corpus: FileFingerprint | null } | null,
   log: (line: string) => void,
 ): Promise<RunData> {
-  const data = await prepareData(config, log, resuming ? await run.readTokenizer() : undefined);
+  const data = await prepareData(config, log, newRun === null ? await run.readTokenizer() : undefined);
   const tokenizer = data.tokenizer;
-  if (!resuming) {
+  if (newRun !== null) {
     await run.writeTokenizer(tokenizer);
     await run.writeConfig(config);
+    await run.writeInputs(newRun.corpus);
   }
   const { train: trainLoader, valid: validLoader } = runLoaders(config, tokenizer, data.train, data.valid);
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
@@ -150,7 +170,10 @@ async function prepareRunData(
 
 /** The latest checkpoint of a resumed run, after repairing what an interrupted save left. */
 async function readCheckpoint(dir: string): Promise<ResumePoint> {
-  return { dir, checkpoint: await loadCheckpoint<TrainConfig, TrainState>(dir, { repair: true }) };
+  return {
+    dir,
+    checkpoint: await loadCheckpoint<TrainConfig, TrainState>(dir, { repair: true, parseState: parseTrainState }),
+  };
 }
 
 /** The model on its backend: sized for both loaders' largest batches, with the checkpoint's or fresh weights. */
@@ -167,6 +190,7 @@ async function buildRunModel(
     backend: backend ?? config.backend,
     threads: config.threads,
     weights: resumed?.checkpoint.tensors ?? Rng.derive(config.seed, "init"),
+    weightsFile: resumed === null ? undefined : platform().storage.path.join(resumed.dir, CHECKPOINT_FILES.model),
   });
   const { model, backend: be } = built;
   log(
@@ -200,8 +224,8 @@ async function restoredState(
   const v = checkpoint.optimizer?.find((t) => t.name === "adam.v");
   if (!m || !v) throw new Error(`${dir}: optimizer.safetensors lacks adam.m / adam.v`);
   const state = checkpoint.state;
-  adam.setState({ step: state.step, m: m.data, v: v.data });
-  trainLoader.restore(state.loader);
+  fromCheckpointFile(dir, "optimizer", () => adam.setState({ step: state.step, m: m.data, v: v.data }));
+  fromCheckpointFile(dir, "state", () => trainLoader.restore(state.loader));
   const dropoutRng = Rng.fromState(state.dropoutRng);
   await run.truncateMetrics(state.step);
   log(
@@ -215,14 +239,6 @@ async function restoredState(
   }
   state.kernels = backend.kernels;
   return { state, dropoutRng, resumed: true };
-}
-
-/** The newest `last-*` checkpoint of a run, the one --resume continues from. */
-async function latestCheckpoint(run: RunDirectory): Promise<string> {
-  const latest = await run.latestCheckpoint();
-  if (latest === null)
-    throw new Error(`${run.dir}: no latest checkpoint (last-*) to resume from; was it trained with --keep-last 0?`);
-  return latest;
 }
 
 /** One line for the end of a run. */

@@ -12,4 +12,20 @@
 export { Rng, type RngState } from "./rng.js";
 export { createProgress, formatSeconds, printLine, type Progress, type ProgressOptions } from "./progress.js";
 export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, tempPathFor, type FileData } from "./atomic-write.js";
-export { readLines, forEachLineChunk, CorpusError, type NumberedLine } from "./lines.js";
+export {
+  readLines,
+  forEachLineChunk,
+  CorpusError,
+  DEFAULT_MAX_LINE_BYTES,
+  MAX_LINE_BYTES_LIMIT,
+  type NumberedLine,
+  type LineReadOptions,
+} from "./lines.js";
+export {
+  fingerprintFile,
+  fingerprintText,
+  fingerprintChange,
+  isFileFingerprint,
+  FINGERPRINT_CACHE_FILE,
+  type FileFingerprint,
+} from "./file-fingerprint.js";

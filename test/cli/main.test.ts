@@ -8,22 +8,14 @@ import { join } from "node:path";
 import { tempDir } from "../temp-dir.js";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
+import { captureStderr } from "./capture-stderr.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
 /** Runs main with stderr captured (stdout carries the test runner's own messages). */
 async function run(argv: string[]): Promise<{ code: number; err: string }> {
-  let err = "";
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = (chunk: string | Uint8Array) => {
-    err += chunk.toString();
-    return true;
-  };
-  try {
-    return { code: await main(argv), err };
-  } finally {
-    process.stderr.write = write;
-  }
+  const { result, text } = await captureStderr(() => main(argv));
+  return { code: result, err: text };
 }
 
 /** Runs the `mlm` process: exit code, stdout and stderr. */

@@ -160,7 +160,7 @@ test("a single 16 MiB line spanning hundreds of read chunks is read whole", asyn
     const long = "ab é".repeat(1 << 22); // 16 MiB of UTF-8 without a newline, then two short lines
     const p = write(dir, "long.txt", `${long}\nshort\nlast`);
     const got: string[] = [];
-    for await (const { text } of readLines(p)) got.push(text);
+    for await (const { text } of readLines(p, { maxLineBytes: 32 << 20 })) got.push(text); // above the 1 MiB default
     assert.equal(got.length, 3);
     assert.ok(got[0] === long, "the long line comes back unchanged");
     assert.deepEqual(got.slice(1), ["short", "last"]);

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { downloadFile, DEFAULT_DATASET_URL, readCorpus } from "../../src/data/index.js";
 import { downloadCommand } from "../../src/cli/download.js";
+import { captureStderr } from "../cli/capture-stderr.js";
 import { tempDir } from "./tiny-tokenizer.js";
 
 const TSV = Array.from({ length: 500 }, (_, i) => `${2 * i + 1}\tFrase ${i}.\t${2 * i + 2}\tSentence number ${i}.`).join("\n") + "\n";
@@ -31,6 +32,19 @@ before(async () => {
         res.end(body);
         return;
       }
+      case "/login.tsv":
+        // A web page served with 200 where the file was expected (a login wall, a "blob" page).
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end("<!DOCTYPE html><html><body>Sign in</body></html>\n");
+        return;
+      case "/page-as-text.tsv":
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("\n  <html><head><title>x</title></head></html>\n");
+        return;
+      case "/three-columns.tsv":
+        res.writeHead(200, { "content-type": "text/tab-separated-values" });
+        res.end("1\tuno\tone\n2\tdue\ttwo\n");
+        return;
       case "/redirect":
         res.writeHead(302, { location: "/it-en.tsv" });
         res.end();
@@ -137,16 +151,27 @@ test("mlm download: --url/--out, keeps an existing file unless --force, bad flag
   }
 });
 
-async function captureStderr<T>(fn: () => Promise<T>): Promise<{ result: T; text: string }> {
-  const original = process.stderr.write.bind(process.stderr);
-  let text = "";
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
-    return true;
-  });
+test("mlm download refuses a web page served with 200 and a TSV without 4 columns; the existing file stays", async () => {
+  const { dir, cleanup } = tempDir();
   try {
-    return { result: await fn(), text };
+    const out = join(dir, "it-en.tsv");
+    writeFileSync(out, TSV);
+    const cases: [string, RegExp][] = [
+      ["/login.tsv", /^mlm download: .*\/login\.tsv answered with a web page \(Content-Type text\/html; charset=utf-8\), not a data file; nothing was saved\n$/],
+      ["/page-as-text.tsv", /^mlm download: .*\/page-as-text\.tsv: the answer is a web page \(HTML\), not a data file; nothing was saved\n$/],
+      ["/three-columns.tsv", /^mlm download: .*\/three-columns\.tsv: the first line has 3 tab-separated columns, expected 4 \(id_it, sent_it, id_en, sent_en\): "1\tuno\tone"; nothing was saved\n$/],
+    ];
+    for (const [path, message] of cases) {
+      const r = await captureStderr(() => downloadCommand(["--url", `${baseUrl}${path}`, "--out", out, "--quiet", "--force"]));
+      assert.equal(r.result, 1, path);
+      assert.match(r.text, message);
+      assert.equal(readFileSync(out, "utf8"), TSV, `${path}: the earlier download is intact`);
+      assert.deepEqual(readdirSync(dir), ["it-en.tsv"], `${path}: no temporary file left`);
+    }
+    // Another kind of file (not .tsv) is not held to 4 columns, but never to be a web page.
+    assert.equal((await downloadFile(`${baseUrl}/three-columns.tsv`, join(dir, "x.txt"), { silent: true })).bytes, 20);
+    await assert.rejects(downloadFile(`${baseUrl}/login.tsv`, join(dir, "y.txt"), { silent: true }), /answered with a web page/);
   } finally {
-    process.stderr.write = original;
+    cleanup();
   }
-}
+});

@@ -54,6 +54,12 @@ export class MemoryStorage implements Storage {
     this.files.set(this.key(path), { bytes, modifiedMs: ++this.clock });
   }
 
+  async createExclusive(path: string, text: string): Promise<boolean> {
+    if ((await this.stat(path)) !== null) return false;
+    await this.writeAtomic(path, text);
+    return true;
+  }
+
   async openAppend(path: string, options: { truncate?: boolean } = {}): Promise<AppendFile> {
     const key = this.key(path);
     if (options.truncate || !this.files.has(key)) await this.writeAtomic(path, "");

@@ -47,6 +47,13 @@ async function checkStorageContract(storage: Storage, root: string): Promise<voi
   const again = await storage.openAppend(path.join(root, "a", "log.txt"), { truncate: true });
   await again.close();
   assert.equal(await storage.readText(path.join(root, "a", "log.txt")), "");
+  // Exclusive creation: the first wins, the second changes nothing, no temporary file stays behind.
+  const lock = path.join(root, "l", "lock.json");
+  assert.equal(await storage.createExclusive(lock, "first"), true);
+  assert.equal(await storage.createExclusive(lock, "second"), false);
+  assert.equal(await storage.readText(lock), "first");
+  assert.deepEqual(await storage.list(path.join(root, "l")), ["lock.json"]);
+  await storage.remove(path.join(root, "l"));
   await storage.rename(path.join(root, "a"), path.join(root, "c"));
   assert.deepEqual((await storage.list(path.join(root, "c"))).sort(), ["b.txt", "log.txt"]);
   assert.equal(await storage.stat(path.join(root, "a")), null);

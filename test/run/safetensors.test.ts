@@ -105,6 +105,17 @@ test("reader validates header size, JSON, dtype, shape and offsets with clear er
     [make({ w: f32([1.5], [0, 4]) }, 4), /shape \[1.5\], expected an array of non-negative integers/],
     [make({ w: f32([1], [4, 0]) }, 4), /data_offsets \[4,0\]/],
     [make({ __metadata__: { n: 1 } }, 0), /__metadata__.n is not a string/],
+    // Bounds: a header length with its high bits set, entries that are not objects, sizes that overflow,
+    // offsets past the end of the data.
+    [Buffer.from([8, 0, 0, 0, 0, 0, 0, 1, 123, 125]), /header size 72057594037927944 is above the limit/],
+    [make({ w: 7 }, 0), /tensor "w" has dtype undefined/],
+    [make({ w: [1, 2] }, 0), /tensor "w" has dtype undefined/],
+    [
+      make({ w: f32([2 ** 40, 2 ** 40], [0, 4]) }, 4),
+      /spans 4 bytes but shape \[1099511627776,1099511627776\] of F32 needs/,
+    ],
+    [make({ w: f32([1], [0, 2 ** 53]) }, 4), /data_offsets \[0,9007199254740992\]/],
+    [make({ w: f32([2], [0, 8]) }, 4), /cover 8 bytes of data but the file has 4/],
   ];
   for (const [bytes, message] of cases) {
     assert.throws(

@@ -1,9 +1,10 @@
 /** `mlm tokenizer train`: flags, errors and the file it writes. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { linkSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tokenizerTrainCommand } from "../../src/cli/tokenizer-train.js";
+import { captureStderr } from "../cli/capture-stderr.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { corpusLines, tempDir } from "./helpers.js";
 
@@ -69,4 +70,38 @@ test("a TSV corpus trains on its English column only, like the same sentences as
   const a = Tokenizer.load(join(dir, "a.json"));
   assert.equal(a.tokenToId("italiana"), undefined, "the Italian column is not read");
   assert.equal(a.toString(), Tokenizer.load(join(dir, "b.json")).toString());
+});
+
+test("never writes over an input (also through a link or ..); an existing output needs --force", async () => {
+  const dir = tempDir();
+  const input = join(dir, "x.txt");
+  const text = corpusLines().slice(0, 300).join("\n") + "\n";
+  writeFileSync(input, text);
+  symlinkSync(input, join(dir, "link.txt"));
+  linkSync(input, join(dir, "hard.txt"));
+  const { text: stderr } = await captureStderr(async () => {
+    for (const out of [input, join(dir, "link.txt"), join(dir, "hard.txt"), join(dir, "new", "..", "x.txt")])
+      assert.equal(await tokenizerTrainCommand([input, "--out", out, "--force", "--no-progress"]), 1, out);
+  });
+  assert.equal(stderr.split("\n").filter((l) => l.includes("is also an input")).length, 4, stderr);
+  assert.match(
+    stderr,
+    new RegExp(
+      `^mlm tokenizer train: --out ${input} is also an input \\(${input}\\): writing it would destroy that input; choose another path$`,
+      "m",
+    ),
+  );
+  assert.equal(readFileSync(input, "utf8"), text, "the corpus is intact");
+
+  const out = join(dir, "tok.json");
+  writeFileSync(out, "keep me");
+  const refused = await captureStderr(() => tokenizerTrainCommand([input, "--out", out, "--no-progress"]));
+  assert.equal(refused.result, 1);
+  assert.equal(refused.text.trim(), `mlm tokenizer train: ${out} already exists; use --force to replace it`);
+  assert.equal(readFileSync(out, "utf8"), "keep me");
+  assert.equal(
+    await tokenizerTrainCommand([input, "--out", out, "--force", "--vocab-size", "120", "--no-progress"]),
+    0,
+  );
+  assert.equal(Tokenizer.load(out).vocabSize, 120);
 });

@@ -14,10 +14,14 @@ test("lines come back exactly across 1 MiB chunks, with CRLF, a BOM and a line l
   writeFileSync(path, "\ufeff" + lines.join("\r\n") + "\r\n");
   const got: string[] = [];
   let chunks = 0;
-  forEachLineChunk(path, (ls) => {
-    chunks++;
-    for (const l of ls) got.push(l);
-  });
+  forEachLineChunk(
+    path,
+    (ls) => {
+      chunks++;
+      for (const l of ls) got.push(l);
+    },
+    { maxLineBytes: 4 << 20 }, // the 3 MiB line is above the default limit
+  );
   assert.ok(chunks >= 2, `${chunks} chunks`);
   assert.equal(got.length, lines.length);
   for (let i = 0; i < lines.length; i++) assert.equal(got[i], lines[i], `line ${i + 1}`);

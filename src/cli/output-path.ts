@@ -1,0 +1,52 @@
+/**
+ * The rule of every command that writes a file named on its command line: it never writes over one of
+ * its inputs (compared as real paths and as files, so symbolic and hard links count), and it replaces
+ * an existing file only with `--force`.
+ */
+import { realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+
+/**
+ * Throws a one-line error when `out` is one of `inputs` (`flag` names the option, e.g. "--out"), is a
+ * directory, or exists while `force` is false.
+ *
+ * @example
+ *   checkOutputPath("--out", "tokenizer.json", ["corpus.txt"], false);
+ */
+export function checkOutputPath(flag: string, out: string, inputs: readonly string[], force: boolean): void {
+  const target = identities(out);
+  for (const input of inputs) {
+    if (identities(input).some((id) => target.includes(id)))
+      throw new Error(
+        `${flag} ${out} is also an input (${input}): writing it would destroy that input; choose another path`,
+      );
+  }
+  const info = statSync(resolve(out), { throwIfNoEntry: false });
+  if (info?.isDirectory()) throw new Error(`${flag} ${out} is a directory, expected a file path`);
+  if (info !== undefined && !force) throw new Error(`${out} already exists; use --force to replace it`);
+}
+
+/**
+ * What a path designates: its real path (".." resolved first, as writing it creates the missing
+ * folders, then links resolved in the part that exists) and, when it exists, its device and inode.
+ */
+function identities(path: string): string[] {
+  const lexical = resolve(path);
+  const ids = [`path ${realPrefix(lexical)}`];
+  const info = statSync(lexical, { throwIfNoEntry: false });
+  if (info !== undefined) ids.push(`inode ${info.dev}:${info.ino}`);
+  return ids;
+}
+
+/** The real path of the deepest existing folder of absolute `path`, with the rest of `path` after it. */
+function realPrefix(path: string): string {
+  const rest: string[] = [];
+  for (let at = path; ; at = dirname(at)) {
+    try {
+      return join(realpathSync(at), ...rest);
+    } catch {
+      if (dirname(at) === at) return path;
+      rest.unshift(basename(at));
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Opening the run directory of `train`. The lock comes first: nothing in the directory is read or
+ * written before it, so a second trainer, or a resume of a run being trained, is refused before it can
+ * disturb the first. Then a new run refuses a directory that already holds one, unless `force`, which
+ * deletes the old run's files (never other files of the folder, nor an input of the new run); a
+ * resumed run refuses a corpus or tokenizer.json that changed since the run started.
+ */
+import type { TrainConfig } from "../config.js";
+import { bundledCorpusPath } from "../data/index.js";
+import { defaultRunDir, RunDirectory, type RunLock } from "../run/index.js";
+import { fingerprintFile, type FileFingerprint } from "../util/file-fingerprint.js";
+
+/** A run directory ready for training, locked by this process until `lock.release()`. */
+export interface OpenedRun {
+  run: RunDirectory;
+  lock: RunLock;
+  /** The checkpoint a resumed run continues from; null for a new run. */
+  resumeFrom: string | null;
+  /** A new run's corpus fingerprint (null for a pipe) for its inputs.json; null when resuming. */
+  corpus: FileFingerprint | null;
+}
+
+/**
+ * Locks and checks the run directory of a new (`resume` undefined) or resumed run; see the module
+ * comment. Errors are one line naming the directory and what to do.
+ *
+ * @example
+ *   const { run, lock, resumeFrom } = await openRun(config, { force: true }, console.error);
+ */
+export async function openRun(
+  config: TrainConfig,
+  options: { resume?: string; force?: boolean },
+  log: (line: string) => void,
+): Promise<OpenedRun> {
+  if (options.resume !== undefined && options.force)
+    throw new Error("force starts a run afresh and resume continues one: give one of them");
+  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
+  const lock = await run.lock(log);
+  try {
+    const corpusPath = config.data ?? bundledCorpusPath();
+    if (options.resume !== undefined) {
+      const resumeFrom = await latestCheckpoint(run);
+      const fingerprint = (): Promise<FileFingerprint | null> =>
+        fingerprintFile(corpusPath, { cacheDir: config.cacheDir });
+      await run.checkInputs(fingerprint, "resuming would continue on other data than the run was trained on");
+      return { run, lock, resumeFrom, corpus: null };
+    }
+    const old = await run.runEntries();
+    if (old.length > 0) {
+      const names = old.map((p) => run.storage.path.basename(p)).sort();
+      if (!options.force)
+        throw new Error(
+          `${run.dir} already holds a run (${names.slice(0, 4).join(", ")}${names.length > 4 ? ", ..." : ""}): continue it with --resume ${run.dir}, or start it afresh with --force (deleting its checkpoints and logs)`,
+        );
+      refuseDeletingInputs(run, old, config);
+      for (const entry of old) await run.storage.remove(entry);
+      log(`--force: deleted the previous run in ${run.dir} (${names.join(", ")})`);
+    }
+    return { run, lock, resumeFrom: null, corpus: await fingerprintFile(corpusPath, { cacheDir: config.cacheDir }) };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+/** The newest `last-*` checkpoint of a run, the one --resume continues from. */
+async function latestCheckpoint(run: RunDirectory): Promise<string> {
+  const latest = await run.latestCheckpoint();
+  if (latest === null)
+    throw new Error(`${run.dir}: no latest checkpoint (last-*) to resume from; was it trained with --keep-last 0?`);
+  return latest;
+}
+
+/** Throws when the corpus or tokenizer file of the new run is one of the `entries` --force would delete. */
+function refuseDeletingInputs(run: RunDirectory, entries: string[], config: TrainConfig): void {
+  const { path } = run.storage;
+  const inputs: [string, string | null][] = [
+    ["the corpus", config.data],
+    ["the tokenizer", config.tokenizer],
+  ];
+  for (const [what, file] of inputs) {
+    if (file === null) continue;
+    // The file itself, or anything inside a deleted folder (best/tokenizer.json).
+    for (let p = path.resolve(file); p !== path.dirname(p); p = path.dirname(p)) {
+      if (entries.includes(p))
+        throw new Error(
+          `--force would delete ${file}, ${what} of the new run, with the previous run in ${run.dir}; copy it out of the run directory first`,
+        );
+    }
+  }
+}
