@@ -83,6 +83,13 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
   return { sentences, stats };
 }
 
+/** Throws, naming the bundled corpora and `mlm download`, when the corpus file does not exist. */
+export async function requireCorpusFile(path: string): Promise<void> {
+  await access(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") throw new Error(`${path}: file not found (${missingCorpusHint()})`);
+  }); // other errors are reported when the file is read, with their cause
+}
+
 /**
  * The sentences of a corpus one by one, untrimmed and not deduplicated (blank lines of txt/jsonl files
  * are counted in `stats.emptyDropped` and skipped; a blank TSV line too). For corpora too big to hold.
@@ -90,9 +97,7 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
  */
 export async function* streamCorpus(path: string, options: ReadCorpusOptions = {}, stats?: CorpusStats): AsyncGenerator<CorpusRecord> {
   const st: CorpusStats = stats ?? { path, format: "txt", formatFrom: "option", lines: 0, headerDetected: false, emptyDropped: 0, duplicatesDropped: 0, sentences: 0 };
-  await access(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT") throw new Error(`${path}: file not found (${missingCorpusHint()})`);
-  }); // other errors are reported when the file is read, with their cause
+  await requireCorpusFile(path);
   const resolved = await resolveFormat(path, options.format ?? DEFAULT_CONFIG.format);
   // null: a pipe without a telling extension; its first non-empty line decides, as it would for a file.
   let format = resolved?.format ?? null;

@@ -7,6 +7,7 @@ export { TATOEBA_ATTRIBUTION, bundledCorpusPath, projectRoot } from "./paths.js"
 export {
   readCorpus,
   streamCorpus,
+  requireCorpusFile,
   isTsvHeader,
   resolveFormat,
   describeCorpusStats,

@@ -6,7 +6,7 @@
  * resumed run refuses a corpus or tokenizer.json that changed since the run started.
  */
 import type { TrainConfig } from "../config.js";
-import { bundledCorpusPath } from "../data/index.js";
+import { bundledCorpusPath, requireCorpusFile } from "../data/index.js";
 import { defaultRunDir, RunDirectory, type RunLock } from "../run/index.js";
 import { fingerprintFile, type FileFingerprint } from "../util/file-fingerprint.js";
 
@@ -56,6 +56,7 @@ export async function openRun(
       for (const entry of old) await run.storage.remove(entry);
       log(`--force: deleted the previous run in ${run.dir} (${names.join(", ")})`);
     }
+    await requireCorpusFile(corpusPath);
     return { run, lock, resumeFrom: null, corpus: await fingerprintFile(corpusPath, { cacheDir: config.cacheDir }) };
   } catch (err) {
     await lock.release();

@@ -271,7 +271,7 @@ test("a checkpoint with wrong train_state.json fields or tensor shapes: one line
     for (const [state, message] of cases) {
       writeFileSync(statePath, JSON.stringify(state));
       const before = snapshot(run);
-      const r = await mlm("train", "--resume", run, "--max-steps", "20");
+      const r = await mlm("train", "--resume", run, "--max-steps", "20", "--no-progress");
       assert.equal(r.code, 1);
       assert.equal(r.err, `mlm train: ${statePath}: ${message}\n`);
       assert.deepEqual(snapshot(run), before);
@@ -286,7 +286,7 @@ test("a checkpoint with wrong train_state.json fields or tensor shapes: one line
     rewrite("model.safetensors", (ts) =>
       ts.map((t) => (t.name === "embed.weight" ? { ...t, shape: [...t.shape].reverse() } : t)),
     );
-    const model = await mlm("train", "--resume", run, "--max-steps", "20");
+    const model = await mlm("train", "--resume", run, "--max-steps", "20", "--no-progress");
     assert.equal(model.code, 1);
     assert.equal(
       model.err,
@@ -296,7 +296,7 @@ test("a checkpoint with wrong train_state.json fields or tensor shapes: one line
       ts.map((t) => (t.name === "embed.weight" ? { ...t, shape: [...t.shape].reverse() } : t)),
     );
     rewrite("optimizer.safetensors", (ts) => ts.map((t) => ({ ...t, shape: [3], data: t.data.subarray(0, 3) })));
-    const moments = await mlm("train", "--resume", run, "--max-steps", "20");
+    const moments = await mlm("train", "--resume", run, "--max-steps", "20", "--no-progress");
     assert.equal(moments.code, 1);
     assert.match(
       moments.err,
