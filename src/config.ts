@@ -90,6 +90,10 @@ export interface TrainConfig {
   earlyStopping: number;
   /** How many latest checkpoints to keep besides the best one (for --resume); 0 = none. */
   keepLast: number;
+  /** Also write the latest checkpoint every this many steps, evaluations aside; 0 = only at evaluations. */
+  saveSteps: number;
+  /** Also write the latest checkpoint after this many minutes without one; 0 = never by time. */
+  saveMinutes: number;
   /** Seed of initialisation, dropout and masking. */
   seed: number;
 
@@ -159,6 +163,8 @@ const FIELDS: { [K in keyof TrainConfig]: FieldSpec } = {
   evalAtStart: { kind: "boolean", help: "evaluate once before training" },
   earlyStopping: { kind: "int", min: 0, help: "evaluations without improvement before stopping (0: off)" },
   keepLast: { kind: "int", min: 0, help: "latest checkpoints kept for --resume" },
+  saveSteps: { kind: "int", min: 0, help: "steps between latest checkpoints, evaluations aside (0: off)" },
+  saveMinutes: { kind: "number", min: 0, help: "minutes without a latest checkpoint before one (0: off)" },
   seed: { kind: "int", min: 0, help: "seed of init, dropout and masks" },
   outDir: { kind: "path", nullable: true, help: "run directory (default runs/<date-time>)" },
   backend: { kind: "string", choices: ["wasm", "ts"], help: "kernels: wasm (fast) or ts (reference)" },
@@ -208,6 +214,8 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   evalAtStart: true,
   earlyStopping: 0,
   keepLast: 1,
+  saveSteps: 1000, // not in the tutorial: a kill or a crash loses at most 1,000 steps or 10 minutes
+  saveMinutes: 10,
   seed: 0,
   outDir: null,
   backend: "wasm",

@@ -6,6 +6,7 @@
  */
 import { evaluateCorpus, evaluateRunValidation, loadModel, type CorpusEvaluation } from "../pipelines/index.js";
 import { choiceFlag, fractionFlag, intFlag, parseCommandArgs, UsageError } from "./flags.js";
+import { listenForInterrupts } from "./interrupts.js";
 
 const HELP = `Usage: mlm eval --model RUN_DIR (--data FILE | --split valid) [options]
 
@@ -83,17 +84,20 @@ export async function evalCommand(
   const progress = process.stderr.isTTY === true && !v.json;
 
   const loaded = await loadModel(v.model, { backend, threads });
+  const interrupts = listenForInterrupts("stopping the evaluation");
   try {
+    const signal = interrupts.signal;
     const result =
       v.data !== undefined
-        ? await evaluateCorpus(loaded, v.data, { ...options, progress })
-        : await evaluateRunValidation(loaded, { progress });
+        ? await evaluateCorpus(loaded, v.data, { ...options, progress, signal })
+        : await evaluateRunValidation(loaded, { progress, signal });
     const source = v.data ?? `validation split of ${loaded.runDir ?? loaded.checkpointDir}`;
     if (v.json)
       write(JSON.stringify({ model: loaded.checkpointDir, data: source, ...metricsOnly(result) }, null, 2) + "\n");
     else write(formatReport(loaded.checkpointDir, source, result));
     return 0;
   } finally {
+    interrupts.dispose();
     loaded.dispose();
   }
 }

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { intFlag, UsageError } from "./flags.js";
+import { Interrupted, listenForInterrupts } from "./interrupts.js";
 import { resolveFormat, streamCorpus, type CorpusFormat } from "../data/corpus.js";
 import { TUTORIAL_TOKENIZER, trainBpe } from "../tokenizer/index.js";
 import type { BpeTrainOptions } from "../tokenizer/index.js";
@@ -129,12 +130,22 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
     const input = formats.every((f) => f.format === "txt")
       ? parsed.positionals
       : sentencesOf(parsed.positionals, format as CorpusFormat | "auto", v["text-field"]);
-    const tok = await trainBpe(input, options);
+    const interrupts = listenForInterrupts("stopping; nothing will be written");
+    let tok;
+    try {
+      tok = await trainBpe(input, options, { signal: interrupts.signal });
+    } finally {
+      interrupts.dispose();
+    }
     tok.save(v.out, v.pretty ?? false);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     process.stderr.write(`wrote ${v.out}: ${tok.vocabSize} tokens in ${seconds}s\n`);
     return 0;
   } catch (err) {
+    if (err instanceof Interrupted) {
+      process.stderr.write(`mlm tokenizer train: ${err.message}; ${v.out ?? "no file"} not written\n`);
+      return err.exitCode;
+    }
     const usage = err instanceof UsageError;
     process.stderr.write(`mlm tokenizer train: ${(err as Error).message}${usage ? " (see --help)" : ""}\n`);
     return usage ? 2 : 1;

@@ -21,6 +21,7 @@ export {
   loadOrBuildTokenized,
   tokenizedCacheKey,
   tokenizeSentences,
+  tokenizeSteps,
   encodeTokenized,
   decodeTokenized,
   type TokenizedSplit,

@@ -13,11 +13,14 @@ import {
   requireToken,
   runLoaders,
   sampleAndSplit,
-  tokenizeSentences,
+  tokenizeSteps,
   type CorpusStats,
+  type TokenizedSplit,
 } from "../data/index.js";
 import { evaluateSplit, type EvalMetrics, type PackMode } from "../model/index.js";
 import type { TrainConfig } from "../config.js";
+import { runCooperatively } from "../util/cooperative.js";
+import type { Tokenizer } from "../tokenizer/index.js";
 import type { LoadedModel } from "./load-model.js";
 
 export interface EvaluateCorpusOptions {
@@ -39,6 +42,8 @@ export interface EvaluateCorpusOptions {
   batchSize?: number;
   /** A progress bar on stderr. Default false. */
   progress?: boolean;
+  /** Stops reading, tokenizing or scoring (throwing its reason) once aborted. */
+  signal?: AbortSignal;
 }
 
 /** Metrics of a corpus evaluation. */
@@ -79,15 +84,19 @@ export async function evaluateCorpus(
   const { sentences: all, stats } = await readCorpus(path, {
     format: options.format ?? "auto",
     textField: options.textField ?? "text",
+    signal: options.signal,
   });
   if (all.length === 0) throw new Error(`${path}: no sentences to evaluate`);
   const sentences = sample === 1 ? all : sampleAndSplit(all, { sample, trainFraction: 1, seed }).train;
   const tok = loaded.tokenizer;
-  const split = tokenizeSentences(sentences, (s) => tok.encodeIds(s), {
-    maxLen: loaded.modelConfig.maxLen,
-    label: "tokenize",
-    progress: options.progress ?? false,
-  });
+  const split = await runCooperatively(
+    tokenizeSteps(sentences, (s) => tok.encodeIds(s), {
+      maxLen: loaded.modelConfig.maxLen,
+      label: "tokenize",
+      progress: options.progress ?? false,
+    }),
+    { signal: options.signal },
+  );
 
   const loader = new MlmDataLoader(split, {
     batchSize,
@@ -106,7 +115,8 @@ export async function evaluateCorpus(
     vocabSize: tok.vocabSize,
     isSpecial: neverMaskedIds(tok),
   });
-  const metrics = scoreLoader(loaded, loader, "unpadded", false, options.progress ?? false);
+  const metrics = await scoreLoader(loaded, loader, "unpadded", false, options);
+  if (metrics.tokens === 0) throw nothingMasked(path, split.count, maskProb, countMaskable(split, tok));
   return { ...metrics, sentences: split.count, corpus: stats };
 }
 
@@ -123,23 +133,50 @@ export async function evaluateCorpus(
  */
 export async function evaluateRunValidation(
   loaded: LoadedModel,
-  options: { progress?: boolean } = {},
+  options: { progress?: boolean; signal?: AbortSignal } = {},
 ): Promise<CorpusEvaluation> {
   const config = { ...loaded.config, progress: options.progress ?? false };
-  const data = await prepareData(config, () => {}, loaded.tokenizer);
+  const data = await prepareData(config, () => {}, loaded.tokenizer, options.signal);
   const { valid: loader, packMode } = runLoaders(config, data.tokenizer, data.train, data.valid);
-  const metrics = scoreLoader(loaded, loader, packMode, config.fullHead, options.progress ?? false);
+  const metrics = await scoreLoader(loaded, loader, packMode, config.fullHead, options);
+  if (metrics.tokens === 0)
+    throw nothingMasked(
+      `the validation split of ${loaded.runDir ?? loaded.checkpointDir}`,
+      data.valid.count,
+      config.maskProb,
+      countMaskable(data.valid, data.tokenizer),
+    );
   return { ...metrics, sentences: data.valid.count, corpus: null };
 }
 
+/** Tokens of a split that masking may select (every id but [PAD], [CLS], [SEP] and [MASK]). */
+function countMaskable(split: TokenizedSplit, tokenizer: Tokenizer): number {
+  const never = new Set(neverMaskedIds(tokenizer));
+  const total = split.offsets[split.count];
+  let n = 0;
+  for (let i = 0; i < total; i++) if (!never.has(split.ids[i])) n++;
+  return n;
+}
+
+/** The error of an evaluation that scored no token: its loss would be NaN. */
+function nothingMasked(what: string, sentences: number, maskProb: number, maskable: number): Error {
+  const why =
+    maskable === 0
+      ? "its sentences hold no maskable token (only [CLS] and [SEP]: empty after tokenizing?)"
+      : `only ${maskable} maskable token${maskable === 1 ? "" : "s"}, each masked with probability ${maskProb}, and none was drawn`;
+  return new Error(
+    `${what}: no token was masked in ${sentences} sentence${sentences === 1 ? "" : "s"} (${why}); evaluate more or longer sentences or raise --mask-prob`,
+  );
+}
+
 /** Sizes the model for the loader's largest batch, then runs `evaluateSplit` over every batch. */
-function scoreLoader(
+async function scoreLoader(
   loaded: LoadedModel,
   loader: MlmDataLoader,
   packMode: PackMode,
   fullHead: boolean,
-  progress: boolean,
-): EvalMetrics {
+  options: { progress?: boolean; signal?: AbortSignal },
+): Promise<EvalMetrics> {
   let maxRows = 0;
   let maxMasked = 0;
   // A first pass over the (fixed, cheap to collate) batches gives the exact buffer sizes needed.
@@ -156,5 +193,11 @@ function scoreLoader(
     maxSeqs: Math.min(loader.batchSize, loader.count),
     maxHeadRows: fullHead ? maxRows : Math.max(1, maxMasked),
   });
-  return evaluateSplit(model, loader, { packMode, fullHead, progress, label: "eval" });
+  return evaluateSplit(model, loader, {
+    packMode,
+    fullHead,
+    progress: options.progress ?? false,
+    label: "eval",
+    signal: options.signal,
+  });
 }

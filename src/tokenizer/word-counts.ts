@@ -5,7 +5,8 @@
  */
 import { isIdentityNormalizer, normalize, scanPreTokens } from "./pretokenize.js";
 import type { NormalizerConfig, PreTokenizerKind } from "./pretokenize.js";
-import { CorpusError, forEachLineChunk } from "../util/lines.js";
+import { runToEnd, type Interruptible } from "../util/cooperative.js";
+import { CorpusError, lineChunks } from "../util/lines.js";
 import { statSync } from "node:fs";
 import type { Progress } from "../util/progress.js";
 
@@ -44,15 +45,30 @@ export class WordCounter {
    * naming the file when it is missing, not UTF-8, or holds no word at all.
    */
   addFile(path: string, progress?: Progress): void {
+    runToEnd(this.addFileSteps(path, progress));
+  }
+
+  /** `addFile` as interruptible work (util/cooperative.ts): it yields after each 1 MiB chunk. */
+  *addFileSteps(path: string, progress?: Progress): Interruptible<void> {
     let words = 0;
     const size = safeSize(path);
     progress?.setTotal(size);
-    forEachLineChunk(path, (lines, bytesRead) => {
+    for (const { lines, bytesRead } of lineChunks(path)) {
       for (const line of lines) words += this.add(line);
       progress?.update(bytesRead, `${this.counts.size} words`);
-    });
+      yield;
+    }
     if (words === 0) {
       throw new CorpusError(`${path}: no usable text (expected UTF-8 text, one sentence per line)`);
+    }
+  }
+
+  /** Adds sentences as interruptible work: it yields every 1024 sentences. */
+  *addAllSteps(sentences: Iterable<string>): Interruptible<void> {
+    let n = 0;
+    for (const s of sentences) {
+      this.add(s);
+      if ((++n & 1023) === 0) yield;
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * One training session: the model, its optimizer, the loaders and the state that a checkpoint saves,
- * with the three things the loop does: a training step, an evaluation (with the best and latest
- * checkpoints it may trigger), and logging. `trainer.ts` sets a session up and drives it.
+ * with the things the loop does: a training step (stopped by a non-finite loss or gradient), an
+ * evaluation (with the best and latest checkpoints it may trigger), a latest checkpoint when
+ * --save-steps or --save-minutes asks for one, and logging. `trainer.ts` sets a session up and drives it.
  */
 import type { TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
@@ -19,7 +20,8 @@ import {
 import type { MetricsLog, RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type { SummaryWriter } from "../track/index.js";
-import type { Adam } from "./optimizer.js";
+import { checkFiniteParams, diagnoseNonFinite, observeLoss, type LossWatchState } from "./health.js";
+import { NonFiniteGradientError, type Adam } from "./optimizer.js";
 import { learningRateAt, type ScheduleOptions } from "./schedule.js";
 import type { TrainState } from "./train-state.js";
 
@@ -38,7 +40,21 @@ export interface SessionParts {
   writer: SummaryWriter;
   metrics: MetricsLog;
   log: (line: string) => void;
+  /** Where a warning goes (a diverging loss); it is also recorded in metrics.jsonl. */
+  warn: (line: string) => void;
+  /** The learning-rate schedule; its totalSteps is the run's last step. */
   schedule: ScheduleOptions;
+}
+
+/**
+ * Whether the evaluation of the state's step is due and not yet recorded: at step 0 with
+ * evalAtStart, every evalSteps steps and at the last step. A run interrupted during an evaluation
+ * saves its checkpoint without it, so its resumed run evaluates first.
+ */
+export function evaluationDue(state: TrainState, config: TrainConfig, totalSteps: number): boolean {
+  const step = state.step;
+  if (state.validHistory.at(-1)?.step === step) return false;
+  return step === 0 ? config.evalAtStart : step % config.evalSteps === 0 || step === totalSteps;
 }
 
 /** A fresh state for step 0. */
@@ -56,6 +72,7 @@ export function initialState(trainLoader: MlmDataLoader, dropoutRng: Rng): Train
     trainSeconds: 0,
     lossSinceLog: 0,
     stepsSinceLog: 0,
+    lossWatch: { firstLoss: null, smoothedLoss: 0, warned: false },
   };
 }
 
@@ -74,6 +91,14 @@ export class TrainingSession {
   private packed: PackedBatch | undefined;
   /** Sum of the micro-batch gradients when accumulating (null: one batch per step). */
   private readonly accumGrads: Float32Array | null;
+  /** The step of the newest latest checkpoint, written or resumed from (null: none yet). */
+  latestStep: number | null = null;
+  /** When the last latest checkpoint was written (performance.now() ms), for --save-minutes. */
+  private lastSave = performance.now();
+  /** The step whose parameters were last found finite (each checkpoint checks them once per step). */
+  private finiteStep = -1;
+  /** The divergence warning's part of the state. */
+  private readonly lossWatch: LossWatchState;
 
   constructor(
     readonly parts: SessionParts,
@@ -83,12 +108,15 @@ export class TrainingSession {
     const { config, backend, model } = parts;
     this.accumGrads = config.gradAccumSteps > 1 ? backend.alloc(model.grads.length) : null;
     this.evaluations = state.validHistory.map(({ step, ...metrics }) => ({ step, metrics }));
+    this.lossWatch = state.lossWatch ??= { firstLoss: null, smoothedLoss: 0, warned: false };
   }
 
   /**
    * One optimizer step over `gradAccumSteps` batches; updates the state's counters. Accumulated
    * gradients are weighted by each batch's masked-token count, so that k batches of n sentences give
    * the loss and gradient of one batch of k * n sentences (the mean over all their masked tokens).
+   * A NaN or infinite loss or gradient norm throws a NonFiniteError naming the step and the first
+   * tensor that went bad, before the parameters change.
    */
   step(): StepFigures {
     const { config, model, adam, trainLoader, packMode } = this.parts;
@@ -116,12 +144,27 @@ export class TrainingSession {
     const acc = this.accumGrads;
     if (acc !== null) this.parts.backend.scaleAdd(acc, acc, acc.length, count > 0 ? 1 / count : 0, false);
     const loss = count > 0 ? lossSum / count : 0;
-    const lr = learningRateAt(this.state.step + 1, this.parts.schedule);
-    const { gradNorm } = adam.update(model.params, this.accumGrads ?? model.grads, lr);
-    this.state.step++;
+    const step = this.state.step + 1;
+    const grads = this.accumGrads ?? model.grads;
+    if (!Number.isFinite(loss)) throw diagnoseNonFinite(step, loss, null, model.specs, model.params, grads);
+    const lr = learningRateAt(step, this.parts.schedule);
+    let gradNorm: number;
+    try {
+      gradNorm = adam.update(model.params, grads, lr).gradNorm;
+    } catch (err) {
+      if (err instanceof NonFiniteGradientError)
+        throw diagnoseNonFinite(step, loss, err.gradNorm, model.specs, model.params, grads);
+      throw err;
+    }
+    this.state.step = step;
     this.state.trainSeconds += (performance.now() - t0) / 1000;
     this.state.lossSinceLog += loss;
     this.state.stepsSinceLog++;
+    const warning = observeLoss(this.lossWatch, step, loss);
+    if (warning !== null) {
+      this.parts.warn(`warning: ${warning}`);
+      this.parts.metrics.log(step, { warning: "divergence", message: warning });
+    }
     return { loss, lr, gradNorm, epoch };
   }
 
@@ -154,16 +197,20 @@ export class TrainingSession {
     s.stepsSinceLog = 0;
   }
 
-  /** Scores the whole validation split (fixed masks) and records it. */
-  evaluate(): EvalMetrics {
+  /**
+   * Scores the whole validation split (fixed masks) and records it. Once `signal` is aborted it stops
+   * between two batches, throwing the signal's reason, and records nothing.
+   */
+  async evaluate(signal?: AbortSignal): Promise<EvalMetrics> {
     const { config, model, validLoader, packMode, writer, metrics, log } = this.parts;
     const t0 = Date.now();
-    const result = evaluateSplit(model, validLoader, {
+    const result = await evaluateSplit(model, validLoader, {
       packMode,
       fullHead: config.fullHead,
       packed: this.packed,
       progress: config.progress,
       label: "eval",
+      signal,
     });
     const step = this.state.step;
     writer.addScalar("Loss/valid", result.loss, step);
@@ -187,10 +234,10 @@ export class TrainingSession {
   }
 
   /** Evaluates, keeps the best checkpoint and the latest ones; true when early stopping fires. */
-  async evaluateAndCheckpoint(): Promise<boolean> {
+  async evaluateAndCheckpoint(signal?: AbortSignal): Promise<boolean> {
     const { config, run, log } = this.parts;
     const s = this.state;
-    const { loss } = this.evaluate();
+    const { loss } = await this.evaluate(signal);
     if (s.bestValidLoss === null || loss < s.bestValidLoss) {
       s.bestValidLoss = loss;
       s.bestStep = s.step;
@@ -204,17 +251,37 @@ export class TrainingSession {
     return config.earlyStopping > 0 && s.evalsWithoutImprovement >= config.earlyStopping;
   }
 
+  /** Whether --save-steps or --save-minutes asks for a latest checkpoint at this step. */
+  saveDue(): boolean {
+    const { saveSteps, saveMinutes } = this.parts.config;
+    const step = this.state.step;
+    if (this.latestStep === step) return false;
+    return (
+      (saveSteps > 0 && step % saveSteps === 0) ||
+      (saveMinutes > 0 && performance.now() - this.lastSave >= saveMinutes * 60_000)
+    );
+  }
+
   /** Writes `last-<step>` (when --keep-last > 0) and deletes the older ones beyond the limit. */
   async saveLatest(): Promise<void> {
     const { config, run } = this.parts;
+    this.lastSave = performance.now();
     if (config.keepLast === 0) return;
     await this.checkpoint(run.lastDir(this.state.step));
     await run.pruneLastCheckpoints(config.keepLast);
+    this.latestStep = this.state.step;
   }
 
-  /** Everything needed to resume exactly: weights, Adam moments, loader position, generators. */
+  /**
+   * Everything needed to resume exactly: weights, Adam moments, loader position, generators. Weights
+   * that are not all finite are never written (a NonFiniteError names the first bad one).
+   */
   private async checkpoint(dir: string): Promise<void> {
     const { config, modelConfig, run, model, adam, tokenizer, trainLoader } = this.parts;
+    if (this.finiteStep !== this.state.step) {
+      checkFiniteParams(this.state.step, model.specs, model.params);
+      this.finiteStep = this.state.step;
+    }
     this.state.loader = trainLoader.position();
     this.state.dropoutRng = this.dropoutRng.state();
     await run.saveCheckpoint(dir, {

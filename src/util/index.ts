@@ -12,4 +12,5 @@
 export { Rng, type RngState } from "./rng.js";
 export { createProgress, formatSeconds, type Progress, type ProgressOptions } from "./progress.js";
 export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, tempPathFor, type FileData } from "./atomic-write.js";
-export { readLines, forEachLineChunk, CorpusError, type NumberedLine } from "./lines.js";
+export { readLines, forEachLineChunk, lineChunks, CorpusError, type NumberedLine } from "./lines.js";
+export { runToEnd, runCooperatively, yieldToEventLoop, Pacer, type Interruptible } from "./cooperative.js";

@@ -9,8 +9,8 @@
  * chunk plus one partial line, whatever the file size; the bytes of a partial line are joined only
  * once its newline comes (joining at every chunk would make a long line cost quadratic time).
  *
- * Two front-ends over the same splitter: `forEachLineChunk` (synchronous, whole chunks of lines) and
- * `readLines` (an async generator of numbered lines).
+ * Front-ends over the same splitter: `lineChunks` and `forEachLineChunk` (synchronous, whole chunks
+ * of lines) and `readLines` (an async generator of numbered lines).
  */
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
@@ -127,6 +127,17 @@ function checkIsFile(isFile: boolean, isDirectory: boolean, path: string): void 
  *   forEachLineChunk("data/tatoeba-en.txt", (lines) => { n += lines.length; });
  */
 export function forEachLineChunk(path: string, onLines: (lines: string[], bytesRead: number) => void): void {
+  for (const { lines, bytesRead } of lineChunks(path)) onLines(lines, bytesRead);
+}
+
+/**
+ * The chunks of whole lines of `path` (read synchronously, 1 MiB at a time), each with the bytes
+ * read so far; a generator, so that its reader can pause between chunks. Errors as `forEachLineChunk`.
+ *
+ * @example
+ *   for (const { lines, bytesRead } of lineChunks("data/tatoeba-en.txt")) console.log(lines.length, bytesRead);
+ */
+export function* lineChunks(path: string): Generator<{ lines: string[]; bytesRead: number }, void, undefined> {
   let fd: number;
   try {
     const info = statSync(path);
@@ -140,16 +151,24 @@ export function forEachLineChunk(path: string, onLines: (lines: string[], bytesR
   let total = 0;
   try {
     for (;;) {
-      const got = readSync(fd, buf, 0, buf.length, null);
-      if (got === 0) break;
-      total += got;
-      const lines = splitter.push(buf.subarray(0, got));
-      if (lines.length > 0) onLines(lines, total);
+      let lines: string[];
+      try {
+        const got = readSync(fd, buf, 0, buf.length, null);
+        if (got === 0) break;
+        total += got;
+        lines = splitter.push(buf.subarray(0, got));
+      } catch (err) {
+        throw fileError(err, path);
+      }
+      if (lines.length > 0) yield { lines, bytesRead: total };
     }
-    const rest = splitter.end();
-    if (rest.length > 0) onLines(rest, total);
-  } catch (err) {
-    throw fileError(err, path);
+    let rest: string[];
+    try {
+      rest = splitter.end();
+    } catch (err) {
+      throw fileError(err, path);
+    }
+    if (rest.length > 0) yield { lines: rest, bytesRead: total };
   } finally {
     closeSync(fd);
   }
