@@ -99,175 +99,185 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     throw new Error(
       `nothing to train: ${config.epochs} epochs of ${trainLoader.batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,
     );
-  if (ckpt !== null && isComplete(ckpt.state, config, totalSteps)) {
+  if (ckpt !== null && isComplete(ckpt.state, config, totalSteps))
     return completeSummary(runDir, resumeFrom, ckpt.state, (Date.now() - wallStart) / 1000);
-  }
   if (resumeFrom === null) {
     await run.writeTokenizer(tokenizer);
     await run.writeConfig(config);
   }
 
+  // ---- model, optimizer ----
+  const backend = options.backend ?? (await createBackend(config.backend, config.threads));
   // From here on the run records where it stands (status.json).
   let state: TrainState | null = ckpt?.state ?? null;
-  await run.writeStatus({ state: "running", step: state?.step ?? 0 });
   try {
-    const summary = await runTraining();
-    await run.writeStatus({ state: summary.stoppedBy === "signal" ? "interrupted" : "finished", step: summary.steps });
-    return summary;
-  } catch (err) {
-    const step = state?.step ?? 0;
-    if (signal?.aborted && err === signal.reason) {
-      await run.writeStatus({ state: "interrupted", step });
-    } else {
-      if (err instanceof NonFiniteError) {
-        const latest = await run.latestCheckpoint();
-        err.message += `; the run stopped${latest === null ? "" : ` and its latest checkpoint, ${latest}, is kept`}`;
-      }
-      const message = err instanceof Error ? err.message : String(err);
-      await run.writeStatus({ state: "failed", step, message }).catch((e: Error) => {
-        log(`cannot record the failure in status.json: ${e.message}`);
-      });
-    }
-    throw err;
-  }
+    await run.writeStatus({ state: "running", step: state?.step ?? 0 });
+    const modelConfig = modelConfigFrom(config, tokenizer.vocabSize);
+    const model = new MlmModel(backend, modelConfig, modelCapacity([data.train, data.valid], config, packMode));
+    const adam = adamFor(backend, model, config);
+    log(
+      `model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`,
+    );
 
-  /** Model, optimizer, state, and the loop; returns the summary once the loop ends. */
-  async function runTraining(): Promise<TrainSummary> {
-    const backend = options.backend ?? (await createBackend(config.backend, config.threads));
-    try {
-      const modelConfig = modelConfigFrom(config, tokenizer.vocabSize);
-      const model = new MlmModel(backend, modelConfig, modelCapacity([data.train, data.valid], config, packMode));
-      const adam = adamFor(backend, model, config);
+    // ---- state: restored from the latest checkpoint, or fresh ----
+    let dropoutRng: Rng;
+    if (ckpt !== null) {
+      model.loadTensors(ckpt.tensors);
+      const m = ckpt.optimizer?.find((t) => t.name === "adam.m");
+      const v = ckpt.optimizer?.find((t) => t.name === "adam.v");
+      if (!m || !v) throw new Error(`${resumeFrom}: optimizer.safetensors lacks adam.m / adam.v`);
+      state = ckpt.state;
+      adam.setState({ step: state.step, m: m.data, v: v.data });
+      trainLoader.restore(state.loader);
+      dropoutRng = Rng.fromState(state.dropoutRng);
+      await run.truncateMetrics(state.step);
       log(
-        `model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`,
+        `resumed from ${resumeFrom}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
       );
-
-      // ---- state: restored from the latest checkpoint, or fresh ----
-      let dropoutRng: Rng;
-      if (ckpt !== null) {
-        model.loadTensors(ckpt.tensors);
-        const m = ckpt.optimizer?.find((t) => t.name === "adam.m");
-        const v = ckpt.optimizer?.find((t) => t.name === "adam.v");
-        if (!m || !v) throw new Error(`${resumeFrom}: optimizer.safetensors lacks adam.m / adam.v`);
-        state = ckpt.state;
-        adam.setState({ step: state.step, m: m.data, v: v.data });
-        trainLoader.restore(state.loader);
-        dropoutRng = Rng.fromState(state.dropoutRng);
-        await run.truncateMetrics(state.step);
+      const before = state.kernels;
+      if (before !== undefined && before !== kernelsOf(backend)) {
         log(
-          `resumed from ${resumeFrom}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
+          `note: the run was trained with ${before} kernels, it continues with ${kernelsOf(backend)}; losses may differ from an uninterrupted run in the last digits`,
         );
-        const before = state.kernels;
-        if (before !== undefined && before !== kernelsOf(backend)) {
-          log(
-            `note: the run was trained with ${before} kernels, it continues with ${kernelsOf(backend)}; losses may differ from an uninterrupted run in the last digits`,
+      }
+    } else {
+      model.init(Rng.derive(config.seed, "init"));
+      dropoutRng = Rng.derive(config.seed, "dropout");
+      state = initialState(trainLoader, dropoutRng);
+    }
+    state.kernels = kernelsOf(backend);
+
+    // ---- the loop ----
+    const writer = new SummaryWriter(runDir);
+    const metrics = await run.openMetrics();
+    try {
+      const schedule = {
+        peak: config.learningRate,
+        schedule: config.lrSchedule,
+        warmupSteps: config.warmupSteps,
+        totalSteps,
+      };
+      const parts = {
+        config,
+        modelConfig,
+        run,
+        backend,
+        model,
+        adam,
+        tokenizer,
+        trainLoader,
+        validLoader,
+        packMode,
+        writer,
+        metrics,
+        log,
+        warn,
+        schedule,
+      };
+      const session = new TrainingSession(parts, state, dropoutRng);
+      if (ckpt !== null) session.latestStep = state.step;
+      const start = {
+        step: state.step,
+        seconds: state.trainSeconds,
+        tokens: state.tokensSeen,
+        padded: state.paddedTokensSeen,
+      };
+      let stoppedBy: TrainSummary["stoppedBy"] = "schedule";
+      const bar = createProgress({ label: "train", total: totalSteps, silent: !config.progress });
+      bar.update(state.step);
+      // Signal handlers run only while the loop awaits: it gives the event loop a turn about every 50 ms.
+      const pacer = new Pacer();
+      let epoch = state.loader.epoch;
+      try {
+        if (evaluationDue(state, config, totalSteps) && (await session.evaluateAndCheckpoint(signal)))
+          stoppedBy = "early-stopping";
+        while (stoppedBy === "schedule" && state.step < totalSteps) {
+          if (pacer.due()) await pacer.pause();
+          if (signal?.aborted) {
+            stoppedBy = "signal";
+            break;
+          }
+          const figures = session.step();
+          epoch = figures.epoch;
+          const seconds = Math.max(1e-9, state.trainSeconds - start.seconds);
+          const tokensPerSec = (state.tokensSeen - start.tokens) / seconds;
+          if (state.step % config.logSteps === 0)
+            session.logTraining(figures, tokensPerSec, (state.paddedTokensSeen - start.padded) / seconds);
+          if (evaluationDue(state, config, totalSteps)) {
+            if (await session.evaluateAndCheckpoint(signal)) stoppedBy = "early-stopping";
+          } else if (session.saveDue()) {
+            await session.saveLatest();
+          }
+          const lastValid = state.validHistory.at(-1)?.loss;
+          bar.update(
+            state.step,
+            `epoch ${epoch + 1}/${config.epochs} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
           );
         }
-      } else {
-        model.init(Rng.derive(config.seed, "init"));
-        dropoutRng = Rng.derive(config.seed, "dropout");
-        state = initialState(trainLoader, dropoutRng);
-      }
-      state.kernels = kernelsOf(backend);
-
-      // ---- the loop ----
-      const writer = new SummaryWriter(runDir);
-      const metrics = await run.openMetrics();
-      try {
-        const schedule = {
-          peak: config.learningRate,
-          schedule: config.lrSchedule,
-          warmupSteps: config.warmupSteps,
-          totalSteps,
-        };
-        const parts = {
-          config,
-          modelConfig,
-          run,
-          backend,
-          model,
-          adam,
-          tokenizer,
-          trainLoader,
-          validLoader,
-          packMode,
-          writer,
-          metrics,
-          log,
-          warn,
-          schedule,
-        };
-        const session = new TrainingSession(parts, state, dropoutRng);
-        if (ckpt !== null) session.latestStep = state.step;
-        const s = state;
-        const start = { step: s.step, seconds: s.trainSeconds, tokens: s.tokensSeen, padded: s.paddedTokensSeen };
-        let stoppedBy: TrainSummary["stoppedBy"] = "schedule";
-        const bar = createProgress({ label: "train", total: totalSteps, silent: !config.progress });
-        bar.update(s.step);
-        // Signal handlers run only while the loop awaits: it gives the event loop a turn about every 50 ms.
-        const pacer = new Pacer();
-        let epoch = s.loader.epoch;
-        try {
-          if (evaluationDue(s, config, totalSteps) && (await session.evaluateAndCheckpoint(signal)))
-            stoppedBy = "early-stopping";
-          while (stoppedBy === "schedule" && s.step < totalSteps) {
-            if (pacer.due()) await pacer.pause();
-            if (signal?.aborted) {
-              stoppedBy = "signal";
-              break;
-            }
-            const figures = session.step();
-            epoch = figures.epoch;
-            const seconds = Math.max(1e-9, s.trainSeconds - start.seconds);
-            const tokensPerSec = (s.tokensSeen - start.tokens) / seconds;
-            if (s.step % config.logSteps === 0)
-              session.logTraining(figures, tokensPerSec, (s.paddedTokensSeen - start.padded) / seconds);
-            if (evaluationDue(s, config, totalSteps)) {
-              if (await session.evaluateAndCheckpoint(signal)) stoppedBy = "early-stopping";
-            } else if (session.saveDue()) {
-              await session.saveLatest();
-            }
-            const lastValid = s.validHistory.at(-1)?.loss;
-            bar.update(
-              s.step,
-              `epoch ${epoch + 1}/${config.epochs} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
-            );
-          }
-        } catch (err) {
-          // An evaluation cut short by the signal records nothing: the resumed run does it first.
-          if (!(signal?.aborted && err === signal.reason)) throw err;
-          stoppedBy = "signal";
-        } finally {
-          bar.stop();
-        }
-        if (session.latestStep !== s.step) await session.saveLatest();
-        const latest = session.latestStep === null ? null : run.lastDir(session.latestStep);
-        if (stoppedBy === "early-stopping")
-          log(`early stopping: ${s.evalsWithoutImprovement} evaluations without improvement`);
-
-        const stepsRun = s.step - start.step;
-        const secondsRun = s.trainSeconds - start.seconds;
-        return {
-          runDir,
-          steps: s.step,
-          epochs: epoch + 1,
-          bestValidLoss: s.bestValidLoss,
-          bestStep: s.bestStep,
-          evaluations: session.evaluations,
-          msPerStep: stepsRun > 0 ? (1000 * secondsRun) / stepsRun : Number.NaN,
-          tokensPerSecond: secondsRun > 0 ? (s.tokensSeen - start.tokens) / secondsRun : Number.NaN,
-          wallSeconds: (Date.now() - wallStart) / 1000,
-          latestCheckpoint: latest,
-          stoppedBy,
-        };
+      } catch (err) {
+        // An evaluation cut short by the signal records nothing: the resumed run does it first.
+        if (!(signal?.aborted && err === signal.reason)) throw err;
+        stoppedBy = "signal";
       } finally {
-        // Also on an error or a signal: what was logged stays on disk.
-        writer.close();
-        await metrics.close();
+        bar.stop();
       }
+      if (session.latestStep !== state.step) await session.saveLatest();
+      if (stoppedBy === "early-stopping")
+        log(`early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
+
+      const stepsRun = state.step - start.step;
+      const secondsRun = state.trainSeconds - start.seconds;
+      await run.writeStatus({ state: stoppedBy === "signal" ? "interrupted" : "finished", step: state.step });
+      return {
+        runDir,
+        steps: state.step,
+        epochs: epoch + 1,
+        bestValidLoss: state.bestValidLoss,
+        bestStep: state.bestStep,
+        evaluations: session.evaluations,
+        msPerStep: stepsRun > 0 ? (1000 * secondsRun) / stepsRun : Number.NaN,
+        tokensPerSecond: secondsRun > 0 ? (state.tokensSeen - start.tokens) / secondsRun : Number.NaN,
+        wallSeconds: (Date.now() - wallStart) / 1000,
+        latestCheckpoint: session.latestStep === null ? null : run.lastDir(session.latestStep),
+        stoppedBy,
+      };
     } finally {
-      if (options.backend === undefined) backend.dispose();
+      // Also on an error: what was logged stays on disk.
+      writer.close();
+      await metrics.close();
     }
+  } catch (err) {
+    await recordFailure(run, state?.step ?? 0, err, signal, log);
+    throw err;
+  } finally {
+    if (options.backend === undefined) backend.dispose();
+  }
+}
+
+/**
+ * Records in status.json how a started run ended on an error: "interrupted" when it is the signal's
+ * reason, else "failed" with the message (a non-finite number's message also names the checkpoint
+ * kept). A status that cannot be written is logged, so that the original error is the one reported.
+ */
+async function recordFailure(
+  run: RunDirectory,
+  step: number,
+  err: unknown,
+  signal: AbortSignal | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    if (signal?.aborted && err === signal.reason) {
+      await run.writeStatus({ state: "interrupted", step });
+      return;
+    }
+    if (err instanceof NonFiniteError) {
+      const latest = await run.latestCheckpoint();
+      err.message += `; the run stopped${latest === null ? "" : ` and its latest checkpoint, ${latest}, is kept`}`;
+    }
+    await run.writeStatus({ state: "failed", step, message: err instanceof Error ? err.message : String(err) });
+  } catch (statusError) {
+    log(`cannot record the run's status in status.json: ${(statusError as Error).message}`);
   }
 }
 
