@@ -83,8 +83,14 @@ export async function evalCommand(
   const threads = v.threads === undefined ? 0 : intFlag("--threads", v.threads, 0);
   const progress = process.stderr.isTTY === true && !v.json;
 
-  const loaded = await loadModel(v.model, { backend, threads });
   const interrupts = listenForInterrupts("stopping the evaluation");
+  let loaded;
+  try {
+    loaded = await loadModel(v.model, { backend, threads });
+  } catch (err) {
+    interrupts.dispose();
+    throw err;
+  }
   try {
     const signal = interrupts.signal;
     const result =
