@@ -81,7 +81,7 @@ export function diagnoseNonFinite(
   if (!Number.isFinite(loss)) {
     const big = largest(specs, params);
     return new NonFiniteError(
-      `step ${step}: the training loss is ${loss} with finite parameters (the largest, |w| = ${big.value.toExponential(2)}, in ${big.spec.name}): the forward pass overflowed`,
+      `step ${step}: the training loss is ${loss} while every parameter is finite (the largest, |w| = ${big.value.toExponential(2)}, in ${big.spec.name}): the forward pass overflowed`,
       step,
       null,
     );
@@ -141,5 +141,5 @@ export function observeLoss(watch: LossWatchState, step: number, loss: number): 
   watch.smoothedLoss += SMOOTHING * (loss - watch.smoothedLoss);
   if (watch.warned || !(watch.smoothedLoss > DIVERGENCE_FACTOR * watch.firstLoss)) return null;
   watch.warned = true;
-  return `step ${step}: the smoothed training loss ${watch.smoothedLoss.toFixed(2)} is above ${DIVERGENCE_FACTOR} x the first step's loss ${watch.firstLoss.toFixed(2)}: the run is diverging (a lower --learning-rate, more --warmup-steps or a smaller --grad-clip may help)`;
+  return `step ${step}: the smoothed training loss ${watch.smoothedLoss.toPrecision(4)} is above ${DIVERGENCE_FACTOR} x the first step's loss ${watch.firstLoss.toPrecision(4)}: the run is diverging (a lower --learning-rate, more --warmup-steps or a smaller --grad-clip may help)`;
 }

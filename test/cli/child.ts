@@ -17,6 +17,8 @@ export interface Child {
   process: ChildProcessWithoutNullStreams;
   /** Everything written to stderr so far. */
   stderr(): string;
+  /** Everything written to stdout so far. */
+  stdout(): string;
   /** Resolves with the first match of `pattern` in stderr; rejects when the child exits without one. */
   waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
   /** Sends `signal` and notes when (see `exited`). */
@@ -29,6 +31,7 @@ export interface Child {
 export function startScript(script: string, args: string[]): Child {
   const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: "pipe" });
   let text = "";
+  let out = "";
   let killedAt = 0;
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void; reject: (e: Error) => void }[] = [];
   const check = (): void => {
@@ -40,7 +43,9 @@ export function startScript(script: string, args: string[]): Child {
       }
     }
   };
-  child.stdout.resume();
+  child.stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
   child.stderr.on("data", (chunk: Buffer) => {
     text += chunk.toString();
     check();
@@ -56,6 +61,7 @@ export function startScript(script: string, args: string[]): Child {
   return {
     process: child,
     stderr: () => text,
+    stdout: () => out,
     waitFor(pattern) {
       return new Promise((resolve, reject) => {
         waiters.push({ pattern, resolve, reject });
