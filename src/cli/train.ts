@@ -97,7 +97,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } catch (err) {
     // Stopped before the first step (reading the corpus, training the tokenizer, tokenizing).
     if (err instanceof Interrupted) {
-      process.stderr.write(`mlm train: ${err.message} before training started; nothing to resume\n`);
+      const after =
+        resume === undefined ? "nothing to resume" : `the run is unchanged; resume with: mlm train --resume ${resume}`;
+      process.stderr.write(`mlm train: ${err.message} before training started; ${after}\n`);
       return err.exitCode;
     }
     throw err;
