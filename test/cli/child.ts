@@ -1,7 +1,9 @@
 /** `mlm` (or any script) in a child process, for tests that send it signals and read what it says. */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Rng } from "../../src/util/rng.js";
 
@@ -107,4 +109,11 @@ export function writeRandomCorpus(dir: string, lines: number, seed = 1): string 
 /** A file URL of a module of src/, for scripts that import it. */
 export function srcModuleUrl(name: string): string {
   return pathToFileURL(srcModule(name)).href;
+}
+
+/** A temporary folder for one test file, removed with everything in it once the file's tests end. */
+export function scratchFolder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

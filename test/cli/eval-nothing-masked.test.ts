@@ -2,15 +2,15 @@
 // (exit 1), not a NaN loss with exit 0.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { train } from "../../src/train/trainer.js";
 import { tinyConfig } from "../train/fixtures.js";
-import { startMlm } from "./child.js";
+import { scratchFolder, startMlm } from "./child.js";
+
+const dir = scratchFolder("mlm-eval-");
 
 test("mlm eval with no masked token exits 1 saying why", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-eval-"));
   const runDir = join(dir, "run");
   await train(tinyConfig(dir, { maxSteps: 5, evalSteps: 5, outDir: runDir }));
   const short = join(dir, "short.txt");

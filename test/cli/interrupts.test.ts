@@ -4,12 +4,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readRunStatus } from "../../src/run/index.js";
-import { srcModuleUrl, startMlm, startScript, writeRandomCorpus } from "./child.js";
+import { scratchFolder, srcModuleUrl, startMlm, startScript, writeRandomCorpus } from "./child.js";
 
-const tmp = mkdtempSync(join(tmpdir(), "mlm-interrupts-"));
+const tmp = scratchFolder("mlm-interrupts-");
 // 30,000 lines of random words: a tokenizer of 100,000 tokens takes seconds to learn from it.
 const corpus = writeRandomCorpus(tmp, 30000);
 const tinyModel = ["--max-len", "16", "--d-model", "16", "--num-layers", "1", "--num-heads", "2", "--d-ff", "32"];

@@ -5,13 +5,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listLastCheckpoints, loadCheckpoint, readMetricsFile, readRunStatus } from "../../src/run/index.js";
 import { NonFiniteError } from "../../src/train/health.js";
 import { train } from "../../src/train/trainer.js";
-import { startMlm } from "../cli/child.js";
+import { scratchFolder, startMlm } from "../cli/child.js";
 import { tinyConfig } from "./fixtures.js";
+
+const root = scratchFolder("mlm-loop-");
 
 /** [step, loss] of every record of a split in a run's metrics.jsonl. */
 async function curve(runDir: string, split: string): Promise<[number, unknown][]> {
@@ -39,7 +40,7 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 test("a run stopped during an evaluation saves its step without it, records 'interrupted', and resumes exactly", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-loop-"));
+  const dir = mkdtempSync(join(root, "test-"));
   const common = { maxSteps: 60, evalSteps: 20, logSteps: 10, shuffle: true, keepLast: 3 } as const;
   const refDir = join(dir, "reference");
   const reference = await train(tinyConfig(dir, { ...common, outDir: refDir }));
@@ -79,7 +80,7 @@ test("a run stopped during an evaluation saves its step without it, records 'int
 });
 
 test("--save-steps writes the latest checkpoint every N steps, evaluations aside; a complete run resumes to nothing", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-loop-"));
+  const dir = mkdtempSync(join(root, "test-"));
   const runDir = join(dir, "run");
   const warnings: string[] = [];
   const config = tinyConfig(dir, {
@@ -119,7 +120,7 @@ test("--save-steps writes the latest checkpoint every N steps, evaluations aside
 });
 
 test("a non-finite gradient stops the run naming the step and the tensor; the last good checkpoint is kept", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-loop-"));
+  const dir = mkdtempSync(join(root, "test-"));
   const runDir = join(dir, "run");
   // A learning rate of 1e9 (float32 kernels): step 1's update sends the weights to ~1e9 and step 2's
   // layer-norm gradients to NaN.
@@ -156,7 +157,7 @@ test("a non-finite gradient stops the run naming the step and the tensor; the la
 });
 
 test("a training loss running away gives one warning, on stderr and in metrics.jsonl", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-loop-"));
+  const dir = mkdtempSync(join(root, "test-"));
   const runDir = join(dir, "run");
   const warnings: string[] = [];
   const summary = await train(tinyConfig(dir, { learningRate: 10, maxSteps: 60, outDir: runDir }), {

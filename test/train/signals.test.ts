@@ -4,7 +4,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import {
   lastCheckpointName,
@@ -15,8 +14,10 @@ import {
 } from "../../src/run/index.js";
 import type { TrainState } from "../../src/train/train-state.js";
 import { train } from "../../src/train/trainer.js";
-import { startMlm } from "../cli/child.js";
+import { scratchFolder, startMlm } from "../cli/child.js";
 import { tinyConfig } from "./fixtures.js";
+
+const root = scratchFolder("mlm-signals-");
 
 const overrides = { backend: "wasm", threads: 2, evalSteps: 10, logSteps: 7, shuffle: true, keepLast: 2 } as const;
 
@@ -41,7 +42,7 @@ async function interruptedRun(dir: string, name: string, signal: NodeJS.Signals)
 }
 
 test("SIGINT, SIGTERM and SIGHUP mid-run save a checkpoint that resumes to the losses of an uninterrupted run", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-signals-"));
+  const dir = mkdtempSync(join(root, "test-"));
   for (const [signal, code] of [
     ["SIGINT", 130],
     ["SIGTERM", 143],
@@ -78,7 +79,7 @@ test("SIGINT, SIGTERM and SIGHUP mid-run save a checkpoint that resumes to the l
 });
 
 test("a second Ctrl-C exits at once with 130 and leaves every checkpoint whole", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mlm-signals-"));
+  const dir = mkdtempSync(join(root, "test-"));
   const runDir = join(dir, "run");
   const configFile = join(dir, "config.json");
   writeFileSync(configFile, JSON.stringify({ ...tinyConfig(dir, { ...overrides, maxSteps: 5000 }), progress: true }));
