@@ -43,7 +43,7 @@ export async function runsCommand(
     const summary = run;
     const curves = run;
     write(
-      `${summary.dir}: ${summary.lastStep} steps, best validation loss ${fixed(summary.bestValidLoss)} at step ${summary.bestStep ?? "-"}\n`,
+      `${summary.dir}: ${summary.lastStep} steps, best validation loss ${fixed(summary.bestValidLoss)} at step ${summary.bestStep ?? "-"}${summary.status === null ? "" : `, ${summary.status.state}`}${summary.status?.message === undefined ? "" : `: ${summary.status.message}`}\n`,
     );
     write(
       `${"step".padStart(8)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)} ${"train loss".padStart(10)}\n`,
@@ -67,7 +67,7 @@ export async function runsCommand(
     return 0;
   }
   write(
-    `${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)}  data\n`,
+    `${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)} ${"status".padEnd(11)} data\n`,
   );
   for (const r of runs) {
     if ("error" in r) {
@@ -75,7 +75,7 @@ export async function runsCommand(
       continue;
     }
     write(
-      `${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)}  ${r.data ?? "bundled"}\n`,
+      `${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)} ${(r.status?.state ?? "-").padEnd(11)} ${r.data ?? "bundled"}\n`,
     );
   }
   return 0;

@@ -26,6 +26,8 @@ import { adamFor } from "./optimizer.js";
 import { evaluationDue, formatRate, initialState, TrainingSession } from "./session.js";
 import type { TrainState } from "./train-state.js";
 
+export { NonFiniteError };
+
 /** How `train` runs, beyond the configuration. */
 export interface TrainOptions {
   /** Continue the run in this directory from its latest checkpoint (its config.json is used). */
