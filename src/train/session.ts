@@ -72,7 +72,6 @@ export function initialState(trainLoader: MlmDataLoader, dropoutRng: Rng): Train
     trainSeconds: 0,
     lossSinceLog: 0,
     stepsSinceLog: 0,
-    lossWatch: { firstLoss: null, smoothedLoss: 0, warned: false },
   };
 }
 
@@ -108,6 +107,7 @@ export class TrainingSession {
     const { config, backend, model } = parts;
     this.accumGrads = config.gradAccumSteps > 1 ? backend.alloc(model.grads.length) : null;
     this.evaluations = state.validHistory.map(({ step, ...metrics }) => ({ step, metrics }));
+    // Fresh runs, and checkpoints of mlm-ts 0.1.0, start watching at their next step.
     this.lossWatch = state.lossWatch ??= { firstLoss: null, smoothedLoss: 0, warned: false };
   }
 
