@@ -12,7 +12,7 @@
  *   loaded.dispose();
  */
 export { DEFAULT_CONFIG, resolveConfig, parseConfigArgs, type TrainConfig } from "./config.js";
-export { train, describeSummary, type TrainOptions, type TrainSummary } from "./train/trainer.js";
+export { train, describeSummary, NonFiniteError, type TrainOptions, type TrainSummary } from "./train/trainer.js";
 export {
   Tokenizer,
   trainBpe,

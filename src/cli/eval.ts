@@ -13,6 +13,7 @@ import {
   type CorpusEvaluation,
 } from "../pipelines/index.js";
 import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
+import { listenForInterrupts } from "./interrupts.js";
 
 /** The corpus options `mlm eval --data` takes; `--split valid` uses the run's own. */
 const CORPUS_KEYS = ["format", "textField", "sample", "seed", "maskProb", "batchSize"] as const;
@@ -60,18 +61,27 @@ export async function evalCommand(
   }
   const progress = process.stderr.isTTY === true && !v.json;
 
-  const loaded = await loadModel(v.model, { backend: v.backend, threads: v.threads });
+  const interrupts = listenForInterrupts("stopping the evaluation");
+  let loaded;
   try {
+    loaded = await loadModel(v.model, { backend: v.backend, threads: v.threads });
+  } catch (err) {
+    interrupts.dispose();
+    throw err;
+  }
+  try {
+    const signal = interrupts.signal;
     const result =
       v.data !== null
-        ? await evaluateCorpus(loaded, v.data, { ...pickKeys(v, CORPUS_KEYS), progress })
-        : await evaluateRunValidation(loaded, { progress });
+        ? await evaluateCorpus(loaded, v.data, { ...pickKeys(v, CORPUS_KEYS), progress, signal })
+        : await evaluateRunValidation(loaded, { progress, signal });
     const source = v.data ?? `validation split of ${loaded.runDir ?? loaded.checkpointDir}`;
     if (v.json)
       write(JSON.stringify({ model: loaded.checkpointDir, data: source, ...metricsOnly(result) }, null, 2) + "\n");
     else write(formatReport(loaded.checkpointDir, source, result));
     return 0;
   } finally {
+    interrupts.dispose();
     loaded.dispose();
   }
 }

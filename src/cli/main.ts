@@ -15,6 +15,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "./flags.js";
 import { projectRoot } from "../data/paths.js";
+import { Interrupted } from "./interrupts.js";
 
 const USAGE = `mlm-ts: train and use small BERT-style masked language models
 
@@ -97,9 +98,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (err) {
-    // Errors meant for users are one line; a stack trace only with MLM_DEBUG=1. Bad arguments exit with 2.
+    // Errors meant for users are one line; a stack trace only with MLM_DEBUG=1. Bad arguments exit with 2,
+    // a command stopped by a signal with 128 + its number.
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`mlm ${argv[0]}: ${message}\n`);
+    if (err instanceof Interrupted) return err.exitCode;
     if (process.env.MLM_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
     return err instanceof UsageError ? 2 : 1;
   }

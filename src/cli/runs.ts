@@ -55,7 +55,7 @@ export async function runsCommand(
     return 0;
   }
   write(
-    `${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)}  data\n`,
+    `${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)} ${"status".padEnd(11)} data\n`,
   );
   for (const r of runs) {
     if ("error" in r) {
@@ -67,10 +67,16 @@ export async function runsCommand(
       continue;
     }
     write(
-      `${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)}  ${r.data ?? "bundled"}\n`,
+      `${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)} ${(r.status?.state ?? "-").padEnd(11)} ${r.data ?? "bundled"}\n`,
     );
   }
   return 0;
+}
+
+/** ", finished" or ", failed: <message>" after a run's figures; nothing for runs without a status.json. */
+function statusNote(run: RunSummary): string {
+  if (run.status === null) return "";
+  return `, ${run.status.state}${run.status.message === undefined ? "" : `: ${run.status.message}`}`;
 }
 
 /**
@@ -80,7 +86,7 @@ export async function runsCommand(
 export function formatRun(run: RunSummary & RunCurves): string {
   if (!run.hasMetrics) return `${run.dir}: no metrics.jsonl yet (no step logged)\n`;
   const lines = [
-    `${run.dir}: ${run.lastStep} steps, best validation loss ${fixed(run.bestValidLoss)} at step ${run.bestStep ?? "-"}`,
+    `${run.dir}: ${run.lastStep} steps, best validation loss ${fixed(run.bestValidLoss)} at step ${run.bestStep ?? "-"}${statusNote(run)}`,
     `${"step".padStart(8)} ${"train loss".padStart(10)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)}`,
   ];
   const trainAt = new Map(run.train.map((t) => [t.step, t.loss]));

@@ -4,6 +4,7 @@
  */
 import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
 import { commandHelp, UsageError } from "./flags.js";
+import { Interrupted, listenForInterrupts } from "./interrupts.js";
 import { resolveFormat, streamCorpus, type ReadCorpusOptions } from "../data/corpus.js";
 import { checkOutputPath } from "./output-path.js";
 import { TUTORIAL_TOKENIZER as TUTORIAL, trainBpe } from "../tokenizer/index.js";
@@ -121,6 +122,7 @@ English column is used) or JSON lines (--text-field), as for mlm train.`,
 
 /** Runs the command; returns the process exit code. Errors are printed as one line on stderr. */
 export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
+  let out: string | undefined; // named when an interrupt stops the training
   try {
     const parsed = parseFlags(TOKENIZER_FLAGS, argv, { positionals: true, command: "mlm tokenizer train" });
     if (parsed.help) {
@@ -128,6 +130,7 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
       return 0;
     }
     const { values: v, given, positionals } = parsed;
+    out = v.out;
     if (positionals.length === 0) throw new UsageError("no input file given");
     const options: Partial<BpeTrainOptions> = {
       vocabSize: v.vocabSize,
@@ -165,12 +168,22 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
     const input = formats.every((f) => f?.format === "txt")
       ? positionals
       : sentencesOf(positionals, { format: v.format, textField: v.textField, maxLineBytes: v.maxLineBytes });
-    const tok = await trainBpe(input, options);
+    const interrupts = listenForInterrupts("stopping; nothing will be written");
+    let tok;
+    try {
+      tok = await trainBpe(input, options, { signal: interrupts.signal });
+    } finally {
+      interrupts.dispose();
+    }
     tok.save(v.out, v.pretty);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     process.stderr.write(`wrote ${v.out}: ${tok.vocabSize} tokens in ${seconds}s\n`);
     return 0;
   } catch (err) {
+    if (err instanceof Interrupted) {
+      process.stderr.write(`mlm tokenizer train: ${err.message}; ${out ?? "no file"} not written\n`);
+      return err.exitCode;
+    }
     process.stderr.write(`mlm tokenizer train: ${(err as Error).message}\n`);
     return err instanceof UsageError ? 2 : 1;
   }

@@ -16,6 +16,7 @@ import {
 import { RunDirectory } from "../run/index.js";
 import { describeSummary, train } from "../train/trainer.js";
 import { UsageError } from "./flags.js";
+import { Interrupted, listenForInterrupts } from "./interrupts.js";
 
 /** The command's own flags, besides the configuration's. */
 const TRAIN_FLAGS = {
@@ -51,13 +52,18 @@ const RESUMABLE = new Set<keyof TrainConfig>([
   "threads",
   "earlyStopping",
   "keepLast",
+  "saveSteps",
+  "saveMinutes",
   "evalSteps",
   "logSteps",
   "maxLineBytes",
   "maxCorpusBytes",
 ]);
 
-/** `mlm train [CORPUS] [flags]`; returns the exit code (130 when stopped by Ctrl-C after saving). */
+/**
+ * `mlm train [CORPUS] [flags]`; returns the exit code: 0, or 130 / 143 / 129 when stopped by SIGINT /
+ * SIGTERM / SIGHUP (after saving a checkpoint once training has started).
+ */
 export async function trainCommand(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseConfigArgs<typeof TRAIN_FLAGS>>;
   try {
@@ -98,18 +104,31 @@ export async function trainCommand(argv: string[]): Promise<number> {
     config = resolveConfig({ ...saved, ...given }, "resumed configuration");
   }
   if (given.progress === undefined) config = { ...config, progress: CLI_DEFAULTS.progress };
-  const controller = new AbortController();
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write("\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)\n");
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
+  const interrupts = listenForInterrupts("finishing this step, then saving a checkpoint");
   try {
-    const summary = await train(config, { resume, force, signal: controller.signal });
+    const summary = await train(config, { resume, force, signal: interrupts.signal });
+    if (summary.stoppedBy === "signal") {
+      const saved =
+        summary.latestCheckpoint === null
+          ? "no checkpoint was written (--keep-last 0)"
+          : `checkpoint saved: ${summary.latestCheckpoint}`;
+      process.stderr.write(
+        `mlm train: ${interrupts.received?.message ?? "interrupted"} at step ${summary.steps}; ${saved}; resume with: mlm train --resume ${summary.runDir}\n`,
+      );
+      return interrupts.received?.exitCode ?? 130;
+    }
     process.stdout.write(describeSummary(summary) + "\n");
-    return summary.stoppedBy === "signal" ? 130 : 0;
+    return 0;
+  } catch (err) {
+    // Stopped before the first step (reading the corpus, training the tokenizer, tokenizing).
+    if (err instanceof Interrupted) {
+      const after =
+        resume === undefined ? "nothing to resume" : `the run is unchanged; resume with: mlm train --resume ${resume}`;
+      process.stderr.write(`mlm train: ${err.message} before training started; ${after}\n`);
+      return err.exitCode;
+    }
+    throw err;
   } finally {
-    process.off("SIGINT", onSignal);
+    interrupts.dispose();
   }
 }

@@ -114,6 +114,19 @@ const LOOP = {
   earlyStopping: { kind: "int", default: 0, min: 0, help: "evaluations without improvement before stopping (0: off)" },
   /** Latest checkpoints kept besides the best one, for --resume. */
   keepLast: { kind: "int", default: 1, min: 0, help: "latest checkpoints kept for --resume" },
+  /** Not in the tutorial: a kill or a crash loses at most 1,000 steps or 10 minutes of training. */
+  saveSteps: {
+    kind: "int",
+    default: 1000,
+    min: 0,
+    help: "steps between latest checkpoints, evaluations aside (0: off)",
+  },
+  saveMinutes: {
+    kind: "number",
+    default: 10,
+    min: 0,
+    help: "minutes without a latest checkpoint before one (0: off)",
+  },
   seed: { kind: "int", default: 0, min: 0, help: "seed of initialisation, dropout and masks" },
 } as const satisfies FieldTable;
 

@@ -23,6 +23,7 @@ import { endianness } from "node:os";
 import { join } from "node:path";
 import CRC32 from "crc-32";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { runCooperatively, runToEnd, type Interruptible } from "../util/cooperative.js";
 import { createProgress } from "../util/progress.js";
 
 /** Token ids of many sentences, concatenated. Sentence i is `ids.subarray(offsets[i], offsets[i + 1])`. */
@@ -59,6 +60,8 @@ export interface LoadOrBuildOptions extends TokenizeOptions {
   extraKey?: string;
   /** Where messages go (a rebuilt corrupt file). Default: stderr, unless progress is false. */
   log?: (line: string) => void;
+  /** Stops tokenizing (throwing its reason) once aborted; the work pauses for the event loop about every 50 ms. */
+  signal?: AbortSignal;
 }
 
 export interface LoadOrBuildResult {
@@ -104,7 +107,10 @@ export async function loadOrBuildTokenized(options: LoadOrBuildOptions): Promise
   }
   if (rebuiltBecause !== undefined) log(`cache file ${path} is unusable (${rebuiltBecause}); rebuilding it`);
 
-  const split = tokenizeSentences(options.sentences, options.encode, { maxLen: options.maxLen, label: options.label ?? `tokenize ${options.name}`, progress: options.progress });
+  const split = await runCooperatively(
+    tokenizeSteps(options.sentences, options.encode, { maxLen: options.maxLen, label: options.label ?? `tokenize ${options.name}`, progress: options.progress }),
+    { signal: options.signal },
+  );
   try {
     await writeFileAtomic(path, encodeTokenized(split, key, options.maxLen));
   } catch (err) {
@@ -129,39 +135,48 @@ export function tokenizedCacheKey(sentences: readonly string[], fingerprint: str
  * `maxLen`, or holds an id that is not a non-negative integer.
  */
 export function tokenizeSentences(sentences: readonly string[], encode: EncodeFn, options: TokenizeOptions): TokenizedSplit {
+  return runToEnd(tokenizeSteps(sentences, encode, options));
+}
+
+/** `tokenizeSentences` as interruptible work (util/cooperative.ts): it yields every 1024 sentences. */
+export function* tokenizeSteps(sentences: readonly string[], encode: EncodeFn, options: TokenizeOptions): Interruptible<TokenizedSplit> {
   const n = sentences.length;
   const offsets = new Int32Array(n + 1);
   let ids = new Int32Array(Math.max(16, n * 12)); // grown by doubling; Tatoeba averages ~10 tokens
   let total = 0;
   const bar = createProgress({ label: options.label ?? "tokenize", total: n, silent: options.progress === false });
   const start = Date.now();
-  for (let i = 0; i < n; i++) {
-    const enc = encode(sentences[i]);
-    const len = enc.length;
-    if (len === 0 || len > options.maxLen) {
-      bar.stop();
-      throw new Error(`tokenizing sentence ${i} gave ${len} tokens; expected 1 to maxLen=${options.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${sentences[i].slice(0, 60)}"`);
-    }
-    if (total + len > ids.length) {
-      if (total + len > 0x7fffffff) throw new Error("tokenized split too large: over 2^31 tokens");
-      const grown = new Int32Array(Math.min(0x7fffffff, Math.max(ids.length * 2, total + len)));
-      grown.set(ids.subarray(0, total));
-      ids = grown;
-    }
-    for (let j = 0; j < len; j++) {
-      const id = enc[j];
-      if (!(Number.isInteger(id) && id >= 0)) {
-        bar.stop();
-        throw new Error(`tokenizing sentence ${i} gave the id ${id} at position ${j}; expected a non-negative integer`);
+  try {
+    for (let i = 0; i < n; i++) {
+      const enc = encode(sentences[i]);
+      const len = enc.length;
+      if (len === 0 || len > options.maxLen) {
+        throw new Error(`tokenizing sentence ${i} gave ${len} tokens; expected 1 to maxLen=${options.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${sentences[i].slice(0, 60)}"`);
       }
-      ids[total + j] = id;
+      if (total + len > ids.length) {
+        if (total + len > 0x7fffffff) throw new Error("tokenized split too large: over 2^31 tokens");
+        const grown = new Int32Array(Math.min(0x7fffffff, Math.max(ids.length * 2, total + len)));
+        grown.set(ids.subarray(0, total));
+        ids = grown;
+      }
+      for (let j = 0; j < len; j++) {
+        const id = enc[j];
+        if (!(Number.isInteger(id) && id >= 0)) {
+          throw new Error(`tokenizing sentence ${i} gave the id ${id} at position ${j}; expected a non-negative integer`);
+        }
+        ids[total + j] = id;
+      }
+      total += len;
+      offsets[i + 1] = total;
+      if ((i & 1023) === 1023) {
+        bar.update(i + 1, `${Math.round((i + 1) / Math.max(0.001, (Date.now() - start) / 1000))} sent/s`);
+        yield;
+      }
     }
-    total += len;
-    offsets[i + 1] = total;
-    if ((i & 1023) === 1023) bar.update(i + 1, `${Math.round((i + 1) / Math.max(0.001, (Date.now() - start) / 1000))} sent/s`);
+    bar.update(n);
+  } finally {
+    bar.stop();
   }
-  bar.update(n);
-  bar.stop();
   return { ids: ids.slice(0, total), offsets, count: n };
 }
 

@@ -30,6 +30,8 @@ export interface ReadCorpusOptions extends LineReadOptions {
   header?: "auto" | boolean;
   /** Drop repeated sentences, keeping the first (the tutorial's drop_duplicates). Default true. */
   dedupe?: boolean;
+  /** `readCorpus` stops (throwing its reason) once aborted; it checks after each line. */
+  signal?: AbortSignal;
 }
 
 /** What reading a corpus did, for the CLI to report. `lines = header + emptyDropped + duplicatesDropped + sentences`. */
@@ -69,6 +71,7 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
   const seen = new Set<string>();
   const sentences: string[] = [];
   for await (const record of streamCorpus(path, options, stats)) {
+    options.signal?.throwIfAborted(); // reading awaits the file every 64 KiB: signal handlers run then
     const text = record.text.trim();
     if (text.length === 0) {
       stats.emptyDropped++;

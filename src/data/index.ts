@@ -22,6 +22,7 @@ export {
   loadOrBuildTokenized,
   tokenizedCacheKey,
   tokenizeSentences,
+  tokenizeSteps,
   encodeTokenized,
   decodeTokenized,
   type TokenizedSplit,

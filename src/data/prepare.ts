@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { TrainConfig } from "../config.js";
-import { Tokenizer, trainBpeFromSentences } from "../tokenizer/index.js";
+import { Tokenizer, trainBpe } from "../tokenizer/index.js";
 import { loadOrBuildTokenized, type TokenizedSplit } from "./cache.js";
 import { describeCorpusStats, readCorpus, type CorpusStats } from "./corpus.js";
 import { MlmDataLoader } from "./loader.js";
@@ -39,12 +39,14 @@ export function requireToken(tokenizer: Tokenizer, token: string): number {
 
 /**
  * Prepares the data of a run. `tokenizer` overrides config.tokenizer (used when resuming, with the
- * run's own tokenizer.json).
+ * run's own tokenizer.json). Reading, tokenizer training and tokenizing pause for the event loop
+ * about every 50 ms and stop, throwing the signal's reason, once `signal` is aborted.
  */
 export async function prepareData(
   config: TrainConfig,
   log: (line: string) => void,
   tokenizer?: Tokenizer,
+  signal?: AbortSignal,
 ): Promise<PreparedData> {
   const corpusPath = config.data ?? bundledCorpusPath();
   const { sentences, stats } = await readCorpus(corpusPath, {
@@ -52,6 +54,7 @@ export async function prepareData(
     textField: config.textField,
     maxLineBytes: config.maxLineBytes,
     maxBytes: config.maxCorpusBytes,
+    signal,
   });
   log(describeCorpusStats(stats));
   if (sentences.length < 2)
@@ -67,12 +70,11 @@ export async function prepareData(
   }
   if (tok === undefined) {
     // The tutorial trains its tokenizer on every unique sentence, not only on the sample.
-    tok = trainBpeFromSentences(sentences, {
-      vocabSize: config.vocabSize,
-      minFrequency: config.minFrequency,
-      maxLength: config.maxLen,
-      showProgress: config.progress,
-    });
+    tok = await trainBpe(
+      sentences.values(),
+      { vocabSize: config.vocabSize, minFrequency: config.minFrequency, maxLength: config.maxLen, showProgress: config.progress },
+      { signal },
+    );
     trained = true;
     log(`tokenizer: trained BPE on ${sentences.length} sentences, ${tok.vocabSize} tokens`);
   }
@@ -102,6 +104,7 @@ export async function prepareData(
     cacheDir: config.cacheDir,
     progress: config.progress,
     log,
+    signal,
   };
   const trainSplit = await loadOrBuildTokenized({
     ...common,

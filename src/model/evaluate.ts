@@ -6,6 +6,7 @@
  * averages per-batch means, which weighs tokens of small batches more).
  */
 import type { Batch } from "../data/batch.js";
+import { Pacer } from "../util/cooperative.js";
 import { createProgress } from "../util/progress.js";
 import type { MlmModel } from "./model.js";
 
@@ -28,6 +29,8 @@ export interface EvalOptions {
   fullHead: boolean;
   progress?: boolean;
   label?: string;
+  /** Stops between two batches (throwing its reason) once aborted. */
+  signal?: AbortSignal;
 }
 
 /** Batches with fixed contents, read by index: a validation loader (data's MlmDataLoader). */
@@ -36,26 +39,35 @@ export interface FixedBatches {
   batch(epoch: number, index: number): Batch;
 }
 
-/** Scores every batch of `loader` (its fixed validation masks) with `model`. */
-export function evaluateSplit(model: MlmModel, loader: FixedBatches, options: EvalOptions): EvalMetrics {
+/**
+ * Scores every batch of `loader` (its fixed validation masks) with `model`. Between batches it gives
+ * the event loop a turn about every 50 ms, so that a signal handler can abort `options.signal`.
+ */
+export async function evaluateSplit(model: MlmModel, loader: FixedBatches, options: EvalOptions): Promise<EvalMetrics> {
   const bar = createProgress({
     label: options.label ?? "eval",
     total: loader.batchesPerEpoch,
     silent: !options.progress,
   });
+  const pacer = new Pacer(options.signal);
   let lossSum = 0;
   let count = 0;
   let top1 = 0;
   let top5 = 0;
-  for (let i = 0; i < loader.batchesPerEpoch; i++) {
-    const r = model.evaluate(loader.batch(0, i), { fullHead: options.fullHead });
-    lossSum += r.lossSum;
-    count += r.count;
-    top1 += r.top1;
-    top5 += r.top5;
-    bar.update(i + 1);
+  try {
+    options.signal?.throwIfAborted();
+    for (let i = 0; i < loader.batchesPerEpoch; i++) {
+      const r = model.evaluate(loader.batch(0, i), { fullHead: options.fullHead });
+      lossSum += r.lossSum;
+      count += r.count;
+      top1 += r.top1;
+      top5 += r.top5;
+      bar.update(i + 1);
+      if (pacer.due()) await pacer.pause();
+    }
+  } finally {
+    bar.stop();
   }
-  bar.stop();
   return metricsFromSums(lossSum, count, top1, top5);
 }
 

@@ -14,12 +14,15 @@ import {
   requireToken,
   runLoaders,
   sampleAndSplit,
-  tokenizeSentences,
+  tokenizeSteps,
   type CorpusStats,
+  type TokenizedSplit,
 } from "../data/index.js";
 import { capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
 import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
 import { RunDirectory } from "../run/index.js";
+import type { Tokenizer } from "../tokenizer/index.js";
+import { runCooperatively } from "../util/cooperative.js";
 import { fingerprintFile } from "../util/file-fingerprint.js";
 import type { LoadedModel } from "./load-model.js";
 
@@ -41,7 +44,10 @@ export const EVALUATE_CORPUS_OPTIONS = {
 } as const satisfies FieldTable;
 
 /** Options of `evaluateCorpus`; each missing one takes its default from `EVALUATE_CORPUS_OPTIONS`. */
-export type EvaluateCorpusOptions = Partial<ValuesOf<typeof EVALUATE_CORPUS_OPTIONS>>;
+export type EvaluateCorpusOptions = Partial<ValuesOf<typeof EVALUATE_CORPUS_OPTIONS>> & {
+  /** Stops reading, tokenizing or scoring (throwing its reason) once aborted. */
+  signal?: AbortSignal;
+};
 
 /** Metrics of a corpus evaluation. */
 export interface CorpusEvaluation extends EvalMetrics {
@@ -68,7 +74,8 @@ export async function evaluateCorpus(
   path: string,
   options: EvaluateCorpusOptions = {},
 ): Promise<CorpusEvaluation> {
-  const o = { ...defaultsOf(EVALUATE_CORPUS_OPTIONS), ...checkValues(EVALUATE_CORPUS_OPTIONS, options, "evaluate") };
+  const { signal, ...settings } = options;
+  const o = { ...defaultsOf(EVALUATE_CORPUS_OPTIONS), ...checkValues(EVALUATE_CORPUS_OPTIONS, settings, "evaluate") };
   const { sample, seed, maskProb, batchSize } = o;
 
   const { sentences: all, stats } = await readCorpus(path, {
@@ -76,15 +83,19 @@ export async function evaluateCorpus(
     textField: o.textField,
     maxLineBytes: loaded.config.maxLineBytes,
     maxBytes: loaded.config.maxCorpusBytes,
+    signal,
   });
   if (all.length === 0) throw new Error(`${path}: no sentences to evaluate`);
   const sentences = sample === 1 ? all : sampleAndSplit(all, { sample, trainFraction: 1, seed }).train;
   const tok = loaded.tokenizer;
-  const split = tokenizeSentences(sentences, (s) => tok.encodeIds(s), {
-    maxLen: loaded.modelConfig.maxLen,
-    label: "tokenize",
-    progress: o.progress,
-  });
+  const split = await runCooperatively(
+    tokenizeSteps(sentences, (s) => tok.encodeIds(s), {
+      maxLen: loaded.modelConfig.maxLen,
+      label: "tokenize",
+      progress: o.progress,
+    }),
+    { signal },
+  );
 
   const loader = new MlmDataLoader(split, {
     batchSize,
@@ -103,7 +114,8 @@ export async function evaluateCorpus(
     vocabSize: tok.vocabSize,
     isSpecial: neverMaskedIds(tok),
   });
-  const metrics = scoreLoader(loaded, loader, false, o.progress);
+  const metrics = await scoreLoader(loaded, loader, false, o.progress, signal);
+  if (metrics.tokens === 0) throw nothingMasked(path, split.count, maskProb, countMaskable(split, tok));
   return { ...metrics, sentences: split.count, corpus: stats };
 }
 
@@ -121,7 +133,7 @@ export async function evaluateCorpus(
  */
 export async function evaluateRunValidation(
   loaded: LoadedModel,
-  options: { progress?: boolean } = {},
+  options: { progress?: boolean; signal?: AbortSignal } = {},
 ): Promise<CorpusEvaluation> {
   const progress = options.progress ?? EVALUATE_CORPUS_OPTIONS.progress.default;
   const config = { ...loaded.config, progress };
@@ -132,14 +144,47 @@ export async function evaluateRunValidation(
       "its validation split would hold other sentences than the ones training scored",
     );
   }
-  const data = await prepareData(config, () => {}, loaded.tokenizer);
+  const data = await prepareData(config, () => {}, loaded.tokenizer, options.signal);
   const { valid: loader } = runLoaders(config, data.tokenizer, data.train, data.valid);
-  const metrics = scoreLoader(loaded, loader, config.fullHead, progress);
+  const metrics = await scoreLoader(loaded, loader, config.fullHead, progress, options.signal);
+  if (metrics.tokens === 0)
+    throw nothingMasked(
+      `the validation split of ${loaded.runDir ?? loaded.checkpointDir}`,
+      data.valid.count,
+      config.maskProb,
+      countMaskable(data.valid, data.tokenizer),
+    );
   return { ...metrics, sentences: data.valid.count, corpus: null };
 }
 
+/** Tokens of a split that masking may select (every id but [PAD], [CLS], [SEP] and [MASK]). */
+function countMaskable(split: TokenizedSplit, tokenizer: Tokenizer): number {
+  const never = new Set(neverMaskedIds(tokenizer));
+  const total = split.offsets[split.count];
+  let n = 0;
+  for (let i = 0; i < total; i++) if (!never.has(split.ids[i])) n++;
+  return n;
+}
+
+/** The error of an evaluation that scored no token: its loss would be NaN. */
+function nothingMasked(what: string, sentences: number, maskProb: number, maskable: number): Error {
+  const why =
+    maskable === 0
+      ? "its sentences hold no maskable token (only [CLS] and [SEP]: empty after tokenizing?)"
+      : `only ${maskable} maskable token${maskable === 1 ? "" : "s"}, each masked with probability ${maskProb}, and none was drawn`;
+  return new Error(
+    `${what}: no token was masked in ${sentences} sentence${sentences === 1 ? "" : "s"} (${why}); evaluate more or longer sentences or raise --mask-prob`,
+  );
+}
+
 /** Grows the model to the loader's largest batch, then runs `evaluateSplit` over every batch. */
-function scoreLoader(loaded: LoadedModel, loader: MlmDataLoader, fullHead: boolean, progress: boolean): EvalMetrics {
+async function scoreLoader(
+  loaded: LoadedModel,
+  loader: MlmDataLoader,
+  fullHead: boolean,
+  progress: boolean,
+  signal: AbortSignal | undefined,
+): Promise<EvalMetrics> {
   const model = loaded.ensureCapacity(capacityFor([loader]));
-  return evaluateSplit(model, loader, { fullHead, progress, label: "eval" });
+  return evaluateSplit(model, loader, { fullHead, progress, label: "eval", signal });
 }

@@ -18,6 +18,7 @@
  * i lives at [start[i], start[i] + len[i]) and shrinks in place as merges apply. A pair (a, b) of ids
  * has the numeric key a * 2^bits + b (so key order is pair order) and an index into the pair arrays.
  */
+import { runToEnd, type Interruptible } from "../util/cooperative.js";
 import type { Progress } from "../util/progress.js";
 
 /** Settings of the merge loop (a subset of `BpeTrainOptions`). */
@@ -50,6 +51,22 @@ export function learnBpe(
   o: MergeLoopOptions,
   progress?: Progress,
 ): BpeVocabulary {
+  return runToEnd(learnBpeSteps(wordCounts, o, progress));
+}
+
+/**
+ * `learnBpe` as interruptible work (see util/cooperative.ts): it yields every 4096 words while
+ * building the symbol arrays and counting pairs, and every 256 merges, so that `runCooperatively`
+ * can pause it or stop it there.
+ *
+ * @example
+ *   const { vocab } = await runCooperatively(learnBpeSteps(counts, opts), { signal });
+ */
+export function* learnBpeSteps(
+  wordCounts: ReadonlyMap<string, number>,
+  o: MergeLoopOptions,
+  progress?: Progress,
+): Interruptible<BpeVocabulary> {
   const id2w: string[] = [];
   const w2id = new Map<string, number>();
   const addToken = (s: string): number => {
@@ -91,6 +108,7 @@ export function learnBpe(
     }
     len[wi] = p - start[wi];
     wi++;
+    if ((wi & 4095) === 0) yield;
   }
 
   // 4. pair counts and the queue
@@ -115,6 +133,7 @@ export function learnBpe(
     return pid;
   };
   for (let i = 0; i < nWords; i++) {
+    if ((i & 4095) === 4095) yield;
     const s0 = start[i];
     const e = s0 + len[i] - 1;
     const c = wc[i];
@@ -213,7 +232,10 @@ export function learnBpe(
       pairNew[np] = null;
       if (pairCount[np] > 0) heap.push(pairCount[np], np, pos);
     }
-    if ((step & 255) === 0) progress?.update(id2w.length, `${merges.length / 3} merges`);
+    if ((step & 255) === 0) {
+      progress?.update(id2w.length, `${merges.length / 3} merges`);
+      yield;
+    }
   }
   if (id2w.length >= o.vocabSize) stop = "vocab size reached";
   progress?.update(id2w.length, `${merges.length / 3} merges, stopped: ${stop}`);

@@ -14,7 +14,7 @@ export type { BpeTrainOptions } from "./options.js";
 export { Tokenizer } from "./tokenizer.js";
 export type { Encoding, DecodeOptions } from "./tokenizer.js";
 export type { TokenizerConfig, AddedToken, TemplateToken } from "./tokenizer-json.js";
-export { learnBpe, computeAlphabet } from "./bpe-trainer.js";
+export { learnBpe, learnBpeSteps, computeAlphabet } from "./bpe-trainer.js";
 export type { BpeVocabulary, MergeLoopOptions } from "./bpe-trainer.js";
 export { WordCounter } from "./word-counts.js";
 export { CorpusError, forEachLineChunk } from "../util/lines.js";

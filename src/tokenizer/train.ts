@@ -2,8 +2,9 @@
  * `trainBpe`: counts words of a corpus (files streamed in chunks, or sentences in memory), learns the
  * BPE merges and wraps them into a ready `Tokenizer` with the configured pipeline.
  */
+import { Pacer, runCooperatively, runToEnd, type Interruptible } from "../util/cooperative.js";
 import { createProgress } from "../util/progress.js";
-import { learnBpe } from "./bpe-trainer.js";
+import { learnBpeSteps } from "./bpe-trainer.js";
 import { resolveTrainOptions } from "./options.js";
 import type { BpeTrainOptions } from "./options.js";
 import { CorpusError } from "../util/lines.js";
@@ -16,30 +17,41 @@ export type TrainInput = string | readonly string[] | Iterable<string> | AsyncIt
 
 /**
  * Trains a BPE tokenizer. Options default to the tutorial's recipe (`TUTORIAL_TOKENIZER`).
- * A string or an array of strings names files; any other iterable yields sentences.
+ * A string or an array of strings names files; any other iterable yields sentences (an array of
+ * sentences is passed as `array.values()`). The work pauses for the event loop about every 50 ms
+ * and stops, throwing the signal's reason, once `control.signal` is aborted.
  *
  * @example
  *   const tok = await trainBpe("data/tatoeba-en.txt");               // tutorial settings
  *   const small = await trainBpe(new Set(["a cat", "a hat"]), { vocabSize: 50, minFrequency: 1 });
  *   tok.save("runs/tokenizer.json");
  */
-export async function trainBpe(input: TrainInput, options: Partial<BpeTrainOptions> = {}): Promise<Tokenizer> {
+export async function trainBpe(
+  input: TrainInput,
+  options: Partial<BpeTrainOptions> = {},
+  control: { signal?: AbortSignal } = {},
+): Promise<Tokenizer> {
   const o = resolveTrainOptions(options);
   const counter = newCounter(o);
+  const { signal } = control;
   if (typeof input === "string" || Array.isArray(input)) {
     const files = typeof input === "string" ? [input] : (input as readonly string[]);
     if (files.length === 0) throw new CorpusError("tokenizer training: no input file given");
     for (const f of files) {
       const bar = createProgress({ label: `count words ${f}`, total: 0, silent: !o.showProgress });
-      counter.addFile(f, bar, o.maxLineBytes);
+      await runCooperatively(counter.addFileSteps(f, bar, o.maxLineBytes), { signal });
       bar.stop();
     }
   } else if (Symbol.asyncIterator in (input as object)) {
-    for await (const s of input as AsyncIterable<string>) counter.add(s);
+    const pacer = new Pacer(signal);
+    for await (const s of input as AsyncIterable<string>) {
+      counter.add(s);
+      if (pacer.due()) await pacer.pause();
+    }
   } else {
-    for (const s of input as Iterable<string>) counter.add(s);
+    await runCooperatively(counter.addAllSteps(input as Iterable<string>), { signal });
   }
-  return finishTraining(counter, o);
+  return runCooperatively(finishTraining(counter, o), { signal });
 }
 
 /**
@@ -52,18 +64,19 @@ export function trainBpeFromSentences(sentences: Iterable<string>, options: Part
   const o = resolveTrainOptions(options);
   const counter = newCounter(o);
   for (const s of sentences) counter.add(s);
-  return finishTraining(counter, o);
+  return runToEnd(finishTraining(counter, o));
 }
 
 function newCounter(o: BpeTrainOptions): WordCounter {
   return new WordCounter({ nfkc: o.nfkc, lowercase: o.lowercase, stripAccents: o.stripAccents }, o.preTokenizer);
 }
 
-function finishTraining(counter: WordCounter, o: BpeTrainOptions): Tokenizer {
+/** Learns the merges of the counted words and builds the tokenizer (interruptible work). */
+function* finishTraining(counter: WordCounter, o: BpeTrainOptions): Interruptible<Tokenizer> {
   if (counter.counts.size === 0)
     throw new CorpusError("tokenizer training: no usable text (no word found in the input)");
   const bar = createProgress({ label: "compute merges", total: o.vocabSize, silent: !o.showProgress });
-  const { vocab, merges } = learnBpe(counter.counts, o, bar);
+  const { vocab, merges } = yield* learnBpeSteps(counter.counts, o, bar);
   bar.stop();
   return Tokenizer.fromConfig(buildConfig(vocab, merges, o));
 }

@@ -5,7 +5,8 @@
  */
 import { isIdentityNormalizer, normalize, scanPreTokens } from "./pretokenize.js";
 import type { NormalizerConfig, PreTokenizerKind } from "./pretokenize.js";
-import { CorpusError, forEachLineChunk } from "../util/lines.js";
+import { runToEnd, type Interruptible } from "../util/cooperative.js";
+import { CorpusError, lineChunks } from "../util/lines.js";
 import { statSync } from "node:fs";
 import type { Progress } from "../util/progress.js";
 
@@ -45,19 +46,30 @@ export class WordCounter {
    * `maxLineBytes` (naming that line).
    */
   addFile(path: string, progress?: Progress, maxLineBytes?: number): void {
+    runToEnd(this.addFileSteps(path, progress, maxLineBytes));
+  }
+
+  /** `addFile` as steps: it yields after each chunk of lines, so that a caller can pause between them. */
+  *addFileSteps(path: string, progress?: Progress, maxLineBytes?: number): Interruptible<void> {
     let words = 0;
     const size = safeSize(path);
     progress?.setTotal(size);
-    forEachLineChunk(
-      path,
-      (lines, bytesRead) => {
-        for (const line of lines) words += this.add(line);
-        progress?.update(bytesRead, `${this.counts.size} words`);
-      },
-      { maxLineBytes },
-    );
+    for (const { lines, bytesRead } of lineChunks(path, { maxLineBytes })) {
+      for (const line of lines) words += this.add(line);
+      progress?.update(bytesRead, `${this.counts.size} words`);
+      yield;
+    }
     if (words === 0) {
       throw new CorpusError(`${path}: no usable text (expected UTF-8 text, one sentence per line)`);
+    }
+  }
+
+  /** Adds sentences as interruptible work: it yields every 1024 sentences. */
+  *addAllSteps(sentences: Iterable<string>): Interruptible<void> {
+    let n = 0;
+    for (const s of sentences) {
+      this.add(s);
+      if ((++n & 1023) === 0) yield;
     }
   }
 }

@@ -44,6 +44,14 @@ export interface AdamState {
   v: Float32Array;
 }
 
+/** Thrown by `Adam.update`, before anything changed, when the gradients' norm is NaN or infinite. */
+export class NonFiniteGradientError extends Error {
+  constructor(readonly gradNorm: number) {
+    super(`Adam.update: gradient norm is ${gradNorm} (NaN or infinite gradients)`);
+    this.name = "NonFiniteGradientError";
+  }
+}
+
 /**
  * Adam with global-norm clipping over one flat parameter buffer.
  *
@@ -89,15 +97,17 @@ export class Adam {
     this.v = backend.alloc(size);
   }
 
-  /** Clips the gradients' global norm, then applies one Adam step to `params` in place. */
+  /**
+   * Clips the gradients' global norm, then applies one Adam step to `params` in place. A NaN or
+   * infinite norm throws a NonFiniteGradientError and leaves parameters and moments untouched.
+   */
   update(params: Float32Array, grads: Float32Array, lr: number): UpdateInfo {
     if (params.length < this.size || grads.length < this.size)
       throw new Error(
         `Adam.update: expected ${this.size} parameters and gradients, got ${params.length} and ${grads.length}`,
       );
     const gradNorm = Math.sqrt(this.backend.sumSquares(grads, this.size));
-    if (!Number.isFinite(gradNorm))
-      throw new Error(`Adam.update: gradient norm is ${gradNorm} (NaN or infinite gradients)`);
+    if (!Number.isFinite(gradNorm)) throw new NonFiniteGradientError(gradNorm);
     const clip = this.maxGradNorm > 0 && Number.isFinite(this.maxGradNorm) && gradNorm > this.maxGradNorm;
     const clipScale = clip ? this.maxGradNorm / gradNorm : 1;
     this.step++;

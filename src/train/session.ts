@@ -1,7 +1,9 @@
 /**
  * One training session: the model, its optimizer, the loaders and the state that a checkpoint saves,
- * and the loop over them: training steps, evaluations (with the best and latest checkpoints they may
- * trigger), logging, stopping. The session owns the loop's state; `trainer.ts` sets a session up,
+ * and the loop over them: training steps (stopped by a non-finite loss or gradient), evaluations (with
+ * the best and latest checkpoints they may trigger), a latest checkpoint when --save-steps or
+ * --save-minutes asks for one, logging, stopping (after a step, or between two evaluation batches,
+ * once the signal is aborted). The session owns the loop's state; `trainer.ts` sets a session up,
  * runs it and reports what it reached.
  */
 import type { TrainConfig } from "../config.js";
@@ -11,8 +13,10 @@ import type { MetricsLog, RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { SummaryWriter } from "../track/index.js";
 import { createProgress } from "../util/progress.js";
+import { Pacer } from "../util/cooperative.js";
 import type { Rng } from "../util/rng.js";
-import type { Adam } from "./optimizer.js";
+import { checkFiniteParams, diagnoseNonFinite, observeLoss, type LossWatchState } from "./health.js";
+import { NonFiniteGradientError, type Adam } from "./optimizer.js";
 import { learningRateAt, type ScheduleOptions } from "./schedule.js";
 import type { TrainState } from "./train-state.js";
 
@@ -26,6 +30,8 @@ export interface SessionParts {
   trainLoader: MlmDataLoader;
   validLoader: MlmDataLoader;
   log: (line: string) => void;
+  /** Where a warning goes (a diverging loss); it is also recorded in metrics.jsonl. */
+  warn: (line: string) => void;
   /** The learning-rate schedule; its totalSteps is where the loop ends. */
   schedule: ScheduleOptions;
   /** The epochs the run reaches, for the progress bar. */
@@ -38,6 +44,17 @@ export interface SessionStart {
   dropoutRng: Rng;
   /** Continued from a checkpoint (no evaluation at start). */
   resumed: boolean;
+}
+
+/**
+ * Whether the evaluation of the state's step is due and not yet recorded: at step 0 with
+ * evalAtStart, every evalSteps steps and at the last step. A run interrupted during an evaluation
+ * saves its checkpoint without it, so its resumed run evaluates first.
+ */
+export function evaluationDue(state: TrainState, config: TrainConfig, totalSteps: number): boolean {
+  const step = state.step;
+  if (state.validHistory.at(-1)?.step === step) return false;
+  return step === 0 ? config.evalAtStart : step % config.evalSteps === 0 || step === totalSteps;
 }
 
 /** A fresh state for step 0. */
@@ -66,8 +83,11 @@ export interface StepFigures {
   epoch: number;
 }
 
-/** Why the loop ended. */
-export type StopReason = "schedule" | "early-stopping" | "signal";
+/**
+ * Why the loop ended; "complete": a resumed run had nothing left to do (its last step done and
+ * evaluated, or early stopping fired), so nothing was run or written.
+ */
+export type StopReason = "schedule" | "early-stopping" | "signal" | "complete";
 
 /** What a session reached (the trainer adds the run directory and the wall time). */
 export interface SessionOutcome {
@@ -81,6 +101,8 @@ export interface SessionOutcome {
   msPerStep: number;
   /** Real (non-padding) tokens per second of training. */
   tokensPerSecond: number;
+  /** The newest latest checkpoint, the one --resume continues from (null: none, with --keep-last 0). */
+  latestCheckpoint: string | null;
   stoppedBy: StopReason;
 }
 
@@ -95,6 +117,14 @@ export class TrainingSession {
   private readonly begin: { step: number; seconds: number; tokens: number; padded: number };
   /** Epoch of the latest training batch. */
   private epoch: number;
+  /** The step of the newest latest checkpoint, written or resumed from (null: none yet). */
+  private latestStep: number | null;
+  /** When the last latest checkpoint was written (performance.now() ms), for --save-minutes. */
+  private lastSave = performance.now();
+  /** The step whose parameters were last found finite (each checkpoint checks them once per step). */
+  private finiteStep = -1;
+  /** The divergence warning's part of the state. */
+  private readonly lossWatch: LossWatchState;
 
   /** Opens the run's metrics.jsonl and TensorBoard file for a session starting at `start`. */
   static async open(parts: SessionParts, start: SessionStart): Promise<TrainingSession> {
@@ -119,6 +149,9 @@ export class TrainingSession {
       padded: state.paddedTokensSeen,
     };
     this.epoch = state.loader.epoch;
+    this.latestStep = start.resumed ? state.step : null;
+    // Fresh runs, and checkpoints of mlm-ts 0.1.0, start watching at their next step.
+    this.lossWatch = state.lossWatch ??= { firstLoss: null, smoothedLoss: 0, warned: false };
   }
 
   /** Whether this session has done a training step. */
@@ -132,36 +165,48 @@ export class TrainingSession {
    * and at the end.
    */
   async run(signal?: AbortSignal): Promise<SessionOutcome> {
-    const { config, log, run } = this.parts;
+    const { config, log } = this.parts;
     const total = this.parts.schedule.totalSteps;
     const s = this.state;
     let stoppedBy: StopReason = "schedule";
-    if (!this.resumed && config.evalAtStart && (await this.evaluateAndCheckpoint())) stoppedBy = "early-stopping";
     const bar = createProgress({ label: "train", total, silent: !config.progress });
     bar.update(s.step);
-    while (stoppedBy === "schedule" && s.step < total) {
-      if (signal?.aborted) {
-        stoppedBy = "signal";
-        break;
+    // Signal handlers run only while the loop awaits: it gives the event loop a turn about every 50 ms.
+    const pacer = new Pacer();
+    try {
+      if (evaluationDue(s, config, total) && (await this.evaluateAndCheckpoint(signal))) stoppedBy = "early-stopping";
+      while (stoppedBy === "schedule" && s.step < total) {
+        if (pacer.due()) await pacer.pause();
+        if (signal?.aborted) {
+          stoppedBy = "signal";
+          break;
+        }
+        const figures = this.step();
+        const seconds = Math.max(1e-9, s.trainSeconds - this.begin.seconds);
+        const tokensPerSec = (s.tokensSeen - this.begin.tokens) / seconds;
+        if (s.step % config.logSteps === 0)
+          this.logTraining(figures, tokensPerSec, (s.paddedTokensSeen - this.begin.padded) / seconds);
+        if (evaluationDue(s, config, total)) {
+          if (await this.evaluateAndCheckpoint(signal)) stoppedBy = "early-stopping";
+        } else if (this.saveDue()) {
+          await this.saveLatest();
+        }
+        const lastValid = s.validHistory.at(-1)?.loss;
+        bar.update(
+          s.step,
+          `epoch ${this.epoch + 1}/${this.parts.epochsReached} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
+        );
       }
-      const figures = this.step();
-      const seconds = Math.max(1e-9, s.trainSeconds - this.begin.seconds);
-      const tokensPerSec = (s.tokensSeen - this.begin.tokens) / seconds;
-      if (s.step % config.logSteps === 0)
-        this.logTraining(figures, tokensPerSec, (s.paddedTokensSeen - this.begin.padded) / seconds);
-      if ((s.step % config.evalSteps === 0 || s.step === total) && (await this.evaluateAndCheckpoint()))
-        stoppedBy = "early-stopping";
-      const lastValid = s.validHistory.at(-1)?.loss;
-      bar.update(
-        s.step,
-        `epoch ${this.epoch + 1}/${this.parts.epochsReached} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
-      );
+    } catch (err) {
+      // An evaluation cut short by the signal records nothing: the resumed run does it first.
+      if (!(signal?.aborted && err === signal.reason)) throw err;
+      stoppedBy = "signal";
+    } finally {
+      bar.stop();
     }
-    bar.stop();
-    if (stoppedBy !== "schedule" && s.validHistory.at(-1)?.step !== s.step) await this.saveLatest();
+    if (this.latestStep !== s.step) await this.saveLatest();
     if (stoppedBy === "early-stopping")
       log(`early stopping: ${s.evalsWithoutImprovement} evaluations without improvement`);
-    if (stoppedBy === "signal") log(`stopped at step ${s.step}; resume with: mlm train --resume ${run.dir}`);
     return this.outcome(stoppedBy);
   }
 
@@ -173,7 +218,8 @@ export class TrainingSession {
 
   /**
    * One optimizer step over `gradAccumSteps` batches (accumulated by the model, weighted by their
-   * masked tokens); updates the state's counters.
+   * masked tokens); updates the state's counters. A NaN or infinite loss or gradient norm throws a
+   * NonFiniteError naming the step and the first tensor that went bad, before the parameters change.
    */
   private step(): StepFigures {
     const { config, model, adam, trainLoader } = this.parts;
@@ -192,12 +238,27 @@ export class TrainingSession {
       s.paddedTokensSeen += batch.numSeqs * batch.width;
     }
     const { loss } = model.endAccumulation();
-    const lr = learningRateAt(s.step + 1, this.parts.schedule);
-    const { gradNorm } = adam.update(model.params, model.grads, lr);
-    s.step++;
+    const step = s.step + 1;
+    const grads = model.grads;
+    if (!Number.isFinite(loss)) throw diagnoseNonFinite(step, loss, null, model.specs, model.params, grads);
+    const lr = learningRateAt(step, this.parts.schedule);
+    let gradNorm: number;
+    try {
+      gradNorm = adam.update(model.params, grads, lr).gradNorm;
+    } catch (err) {
+      if (err instanceof NonFiniteGradientError)
+        throw diagnoseNonFinite(step, loss, err.gradNorm, model.specs, model.params, grads);
+      throw err;
+    }
+    s.step = step;
     s.trainSeconds += (performance.now() - t0) / 1000;
     s.lossSinceLog += loss;
     s.stepsSinceLog++;
+    const warning = observeLoss(this.lossWatch, step, loss);
+    if (warning !== null) {
+      this.parts.warn(`warning: ${warning}`);
+      this.metrics.log(step, { warning: "divergence", message: warning });
+    }
     return { loss, lr, gradNorm, epoch: this.epoch };
   }
 
@@ -231,14 +292,15 @@ export class TrainingSession {
   }
 
   /** Scores the whole validation split (fixed masks) and records it. */
-  private evaluate(): EvalMetrics {
+  private async evaluate(signal?: AbortSignal): Promise<EvalMetrics> {
     const { config, model, validLoader, log } = this.parts;
     const { writer, metrics } = this;
     const t0 = Date.now();
-    const result = evaluateSplit(model, validLoader, {
+    const result = await evaluateSplit(model, validLoader, {
       fullHead: config.fullHead,
       progress: config.progress,
       label: "eval",
+      signal,
     });
     const step = this.state.step;
     writer.addScalar("Loss/valid", result.loss, step);
@@ -262,10 +324,10 @@ export class TrainingSession {
   }
 
   /** Evaluates, keeps the best checkpoint and the latest ones; true when early stopping fires. */
-  private async evaluateAndCheckpoint(): Promise<boolean> {
+  private async evaluateAndCheckpoint(signal?: AbortSignal): Promise<boolean> {
     const { config, run, log } = this.parts;
     const s = this.state;
-    const { loss } = this.evaluate();
+    const { loss } = await this.evaluate(signal);
     if (s.bestValidLoss === null || loss < s.bestValidLoss) {
       s.bestValidLoss = loss;
       s.bestStep = s.step;
@@ -282,9 +344,22 @@ export class TrainingSession {
   /** Writes `last-<step>` (when --keep-last > 0) and deletes the older ones beyond the limit. */
   private async saveLatest(): Promise<void> {
     const { config, run } = this.parts;
+    this.lastSave = performance.now();
     if (config.keepLast === 0) return;
     await this.checkpoint(run.lastDir(this.state.step));
     await run.pruneLastCheckpoints(config.keepLast);
+    this.latestStep = this.state.step;
+  }
+
+  /** Whether --save-steps or --save-minutes asks for a latest checkpoint at this step. */
+  private saveDue(): boolean {
+    const { saveSteps, saveMinutes } = this.parts.config;
+    const step = this.state.step;
+    if (this.latestStep === step) return false;
+    return (
+      (saveSteps > 0 && step % saveSteps === 0) ||
+      (saveMinutes > 0 && performance.now() - this.lastSave >= saveMinutes * 60_000)
+    );
   }
 
   /**
@@ -293,6 +368,11 @@ export class TrainingSession {
    */
   private async checkpoint(dir: string, withOptimizer = true): Promise<void> {
     const { config, run, model, adam, tokenizer, trainLoader } = this.parts;
+    // Weights that are not all finite are never written (a NonFiniteError names the first bad one).
+    if (this.finiteStep !== this.state.step) {
+      checkFiniteParams(this.state.step, model.specs, model.params);
+      this.finiteStep = this.state.step;
+    }
     this.state.loader = trainLoader.position();
     this.state.dropoutRng = this.dropoutRng.state();
     await run.saveCheckpoint(dir, {
@@ -323,6 +403,7 @@ export class TrainingSession {
       evaluations: this.evaluations,
       msPerStep: stepsRun > 0 ? (1000 * secondsRun) / stepsRun : Number.NaN,
       tokensPerSecond: secondsRun > 0 ? (s.tokensSeen - this.begin.tokens) / secondsRun : Number.NaN,
+      latestCheckpoint: this.latestStep === null ? null : this.parts.run.lastDir(this.latestStep),
       stoppedBy,
     };
   }

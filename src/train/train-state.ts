@@ -2,6 +2,7 @@
 import type { RngState } from "../util/rng.js";
 import type { LoaderPosition } from "../data/index.js";
 import type { EvalMetrics } from "../model/index.js";
+import type { LossWatchState } from "./health.js";
 
 /** Everything besides weights and optimizer moments needed to continue a run exactly. */
 export interface TrainState {
@@ -26,6 +27,8 @@ export interface TrainState {
   /** Sum and count of the training losses since the last log, so that a resumed run logs the same means. */
   lossSinceLog: number;
   stepsSinceLog: number;
+  /** The divergence warning's smoothed loss (absent in checkpoints of mlm-ts 0.1.0). */
+  lossWatch?: LossWatchState;
   /** Kernels of the latest session (e.g. "wasm-simd-fma"): other kernels change the last bits of the losses. */
   kernels?: string;
 }

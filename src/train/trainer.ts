@@ -27,11 +27,21 @@ import type { Tokenizer } from "../tokenizer/index.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { formatSeconds, printLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
+import { NonFiniteError } from "./health.js";
 import { adamFor, type Adam } from "./optimizer.js";
 import type { ScheduleOptions } from "./schedule.js";
-import { formatRate, initialState, TrainingSession, type SessionOutcome, type SessionStart } from "./session.js";
+import {
+  evaluationDue,
+  formatRate,
+  initialState,
+  TrainingSession,
+  type SessionOutcome,
+  type SessionStart,
+} from "./session.js";
 import { openRun, type OpenedRun } from "./open-run.js";
 import { parseTrainState, type TrainState } from "./train-state.js";
+
+export { NonFiniteError };
 
 /** How `train` runs, beyond the configuration. */
 export interface TrainOptions {
@@ -41,6 +51,8 @@ export interface TrainOptions {
   force?: boolean;
   /** Where progress messages go; default stderr when config.progress, else nowhere. */
   log?: (line: string) => void;
+  /** Where warnings go (a diverging loss); default stderr, whatever config.progress. */
+  warn?: (line: string) => void;
   /** Stops the loop cleanly (after the current step, with a latest checkpoint) when aborted. */
   signal?: AbortSignal;
   /** A backend to use instead of creating one (it is not disposed). */
@@ -86,27 +98,92 @@ async function trainIn(
   opened: { session?: TrainingSession },
 ): Promise<TrainSummary> {
   const wallStart = Date.now();
+  const warn = options.warn ?? ((line: string) => process.stderr.write(line + "\n"));
   log(`run directory: ${run.dir}`);
-  const data = await prepareRunData(config, run, resumeFrom === null ? { corpus } : null, log);
+  const data = await prepareRunData(config, run, resumeFrom === null ? { corpus } : null, log, options.signal);
   const resumed = resumeFrom === null ? null : await readCheckpoint(resumeFrom);
+  if (resumed !== null && isComplete(resumed.checkpoint.state, config, data.schedule.totalSteps))
+    return completeSummary(run.dir, resumed, (Date.now() - wallStart) / 1000);
   const { model, backend, dispose } = await buildRunModel(config, data, resumed, options.backend, log);
+  // From here on the run records where it stands (status.json).
+  let step = resumed?.checkpoint.state.step ?? 0;
   try {
+    await run.writeStatus({ state: "running", step });
     const adam = adamFor(backend, model, config);
     const start =
       resumed === null
         ? freshState(config, data.trainLoader, backend)
         : await restoredState(resumed, run, data.trainLoader, adam, backend, log);
-    const session = await TrainingSession.open({ config, run, model, adam, ...data, log }, start);
+    const session = await TrainingSession.open({ config, run, model, adam, ...data, log, warn }, start);
     opened.session = session;
     try {
       const outcome = await session.run(options.signal);
+      step = outcome.steps;
+      await run.writeStatus({ state: outcome.stoppedBy === "signal" ? "interrupted" : "finished", step });
       return { runDir: run.dir, ...outcome, wallSeconds: (Date.now() - wallStart) / 1000 };
     } finally {
+      step = session.state.step;
       await session.close();
     }
+  } catch (err) {
+    await recordFailure(run, step, err, options.signal, log);
+    throw err;
   } finally {
     dispose();
   }
+}
+
+/**
+ * Records in status.json how a started run ended on an error: "interrupted" when it is the signal's
+ * reason, else "failed" with the message (a non-finite number's message also names the checkpoint
+ * kept). A status that cannot be written is logged, so that the original error is the one reported.
+ */
+async function recordFailure(
+  run: RunDirectory,
+  step: number,
+  err: unknown,
+  signal: AbortSignal | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    if (signal?.aborted && err === signal.reason) {
+      await run.writeStatus({ state: "interrupted", step });
+      return;
+    }
+    if (err instanceof NonFiniteError) {
+      const latest = await run.latestCheckpoint();
+      err.message += `; the run stopped${latest === null ? "" : ` and its latest checkpoint, ${latest}, is kept`}`;
+    }
+    await run.writeStatus({ state: "failed", step, message: err instanceof Error ? err.message : String(err) });
+  } catch (statusError) {
+    log(`cannot record the run's status in status.json: ${(statusError as Error).message}`);
+  }
+}
+
+/** Whether a resumed run has nothing left to do: its last step done and evaluated, or early stopping fired. */
+function isComplete(state: TrainState, config: TrainConfig, totalSteps: number): boolean {
+  if (evaluationDue(state, config, totalSteps)) return false;
+  return (
+    state.step >= totalSteps || (config.earlyStopping > 0 && state.evalsWithoutImprovement >= config.earlyStopping)
+  );
+}
+
+/** The summary of a resumed run that was already complete (nothing ran). */
+function completeSummary(runDir: string, resumed: ResumePoint, wallSeconds: number): TrainSummary {
+  const state = resumed.checkpoint.state;
+  return {
+    runDir,
+    steps: state.step,
+    epochs: state.loader.epoch + 1,
+    bestValidLoss: state.bestValidLoss,
+    bestStep: state.bestStep,
+    evaluations: state.validHistory.map(({ step, ...metrics }) => ({ step, metrics })),
+    msPerStep: Number.NaN,
+    tokensPerSecond: Number.NaN,
+    wallSeconds,
+    latestCheckpoint: resumed.dir,
+    stoppedBy: "complete",
+  };
 }
 
 /** A run's tokenizer and loaders, and the learning-rate schedule over its steps. */
@@ -142,8 +219,9 @@ async function prepareRunData(
   run: RunDirectory,
   newRun: { corpus: FileFingerprint | null } | null,
   log: (line: string) => void,
+  signal: AbortSignal | undefined,
 ): Promise<RunData> {
-  const data = await prepareData(config, log, newRun === null ? await run.readTokenizer() : undefined);
+  const data = await prepareData(config, log, newRun === null ? await run.readTokenizer() : undefined, signal);
   const tokenizer = data.tokenizer;
   if (newRun !== null) {
     await run.writeTokenizer(tokenizer);

@@ -15,6 +15,7 @@ export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, tempPathFor, type
 export {
   readLines,
   forEachLineChunk,
+  lineChunks,
   CorpusError,
   DEFAULT_MAX_LINE_BYTES,
   MAX_LINE_BYTES_LIMIT,
@@ -29,3 +30,4 @@ export {
   FINGERPRINT_CACHE_FILE,
   type FileFingerprint,
 } from "./file-fingerprint.js";
+export { runToEnd, runCooperatively, yieldToEventLoop, Pacer, type Interruptible } from "./cooperative.js";

@@ -17,8 +17,8 @@
  *
  * Pipes and devices (`/dev/stdin`, a FIFO) are read like files; only directories are refused.
  *
- * Two front-ends over the same splitter: `forEachLineChunk` (synchronous, whole chunks of lines) and
- * `readLines` (an async generator of numbered lines).
+ * Front-ends over the same splitter: `lineChunks` and `forEachLineChunk` (synchronous, whole chunks
+ * of lines) and `readLines` (an async generator of numbered lines).
  */
 import { closeSync, openSync, readSync, statSync, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
@@ -230,6 +230,20 @@ export function forEachLineChunk(
   onLines: (lines: string[], bytesRead: number) => void,
   options: LineReadOptions = {},
 ): void {
+  for (const { lines, bytesRead } of lineChunks(path, options)) onLines(lines, bytesRead);
+}
+
+/**
+ * The chunks of whole lines of `path` (read synchronously, 1 MiB at a time), each with the bytes
+ * read so far; a generator, so that its reader can pause between chunks. Errors as `forEachLineChunk`.
+ *
+ * @example
+ *   for (const { lines, bytesRead } of lineChunks("data/tatoeba-en.txt")) console.log(lines.length, bytesRead);
+ */
+export function* lineChunks(
+  path: string,
+  options: LineReadOptions = {},
+): Generator<{ lines: string[]; bytesRead: number }, void, undefined> {
   const splitter = new LineSplitter(path, options);
   let fd: number;
   try {
@@ -242,16 +256,24 @@ export function forEachLineChunk(
   let total = 0;
   try {
     for (;;) {
-      const got = readSync(fd, buf, 0, buf.length, null);
-      if (got === 0) break;
-      total += got;
-      const lines = splitter.push(buf.subarray(0, got));
-      if (lines.length > 0) onLines(lines, total);
+      let lines: string[];
+      try {
+        const got = readSync(fd, buf, 0, buf.length, null);
+        if (got === 0) break;
+        total += got;
+        lines = splitter.push(buf.subarray(0, got));
+      } catch (err) {
+        throw fileError(err, path);
+      }
+      if (lines.length > 0) yield { lines, bytesRead: total };
     }
-    const rest = splitter.end();
-    if (rest.length > 0) onLines(rest, total);
-  } catch (err) {
-    throw fileError(err, path);
+    let rest: string[];
+    try {
+      rest = splitter.end();
+    } catch (err) {
+      throw fileError(err, path);
+    }
+    if (rest.length > 0) yield { lines: rest, bytesRead: total };
   } finally {
     closeSync(fd);
   }

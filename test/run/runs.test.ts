@@ -63,7 +63,7 @@ test("runs are summarised from their metrics: best validation loss, steps, curve
 
   let out = "";
   await runsCommand([root], (t) => (out += t));
-  assert.match(out, /2026-01-01_00-00-00\s+200\s+6\.4000\s+100/);
+  assert.match(out, /2026-01-01_00-00-00\s+200\s+6\.4000\s+100\s+7\.0000\s+\S+\s+finished\s/);
   out = "";
   await runsCommand([a, "--json"], (t) => (out += t));
   assert.equal(JSON.parse(out).valid.length, 3);
