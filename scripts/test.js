@@ -3,7 +3,7 @@
 // empty one, then a check that the tests removed everything they made there: a test that leaves a
 // temporary file or folder behind fails the suite, naming what was left.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const paths = process.argv.slice(2);
 const temp = mkdtempSync(join(tmpdir(), "mlm-ts-tests-"));
+// Traversable by every user, as /tmp is: a test runs a child as an unprivileged user inside it.
+chmodSync(temp, 0o755);
 let code;
 try {
   const run = spawnSync(

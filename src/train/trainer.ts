@@ -84,7 +84,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       await run.lock.release();
     }
   } catch (err) {
-    if (made !== null && opened.session?.trained !== true) await dir.storage.remove(made);
+    // Best effort: the error that stopped the run is the one to report, not a failed clean-up.
+    if (made !== null && opened.session?.trained !== true) await dir.storage.remove(made).catch(() => {});
     throw err;
   }
 }
@@ -104,11 +105,14 @@ async function trainIn(
   const resumed = resumeFrom === null ? null : await readCheckpoint(resumeFrom);
   if (resumed !== null && isComplete(resumed.checkpoint.state, config, data.schedule.totalSteps))
     return completeSummary(run.dir, resumed, (Date.now() - wallStart) / 1000);
-  const { model, backend, dispose } = await buildRunModel(config, data, resumed, options.backend, log);
+  const { model, backend, dispose } = await buildRunModel(config, data, resumed, options.backend);
   // From here on the run records where it stands (status.json).
   let step = resumed?.checkpoint.state.step ?? 0;
   try {
     await run.writeStatus({ state: "running", step });
+    log(
+      `model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`,
+    );
     const adam = adamFor(backend, model, config);
     const start =
       resumed === null
@@ -206,7 +210,11 @@ interface ResumePoint {
 async function firstMissingFolder(run: RunDirectory): Promise<string | null> {
   const { path } = run.storage;
   let missing: string | null = null;
-  for (let dir = run.dir; (await run.storage.stat(dir)) === null; dir = path.dirname(dir)) missing = dir;
+  try {
+    for (let dir = run.dir; (await run.storage.stat(dir)) === null; dir = path.dirname(dir)) missing = dir;
+  } catch {
+    return null; // an unreadable parent: the lock reports it; nothing of ours to remove
+  }
   return missing;
 }
 
@@ -260,9 +268,8 @@ async function buildRunModel(
   data: RunData,
   resumed: ResumePoint | null,
   backend: Backend | undefined,
-  log: (line: string) => void,
 ): Promise<BuiltModel> {
-  const built = await buildModel({
+  return buildModel({
     config: modelConfigFrom(config, data.tokenizer.vocabSize),
     capacity: { ...capacityFor([data.trainLoader, data.validLoader]), accumulate: config.gradAccumSteps > 1 },
     backend: backend ?? config.backend,
@@ -270,11 +277,6 @@ async function buildRunModel(
     weights: resumed?.checkpoint.tensors ?? Rng.derive(config.seed, "init"),
     weightsFile: resumed === null ? undefined : platform().storage.path.join(resumed.dir, CHECKPOINT_FILES.model),
   });
-  const { model, backend: be } = built;
-  log(
-    `model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${be.name} (${be.threads} thread${be.threads === 1 ? "" : "s"})`,
-  );
-  return built;
 }
 
 /** The state of a new run: step 0, the dropout generator from the seed. */
@@ -322,5 +324,8 @@ async function restoredState(
 /** One line for the end of a run. */
 export function describeSummary(s: TrainSummary): string {
   const best = s.bestValidLoss === null ? "none" : `${s.bestValidLoss.toFixed(4)} at step ${s.bestStep}`;
-  return `done: best validation loss ${best} | ${s.steps} steps, ${s.epochs} epoch${s.epochs === 1 ? "" : "s"} | ${s.msPerStep.toFixed(0)} ms/step, ${formatRate(s.tokensPerSecond)} tokens/s | wall ${formatSeconds(s.wallSeconds)} | ${s.runDir}`;
+  if (s.stoppedBy === "complete")
+    return `already complete: ${s.runDir} is at step ${s.steps} (best validation loss ${best}); nothing was run or written (raise --max-steps, --epochs or --early-stopping to train further)`;
+  const ms = Number.isFinite(s.msPerStep) ? s.msPerStep.toFixed(0) : "-";
+  return `done: best validation loss ${best} | ${s.steps} steps, ${s.epochs} epoch${s.epochs === 1 ? "" : "s"} | ${ms} ms/step, ${formatRate(s.tokensPerSecond)} tokens/s | wall ${formatSeconds(s.wallSeconds)} | ${s.runDir}`;
 }

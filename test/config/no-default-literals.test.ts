@@ -30,6 +30,7 @@ const ALIASES: Record<string, keyof typeof CONFIG_TABLE> = {
 const UNRELATED: { file: string; name: string; why: string }[] = [
   { file: "src/engine/wasm/heap.ts", name: "initialPages", why: "64 pages of 64 KiB of wasm memory, not a batch size" },
   { file: "src/pipelines/load-model.ts", name: "maxBatch", why: "8 sentences per inference batch, not the heads" },
+  { file: "src/util/progress.ts", name: "logEverySeconds", why: "10 s between plain progress lines, not saveMinutes" },
 ];
 
 type Literal = number | string | boolean;
