@@ -60,9 +60,21 @@ export interface CorpusRecord {
  *   console.log(describeCorpusStats(stats));
  *   // data/it-en.tsv: tsv with header, 1000 lines, 0 empty and 3 duplicate sentences dropped, 996 kept
  */
-export async function readCorpus(path: string, options: ReadCorpusOptions = {}): Promise<{ sentences: string[]; stats: CorpusStats }> {
+export async function readCorpus(
+  path: string,
+  options: ReadCorpusOptions = {},
+): Promise<{ sentences: string[]; stats: CorpusStats }> {
   const dedupe = options.dedupe ?? true;
-  const stats: CorpusStats = { path, format: "txt", formatFrom: "option", lines: 0, headerDetected: false, emptyDropped: 0, duplicatesDropped: 0, sentences: 0 };
+  const stats: CorpusStats = {
+    path,
+    format: "txt",
+    formatFrom: "option",
+    lines: 0,
+    headerDetected: false,
+    emptyDropped: 0,
+    duplicatesDropped: 0,
+    sentences: 0,
+  };
   const seen = new Set<string>();
   const sentences: string[] = [];
   for await (const record of streamCorpus(path, options, stats)) {
@@ -85,8 +97,21 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
  * are counted in `stats.emptyDropped` and skipped; a blank TSV line too). For corpora too big to hold.
  * `stats`, when given, is filled in as reading goes (format, lines, header).
  */
-export async function* streamCorpus(path: string, options: ReadCorpusOptions = {}, stats?: CorpusStats): AsyncGenerator<CorpusRecord> {
-  const st: CorpusStats = stats ?? { path, format: "txt", formatFrom: "option", lines: 0, headerDetected: false, emptyDropped: 0, duplicatesDropped: 0, sentences: 0 };
+export async function* streamCorpus(
+  path: string,
+  options: ReadCorpusOptions = {},
+  stats?: CorpusStats,
+): AsyncGenerator<CorpusRecord> {
+  const st: CorpusStats = stats ?? {
+    path,
+    format: "txt",
+    formatFrom: "option",
+    lines: 0,
+    headerDetected: false,
+    emptyDropped: 0,
+    duplicatesDropped: 0,
+    sentences: 0,
+  };
   await access(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") throw new Error(`${path}: file not found (${missingCorpusHint()})`);
   }); // other errors are reported when the file is read, with their cause
@@ -158,7 +183,9 @@ const INTEGER = /^[+-]?\d+$/;
 function splitTsv(text: string, path: string, lineNo: number): string[] {
   const fields = text.split("\t");
   if (fields.length !== 4) {
-    throw new Error(`${path}:${lineNo}: expected 4 tab-separated columns (id_it, sent_it, id_en, sent_en), found ${fields.length}`);
+    throw new Error(
+      `${path}:${lineNo}: expected 4 tab-separated columns (id_it, sent_it, id_en, sent_en), found ${fields.length}`,
+    );
   }
   return fields;
 }
@@ -172,21 +199,35 @@ function parseJsonLine(text: string, path: string, lineNo: number, field: string
     throw new Error(`${path}:${lineNo}: ${expected}; invalid JSON (${(err as Error).message})`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`${path}:${lineNo}: ${expected}; found ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`);
+    throw new Error(
+      `${path}:${lineNo}: ${expected}; found ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`,
+    );
   }
   const s = (value as Record<string, unknown>)[field];
   if (typeof s !== "string") {
-    throw new Error(`${path}:${lineNo}: ${expected}; ${s === undefined ? "the field is missing" : `the field is ${s === null ? "null" : typeof s}`}`);
+    throw new Error(
+      `${path}:${lineNo}: ${expected}; ${s === undefined ? "the field is missing" : `the field is ${s === null ? "null" : typeof s}`}`,
+    );
   }
   return s;
 }
 
-const EXTENSIONS: Record<string, CorpusFormat> = { ".tsv": "tsv", ".txt": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl" };
+const EXTENSIONS: Record<string, CorpusFormat> = {
+  ".tsv": "tsv",
+  ".txt": "txt",
+  ".jsonl": "jsonl",
+  ".json": "jsonl",
+  ".ndjson": "jsonl",
+};
 
 /** Picks the format: the option, else the file extension, else a look at the first non-empty line. */
-export async function resolveFormat(path: string, format: CorpusFormat | "auto"): Promise<{ format: CorpusFormat; from: CorpusStats["formatFrom"] }> {
+export async function resolveFormat(
+  path: string,
+  format: CorpusFormat | "auto",
+): Promise<{ format: CorpusFormat; from: CorpusStats["formatFrom"] }> {
   if (format !== "auto") {
-    if (format !== "tsv" && format !== "txt" && format !== "jsonl") throw new Error(`unknown corpus format "${String(format)}" (expected auto, tsv, txt or jsonl)`);
+    if (format !== "tsv" && format !== "txt" && format !== "jsonl")
+      throw new Error(`unknown corpus format "${String(format)}" (expected auto, tsv, txt or jsonl)`);
     return { format, from: "option" };
   }
   const byExt = EXTENSIONS[extname(path).toLowerCase()];
@@ -208,9 +249,15 @@ async function sniffFormat(path: string): Promise<CorpusFormat> {
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? `${path}: file not found` : `${path}: cannot read (${code ?? (err as Error).message})`);
+    throw new Error(
+      code === "ENOENT" ? `${path}: file not found` : `${path}: cannot read (${code ?? (err as Error).message})`,
+    );
   }
-  const first = head.split("\n").find((l) => l.trim().length > 0)?.trim() ?? "";
+  const first =
+    head
+      .split("\n")
+      .find((l) => l.trim().length > 0)
+      ?.trim() ?? "";
   if (first.startsWith("{")) return "jsonl";
   if (first.split("\t").length === 4) return "tsv";
   return "txt";

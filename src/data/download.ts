@@ -36,25 +36,36 @@ export interface DownloadResult {
  * @example
  *   const { bytes } = await downloadFile(DEFAULT_DATASET_URL, "data/it-en.tsv");
  */
-export async function downloadFile(url: string, destPath: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadFile(
+  url: string,
+  destPath: string,
+  options: DownloadOptions = {},
+): Promise<DownloadResult> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new Error(`invalid URL "${url}"`);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(`only http and https URLs are supported, got "${url}"`);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new Error(`only http and https URLs are supported, got "${url}"`);
 
   let response: Response;
   try {
     // Ask for the bytes as they are: with a compressed response, content-length counts compressed bytes.
-    response = await fetch(url, { redirect: "follow", headers: { "accept-encoding": "identity" }, signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined });
+    response = await fetch(url, {
+      redirect: "follow",
+      headers: { "accept-encoding": "identity" },
+      signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+    });
   } catch (err) {
     throw new Error(`cannot reach ${url}: ${describeFetchError(err)}`);
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
-    throw new Error(`HTTP ${response.status}${response.statusText ? " " + response.statusText : ""} for ${response.url || url}`);
+    throw new Error(
+      `HTTP ${response.status}${response.statusText ? " " + response.statusText : ""} for ${response.url || url}`,
+    );
   }
   if (response.body === null) throw new Error(`empty response from ${url}`);
 
@@ -62,7 +73,11 @@ export async function downloadFile(url: string, destPath: string, options: Downl
   const encoding = response.headers.get("content-encoding");
   const lengthHeader = encoding === null || encoding === "identity" ? response.headers.get("content-length") : null;
   const expected = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-  const bar = createProgress({ label: `download ${basename(destPath)}`, total: expected ?? 0, silent: options.silent || options.progress === false });
+  const bar = createProgress({
+    label: `download ${basename(destPath)}`,
+    total: expected ?? 0,
+    silent: options.silent || options.progress === false,
+  });
   const body = response.body as unknown as AsyncIterable<Uint8Array>;
   let bytes = 0;
   let bodyFailed = false;

@@ -9,7 +9,9 @@ import { downloadFile, DEFAULT_DATASET_URL, readCorpus } from "../../src/data/in
 import { downloadCommand } from "../../src/cli/download.js";
 import { tempDir } from "./tiny-tokenizer.js";
 
-const TSV = Array.from({ length: 500 }, (_, i) => `${2 * i + 1}\tFrase ${i}.\t${2 * i + 2}\tSentence number ${i}.`).join("\n") + "\n";
+const TSV =
+  Array.from({ length: 500 }, (_, i) => `${2 * i + 1}\tFrase ${i}.\t${2 * i + 2}\tSentence number ${i}.`).join("\n") +
+  "\n";
 let server: Server;
 let baseUrl = "";
 let gzipAskedFor = "";
@@ -96,15 +98,27 @@ test("HTTP errors, cut connections and unreachable hosts: clear errors, nothing 
   const { dir, cleanup } = tempDir();
   try {
     const dest = join(dir, "it-en.tsv");
-    await assert.rejects(downloadFile(`${baseUrl}/missing.tsv`, dest, { silent: true }), new RegExp(`^Error: HTTP 404 Not Found for ${baseUrl}/missing\\.tsv$`));
-    await assert.rejects(downloadFile(`${baseUrl}/cut`, dest, { silent: true }), /^Error: (connection to .*\/cut failed after \d+ B: .*other side closed|.*\/cut ended after \d+ of 100000 bytes)$/);
+    await assert.rejects(
+      downloadFile(`${baseUrl}/missing.tsv`, dest, { silent: true }),
+      new RegExp(`^Error: HTTP 404 Not Found for ${baseUrl}/missing\\.tsv$`),
+    );
+    await assert.rejects(
+      downloadFile(`${baseUrl}/cut`, dest, { silent: true }),
+      /^Error: (connection to .*\/cut failed after \d+ B: .*other side closed|.*\/cut ended after \d+ of 100000 bytes)$/,
+    );
     // A port nobody listens on: take a free one, then close it.
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    await assert.rejects(downloadFile(`http://127.0.0.1:${port}/x`, dest, { silent: true }), /cannot reach http:\/\/127\.0\.0\.1:\d+\/x: ECONNREFUSED/);
-    await assert.rejects(downloadFile("ftp://example.org/x", dest, { silent: true }), /only http and https URLs are supported/);
+    await assert.rejects(
+      downloadFile(`http://127.0.0.1:${port}/x`, dest, { silent: true }),
+      /cannot reach http:\/\/127\.0\.0\.1:\d+\/x: ECONNREFUSED/,
+    );
+    await assert.rejects(
+      downloadFile("ftp://example.org/x", dest, { silent: true }),
+      /only http and https URLs are supported/,
+    );
     assert.deepEqual(readdirSync(dir), [], "no half file, no temporary file");
   } finally {
     cleanup();
@@ -124,7 +138,9 @@ test("mlm download: --url/--out, keeps an existing file unless --force, bad flag
     assert.equal(readFileSync(out, "utf8"), TSV);
 
     const missing = join(dir, "missing.tsv");
-    const stderr = await captureStderr(() => downloadCommand(["--url", `${baseUrl}/nope`, "--out", missing, "--quiet"]));
+    const stderr = await captureStderr(() =>
+      downloadCommand(["--url", `${baseUrl}/nope`, "--out", missing, "--quiet"]),
+    );
     assert.equal(stderr.result, 1);
     assert.match(stderr.text, /^mlm download: HTTP 404 Not Found for .*\/nope\n$/);
     assert.equal(existsSync(missing), false);
@@ -140,10 +156,10 @@ test("mlm download: --url/--out, keeps an existing file unless --force, bad flag
 async function captureStderr<T>(fn: () => Promise<T>): Promise<{ result: T; text: string }> {
   const original = process.stderr.write.bind(process.stderr);
   let text = "";
-  process.stderr.write = ((chunk: string | Uint8Array) => {
+  process.stderr.write = (chunk: string | Uint8Array) => {
     text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
     return true;
-  });
+  };
   try {
     return { result: await fn(), text };
   } finally {
