@@ -266,5 +266,8 @@ async function sniffFormat(path: string): Promise<CorpusFormat> {
 /** One line for the CLI, e.g. "it-en.tsv: tsv with header, 1000 lines, 0 empty and 3 duplicate sentences dropped, 996 kept". */
 export function describeCorpusStats(stats: CorpusStats): string {
   const fmt = stats.format === "tsv" ? `tsv ${stats.headerDetected ? "with header" : "without header"}` : stats.format;
-  return `${stats.path}: ${fmt}, ${stats.lines} lines, ${stats.emptyDropped} empty and ${stats.duplicatesDropped} duplicate sentences dropped, ${stats.sentences} kept`;
+  return (
+    `${stats.path}: ${fmt}, ${stats.lines} lines, ${stats.emptyDropped} empty and ` +
+    `${stats.duplicatesDropped} duplicate sentences dropped, ${stats.sentences} kept`
+  );
 }

@@ -81,7 +81,8 @@ export async function prepareData(
   });
   if (train.length === 0 || valid.length === 0) {
     throw new Error(
-      `sample ${config.sample} of ${sentences.length} sentences gives ${train.length} training and ${valid.length} validation sentences; both must be non-empty (raise --sample)`,
+      `sample ${config.sample} of ${sentences.length} sentences gives ${train.length} training and ${valid.length} ` +
+        `validation sentences; both must be non-empty (raise --sample)`,
     );
   }
   log(

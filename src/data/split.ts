@@ -62,7 +62,8 @@ export function splitSizes(
   const validSize = sampleSize - trainSize;
   if (trainSize === 0 || (trainFraction < 1 && validSize === 0)) {
     throw new Error(
-      `too few sentences to split: ${n} sentences, sample ${sample} -> ${sampleSize}, train fraction ${trainFraction} -> ${trainSize} train and ${validSize} validation; use more data or a larger sample`,
+      `too few sentences to split: ${n} sentences, sample ${sample} -> ${sampleSize}, train fraction ` +
+        `${trainFraction} -> ${trainSize} train and ${validSize} validation; use more data or a larger sample`,
     );
   }
   return { sampleSize, trainSize, validSize };

@@ -154,7 +154,8 @@ export class TrainingSession {
       const lastValid = s.validHistory.at(-1)?.loss;
       bar.update(
         s.step,
-        `epoch ${this.epoch + 1}/${this.parts.epochsReached} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
+        `epoch ${this.epoch + 1}/${this.parts.epochsReached} loss ${figures.loss.toFixed(3)} val ` +
+          `${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
       );
     }
     bar.stop();
@@ -224,7 +225,8 @@ export class TrainingSession {
     });
     if (!process.stderr.isTTY)
       this.parts.log(
-        `step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`,
+        `step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ` +
+          `${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`,
       );
     s.lossSinceLog = 0;
     s.stepsSinceLog = 0;
@@ -256,7 +258,8 @@ export class TrainingSession {
     this.evaluations.push({ step, metrics: result });
     this.state.validHistory.push({ step, ...result });
     log(
-      `step ${step}: validation loss ${result.loss.toFixed(4)}, perplexity ${result.perplexity.toFixed(1)}, accuracy ${pct(result.accuracy)} (top-5 ${pct(result.top5)}) [${Date.now() - t0} ms]`,
+      `step ${step}: validation loss ${result.loss.toFixed(4)}, perplexity ${result.perplexity.toFixed(1)}, accuracy ` +
+        `${pct(result.accuracy)} (top-5 ${pct(result.top5)}) [${Date.now() - t0} ms]`,
     );
     return result;
   }

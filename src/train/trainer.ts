@@ -205,7 +205,8 @@ async function restoredState(
   const dropoutRng = Rng.fromState(state.dropoutRng);
   await run.truncateMetrics(state.step);
   log(
-    `resumed from ${dir}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
+    `resumed from ${dir}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ` +
+      `${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
   );
   const before = state.kernels;
   if (before !== undefined && before !== backend.kernels) {
@@ -228,5 +229,9 @@ async function latestCheckpoint(run: RunDirectory): Promise<string> {
 /** One line for the end of a run. */
 export function describeSummary(s: TrainSummary): string {
   const best = s.bestValidLoss === null ? "none" : `${s.bestValidLoss.toFixed(4)} at step ${s.bestStep}`;
-  return `done: best validation loss ${best} | ${s.steps} steps, ${s.epochs} epoch${s.epochs === 1 ? "" : "s"} | ${s.msPerStep.toFixed(0)} ms/step, ${formatRate(s.tokensPerSecond)} tokens/s | wall ${formatSeconds(s.wallSeconds)} | ${s.runDir}`;
+  return (
+    `done: best validation loss ${best} | ${s.steps} steps, ${s.epochs} epoch${s.epochs === 1 ? "" : "s"} | ` +
+    `${s.msPerStep.toFixed(0)} ms/step, ${formatRate(s.tokensPerSecond)} tokens/s | ` +
+    `wall ${formatSeconds(s.wallSeconds)} | ${s.runDir}`
+  );
 }
