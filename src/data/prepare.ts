@@ -125,7 +125,7 @@ export async function prepareData(
 /**
  * The training and validation loaders of a run: the configured batches and masking; validation
  * never shuffled and masked with fixed, seeded masks so that every evaluation scores the same tokens.
- * `packMode` is how the model lays the batches out (the model's PackMode).
+ * The batches are packed as the model runs them: padding rows dropped, or kept with --compute-padding.
  */
 export function runLoaders(
   config: TrainConfig,
