@@ -80,8 +80,10 @@ const LITTLE_ENDIAN_HOST = endianness() === "LE";
  * cache file atomically (temporary file, then rename).
  *
  * @example
+ *   import { createHash } from "node:crypto";
+ *   const fingerprint = createHash("sha256").update(tokenizer.toString()).digest("hex");
  *   const { split, fromCache } = await loadOrBuildTokenized({
- *     sentences: train, encode: (s) => tokenizer.encodeIds(s), fingerprint: tokenizer.fingerprint,
+ *     sentences: train, encode: (s) => tokenizer.encodeIds(s), fingerprint,
  *     maxLen: 128, cacheDir: ".cache/data", name: "train",
  *   });
  *   // split.count === train.length; a second call returns fromCache: true

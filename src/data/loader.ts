@@ -52,7 +52,7 @@ export interface LoaderPosition {
  *   const train = new MlmDataLoader(split, { batchSize: 64, padId: 0, maskId: 3, vocabSize: 25000, isSpecial: [0, 1, 2, 3] });
  *   for (let step = 0; step < 1230; step++) {
  *     const { epoch, index, batch } = train.next();   // batch.ids, batch.labels: [batch.rows]
- *     ...
+ *     // ... a training step on batch
  *   }
  *   checkpoint.data = train.position();              // later: train.restore(checkpoint.data)
  */
