@@ -5,6 +5,7 @@
  */
 import type { Backend } from "../engine/backend.js";
 import { createBackend, type BackendKind } from "../engine/create.js";
+import { DEFAULT_CONFIG } from "../config/table.js";
 import { Rng } from "../util/rng.js";
 import type { MlmDataLoader } from "../data/loader.js";
 import type { ModelConfig } from "./config.js";
@@ -47,7 +48,8 @@ export interface BuiltModel {
 export async function buildModel(options: BuildModelOptions): Promise<BuiltModel> {
   const given = options.backend;
   const owned = typeof given === "string";
-  const backend = typeof given === "string" ? await createBackend(given, options.threads ?? 0) : given;
+  const backend =
+    typeof given === "string" ? await createBackend(given, options.threads ?? DEFAULT_CONFIG.threads) : given;
   const dispose = (): void => {
     if (owned) backend.dispose();
   };

@@ -17,7 +17,7 @@ import {
   type CorpusStats,
 } from "../data/index.js";
 import { capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
-import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
+import { CONFIG_TABLE, DEFAULT_CONFIG, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
 import type { LoadedModel } from "./load-model.js";
 
 /**
@@ -114,10 +114,11 @@ export async function evaluateRunValidation(
   loaded: LoadedModel,
   options: { progress?: boolean } = {},
 ): Promise<CorpusEvaluation> {
-  const config = { ...loaded.config, progress: options.progress ?? false };
+  const progress = options.progress ?? DEFAULT_CONFIG.progress;
+  const config = { ...loaded.config, progress };
   const data = await prepareData(config, () => {}, loaded.tokenizer);
   const { valid: loader } = runLoaders(config, data.tokenizer, data.train, data.valid);
-  const metrics = scoreLoader(loaded, loader, config.fullHead, options.progress ?? false);
+  const metrics = scoreLoader(loaded, loader, config.fullHead, progress);
   return { ...metrics, sentences: data.valid.count, corpus: null };
 }
 
