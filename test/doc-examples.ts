@@ -46,7 +46,7 @@ export function jsdocExamples(source: string): CodeBlock[] {
       const start = tag[1].trim() === "" ? i + 1 : i;
       while (body.length > 0 && body[body.length - 1].trim() === "") body.pop();
       const indent = Math.min(...body.filter((l) => l.trim() !== "").map((l) => l.length - l.trimStart().length));
-      blocks.push({ code: body.map((l) => l.slice(indent)).join("\n"), line: first + start });
+      blocks.push({ code: body.map((l) => l.slice(indent).trimEnd()).join("\n"), line: first + start });
     }
   }
   return blocks;

@@ -59,7 +59,7 @@ const PREAMBLE: Record<string, string> = {
   "src/util/progress.ts #1": "declare const sentences: string[];",
 };
 
-/** Blocks that are not TypeScript at all, and why; keep this rare. */
+/** Blocks that cannot be type-checked, by key, and why (none today; keep it rare). */
 const UNCHECKED: Record<string, string> = {};
 
 interface Example {
@@ -98,15 +98,8 @@ function entryPoints(): Map<string, string> {
   for (const [subpath, target] of Object.entries(pkg.exports)) {
     assert.match(String(target), /^\.\/dist\/src\/.*\.js$/, `package.json exports ${subpath}`);
     const specifier = subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
-    entries.set(
-      specifier,
-      join(
-        ROOT,
-        String(target)
-          .replace(/^\.\/dist\//, "")
-          .replace(/\.js$/, ".ts"),
-      ),
-    );
+    const source = String(target).replace(/^\.\/dist\/(.*)\.js$/, "$1.ts");
+    entries.set(specifier, join(ROOT, source));
   }
   return entries;
 }
@@ -299,4 +292,27 @@ test("every @example block of src/ and every ts/js block of the README type-chec
   }
   assert.ok(examples.length >= 60, `found ${examples.length} examples`);
   assert.deepEqual(problems, []);
+});
+
+test("jsdocExamples: blocks below the tag or on its line, indentation removed, first lines counted from 1", () => {
+  const source = [
+    "/**",
+    " * Sums.",
+    " *",
+    " * @example",
+    " *   const a = 1;",
+    " *     a + 1;",
+    " * @returns the sum",
+    " */",
+    "export const x = 1;",
+    "/** @example f(2); */",
+    "/* @example not a doc comment */",
+  ].join("\n");
+  assert.deepEqual(jsdocExamples(source), [
+    { code: "const a = 1;\n  a + 1;", line: 5 },
+    { code: "f(2);", line: 10 },
+  ]);
+  assert.deepEqual(readmeCodeBlocks("# T\n\n```ts\nconst b = 2;\n```\n```sh\nls\n```\n"), [
+    { code: "const b = 2;\n", line: 4 },
+  ]);
 });
