@@ -73,7 +73,8 @@ async function main(): Promise<void> {
     const r = trainChild(args);
     log(
       `${name.padEnd(14)} ${Number(r.msPerStepMedian).toFixed(1).padStart(8)} ms/step | ${Number(r.realTokensPerSec).toFixed(0).padStart(7)} real tok/s | ` +
-        `${Number(r.paddedTokensPerSec).toFixed(0).padStart(7)} padded tok/s | eval ${Number(r.evalMsPerBatch).toFixed(1)} ms/batch | peak ${Number(r.peakRssMiB).toFixed(0)} MiB | ${r.threads} thread(s)`,
+        `${Number(r.paddedTokensPerSec).toFixed(0).padStart(7)} padded tok/s | eval ` +
+        `${Number(r.evalMsPerBatch).toFixed(1)} ms/batch | peak ${Number(r.peakRssMiB).toFixed(0)} MiB | ${r.threads} thread(s)`,
     );
     for (const [k, v] of Object.entries(r)) if (typeof v === "number") all[`${name}.${k}`] = v;
   }
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
     log(`\n== the tutorial's whole schedule (30 epochs, evaluation every 500 steps), default configuration ==`);
     const s = trainChild(["--schedule", "--backend", "wasm", "--threads", String(threads)]);
     log(
-      `${s.scheduleSteps} steps in ${Number(s.scheduleWallSeconds).toFixed(1)} s (best validation loss ${Number(s.scheduleBestValidLoss).toFixed(4)}, peak ${Number(s.schedulePeakRssMiB).toFixed(0)} MiB)`,
+      `${s.scheduleSteps} steps in ${Number(s.scheduleWallSeconds).toFixed(1)} s (best validation loss ` +
+        `${Number(s.scheduleBestValidLoss).toFixed(4)}, peak ${Number(s.schedulePeakRssMiB).toFixed(0)} MiB)`,
     );
     for (const [k, v] of Object.entries(s)) if (typeof v === "number") all[k] = v;
 
@@ -93,13 +95,18 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(t)) all[`tokenizer.${k}`] = v;
     const rate = (k: string): string => `${(t[`${k}_sentences_per_s`] / 1000).toFixed(0)}k sentences/s`;
     log(
-      `training: ours ${t.train_ours_seconds.toFixed(3)} s (${rate("train_ours")}), Rust ${t.train_rust_seconds.toFixed(3)} s (${rate("train_rust")}): ratio ${t.train_ratio_ours_over_rust.toFixed(2)} (target <= 1.5)`,
+      `training: ours ${t.train_ours_seconds.toFixed(3)} s (${rate("train_ours")}), Rust ` +
+        `${t.train_rust_seconds.toFixed(3)} s (${rate("train_rust")}): ratio ` +
+        `${t.train_ratio_ours_over_rust.toFixed(2)} (target <= 1.5)`,
     );
     log(
-      `encoding: ours ${t.encode_ours_seconds.toFixed(3)} s (${rate("encode_ours")}), ids only ${t.encodeids_ours_seconds.toFixed(3)} s, Rust encodeBatch ${t.encode_rust_seconds.toFixed(3)} s (${rate("encode_rust")}): ratio ${t.encode_ratio_ours_over_rust.toFixed(2)} (target <= 1)`,
+      `encoding: ours ${t.encode_ours_seconds.toFixed(3)} s (${rate("encode_ours")}), ids only ` +
+        `${t.encodeids_ours_seconds.toFixed(3)} s, Rust encodeBatch ${t.encode_rust_seconds.toFixed(3)} s ` +
+        `(${rate("encode_rust")}): ratio ${t.encode_ratio_ours_over_rust.toFixed(2)} (target <= 1)`,
     );
     log(
-      `peak memory: ours ${t.train_ours_peak_mib.toFixed(0)} / ${t.encode_ours_peak_mib.toFixed(0)} MiB, Rust ${t.train_rust_peak_mib.toFixed(0)} / ${t.encode_rust_peak_mib.toFixed(0)} MiB (training / encoding)`,
+      `peak memory: ours ${t.train_ours_peak_mib.toFixed(0)} / ${t.encode_ours_peak_mib.toFixed(0)} MiB, Rust ` +
+        `${t.train_rust_peak_mib.toFixed(0)} / ${t.encode_rust_peak_mib.toFixed(0)} MiB (training / encoding)`,
     );
   }
   process.stdout.write(JSON.stringify(all) + "\n");

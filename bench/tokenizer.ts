@@ -154,7 +154,8 @@ function printTable(f: Record<string, number>): void {
   for (const [label, key] of rows) {
     const sps = f[`${key}_sentences_per_s`];
     console.log(
-      `${label.padEnd(42)} ${f[`${key}_seconds`].toFixed(3).padStart(8)} ${(sps === undefined ? "-" : Math.round(sps).toString()).padStart(10)} ${f[`${key}_peak_mib`].toFixed(0).padStart(9)}`,
+      `${label.padEnd(42)} ${f[`${key}_seconds`].toFixed(3).padStart(8)} ` +
+        `${(sps === undefined ? "-" : Math.round(sps).toString()).padStart(10)} ${f[`${key}_peak_mib`].toFixed(0).padStart(9)}`,
     );
   }
   console.log(`\ntraining time ours/Rust: ${f.train_ratio_ours_over_rust.toFixed(2)} (target <= 1.5)`);

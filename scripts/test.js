@@ -24,7 +24,8 @@ try {
   const left = readdirSync(temp);
   if (left.length > 0) {
     process.stderr.write(
-      `npm test: the tests left ${left.length} temporary entr${left.length === 1 ? "y" : "ies"} behind (remove them in a finally block or with node:test's after): ${left.join(", ")}\n`,
+      `npm test: the tests left ${left.length} temporary entr${left.length === 1 ? "y" : "ies"} behind ` +
+        `(remove them in a finally block or with node:test's after): ${left.join(", ")}\n`,
     );
     code = 1;
   }

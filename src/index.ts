@@ -1,6 +1,10 @@
 /**
  * mlm-ts: train and use small BERT-style masked language models in TypeScript.
  *
+ * It implements the system of the tutorial "Training your First Language Model" (JAX/Haiku, Hugging
+ * Face tokenizers, optax): Tatoeba English, a BPE tokenizer, a 6-layer encoder trained with 15% of the
+ * tokens masked. Comments call it "the tutorial" and state its choices where the code follows them.
+ *
  * The main entry points are exported here by name; each area is also exported whole as a namespace
  * (and as its own package path, e.g. "mlm-ts/tokenizer").
  *

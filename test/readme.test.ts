@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { ESLint } from "eslint";
 import * as prettier from "prettier";
 import { readScalars } from "../src/track/index.js";
+import { readmeCodeBlocks } from "./doc-examples.js";
 import { tempDir } from "./temp-dir.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -258,7 +259,7 @@ test("README commands: shell blocks only, comments removed (not inside quotes), 
 
 test("the README's library examples pass npm run lint as .mjs scripts at the repository's root", async () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const examples = [...readme.matchAll(/^```(?:ts|js)\n([^]*?)^```$/gm)].map((m) => m[1]);
+  const examples = readmeCodeBlocks(readme).map((b) => b.code);
   assert.ok(examples.length >= 2, "the README has library examples");
   const eslint = new ESLint({ cwd: ROOT });
   for (const [i, code] of examples.entries()) {

@@ -34,10 +34,11 @@ const percent = (x: number): string => `${Math.round(100 * x)}%`;
 /** Where `mlm train` differs from the library's defaults: a terminal user wants to see progress. */
 const CLI_DEFAULTS = { progress: true } as const satisfies Partial<TrainConfig>;
 
+const split = `${percent(D.trainFraction)}/${percent(1 - D.trainFraction)}`;
 const HELP = `Usage: mlm train [CORPUS] [options]
 
 Trains a masked language model as the tutorial "Training your First Language Model" does:
-BPE tokenizer, ${percent(D.sample)} sample, ${percent(D.trainFraction)}/${percent(1 - D.trainFraction)} split, ${percent(D.maskProb)} masking, ${D.numLayers}-layer encoder, Adam with clipping,
+BPE tokenizer, ${percent(D.sample)} sample, ${split} split, ${percent(D.maskProb)} masking, ${D.numLayers}-layer encoder, Adam with clipping,
 evaluation every --eval-steps, a checkpoint whenever the validation loss improves.
 CORPUS is a .tsv (id_it, sent_it, id_en, sent_en), .txt (one sentence per line) or .jsonl file;
 without it, the bundled Tatoeba English sentences are used.
@@ -98,7 +99,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     );
     if (positionals.length > 0 || changed.length > 0) {
       throw new UsageError(
-        `cannot change ${[...changed, ...(positionals.length > 0 ? ["the corpus"] : [])].join(", ")} when resuming; only ${[...RESUMABLE].join(", ")} may change`,
+        `cannot change ${[...changed, ...(positionals.length > 0 ? ["the corpus"] : [])].join(", ")} when resuming; ` +
+          `only ${[...RESUMABLE].join(", ")} may change`,
       );
     }
     config = resolveConfig({ ...saved, ...given }, "resumed configuration");

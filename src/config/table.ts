@@ -2,8 +2,9 @@
  * The one training configuration: every setting declared once, with its default, kind, range and help.
  * The type `TrainConfig`, the defaults, the `mlm train` flags, the checks of a `--config` JSON file and
  * the help text are all derived from this table, and so is the model's shape (`ModelConfig`, a subset).
- * Every default is the tutorial's value unless its comment says why not; code elsewhere reads defaults
- * from here (`DEFAULT_CONFIG`) instead of repeating them.
+ * Every default is the value of the tutorial "Training your First Language Model" (JAX/Haiku) unless
+ * its comment says why not; code elsewhere reads defaults from here (`DEFAULT_CONFIG`) instead of
+ * repeating them.
  *
  * @example
  *   CONFIG_TABLE.batchSize;   // { kind: "int", default: 64, min: 1, help: "sentences per batch" }

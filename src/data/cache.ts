@@ -83,8 +83,10 @@ const LITTLE_ENDIAN_HOST = endianness() === "LE";
  * cache file atomically (temporary file, then rename).
  *
  * @example
+ *   import { createHash } from "node:crypto";
+ *   const fingerprint = createHash("sha256").update(tokenizer.toString()).digest("hex");
  *   const { split, fromCache } = await loadOrBuildTokenized({
- *     sentences: train, encode: (s) => tokenizer.encodeIds(s), fingerprint: tokenizer.fingerprint,
+ *     sentences: train, encode: (s) => tokenizer.encodeIds(s), fingerprint,
  *     maxLen: 128, cacheDir: ".cache/data", name: "train",
  *   });
  *   // split.count === train.length; a second call returns fromCache: true
@@ -92,13 +94,15 @@ const LITTLE_ENDIAN_HOST = endianness() === "LE";
 export async function loadOrBuildTokenized(options: LoadOrBuildOptions): Promise<LoadOrBuildResult> {
   const key = tokenizedCacheKey(options.sentences, options.fingerprint, options.maxLen, options.extraKey ?? "");
   const path = join(options.cacheDir, `${safeName(options.name)}-${key.slice(0, 16)}.tok`);
-  const log = options.log ?? (options.progress === false ? () => undefined : (line: string) => process.stderr.write(line + "\n"));
+  const log =
+    options.log ?? (options.progress === false ? () => undefined : (line: string) => process.stderr.write(line + "\n"));
   let rebuiltBecause: string | undefined;
   let bytes: Buffer | null = null;
   try {
     bytes = await readFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") rebuiltBecause = `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+      rebuiltBecause = `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   }
   if (bytes !== null) {
     const decoded = decodeTokenized(bytes, key);
@@ -108,7 +112,11 @@ export async function loadOrBuildTokenized(options: LoadOrBuildOptions): Promise
   if (rebuiltBecause !== undefined) log(`cache file ${path} is unusable (${rebuiltBecause}); rebuilding it`);
 
   const split = await runCooperatively(
-    tokenizeSteps(options.sentences, options.encode, { maxLen: options.maxLen, label: options.label ?? `tokenize ${options.name}`, progress: options.progress }),
+    tokenizeSteps(options.sentences, options.encode, {
+      maxLen: options.maxLen,
+      label: options.label ?? `tokenize ${options.name}`,
+      progress: options.progress,
+    }),
     { signal: options.signal },
   );
   try {
@@ -116,13 +124,22 @@ export async function loadOrBuildTokenized(options: LoadOrBuildOptions): Promise
   } catch (err) {
     throw new Error(`cannot write the dataset cache ${path}: ${(err as Error).message}`);
   }
-  return rebuiltBecause === undefined ? { split, fromCache: false, path, key } : { split, fromCache: false, path, key, rebuiltBecause };
+  return rebuiltBecause === undefined
+    ? { split, fromCache: false, path, key }
+    : { split, fromCache: false, path, key, rebuiltBecause };
 }
 
 /** sha256 (hex) of everything the token ids depend on. Sentences are length-prefixed so no two lists collide. */
-export function tokenizedCacheKey(sentences: readonly string[], fingerprint: string, maxLen: number, extraKey = ""): string {
+export function tokenizedCacheKey(
+  sentences: readonly string[],
+  fingerprint: string,
+  maxLen: number,
+  extraKey = "",
+): string {
   const h = createHash("sha256");
-  h.update(`mlm-ts tokenized v${VERSION}\0${fingerprint.length}:${fingerprint}\0maxLen=${maxLen}\0${extraKey.length}:${extraKey}\0n=${sentences.length}\0`);
+  h.update(
+    `mlm-ts tokenized v${VERSION}\0${fingerprint.length}:${fingerprint}\0maxLen=${maxLen}\0${extraKey.length}:${extraKey}\0n=${sentences.length}\0`,
+  );
   for (const s of sentences) {
     h.update(`${s.length}:`);
     h.update(s);
@@ -134,12 +151,20 @@ export function tokenizedCacheKey(sentences: readonly string[], fingerprint: str
  * Encodes every sentence into one TokenizedSplit. Throws on an encoding that is empty, longer than
  * `maxLen`, or holds an id that is not a non-negative integer.
  */
-export function tokenizeSentences(sentences: readonly string[], encode: EncodeFn, options: TokenizeOptions): TokenizedSplit {
+export function tokenizeSentences(
+  sentences: readonly string[],
+  encode: EncodeFn,
+  options: TokenizeOptions,
+): TokenizedSplit {
   return runToEnd(tokenizeSteps(sentences, encode, options));
 }
 
 /** `tokenizeSentences` as interruptible work (util/cooperative.ts): it yields every 1024 sentences. */
-export function* tokenizeSteps(sentences: readonly string[], encode: EncodeFn, options: TokenizeOptions): Interruptible<TokenizedSplit> {
+export function* tokenizeSteps(
+  sentences: readonly string[],
+  encode: EncodeFn,
+  options: TokenizeOptions,
+): Interruptible<TokenizedSplit> {
   const n = sentences.length;
   const offsets = new Int32Array(n + 1);
   let ids = new Int32Array(Math.max(16, n * 12)); // grown by doubling; Tatoeba averages ~10 tokens
@@ -151,7 +176,9 @@ export function* tokenizeSteps(sentences: readonly string[], encode: EncodeFn, o
       const enc = encode(sentences[i]);
       const len = enc.length;
       if (len === 0 || len > options.maxLen) {
-        throw new Error(`tokenizing sentence ${i} gave ${len} tokens; expected 1 to maxLen=${options.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${sentences[i].slice(0, 60)}"`);
+        throw new Error(
+          `tokenizing sentence ${i} gave ${len} tokens; expected 1 to maxLen=${options.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${sentences[i].slice(0, 60)}"`,
+        );
       }
       if (total + len > ids.length) {
         if (total + len > 0x7fffffff) throw new Error("tokenized split too large: over 2^31 tokens");
@@ -162,7 +189,9 @@ export function* tokenizeSteps(sentences: readonly string[], encode: EncodeFn, o
       for (let j = 0; j < len; j++) {
         const id = enc[j];
         if (!(Number.isInteger(id) && id >= 0)) {
-          throw new Error(`tokenizing sentence ${i} gave the id ${id} at position ${j}; expected a non-negative integer`);
+          throw new Error(
+            `tokenizing sentence ${i} gave the id ${id} at position ${j}; expected a non-negative integer`,
+          );
         }
         ids[total + j] = id;
       }
@@ -230,7 +259,9 @@ export function decodeTokenized(buf: Uint8Array, key: string): TokenizedSplit | 
 /** Writes integers as little-endian Int32 (width 4) or Uint16 (width 2); returns the next byte offset. */
 function putInts(view: DataView, at: number, values: Int32Array, width: 2 | 4): number {
   if (LITTLE_ENDIAN_HOST && width === 4) {
-    new Uint8Array(view.buffer, view.byteOffset + at, values.length * 4).set(new Uint8Array(values.buffer, values.byteOffset, values.length * 4));
+    new Uint8Array(view.buffer, view.byteOffset + at, values.length * 4).set(
+      new Uint8Array(values.buffer, values.byteOffset, values.length * 4),
+    );
   } else if (LITTLE_ENDIAN_HOST && (view.byteOffset + at) % 2 === 0) {
     new Uint16Array(view.buffer, view.byteOffset + at, values.length).set(values); // needs 2-byte alignment
   } else {
@@ -248,7 +279,8 @@ function getInts(view: DataView, at: number, out: Int32Array, width: number): nu
     if (width === 4) out.set(new Int32Array(view.buffer, view.byteOffset + at, out.length));
     else out.set(new Uint16Array(view.buffer, view.byteOffset + at, out.length));
   } else {
-    for (let i = 0; i < out.length; i++) out[i] = width === 4 ? view.getInt32(at + 4 * i, true) : view.getUint16(at + 2 * i, true);
+    for (let i = 0; i < out.length; i++)
+      out[i] = width === 4 ? view.getInt32(at + 4 * i, true) : view.getUint16(at + 2 * i, true);
   }
   return at + width * out.length;
 }

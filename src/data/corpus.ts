@@ -65,9 +65,21 @@ export interface CorpusRecord {
  *   console.log(describeCorpusStats(stats));
  *   // data/it-en.tsv: tsv with header, 1000 lines, 0 empty and 3 duplicate sentences dropped, 996 kept
  */
-export async function readCorpus(path: string, options: ReadCorpusOptions = {}): Promise<{ sentences: string[]; stats: CorpusStats }> {
+export async function readCorpus(
+  path: string,
+  options: ReadCorpusOptions = {},
+): Promise<{ sentences: string[]; stats: CorpusStats }> {
   const dedupe = options.dedupe ?? true;
-  const stats: CorpusStats = { path, format: "txt", formatFrom: "option", lines: 0, headerDetected: false, emptyDropped: 0, duplicatesDropped: 0, sentences: 0 };
+  const stats: CorpusStats = {
+    path,
+    format: "txt",
+    formatFrom: "option",
+    lines: 0,
+    headerDetected: false,
+    emptyDropped: 0,
+    duplicatesDropped: 0,
+    sentences: 0,
+  };
   const seen = new Set<string>();
   const sentences: string[] = [];
   for await (const record of streamCorpus(path, options, stats)) {
@@ -98,8 +110,21 @@ export async function requireCorpusFile(path: string): Promise<void> {
  * are counted in `stats.emptyDropped` and skipped; a blank TSV line too). For corpora too big to hold.
  * `stats`, when given, is filled in as reading goes (format, lines, header).
  */
-export async function* streamCorpus(path: string, options: ReadCorpusOptions = {}, stats?: CorpusStats): AsyncGenerator<CorpusRecord> {
-  const st: CorpusStats = stats ?? { path, format: "txt", formatFrom: "option", lines: 0, headerDetected: false, emptyDropped: 0, duplicatesDropped: 0, sentences: 0 };
+export async function* streamCorpus(
+  path: string,
+  options: ReadCorpusOptions = {},
+  stats?: CorpusStats,
+): AsyncGenerator<CorpusRecord> {
+  const st: CorpusStats = stats ?? {
+    path,
+    format: "txt",
+    formatFrom: "option",
+    lines: 0,
+    headerDetected: false,
+    emptyDropped: 0,
+    duplicatesDropped: 0,
+    sentences: 0,
+  };
   await requireCorpusFile(path);
   const resolved = await resolveFormat(path, options.format ?? DEFAULT_CONFIG.format);
   // null: a pipe without a telling extension; its first non-empty line decides, as it would for a file.
@@ -112,7 +137,10 @@ export async function* streamCorpus(path: string, options: ReadCorpusOptions = {
   let held: { lineNo: number; fields: string[] } | null = null; // TSV: first row, until the header question is settled
   let headerSettled = format !== "tsv";
 
-  for await (const { lineNo, text } of readLines(path, { maxLineBytes: options.maxLineBytes, maxBytes: options.maxBytes })) {
+  for await (const { lineNo, text } of readLines(path, {
+    maxLineBytes: options.maxLineBytes,
+    maxBytes: options.maxBytes,
+  })) {
     st.lines = lineNo;
     if (format === null) {
       if (text.trim().length === 0) {
@@ -179,7 +207,9 @@ const INTEGER = /^[+-]?\d+$/;
 function splitTsv(text: string, path: string, lineNo: number): string[] {
   const fields = text.split("\t");
   if (fields.length !== 4) {
-    throw new Error(`${path}:${lineNo}: expected 4 tab-separated columns (id_it, sent_it, id_en, sent_en), found ${fields.length}`);
+    throw new Error(
+      `${path}:${lineNo}: expected 4 tab-separated columns (id_it, sent_it, id_en, sent_en), found ${fields.length}`,
+    );
   }
   return fields;
 }
@@ -193,25 +223,39 @@ function parseJsonLine(text: string, path: string, lineNo: number, field: string
     throw new Error(`${path}:${lineNo}: ${expected}; invalid JSON (${(err as Error).message})`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`${path}:${lineNo}: ${expected}; found ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`);
+    throw new Error(
+      `${path}:${lineNo}: ${expected}; found ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`,
+    );
   }
   const s = (value as Record<string, unknown>)[field];
   if (typeof s !== "string") {
-    throw new Error(`${path}:${lineNo}: ${expected}; ${s === undefined ? "the field is missing" : `the field is ${s === null ? "null" : typeof s}`}`);
+    throw new Error(
+      `${path}:${lineNo}: ${expected}; ${s === undefined ? "the field is missing" : `the field is ${s === null ? "null" : typeof s}`}`,
+    );
   }
   return s;
 }
 
-const EXTENSIONS: Record<string, CorpusFormat> = { ".tsv": "tsv", ".txt": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl" };
+const EXTENSIONS: Record<string, CorpusFormat> = {
+  ".tsv": "tsv",
+  ".txt": "txt",
+  ".jsonl": "jsonl",
+  ".json": "jsonl",
+  ".ndjson": "jsonl",
+};
 
 /**
  * Picks the format: the option, else the file extension, else a look at the first non-empty line.
  * Returns null when only the content could tell but cannot be looked at in advance (a pipe or device:
  * what is read is gone); `streamCorpus` then decides from the first non-empty line it reads.
  */
-export async function resolveFormat(path: string, format: CorpusFormat | "auto"): Promise<{ format: CorpusFormat; from: CorpusStats["formatFrom"] } | null> {
+export async function resolveFormat(
+  path: string,
+  format: CorpusFormat | "auto",
+): Promise<{ format: CorpusFormat; from: CorpusStats["formatFrom"] } | null> {
   if (format !== "auto") {
-    if (format !== "tsv" && format !== "txt" && format !== "jsonl") throw new Error(`unknown corpus format "${String(format)}" (expected auto, tsv, txt or jsonl)`);
+    if (format !== "tsv" && format !== "txt" && format !== "jsonl")
+      throw new Error(`unknown corpus format "${String(format)}" (expected auto, tsv, txt or jsonl)`);
     return { format, from: "option" };
   }
   const byExt = EXTENSIONS[extname(path).toLowerCase()];
@@ -236,7 +280,9 @@ async function sniffFormat(path: string): Promise<CorpusFormat> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EISDIR") return "txt"; // the reader says what is wrong
-    throw new Error(code === "ENOENT" ? `${path}: file not found` : `${path}: cannot read (${code ?? (err as Error).message})`);
+    throw new Error(
+      code === "ENOENT" ? `${path}: file not found` : `${path}: cannot read (${code ?? (err as Error).message})`,
+    );
   }
   return formatOfLine(head.split("\n").find((l) => l.trim().length > 0) ?? "");
 }
@@ -252,5 +298,8 @@ function formatOfLine(line: string): CorpusFormat {
 /** One line for the CLI, e.g. "it-en.tsv: tsv with header, 1000 lines, 0 empty and 3 duplicate sentences dropped, 996 kept". */
 export function describeCorpusStats(stats: CorpusStats): string {
   const fmt = stats.format === "tsv" ? `tsv ${stats.headerDetected ? "with header" : "without header"}` : stats.format;
-  return `${stats.path}: ${fmt}, ${stats.lines} lines, ${stats.emptyDropped} empty and ${stats.duplicatesDropped} duplicate sentences dropped, ${stats.sentences} kept`;
+  return (
+    `${stats.path}: ${fmt}, ${stats.lines} lines, ${stats.emptyDropped} empty and ` +
+    `${stats.duplicatesDropped} duplicate sentences dropped, ${stats.sentences} kept`
+  );
 }

@@ -46,38 +46,55 @@ export interface DownloadResult {
  * @example
  *   const { bytes } = await downloadFile(DEFAULT_DATASET_URL, "data/it-en.tsv");
  */
-export async function downloadFile(url: string, destPath: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadFile(
+  url: string,
+  destPath: string,
+  options: DownloadOptions = {},
+): Promise<DownloadResult> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new Error(`invalid URL "${url}"`);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(`only http and https URLs are supported, got "${url}"`);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new Error(`only http and https URLs are supported, got "${url}"`);
 
   let response: Response;
   try {
     // Ask for the bytes as they are: with a compressed response, content-length counts compressed bytes.
-    response = await fetch(url, { redirect: "follow", headers: { "accept-encoding": "identity" }, signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined });
+    response = await fetch(url, {
+      redirect: "follow",
+      headers: { "accept-encoding": "identity" },
+      signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+    });
   } catch (err) {
     throw new Error(`cannot reach ${url}: ${describeFetchError(err)}`);
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
-    throw new Error(`HTTP ${response.status}${response.statusText ? " " + response.statusText : ""} for ${response.url || url}`);
+    throw new Error(
+      `HTTP ${response.status}${response.statusText ? " " + response.statusText : ""} for ${response.url || url}`,
+    );
   }
   if (response.body === null) throw new Error(`empty response from ${url}`);
   const contentType = response.headers.get("content-type") ?? "";
   if (/^\s*(text\/html|application\/xhtml)/i.test(contentType)) {
     await response.body.cancel().catch(() => undefined);
-    throw new Error(`${response.url || url} answered with a web page (Content-Type ${contentType}), not a data file; nothing was saved`);
+    throw new Error(
+      `${response.url || url} answered with a web page (Content-Type ${contentType}), not a data file; nothing was saved`,
+    );
   }
 
   // A server may compress anyway; fetch then decompresses and content-length no longer counts our bytes.
   const encoding = response.headers.get("content-encoding");
   const lengthHeader = encoding === null || encoding === "identity" ? response.headers.get("content-length") : null;
   const expected = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-  const bar = createProgress({ label: `download ${basename(destPath)}`, total: expected ?? 0, silent: options.silent || options.progress === false });
+  const bar = createProgress({
+    label: `download ${basename(destPath)}`,
+    total: expected ?? 0,
+    silent: options.silent || options.progress === false,
+  });
   const body = response.body as unknown as AsyncIterable<Uint8Array>;
   let bytes = 0;
   let bodyFailed = false;
@@ -131,13 +148,16 @@ export async function downloadFile(url: string, destPath: string, options: Downl
  */
 function contentProblem(head: Uint8Array, complete: boolean, columns: number | undefined): string | null {
   const text = new TextDecoder().decode(head.subarray(0, HEAD_BYTES));
-  if (/^\s*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(text)) return "the answer is a web page (HTML), not a data file";
+  if (/^\s*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(text))
+    return "the answer is a web page (HTML), not a data file";
   if (columns === undefined) return null;
   const newline = text.indexOf("\n");
-  if (newline === -1 && !complete) return `no line break in the first ${HEAD_BYTES} bytes; expected a TSV file with ${columns} tab-separated columns`;
+  if (newline === -1 && !complete)
+    return `no line break in the first ${HEAD_BYTES} bytes; expected a TSV file with ${columns} tab-separated columns`;
   const first = (newline === -1 ? text : text.slice(0, newline)).replace(/\r$/, "");
   const found = first.split("\t").length;
-  if (found !== columns) return `the first line has ${found} tab-separated column${found === 1 ? "" : "s"}, expected ${columns} (id_it, sent_it, id_en, sent_en): "${first.slice(0, 60)}"`;
+  if (found !== columns)
+    return `the first line has ${found} tab-separated column${found === 1 ? "" : "s"}, expected ${columns} (id_it, sent_it, id_en, sent_en): "${first.slice(0, 60)}"`;
   return null;
 }
 

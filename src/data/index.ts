@@ -17,7 +17,13 @@ export {
   type CorpusRecord,
 } from "./corpus.js";
 export { sampleAndSplit, splitSizes, roundHalfEven, type SplitOptions, type Split } from "./split.js";
-export { DEFAULT_DATASET_URL, downloadFile, formatBytes, type DownloadOptions, type DownloadResult } from "./download.js";
+export {
+  DEFAULT_DATASET_URL,
+  downloadFile,
+  formatBytes,
+  type DownloadOptions,
+  type DownloadResult,
+} from "./download.js";
 export {
   loadOrBuildTokenized,
   tokenizedCacheKey,
@@ -36,10 +42,4 @@ export { IGNORE_LABEL, type Batch, type PackMode, type Padding } from "./batch.j
 export { BatchBuffers, collate, batchOf, type CollateOptions, type SentenceRow } from "./collate.js";
 export { batchesPerEpoch, epochOrder, type OrderOptions } from "./order.js";
 export { MlmDataLoader, type DataLoaderOptions, type LoaderPosition } from "./loader.js";
-export {
-  prepareData,
-  runLoaders,
-  requireToken,
-  neverMaskedIds,
-  type PreparedData,
-} from "./prepare.js";
+export { prepareData, runLoaders, requireToken, neverMaskedIds, type PreparedData } from "./prepare.js";

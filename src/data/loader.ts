@@ -52,7 +52,7 @@ export interface LoaderPosition {
  *   const train = new MlmDataLoader(split, { batchSize: 64, padId: 0, maskId: 3, vocabSize: 25000, isSpecial: [0, 1, 2, 3] });
  *   for (let step = 0; step < 1230; step++) {
  *     const { epoch, index, batch } = train.next();   // batch.ids, batch.labels: [batch.rows]
- *     ...
+ *     // ... a training step on batch
  *   }
  *   checkpoint.data = train.position();              // later: train.restore(checkpoint.data)
  */
@@ -90,7 +90,15 @@ export class MlmDataLoader {
     this.fixedMasks = options.fixedMasks ?? false;
     this.layout = { padId: options.padId, padding: this.padding, pack: this.pack };
     checkSplit(split, this.maxLen, options.vocabSize);
-    this.masking = options.mask === false ? undefined : createMasking({ ...options.mask, maskId: options.maskId, vocabSize: options.vocabSize, isSpecial: options.isSpecial });
+    this.masking =
+      options.mask === false
+        ? undefined
+        : createMasking({
+            ...options.mask,
+            maskId: options.maskId,
+            vocabSize: options.vocabSize,
+            isSpecial: options.isSpecial,
+          });
     this.buffers = new BatchBuffers(Math.min(options.batchSize, split.count), this.maxLen);
     this.order = new Int32Array(split.count);
     this.rng = Rng.derive(this.seed, "data/mask");
@@ -112,7 +120,8 @@ export class MlmDataLoader {
     }
     if (this.orderEpoch !== epoch) {
       // Without shuffling every epoch has the same order; compute it once.
-      if (this.shuffle || this.orderEpoch === -1) epochOrder(this.split.count, epoch, { shuffle: this.shuffle, seed: this.seed }, this.order);
+      if (this.shuffle || this.orderEpoch === -1)
+        epochOrder(this.split.count, epoch, { shuffle: this.shuffle, seed: this.seed }, this.order);
       this.orderEpoch = epoch;
     }
     const start = index * this.batchSize;
@@ -159,8 +168,16 @@ export class MlmDataLoader {
 
   /** Continues from a saved position: `next()` then returns exactly the batch it would have returned. */
   restore(position: LoaderPosition): void {
-    if (!(Number.isInteger(position.epoch) && position.epoch >= 0 && Number.isInteger(position.index) && position.index >= 0 && position.index < this.batchesPerEpoch)) {
-      throw new Error(`data loader: cannot restore position epoch ${position.epoch}, batch ${position.index} (${this.batchesPerEpoch} batches per epoch)`);
+    if (!(
+      Number.isInteger(position.epoch) &&
+      position.epoch >= 0 &&
+      Number.isInteger(position.index) &&
+      position.index >= 0 &&
+      position.index < this.batchesPerEpoch
+    )) {
+      throw new Error(
+        `data loader: cannot restore position epoch ${position.epoch}, batch ${position.index} (${this.batchesPerEpoch} batches per epoch)`,
+      );
     }
     this.epoch = position.epoch;
     this.index = position.index;
@@ -173,11 +190,13 @@ function checkSplit(split: TokenizedSplit, maxLen: number, vocabSize: number): v
   const { ids, offsets } = split;
   for (let i = 0; i < split.count; i++) {
     const len = offsets[i + 1] - offsets[i];
-    if (len < 1 || len > maxLen) throw new Error(`data loader: sentence ${i} has ${len} tokens, expected 1 to maxLen=${maxLen}`);
+    if (len < 1 || len > maxLen)
+      throw new Error(`data loader: sentence ${i} has ${len} tokens, expected 1 to maxLen=${maxLen}`);
   }
   const total = offsets[split.count];
   for (let k = 0; k < total; k++) {
     const id = ids[k];
-    if (id < 0 || id >= vocabSize) throw new Error(`data loader: token id ${id} is outside the vocabulary [0, ${vocabSize})`);
+    if (id < 0 || id >= vocabSize)
+      throw new Error(`data loader: token id ${id} is outside the vocabulary [0, ${vocabSize})`);
   }
 }

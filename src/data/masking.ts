@@ -43,16 +43,19 @@ export interface Masking {
  *   specialTable(25000, [0, 1, 2, 3]); // [PAD] [CLS] [SEP] [MASK]; [UNK] (4) stays maskable
  */
 export function specialTable(vocabSize: number, spec: SpecialSpec): Uint8Array {
-  if (!(Number.isInteger(vocabSize) && vocabSize > 0)) throw new Error(`vocabSize must be a positive integer, got ${vocabSize}`);
+  if (!(Number.isInteger(vocabSize) && vocabSize > 0))
+    throw new Error(`vocabSize must be a positive integer, got ${vocabSize}`);
   const table = new Uint8Array(vocabSize);
   if (typeof spec === "function") {
     for (let id = 0; id < vocabSize; id++) table[id] = spec(id) ? 1 : 0;
   } else if (spec instanceof Uint8Array) {
-    if (spec.length < vocabSize) throw new Error(`special-token table has ${spec.length} entries, expected vocabSize=${vocabSize}`);
+    if (spec.length < vocabSize)
+      throw new Error(`special-token table has ${spec.length} entries, expected vocabSize=${vocabSize}`);
     for (let id = 0; id < vocabSize; id++) table[id] = spec[id] ? 1 : 0;
   } else {
     for (const id of spec) {
-      if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new Error(`special token id ${id} is outside the vocabulary [0, ${vocabSize})`);
+      if (!(Number.isInteger(id) && id >= 0 && id < vocabSize))
+        throw new Error(`special token id ${id} is outside the vocabulary [0, ${vocabSize})`);
       table[id] = 1;
     }
   }
@@ -60,15 +63,23 @@ export function specialTable(vocabSize: number, spec: SpecialSpec): Uint8Array {
 }
 
 /** Validates the options and prepares the tables. Throws a one-line error on an invalid rate. */
-export function createMasking(options: MaskOptions & { maskId: number; vocabSize: number; isSpecial: SpecialSpec }): Masking {
+export function createMasking(
+  options: MaskOptions & { maskId: number; vocabSize: number; isSpecial: SpecialSpec },
+): Masking {
   const probability = options.probability ?? DEFAULT_CONFIG.maskProb;
   const maskTokenRate = options.maskTokenRate ?? DEFAULT_CONFIG.maskTokenRate;
   const randomTokenRate = options.randomTokenRate ?? DEFAULT_CONFIG.randomTokenRate;
-  for (const [name, v] of [["probability", probability], ["maskTokenRate", maskTokenRate], ["randomTokenRate", randomTokenRate]] as const) {
+  for (const [name, v] of [
+    ["probability", probability],
+    ["maskTokenRate", maskTokenRate],
+    ["randomTokenRate", randomTokenRate],
+  ] as const) {
     if (!(v >= 0 && v <= 1)) throw new Error(`masking: ${name} must be in [0, 1], got ${v}`);
   }
   if (maskTokenRate + randomTokenRate > 1 + 1e-12) {
-    throw new Error(`masking: maskTokenRate + randomTokenRate must be at most 1, got ${maskTokenRate} + ${randomTokenRate}`);
+    throw new Error(
+      `masking: maskTokenRate + randomTokenRate must be at most 1, got ${maskTokenRate} + ${randomTokenRate}`,
+    );
   }
   const special = specialTable(options.vocabSize, options.isSpecial);
   if (!(Number.isInteger(options.maskId) && options.maskId >= 0 && options.maskId < options.vocabSize)) {

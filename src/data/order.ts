@@ -17,7 +17,8 @@ export interface OrderOptions {
 
 /** Batches in one epoch: ceil(n / batchSize), the last one smaller when n is not a multiple (like DataLoader). */
 export function batchesPerEpoch(n: number, batchSize: number): number {
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   return Math.ceil(n / batchSize);
 }
 

@@ -72,7 +72,12 @@ export async function prepareData(
     // The tutorial trains its tokenizer on every unique sentence, not only on the sample.
     tok = await trainBpe(
       sentences.values(),
-      { vocabSize: config.vocabSize, minFrequency: config.minFrequency, maxLength: config.maxLen, showProgress: config.progress },
+      {
+        vocabSize: config.vocabSize,
+        minFrequency: config.minFrequency,
+        maxLength: config.maxLen,
+        showProgress: config.progress,
+      },
       { signal },
     );
     trained = true;
@@ -88,7 +93,8 @@ export async function prepareData(
   });
   if (train.length === 0 || valid.length === 0) {
     throw new Error(
-      `sample ${config.sample} of ${sentences.length} sentences gives ${train.length} training and ${valid.length} validation sentences; both must be non-empty (raise --sample)`,
+      `sample ${config.sample} of ${sentences.length} sentences gives ${train.length} training and ${valid.length} ` +
+        `validation sentences; both must be non-empty (raise --sample)`,
     );
   }
   log(
@@ -132,7 +138,7 @@ export async function prepareData(
 /**
  * The training and validation loaders of a run: the configured batches and masking; validation
  * never shuffled and masked with fixed, seeded masks so that every evaluation scores the same tokens.
- * `packMode` is how the model lays the batches out (the model's PackMode).
+ * The batches are packed as the model runs them: padding rows dropped, or kept with --compute-padding.
  */
 export function runLoaders(
   config: TrainConfig,

@@ -35,7 +35,8 @@ export function sampleAndSplit<T>(items: readonly T[], options: SplitOptions = {
   const trainFraction = options.trainFraction ?? DEFAULT_CONFIG.trainFraction;
   const seed = options.seed ?? DEFAULT_CONFIG.dataSeed;
   if (!(sample > 0 && sample <= 1)) throw new Error(`sample must be in (0, 1], got ${sample}`);
-  if (!(trainFraction > 0 && trainFraction <= 1)) throw new Error(`trainFraction must be in (0, 1], got ${trainFraction}`);
+  if (!(trainFraction > 0 && trainFraction <= 1))
+    throw new Error(`trainFraction must be in (0, 1], got ${trainFraction}`);
   if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number, got ${seed}`);
 
   const { sampleSize, trainSize } = splitSizes(items.length, sample, trainFraction);
@@ -51,13 +52,18 @@ export function sampleAndSplit<T>(items: readonly T[], options: SplitOptions = {
 }
 
 /** The sizes `sampleAndSplit` will produce; throws when the training (or a requested validation) set would be empty. */
-export function splitSizes(n: number, sample: number, trainFraction: number): { sampleSize: number; trainSize: number; validSize: number } {
+export function splitSizes(
+  n: number,
+  sample: number,
+  trainFraction: number,
+): { sampleSize: number; trainSize: number; validSize: number } {
   const sampleSize = sample === 1 ? n : roundHalfEven(n * sample);
   const trainSize = Math.floor(trainFraction * sampleSize);
   const validSize = sampleSize - trainSize;
   if (trainSize === 0 || (trainFraction < 1 && validSize === 0)) {
     throw new Error(
-      `too few sentences to split: ${n} sentences, sample ${sample} -> ${sampleSize}, train fraction ${trainFraction} -> ${trainSize} train and ${validSize} validation; use more data or a larger sample`,
+      `too few sentences to split: ${n} sentences, sample ${sample} -> ${sampleSize}, train fraction ` +
+        `${trainFraction} -> ${trainSize} train and ${validSize} validation; use more data or a larger sample`,
     );
   }
   return { sampleSize, trainSize, validSize };

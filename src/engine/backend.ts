@@ -1,9 +1,9 @@
 /**
  * The kernel interface: every heavy computation of the model goes through a `Backend`.
  *
- * Two implementations exist (or will): `TsBackend` (plain TypeScript, the reference that tests
- * compare against) and a WebAssembly SIMD backend spread over worker threads. The model code never
- * knows which one runs.
+ * Two implementations, chosen by `createBackend` (create.ts): `TsBackend` (ts-backend.ts, plain
+ * TypeScript, the reference that tests compare against) and the WebAssembly SIMD backend spread over
+ * worker threads (wasm/wasm-backend.ts). The model code never knows which one runs.
  *
  * Memory rule: every array handed to a kernel must come from the same backend's `alloc`/`allocInt`
  * (a WebAssembly backend hands out views of its shared memory and reads their `byteOffset`).

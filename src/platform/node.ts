@@ -164,8 +164,8 @@ export const nodeStorage: Storage = {
  * code (V8 flags such as relaxed SIMD are per process and still apply).
  */
 function startWorker(source: string, data: unknown, label: string): WorkerHandle {
-  const script = `'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+  const script = `"use strict";
+const { parentPort, workerData } = require("node:worker_threads");
 (${source})(workerData, (message) => parentPort.postMessage(message));`;
   const worker = new Worker(script, { eval: true, execArgv: [], workerData: data });
   const ready = new Promise<void>((resolve, reject) => {

@@ -1,20 +1,29 @@
 /**
- * A checkpoint: one directory holding everything needed to use the model or resume training (its
- * files are listed in layout.ts, CHECKPOINT_FILES).
+ * A checkpoint: one directory holding everything needed to use the model or resume training. It
+ * holds exactly these files (names from layout.ts, CHECKPOINT_FILES), one per field of `Checkpoint`:
+ *
+ *   config.json            `config`, a JSON object (a run's: its settings and the model's shape)
+ *   model.safetensors      `tensors`, float32, by name (the model's: "embed.weight",
+ *                          "layers.0.attn.q.weight", ... see model/params.ts)
+ *   tokenizer.json         `tokenizerJson`, as given
+ *   train_state.json       `state`, a JSON object (the trainer's TrainState)
+ *   optimizer.safetensors  `optimizer`, only when given: the trainer gives its Adam moments "adam.m" and
+ *                          "adam.v" (each [number of parameter floats]) to last-<step>/ and not to best/,
+ *                          which is for inference; a load without it returns `optimizer` undefined
  *
  * The directory is written with `writeDirectoryAtomic`: a crash at any moment leaves either the
  * previous complete checkpoint or the new complete one (see atomic-directory.ts), and
  * `loadCheckpoint` with `repair` first repairs what an interrupted save left behind.
  *
  * @example
- *   await saveCheckpoint("runs/tiny/best", {
+ *   await saveCheckpoint("runs/tiny/last-00002000", {
  *     config: { formatVersion: 1, dModel: 128 },
  *     tensors: model.tensors(),
  *     tokenizerJson: tokenizer.toString(),
  *     state: { step: 2000 },
  *     optimizer: [{ name: "adam.m", shape: [n], data: m }, { name: "adam.v", shape: [n], data: v }],
  *   });
- *   const ckpt = await loadCheckpoint("runs/tiny/best");
+ *   const ckpt = await loadCheckpoint("runs/tiny/last-00002000");
  */
 import type { NamedTensor } from "../model/index.js";
 import { platform, type Storage } from "../platform/index.js";
@@ -38,6 +47,7 @@ export interface Checkpoint<
   tensors: NamedTensor[];
   tokenizerJson: string;
   state: State;
+  /** Optimizer state (optimizer.safetensors); absent from checkpoints that no resume reads. */
   optimizer?: NamedTensor[];
 }
 

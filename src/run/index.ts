@@ -7,7 +7,7 @@
  *   import { RunDirectory, listRuns } from "mlm-ts/run";
  *   const run = new RunDirectory("runs/demo");
  *   const config = await run.readConfig();       // the run's settings (format 0 or 1)
- *   const best = await run.readMetrics();        // every logged figure
+ *   const metrics = await run.readMetrics();     // every logged figure
  *   console.log(await listRuns("runs"));
  */
 export {

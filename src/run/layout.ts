@@ -16,8 +16,11 @@
  *     config.json            {"formatVersion": 1, ...the run's settings, "model": ModelConfig}
  *     model.safetensors      the parameters, named float32 tensors
  *     tokenizer.json         the tokenizer
- *     train_state.json       step, loader position, generator states, best loss... (the trainer's)
- *     optimizer.safetensors  the Adam moments, "adam.m" and "adam.v"
+ *     train_state.json       the trainer's state: step, loader position and generator, dropout generator,
+ *                            best loss and step, evaluations so far, token and time counters, the
+ *                            losses since the last log line, kernels (train/train-state.ts)
+ *     optimizer.safetensors  the Adam moments, "adam.m" and "adam.v": written to last-<step>/ only (best/
+ *                            is for inference; 0.1.0 wrote them to both)
  *
  * Format versions (`formatVersion` of both config.json files): 0, when the field is absent, is the
  * layout of mlm-ts 0.1.0; 1 adds the field itself and status.json (and, optional, inputs.json). Every

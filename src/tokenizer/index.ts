@@ -2,7 +2,7 @@
  * BPE tokenizer: training (as Hugging Face's `BpeTrainer`), encoding, decoding, tokenizer.json.
  *
  * @example
- *   import { trainBpe, Tokenizer } from "./tokenizer/index.js";
+ *   import { trainBpe, Tokenizer } from "mlm-ts/tokenizer";
  *   const tok = await trainBpe("data/tatoeba-en.txt");   // the tutorial's recipe
  *   tok.save("runs/tokenizer.json");
  *   Tokenizer.load("runs/tokenizer.json").encode("I like [MASK].").ids;

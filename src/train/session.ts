@@ -285,7 +285,8 @@ export class TrainingSession {
     });
     if (!process.stderr.isTTY)
       this.parts.log(
-        `step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`,
+        `step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ` +
+          `${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`,
       );
     s.lossSinceLog = 0;
     s.stepsSinceLog = 0;
@@ -318,7 +319,8 @@ export class TrainingSession {
     this.evaluations.push({ step, metrics: result });
     this.state.validHistory.push({ step, ...result });
     log(
-      `step ${step}: validation loss ${result.loss.toFixed(4)}, perplexity ${result.perplexity.toFixed(1)}, accuracy ${pct(result.accuracy)} (top-5 ${pct(result.top5)}) [${Date.now() - t0} ms]`,
+      `step ${step}: validation loss ${result.loss.toFixed(4)}, perplexity ${result.perplexity.toFixed(1)}, accuracy ` +
+        `${pct(result.accuracy)} (top-5 ${pct(result.top5)}) [${Date.now() - t0} ms]`,
     );
     return result;
   }

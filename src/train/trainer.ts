@@ -309,7 +309,8 @@ async function restoredState(
   const dropoutRng = Rng.fromState(state.dropoutRng);
   await run.truncateMetrics(state.step);
   log(
-    `resumed from ${dir}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
+    `resumed from ${dir}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ` +
+      `${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
   );
   const before = state.kernels;
   if (before !== undefined && before !== backend.kernels) {

@@ -10,7 +10,8 @@
  *
  * @example
  *   writeFileAtomicSync("runs/a/tokenizer.json", tokenizer.toString());
- *   await writeFileAtomic("data/it-en.tsv", response.body); // streamed: never a half file under the name
+ *   await writeFileAtomic("data/it-en.tsv", chunks); // streamed from an async iterable of byte arrays:
+ *                                                    // never a half file under the name
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";

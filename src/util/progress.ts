@@ -10,7 +10,7 @@
  *
  * @example
  *   const bar = createProgress({ label: "tokenize", total: sentences.length });
- *   for (...) bar.update(done, "12.3k sent/s");
+ *   for (let done = 1; done <= sentences.length; done++) bar.update(done, "12.3k sent/s");
  *   printLine("halfway there"); // above the bar
  *   bar.stop();
  */

@@ -1,14 +1,35 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { loadOrBuildTokenized, tokenizedCacheKey, encodeTokenized, decodeTokenized, tokenizeSentences, type LoadOrBuildOptions } from "../../src/data/index.js";
+import {
+  loadOrBuildTokenized,
+  tokenizedCacheKey,
+  encodeTokenized,
+  decodeTokenized,
+  tokenizeSentences,
+  type LoadOrBuildOptions,
+} from "../../src/data/index.js";
 import { WordTokenizer, tempDir, CLS, SEP } from "./tiny-tokenizer.js";
 
-const sentences = ["the cat sat", "a dog ran far away", "the end", "one two three four five six seven eight nine ten eleven"];
+const sentences = [
+  "the cat sat",
+  "a dog ran far away",
+  "the end",
+  "one two three four five six seven eight nine ten eleven",
+];
 
 function options(cacheDir: string, over: Partial<LoadOrBuildOptions> = {}): LoadOrBuildOptions {
   const tok = new WordTokenizer(8);
-  return { sentences, encode: tok.encode, fingerprint: tok.fingerprint, maxLen: 8, cacheDir, name: "train", progress: false, ...over };
+  return {
+    sentences,
+    encode: tok.encode,
+    fingerprint: tok.fingerprint,
+    maxLen: 8,
+    cacheDir,
+    name: "train",
+    progress: false,
+    ...over,
+  };
 }
 
 test("builds once, then reuses the file with identical arrays", async () => {
@@ -22,7 +43,9 @@ test("builds once, then reuses the file with identical arrays", async () => {
     assert.match(first.path, /train-[0-9a-f]{16}\.tok$/);
 
     let encodeCalls = 0;
-    const second = await loadOrBuildTokenized(options(dir, { encode: (s) => (encodeCalls++, new WordTokenizer(8).encode(s)) }));
+    const second = await loadOrBuildTokenized(
+      options(dir, { encode: (s) => (encodeCalls++, new WordTokenizer(8).encode(s)) }),
+    );
     assert.equal(second.fromCache, true);
     assert.equal(encodeCalls, 0, "nothing re-tokenized");
     assert.equal(second.path, first.path);
@@ -105,7 +128,13 @@ test("large ids are stored as Int32 and round-trip; bad encodings are rejected",
   assert.deepEqual(back, split);
   assert.equal(decodeTokenized(bytes, "cd".repeat(32)), "key mismatch");
 
-  assert.throws(() => tokenizeSentences(["a b c"], () => Int32Array.from([1, 5, 6, 7, 2]), { maxLen: 4, progress: false }), /tokenizing sentence 0 gave 5 tokens; expected 1 to maxLen=4/);
-  assert.throws(() => tokenizeSentences(["a"], () => [1, -3, 2], { maxLen: 4, progress: false }), /gave the id -3 at position 1/);
+  assert.throws(
+    () => tokenizeSentences(["a b c"], () => Int32Array.from([1, 5, 6, 7, 2]), { maxLen: 4, progress: false }),
+    /tokenizing sentence 0 gave 5 tokens; expected 1 to maxLen=4/,
+  );
+  assert.throws(
+    () => tokenizeSentences(["a"], () => [1, -3, 2], { maxLen: 4, progress: false }),
+    /gave the id -3 at position 1/,
+  );
   assert.throws(() => tokenizeSentences([""], () => [], { maxLen: 4, progress: false }), /gave 0 tokens/);
 });

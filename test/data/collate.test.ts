@@ -1,7 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/util/rng.js";
-import { BatchBuffers, batchOf, collate, createMasking, specialTable, IGNORE_LABEL, type Batch, type TokenizedSplit } from "../../src/data/index.js";
+import {
+  BatchBuffers,
+  batchOf,
+  collate,
+  createMasking,
+  specialTable,
+  IGNORE_LABEL,
+  type Batch,
+  type TokenizedSplit,
+} from "../../src/data/index.js";
 import { PAD, CLS, SEP, MASK, UNK } from "./tiny-tokenizer.js";
 
 const VOCAB = 1000;
@@ -27,7 +36,11 @@ function row(split: TokenizedSplit, i: number): Int32Array {
 }
 
 test("collate packs rows: 'unpadded' real tokens only, 'padded' to the batch's longest sentence or to maxLen", () => {
-  const split: TokenizedSplit = { ids: Int32Array.from([1, 10, 11, 2, 1, 12, 2, 1, 13, 14, 15, 16, 2]), offsets: Int32Array.from([0, 4, 7, 13]), count: 3 };
+  const split: TokenizedSplit = {
+    ids: Int32Array.from([1, 10, 11, 2, 1, 12, 2, 1, 13, 14, 15, 16, 2]),
+    offsets: Int32Array.from([0, 4, 7, 13]),
+    count: 3,
+  };
   const buffers = new BatchBuffers(4, 8);
   const b = collate(split, [1, 0], buffers, { padId: PAD });
   assert.deepEqual([b.numSeqs, b.width, b.rows, b.tokens, b.numMasked], [2, 4, 7, 7, 0]);
@@ -54,8 +67,14 @@ test("collate packs rows: 'unpadded' real tokens only, 'padded' to the batch's l
   const d = collate(split, [2, 0, 1], buffers, { padId: PAD, padding: "max" });
   assert.deepEqual([d.width, d.rows, d.tokens], [8, 13, 13]);
 
-  assert.throws(() => collate(split, [0, 1, 2, 0, 1], buffers, { padId: PAD }), /batch of 5 sentences, expected 1 to 4/);
-  assert.throws(() => collate(split, [2], new BatchBuffers(1, 5), { padId: PAD }), /sentence 2 has 6 tokens, more than maxLen=5/);
+  assert.throws(
+    () => collate(split, [0, 1, 2, 0, 1], buffers, { padId: PAD }),
+    /batch of 5 sentences, expected 1 to 4/,
+  );
+  assert.throws(
+    () => collate(split, [2], new BatchBuffers(1, 5), { padId: PAD }),
+    /sentence 2 has 6 tokens, more than maxLen=5/,
+  );
   assert.throws(() => collate(split, [3], buffers, { padId: PAD }), /sentence index 3 outside \[0, 3\)/);
 });
 
@@ -129,7 +148,13 @@ test("tutorial masking over 200k tokens: rate 0.15, specials and padding never m
 
 test("80/10/10 masking: proportions within tolerance; random replacements are never special", () => {
   const split = randomSplit(13000, 2);
-  const masking = createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: SPECIAL, maskTokenRate: 0.8, randomTokenRate: 0.1 });
+  const masking = createMasking({
+    maskId: MASK,
+    vocabSize: VOCAB,
+    isSpecial: SPECIAL,
+    maskTokenRate: 0.8,
+    randomTokenRate: 0.1,
+  });
   assert.equal(masking.randomPool.length, VOCAB - 4);
   const buffers = new BatchBuffers(64, 32);
   const rng = new Rng(7);
@@ -165,18 +190,35 @@ test("masks do not depend on the padding mode; same seed same masks; options are
   const masking = createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: specialTable(VOCAB, (id) => id < 4) });
   const idx = Int32Array.from({ length: 50 }, (_, i) => i * 4);
   const a = collate(split, idx, new BatchBuffers(50, 40), { padId: PAD, padding: "longest" }, masking, new Rng(5));
-  const realRows = (x: Batch, r: number): number[] => [...x.ids.subarray(x.seqs[3 * r], x.seqs[3 * r] + x.seqs[3 * r + 2])];
+  const realRows = (x: Batch, r: number): number[] => [
+    ...x.ids.subarray(x.seqs[3 * r], x.seqs[3 * r] + x.seqs[3 * r + 2]),
+  ];
   const aRows = Array.from({ length: 50 }, (_, r) => realRows(a, r));
   const aMasked = a.numMasked;
   assert.ok(aMasked > 0);
-  for (const layout of [{ padding: "max", pack: "padded" }, { padding: "longest", pack: "padded" }, { padding: "max", pack: "unpadded" }] as const) {
+  for (const layout of [
+    { padding: "max", pack: "padded" },
+    { padding: "longest", pack: "padded" },
+    { padding: "max", pack: "unpadded" },
+  ] as const) {
     const m = collate(split, idx, new BatchBuffers(50, 40), { padId: PAD, ...layout }, masking, new Rng(5));
-    assert.deepEqual(Array.from({ length: 50 }, (_, r) => realRows(m, r)), aRows, `${layout.padding}/${layout.pack}`);
+    assert.deepEqual(
+      Array.from({ length: 50 }, (_, r) => realRows(m, r)),
+      aRows,
+      `${layout.padding}/${layout.pack}`,
+    );
     assert.equal(m.numMasked, aMasked);
   }
 
-  assert.throws(() => createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: SPECIAL, probability: 1.5 }), /probability must be in \[0, 1\]/);
-  assert.throws(() => createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: SPECIAL, maskTokenRate: 0.8, randomTokenRate: 0.3 }), /at most 1/);
+  assert.throws(
+    () => createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: SPECIAL, probability: 1.5 }),
+    /probability must be in \[0, 1\]/,
+  );
+  assert.throws(
+    () =>
+      createMasking({ maskId: MASK, vocabSize: VOCAB, isSpecial: SPECIAL, maskTokenRate: 0.8, randomTokenRate: 0.3 }),
+    /at most 1/,
+  );
   assert.throws(() => createMasking({ maskId: VOCAB, vocabSize: VOCAB, isSpecial: SPECIAL }), /maskId 1000 is outside/);
   assert.throws(() => specialTable(10, [3, 12]), /special token id 12 is outside the vocabulary \[0, 10\)/);
 });

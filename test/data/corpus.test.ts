@@ -11,7 +11,13 @@ function write(dir: string, name: string, content: string | Uint8Array): string 
   return path;
 }
 
-const TSV_ROWS = ["1\tCiao.\t2\tHello.", "3\tCome stai?\t4\t  How are you?  ", "5\tCiao!\t6\tHello.", "7\tVuoto\t8\t   ", "9\tGrazie.\t10\tThank you."];
+const TSV_ROWS = [
+  "1\tCiao.\t2\tHello.",
+  "3\tCome stai?\t4\t  How are you?  ",
+  "5\tCiao!\t6\tHello.",
+  "7\tVuoto\t8\t   ",
+  "9\tGrazie.\t10\tThank you.",
+];
 
 test("TSV without header: column 4, trimmed, empty and duplicate sentences dropped, counts add up", async () => {
   const { dir, cleanup } = tempDir();
@@ -56,7 +62,11 @@ test("TSV header detected by name and by non-numeric ids; CRLF line endings and 
     const single = write(dir, "single.tsv", "1\tx\t2\tOnly one.\n");
     assert.deepEqual((await readCorpus(single)).sentences, ["Only one."]);
     assert.deepEqual((await readCorpus(named, { header: false })).sentences[0], "sent_en");
-    assert.deepEqual((await readCorpus(path(dir, "pairs2.tsv", TSV_ROWS), { header: true })).sentences, ["How are you?", "Hello.", "Thank you."]);
+    assert.deepEqual((await readCorpus(path(dir, "pairs2.tsv", TSV_ROWS), { header: true })).sentences, [
+      "How are you?",
+      "Hello.",
+      "Thank you.",
+    ]);
   } finally {
     cleanup();
   }
@@ -72,9 +82,16 @@ test("plain text and JSON lines, with auto detection by extension and by content
     const txt = write(dir, "a.txt", "One.\n\n  Two.  \nOne.\n\t\nThree.");
     const t = await readCorpus(txt);
     assert.deepEqual(t.sentences, ["One.", "Two.", "Three."]);
-    assert.deepEqual([t.stats.format, t.stats.lines, t.stats.emptyDropped, t.stats.duplicatesDropped], ["txt", 6, 2, 1]);
+    assert.deepEqual(
+      [t.stats.format, t.stats.lines, t.stats.emptyDropped, t.stats.duplicatesDropped],
+      ["txt", 6, 2, 1],
+    );
 
-    const jsonl = write(dir, "a.jsonl", '{"text": "One."}\n\n{"text": "Two.", "id": 3}\n{"text": "One."}\n{"text": ""}\n');
+    const jsonl = write(
+      dir,
+      "a.jsonl",
+      '{"text": "One."}\n\n{"text": "Two.", "id": 3}\n{"text": "One."}\n{"text": ""}\n',
+    );
     const j = await readCorpus(jsonl);
     assert.deepEqual(j.sentences, ["One.", "Two."]);
     assert.deepEqual([j.stats.format, j.stats.emptyDropped, j.stats.duplicatesDropped], ["jsonl", 2, 1]);
@@ -101,11 +118,17 @@ test("malformed input gives one-line errors naming file:line and what was expect
   try {
     const badTsv = write(dir, "bad.tsv", "1\ta\t2\tOk.\n3\tb\t4\n");
     await assert.rejects(readCorpus(badTsv), (err: Error) => {
-      assert.equal(err.message, `${badTsv}:2: expected 4 tab-separated columns (id_it, sent_it, id_en, sent_en), found 3`);
+      assert.equal(
+        err.message,
+        `${badTsv}:2: expected 4 tab-separated columns (id_it, sent_it, id_en, sent_en), found 3`,
+      );
       return true;
     });
     const badJson = write(dir, "bad.jsonl", '{"text": "ok"}\n{"text": 3}\n');
-    await assert.rejects(readCorpus(badJson), /bad\.jsonl:2: expected a JSON object with a string field "text" on each line; the field is number$/);
+    await assert.rejects(
+      readCorpus(badJson),
+      /bad\.jsonl:2: expected a JSON object with a string field "text" on each line; the field is number$/,
+    );
     const notJson = write(dir, "bad2.jsonl", '{"text": "ok"}\n\nnot json\n');
     await assert.rejects(readCorpus(notJson), /bad2\.jsonl:3: expected a JSON object .*invalid JSON/);
     const arr = write(dir, "bad3.jsonl", '["a"]\n');
@@ -113,7 +136,11 @@ test("malformed input gives one-line errors naming file:line and what was expect
     const missing = write(dir, "bad4.jsonl", '{"sentence": "a"}\n');
     await assert.rejects(readCorpus(missing), /bad4\.jsonl:1: .*the field is missing/);
     // Latin-1 bytes (0xE9 = é) on line 3 are not UTF-8.
-    const latin1 = write(dir, "latin1.txt", Buffer.concat([Buffer.from("ok\nfine\ncaf"), Buffer.from([0xe9]), Buffer.from("\nmore\n")]));
+    const latin1 = write(
+      dir,
+      "latin1.txt",
+      Buffer.concat([Buffer.from("ok\nfine\ncaf"), Buffer.from([0xe9]), Buffer.from("\nmore\n")]),
+    );
     await assert.rejects(readCorpus(latin1), (err: Error) => {
       assert.equal(err.message, `${latin1}:3: invalid UTF-8 (expected a UTF-8 text file)`);
       return true;
@@ -122,7 +149,10 @@ test("malformed input gives one-line errors naming file:line and what was expect
     for (const name of ["nope.txt", "it-en.tsv", "nope"])
       await assert.rejects(readCorpus(join(dir, name)), (err: Error) => {
         assert.equal(err.message.split(": file not found (")[0], join(dir, name));
-        assert.match(err.message, /bundled: \S*data[\\/]tatoeba-en\.txt and \S*data[\\/]it-en\.sample\.tsv; `mlm download`/);
+        assert.match(
+          err.message,
+          /bundled: \S*data[\\/]tatoeba-en\.txt and \S*data[\\/]it-en\.sample\.tsv; `mlm download`/,
+        );
         return true;
       });
     for (const p of [badTsv, badJson, latin1]) {

@@ -10,7 +10,9 @@ import { downloadCommand } from "../../src/cli/download.js";
 import { captureStderr } from "../cli/capture-stderr.js";
 import { tempDir } from "./tiny-tokenizer.js";
 
-const TSV = Array.from({ length: 500 }, (_, i) => `${2 * i + 1}\tFrase ${i}.\t${2 * i + 2}\tSentence number ${i}.`).join("\n") + "\n";
+const TSV =
+  Array.from({ length: 500 }, (_, i) => `${2 * i + 1}\tFrase ${i}.\t${2 * i + 2}\tSentence number ${i}.`).join("\n") +
+  "\n";
 let server: Server;
 let baseUrl = "";
 let gzipAskedFor = "";
@@ -110,15 +112,27 @@ test("HTTP errors, cut connections and unreachable hosts: clear errors, nothing 
   const { dir, cleanup } = tempDir();
   try {
     const dest = join(dir, "it-en.tsv");
-    await assert.rejects(downloadFile(`${baseUrl}/missing.tsv`, dest, { silent: true }), new RegExp(`^Error: HTTP 404 Not Found for ${baseUrl}/missing\\.tsv$`));
-    await assert.rejects(downloadFile(`${baseUrl}/cut`, dest, { silent: true }), /^Error: (connection to .*\/cut failed after \d+ B: .*other side closed|.*\/cut ended after \d+ of 100000 bytes)$/);
+    await assert.rejects(
+      downloadFile(`${baseUrl}/missing.tsv`, dest, { silent: true }),
+      new RegExp(`^Error: HTTP 404 Not Found for ${baseUrl}/missing\\.tsv$`),
+    );
+    await assert.rejects(
+      downloadFile(`${baseUrl}/cut`, dest, { silent: true }),
+      /^Error: (connection to .*\/cut failed after \d+ B: .*other side closed|.*\/cut ended after \d+ of 100000 bytes)$/,
+    );
     // A port nobody listens on: take a free one, then close it.
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    await assert.rejects(downloadFile(`http://127.0.0.1:${port}/x`, dest, { silent: true }), /cannot reach http:\/\/127\.0\.0\.1:\d+\/x: ECONNREFUSED/);
-    await assert.rejects(downloadFile("ftp://example.org/x", dest, { silent: true }), /only http and https URLs are supported/);
+    await assert.rejects(
+      downloadFile(`http://127.0.0.1:${port}/x`, dest, { silent: true }),
+      /cannot reach http:\/\/127\.0\.0\.1:\d+\/x: ECONNREFUSED/,
+    );
+    await assert.rejects(
+      downloadFile("ftp://example.org/x", dest, { silent: true }),
+      /only http and https URLs are supported/,
+    );
     assert.deepEqual(readdirSync(dir), [], "no half file, no temporary file");
   } finally {
     cleanup();
@@ -138,7 +152,9 @@ test("mlm download: --url/--out, keeps an existing file unless --force, bad flag
     assert.equal(readFileSync(out, "utf8"), TSV);
 
     const missing = join(dir, "missing.tsv");
-    const stderr = await captureStderr(() => downloadCommand(["--url", `${baseUrl}/nope`, "--out", missing, "--quiet"]));
+    const stderr = await captureStderr(() =>
+      downloadCommand(["--url", `${baseUrl}/nope`, "--out", missing, "--quiet"]),
+    );
     assert.equal(stderr.result, 1);
     assert.match(stderr.text, /^mlm download: HTTP 404 Not Found for .*\/nope\n$/);
     assert.equal(existsSync(missing), false);
@@ -157,12 +173,23 @@ test("mlm download refuses a web page served with 200 and a TSV without 4 column
     const out = join(dir, "it-en.tsv");
     writeFileSync(out, TSV);
     const cases: [string, RegExp][] = [
-      ["/login.tsv", /^mlm download: .*\/login\.tsv answered with a web page \(Content-Type text\/html; charset=utf-8\), not a data file; nothing was saved\n$/],
-      ["/page-as-text.tsv", /^mlm download: .*\/page-as-text\.tsv: the answer is a web page \(HTML\), not a data file; nothing was saved\n$/],
-      ["/three-columns.tsv", /^mlm download: .*\/three-columns\.tsv: the first line has 3 tab-separated columns, expected 4 \(id_it, sent_it, id_en, sent_en\): "1\tuno\tone"; nothing was saved\n$/],
+      [
+        "/login.tsv",
+        /^mlm download: .*\/login\.tsv answered with a web page \(Content-Type text\/html; charset=utf-8\), not a data file; nothing was saved\n$/,
+      ],
+      [
+        "/page-as-text.tsv",
+        /^mlm download: .*\/page-as-text\.tsv: the answer is a web page \(HTML\), not a data file; nothing was saved\n$/,
+      ],
+      [
+        "/three-columns.tsv",
+        /^mlm download: .*\/three-columns\.tsv: the first line has 3 tab-separated columns, expected 4 \(id_it, sent_it, id_en, sent_en\): "1\tuno\tone"; nothing was saved\n$/,
+      ],
     ];
     for (const [path, message] of cases) {
-      const r = await captureStderr(() => downloadCommand(["--url", `${baseUrl}${path}`, "--out", out, "--quiet", "--force"]));
+      const r = await captureStderr(() =>
+        downloadCommand(["--url", `${baseUrl}${path}`, "--out", out, "--quiet", "--force"]),
+      );
       assert.equal(r.result, 1, path);
       assert.match(r.text, message);
       assert.equal(readFileSync(out, "utf8"), TSV, `${path}: the earlier download is intact`);
@@ -170,7 +197,10 @@ test("mlm download refuses a web page served with 200 and a TSV without 4 column
     }
     // Another kind of file (not .tsv) is not held to 4 columns, but never to be a web page.
     assert.equal((await downloadFile(`${baseUrl}/three-columns.tsv`, join(dir, "x.txt"), { silent: true })).bytes, 20);
-    await assert.rejects(downloadFile(`${baseUrl}/login.tsv`, join(dir, "y.txt"), { silent: true }), /answered with a web page/);
+    await assert.rejects(
+      downloadFile(`${baseUrl}/login.tsv`, join(dir, "y.txt"), { silent: true }),
+      /answered with a web page/,
+    );
   } finally {
     cleanup();
   }

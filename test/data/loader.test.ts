@@ -1,13 +1,27 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/util/rng.js";
-import { MlmDataLoader, epochOrder, batchesPerEpoch, tokenizeSentences, type DataLoaderOptions, type Batch } from "../../src/data/index.js";
+import {
+  MlmDataLoader,
+  epochOrder,
+  batchesPerEpoch,
+  tokenizeSentences,
+  type DataLoaderOptions,
+  type Batch,
+} from "../../src/data/index.js";
 import { WordTokenizer, PAD, MASK, CLS, SEP } from "./tiny-tokenizer.js";
 
 const tok = new WordTokenizer(16);
 const sentences = Array.from({ length: 150 }, (_, i) => `w${i % 37} x${i % 11} ${"y ".repeat(i % 9)} z${i % 5}`);
 const split = tokenizeSentences(sentences, tok.encode, { maxLen: 16, progress: false });
-const base: DataLoaderOptions = { batchSize: 32, padId: PAD, maskId: MASK, vocabSize: tok.vocabSize, isSpecial: [PAD, CLS, SEP, MASK], maxLen: 16 };
+const base: DataLoaderOptions = {
+  batchSize: 32,
+  padId: PAD,
+  maskId: MASK,
+  vocabSize: tok.vocabSize,
+  isSpecial: [PAD, CLS, SEP, MASK],
+  maxLen: 16,
+};
 
 function snapshot(b: Batch): { width: number; ids: number[]; labels: number[]; seqs: number[] } {
   return { width: b.width, ids: [...b.ids], labels: [...b.labels], seqs: [...b.seqs] };
@@ -18,7 +32,10 @@ test("epoch order: identity by default; seeded shuffle differs per epoch and is 
   assert.deepEqual([...epochOrder(5, 9)], [0, 1, 2, 3, 4]);
   const e0 = [...epochOrder(100, 0, { shuffle: true, seed: 1 })];
   const e1 = [...epochOrder(100, 1, { shuffle: true, seed: 1 })];
-  assert.deepEqual([...e0].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...e0].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   assert.notDeepEqual(e0, e1);
   assert.deepEqual([...epochOrder(100, 1, { shuffle: true, seed: 1 })], e1);
   assert.notDeepEqual([...epochOrder(100, 1, { shuffle: true, seed: 2 })], e1);
@@ -41,15 +58,24 @@ test("batches cover the split in order, last one smaller, like DataLoader withou
       seen.push(k);
     }
   }
-  assert.deepEqual(seen, Array.from({ length: 150 }, (_, i) => i));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 150 }, (_, i) => i),
+  );
   assert.throws(() => loader.batch(0, 5), /batch index 5 outside \[0, 5\)/);
   const maxPadded = new MlmDataLoader(split, { ...base, padding: "max", pack: "padded" }).batch(0, 0);
   assert.deepEqual([maxPadded.width, maxPadded.rows], [16, 32 * 16]);
 });
 
 test("pack mode and padding are loader options, checked once; largestBatch bounds every batch", () => {
-  assert.throws(() => new MlmDataLoader(split, { ...base, pack: "dense" as never }), /data loader: pack must be "unpadded" or "padded", got "dense"/);
-  assert.throws(() => new MlmDataLoader(split, { ...base, padding: "short" as never }), /data loader: padding must be "longest" or "max", got "short"/);
+  assert.throws(
+    () => new MlmDataLoader(split, { ...base, pack: "dense" as never }),
+    /data loader: pack must be "unpadded" or "padded", got "dense"/,
+  );
+  assert.throws(
+    () => new MlmDataLoader(split, { ...base, padding: "short" as never }),
+    /data loader: padding must be "longest" or "max", got "short"/,
+  );
   for (const pack of ["unpadded", "padded"] as const) {
     for (const padding of ["longest", "max"] as const) {
       const loader = new MlmDataLoader(split, { ...base, pack, padding, shuffle: true, seed: 2 });
@@ -75,7 +101,10 @@ test("validation masks are fixed: two evaluations score the same positions; trai
   const first = Array.from({ length: valid.batchesPerEpoch }, (_, i) => snapshot(valid.batch(0, i)));
   const second = Array.from({ length: valid.batchesPerEpoch }, (_, i) => snapshot(valid.batch(0, i)));
   assert.deepEqual(second, first);
-  assert.ok(first.some((b) => b.labels.some((l) => l !== -100)), "something is masked");
+  assert.ok(
+    first.some((b) => b.labels.some((l) => l !== -100)),
+    "something is masked",
+  );
 
   const train = new MlmDataLoader(split, { ...base, seed: 3 });
   const t1 = snapshot(train.batch(0, 0));
@@ -95,7 +124,15 @@ test("position save/restore resumes on exactly the next batch, across an epoch b
     const { epoch, index, batch } = a.next();
     return { epoch, index, ...snapshot(batch) };
   });
-  assert.deepEqual(expected.map((e) => [e.epoch, e.index]), [[0, 4], [1, 0], [1, 1], [1, 2]]);
+  assert.deepEqual(
+    expected.map((e) => [e.epoch, e.index]),
+    [
+      [0, 4],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+    ],
+  );
 
   const b = new MlmDataLoader(split, opts);
   b.restore(saved);
@@ -108,6 +145,12 @@ test("position save/restore resumes on exactly the next batch, across an epoch b
 });
 
 test("the loader rejects ids outside the vocabulary and rows longer than maxLen", () => {
-  assert.throws(() => new MlmDataLoader(split, { ...base, vocabSize: 10 }), /token id \d+ is outside the vocabulary \[0, 10\)/);
-  assert.throws(() => new MlmDataLoader(split, { ...base, maxLen: 4 }), /sentence \d+ has \d+ tokens, expected 1 to maxLen=4/);
+  assert.throws(
+    () => new MlmDataLoader(split, { ...base, vocabSize: 10 }),
+    /token id \d+ is outside the vocabulary \[0, 10\)/,
+  );
+  assert.throws(
+    () => new MlmDataLoader(split, { ...base, maxLen: 4 }),
+    /sentence \d+ has \d+ tokens, expected 1 to maxLen=4/,
+  );
 });

@@ -24,7 +24,10 @@ export class WordTokenizer {
 
   /** "[CLS] w1 w2 ... [SEP]", truncated to maxLen with [SEP] kept last. */
   encode = (text: string): Int32Array => {
-    const pieces = text.toLowerCase().split(/\s+/).filter((w) => w.length > 0);
+    const pieces = text
+      .toLowerCase()
+      .split(/\s+/)
+      .filter((w) => w.length > 0);
     const n = Math.min(pieces.length, this.maxLen - 2);
     const out = new Int32Array(n + 2);
     out[0] = CLS;

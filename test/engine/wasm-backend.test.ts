@@ -398,7 +398,7 @@ test("a process that never calls dispose() still exits (workers are unref'ed)", 
     const be = await createWasmBackend({ threads: 2 });
     const a = be.alloc(64 * 64); a.fill(1);
     const y = be.alloc(64 * 64); be.matmul(y, a, a, null, 64, 64, 64);
-    if (y[0] !== 64) throw new Error('wrong product ' + y[0]);
+    if (y[0] !== 64) throw new Error("wrong product " + y[0]);
     console.log("done", be.threads);`;
   const args = [...(fromSources ? ["--import", "tsx"] : []), "--input-type=module", "-e", code];
   const res = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 30000 });

@@ -26,7 +26,8 @@ test("the test runner fails when a test leaves a temporary folder behind, and pa
     const path = join(dir, name);
     writeFileSync(
       path,
-      `import { test } from "node:test";\nimport { mkdtempSync, rmSync } from "node:fs";\nimport { tmpdir } from "node:os";\nimport { join } from "node:path";\ntest("t", () => { ${body} });\n`,
+      `import { test } from "node:test";\nimport { mkdtempSync, rmSync } from "node:fs";\n` +
+        `import { tmpdir } from "node:os";\nimport { join } from "node:path";\ntest("t", () => { ${body} });\n`,
     );
     return path;
   };

@@ -21,7 +21,13 @@ test("CRC32C check value of '123456789' is 0xE3069283", () => {
   assert.equal(crc32c(new TextEncoder().encode("123456789")), 0xe3069283);
 });
 
-test("golden records of NOTES §5, byte for byte", () => {
+// The expected records follow from the format alone (the module comment of src/track/tensorboard.ts),
+// not from this code; their CRCs were checked with a separate bitwise CRC32C (polynomial 0x82F63B78).
+// Header record: 18000000 00000000 (length 24) | a37f4b22 (masked CRC of the length) |
+//   09 + 00000040fc54d941 (wall_time 1700000000.0, double) 1a 0d "brain.Event:2" | eced8f9d (masked CRC of data).
+// Scalar record: length 26 | CRC | 09 + wall_time 1700000001.0 | 10 01 (step 1) |
+//   2a 0d (summary) 0a 0b (value) 0a 04 "loss" 15 0000003f (simple_value 0.5, float) | CRC.
+test("golden header and scalar records, byte for byte", () => {
   const header = frameRecord(encodeEvent({ wallTime: 1700000000, step: 0, fileVersion: "brain.Event:2", scalars: [] }));
   assert.equal(hex(header), "1800000000000000a37f4b220900000040fc54d9411a0d627261696e2e4576656e743a32eced8f9d");
   const scalar = frameRecord(encodeEvent({ wallTime: 1700000001, step: 1, scalars: [{ tag: "loss", value: 0.5 }] }));

@@ -22,7 +22,7 @@ import { wasm, type WasmModule } from "./wasm-api.js";
 
 /** Options of the WebAssembly features and tiles the module is generated with. */
 export interface CompileOptions {
-  /** Use relaxed fused multiply-add: true, false, or 'auto' (when the runtime supports it). */
+  /** Use relaxed fused multiply-add: true, false, or "auto" (when the runtime supports it). */
   fma?: boolean | "auto";
   gemm?: GemmConfig;
   /** Compile with V8's optimising tier right away instead of tiering up (default true). */

@@ -106,7 +106,8 @@ function pairTop(): string {
     ${set("ldL", `(i32.shl ${get("L")} (i32.const 2))`)}`;
 }
 
-const COMMON_LOCALS = `${locals("i32", ["D", "ldT", "ldL", "p", "p1", "pb", "s", "st", "L", "L4", "K", "hc", "pr", "i", "j", "i0", "j0", "ap", "bp", "tmp", "row"])}
+const COMMON_I32 = ["D", "ldT", "ldL", "p", "p1", "pb", "s", "st", "L", "L4", "K", "hc", "pr"];
+const COMMON_LOCALS = `${locals("i32", [...COMMON_I32, "i", "j", "i0", "j0", "ap", "bp", "tmp", "row"])}
   ${locals("f32", ["scale", "mx", "sum", "e", "dot"])}
   ${locals("v128", ["acc", "av", "bv"])}
   ${EXP_LOCALS}`;
@@ -156,7 +157,12 @@ export function attentionForwardWat(cfg: GemmConfig, fma: boolean): string {
       ${set("j", i32(0))}
       (block $me (loop $ml
         (br_if $me (i32.ge_s ${get("j")} ${get("L")}))
-        ${set("e", `(if (result f32) (i32.lt_s ${get("j")} ${get("K")}) (then (f32.mul (f32.load ${at(get("row"), get("j"))}) ${get("scale")})) (else ${f32(-1e9)}))`)}
+        ${set(
+          "e",
+          `(if (result f32) (i32.lt_s ${get("j")} ${get("K")})
+            (then (f32.mul (f32.load ${at(get("row"), get("j"))}) ${get("scale")}))
+            (else ${f32(-1e9)}))`,
+        )}
         (f32.store ${at(get("row"), get("j"))} ${get("e")})
         ${set("mx", `(f32.max ${get("mx")} ${get("e")})`)}
         ${set("j", `(i32.add ${get("j")} (i32.const 1))`)}
@@ -211,6 +217,8 @@ export function attentionForwardWat(cfg: GemmConfig, fma: boolean): string {
 export function attentionBackwardWat(cfg: GemmConfig): string {
   const MR = cfg.mr;
   const NR = cfg.nv * 4;
+  // element j of row i of the [L, L] matrices ds and probs (row = i * L)
+  const rowJ = `(i32.add ${get("row")} ${get("j")})`;
   return kernelFunc(
     "attentionBackward",
     `${locals("i32", ["ds"])}
@@ -247,20 +255,22 @@ export function attentionBackwardWat(cfg: GemmConfig): string {
         "dt",
         set(
           "acc",
-          `(f32x4.add ${get("acc")} (f32x4.mul (v128.load ${at(get("pr"), `(i32.add ${get("row")} ${get("j")})`)}) (v128.load ${at(get("ds"), `(i32.add ${get("row")} ${get("j")})`)})))`,
+          `(f32x4.add ${get("acc")} (f32x4.mul (v128.load ${at(get("pr"), rowJ)}) (v128.load ${at(get("ds"), rowJ)})))`,
         ),
         set(
           "dot",
-          `(f32.add ${get("dot")} (f32.mul (f32.load ${at(get("pr"), `(i32.add ${get("row")} ${get("j")})`)}) (f32.load ${at(get("ds"), `(i32.add ${get("row")} ${get("j")})`)})))`,
+          `(f32.add ${get("dot")} (f32.mul (f32.load ${at(get("pr"), rowJ)}) (f32.load ${at(get("ds"), rowJ)})))`,
         ),
       )}
       ${set("dot", `(f32.add (call $hsum ${get("acc")}) ${get("dot")})`)}
       ${set("j", i32(0))}
       (block $ge (loop $gl
         (br_if $ge (i32.ge_s ${get("j")} ${get("L")}))
-        (f32.store ${at(get("ds"), `(i32.add ${get("row")} ${get("j")})`)}
+        (f32.store ${at(get("ds"), rowJ)}
           (if (result f32) (i32.lt_s ${get("j")} ${get("K")})
-            (then (f32.mul (f32.mul (f32.load ${at(get("pr"), `(i32.add ${get("row")} ${get("j")})`)}) (f32.sub (f32.load ${at(get("ds"), `(i32.add ${get("row")} ${get("j")})`)}) ${get("dot")})) ${get("scale")}))
+            (then (f32.mul
+              (f32.mul (f32.load ${at(get("pr"), rowJ)}) (f32.sub (f32.load ${at(get("ds"), rowJ)}) ${get("dot")}))
+              ${get("scale")}))
             (else (f32.const 0))))
         ${set("j", `(i32.add ${get("j")} (i32.const 1))`)}
         (br $gl)))

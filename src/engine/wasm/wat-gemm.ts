@@ -96,7 +96,8 @@ function microKernel(cfg: GemmConfig, fma: boolean): string {
   return `
 ;; C tile [mr<=MR, nr<=NR] at byte pointer c (row stride ldc bytes) from packed A sliver pa and packed
 ;; B panel pb over kc steps. init: 0 overwrite, 1 accumulate into C, 2 start from bias (row vector).
-(func $mk (param $pa i32) (param $pb i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $mr i32) (param $nr i32) (param $init i32) (param $bias i32) (param $tmp i32)
+(func $mk (param $pa i32) (param $pb i32) (param $kc i32) (param $c i32) (param $ldc i32)
+  (param $mr i32) (param $nr i32) (param $init i32) (param $bias i32) (param $tmp i32)
   ${locals("v128", [...acc, "a", ...Array.from({ length: NV }, (_, v) => `b${v}`)])}
   ${locals("i32", ["k", "r", "j", "p", "full", ...Array.from({ length: MR - 1 }, (_, r) => `cr${r + 1}`)])}
   (local $x f32)
@@ -278,7 +279,8 @@ function packATrans(cfg: GemmConfig): string {
           i32(MR),
           1,
           `
-          (f32.store ${at4(get("d"), get("r"))} (if (result f32) (i32.lt_s ${get("r")} ${get("n")}) (then (f32.load ${at4(get("s"), get("r"))})) (else (f32.const 0))))`,
+          (f32.store ${at4(get("d"), get("r"))}
+            (if (result f32) (i32.lt_s ${get("r")} ${get("n")}) (then (f32.load ${at4(get("s"), get("r"))})) (else (f32.const 0))))`,
           "ptr",
         )}
         ${set("d", add(get("d"), i32(MR * 4)))}`,
@@ -484,7 +486,13 @@ function gemmDriver(cfg: GemmConfig): string {
   ${set("bp", add(get("ap"), mul(`(i32.div_u (i32.add (i32.sub ${get("m1")} ${get("m0")}) ${i32(MR - 1)}) ${i32(MR)})`, i32(MR * KC * 4))))}
   ${set("tmp", add(get("bp"), i32(KC * NC * 4)))}
   ;; column sums of dout for dbias: done by the thread that owns row 0 (or each column's owner)
-  ${set("db", `(if (result i32) (i32.and (i32.eq ${get("mode")} (i32.const 1)) (i32.and (i32.ne ${get("dbias")} (i32.const 0)) (i32.or ${get("splitCols")} (i32.eqz ${get("m0")})))) (then ${get("dbias")}) (else (i32.const 0)))`)}
+  ${set(
+    "db",
+    `(if (result i32)
+      (i32.and (i32.eq ${get("mode")} (i32.const 1))
+        (i32.and (i32.ne ${get("dbias")} (i32.const 0)) (i32.or ${get("splitCols")} (i32.eqz ${get("m0")}))))
+      (then ${get("dbias")}) (else (i32.const 0)))`,
+  )}
   ${forLoop(
     "kb",
     i32(0),
@@ -494,9 +502,16 @@ function gemmDriver(cfg: GemmConfig): string {
     ${set("kc", `(i32.sub ${get("K")} ${get("kb")})`)}
     (if (i32.gt_s ${get("kc")} ${i32(KC)}) (then ${set("kc", i32(KC))}))
     (if (i32.eq ${get("mode")} (i32.const 1))
-      (then (call $packA_trans ${get("ap")} ${at4(get("A"), add(mul(get("kb"), get("lda")), get("m0")))} (i32.shl ${get("lda")} (i32.const 2)) (i32.sub ${get("m1")} ${get("m0")}) ${get("kc")}))
-      (else (call $packA_rows ${get("ap")} ${at4(get("A"), add(mul(get("m0"), get("lda")), get("kb")))} (i32.shl ${get("lda")} (i32.const 2)) (i32.sub ${get("m1")} ${get("m0")}) ${get("kc")})))
-    ${set("init", `(if (result i32) (i32.or ${get("accumulate")} (i32.gt_s ${get("kb")} (i32.const 0))) (then (i32.const 1)) (else (if (result i32) ${get("bias")} (then (i32.const 2)) (else (i32.const 0)))))`)}
+      (then (call $packA_trans ${get("ap")} ${at4(get("A"), add(mul(get("kb"), get("lda")), get("m0")))}
+        (i32.shl ${get("lda")} (i32.const 2)) (i32.sub ${get("m1")} ${get("m0")}) ${get("kc")}))
+      (else (call $packA_rows ${get("ap")} ${at4(get("A"), add(mul(get("m0"), get("lda")), get("kb")))}
+        (i32.shl ${get("lda")} (i32.const 2)) (i32.sub ${get("m1")} ${get("m0")}) ${get("kc")})))
+    ${set(
+      "init",
+      `(if (result i32) (i32.or ${get("accumulate")} (i32.gt_s ${get("kb")} (i32.const 0)))
+        (then (i32.const 1))
+        (else (if (result i32) ${get("bias")} (then (i32.const 2)) (else (i32.const 0)))))`,
+    )}
     ${forLoop(
       "jc",
       get("n0"),
@@ -515,8 +530,10 @@ function gemmDriver(cfg: GemmConfig): string {
         (if (i32.gt_s ${get("nr")} ${i32(NR)}) (then ${set("nr", i32(NR))}))
         ${set("bpj", add(get("bp"), mul(`(i32.sub ${get("j")} ${get("jc")})`, mul(get("kc"), i32(4)))))}
         (if (i32.eq ${get("mode")} (i32.const 2))
-          (then (call $packB_trans ${get("bpj")} ${at4(get("B"), add(mul(get("j"), get("ldb")), get("kb")))} (i32.shl ${get("ldb")} (i32.const 2)) ${get("kc")} ${get("nr")}))
-          (else (call $packB_rows ${get("bpj")} ${at4(get("B"), add(mul(get("kb"), get("ldb")), get("j")))} (i32.shl ${get("ldb")} (i32.const 2)) ${get("kc")} ${get("nr")}
+          (then (call $packB_trans ${get("bpj")} ${at4(get("B"), add(mul(get("j"), get("ldb")), get("kb")))}
+            (i32.shl ${get("ldb")} (i32.const 2)) ${get("kc")} ${get("nr")}))
+          (else (call $packB_rows ${get("bpj")} ${at4(get("B"), add(mul(get("kb"), get("ldb")), get("j")))}
+            (i32.shl ${get("ldb")} (i32.const 2)) ${get("kc")} ${get("nr")}
             (if (result i32) ${get("db")} (then ${at4(get("db"), get("j"))}) (else (i32.const 0))))))`,
         "gp",
       )}

@@ -56,7 +56,9 @@ function expWat(fma: boolean): string {
   (f32x4.extract_lane 0 (call $exp4 (f32x4.splat ${get("x")}))))
 ;; sum of the four lanes
 (func $hsum (param $v v128) (result f32)
-  (f32.add (f32.add (f32x4.extract_lane 0 ${get("v")}) (f32x4.extract_lane 1 ${get("v")})) (f32.add (f32x4.extract_lane 2 ${get("v")}) (f32x4.extract_lane 3 ${get("v")}))))`;
+  (f32.add
+    (f32.add (f32x4.extract_lane 0 ${get("v")}) (f32x4.extract_lane 1 ${get("v")}))
+    (f32.add (f32x4.extract_lane 2 ${get("v")}) (f32x4.extract_lane 3 ${get("v")}))))`;
 }
 
 /** Layer norm of rows [T, C] (out, mean[T], rstd[T]). Rows split. */
@@ -86,15 +88,24 @@ function layerNormForward(): string {
       `${set("dv", `(f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")})`)} ${set("acc", `(f32x4.add ${get("acc")} (f32x4.mul ${get("dv")} ${get("dv")}))`)}`,
       `${set("d", `(f32.sub (f32.load ${at("x", "c")}) ${get("m")})`)} ${set("s", `(f32.add ${get("s")} (f32.mul ${get("d")} ${get("d")}))`)}`,
     )}
-    ${set("r", `(f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (f32.add (call $hsum ${get("acc")}) ${get("s")}) (f32.convert_i32_s ${get("C")})) ${get("epsf")})))`)}
+    ${set(
+      "r",
+      `(f32.div (f32.const 1) (f32.sqrt (f32.add
+        (f32.div (f32.add (call $hsum ${get("acc")}) ${get("s")}) (f32.convert_i32_s ${get("C")}))
+        ${get("epsf")})))`,
+    )}
     ${set("rv", `(f32x4.splat ${get("r")})`)}
     ${vecTail(
       "c",
       "c4",
       "C",
       "nm",
-      `(v128.store ${at("o", "c")} (f32x4.add (f32x4.mul (f32x4.mul (f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")}) ${get("rv")}) (v128.load ${at("gamma", "c")})) (v128.load ${at("beta", "c")})))`,
-      `(f32.store ${at("o", "c")} (f32.add (f32.mul (f32.mul (f32.sub (f32.load ${at("x", "c")}) ${get("m")}) ${get("r")}) (f32.load ${at("gamma", "c")})) (f32.load ${at("beta", "c")})))`,
+      `(v128.store ${at("o", "c")} (f32x4.add
+        (f32x4.mul (f32x4.mul (f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")}) ${get("rv")}) (v128.load ${at("gamma", "c")}))
+        (v128.load ${at("beta", "c")})))`,
+      `(f32.store ${at("o", "c")} (f32.add
+        (f32.mul (f32.mul (f32.sub (f32.load ${at("x", "c")}) ${get("m")}) ${get("r")}) (f32.load ${at("gamma", "c")}))
+        (f32.load ${at("beta", "c")})))`,
     )}
     (f32.store ${at("mean", "t")} ${get("m")})
     (f32.store ${at("rstd", "t")} ${get("r")})`;
@@ -177,10 +188,14 @@ function layerNormBackward(): string {
       "p2",
       `
       ${set("nv", `(f32x4.mul (f32x4.sub (v128.load ${at("x", "c")}) ${get("mv")}) ${get("rv")})`)}
-      (v128.store ${at("di", "c")} (f32x4.mul ${get("rv")} (f32x4.sub (f32x4.sub (f32x4.mul (v128.load ${at("g", "c")}) (v128.load ${at("gamma", "c")})) ${get("mdv")}) (f32x4.mul ${get("nv")} ${get("mdnv")}))))`,
+      (v128.store ${at("di", "c")} (f32x4.mul ${get("rv")} (f32x4.sub
+        (f32x4.sub (f32x4.mul (v128.load ${at("g", "c")}) (v128.load ${at("gamma", "c")})) ${get("mdv")})
+        (f32x4.mul ${get("nv")} ${get("mdnv")}))))`,
       `
       ${set("nrm", `(f32.mul (f32.sub (f32.load ${at("x", "c")}) ${get("m")}) ${get("r")})`)}
-      (f32.store ${at("di", "c")} (f32.mul ${get("r")} (f32.sub (f32.sub (f32.mul (f32.load ${at("g", "c")}) (f32.load ${at("gamma", "c")})) ${get("md")}) (f32.mul ${get("nrm")} ${get("mdn")}))))`,
+      (f32.store ${at("di", "c")} (f32.mul ${get("r")} (f32.sub
+        (f32.sub (f32.mul (f32.load ${at("g", "c")}) (f32.load ${at("gamma", "c")})) ${get("md")})
+        (f32.mul ${get("nrm")} ${get("mdn")}))))`,
     )}`;
   const chunk = `
     ${set("pg", `(i32.add ${get("partials")} (i32.mul ${get("ch")} (i32.shl ${get("C")} (i32.const 3))))`)}
@@ -270,7 +285,12 @@ function crossEntropy(fma: boolean): string {
           set("mv", `(f32x4.pmax ${get("mv")} (v128.load ${at("x", "c")}))`),
           set("mx", `(f32.max ${get("mx")} (f32.load ${at("x", "c")}))`),
         )}
-        ${set("mx", `(f32.max (f32.max (f32.max (f32x4.extract_lane 0 ${get("mv")}) (f32x4.extract_lane 1 ${get("mv")})) (f32.max (f32x4.extract_lane 2 ${get("mv")}) (f32x4.extract_lane 3 ${get("mv")}))) ${get("mx")})`)}
+        ${set(
+          "mx",
+          `(f32.max (f32.max
+            (f32.max (f32x4.extract_lane 0 ${get("mv")}) (f32x4.extract_lane 1 ${get("mv")}))
+            (f32.max (f32x4.extract_lane 2 ${get("mv")}) (f32x4.extract_lane 3 ${get("mv")}))) ${get("mx")})`,
+        )}
         ${set("mv", `(f32x4.splat ${get("mx")})`)}
         ${set("tgt", `(f32.load ${at("x", "lab")})`)}
         ;; sum of exp (stored into dlogits when wanted: it may be the logits array itself)
@@ -299,7 +319,9 @@ function crossEntropy(fma: boolean): string {
             set("s", `(f32.add ${get("s")} (call $exp1 (f32.sub (f32.load ${at("x", "c")}) ${get("mx")})))`),
           )}))
         ${set("s", `(f32.add (call $hsum ${get("acc")}) ${get("s")})`)}
-        (f32.store ${at("losses", "r")} (f32.demote_f64 (f64.sub (f64.add (call $log (f64.promote_f32 ${get("s")})) (f64.promote_f32 ${get("mx")})) (f64.promote_f32 ${get("tgt")}))))
+        (f32.store ${at("losses", "r")} (f32.demote_f64 (f64.sub
+          (f64.add (call $log (f64.promote_f32 ${get("s")})) (f64.promote_f32 ${get("mx")}))
+          (f64.promote_f32 ${get("tgt")}))))
         (if ${get("dlogits")} (then
           ${set("inv", `(f32.div ${get("gs")} ${get("s")})`)}
           ${set("iv", `(f32x4.splat ${get("inv")})`)}
@@ -396,7 +418,14 @@ function adam(): string {
       ${set("pv", `(v128.load ${at("params", "i")})`)}
       ${set("uv", `(f32x4.div (f32x4.mul ${get("mv")} ${get("k1v")}) (f32x4.add (f32x4.sqrt (f32x4.mul ${get("vv")} ${get("k2v")})) ${get("epsv")}))`)}
       (if ${get("decayMask")} (then
-        ${set("uv", `(f32x4.add ${get("uv")} (f32x4.mul (f32x4.mul ${get("wdv")} ${get("pv")}) (f32x4.convert_i32x4_u (i32x4.shr_u (i32x4.eq (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (i32.add ${get("decayMask")} ${get("i")})))) (i32x4.splat (i32.const 1))) (i32.const 31)))))`)}))
+        ${set(
+          "uv",
+          `(f32x4.add ${get("uv")} (f32x4.mul (f32x4.mul ${get("wdv")} ${get("pv")}) (f32x4.convert_i32x4_u (i32x4.shr_u
+            (i32x4.eq
+              (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (i32.add ${get("decayMask")} ${get("i")}))))
+              (i32x4.splat (i32.const 1)))
+            (i32.const 31)))))`,
+        )}))
       (v128.store ${at("params", "i")} (f32x4.sub ${get("pv")} (f32x4.mul ${get("lrv")} ${get("uv")})))`;
   return kernelFunc(
     "adam",
@@ -409,7 +438,8 @@ function adam(): string {
   ${set("gs", `(f32.demote_f64 ${get("gradScale")})`)} ${set("wd", `(f32.demote_f64 ${get("weightDecay")})`)}
   ${set("gsv", `(f32x4.splat ${get("gs")})`)} ${set("lrv", `(f32x4.splat ${get("lrf")})`)}
   ${set("b1v", `(f32x4.splat ${get("b1")})`)} ${set("b2v", `(f32x4.splat ${get("b2")})`)}
-  ${set("c1v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${get("beta1")})))`)} ${set("c2v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${get("beta2")})))`)}
+  ${set("c1v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${get("beta1")})))`)}
+  ${set("c2v", `(f32x4.splat (f32.demote_f64 (f64.sub (f64.const 1) ${get("beta2")})))`)}
   ${set("k1v", `(f32x4.splat ${get("k1")})`)} ${set("k2v", `(f32x4.splat ${get("k2")})`)}
   ${set("epsv", `(f32x4.splat ${get("epsf")})`)} ${set("wdv", `(f32x4.splat ${get("wd")})`)}
   ${vectorShare("a", "b", "b4", get("n"), get("tid"), get("nth"))}
@@ -423,7 +453,11 @@ function adam(): string {
     (br_if $se (i32.ge_s ${get("i")} ${get("b")}))
     ${set("gf", `(f32.mul (f32.load ${at("grads", "i")}) ${get("gs")})`)}
     ${set("mf", `(f32.add (f32.mul ${get("b1")} (f32.load ${at("m", "i")})) (f32.mul (f32x4.extract_lane 0 ${get("c1v")}) ${get("gf")}))`)}
-    ${set("vf", `(f32.add (f32.mul ${get("b2")} (f32.load ${at("v", "i")})) (f32.mul (f32x4.extract_lane 0 ${get("c2v")}) (f32.mul ${get("gf")} ${get("gf")})))`)}
+    ${set(
+      "vf",
+      `(f32.add (f32.mul ${get("b2")} (f32.load ${at("v", "i")}))
+        (f32.mul (f32x4.extract_lane 0 ${get("c2v")}) (f32.mul ${get("gf")} ${get("gf")})))`,
+    )}
     (f32.store ${at("m", "i")} ${get("mf")})
     (f32.store ${at("v", "i")} ${get("vf")})
     ${set("pf", `(f32.load ${at("params", "i")})`)}

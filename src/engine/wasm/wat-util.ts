@@ -54,7 +54,7 @@ export function forLoop(
   (br $${label})))`;
 }
 
-/** Declares locals: `locals('i32', ['a', 'b'])`. */
+/** Declares locals: `locals("i32", ["a", "b"])`. */
 export function locals(type: string, names: string[]): string {
   return names.map((n) => `(local $${n} ${type})`).join(" ");
 }

@@ -12,13 +12,13 @@
 import { CTL_DONE, CTL_ERR, CTL_GEN, CTL_NTH, CTL_OP } from "./layout.js";
 
 export const WORKER_SOURCE = `function (workerData, postMessage) {
-'use strict';
+"use strict";
 const { module, memory, tid, spin } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory, log: Math.log } });
 const task = instance.exports.task;
 const ctl = new Int32Array(memory.buffer, 0, 16);
 let gen = Atomics.load(ctl, ${CTL_GEN});
-postMessage('ready');
+postMessage("ready");
 for (;;) {
   let s = 0;
   while (Atomics.load(ctl, ${CTL_GEN}) === gen) {
