@@ -26,6 +26,17 @@ const VIRTUAL_DIR = join(ROOT, "doc-examples");
  * of src/ (an internal module's example may assume its internal neighbours).
  */
 const PREAMBLE: Record<string, string> = {
+  "src/cli/interrupts.ts #1": "declare const loaded: LoadedModel, path: string;",
+  "src/run/checkpoint.ts #2": "declare const model: MlmModel, ckpt: { tensors: NamedTensor[] };",
+  "src/run/inputs.ts #1": "declare const corpus: FileFingerprint | null, tokenizer: FileFingerprint;",
+  "src/tokenizer/bpe-trainer.ts #2":
+    "declare const counts: Map<string, number>, opts: Parameters<typeof learnBpeSteps>[1], signal: AbortSignal;",
+  "src/train/health.ts #1": "declare const step: number, loss: number, model: MlmModel;",
+  "src/train/open-run.ts #1": "declare const config: TrainConfig;",
+  "src/train/train-state.ts #1": "declare const text: string;",
+  "src/util/cooperative.ts #1": "declare const signal: AbortSignal;",
+  "src/util/cooperative.ts #2":
+    "declare const signal: AbortSignal, lines: AsyncIterable<string>, count: (line: string) => void;",
   "src/cli/flags.ts #1": "declare const RUNS_FLAGS: FieldTable;",
   "src/config/flags.ts #1":
     'const TABLE = { steps: { kind: "int", default: 10, min: 1, help: "steps to run" } } as const satisfies FieldTable;',

@@ -12,7 +12,8 @@
  * @example
  *   const before = await fingerprintFile("data/it-en.tsv", { cacheDir: ".cache/mlm-ts" });
  *   // { path: "/home/me/data/it-en.tsv", size: 29180233, sha256: "5f1e..." }
- *   const change = fingerprintChange(before, await fingerprintFile("data/it-en.tsv"));
+ *   const after = await fingerprintFile("data/it-en.tsv"); // null for a pipe, which has no fixed contents
+ *   const change = before !== null && after !== null ? fingerprintChange(before, after) : null;
  *   if (change !== null) throw new Error(`the corpus changed: ${change}`);
  */
 import { createHash } from "node:crypto";
