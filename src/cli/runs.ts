@@ -55,7 +55,8 @@ export async function runsCommand(
     return 0;
   }
   write(
-    `${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ${"last train".padStart(10)} ${"time".padStart(8)} ${"status".padEnd(11)} data\n`,
+    `${"run".padEnd(28)} ${"steps".padStart(7)} ${"best valid".padStart(10)} ${"at step".padStart(8)} ` +
+      `${"last train".padStart(10)} ${"time".padStart(8)} ${"status".padEnd(11)} data\n`,
   );
   for (const r of runs) {
     if ("error" in r) {
@@ -67,7 +68,9 @@ export async function runsCommand(
       continue;
     }
     write(
-      `${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ${formatSeconds(r.seconds).padStart(8)} ${(r.status?.state ?? "-").padEnd(11)} ${r.data ?? "bundled"}\n`,
+      `${r.name.padEnd(28)} ${String(r.lastStep).padStart(7)} ${fixed(r.bestValidLoss).padStart(10)} ` +
+        `${String(r.bestStep ?? "-").padStart(8)} ${fixed(r.lastTrainLoss).padStart(10)} ` +
+        `${formatSeconds(r.seconds).padStart(8)} ${(r.status?.state ?? "-").padEnd(11)} ${r.data ?? "bundled"}\n`,
     );
   }
   return 0;

@@ -177,7 +177,8 @@ export function* tokenizeSteps(
       const len = enc.length;
       if (len === 0 || len > options.maxLen) {
         throw new Error(
-          `tokenizing sentence ${i} gave ${len} tokens; expected 1 to maxLen=${options.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${sentences[i].slice(0, 60)}"`,
+          `tokenizing sentence ${i} gave ${len} tokens; expected 1 to maxLen=${options.maxLen} ` +
+            `(the encoder must add [CLS]/[SEP] and truncate): "${sentences[i].slice(0, 60)}"`,
         );
       }
       if (total + len > ids.length) {

@@ -157,7 +157,10 @@ function contentProblem(head: Uint8Array, complete: boolean, columns: number | u
   const first = (newline === -1 ? text : text.slice(0, newline)).replace(/\r$/, "");
   const found = first.split("\t").length;
   if (found !== columns)
-    return `the first line has ${found} tab-separated column${found === 1 ? "" : "s"}, expected ${columns} (id_it, sent_it, id_en, sent_en): "${first.slice(0, 60)}"`;
+    return (
+      `the first line has ${found} tab-separated column${found === 1 ? "" : "s"}, expected ${columns} ` +
+      `(id_it, sent_it, id_en, sent_en): "${first.slice(0, 60)}"`
+    );
   return null;
 }
 

@@ -80,11 +80,14 @@ export async function acquireRunLock(
       );
     if (found.host !== host)
       throw new Error(
-        `${dir} is locked by process ${found.pid} on host "${found.host}" (since ${isoTime(found.started)}); a run directory takes one trainer at a time. If nothing trains it there, delete ${path}`,
+        `${dir} is locked by process ${found.pid} on host "${found.host}" (since ${isoTime(found.started)}); ` +
+          `a run directory takes one trainer at a time. If nothing trains it there, delete ${path}`,
       );
     if (found.pid === pid || platform().isProcessAlive(found.pid))
       throw new Error(
-        `${dir} is being trained by process ${found.pid} (since ${isoTime(found.started)}); a run directory takes one trainer at a time. Wait for it or stop it; if that process is not a trainer, delete ${path}`,
+        `${dir} is being trained by process ${found.pid} (since ${isoTime(found.started)}); ` +
+          `a run directory takes one trainer at a time. ` +
+          `Wait for it or stop it; if that process is not a trainer, delete ${path}`,
       );
     if (await takeOver(storage, path, found)) {
       options.log?.(

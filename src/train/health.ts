@@ -81,7 +81,8 @@ export function diagnoseNonFinite(
   if (!Number.isFinite(loss)) {
     const big = largest(specs, params);
     return new NonFiniteError(
-      `step ${step}: the training loss is ${loss} while every parameter is finite (the largest, |w| = ${big.value.toExponential(2)}, in ${big.spec.name}): the forward pass overflowed`,
+      `step ${step}: the training loss is ${loss} while every parameter is finite ` +
+        `(the largest, |w| = ${big.value.toExponential(2)}, in ${big.spec.name}): the forward pass overflowed`,
       step,
       null,
     );
@@ -89,13 +90,15 @@ export function diagnoseNonFinite(
   const grad = firstNonFinite(specs, grads, "backward");
   if (grad !== null)
     return new NonFiniteError(
-      `step ${step}: the gradient of ${grad.spec.name} holds ${grad.value} (${where(grad.spec, grad.index)}), the first tensor backpropagation computes that went bad (the loss was ${loss.toPrecision(4)})`,
+      `step ${step}: the gradient of ${grad.spec.name} holds ${grad.value} (${where(grad.spec, grad.index)}), ` +
+        `the first tensor backpropagation computes that went bad (the loss was ${loss.toPrecision(4)})`,
       step,
       `gradient of ${grad.spec.name}`,
     );
   const big = largest(specs, grads);
   return new NonFiniteError(
-    `step ${step}: the gradient norm is ${gradNorm} although every gradient is finite: their squares overflow float32 (the largest, ${big.value.toExponential(2)}, in the gradient of ${big.spec.name})`,
+    `step ${step}: the gradient norm is ${gradNorm} although every gradient is finite: their squares overflow float32 ` +
+      `(the largest, ${big.value.toExponential(2)}, in the gradient of ${big.spec.name})`,
     step,
     `gradient of ${big.spec.name}`,
   );
@@ -141,5 +144,9 @@ export function observeLoss(watch: LossWatchState, step: number, loss: number): 
   watch.smoothedLoss += SMOOTHING * (loss - watch.smoothedLoss);
   if (watch.warned || !(watch.smoothedLoss > DIVERGENCE_FACTOR * watch.firstLoss)) return null;
   watch.warned = true;
-  return `step ${step}: the smoothed training loss ${watch.smoothedLoss.toPrecision(4)} is above ${DIVERGENCE_FACTOR} x the first step's loss ${watch.firstLoss.toPrecision(4)}: the run is diverging (a lower --learning-rate, more --warmup-steps or a smaller --grad-clip may help)`;
+  return (
+    `step ${step}: the smoothed training loss ${watch.smoothedLoss.toPrecision(4)} is above ${DIVERGENCE_FACTOR} x ` +
+    `the first step's loss ${watch.firstLoss.toPrecision(4)}: the run is diverging ` +
+    `(a lower --learning-rate, more --warmup-steps or a smaller --grad-clip may help)`
+  );
 }

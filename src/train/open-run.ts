@@ -50,7 +50,8 @@ export async function openRun(
       const names = old.map((p) => run.storage.path.basename(p)).sort();
       if (!options.force)
         throw new Error(
-          `${run.dir} already holds a run (${names.slice(0, 4).join(", ")}${names.length > 4 ? ", ..." : ""}): continue it with --resume ${run.dir}, or start it afresh with --force (deleting its checkpoints and logs)`,
+          `${run.dir} already holds a run (${names.slice(0, 4).join(", ")}${names.length > 4 ? ", ..." : ""}): ` +
+            `continue it with --resume ${run.dir}, or start it afresh with --force (deleting its checkpoints and logs)`,
         );
       refuseDeletingInputs(run, old, config);
       for (const entry of old) await run.storage.remove(entry);

@@ -192,9 +192,10 @@ export class TrainingSession {
           await this.saveLatest();
         }
         const lastValid = s.validHistory.at(-1)?.loss;
+        const valid = lastValid === undefined ? "-" : lastValid.toFixed(3);
         bar.update(
           s.step,
-          `epoch ${this.epoch + 1}/${this.parts.epochsReached} loss ${figures.loss.toFixed(3)} val ${lastValid === undefined ? "-" : lastValid.toFixed(3)} ${formatRate(tokensPerSec)} tok/s`,
+          `epoch ${this.epoch + 1}/${this.parts.epochsReached} loss ${figures.loss.toFixed(3)} val ${valid} ${formatRate(tokensPerSec)} tok/s`,
         );
       }
     } catch (err) {

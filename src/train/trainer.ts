@@ -326,7 +326,13 @@ async function restoredState(
 export function describeSummary(s: TrainSummary): string {
   const best = s.bestValidLoss === null ? "none" : `${s.bestValidLoss.toFixed(4)} at step ${s.bestStep}`;
   if (s.stoppedBy === "complete")
-    return `already complete: ${s.runDir} is at step ${s.steps} (best validation loss ${best}); nothing was run or written (raise --max-steps, --epochs or --early-stopping to train further)`;
+    return (
+      `already complete: ${s.runDir} is at step ${s.steps} (best validation loss ${best}); nothing was run or written ` +
+      `(raise --max-steps, --epochs or --early-stopping to train further)`
+    );
   const ms = Number.isFinite(s.msPerStep) ? s.msPerStep.toFixed(0) : "-";
-  return `done: best validation loss ${best} | ${s.steps} steps, ${s.epochs} epoch${s.epochs === 1 ? "" : "s"} | ${ms} ms/step, ${formatRate(s.tokensPerSecond)} tokens/s | wall ${formatSeconds(s.wallSeconds)} | ${s.runDir}`;
+  return (
+    `done: best validation loss ${best} | ${s.steps} steps, ${s.epochs} epoch${s.epochs === 1 ? "" : "s"} | ` +
+    `${ms} ms/step, ${formatRate(s.tokensPerSecond)} tokens/s | wall ${formatSeconds(s.wallSeconds)} | ${s.runDir}`
+  );
 }

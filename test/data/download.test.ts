@@ -183,7 +183,10 @@ test("mlm download refuses a web page served with 200 and a TSV without 4 column
       ],
       [
         "/three-columns.tsv",
-        /^mlm download: .*\/three-columns\.tsv: the first line has 3 tab-separated columns, expected 4 \(id_it, sent_it, id_en, sent_en\): "1\tuno\tone"; nothing was saved\n$/,
+        new RegExp(
+          /^mlm download: .*\/three-columns\.tsv: the first line has 3 tab-separated columns, expected 4 /.source +
+            /\(id_it, sent_it, id_en, sent_en\): "1\tuno\tone"; nothing was saved\n$/.source,
+        ),
       ],
     ];
     for (const [path, message] of cases) {

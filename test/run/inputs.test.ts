@@ -43,7 +43,10 @@ test("a changed corpus or tokenizer is refused with what changed and the consequ
   await assert.rejects(
     checkRunInputs("/runs/a", async () => changed, "resuming would differ", storage),
     {
-      message: `/runs/a: since the run started (inputs.json), the corpus /data/c.txt changed: was 3 bytes (sha256 aaaaaaaaaaaa...), now 4 bytes (sha256 bbbbbbbbbbbb...); resuming would differ. Restore the file, or start a new run`,
+      message:
+        `/runs/a: since the run started (inputs.json), the corpus /data/c.txt changed: ` +
+        `was 3 bytes (sha256 aaaaaaaaaaaa...), now 4 bytes (sha256 bbbbbbbbbbbb...); ` +
+        `resuming would differ. Restore the file, or start a new run`,
     },
   );
   await storage.writeAtomic("/runs/a/tokenizer.json", "{ }");

@@ -26,7 +26,9 @@ test("one holder at a time; release deletes the lock, and the directory when the
     // A second holder (here the same live process) is refused, naming the holder and the file.
     await assert.rejects(acquireRunLock(dir), {
       message: new RegExp(
-        `^${dir} is being trained by process ${process.pid} \\(since .* UTC\\); a run directory takes one trainer at a time\\. Wait for it or stop it; if that process is not a trainer, delete ${join(dir, "lock.json")}$`,
+        `^${dir} is being trained by process ${process.pid} \\(since .* UTC\\); ` +
+          `a run directory takes one trainer at a time\\. ` +
+          `Wait for it or stop it; if that process is not a trainer, delete ${join(dir, "lock.json")}$`,
       ),
     });
     assert.deepEqual(
@@ -68,7 +70,9 @@ test("a stale lock of this host is taken over with a note; another host's lock a
     const foreign = JSON.stringify({ pid: dead, host: "other-machine", started: 1.5e9 });
     writeFileSync(lockFile, foreign);
     await assert.rejects(run.lock(), {
-      message: `${dir} is locked by process ${dead} on host "other-machine" (since 2017-07-14 02:40:00 UTC); a run directory takes one trainer at a time. If nothing trains it there, delete ${lockFile}`,
+      message:
+        `${dir} is locked by process ${dead} on host "other-machine" (since 2017-07-14 02:40:00 UTC); ` +
+        `a run directory takes one trainer at a time. If nothing trains it there, delete ${lockFile}`,
     });
     assert.equal(readFileSync(lockFile, "utf8"), foreign, "another host's lock is never taken over");
 

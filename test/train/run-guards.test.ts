@@ -72,7 +72,9 @@ test("training into a finished run needs --force (also via --config RUN/config.j
     writeFileSync(join(run, "notes.txt"), "mine"); // not the run's: --force keeps it
     const before = snapshot(run);
     const refusal = new RegExp(
-      `^mlm train: ${escape(run)} already holds a run \\(best, config\\.json, events\\.out\\.tfevents\\.[^,]+, inputs\\.json, \\.\\.\\.\\): continue it with --resume ${escape(run)}, or start it afresh with --force \\(deleting its checkpoints and logs\\)\\n$`,
+      `^mlm train: ${escape(run)} already holds a run ` +
+        `\\(best, config\\.json, events\\.out\\.tfevents\\.[^,]+, inputs\\.json, \\.\\.\\.\\): ` +
+        `continue it with --resume ${escape(run)}, or start it afresh with --force \\(deleting its checkpoints and logs\\)\\n$`,
     );
     for (const argv of [
       ["train", corpus, ...tinyFlags(dir), "--out-dir", run],
@@ -97,7 +99,8 @@ test("training into a finished run needs --force (also via --config RUN/config.j
     assert.equal(input.code, 1);
     assert.equal(
       input.err,
-      `mlm train: --force would delete ${join(run, "tokenizer.json")}, the tokenizer of the new run, with the previous run in ${run}; copy it out of the run directory first\n`,
+      `mlm train: --force would delete ${join(run, "tokenizer.json")}, the tokenizer of the new run, ` +
+        `with the previous run in ${run}; copy it out of the run directory first\n`,
     );
     assert.deepEqual(snapshot(run), before);
     const both = await mlm("train", "--resume", run, "--force");
@@ -141,7 +144,9 @@ test("a second trainer, and a resume of a run being trained, are refused; the fi
       await new Promise((r) => setTimeout(r, 20));
     assert.equal(first.exitCode, null, `the first trainer is still training: ${firstErr}`);
     const held = new RegExp(
-      `^mlm train: ${escape(run)} is being trained by process ${first.pid} \\(since .* UTC\\); a run directory takes one trainer at a time\\. Wait for it or stop it; if that process is not a trainer, delete ${escape(join(run, "lock.json"))}\\n$`,
+      `^mlm train: ${escape(run)} is being trained by process ${first.pid} \\(since .* UTC\\); ` +
+        `a run directory takes one trainer at a time\\. ` +
+        `Wait for it or stop it; if that process is not a trainer, delete ${escape(join(run, "lock.json"))}\\n$`,
     );
     const second = await mlm("train", corpus, ...flags, "--out-dir", run);
     assert.equal(second.code, 1);
@@ -195,7 +200,10 @@ test("a corpus or tokenizer edited since the run started is refused on resume an
     const sameSize = Buffer.from(original.toString("utf8").replace("the", "THE"));
     for (const edited of [longer, sameSize]) {
       writeFileSync(corpus, edited);
-      const change = `since the run started (inputs.json), the corpus ${corpus} changed: was ${original.length} bytes (sha256 ${short(original)}...), now ${edited.length} bytes (sha256 ${short(edited)}...)`;
+      const change =
+        `since the run started (inputs.json), the corpus ${corpus} changed: ` +
+        `was ${original.length} bytes (sha256 ${short(original)}...), ` +
+        `now ${edited.length} bytes (sha256 ${short(edited)}...)`;
       const resume = await mlm("train", "--resume", run, "--max-steps", "20");
       assert.equal(resume.code, 1);
       assert.equal(
