@@ -56,6 +56,20 @@ export interface CorpusRecord {
   text: string;
 }
 
+/** Stats before reading: filled in by `streamCorpus` as it goes. */
+function emptyStats(path: string): CorpusStats {
+  return {
+    path,
+    format: "txt",
+    formatFrom: "option",
+    lines: 0,
+    headerDetected: false,
+    emptyDropped: 0,
+    duplicatesDropped: 0,
+    sentences: 0,
+  };
+}
+
 /**
  * Reads a corpus into an array of unique, trimmed, non-empty sentences (in file order).
  * Malformed input throws a one-line Error naming `file:line` and what was expected.
@@ -70,16 +84,7 @@ export async function readCorpus(
   options: ReadCorpusOptions = {},
 ): Promise<{ sentences: string[]; stats: CorpusStats }> {
   const dedupe = options.dedupe ?? true;
-  const stats: CorpusStats = {
-    path,
-    format: "txt",
-    formatFrom: "option",
-    lines: 0,
-    headerDetected: false,
-    emptyDropped: 0,
-    duplicatesDropped: 0,
-    sentences: 0,
-  };
+  const stats = emptyStats(path);
   const seen = new Set<string>();
   const sentences: string[] = [];
   for await (const record of streamCorpus(path, options, stats)) {
@@ -115,16 +120,7 @@ export async function* streamCorpus(
   options: ReadCorpusOptions = {},
   stats?: CorpusStats,
 ): AsyncGenerator<CorpusRecord> {
-  const st: CorpusStats = stats ?? {
-    path,
-    format: "txt",
-    formatFrom: "option",
-    lines: 0,
-    headerDetected: false,
-    emptyDropped: 0,
-    duplicatesDropped: 0,
-    sentences: 0,
-  };
+  const st: CorpusStats = stats ?? emptyStats(path);
   await requireCorpusFile(path);
   const resolved = await resolveFormat(path, options.format ?? DEFAULT_CONFIG.format);
   // null: a pipe without a telling extension; its first non-empty line decides, as it would for a file.

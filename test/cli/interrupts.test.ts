@@ -129,8 +129,9 @@ test("SIGINT during an evaluation: mlm train saves step 0 and exits 130 within 2
   assert.equal((await readRunStatus(out))?.state, "interrupted");
   assert.equal(readFileSync(join(out, "metrics.jsonl"), "utf8"), "", "nothing logged: the evaluation was cut short");
 
-  // Batches of one sentence: scoring 8,000 of them takes seconds.
-  const evaluation = startMlm(["eval", "--model", out, "--data", small, "--batch-size", "1", "--threads", "1"]);
+  // Batches of one sentence: scoring 60,000 of them takes seconds (8,000 can take under one).
+  const large = writeRandomCorpus(mkdtempSync(join(tmp, "large-")), 60000, 2);
+  const evaluation = startMlm(["eval", "--model", out, "--data", large, "--batch-size", "1", "--threads", "1"]);
   await new Promise((r) => setTimeout(r, 1000)); // loading, reading, tokenizing or scoring: all stop
   evaluation.kill("SIGINT");
   const evalExit = await evaluation.exited;
