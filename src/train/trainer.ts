@@ -122,11 +122,11 @@ async function trainIn(
     opened.session = session;
     try {
       const outcome = await session.run(options.signal);
-      step = outcome.steps;
-      await run.writeStatus({ state: outcome.stoppedBy === "signal" ? "interrupted" : "finished", step });
+      const state = outcome.stoppedBy === "signal" ? "interrupted" : "finished";
+      await run.writeStatus({ state, step: outcome.steps });
       return { runDir: run.dir, ...outcome, wallSeconds: (Date.now() - wallStart) / 1000 };
     } finally {
-      step = session.state.step;
+      step = session.state.step; // where a failure's status says the run stopped
       await session.close();
     }
   } catch (err) {
