@@ -42,7 +42,7 @@ export interface SessionParts {
 export interface SessionStart {
   state: TrainState;
   dropoutRng: Rng;
-  /** Continued from a checkpoint (no evaluation at start). */
+  /** Continued from a checkpoint (whose step is then the latest checkpoint's). */
   resumed: boolean;
 }
 
@@ -112,7 +112,6 @@ export class TrainingSession {
   readonly evaluations: { step: number; metrics: EvalMetrics }[];
   readonly state: TrainState;
   private readonly dropoutRng: Rng;
-  private readonly resumed: boolean;
   /** The state's counters when the session started (throughput is over this session only). */
   private readonly begin: { step: number; seconds: number; tokens: number; padded: number };
   /** Epoch of the latest training batch. */
@@ -140,7 +139,6 @@ export class TrainingSession {
     const { state } = start;
     this.state = state;
     this.dropoutRng = start.dropoutRng;
-    this.resumed = start.resumed;
     this.evaluations = state.validHistory.map(({ step, ...metrics }) => ({ step, metrics }));
     this.begin = {
       step: state.step,
@@ -161,8 +159,10 @@ export class TrainingSession {
 
   /**
    * Trains until the schedule's last step, early stopping or `signal` (then after the current step,
-   * with a latest checkpoint); evaluates at the start of a new run when configured, every evalSteps
-   * and at the end.
+   * or between two evaluation batches, with a latest checkpoint); evaluates whenever `evaluationDue`
+   * (step 0 of a new run with evalAtStart, every evalSteps, the last step, and first of all a step
+   * whose evaluation an interrupt cut short), and writes latest checkpoints as --save-steps and
+   * --save-minutes ask.
    */
   async run(signal?: AbortSignal): Promise<SessionOutcome> {
     const { config, log } = this.parts;
