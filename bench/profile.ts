@@ -45,11 +45,12 @@ type Pass = "forward" | "backward";
 /**
  * Each kernel's category and the pass it belongs to (null: called by both passes or by neither).
  * "elementwise" covers the memory-bound row and element kernels: layer norm, dropout, ReLU, the
- * embedding lookup, row gathers and scatters, scaled accumulation.
+ * GELU, the embedding lookup, row gathers and scatters, scaled accumulation.
  */
 const KERNELS: Record<KernelName, readonly [Category, Pass | null]> = {
   matmul: ["matmul", "forward"],
   matmulBackward: ["matmul", "backward"],
+  matmulTransposed: ["matmul", "forward"],
   attentionForward: ["attention", "forward"],
   attentionBackward: ["attention", "backward"],
   layerNormForward: ["elementwise", "forward"],
@@ -58,6 +59,8 @@ const KERNELS: Record<KernelName, readonly [Category, Pass | null]> = {
   addDropout: ["elementwise", "forward"],
   reluDropout: ["elementwise", "forward"],
   reluBackward: ["elementwise", "backward"],
+  gelu: ["elementwise", "forward"],
+  geluBackward: ["elementwise", "backward"],
   gatherRows: ["elementwise", "forward"],
   scatterAddRows: ["elementwise", "backward"],
   dropout: ["elementwise", null],

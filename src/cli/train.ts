@@ -108,7 +108,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (given.progress === undefined) config = { ...config, progress: CLI_DEFAULTS.progress };
   const interrupts = listenForInterrupts("finishing this step, then saving a checkpoint");
   try {
-    const summary = await train(config, { resume, force, signal: interrupts.signal });
+    // a time budget counts from the process's start (performance.timeOrigin is on Date.now's clock)
+    const summary = await train(config, {
+      resume,
+      force,
+      signal: interrupts.signal,
+      startedAt: performance.timeOrigin,
+    });
     if (summary.stoppedBy === "signal") {
       const saved =
         summary.latestCheckpoint === null

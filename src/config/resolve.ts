@@ -9,16 +9,21 @@
  */
 import { checkValues } from "./fields.js";
 import { CONFIG_TABLE, DEFAULT_CONFIG, type TrainConfig } from "./table.js";
+import { RECIPES } from "./recipes.js";
+import { parseDuration } from "../util/duration.js";
 
 /**
  * Checks and completes a partial configuration: unknown keys and bad values are refused, missing keys
- * take their defaults, undefined values count as missing. `source` names where the values came from.
+ * take their recipe's values, then the table's defaults; undefined values count as missing. `source`
+ * names where the values came from.
  */
 export function resolveConfig(
   partial: Readonly<Partial<TrainConfig>> | Readonly<Record<string, unknown>> = {},
   source = "configuration",
 ): TrainConfig {
-  const config: TrainConfig = { ...DEFAULT_CONFIG, ...checkValues(CONFIG_TABLE, partial, source) };
+  const given = checkValues(CONFIG_TABLE, partial, source);
+  const recipe = RECIPES[given.recipe ?? DEFAULT_CONFIG.recipe];
+  const config: TrainConfig = { ...DEFAULT_CONFIG, ...recipe, ...given };
   checkRules(config, source);
   return config;
 }
@@ -29,6 +34,8 @@ function checkRules(c: TrainConfig, source: string): void {
     throw new Error(`${source}: dModel (${c.dModel}) must be a multiple of numHeads (${c.numHeads})`);
   if (c.dModel % 2 !== 0)
     throw new Error(`${source}: dModel (${c.dModel}) must be even for the sinusoidal positional encoding`);
+  if (c.timeBudget !== null && parseDuration(c.timeBudget) === null)
+    throw new Error(`${source}: timeBudget must be a duration such as 90s, 10m or 1h30m, got "${c.timeBudget}"`);
   if (c.maskTokenRate + c.randomTokenRate > 1 + 1e-9) {
     throw new Error(
       `${source}: maskTokenRate + randomTokenRate must be <= 1, got ${c.maskTokenRate} + ${c.randomTokenRate}`,

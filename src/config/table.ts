@@ -11,7 +11,18 @@
  *   DEFAULT_CONFIG.maskProb;  // 0.15
  */
 import { DEFAULT_MAX_LINE_BYTES } from "../util/lines.js";
+import { RECIPE_NAMES } from "./recipes.js";
 import { defaultsOf, keysOf, type FieldTable, type ValuesOf } from "./fields.js";
+
+const RECIPE = {
+  /** Applied over these defaults, under a --config file and flags; see recipes.ts. */
+  recipe: {
+    kind: "choice",
+    choices: RECIPE_NAMES,
+    default: "tutorial",
+    help: "named set of settings (tutorial: the defaults below)",
+  },
+} as const satisfies FieldTable;
 
 const DATA = {
   /** TSV (id_it, sent_it, id_en, sent_en), plain text or JSON lines; null = the bundled Tatoeba English. */
@@ -51,6 +62,18 @@ const DATA = {
   maxCorpusBytes: { kind: "int", default: 4294967296, min: 1, help: "largest corpus accepted, in bytes" },
 } as const satisfies FieldTable;
 
+/** The dropout rate of one place; null (the default) takes `dropout`'s. */
+const placeDropout = (where: string) =>
+  ({
+    kind: "number",
+    default: null,
+    nullable: true,
+    none: "dropout",
+    min: 0,
+    max: 0.99,
+    help: `dropout on the ${where}`,
+  }) as const;
+
 const MODEL = {
   /** d_model: the width of every token vector; even, for the sinusoidal positional encoding. */
   dModel: { kind: "int", default: 128, min: 1, help: "model width (even, a multiple of num-heads)" },
@@ -58,10 +81,35 @@ const MODEL = {
   numHeads: { kind: "int", default: 8, min: 1, help: "attention heads" },
   /** d_ff: the hidden width of the feed-forward sub-layer. */
   dFF: { kind: "int", default: 256, min: 1, help: "feed-forward width" },
-  /** On embeddings, attention output, FFN hidden and FFN output, in training only. */
+  /** On embeddings, attention output, FFN hidden and FFN output, in training only (each place can differ). */
   dropout: { kind: "number", default: 0.1, min: 0, max: 0.99, help: "dropout probability" },
+  dropoutEmbedding: placeDropout("embedding output"),
+  dropoutAttention: placeDropout("attention output"),
+  dropoutHidden: placeDropout("feed-forward hidden units"),
+  dropoutResidual: placeDropout("feed-forward output"),
   /** Inside the square root, as Haiku's LayerNorm. */
   lnEps: { kind: "number", default: 1e-5, above: 0, help: "layer-norm epsilon" },
+  /**
+   * Haiku's embedding init (std 1); times sqrt(dModel) in the forward that gives token vectors of
+   * std ~11, which drown the sinusoidal positions (|PE| <= 1). 1/sqrt(dModel) puts them on one scale.
+   */
+  embedInitStd: { kind: "number", default: 1, above: 0, help: "std of the embedding's initial values" },
+  /**
+   * "sinusoidal": the tutorial's table; "scaled-sinusoidal": the same times sqrt(dModel), the scale of
+   * the tutorial's token vectors; "learned": a trained table, starting from the sinusoid.
+   */
+  positions: {
+    kind: "choice",
+    choices: ["sinusoidal", "scaled-sinusoidal", "learned"],
+    default: "sinusoidal",
+    help: "positional encoding",
+  },
+  /** "post": LayerNorm after each residual sum (the tutorial); "pre": before each sub-layer, plus a final one. */
+  norm: { kind: "choice", choices: ["post", "pre"], default: "post", help: "layer-norm placement" },
+  /** In the feed-forward sub-layers and the head's dense layer; GELU is tanh-approximated as in BERT. */
+  activation: { kind: "choice", choices: ["relu", "gelu"], default: "relu", help: "activation function" },
+  /** The output layer's weight is the embedding's (transposed), with a bias of its own. */
+  tieOutput: { kind: "boolean", default: false, help: "tie the output layer to the embedding" },
 } as const satisfies FieldTable;
 
 const BATCHES = {
@@ -72,6 +120,19 @@ const BATCHES = {
   shuffle: { kind: "boolean", default: false, help: "shuffle training sentences every epoch" },
   /** Probability that a non-special token is selected for prediction. */
   maskProb: { kind: "number", default: 0.15, above: 0, max: 1, help: "probability a token is selected" },
+  /**
+   * The training batches' own selection rate (null: maskProb's). Validation keeps maskProb, so runs
+   * that train with more masks still score the same validation masks.
+   */
+  trainMaskProb: {
+    kind: "number",
+    default: null,
+    nullable: true,
+    none: "mask-prob",
+    above: 0,
+    max: 1,
+    help: "probability a token is selected in training batches",
+  },
   /** 1 = the tutorial; BERT uses 0.8. */
   maskTokenRate: { kind: "number", default: 1, min: 0, max: 1, help: "selected tokens replaced by [MASK]" },
   /** 0 = the tutorial; BERT uses 0.1. */
@@ -107,6 +168,20 @@ const OPTIMIZER = {
 const LOOP = {
   epochs: { kind: "int", default: 30, min: 1, help: "passes over the training split" },
   maxSteps: { kind: "int", default: 0, min: 0, help: "stop after this many steps (0: run all epochs)" },
+  /**
+   * Wall time from the command's start to its exit ("10m", "1h", "90s"): after timing 50 steps the run
+   * fixes its number of steps (budgetSteps) so that the schedule, the evaluations and the last
+   * checkpoint end inside it. epochs and maxSteps still cap the steps.
+   */
+  timeBudget: {
+    kind: "string",
+    default: null,
+    none: "none",
+    placeholder: "DURATION",
+    help: "wall time for the whole run, e.g. 10m",
+  },
+  /** Written by the run once --time-budget has fixed it; --resume reuses it. 0: not fixed. */
+  budgetSteps: { kind: "int", default: 0, min: 0, help: "steps fixed by --time-budget (0: none yet)" },
   /** Each evaluation scores the whole validation split. */
   evalSteps: { kind: "int", default: 500, min: 1, help: "steps between evaluations" },
   logSteps: { kind: "int", default: 200, min: 1, help: "steps between training-loss logs" },
@@ -145,6 +220,7 @@ const SYSTEM = {
 
 /** The table in sections, for --help. */
 export const CONFIG_SECTIONS = [
+  { title: "Recipe", fields: RECIPE },
   { title: "Data and tokenizer", fields: DATA },
   { title: "Model", fields: MODEL },
   { title: "Batches and masking", fields: BATCHES },
@@ -154,7 +230,7 @@ export const CONFIG_SECTIONS = [
 ] as const;
 
 /** Every setting of a run. */
-export const CONFIG_TABLE = { ...DATA, ...MODEL, ...BATCHES, ...OPTIMIZER, ...LOOP, ...SYSTEM } as const;
+export const CONFIG_TABLE = { ...RECIPE, ...DATA, ...MODEL, ...BATCHES, ...OPTIMIZER, ...LOOP, ...SYSTEM } as const;
 
 /** A run's complete settings (a JSON file or `resolveConfig` gives them). */
 export type TrainConfig = ValuesOf<typeof CONFIG_TABLE>;

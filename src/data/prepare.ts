@@ -163,7 +163,11 @@ export function runLoaders(
     isSpecial: neverMaskedIds(tokenizer),
   };
   return {
-    train: new MlmDataLoader(train, { ...options, shuffle: config.shuffle }),
+    train: new MlmDataLoader(train, {
+      ...options,
+      shuffle: config.shuffle,
+      mask: { ...options.mask, probability: config.trainMaskProb ?? config.maskProb },
+    }),
     valid: new MlmDataLoader(valid, { ...options, shuffle: false, fixedMasks: true }),
   };
 }

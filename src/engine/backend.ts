@@ -48,6 +48,20 @@ export interface Backend {
   ): void;
 
   /**
+   * out[T,N] = inp[T,K] @ w[N,K]^T (+ bias[N] when bias is not null): a product with a weight stored
+   * [out, in], such as the embedding table [V,C] used as a tied output layer.
+   */
+  matmulTransposed(
+    out: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    T: number,
+    K: number,
+    N: number,
+  ): void;
+
+  /**
    * Backward of `matmul`:
    *   dinp[T,K]  = dout[T,N] @ w[K,N]^T          (overwritten, or added to when accumulateDinp is
    *                                              true; skipped when dinp is null)
@@ -206,6 +220,19 @@ export interface Backend {
   reluBackward(d: Float32Array, y: Float32Array, n: number, scale: number): void;
 
   /**
+   * GELU, tanh-approximated (BERT's, PyTorch's `gelu(x, approximate="tanh")`), in float32 steps:
+   *   out[i] = x * s,  s = 1 / (1 + exp(-x * (GELU_A + GELU_B * x^2)))   (x = inp[i], i < n)
+   * which is 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). out may be inp.
+   */
+  gelu(out: Float32Array, inp: Float32Array, n: number): void;
+
+  /**
+   * Backward of `gelu` at its input: d[i] *= s + x s (1 - s) (GELU_A + 3 GELU_B x^2), x = inp[i]
+   * (the input of the forward, kept), s as in `gelu`.
+   */
+  geluBackward(d: Float32Array, inp: Float32Array, n: number): void;
+
+  /**
    * Token embedding plus positions: out[t,:] = table[ids[t],:] * scale + pe[positions[t],:]
    * out [T,C], ids [T], positions [T], table [V,C], pe [maxLen,C]. Ids and positions are not checked.
    */
@@ -233,6 +260,11 @@ export interface Backend {
   /** Releases worker threads and memory. The backend is unusable afterwards. */
   dispose(): void;
 }
+
+/** 2 sqrt(2/pi), rounded to float32: GELU's sigmoid form multiplies x by it. */
+export const GELU_A = Math.fround(2 * Math.sqrt(2 / Math.PI));
+/** 2 sqrt(2/pi) * 0.044715, rounded to float32 (the cubic term). */
+export const GELU_B = Math.fround(2 * Math.sqrt(2 / Math.PI) * 0.044715);
 
 export interface AdamHyper {
   lr: number;

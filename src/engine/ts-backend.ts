@@ -7,7 +7,15 @@
  * float64. Kernels allocate nothing except small float64 scratch rows that grow once to the largest
  * size seen and are then reused.
  */
-import { dropoutHash, dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from "./backend.js";
+import {
+  dropoutHash,
+  dropoutScale,
+  dropoutThreshold,
+  GELU_A,
+  GELU_B,
+  type AdamHyper,
+  type Backend,
+} from "./backend.js";
 import { gemm } from "./gemm.js";
 
 /** Score given to padded keys before the softmax (the tutorial's mask value). */
@@ -21,6 +29,14 @@ const MASKED_SCORE = -1e9;
  *   const x = be.alloc(2 * 3), w = be.alloc(3 * 4), y = be.alloc(2 * 4);
  *   be.matmul(y, x, w, null, 2, 3, 4); // y[2,4] = x[2,3] @ w[3,4]
  */
+/** out[t, n] += bias[n] for the T rows of N columns. */
+function addBias(out: Float32Array, bias: Float32Array, T: number, N: number): void {
+  for (let t = 0; t < T; t++) {
+    const o = t * N;
+    for (let n = 0; n < N; n++) out[o + n] += bias[n];
+  }
+}
+
 export class TsBackend implements Backend {
   readonly name = "ts";
   readonly kernels = "ts";
@@ -58,12 +74,21 @@ export class TsBackend implements Backend {
   ): void {
     // out[T,N] = inp[T,K] @ w[K,N]
     gemm(out, N, false, inp, K, 1, w, N, 1, T, N, K);
-    if (bias !== null) {
-      for (let t = 0; t < T; t++) {
-        const o = t * N;
-        for (let n = 0; n < N; n++) out[o + n] += bias[n];
-      }
-    }
+    if (bias !== null) addBias(out, bias, T, N);
+  }
+
+  matmulTransposed(
+    out: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    T: number,
+    K: number,
+    N: number,
+  ): void {
+    // out[T,N] = inp[T,K] @ w[N,K]^T: w read with strides (1, K)
+    gemm(out, N, false, inp, K, 1, w, 1, K, T, N, K);
+    if (bias !== null) addBias(out, bias, T, N);
   }
 
   matmulBackward(
@@ -394,6 +419,26 @@ export class TsBackend implements Backend {
   reluBackward(d: Float32Array, y: Float32Array, n: number, scale: number): void {
     const sc = Math.fround(scale);
     for (let i = 0; i < n; i++) d[i] = y[i] > 0 ? d[i] * sc : 0;
+  }
+
+  gelu(out: Float32Array, inp: Float32Array, n: number): void {
+    const f = Math.fround;
+    for (let i = 0; i < n; i++) {
+      const x = inp[i];
+      const z = f(x * f(GELU_A + f(GELU_B * f(x * x))));
+      out[i] = x * f(1 / f(1 + f(Math.exp(-z))));
+    }
+  }
+
+  geluBackward(d: Float32Array, inp: Float32Array, n: number): void {
+    const f = Math.fround;
+    for (let i = 0; i < n; i++) {
+      const x = inp[i];
+      const x2 = f(x * x);
+      const s = f(1 / f(1 + f(Math.exp(-f(x * f(GELU_A + f(GELU_B * x2)))))));
+      const slope = f(GELU_A + f(3 * f(GELU_B * x2)));
+      d[i] = d[i] * f(s + f(f(x * f(s * f(1 - s))) * slope));
+    }
   }
 
   embeddingForward(

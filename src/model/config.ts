@@ -15,12 +15,39 @@ export const MODEL_KEYS = [
   "numHeads",
   "dFF",
   "dropout",
+  "dropoutEmbedding",
+  "dropoutAttention",
+  "dropoutHidden",
+  "dropoutResidual",
   "maxLen",
   "lnEps",
+  "embedInitStd",
+  "positions",
+  "norm",
+  "activation",
+  "tieOutput",
 ] as const satisfies readonly (keyof TrainConfig)[];
 
 /** Shape of the encoder and its masked-language-model head (vocabSize: the tokenizer's vocabulary). */
 export type ModelConfig = Pick<TrainConfig, (typeof MODEL_KEYS)[number]>;
+
+/** Dropout probability at each of its four places (a place's own key, else `dropout`). */
+export interface DropoutRates {
+  embedding: number;
+  attention: number;
+  hidden: number;
+  residual: number;
+}
+
+/** The dropout rates of a model configuration. */
+export function dropoutRates(cfg: ModelConfig): DropoutRates {
+  return {
+    embedding: cfg.dropoutEmbedding ?? cfg.dropout,
+    attention: cfg.dropoutAttention ?? cfg.dropout,
+    hidden: cfg.dropoutHidden ?? cfg.dropout,
+    residual: cfg.dropoutResidual ?? cfg.dropout,
+  };
+}
 
 /**
  * A checked model shape from some of its keys, the others from the table's defaults; keys that are

@@ -1,10 +1,11 @@
 /**
  * The masked-language-model head, on R rows (R = labelled rows with the sparse head, all rows with
- * the full head), C = dModel, V = vocabulary:
+ * the full head), C = dModel, V = vocabulary, act = ReLU (the tutorial's) or GELU:
  *
- *   hr     = relu(x @ Wd + bd)        [R,C]
+ *   hr     = act(x @ Wd + bd)         [R,C]
  *   hn     = LayerNorm(hr)            [R,C]
- *   logits = hn @ Wo + bo             [R,V]   (Wo is its own tensor, not tied to the embedding)
+ *   logits = hn @ Wo + bo             [R,V]   (Wo [C,V] a tensor of its own), or with a tied output
+ *   logits = hn @ E^T + bo            [R,V]   (E [V,C] the embedding table, bo still the head's own)
  *
  * The loss is softmax cross-entropy of logits against labels, summed over labelled rows and
  * divided by their count by the caller (gradScale = 1/count).
@@ -23,15 +24,18 @@ export interface HeadTensors {
   oB: Float32Array;
 }
 
-/** The head's views in `flat` (parameters or gradients). */
-export function headTensors(specs: ParamSpec[], flat: Float32Array): HeadTensors {
+/**
+ * The head's views in `flat` (parameters or gradients). With a tied output, oW is the embedding
+ * [V,C], so the head's gradient adds to the embedding's.
+ */
+export function headTensors(specs: ParamSpec[], flat: Float32Array, tied: boolean): HeadTensors {
   const v = (name: string): Float32Array => tensorView(specs, flat, name);
   return {
     dW: v("head.dense.weight"),
     dB: v("head.dense.bias"),
     lnS: v("head.ln.scale"),
     lnO: v("head.ln.offset"),
-    oW: v("head.out.weight"),
+    oW: v(tied ? "embed.weight" : "head.out.weight"),
     oB: v("head.out.bias"),
   };
 }
@@ -39,7 +43,8 @@ export function headTensors(specs: ParamSpec[], flat: Float32Array): HeadTensors
 /** The head's buffers, sized for maxRows rows (one chunk of the head). */
 export class HeadActivations {
   readonly hx: Float32Array; // [R,C] gathered input rows (sparse head)
-  readonly hr: Float32Array; // [R,C] after dense + ReLU
+  readonly hpre: Float32Array; // [R,C] dense output before GELU (empty with ReLU)
+  readonly hr: Float32Array; // [R,C] after dense + activation
   readonly hn: Float32Array; // [R,C] after the layer norm
   readonly mean: Float32Array;
   readonly rstd: Float32Array; // [R]
@@ -49,15 +54,19 @@ export class HeadActivations {
   readonly dhn: Float32Array;
   readonly dhr: Float32Array;
   readonly dhx: Float32Array; // [R,C]
+  readonly ones: Float32Array; // [R] ones (tied output: the bias gradient's column sums); else empty
+  readonly colSums: Float32Array; // [V] scratch of those column sums; else empty
 
   constructor(
     be: Backend,
     readonly maxRows: number,
-    C: number,
-    V: number,
+    cfg: ModelConfig,
   ) {
+    const { dModel: C, vocabSize: V } = cfg;
     const rc = maxRows * C;
+    const tied = cfg.tieOutput;
     this.hx = be.alloc(rc);
+    this.hpre = be.alloc(cfg.activation === "gelu" ? rc : 0);
     this.hr = be.alloc(rc);
     this.hn = be.alloc(rc);
     this.mean = be.alloc(maxRows);
@@ -68,6 +77,8 @@ export class HeadActivations {
     this.dhn = be.alloc(rc);
     this.dhr = be.alloc(rc);
     this.dhx = be.alloc(rc);
+    this.ones = be.alloc(tied ? maxRows : 0).fill(1);
+    this.colSums = be.alloc(tied ? V : 0);
   }
 }
 
@@ -81,10 +92,16 @@ export function headForward(
   R: number,
 ): void {
   const { dModel: C, vocabSize: V } = cfg;
-  be.matmul(a.hr, x, p.dW, p.dB, R, C, C);
-  be.reluDropout(a.hr, R * C, 0, 0); // a plain ReLU
+  if (cfg.activation === "relu") {
+    be.matmul(a.hr, x, p.dW, p.dB, R, C, C);
+    be.reluDropout(a.hr, R * C, 0, 0); // a plain ReLU
+  } else {
+    be.matmul(a.hpre, x, p.dW, p.dB, R, C, C);
+    be.gelu(a.hr, a.hpre, R * C);
+  }
   be.layerNormForward(a.hn, a.mean, a.rstd, a.hr, p.lnS, p.lnO, R, C, cfg.lnEps);
-  be.matmul(a.logits, a.hn, p.oW, p.oB, R, C, V);
+  if (cfg.tieOutput) be.matmulTransposed(a.logits, a.hn, p.oW, p.oB, R, C, V);
+  else be.matmul(a.logits, a.hn, p.oW, p.oB, R, C, V);
 }
 
 /**
@@ -116,8 +133,32 @@ export function headBackward(
   R: number,
 ): void {
   const { dModel: C, vocabSize: V } = cfg;
-  be.matmulBackward(a.dhn, g.oW, g.oB, a.logits, a.hn, p.oW, R, C, V);
+  if (cfg.tieOutput) tiedOutputBackward(be, cfg, p, g, a, R);
+  else be.matmulBackward(a.dhn, g.oW, g.oB, a.logits, a.hn, p.oW, R, C, V);
   be.layerNormBackward(a.dhr, g.lnS, g.lnO, a.dhn, a.hr, p.lnS, a.mean, a.rstd, R, C);
-  be.reluBackward(a.dhr, a.hr, R * C, 1);
+  if (cfg.activation === "relu") be.reluBackward(a.dhr, a.hr, R * C, 1);
+  else be.geluBackward(a.dhr, a.hpre, R * C);
   be.matmulBackward(dx, g.dW, g.dB, a.dhr, x, p.dW, R, C, C);
+}
+
+/**
+ * Backward of logits = hn @ E^T + bo, dlogits [R,V] in a.logits:
+ *   dhn [R,C] = dlogits @ E                  (a plain product: E is [V,C])
+ *   dE  [V,C] += dlogits^T @ hn              (matmulBackward's weight gradient with inp = dlogits)
+ *   dbo [V]   += column sums of dlogits      (the same with inp = ones [R,1]: its "weight" gradient is
+ *                                            the sums, in colSums, and its bias gradient adds them to dbo)
+ */
+function tiedOutputBackward(
+  be: Backend,
+  cfg: ModelConfig,
+  p: HeadTensors,
+  g: HeadTensors,
+  a: HeadActivations,
+  R: number,
+): void {
+  const { dModel: C, vocabSize: V } = cfg;
+  be.matmul(a.dhn, a.logits, p.oW, null, R, V, C);
+  be.matmulBackward(null, g.oW, null, a.hn, a.logits, p.oW, R, V, C);
+  a.colSums.fill(0);
+  be.matmulBackward(null, a.colSums, g.oB, a.logits, a.ones, a.colSums, R, 1, V);
 }

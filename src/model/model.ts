@@ -2,9 +2,15 @@
  * The tutorial's masked language model, on packed rows (a Batch, see data/batch.ts):
  *
  *   x0 = dropout(embed[ids] * sqrt(C) + PE[positions])          [T,C]
- *   x  = block_l(x) for l = 0 .. numLayers-1 (post-norm)         [T,C]
+ *   x  = block_l(x) for l = 0 .. numLayers-1                     [T,C]
+ *   x  = LayerNorm_final(x)           (pre-norm only)            [T,C]
  *   logits = head(x[rows])                                      [R,V]
  *   loss = sum of cross-entropies at labelled rows / their count
+ *
+ * The options of the configuration (block.ts and head.ts say how each one changes the layers): PE is
+ * the sinusoid, the sinusoid times sqrt(C), or a learned table `embed.positions` [maxLen, C]; blocks
+ * are post-norm (the tutorial's) or pre-norm with the final LayerNorm; ReLU or GELU; the output layer
+ * may be tied to the embedding; each dropout place has its rate.
  *
  * The head runs only at labelled rows by default ("sparse prediction": same loss and gradients,
  * a fraction of the work, since the 25000-way output layer dominates); `fullHead` runs it on every
@@ -24,13 +30,14 @@ import {
   BlockActivations,
   blockBackward,
   blockForward,
+  blockOutput,
   BlockScratch,
   blockTensors,
   type BlockTensors,
   type DropoutCtx,
   type RowsInfo,
 } from "./block.js";
-import { modelConfigOf, type ModelConfig } from "./config.js";
+import { dropoutRates, modelConfigOf, type ModelConfig } from "./config.js";
 import { GradientAccumulator } from "./accumulate.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
 import { positionalEncoding } from "./layers.js";
@@ -136,9 +143,21 @@ export class MlmModel {
   /** Number of real parameters (without alignment gaps). */
   readonly numParams: number;
 
-  private readonly pe: Float32Array; // [maxLen, C] in backend memory
+  private readonly pe: Float32Array; // [maxLen, C] in backend memory (a view of params when learned)
+  private readonly peG: Float32Array | null; // its gradient, when learned
   private readonly embedW: Float32Array;
   private readonly embedG: Float32Array;
+  /** The final LayerNorm of a pre-norm model: its tensors, output, statistics and incoming gradient. */
+  private readonly final: {
+    scale: Float32Array;
+    offset: Float32Array;
+    dScale: Float32Array;
+    dOffset: Float32Array;
+    out: Float32Array; // [T,C]
+    mean: Float32Array;
+    rstd: Float32Array; // [T]
+    dOut: Float32Array; // [T,C] gradient at its output
+  } | null;
   private readonly blockP: BlockTensors[];
   private readonly blockG: BlockTensors[];
   private readonly headP: HeadTensors;
@@ -186,14 +205,35 @@ export class MlmModel {
     for (let l = 0; l < numLayers; l++) {
       this.blockP.push(blockTensors(specs, this.params, l));
       this.blockG.push(blockTensors(specs, this.passGrads, l));
-      this.acts.push(new BlockActivations(backend, maxRows, this.maxProbs, C, F));
+      this.acts.push(new BlockActivations(backend, maxRows, this.maxProbs, C, F, cfg.activation === "gelu"));
     }
-    this.headP = headTensors(specs, this.params);
-    this.headG = headTensors(specs, this.passGrads);
+    this.headP = headTensors(specs, this.params, cfg.tieOutput);
+    this.headG = headTensors(specs, this.passGrads, cfg.tieOutput);
     this.scratch = new BlockScratch(backend, maxRows, C, F);
-    this.head = new HeadActivations(backend, maxHeadRows, C, cfg.vocabSize);
-    this.pe = backend.alloc(cfg.maxLen * C);
-    this.pe.set(positionalEncoding(cfg.maxLen, C));
+    this.head = new HeadActivations(backend, maxHeadRows, cfg);
+    if (cfg.positions === "learned") {
+      this.pe = tensorView(specs, this.params, "embed.positions");
+      this.peG = tensorView(specs, this.passGrads, "embed.positions");
+    } else {
+      this.pe = backend.alloc(cfg.maxLen * C);
+      this.pe.set(positionalEncoding(cfg.maxLen, C));
+      if (cfg.positions === "scaled-sinusoidal")
+        backend.scaleAdd(this.pe, this.pe, this.pe.length, Math.sqrt(C), false);
+      this.peG = null;
+    }
+    this.final =
+      cfg.norm === "pre"
+        ? {
+            scale: tensorView(specs, this.params, "final.ln.scale"),
+            offset: tensorView(specs, this.params, "final.ln.offset"),
+            dScale: tensorView(specs, this.passGrads, "final.ln.scale"),
+            dOffset: tensorView(specs, this.passGrads, "final.ln.offset"),
+            out: backend.alloc(maxRows * C),
+            mean: backend.alloc(maxRows),
+            rstd: backend.alloc(maxRows),
+            dOut: backend.alloc(maxRows * C),
+          }
+        : null;
     this.x0 = backend.alloc(maxRows * C);
     this.dX = backend.alloc(maxRows * C);
     this.seqs = backend.allocInt(3 * maxSeqs);
@@ -315,10 +355,18 @@ export class MlmModel {
         be.scatterAddRows(this.dX, this.head.dhx, this.headRows.subarray(r0, r0 + R), R, C, 1);
       }
     }
-    // Blocks, last to first; dX is both the gradient at a block's output and at its input.
-    const dropP = drop === null ? null : drop.p;
-    for (let l = cfg.numLayers - 1; l >= 0; l--) {
-      const input = l === 0 ? this.x0 : this.acts[l - 1].x2;
+    // Blocks, last to first; dX is both the gradient at a block's output and at its input (the last
+    // block's output gradient comes from the final LayerNorm, when there is one).
+    const rates = drop === null ? null : drop.p;
+    const last = cfg.numLayers - 1;
+    const f = this.final;
+    if (f !== null) {
+      const out = blockOutput(cfg, this.acts[last]);
+      be.layerNormBackward(f.dOut, f.dScale, f.dOffset, this.dX, out, f.scale, f.mean, f.rstd, T, C);
+    }
+    for (let l = last; l >= 0; l--) {
+      const input = l === 0 ? this.x0 : blockOutput(cfg, this.acts[l - 1]);
+      const dOut = l === last && f !== null ? f.dOut : this.dX;
       blockBackward(
         be,
         cfg,
@@ -327,15 +375,16 @@ export class MlmModel {
         this.acts[l],
         this.scratch,
         input,
-        this.dX,
+        dOut,
         this.dX,
         rows,
-        dropP,
+        rates,
       );
     }
-    // x0 = dropout(embed[ids] * sqrt(C) + PE)
-    if (dropP !== null) be.dropout(this.dX, this.dX, T * C, dropP, this.seedEmb);
+    // x0 = dropout(embed[ids] * sqrt(C) + PE[positions])
+    if (rates !== null && rates.embedding > 0) be.dropout(this.dX, this.dX, T * C, rates.embedding, this.seedEmb);
     be.scatterAddRows(this.embedG, this.dX, this.ids, T, C, Math.sqrt(C));
+    if (this.peG !== null) be.scatterAddRows(this.peG, this.dX, this.positions, T, C, 1);
     return { loss: lossSum / count, count };
   }
 
@@ -394,7 +443,7 @@ export class MlmModel {
     }
     this.forwardEncoder(info, null);
     const C = this.config.dModel;
-    this.backend.gatherRows(this.head.hx, this.acts[this.config.numLayers - 1].x2, this.headRows, R, C);
+    this.backend.gatherRows(this.head.hx, this.encoderOutput(), this.headRows, R, C);
     headForward(this.backend, this.config, this.headP, this.head, this.head.hx, R);
     return this.head.logits.subarray(0, R * this.config.vocabSize);
   }
@@ -429,27 +478,38 @@ export class MlmModel {
     return { T, seqs: this.seqs, numSeqs };
   }
 
+  /** Dropout of a training pass: null when every place's rate is 0 (then no seed is drawn either). */
   private dropoutCtx(train: boolean, rng: Rng | undefined): DropoutCtx | null {
-    if (!train || this.config.dropout === 0) return null;
+    const p = dropoutRates(this.config);
+    if (!train || (p.embedding === 0 && p.attention === 0 && p.hidden === 0 && p.residual === 0)) return null;
     if (rng === undefined) throw new Error("MlmModel: training with dropout needs opts.dropoutRng");
-    return { p: this.config.dropout, rng };
+    return { p, rng };
   }
 
-  /** Embedding, dropout and every block; the output is in acts[last].x2. */
+  /** The encoder's output [T,C] after `forwardEncoder`: the last block's, or the final LayerNorm's. */
+  private encoderOutput(): Float32Array {
+    const cfg = this.config;
+    return this.final !== null ? this.final.out : blockOutput(cfg, this.acts[cfg.numLayers - 1]);
+  }
+
+  /** Embedding, dropout, every block and the final LayerNorm (pre-norm); the output is encoderOutput(). */
   private forwardEncoder(rows: RowsInfo, drop: DropoutCtx | null): void {
-    const C = this.config.dModel;
+    const cfg = this.config;
+    const C = cfg.dModel;
     const T = rows.T;
     const be = this.backend;
     be.embeddingForward(this.x0, this.ids, this.positions, this.embedW, this.pe, T, C, Math.sqrt(C));
     if (drop !== null) {
       this.seedEmb = drop.rng.u32();
-      be.dropout(this.x0, this.x0, T * C, drop.p, this.seedEmb);
+      if (drop.p.embedding > 0) be.dropout(this.x0, this.x0, T * C, drop.p.embedding, this.seedEmb);
     }
     let x = this.x0;
-    for (let l = 0; l < this.config.numLayers; l++) {
-      blockForward(this.backend, this.config, this.blockP[l], this.acts[l], this.scratch, x, rows, drop);
-      x = this.acts[l].x2;
+    for (let l = 0; l < cfg.numLayers; l++) {
+      blockForward(be, cfg, this.blockP[l], this.acts[l], this.scratch, x, rows, drop);
+      x = blockOutput(cfg, this.acts[l]);
     }
+    const f = this.final;
+    if (f !== null) be.layerNormForward(f.out, f.mean, f.rstd, x, f.scale, f.offset, T, C, cfg.lnEps);
   }
 
   /**
@@ -476,7 +536,7 @@ export class MlmModel {
    */
   private headInput(batch: Batch, fullHead: boolean, r0: number, R: number): Float32Array {
     const C = this.config.dModel;
-    const last = this.acts[this.config.numLayers - 1].x2;
+    const last = this.encoderOutput();
     if (fullHead) {
       this.head.labels.set(batch.labels.subarray(r0, r0 + R));
       return last.subarray(r0 * C, (r0 + R) * C);

@@ -8,6 +8,7 @@
  */
 import type { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
+import { positionalEncoding } from "./layers.js";
 
 /** One named tensor inside the flat parameter buffer. */
 export interface ParamSpec {
@@ -21,8 +22,13 @@ export interface ParamSpec {
   size: number;
   /** Whether AdamW weight decay applies (rank-2 tensors). */
   decay: boolean;
-  /** How `initParams` fills it. */
-  init: "linear" | "embedding" | "zeros" | "ones";
+  /**
+   * How `initParams` fills it: "normal" draws a truncated normal of std `std`; "sinusoid" copies the
+   * sinusoidal table (learned positions start from it, drawing nothing).
+   */
+  init: "normal" | "zeros" | "ones" | "sinusoid";
+  /** Standard deviation of a "normal" init (0 otherwise). */
+  std: number;
 }
 
 /** Offsets are rounded up to 16 floats (64 bytes) so SIMD kernels see aligned tensors. */
@@ -30,26 +36,31 @@ const ALIGN = 16;
 
 /**
  * The model's tensors in a fixed order, and the total length of the flat buffer (with alignment gaps,
- * which stay zero).
+ * which stay zero). Options add or remove tensors: `embed.positions` [maxLen, C] with learned
+ * positions, `final.ln` with pre-norm, and no `head.out.weight` when the output is tied to the
+ * embedding. Random inits draw in this order, and the optional tensors draw nothing, so the
+ * tutorial's model gets the same values from a seed whatever options exist.
  */
 export function paramLayout(cfg: ModelConfig): { specs: ParamSpec[]; total: number } {
   const { vocabSize: V, dModel: C, dFF: F, numLayers } = cfg;
   const specs: ParamSpec[] = [];
   let offset = 0;
-  const add = (name: string, shape: number[], init: ParamSpec["init"]): void => {
+  const add = (name: string, shape: number[], init: ParamSpec["init"], std = 0): void => {
     const size = shape.reduce((a, b) => a * b, 1);
-    specs.push({ name, shape, offset, size, decay: shape.length === 2, init });
+    specs.push({ name, shape, offset, size, decay: shape.length === 2, init, std });
     offset += Math.ceil(size / ALIGN) * ALIGN;
   };
+  // Haiku's linear init: std 1/sqrt(fan_in)
   const linear = (name: string, nIn: number, nOut: number): void => {
-    add(`${name}.weight`, [nIn, nOut], "linear");
+    add(`${name}.weight`, [nIn, nOut], "normal", 1 / Math.sqrt(nIn));
     add(`${name}.bias`, [nOut], "zeros");
   };
   const norm = (name: string): void => {
     add(`${name}.scale`, [C], "ones");
     add(`${name}.offset`, [C], "zeros");
   };
-  add("embed.weight", [V, C], "embedding");
+  add("embed.weight", [V, C], "normal", cfg.embedInitStd);
+  if (cfg.positions === "learned") add("embed.positions", [cfg.maxLen, C], "sinusoid");
   for (let l = 0; l < numLayers; l++) {
     const p = `layers.${l}`;
     linear(`${p}.attn.q`, C, C);
@@ -61,26 +72,27 @@ export function paramLayout(cfg: ModelConfig): { specs: ParamSpec[]; total: numb
     linear(`${p}.ffn.fc2`, F, C);
     norm(`${p}.ln2`);
   }
+  if (cfg.norm === "pre") norm("final.ln");
   linear("head.dense", C, C);
   norm("head.ln");
-  linear("head.out", C, V);
+  if (cfg.tieOutput) add("head.out.bias", [V], "zeros");
+  else linear("head.out", C, V);
   return { specs, total: offset };
 }
 
 /**
- * Haiku's default initialisation: linear weights truncated normal (cut at 2 std) with
- * std 1/sqrt(fan_in), embeddings truncated normal with std 1, biases and offsets 0, scales 1.
- * Draws in spec order, so a seed gives the same model every time.
+ * Haiku's default initialisation: weights truncated normal (cut at 2 std) with each spec's std
+ * (linear: 1/sqrt(fan_in); embedding: embedInitStd, Haiku's 1 by default), biases and offsets 0,
+ * scales 1, learned positions the sinusoid. Draws in spec order, so a seed gives the same model
+ * every time.
  */
 export function initParams(specs: ParamSpec[], params: Float32Array, rng: Rng): void {
   params.fill(0);
   for (const s of specs) {
     const view = params.subarray(s.offset, s.offset + s.size);
     if (s.init === "ones") view.fill(1);
-    else if (s.init === "linear" || s.init === "embedding") {
-      const std = s.init === "linear" ? 1 / Math.sqrt(s.shape[0]) : 1;
-      for (let i = 0; i < s.size; i++) view[i] = rng.truncatedNormal(std);
-    }
+    else if (s.init === "sinusoid") view.set(positionalEncoding(s.shape[0], s.shape[1]));
+    else if (s.init === "normal") for (let i = 0; i < s.size; i++) view[i] = rng.truncatedNormal(s.std);
   }
 }
 

@@ -18,6 +18,7 @@ import type { Rng } from "../util/rng.js";
 import { checkFiniteParams, diagnoseNonFinite, observeLoss, type LossWatchState } from "./health.js";
 import { NonFiniteGradientError, type Adam } from "./optimizer.js";
 import { learningRateAt, type ScheduleOptions } from "./schedule.js";
+import { planBudgetSteps, TIMING_STEPS, type TimeBudget } from "./time-budget.js";
 import type { TrainState } from "./train-state.js";
 
 /** What a session is made of; the trainer builds these. */
@@ -36,6 +37,8 @@ export interface SessionParts {
   schedule: ScheduleOptions;
   /** The epochs the run reaches, for the progress bar. */
   epochsReached: number;
+  /** A deadline whose step count is not fixed yet (see time-budget.ts), or null. */
+  budget: TimeBudget | null;
 }
 
 /** Where a session starts: a fresh state (step 0) or a checkpoint's, and the dropout generator. */
@@ -124,6 +127,8 @@ export class TrainingSession {
   private finiteStep = -1;
   /** The divergence warning's part of the state. */
   private readonly lossWatch: LossWatchState;
+  /** Whether the time budget has fixed the number of steps in this session. */
+  private budgetFixed = false;
 
   /** Opens the run's metrics.jsonl and TensorBoard file for a session starting at `start`. */
   static async open(parts: SessionParts, start: SessionStart): Promise<TrainingSession> {
@@ -165,16 +170,25 @@ export class TrainingSession {
    * --save-minutes ask.
    */
   async run(signal?: AbortSignal): Promise<SessionOutcome> {
-    const { config, log } = this.parts;
-    const total = this.parts.schedule.totalSteps;
+    const { config, log, budget } = this.parts;
+    let total = this.parts.schedule.totalSteps;
     const s = this.state;
     let stoppedBy: StopReason = "schedule";
     const bar = createProgress({ label: "train", total, silent: !config.progress });
     bar.update(s.step);
     // Signal handlers run only while the loop awaits: it gives the event loop a turn about every 50 ms.
     const pacer = new Pacer();
+    let evalMs: number | null = null; // the first evaluation's time, for the time budget
+    let timingFrom = { step: s.step, at: budget?.clock() ?? 0 };
     try {
-      if (evaluationDue(s, config, total) && (await this.evaluateAndCheckpoint(signal))) stoppedBy = "early-stopping";
+      if (evaluationDue(s, config, total)) {
+        const t0 = budget?.clock() ?? 0;
+        if (await this.evaluateAndCheckpoint(signal)) stoppedBy = "early-stopping";
+        if (budget !== null) {
+          evalMs = budget.clock() - t0;
+          timingFrom = { step: s.step, at: budget.clock() };
+        }
+      }
       while (stoppedBy === "schedule" && s.step < total) {
         if (pacer.due()) await pacer.pause();
         if (signal?.aborted) {
@@ -182,6 +196,10 @@ export class TrainingSession {
           break;
         }
         const figures = this.step();
+        if (budget !== null && !this.budgetFixed && s.step - timingFrom.step === TIMING_STEPS) {
+          total = await this.fixBudget(budget, (budget.clock() - timingFrom.at) / TIMING_STEPS, evalMs);
+          bar.setTotal(total);
+        }
         const seconds = Math.max(1e-9, s.trainSeconds - this.begin.seconds);
         const tokensPerSec = (s.tokensSeen - this.begin.tokens) / seconds;
         if (s.step % config.logSteps === 0)
@@ -209,6 +227,32 @@ export class TrainingSession {
     if (stoppedBy === "early-stopping")
       log(`early stopping: ${s.evalsWithoutImprovement} evaluations without improvement`);
     return this.outcome(stoppedBy);
+  }
+
+  /**
+   * Fixes the run's number of steps for its time budget, from the measured step and evaluation times
+   * (an evaluation not yet timed is estimated as forward passes over the validation batches, a third
+   * of a step each, doubled for its checkpoint): sets the schedule's end, records it, returns it.
+   */
+  private async fixBudget(budget: TimeBudget, msPerStep: number, evalMs: number | null): Promise<number> {
+    const { config, schedule, validLoader, trainLoader, log } = this.parts;
+    this.budgetFixed = true;
+    const steps = planBudgetSteps({
+      remainingMs: budget.deadline - budget.clock(),
+      stepsDone: this.state.step,
+      msPerStep,
+      evalMs: evalMs ?? (2 * msPerStep * validLoader.batchesPerEpoch) / 3,
+      evalSteps: config.evalSteps,
+      maxSteps: schedule.totalSteps,
+    });
+    schedule.totalSteps = steps;
+    this.parts.epochsReached = Math.ceil((steps * config.gradAccumSteps) / trainLoader.batchesPerEpoch);
+    await budget.fix(steps);
+    log(
+      `time budget ${config.timeBudget}: ${msPerStep.toFixed(1)} ms per step over ${TIMING_STEPS} steps, ` +
+        `so ${steps} steps in all (recorded in config.json as budgetSteps)`,
+    );
+    return steps;
   }
 
   /** Closes the TensorBoard and metrics files (what was logged stays on disk, also after an error). */

@@ -27,7 +27,9 @@ import type { Tokenizer } from "../tokenizer/index.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { formatSeconds, printLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
+import { parseDuration } from "../util/duration.js";
 import { NonFiniteError } from "./health.js";
+import type { TimeBudget } from "./time-budget.js";
 import { adamFor, type Adam } from "./optimizer.js";
 import type { ScheduleOptions } from "./schedule.js";
 import {
@@ -57,6 +59,12 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** A backend to use instead of creating one (it is not disposed). */
   backend?: Backend;
+  /**
+   * The clock of `config.timeBudget` (ms; default Date.now), and when the budget started on it
+   * (default: when `train` is called; the CLI gives the process's start).
+   */
+  clock?: () => number;
+  startedAt?: number;
 }
 
 /** What a run reached, returned by `train` (the CLI prints it with `describeSummary`). */
@@ -72,6 +80,8 @@ export interface TrainSummary extends SessionOutcome {
  * a bad tokenizer) removes the folders it made, so that no empty or half-made run directory is left.
  */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainSummary> {
+  const clock = options.clock ?? Date.now;
+  options = { ...options, clock, startedAt: options.startedAt ?? clock() };
   const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
   const dir = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
   const made = options.resume === undefined ? await firstMissingFolder(dir) : null;
@@ -118,7 +128,8 @@ async function trainIn(
       resumed === null
         ? freshState(config, data.trainLoader, backend)
         : await restoredState(resumed, run, data.trainLoader, adam, backend, log);
-    const session = await TrainingSession.open({ config, run, model, adam, ...data, log, warn }, start);
+    const budget = timeBudgetOf(config, run, options);
+    const session = await TrainingSession.open({ config, run, model, adam, ...data, log, warn, budget }, start);
     opened.session = session;
     try {
       const outcome = await session.run(options.signal);
@@ -162,6 +173,23 @@ async function recordFailure(
   } catch (statusError) {
     log(`cannot record the run's status in status.json: ${(statusError as Error).message}`);
   }
+}
+
+/**
+ * The run's deadline when it has a time budget whose steps are not fixed yet (a resumed run keeps the
+ * budgetSteps of its config.json); fixing them rewrites config.json.
+ */
+function timeBudgetOf(config: TrainConfig, run: RunDirectory, options: TrainOptions): TimeBudget | null {
+  if (config.timeBudget === null || config.budgetSteps > 0) return null;
+  const seconds = parseDuration(config.timeBudget);
+  const { clock, startedAt } = options;
+  if (seconds === null || clock === undefined || startedAt === undefined)
+    throw new Error(`train: timeBudget "${config.timeBudget}" without a clock (resolveConfig checks durations)`);
+  return {
+    deadline: startedAt + seconds * 1000,
+    clock,
+    fix: (steps) => run.writeConfig({ ...config, budgetSteps: steps }),
+  };
 }
 
 /** Whether a resumed run has nothing left to do: its last step done and evaluated, or early stopping fired. */
@@ -239,7 +267,9 @@ async function prepareRunData(
   const { train: trainLoader, valid: validLoader } = runLoaders(config, tokenizer, data.train, data.valid);
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
   const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
-  const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
+  const cap = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
+  // a time budget that fixed the steps decides (they are within the cap); before that, the cap
+  const totalSteps = config.budgetSteps > 0 ? Math.min(config.budgetSteps, cap) : cap;
   if (totalSteps < 1)
     throw new Error(
       `nothing to train: ${config.epochs} epochs of ${trainLoader.batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,

@@ -31,3 +31,4 @@ export {
   type FileFingerprint,
 } from "./file-fingerprint.js";
 export { runToEnd, runCooperatively, yieldToEventLoop, Pacer, type Interruptible } from "./cooperative.js";
+export { parseDuration } from "./duration.js";

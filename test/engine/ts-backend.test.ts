@@ -385,3 +385,58 @@ test("embedding forward adds the scaled row and the position; scatterAddRows is 
   assert.ok(Math.abs(lhs - rhs) < 1e-4 * (Math.abs(lhs) + 1), `${lhs} vs ${rhs}`);
   for (const id of [2, 4, 5]) for (let c = 0; c < C; c++) assert.equal(dt[id * C + c], 0.5); // absent ids get nothing
 });
+
+test("gelu and geluBackward: PyTorch's tanh-approximated GELU and its derivative (values computed in float64 by torch)", () => {
+  const x = Float32Array.from([-3, -1, -0.5, 0, 0.5, 1, 2, 10]);
+  // torch.nn.functional.gelu(x, approximate="tanh") and its gradient, float64
+  const want = [
+    -0.0036373920817729943, -0.1588080093917233, -0.15428599017485606, 0, 0.34571400982514394, 0.8411919906082768,
+    1.954597694087775, 10,
+  ];
+  const slope = [
+    -0.011584166630969648, -0.08296408384578258, 0.13263009646535764, 0.5, 0.8673699035346424, 1.0829640838457826,
+    1.0860992566236183, 1,
+  ];
+  const y = be.alloc(8);
+  be.gelu(y, x, 8);
+  close(y, want, 1e-6, 1e-6, "gelu");
+  const d = be.alloc(8).fill(2);
+  be.geluBackward(d, x, 8);
+  close(
+    d,
+    slope.map((s) => 2 * s),
+    1e-6,
+    1e-6,
+    "geluBackward",
+  );
+  // in place, and against central differences of the float64 tanh formula at random points
+  const { f32, f64 } = pair(257, 31, 4);
+  const gelu64 = (v: number): number => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+  const g = be.alloc(257).fill(1);
+  be.geluBackward(g, f32, 257);
+  const numeric = Array.from(f64, (v) => (gelu64(v + 1e-6) - gelu64(v - 1e-6)) / 2e-6);
+  close(g, numeric, 1e-5, 1e-5, "geluBackward vs finite differences");
+  be.gelu(f32, f32, 257);
+  close(
+    f32,
+    Array.from(f64, (v) => gelu64(v)),
+    1e-6,
+    1e-6,
+    "gelu in place",
+  );
+});
+
+test("matmulTransposed multiplies by the transpose of a [out, in] weight, with and without bias", () => {
+  for (const [T, K, N] of MATMUL_SHAPES) {
+    const x = pair(T * K, 3, 1);
+    const w = pair(N * K, 4, 1); // [N, K]
+    const b = pair(N, 5, 1);
+    const wt = new Float64Array(K * N); // [K, N]
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wt[k * N + n] = w.f64[n * K + k];
+    for (const bias of [null, b]) {
+      const out = be.alloc(T * N).fill(7); // overwritten
+      be.matmulTransposed(out, x.f32, w.f32, bias === null ? null : bias.f32, T, K, N);
+      close(out, refMatmul(x.f64, wt, bias === null ? null : bias.f64, T, K, N), 1e-5, 1e-5, `[${T},${K},${N}]`);
+    }
+  }
+});

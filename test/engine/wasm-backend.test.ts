@@ -532,3 +532,35 @@ test("the light kernels reject arrays from elsewhere and bad dropout rates", () 
   assert.throws(() => be.dropout(x, x, 8, 1, 1), /probability must be in \[0, 1\), got 1/);
   assert.throws(() => ref.reluDropout(x, 8, -0.1, 1), /probability must be in \[0, 1\)/);
 });
+
+test("matmulTransposed, gelu and geluBackward match TsBackend, 1 and 2 threads", () => {
+  for (const be of backends) {
+    for (const [T, K, N] of [
+      [1, 1, 1],
+      [5, 7, 13],
+      [96, 128, 1000],
+      [3, 129, 33],
+    ] as const) {
+      const rng = new Rng(T * 7 + N);
+      const [x, rx] = twin(be, fill(new Float32Array(T * K), rng));
+      const [w, rw] = twin(be, fill(new Float32Array(N * K), rng));
+      const [b, rb] = twin(be, fill(new Float32Array(N), rng));
+      const [y, ry] = twin(be, fill(new Float32Array(T * N), rng));
+      be.matmulTransposed(y, x, w, b, T, K, N);
+      ref.matmulTransposed(ry, rx, rw, rb, T, K, N);
+      close(y, ry, `matmulTransposed ${be.name} [${T},${K},${N}]`);
+    }
+    for (const n of [1, 3, 4, 7, 1031, 64 * 256]) {
+      const rng = new Rng(n);
+      const [x, rx] = twin(be, fill(new Float32Array(n), rng, 6));
+      const [y, ry] = twin(be, new Float32Array(n));
+      be.gelu(y, x, n);
+      ref.gelu(ry, rx, n);
+      close(y, ry, `gelu ${be.name} n=${n}`, 1e-5);
+      const [d, rd] = twin(be, fill(new Float32Array(n), rng));
+      be.geluBackward(d, x, n);
+      ref.geluBackward(rd, rx, n);
+      close(d, rd, `geluBackward ${be.name} n=${n}`, 1e-5);
+    }
+  }
+});

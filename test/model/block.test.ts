@@ -1,5 +1,6 @@
 // Encoder block and head backward against central differences of their float32 forward
-// (step 1e-3, loss = sum(output * g) in float64), dropout included with a replayed mask.
+// (step 1e-3, loss = sum(output * g) in float64), dropout included with a replayed mask, for every
+// variant: post- and pre-norm, ReLU and GELU, a dropout rate per place, a tied output layer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/util/rng.js";
@@ -8,11 +9,13 @@ import {
   BlockActivations,
   blockBackward,
   blockForward,
+  blockOutput,
   BlockScratch,
   blockTensors,
   type BlockTensors,
+  type DropoutCtx,
 } from "../../src/model/block.js";
-import { modelConfigOf } from "../../src/model/config.js";
+import { dropoutRates, modelConfigOf } from "../../src/model/config.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors } from "../../src/model/head.js";
 import { initParams, paramLayout } from "../../src/model/params.js";
 import { randomArray } from "../engine/reference.js";
@@ -39,9 +42,19 @@ function checkFd(what: string, loss: () => number, x: Float32Array, grad: Float3
 const sample = (n: number, k = 4): number[] =>
   Array.from({ length: Math.min(k, n) }, (_, j) => Math.floor(((j + 0.5) * n) / Math.min(k, n)));
 
-for (const dropout of [0, 0.2]) {
-  test(`encoder block backward matches finite differences (dropout ${dropout}, padded keys)`, () => {
-    const cfg = modelConfigOf({ vocabSize: 11, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, dropout, maxLen: 8 });
+/** Every block variant: norm placement x activation x dropout (none, one rate, a rate per place). */
+const BLOCK_CASES = (["post", "pre"] as const).flatMap((norm) =>
+  (["relu", "gelu"] as const).flatMap((activation) => [
+    { norm, activation, dropout: 0 },
+    { norm, activation, dropout: 0.2 },
+    { norm, activation, dropout: 0.2, dropoutAttention: 0, dropoutHidden: 0.3, dropoutResidual: 0.1 },
+  ]),
+);
+
+for (const options of BLOCK_CASES) {
+  test(`encoder block backward matches finite differences (${JSON.stringify(options)}, padded keys)`, () => {
+    const cfg = modelConfigOf({ vocabSize: 11, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, maxLen: 8, ...options });
+    const dropout = options.dropout;
     const { specs, total } = paramLayout(cfg);
     const params = be.alloc(total),
       grads = be.alloc(total);
@@ -55,23 +68,25 @@ for (const dropout of [0, 0.2]) {
     const seqs = be.allocInt(9);
     seqs.set([0, 4, 4, 4, 3, 2, 7, 2, 2]); // one sequence with a padded key
     const rows = { T, seqs, numSeqs: 3 };
-    const a = new BlockActivations(be, T, T * T * cfg.numHeads, C, cfg.dFF);
+    const a = new BlockActivations(be, T, T * T * cfg.numHeads, C, cfg.dFF, cfg.activation === "gelu");
     const s = new BlockScratch(be, T, C, cfg.dFF);
     const x = be.alloc(T * C);
     x.set(randomArray(T * C, 4));
     const gout = Float64Array.from(randomArray(T * C, 5));
-    const drop = (): { p: number; rng: Rng } | null => (dropout > 0 ? { p: dropout, rng: new Rng(9) } : null);
+    const rates = dropoutRates(cfg);
+    const drop = (): DropoutCtx | null => (dropout > 0 ? { p: rates, rng: new Rng(9) } : null);
     const loss = (): number => {
       blockForward(be, cfg, p, a, s, x, rows, drop());
+      const out = blockOutput(cfg, a);
       let sum = 0;
-      for (let i = 0; i < T * C; i++) sum += a.x2[i] * gout[i];
+      for (let i = 0; i < T * C; i++) sum += out[i] * gout[i];
       return sum;
     };
     loss();
     const dout = be.alloc(T * C);
     dout.set(gout);
     const dx = be.alloc(T * C);
-    blockBackward(be, cfg, p, g, a, s, x, dout, dx, rows, dropout > 0 ? dropout : null);
+    blockBackward(be, cfg, p, g, a, s, x, dout, dx, rows, dropout > 0 ? rates : null);
     checkFd(
       "dx",
       loss,
@@ -87,36 +102,43 @@ for (const dropout of [0, 0.2]) {
   });
 }
 
-test("head backward (dense, ReLU, layer norm, output, cross-entropy) matches finite differences", () => {
-  const cfg = modelConfigOf({ vocabSize: 13, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, maxLen: 8 });
-  const { specs, total } = paramLayout(cfg);
-  const params = be.alloc(total),
-    grads = be.alloc(total);
-  initParams(specs, params, new Rng(4));
-  params.forEach((v, i) => (params[i] = v + 0.1 * Math.cos(i)));
-  const p = headTensors(specs, params),
-    g = headTensors(specs, grads);
-  const R = 5,
-    C = cfg.dModel;
-  const a = new HeadActivations(be, R, C, cfg.vocabSize);
-  a.labels.set([3, -100, 12, 0, 7]);
-  const x = be.alloc(R * C);
-  x.set(randomArray(R * C, 6, 2));
-  const loss = (): number => {
-    headForward(be, cfg, p, a, x, R);
-    return headLoss(be, cfg, a, R, null) / 4;
-  };
-  loss();
-  headLoss(be, cfg, a, R, 1 / 4);
-  const dx = be.alloc(R * C);
-  headBackward(be, cfg, p, g, a, x, dx, R);
-  checkFd(
-    "dx",
-    loss,
-    x,
-    dx,
-    Array.from({ length: R * C }, (_, i) => i),
-  );
-  for (let c = 0; c < C; c++) assert.equal(dx[1 * C + c], 0); // the unlabelled row gets nothing
-  for (const key of Object.keys(p) as (keyof typeof p)[]) checkFd(key, loss, p[key], g[key], sample(p[key].length, 6));
-});
+for (const options of [
+  { activation: "relu", tieOutput: false },
+  { activation: "gelu", tieOutput: false },
+  { activation: "relu", tieOutput: true },
+  { activation: "gelu", tieOutput: true },
+] as const)
+  test(`head backward (dense, activation, layer norm, output, cross-entropy) matches finite differences (${JSON.stringify(options)})`, () => {
+    const cfg = modelConfigOf({ vocabSize: 13, dModel: 8, numLayers: 1, numHeads: 2, dFF: 12, maxLen: 8, ...options });
+    const { specs, total } = paramLayout(cfg);
+    const params = be.alloc(total),
+      grads = be.alloc(total);
+    initParams(specs, params, new Rng(4));
+    params.forEach((v, i) => (params[i] = v + 0.1 * Math.cos(i)));
+    const p = headTensors(specs, params, cfg.tieOutput),
+      g = headTensors(specs, grads, cfg.tieOutput);
+    const R = 5,
+      C = cfg.dModel;
+    const a = new HeadActivations(be, R, cfg);
+    a.labels.set([3, -100, 12, 0, 7]);
+    const x = be.alloc(R * C);
+    x.set(randomArray(R * C, 6, 2));
+    const loss = (): number => {
+      headForward(be, cfg, p, a, x, R);
+      return headLoss(be, cfg, a, R, null) / 4;
+    };
+    loss();
+    headLoss(be, cfg, a, R, 1 / 4);
+    const dx = be.alloc(R * C);
+    headBackward(be, cfg, p, g, a, x, dx, R);
+    checkFd(
+      "dx",
+      loss,
+      x,
+      dx,
+      Array.from({ length: R * C }, (_, i) => i),
+    );
+    for (let c = 0; c < C; c++) assert.equal(dx[1 * C + c], 0); // the unlabelled row gets nothing
+    for (const key of Object.keys(p) as (keyof typeof p)[])
+      checkFd(key, loss, p[key], g[key], sample(p[key].length, 6));
+  });

@@ -29,9 +29,11 @@ test("default-size model: linear weights and embeddings are truncated normals of
       );
       continue;
     }
-    // "linear": [in, out] weight, std 1/sqrt(fan_in); "embedding": std 1
-    const nominal = s.init === "linear" ? 1 / Math.sqrt(s.shape[0]) : 1;
-    assert.equal(s.init === "linear", s.name.endsWith(".weight") && s.name !== "embed.weight", s.name);
+    // Haiku: a linear [in, out] weight has std 1/sqrt(fan_in), the embedding std 1 (embedInitStd's default)
+    const nominal = s.name === "embed.weight" ? 1 : 1 / Math.sqrt(s.shape[0]);
+    assert.equal(s.init, "normal", s.name);
+    assert.equal(s.std, nominal, s.name);
+    assert.ok(s.name.endsWith(".weight"), s.name);
     let sum = 0,
       sq = 0,
       max = 0;

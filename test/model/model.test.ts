@@ -7,7 +7,7 @@ import { TsBackend } from "../../src/engine/ts-backend.js";
 import { createWasmBackend } from "../../src/engine/wasm/wasm-backend.js";
 import { MlmModel } from "../../src/model/model.js";
 import { batchOf } from "../../src/data/index.js";
-import { TINY, packedRandomBatch, randomBatch, randomSentences } from "./fixtures.js";
+import { TINY, checkModelGradient, packedRandomBatch, randomBatch, randomSentences } from "./fixtures.js";
 
 const be = new TsBackend();
 
@@ -23,40 +23,6 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d / Math.max(scale, 1e-30);
-}
-
-/** Central-difference check of d loss / d params at a few entries of every tensor. */
-function checkModelGradient(m: MlmModel, loss: () => number, usedIds: Set<number>): void {
-  const grads = Float64Array.from(m.grads);
-  const C = m.config.dModel;
-  const h = 1e-3;
-  let checked = 0;
-  for (const s of m.specs) {
-    let picks: number[];
-    if (s.name === "embed.weight") {
-      const ids = [...usedIds].slice(0, 3);
-      picks = ids.map((id, j) => id * C + ((j * 5) % C));
-      const unused = [...Array(m.config.vocabSize).keys()].find((id) => !usedIds.has(id))!;
-      for (let c = 0; c < C; c++)
-        assert.equal(grads[s.offset + unused * C + c], 0, "an absent token's embedding gets no gradient");
-    } else picks = [0, Math.floor(s.size / 2), s.size - 1, Math.floor(s.size / 3)];
-    for (const j of picks) {
-      const i = s.offset + j;
-      const old = m.params[i];
-      m.params[i] = old + h;
-      const lp = loss();
-      m.params[i] = old - h;
-      const lm = loss();
-      m.params[i] = old;
-      const num = (lp - lm) / (2 * h);
-      assert.ok(
-        Math.abs(num - grads[i]) <= 2e-4 + 2e-2 * Math.abs(num),
-        `${s.name}[${j}]: analytic ${grads[i]}, numeric ${num}`,
-      );
-      checked++;
-    }
-  }
-  assert.ok(checked >= m.specs.length * 3);
 }
 
 test("whole-model gradient matches finite differences at entries of every tensor (no dropout)", () => {

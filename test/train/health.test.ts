@@ -7,9 +7,9 @@ import { checkFiniteParams, diagnoseNonFinite, NonFiniteError, observeLoss } fro
 
 /** Three tensors in layout order: embed [2 x 2], layers.0.w [4], head.out.weight [2 x 2]. */
 const specs: ParamSpec[] = [
-  { name: "embed.weight", shape: [2, 2], offset: 0, size: 4, decay: true, init: "embedding" },
-  { name: "layers.0.w", shape: [4], offset: 16, size: 4, decay: false, init: "zeros" },
-  { name: "head.out.weight", shape: [2, 2], offset: 32, size: 4, decay: true, init: "linear" },
+  { name: "embed.weight", shape: [2, 2], offset: 0, size: 4, decay: true, init: "normal", std: 1 },
+  { name: "layers.0.w", shape: [4], offset: 16, size: 4, decay: false, init: "zeros", std: 0 },
+  { name: "head.out.weight", shape: [2, 2], offset: 32, size: 4, decay: true, init: "normal", std: 0.7 },
 ];
 const buffer = (): Float32Array => new Float32Array(48).fill(0.5);
 

@@ -123,6 +123,8 @@ export const KERNELS = {
   addDropout: { op: 11, func: "ew_add_dropout", i32: ["out", "a", "b", "n", "seed", "threshold"], f64: ["scale"] },
   reluDropout: { op: 12, func: "ew_relu_dropout", i32: ["x", "n", "seed", "threshold"], f64: ["scale"] },
   reluBackward: { op: 13, func: "ew_relu_bwd", i32: ["d", "y", "n"], f64: ["scale"] },
+  gelu: { op: 19, func: "gelu_fwd", i32: ["out", "inp", "n"], f64: [] },
+  geluBackward: { op: 20, func: "gelu_bwd", i32: ["d", "inp", "n"], f64: [] },
   embeddingForward: {
     op: 14,
     func: "embed_fwd",

@@ -171,18 +171,46 @@ class WasmBackend implements Backend {
     K: number,
     N: number,
   ): void {
+    this.product(0, "matmul", out, inp, w, bias, T, K, N);
+  }
+
+  matmulTransposed(
+    out: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    T: number,
+    K: number,
+    N: number,
+  ): void {
+    // the product of matmulBackward's dinp (mode 2: B = w^T, read transposed while packing)
+    this.product(2, "matmulTransposed", out, inp, w, bias, T, K, N);
+  }
+
+  /** out[T,N] = inp[T,K] @ (w or w^T) + bias: `matmul` (mode 0, w [K,N]) or `matmulTransposed` (mode 2, w [N,K]). */
+  private product(
+    mode: 0 | 2,
+    name: string,
+    out: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    T: number,
+    K: number,
+    N: number,
+  ): void {
     const h = this.heap;
-    const pOut = h.offsetOf(out, "matmul out", T * N);
-    const pInp = h.offsetOf(inp, "matmul inp", T * K);
-    const pW = h.offsetOf(w, "matmul w", K * N);
-    const pBias = bias ? h.offsetOf(bias, "matmul bias", N) : 0;
+    const pOut = h.offsetOf(out, `${name} out`, T * N);
+    const pInp = h.offsetOf(inp, `${name} inp`, T * K);
+    const pW = h.offsetOf(w, `${name} w`, K * N);
+    const pBias = bias ? h.offsetOf(bias, `${name} bias`, N) : 0;
     if (T === 0 || N === 0) return;
     if (K === 0) {
       for (let t = 0; t < T; t++) for (let j = 0; j < N; j++) out[t * N + j] = bias ? bias[j] : 0;
       return;
     }
     // split by columns when rows are fewer (each thread then packs all of inp, T*K, not all of w, K*N)
-    this.runGemm(0, pInp, K, pW, N, pOut, N, T, N, K, pBias, 0, false, N > T);
+    this.runGemm(mode, pInp, K, pW, mode === 0 ? N : K, pOut, N, T, N, K, pBias, 0, false, N > T);
   }
 
   matmulBackward(
@@ -550,6 +578,24 @@ class WasmBackend implements Backend {
     a.n = n;
     a.scale = scale;
     this.run(job, this.nthFor(n));
+  }
+
+  gelu(out: Float32Array, inp: Float32Array, n: number): void {
+    const job = this.jobs.gelu;
+    const a = job.args;
+    a.out = this.heap.offsetOf(out, "gelu out", n);
+    a.inp = this.heap.offsetOf(inp, "gelu inp", n);
+    a.n = n;
+    this.run(job, this.nthFor(16 * n));
+  }
+
+  geluBackward(d: Float32Array, inp: Float32Array, n: number): void {
+    const job = this.jobs.geluBackward;
+    const a = job.args;
+    a.d = this.heap.offsetOf(d, "geluBackward d", n);
+    a.inp = this.heap.offsetOf(inp, "geluBackward inp", n);
+    a.n = n;
+    this.run(job, this.nthFor(16 * n));
   }
 
   embeddingForward(

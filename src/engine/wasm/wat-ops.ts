@@ -7,7 +7,7 @@
  * tid's contiguous share: rows for layer norm and cross-entropy, chunks for sum of squares and Adam.
  * Sums across rows (dgamma/dbeta, sum of squares) go to partials over a fixed number of chunks
  * (chosen from the size alone, given by the caller) and are added in chunk order, so results have
- * the same bits for every thread count.
+ * the same bits for every thread count. GELU (forward and backward) is here too, for its exp.
  *
  * exp is computed in WebAssembly (no instruction exists): Cephes' single-precision method, range
  * reduction by ln 2 and a degree-6 polynomial, about 1 ulp; inputs below -87.3 give exactly 0 (so
@@ -15,6 +15,7 @@
  */
 import { f32, get, i32, kernelFunc, locals, madd, set, shareLoop, vectorShare } from "./wat-util.js";
 import { PARTIALS_BYTES } from "./layout.js";
+import { GELU_A, GELU_B } from "../backend.js";
 
 const splat = (x: number): string => `(f32x4.splat ${f32(x)})`;
 
@@ -470,10 +471,67 @@ function adam(): string {
   );
 }
 
+/**
+ * GELU (tanh form, as x * sigmoid) forward and backward over [0, n), chunks split; see `gelu` in
+ * backend.ts. Vectors of 4, then single elements, with the same float32 steps as TsBackend; only exp
+ * differs from Math.exp (about 1 ulp).
+ */
+function geluKernels(fma: boolean): string {
+  const A = splat(GELU_A);
+  const B = splat(GELU_B);
+  const at = (base: string): string => `(i32.add ${get(base)} (i32.shl ${get("i")} (i32.const 2)))`;
+  // s = 1 / (1 + exp(-x (A + B x^2))) for the vector $xv into $sv ($x2v keeps x^2)
+  const sigmoid = `${set("x2v", `(f32x4.mul ${get("xv")} ${get("xv")})`)}
+    ${expInline(`(f32x4.neg (f32x4.mul ${get("xv")} (f32x4.add ${A} (f32x4.mul ${B} ${get("x2v")}))))`, fma)}
+    ${set("sv", `(f32x4.div ${splat(1)} (f32x4.add ${splat(1)} ${get("ex_p")}))`)}`;
+  const scalarSigmoid = `${set("x2", `(f32.mul ${get("x")} ${get("x")})`)}
+    ${set("s", `(f32.div ${f32(1)} (f32.add ${f32(1)} (call $exp1 (f32.neg (f32.mul ${get("x")} (f32.add ${f32(GELU_A)} (f32.mul ${f32(GELU_B)} ${get("x2")})))))))`)}`;
+  // d * (s + x s (1 - s) (A + 3 B x^2))
+  const slope = (x: string, x2: string, sv: string, T: "f32x4" | "f32", c: (v: number) => string): string =>
+    `(${T}.add ${sv} (${T}.mul (${T}.mul ${x} (${T}.mul ${sv} (${T}.sub ${c(1)} ${sv}))) (${T}.add ${c(GELU_A)} (${T}.mul ${c(3)} (${T}.mul ${c(GELU_B)} ${x2})))))`;
+  const kernel = (name: "gelu" | "geluBackward", src: string, vecStore: string, scalarStore: string): string =>
+    kernelFunc(
+      name,
+      `${locals("i32", ["lo", "hi", "hi4", "i"])} ${locals("v128", ["xv", "x2v", "sv"])} ${locals("f32", ["x", "x2", "s"])}
+  ${EXP_LOCALS}`,
+      `${vectorShare("lo", "hi", "hi4", get("n"), get("tid"), get("nth"))}
+  ${set("i", get("lo"))}
+  (block $ve (loop $vl
+    (br_if $ve (i32.ge_s ${get("i")} ${get("hi4")}))
+    ${set("xv", `(v128.load ${at(src)})`)}
+    ${sigmoid}
+    ${vecStore}
+    ${set("i", `(i32.add ${get("i")} (i32.const 4))`)}
+    (br $vl)))
+  (block $se (loop $sl
+    (br_if $se (i32.ge_s ${get("i")} ${get("hi")}))
+    ${set("x", `(f32.load ${at(src)})`)}
+    ${scalarSigmoid}
+    ${scalarStore}
+    ${set("i", `(i32.add ${get("i")} (i32.const 1))`)}
+    (br $sl)))`,
+    );
+  return [
+    kernel(
+      "gelu",
+      "inp",
+      `(v128.store ${at("out")} (f32x4.mul ${get("xv")} ${get("sv")}))`,
+      `(f32.store ${at("out")} (f32.mul ${get("x")} ${get("s")}))`,
+    ),
+    kernel(
+      "geluBackward",
+      "inp",
+      `(v128.store ${at("d")} (f32x4.mul (v128.load ${at("d")}) ${slope(get("xv"), get("x2v"), get("sv"), "f32x4", splat)}))`,
+      `(f32.store ${at("d")} (f32.mul (f32.load ${at("d")}) ${slope(get("x"), get("x2"), get("s"), "f32", f32)}))`,
+    ),
+  ].join("\n");
+}
+
 /** All non-matmul kernels. */
 export function opsWat(fma: boolean): string {
   return [
     expWat(fma),
+    geluKernels(fma),
     layerNormForward(),
     layerNormBackward(),
     layerNormReduce(),
