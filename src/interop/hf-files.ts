@@ -26,7 +26,8 @@ const SPECIAL_TOKENS = {
  * of the architecture under `mlm_ts`.
  *
  * @example
- *   const json = transformersConfig(src.modelConfig, src.config, src.tokenizer, "0.1.0");
+ *   const loaded = await loadModel("runs/demo");
+ *   const json = transformersConfig(loaded.modelConfig, loaded.config, loaded.tokenizer, "0.1.0");
  */
 export function transformersConfig(
   model: ModelConfig,

@@ -9,7 +9,7 @@
  *   4N bytes  the values, little-endian int32
  *
  * @example
- *   await storage.writeAtomic("train_ids.npy", npyInt32(split.ids)); // numpy.load("train_ids.npy")
+ *   const chunks = npyInt32(Int32Array.of(1, 7, 2)); // numpy.load of their bytes: array([1, 7, 2], dtype=int32)
  */
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY

@@ -14,8 +14,9 @@
  * a choice in `mlmGraph`. Weights keep mlm-ts's names and [in, out] layout, which MatMul takes as is.
  *
  * @example
- *   const model = mlmOnnxModel(modelConfig, ckpt.tensors, "0.1.0");
- *   await storage.writeAtomic("model.onnx", encodeModel(model));
+ *   const cfg = modelConfigOf({ vocabSize: 50, dModel: 16, numLayers: 2, numHeads: 2, dFF: 32 });
+ *   const tensors = tensorViews(paramLayout(cfg).specs, new Float32Array(paramLayout(cfg).total));
+ *   const chunks = encodeModel(mlmOnnxModel(cfg, tensors, "0.1.0")); // model.onnx, written back to back
  */
 import { paramLayout, positionalEncoding, type ModelConfig, type NamedTensor } from "../model/index.js";
 import { GraphBuilder } from "./onnx-graph.js";

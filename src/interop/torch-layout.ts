@@ -7,8 +7,9 @@
  * `head.dense.{weight,bias}`, `head.ln.{weight,bias}`, `head.out.{weight,bias}`.
  *
  * @example
- *   const torch = toTorchLayout(specs, model.tensors());   // "layers.0.ln1.scale" -> "layers.0.ln1.weight", ...
- *   const back = fromTorchLayout(specs, torch);            // the original tensors
+ *   const { specs, total } = paramLayout(modelConfigOf({ vocabSize: 50, dModel: 16, numLayers: 1, numHeads: 2, dFF: 32 }));
+ *   const torch = toTorchLayout(specs, tensorViews(specs, new Float32Array(total))); // "layers.0.ln1.weight", ...
+ *   const back = fromTorchLayout(specs, new Map(torch.map((t) => [t.name, t])), "example"); // mlm-ts's again
  */
 import type { NamedTensor, ParamSpec } from "../model/index.js";
 

@@ -117,7 +117,8 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
     "--log-every",
     "1",
   ]);
-  t.diagnostic(`DDP (${Date.now() - started} ms):\n${ddp.trim()}`);
+  t.diagnostic(`two DDP processes, ${Date.now() - started} ms:`);
+  for (const line of ddp.trim().split("\n")) t.diagnostic(line);
   assert.match(ddp, /step 44: loss [\d.]+ lr .* \(2 processes\)/);
   const state = JSON.parse(readFileSync(join(trained, "trainer_state.json"), "utf8")) as Record<string, number>;
   assert.equal(state.step, 44);

@@ -226,13 +226,22 @@ class MlmModel(nn.Module):
         self.layers = nn.ModuleList(PostNormBlock(cfg) for _ in range(cfg["numLayers"]))
         self.head = MlmHead(cfg)
 
-    def forward(self, ids, mask):  # ids [B,L] int64, mask [B,L] 1 real / 0 padding -> logits [B,L,V]
+    def encode(self, ids, mask):  # ids [B,L] int64, mask [B,L] 1 real / 0 padding -> [B,L,C]
         L = ids.shape[1]
         x = self.drop(self.embed(ids) * math.sqrt(self.cfg["dModel"]) + self.pe[:L])
         key_bias = ((1.0 - mask.to(x.dtype)) * MASKED_SCORE)[:, None, None, :]
         for layer in self.layers:
             x = layer(x, key_bias)
-        return self.head(x)
+        return x
+
+    def forward(self, ids, mask, labels=None):
+        """Logits [B,L,V]; with labels [B,L], only at the labelled tokens: ([N,V], their N labels), as
+        mlm-ts runs its head (the output layer is most of the work, and only those rows have a loss)."""
+        x = self.encode(ids, mask)
+        if labels is None:
+            return self.head(x)
+        keep = labels != IGNORE_LABEL
+        return self.head(x[keep]), labels[keep]
 
 
 def load_model(folder, cfg):
@@ -323,10 +332,9 @@ def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
         idx = range(start, min(start + batch, count))
         x, real = pad([ids[offsets[i] : offsets[i + 1]] for i in idx], pad_id, pad_id)
         y, _ = pad([labels[offsets[i] : offsets[i + 1]] for i in idx], pad_id, IGNORE_LABEL)
-        logits = model(x, real)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE_LABEL, reduction="none")
-        total[0] += loss.double().sum()
-        total[1] += (y != IGNORE_LABEL).sum()
+        logits, targets = model(x, real, y)
+        total[0] += F.cross_entropy(logits, targets, reduction="none").double().sum()
+        total[1] += len(targets)
     if world > 1:
         dist.all_reduce(total)
     model.train()
@@ -415,9 +423,10 @@ def train(args):
         x, real = pad([ids[offsets[k] : offsets[k + 1]] for k in picks], tokens["pad"], tokens["pad"])
         gen = torch.Generator().manual_seed((t["seed"] * 1_000_003 + rank * 7919 + step) % (2**63))
         inputs, labels = mask_tokens(x, real, gen, t, tokens)
-        logits = ddp(inputs.to(device), real.to(device))
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.to(device).reshape(-1), ignore_index=IGNORE_LABEL)
-        if not torch.isfinite(loss):
+        logits, targets = ddp(inputs.to(device), real.to(device), labels.to(device))
+        if len(targets) > 0:
+            loss = F.cross_entropy(logits, targets)
+        else:
             loss = logits.sum() * 0.0  # a batch without a masked token: no update from this process
         opt.zero_grad(set_to_none=True)
         loss.backward()
