@@ -6,9 +6,8 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveConfig } from "../../src/config.js";
 import { train } from "../../src/train/trainer.js";
-import { tinySentences } from "../pipelines/tiny-run.js";
+import { tinyRunConfig, tinySentences } from "../pipelines/tiny-run.js";
 import { tempDir } from "../temp-dir.js";
 
 /** Debian's interpreter (python3-torch, python3-onnx), not a pyenv shim earlier on the PATH. */
@@ -59,29 +58,14 @@ export async function trainTinyInteropRun(steps = 40): Promise<TinyInteropRun> {
   const dir = tempDir("mlm-interop-");
   const corpusPath = join(dir, "corpus.txt");
   writeFileSync(corpusPath, tinySentences().join("\n") + "\n");
-  const config = resolveConfig({
-    data: corpusPath,
-    vocabSize: 100,
-    minFrequency: 1,
-    maxLen: 16,
-    dModel: 32,
-    numLayers: 2,
-    numHeads: 2,
-    dFF: 64,
-    maskProb: 0.3,
-    sample: 1,
-    batchSize: 8,
-    learningRate: 3e-3,
-    epochs: 1000,
+  // The pipeline tests' model, 40 steps at a constant rate (the PyTorch trainer continues the schedule).
+  const config = tinyRunConfig(dir, corpusPath, {
     maxSteps: steps,
     evalSteps: 20,
-    logSteps: 1000,
-    evalAtStart: false,
+    warmupSteps: 0,
+    lrSchedule: "constant",
+    dropout: 0.1,
     seed: 3,
-    backend: "ts",
-    progress: false,
-    cacheDir: join(dir, "cache"),
-    outDir: join(dir, "run"),
   });
   const summary = await train(config, { log: () => {} });
   return { dir, corpusPath, runDir: summary.runDir };
