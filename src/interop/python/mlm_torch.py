@@ -324,6 +324,7 @@ def learning_rate(step, t):
 def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
     """Mean cross-entropy at the fixed validation masks (summed over this rank's share, all-reduced)."""
     model.eval()
+    device = next(model.parameters()).device
     ids, offsets, labels = load_split(folder, "valid")
     pad_id = cfg["tokens"]["pad"]
     total = torch.zeros(2, dtype=torch.float64)
@@ -332,11 +333,13 @@ def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
         idx = range(start, min(start + batch, count))
         x, real = pad([ids[offsets[i] : offsets[i + 1]] for i in idx], pad_id, pad_id)
         y, _ = pad([labels[offsets[i] : offsets[i + 1]] for i in idx], pad_id, IGNORE_LABEL)
-        logits, targets = model(x, real, y)
-        total[0] += F.cross_entropy(logits, targets, reduction="none").double().sum()
+        logits, targets = model(x.to(device), real.to(device), y.to(device))
+        total[0] += F.cross_entropy(logits, targets, reduction="none").double().sum().cpu()
         total[1] += len(targets)
     if world > 1:
+        total = total.to(device)  # nccl reduces GPU tensors only
         dist.all_reduce(total)
+        total = total.cpu()
     model.train()
     return (total[0] / total[1]).item(), int(total[1].item())
 
@@ -365,8 +368,8 @@ def make_optimizer(model, folder, t, start_step):
                     raise ValueError(f"{path}: missing or misshapen {key}.{n}")
             opt.state[p] = {
                 "step": torch.tensor(float(start_step)),
-                "exp_avg": torch.from_numpy(moments[f"exp_avg.{n}"].copy()),
-                "exp_avg_sq": torch.from_numpy(moments[f"exp_avg_sq.{n}"].copy()),
+                "exp_avg": torch.from_numpy(moments[f"exp_avg.{n}"].copy()).to(p.device),
+                "exp_avg_sq": torch.from_numpy(moments[f"exp_avg_sq.{n}"].copy()).to(p.device),
             }
     return opt
 
@@ -396,7 +399,7 @@ def train(args):
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     else:
         rank, world = 0, 1
-    device = torch.device("cuda") if distributed and torch.cuda.is_available() else torch.device("cpu")
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     batch = args.batch_size or t["batchSize"]
     if batch % world != 0:
         raise SystemExit(f"mlm_torch: --batch-size {batch} does not split evenly over {world} processes")
@@ -435,10 +438,11 @@ def train(args):
         for group in opt.param_groups:
             group["lr"] = lr
         opt.step()
-        mean = loss.detach().clone().cpu()
+        mean = loss.detach().clone()
         if distributed:
             dist.all_reduce(mean)
             mean /= world
+        mean = mean.cpu()
         losses.append(mean.item())
         if rank == 0 and (step % args.log_every == 0 or i == args.steps - 1):
             print(f"step {step}: loss {mean.item():.4f} lr {lr:.3g} grad-norm {norm:.3f} ({world} process{'es' if world > 1 else ''})", flush=True)
