@@ -52,9 +52,15 @@ export function transformersConfig(
       architecture:
         "post-norm encoder, ReLU feed-forward, embedding * sqrt(d_model) + sinusoidal positions, head dense-ReLU-LayerNorm-output",
       model,
-      training: config,
+      training: withoutPaths(config),
     },
   };
+}
+
+/** The run's settings without its local paths (corpus, tokenizer, cache, run directory), for a folder that is shared. */
+function withoutPaths(config: TrainConfig): Partial<TrainConfig> {
+  const { data: _data, tokenizer: _tokenizer, cacheDir: _cache, outDir: _out, ...settings } = config;
+  return settings;
 }
 
 /** tokenizer_config.json: the tokenizer class, its special tokens and the longest input. */
