@@ -25,7 +25,10 @@ test("the ONNX export gives mlm-ts's logits in onnxruntime-web, padded batches i
   assert.equal(result.checkpointDir, join(runDir, "best"));
   assert.equal(result.warnings.length, 1, "the tutorial's ## tokenizer is named as a limit of JavaScript tokenizers");
   const modelPath = join(out, ONNX_EXPORT_FILES.model);
-  python(["-c", "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)", modelPath]);
+  python(
+    ["-c", "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)", modelPath],
+    ["onnx"],
+  );
 
   const loaded = await loadModel(runDir);
   try {
@@ -71,6 +74,9 @@ test("the ONNX export gives mlm-ts's logits in onnxruntime-web, padded batches i
   assert.equal(config.model_type, "bert");
   assert.equal(config.vocab_size, loaded.modelConfig.vocabSize);
   assert.equal(config.num_hidden_layers, 2);
+  const training = (config.mlm_ts as { training: Record<string, unknown> }).training;
+  assert.equal(training.dModel, 32);
+  assert.ok(!("data" in training) && !("outDir" in training), "no local paths in a folder meant to be shared");
   const tokConfig = JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(tokConfig.mask_token, "[MASK]");
   assert.equal(tokConfig.model_max_length, 16);

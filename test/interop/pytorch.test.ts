@@ -32,6 +32,9 @@ function readNpyFloat32(path: string): { shape: number[]; data: Float32Array } {
   };
 }
 
+/** What mlm_torch.py imports besides the standard library. */
+const TORCH = ["numpy", "torch"] as const;
+
 async function evalLoss(runDir: string): Promise<number> {
   const { stdout, stderr, code } = await captureOutput(() =>
     main(["eval", "--model", runDir, "--split", "valid", "--json", "--backend", "ts"]),
@@ -63,7 +66,7 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
     encoded.forEach((e, b) => e.forEach((id, i) => ((ids[b * L + i] = id), (mask[b * L + i] = 1))));
     writeFileSync(join(dir, "ids.npy"), Buffer.concat(npyInt32(ids, [encoded.length, L])));
     writeFileSync(join(dir, "mask.npy"), Buffer.concat(npyInt32(mask, [encoded.length, L])));
-    python([script, "logits", exported, join(dir, "ids.npy"), join(dir, "mask.npy"), join(dir, "logits.npy")]);
+    python([script, "logits", exported, join(dir, "ids.npy"), join(dir, "mask.npy"), join(dir, "logits.npy")], TORCH);
     const torch = readNpyFloat32(join(dir, "logits.npy"));
     assert.deepEqual(torch.shape, [encoded.length, L, V]);
     const ours: number[] = [];
@@ -85,7 +88,7 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
   }
 
   // The validation loss at the fixed masks, before any PyTorch training.
-  const before = JSON.parse(python([script, "eval", exported])) as { valid_loss: number };
+  const before = JSON.parse(python([script, "eval", exported], TORCH)) as { valid_loss: number };
   const ours = await evalLoss(join(runDir, "last-00000040"));
   t.diagnostic(`validation loss: mlm-ts ${ours}, PyTorch ${before.valid_loss}`);
   assert.ok(Math.abs(before.valid_loss - ours) <= 1e-5 * ours);
@@ -93,30 +96,33 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
   // Two DDP processes on CPU for 4 steps.
   const trained = join(dir, "trained");
   const started = Date.now();
-  const ddp = python([
-    "-m",
-    "torch.distributed.run",
-    "--standalone",
-    "--nproc_per_node",
-    "2",
-    // Python 3.11 cannot parse torch 1.13's default "-r 0" (an enum change), so stdout is redirected
-    // to the log folder and teed back explicitly.
-    "-r",
-    "1",
-    "-t",
-    "1",
-    "--log_dir",
-    join(dir, "torchrun-logs"),
-    script,
-    "train",
-    exported,
-    "--out",
-    trained,
-    "--steps",
-    "4",
-    "--log-every",
-    "1",
-  ]);
+  const ddp = python(
+    [
+      "-m",
+      "torch.distributed.run",
+      "--standalone",
+      "--nproc_per_node",
+      "2",
+      // Python 3.11 cannot parse torch 1.13's default "-r 0" (an enum change), so stdout is redirected
+      // to the log folder and teed back explicitly.
+      "-r",
+      "1",
+      "-t",
+      "1",
+      "--log_dir",
+      join(dir, "torchrun-logs"),
+      script,
+      "train",
+      exported,
+      "--out",
+      trained,
+      "--steps",
+      "4",
+      "--log-every",
+      "1",
+    ],
+    TORCH,
+  );
   t.diagnostic(`two DDP processes, ${Date.now() - started} ms:`);
   for (const line of ddp.trim().split("\n")) t.diagnostic(line);
   assert.match(ddp, /step 44: loss [\d.]+ lr .* \(2 processes\)/);

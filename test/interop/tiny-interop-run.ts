@@ -13,37 +13,37 @@ import { tempDir } from "../temp-dir.js";
 /** Debian's interpreter (python3-torch, python3-onnx), not a pyenv shim earlier on the PATH. */
 export const PYTHON = "/usr/bin/python3";
 
+/** The Python modules the tests use, and the Debian package of each. */
+const PACKAGES = { numpy: "python3-numpy", torch: "python3-torch", onnx: "python3-onnx" } as const;
+
 /**
- * Runs `/usr/bin/python3 ARGS` and returns its stdout; a failure throws with its stderr. Checks once
- * that the modules the tests need import, naming the Debian package of a missing one.
+ * Runs `/usr/bin/python3 ARGS` and returns its stdout; a failure throws with its stderr. First checks
+ * that `modules` import, naming the Debian package of a missing one.
  */
-export function python(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
-  requirePythonModules();
+export function python(args: string[], modules: readonly (keyof typeof PACKAGES)[]): string {
+  requirePythonModules(modules);
   try {
-    return execFileSync(PYTHON, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...options });
+    return execFileSync(PYTHON, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`${PYTHON} ${args.slice(0, 3).join(" ")} failed: ${e.stderr || e.stdout || e.message}`);
   }
 }
 
-let checked = false;
-function requirePythonModules(): void {
-  if (checked) return;
-  for (const [module, pkg] of [
-    ["numpy", "python3-numpy"],
-    ["torch", "python3-torch"],
-    ["onnx", "python3-onnx"],
-  ]) {
+const importable = new Set<string>();
+function requirePythonModules(modules: readonly (keyof typeof PACKAGES)[]): void {
+  for (const module of modules) {
+    if (importable.has(module)) continue;
     try {
       execFileSync(PYTHON, ["-c", `import ${module}`], { stdio: "ignore" });
     } catch {
+      const pkg = PACKAGES[module];
       throw new Error(
         `${PYTHON} cannot import ${module}: install Debian's ${pkg} (apt-get install ${pkg}); .ci/run does`,
       );
     }
+    importable.add(module);
   }
-  checked = true;
 }
 
 export interface TinyInteropRun {
