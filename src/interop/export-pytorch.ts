@@ -15,10 +15,18 @@
  * tokenized cache is reused), so the corpus file must still be where the run read it.
  */
 import type { TrainConfig } from "../config.js";
-import { neverMaskedIds, prepareData, projectRoot, requireToken, runLoaders } from "../data/index.js";
+import {
+  bundledCorpusPath,
+  neverMaskedIds,
+  prepareData,
+  projectRoot,
+  requireToken,
+  runLoaders,
+} from "../data/index.js";
 import { paramLayout } from "../model/index.js";
 import { platform } from "../platform/index.js";
-import { runConfigRecord, writeSafetensors } from "../run/index.js";
+import { RunDirectory, runConfigRecord, writeSafetensors } from "../run/index.js";
+import { fingerprintFile } from "../util/file-fingerprint.js";
 import type { ExportResult } from "./export-onnx.js";
 import { npyInt32 } from "./npy.js";
 import { readExportSource, type ExportSource } from "./source.js";
@@ -67,6 +75,13 @@ async function exportData(src: ExportSource): Promise<{
   totalSteps: number;
 }> {
   const { config, tokenizer } = src;
+  if (src.runDir !== null) {
+    // The split is drawn from the corpus file: another file's split holds other sentences.
+    await new RunDirectory(src.runDir).checkInputs(
+      () => fingerprintFile(config.data ?? bundledCorpusPath(), { cacheDir: config.cacheDir }),
+      "the exported splits would hold other sentences than the run was trained on",
+    );
+  }
   const data = await prepareData({ ...config, progress: false }, () => {}, tokenizer);
   const loaders = runLoaders(config, tokenizer, data.train, data.valid);
   const ids: number[] = [];

@@ -150,7 +150,7 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
 });
 
 test("import checks every file before writing: bad headers, shapes, steps and formats are one-line errors", async () => {
-  const { dir, runDir } = await trainTinyInteropRun(2);
+  const { dir, runDir, corpusPath } = await trainTinyInteropRun(2);
   const good = join(dir, "torch");
   await exportPytorch(runDir, good, "test");
   let n = 0;
@@ -237,4 +237,14 @@ test("import checks every file before writing: bad headers, shapes, steps and fo
     /model\.safetensors: tensor "embed\.weight" has shape \[\d+, 32\], expected \[\d+, 64\]/,
   );
   await refuses(join(dir, "nowhere"), /nowhere: no config\.json/);
+
+  // A corpus changed since training would give other splits: the export refuses, naming it.
+  writeFileSync(corpusPath, "a sentence that was not there.\n", { flag: "a" });
+  await assert.rejects(exportPytorch(runDir, join(dir, "again"), "test"), (err: Error) => {
+    assert.match(
+      err.message,
+      /corpus\.txt.*the exported splits would hold other sentences than the run was trained on/,
+    );
+    return true;
+  });
 });
