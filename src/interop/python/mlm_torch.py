@@ -26,6 +26,7 @@ Commands (a single process, or N processes with torchrun):
   python3 mlm_torch.py train DIR --out OUT --steps 100 [--batch-size 64] [--lr 3e-4] [--log-every 10]
   torchrun --nproc_per_node N mlm_torch.py train DIR --out OUT --steps 100
   python3 -m torch.distributed.run --nproc_per_node 2 mlm_torch.py train DIR --out OUT --steps 100
+  (Debian 12's torch 1.13 on Python 3.11 cannot parse torchrun's default "--redirects 0": add -r 1 -t 1)
   python3 mlm_torch.py eval DIR                      validation loss on the fixed masks
   python3 mlm_torch.py logits DIR IDS.npy MASK.npy OUT.npy   logits of an int64 [B, L] batch
 
