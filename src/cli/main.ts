@@ -8,14 +8,17 @@
  *   mlm fill TEXT --model RUN_DIR       fill in [MASK] tokens
  *   mlm eval --model RUN_DIR --data F   loss, perplexity and accuracy on a corpus
  *   mlm runs [RUN_DIR]                  what past runs reached
+ *   mlm export RUN_DIR --format F --out D   the model for ONNX Runtime / transformers.js, or PyTorch
+ *   mlm import DIR --out RUN_DIR        a model trained in PyTorch back as a run
  *   mlm help [COMMAND], mlm --version
  */
 import { pathToFileURL } from "node:url";
-import { readFileSync, realpathSync } from "node:fs";
-import { join } from "node:path";
+import { realpathSync } from "node:fs";
 import { UsageError } from "./flags.js";
-import { projectRoot } from "../data/paths.js";
 import { Interrupted } from "./interrupts.js";
+import { version } from "./version.js";
+
+export { version } from "./version.js";
 
 const USAGE = `mlm-ts: train and use small BERT-style masked language models
 
@@ -28,6 +31,8 @@ Commands:
   fill                 predict the tokens behind [MASK] in a text
   eval                 loss, perplexity and masked-token accuracy of a trained model on a corpus
   runs                 list past runs, or show one run's curves
+  export               export a run to ONNX (ONNX Runtime, transformers.js) or PyTorch (torchrun)
+  import               make a run of a model trained in PyTorch (mlm export --format pytorch)
 
 mlm --version prints the version.
 `;
@@ -59,6 +64,10 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
       return [(await import("./eval.js")).evalCommand, argv.slice(1)];
     case "runs":
       return [(await import("./runs.js")).runsCommand, argv.slice(1)];
+    case "export":
+      return [(await import("./export.js")).exportCommand, argv.slice(1)];
+    case "import":
+      return [(await import("./import.js")).importCommand, argv.slice(1)];
     default:
       return null;
   }
@@ -70,11 +79,6 @@ const isHelp = (arg: string): boolean => arg === "--help" || arg === "-h" || arg
 async function tokenizerHelp(argv: string[]): Promise<number> {
   process.stdout.write(TOKENIZER_USAGE);
   return argv.length === 0 ? 2 : 0;
-}
-
-/** The version in mlm-ts's package.json. */
-export function version(): string {
-  return (JSON.parse(readFileSync(join(projectRoot(), "package.json"), "utf8")) as { version: string }).version;
 }
 
 /** Runs `mlm` with its arguments (without "node" and the script); returns the exit code. */

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig, type TrainConfig } from "../../src/config.js";
 import { train, type TrainSummary } from "../../src/train/trainer.js";
 
 export const COLOURS = ["red", "blue", "green", "black", "white", "big", "small", "old", "young", "happy"];
@@ -35,12 +35,12 @@ export interface TinyRun {
   cleanup(): void;
 }
 
-/** Trains the tiny model (about 5 s on one core); `cleanup` removes every file it wrote. */
-export async function trainTinyRun(): Promise<TinyRun> {
-  const tmp = mkdtempSync(join(tmpdir(), "mlm-pipelines-"));
-  const corpusPath = join(tmp, "corpus.txt");
-  writeFileSync(corpusPath, tinySentences().join("\n") + "\n");
-  const config = resolveConfig({
+/**
+ * The tiny run's configuration: the corpus at `corpusPath`, cache and run directory inside `tmp`;
+ * `overrides` on top (the interop tests train a shorter run of the same model).
+ */
+export function tinyRunConfig(tmp: string, corpusPath: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return resolveConfig({
     data: corpusPath,
     vocabSize: 100,
     minFrequency: 1,
@@ -69,8 +69,16 @@ export async function trainTinyRun(): Promise<TinyRun> {
     progress: false,
     cacheDir: join(tmp, "cache"),
     outDir: join(tmp, "run"),
+    ...overrides,
   });
-  const summary = await train(config, { log: () => {} });
+}
+
+/** Trains the tiny model (about 5 s on one core); `cleanup` removes every file it wrote. */
+export async function trainTinyRun(): Promise<TinyRun> {
+  const tmp = mkdtempSync(join(tmpdir(), "mlm-pipelines-"));
+  const corpusPath = join(tmp, "corpus.txt");
+  writeFileSync(corpusPath, tinySentences().join("\n") + "\n");
+  const summary = await train(tinyRunConfig(tmp, corpusPath), { log: () => {} });
   return {
     tmp,
     corpusPath,

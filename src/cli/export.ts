@@ -1,0 +1,55 @@
+/**
+ * `mlm export`: a trained run for other engines.
+ *
+ *   mlm export runs/tatoeba --format onnx --out exported/onnx       ONNX Runtime, transformers.js
+ *   mlm export runs/tatoeba --format pytorch --out exported/torch   PyTorch, torchrun / DDP
+ */
+import { parseFlags, type FieldTable } from "../config.js";
+import { exportOnnx, exportPytorch } from "../interop/index.js";
+import { commandHelp, UsageError } from "./flags.js";
+import { version } from "./version.js";
+
+const EXPORT_FLAGS = {
+  format: {
+    kind: "choice",
+    choices: ["onnx", "pytorch"],
+    default: null,
+    required: true,
+    help: "onnx: model.onnx for ONNX Runtime and transformers.js; pytorch: weights, data and mlm_torch.py",
+  },
+  out: { kind: "path", short: "o", default: null, required: true, placeholder: "DIR", help: "folder to write" },
+} as const satisfies FieldTable;
+
+const HELP = commandHelp(
+  `Usage: mlm export RUN_DIR --format onnx|pytorch --out DIR
+
+Exports a trained run. onnx: its best checkpoint as onnx/model.onnx (opset 17; inputs input_ids and
+attention_mask, int64 [batch, sequence]; output logits [batch, sequence, vocab]) with config.json,
+tokenizer.json and tokenizer_config.json, the layout transformers.js reads. pytorch: its newest
+checkpoint as model.safetensors ([out, in] linear weights) and optimizer.safetensors (Adam's moments),
+both splits' token ids and the fixed validation masks (data/*.npy), and mlm_torch.py, which defines the
+model and trains it with torch.distributed: torchrun --nproc_per_node N DIR/mlm_torch.py train DIR
+--out OUT --steps S; then mlm import OUT --out RUN_DIR.`,
+  EXPORT_FLAGS,
+);
+
+/** Runs `mlm export`; `write` receives the output (stdout by default). */
+export async function exportCommand(
+  argv: string[],
+  write: (text: string) => void = (t) => process.stdout.write(t),
+  warn: (text: string) => void = (t) => process.stderr.write(t),
+): Promise<number> {
+  const parsed = parseFlags(EXPORT_FLAGS, argv, { positionals: true, command: "mlm export" });
+  if (parsed.help) {
+    write(HELP);
+    return 0;
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1)
+    throw new UsageError(`expected one RUN_DIR argument, got ${positionals.length} (see mlm export --help)`);
+  const run = values.format === "onnx" ? exportOnnx : exportPytorch;
+  const result = await run(positionals[0], values.out, version());
+  for (const w of result.warnings) warn(`mlm export: warning: ${w}\n`);
+  write(`exported ${result.checkpointDir} (${values.format}):\n${result.files.map((f) => `  ${f}\n`).join("")}`);
+  return 0;
+}

@@ -1,0 +1,63 @@
+/**
+ * `exportOnnx`: a trained run's best checkpoint as a folder for ONNX Runtime and transformers.js:
+ *
+ *   onnx/model.onnx         the model (opset 17): input_ids, attention_mask [batch, sequence] int64
+ *                           -> logits [batch, sequence, vocab] float32 (onnx-model.ts)
+ *   config.json             transformers.js's model configuration (hf-files.ts)
+ *   tokenizer.json          the run's tokenizer, Hugging Face's format
+ *   tokenizer_config.json   the tokenizer's class, special tokens and longest input
+ *
+ * `onnx/model.onnx` is where transformers.js looks for a model's weights; ONNX Runtime takes the file's
+ * path. Every file is written atomically through the platform's storage.
+ */
+import { platform } from "../platform/index.js";
+import { javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
+import { mlmOnnxModel } from "./onnx-model.js";
+import { encodeModel } from "./onnx-proto.js";
+import { readExportSource } from "./source.js";
+
+/** The files of an ONNX export, relative to its folder. */
+export const ONNX_EXPORT_FILES = {
+  model: "onnx/model.onnx",
+  config: "config.json",
+  tokenizer: "tokenizer.json",
+  tokenizerConfig: "tokenizer_config.json",
+} as const;
+
+/** What an export wrote. */
+export interface ExportResult {
+  /** The checkpoint exported. */
+  checkpointDir: string;
+  /** Every file written (full paths). */
+  files: string[];
+  /** Things the user should know (e.g. tokenizer limits), one line each. */
+  warnings: string[];
+}
+
+const json = (value: unknown): string => JSON.stringify(value, null, 2) + "\n";
+
+/**
+ * Exports the best checkpoint of run `runDir` (or the checkpoint directory given) to `outDir`.
+ *
+ * @example
+ *   const { files, warnings } = await exportOnnx("runs/demo", "exported/demo", "0.1.0");
+ *   // files: exported/demo/onnx/model.onnx, config.json, tokenizer.json, tokenizer_config.json
+ */
+export async function exportOnnx(runDir: string, outDir: string, version: string): Promise<ExportResult> {
+  const src = await readExportSource(runDir, "best");
+  const { storage } = platform();
+  const path = (name: string): string => storage.path.join(outDir, name);
+  const model = encodeModel(mlmOnnxModel(src.modelConfig, src.tensors, version));
+  const files: [string, string | readonly Uint8Array[]][] = [
+    [ONNX_EXPORT_FILES.model, model],
+    [ONNX_EXPORT_FILES.config, json(transformersConfig(src.modelConfig, src.config, src.tokenizer, version))],
+    [ONNX_EXPORT_FILES.tokenizer, src.tokenizerJson],
+    [ONNX_EXPORT_FILES.tokenizerConfig, json(tokenizerConfig(src.tokenizer, src.modelConfig.maxLen))],
+  ];
+  for (const [name, data] of files) await storage.writeAtomic(path(name), data);
+  return {
+    checkpointDir: src.checkpointDir,
+    files: files.map(([name]) => path(name)),
+    warnings: javascriptTokenizerWarnings(src.tokenizerJson),
+  };
+}

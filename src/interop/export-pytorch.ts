@@ -1,0 +1,177 @@
+/**
+ * `exportPytorch`: a trained run as a folder that PyTorch trains on, with `torch.distributed` (DDP) on
+ * one machine or many, using the project's own `mlm_torch.py` (src/interop/python/, copied into the
+ * folder). The folder's layout, every tensor name and the data format are documented at the top of
+ * that file; in short:
+ *
+ *   mlm_torch.py, config.json, tokenizer.json
+ *   model.safetensors       PyTorch names and layout ([out, in] linear weights; torch-layout.ts)
+ *   optimizer.safetensors   Adam's moments "exp_avg.<name>", "exp_avg_sq.<name>", metadata step
+ *                           (when the checkpoint has them: a run's newest last-* checkpoint)
+ *   data/{train,valid}_{ids,offsets}.npy, data/valid_labels.npy
+ *                           the token ids of both splits; validation with mlm-ts's fixed masks applied
+ *
+ * The splits are made again from the run's corpus and settings, exactly as training made them (the
+ * tokenized cache is reused), so the corpus file must still be where the run read it.
+ */
+import type { TrainConfig } from "../config.js";
+import {
+  bundledCorpusPath,
+  neverMaskedIds,
+  prepareData,
+  projectRoot,
+  requireToken,
+  runLoaders,
+} from "../data/index.js";
+import { paramLayout } from "../model/index.js";
+import { platform } from "../platform/index.js";
+import { RunDirectory, runConfigRecord, writeSafetensors } from "../run/index.js";
+import { fingerprintFile } from "../util/file-fingerprint.js";
+import type { ExportResult } from "./export-onnx.js";
+import { npyInt32 } from "./npy.js";
+import { readExportSource, type ExportSource } from "./source.js";
+import { flatToTorchLayout, toTorchLayout } from "./torch-layout.js";
+
+/** The identifier of the folder's config.json, and its version. */
+export const PYTORCH_EXPORT_FORMAT = "mlm-ts-pytorch";
+export const PYTORCH_EXPORT_VERSION = 1;
+
+/** The Python file, as kept in this repository (and shipped in the package). */
+export function pythonTrainerPath(): string {
+  return platform().storage.path.join(projectRoot(), "src", "interop", "python", "mlm_torch.py");
+}
+
+/** The optimizer and masking settings the Python trainer follows (the run's), and its planned steps. */
+function trainSettings(config: TrainConfig, totalSteps: number): Record<string, unknown> {
+  const keys = [
+    "learningRate",
+    "lrSchedule",
+    "warmupSteps",
+    "gradClip",
+    "beta1",
+    "beta2",
+    "adamEps",
+    "weightDecay",
+    "batchSize",
+    "maskProb",
+    "maskTokenRate",
+    "randomTokenRate",
+    "seed",
+  ] as const;
+  return { ...Object.fromEntries(keys.map((k) => [k, config[k]])), totalSteps };
+}
+
+/** The validation split with its fixed masks applied, sentence after sentence in the loader's order. */
+interface MaskedSplit {
+  ids: Int32Array;
+  labels: Int32Array;
+  offsets: Int32Array;
+}
+
+/** What the Python trainer needs of the data: both splits' ids, the validation masks, the planned steps. */
+async function exportData(src: ExportSource): Promise<{
+  train: { ids: Int32Array; offsets: Int32Array };
+  valid: MaskedSplit;
+  totalSteps: number;
+}> {
+  const { config, tokenizer } = src;
+  if (src.runDir !== null) {
+    // The split is drawn from the corpus file: another file's split holds other sentences.
+    await new RunDirectory(src.runDir).checkInputs(
+      () => fingerprintFile(config.data ?? bundledCorpusPath(), { cacheDir: config.cacheDir }),
+      "the exported splits would hold other sentences than the run was trained on",
+    );
+  }
+  const data = await prepareData({ ...config, progress: false }, () => {}, tokenizer);
+  const loaders = runLoaders(config, tokenizer, data.train, data.valid);
+  const ids: number[] = [];
+  const labels: number[] = [];
+  const offsets = [0];
+  for (let b = 0; b < loaders.valid.batchesPerEpoch; b++) {
+    const batch = loaders.valid.batch(0, b);
+    for (let s = 0; s < batch.numSeqs; s++) {
+      const start = batch.seqs[3 * s];
+      const real = batch.seqs[3 * s + 2];
+      for (let r = start; r < start + real; r++) {
+        ids.push(batch.ids[r]);
+        labels.push(batch.labels[r]);
+      }
+      offsets.push(ids.length);
+    }
+  }
+  const stepsPerEpoch = loaders.train.batchesPerEpoch / config.gradAccumSteps;
+  const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
+  return {
+    train: { ids: data.train.ids, offsets: data.train.offsets },
+    valid: { ids: Int32Array.from(ids), labels: Int32Array.from(labels), offsets: Int32Array.from(offsets) },
+    totalSteps: config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps,
+  };
+}
+
+/**
+ * Exports run `runDir` (its newest last-* checkpoint, with Adam's moments; else best/) to `outDir`.
+ *
+ * @example
+ *   await exportPytorch("runs/demo", "exported/torch", "0.1.0");
+ *   // then: torchrun --nproc_per_node 2 exported/torch/mlm_torch.py train exported/torch --out trained --steps 100
+ */
+export async function exportPytorch(runDir: string, outDir: string, version: string): Promise<ExportResult> {
+  const src = await readExportSource(runDir, "latest");
+  const { storage } = platform();
+  const { specs } = paramLayout(src.modelConfig);
+  const step = src.state.step;
+  if (!(typeof step === "number" && Number.isSafeInteger(step) && step >= 0))
+    throw new Error(
+      `${src.checkpointDir}/train_state.json: "step" must be a whole number >= 0, got ${JSON.stringify(step)}`,
+    );
+  const data = await exportData(src);
+  const { tokenizer } = src;
+  const never = neverMaskedIds(tokenizer);
+  const randomPool = [...Array(tokenizer.vocabSize).keys()].filter((id) => !never.includes(id));
+  const config = {
+    format: PYTORCH_EXPORT_FORMAT,
+    formatVersion: PYTORCH_EXPORT_VERSION,
+    model: src.modelConfig,
+    train: trainSettings(src.config, data.totalSteps),
+    tokens: {
+      pad: requireToken(tokenizer, "[PAD]"),
+      mask: requireToken(tokenizer, "[MASK]"),
+      neverMasked: never,
+      randomPool,
+    },
+    step,
+    mlm_ts: {
+      version,
+      checkpoint: src.checkpointDir,
+      runConfig: runConfigRecord(src.config, src.runDir ?? src.checkpointDir),
+      inputs: src.inputs,
+      state: src.state,
+    },
+  };
+  const files: [string, string | readonly Uint8Array[]][] = [
+    ["mlm_torch.py", await storage.readText(pythonTrainerPath())],
+    ["config.json", JSON.stringify(config, null, 2) + "\n"],
+    ["tokenizer.json", src.tokenizerJson],
+    ["model.safetensors", writeSafetensors(toTorchLayout(specs, src.tensors))],
+    ["data/train_ids.npy", npyInt32(data.train.ids.subarray(0, data.train.offsets[data.train.offsets.length - 1]))],
+    ["data/train_offsets.npy", npyInt32(data.train.offsets)],
+    ["data/valid_ids.npy", npyInt32(data.valid.ids)],
+    ["data/valid_labels.npy", npyInt32(data.valid.labels)],
+    ["data/valid_offsets.npy", npyInt32(data.valid.offsets)],
+  ];
+  const m = src.optimizer?.find((t) => t.name === "adam.m");
+  const v = src.optimizer?.find((t) => t.name === "adam.v");
+  if (m !== undefined && v !== undefined) {
+    const moments = [
+      ...flatToTorchLayout(specs, m.data, "exp_avg."),
+      ...flatToTorchLayout(specs, v.data, "exp_avg_sq."),
+    ];
+    files.push(["optimizer.safetensors", writeSafetensors(moments, { step: String(step) })]);
+  }
+  const warnings =
+    m === undefined
+      ? [`${src.checkpointDir} has no Adam moments (optimizer.safetensors): PyTorch starts Adam afresh at step ${step}`]
+      : [];
+  for (const [name, body] of files) await storage.writeAtomic(storage.path.join(outDir, name), body);
+  return { checkpointDir: src.checkpointDir, files: files.map(([n]) => storage.path.join(outDir, n)), warnings };
+}

@@ -1,0 +1,184 @@
+/**
+ * `importPytorch`: a folder written by `mlm_torch.py train` (or by `exportPytorch`) back into an mlm-ts
+ * run directory, through the run module, that `mlm fill`, `mlm eval` and `mlm train --resume` take:
+ *
+ *   config.json, tokenizer.json, inputs.json   the original run's settings, tokenizer and corpus
+ *                                              fingerprint (the corpus must stay where it was)
+ *   best/                                      the imported weights, for inference
+ *   last-<step>/                               the same with Adam's moments, when the folder has them:
+ *                                              what --resume continues from
+ *
+ * The step is the one PyTorch reached; the training state (loader position, generators, history) is
+ * the exported checkpoint's, so mlm-ts continues its own batch order from where that checkpoint was.
+ * The best validation loss becomes the one PyTorch computed at the fixed masks (trainer_state.json).
+ * Every file is checked before anything is written: safetensors headers (size, offsets, dtypes,
+ * shapes, against the model's layout), config.json's fields, the step in every file.
+ */
+import { parseRunConfig, readSafetensors, readSafetensorsMetadata, RunDirectory } from "../run/index.js";
+import { modelConfigOf, paramLayout, type NamedTensor } from "../model/index.js";
+import { platform } from "../platform/index.js";
+import { Tokenizer } from "../tokenizer/index.js";
+import type { FileFingerprint } from "../util/file-fingerprint.js";
+import { parseTrainState, type TrainState } from "../train/train-state.js";
+import { PYTORCH_EXPORT_FORMAT, PYTORCH_EXPORT_VERSION } from "./export-pytorch.js";
+import { fromTorchLayout, toFlat } from "./torch-layout.js";
+
+/** What an import wrote. */
+export interface ImportResult {
+  runDir: string;
+  step: number;
+  /** The checkpoints written (best/, and last-<step>/ when the folder had Adam's moments). */
+  checkpoints: string[];
+  /** The validation loss PyTorch recorded, when it did. */
+  validLoss: number | null;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const isStep = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+/** The original run's corpus fingerprint (inputs.json's "corpus"), null when it had none. */
+function corpusFingerprint(inputs: unknown, source: string): FileFingerprint | null {
+  if (inputs === null || inputs === undefined) return null;
+  const corpus = isObject(inputs) ? inputs.corpus : undefined;
+  if (corpus === null) return null;
+  if (!(
+    isObject(corpus) &&
+    typeof corpus.path === "string" &&
+    isStep(corpus.size) &&
+    typeof corpus.sha256 === "string"
+  ))
+    throw new Error(`${source}: "corpus" must be null or {"path", "size", "sha256"}, got ${JSON.stringify(corpus)}`);
+  return corpus as unknown as FileFingerprint;
+}
+
+async function readJson(path: string): Promise<Json> {
+  const text = await platform().storage.readText(path);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObject(value)) throw new Error(`${path}: expected a JSON object`);
+  return value;
+}
+
+/**
+ * Imports folder `dir` into a new run directory `outDir` (refused when it already holds a run, unless
+ * `force`).
+ *
+ * @example
+ *   const { runDir, step } = await importPytorch("trained", "runs/from-torch");
+ *   // then: mlm fill "Tom is [MASK]." --model runs/from-torch; mlm train --resume runs/from-torch --max-steps 400
+ */
+export async function importPytorch(
+  dir: string,
+  outDir: string,
+  options: { force?: boolean } = {},
+): Promise<ImportResult> {
+  const { storage } = platform();
+  const file = (name: string): string => storage.path.join(dir, name);
+  const configPath = file("config.json");
+  if ((await storage.stat(configPath)) === null)
+    throw new Error(
+      `${dir}: no config.json (expected a folder written by mlm export --format pytorch or mlm_torch.py train)`,
+    );
+  const cfg = await readJson(configPath);
+  if (cfg.format !== PYTORCH_EXPORT_FORMAT || cfg.formatVersion !== PYTORCH_EXPORT_VERSION)
+    throw new Error(
+      `${configPath}: "format" must be "${PYTORCH_EXPORT_FORMAT}" version ${PYTORCH_EXPORT_VERSION}, got ${JSON.stringify(cfg.format)} version ${JSON.stringify(cfg.formatVersion)}`,
+    );
+  const step = cfg.step;
+  if (!isStep(step)) throw new Error(`${configPath}: "step" must be a whole number >= 0, got ${JSON.stringify(step)}`);
+  if (!isObject(cfg.model)) throw new Error(`${configPath}: "model" must be an object`);
+  const modelConfig = modelConfigOf(cfg.model, `${configPath} "model"`);
+  const origin = cfg.mlm_ts;
+  if (!isObject(origin) || !isObject(origin.runConfig) || !isObject(origin.state))
+    throw new Error(`${configPath}: "mlm_ts" must hold the original run's "runConfig" and "state"`);
+  const runConfig = parseRunConfig(origin.runConfig, `${configPath} "mlm_ts.runConfig"`);
+  const exportedState = parseTrainState(origin.state, `${configPath} "mlm_ts.state"`);
+  const corpus = corpusFingerprint(origin.inputs, `${configPath} "mlm_ts.inputs"`);
+
+  const tokenizerJson = await storage.readText(file("tokenizer.json"));
+  const tokenizer = Tokenizer.fromJSON(tokenizerJson, file("tokenizer.json"));
+  if (tokenizer.vocabSize !== modelConfig.vocabSize)
+    throw new Error(
+      `${file("tokenizer.json")}: ${tokenizer.vocabSize} tokens, but config.json's model has vocabSize ${modelConfig.vocabSize}`,
+    );
+
+  const { specs, total } = paramLayout(modelConfig);
+  const modelPath = file("model.safetensors");
+  const weights = readSafetensors(await storage.readBytes(modelPath), modelPath);
+  const tensors = fromTorchLayout(specs, weights, modelPath);
+  if (weights.size !== specs.length)
+    throw new Error(`${modelPath}: ${weights.size} tensors, the model of config.json has ${specs.length}`);
+
+  let optimizer: NamedTensor[] | undefined;
+  const optimizerPath = file("optimizer.safetensors");
+  if ((await storage.stat(optimizerPath)) !== null) {
+    const bytes = await storage.readBytes(optimizerPath);
+    const moments = readSafetensors(bytes, optimizerPath);
+    const savedStep = Number(readSafetensorsMetadata(bytes, optimizerPath).step);
+    if (savedStep !== step)
+      throw new Error(`${optimizerPath}: metadata step ${savedStep} differs from config.json's step ${step}`);
+    const m = toFlat(specs, fromTorchLayout(specs, moments, optimizerPath, "exp_avg."), total);
+    const v = toFlat(specs, fromTorchLayout(specs, moments, optimizerPath, "exp_avg_sq."), total);
+    optimizer = [
+      { name: "adam.m", shape: [total], data: m },
+      { name: "adam.v", shape: [total], data: v },
+    ];
+  }
+
+  let validLoss: number | null = null;
+  const statePath = file("trainer_state.json");
+  if ((await storage.stat(statePath)) !== null) {
+    const trained = await readJson(statePath);
+    if (trained.step !== step)
+      throw new Error(`${statePath}: "step" is ${JSON.stringify(trained.step)}, config.json's step is ${step}`);
+    if (!(typeof trained.valid_loss === "number" && Number.isFinite(trained.valid_loss)))
+      throw new Error(`${statePath}: "valid_loss" must be a finite number, got ${JSON.stringify(trained.valid_loss)}`);
+    validLoss = trained.valid_loss;
+  }
+
+  const run = new RunDirectory(outDir);
+  const lock = await run.lock();
+  try {
+    const old = await run.runEntries();
+    if (old.length > 0) {
+      if (!options.force)
+        throw new Error(`${run.dir} already holds a run; import into a new folder, or give --force to replace it`);
+      for (const entry of old) await storage.remove(entry);
+    }
+    const config = { ...runConfig, outDir: run.dir };
+    const state: TrainState = {
+      ...exportedState,
+      step,
+      bestValidLoss: validLoss ?? exportedState.bestValidLoss,
+      bestStep: validLoss === null ? exportedState.bestStep : step,
+      evalsWithoutImprovement: 0,
+      lossSinceLog: 0,
+      stepsSinceLog: 0,
+    };
+    delete state.kernels;
+    await run.writeConfig(config);
+    await run.writeTokenizer(tokenizer);
+    await run.writeInputs(corpus);
+    const checkpoint = { config, modelConfig, tensors, tokenizerJson, state };
+    await run.saveCheckpoint(run.bestDir, checkpoint);
+    const checkpoints = [run.bestDir];
+    if (optimizer !== undefined) {
+      await run.saveCheckpoint(run.lastDir(step), { ...checkpoint, optimizer });
+      checkpoints.push(run.lastDir(step));
+    }
+    await run.writeStatus({ state: "interrupted", step });
+    return { runDir: run.dir, step, checkpoints, validLoss };
+  } finally {
+    await lock.release();
+  }
+}

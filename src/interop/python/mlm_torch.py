@@ -1,0 +1,518 @@
+"""mlm-ts's masked language model in PyTorch: the model, its weights, and training with DDP.
+
+This file is written and kept by the mlm-ts project; `mlm export RUN_DIR --format pytorch --out DIR`
+copies it into DIR. It needs only the standard library, numpy and torch (1.13 or later), and reads
+and writes safetensors itself.
+
+The export folder DIR holds:
+  mlm_torch.py           this file
+  config.json            {"format": "mlm-ts-pytorch", "formatVersion": 1, "model": {...}, "train": {...},
+                          "tokens": {...}, "step": N, "mlm_ts": {...}}: the model's shape, the run's
+                          optimizer and masking settings, the special token ids, the step reached, and
+                          what `mlm import` needs to make an mlm-ts run again
+  model.safetensors      float32 weights, PyTorch names and layout ([out, in] linear weights): see
+                          MlmModel below for every name
+  optimizer.safetensors  (when the run had Adam moments) "exp_avg.<name>" and "exp_avg_sq.<name>" for
+                          each weight, same shapes; metadata {"step": "N"}
+  tokenizer.json         the run's tokenizer (Hugging Face's format)
+  data/                  NumPy .npy files, 1-D little-endian int32:
+    train_ids.npy        every training sentence's token ids, [CLS] ... [SEP], back to back
+    train_offsets.npy    [sentences + 1]: sentence i is train_ids[offsets[i]:offsets[i + 1]]
+    valid_ids.npy        the validation sentences with mlm-ts's fixed validation masks applied
+    valid_labels.npy     the original id at each masked token, -100 elsewhere
+    valid_offsets.npy    [sentences + 1], as for train
+
+Commands (a single process, or N processes with torchrun):
+  python3 mlm_torch.py train DIR --out OUT --steps 100 [--batch-size 64] [--lr 3e-4] [--log-every 10]
+  torchrun --nproc_per_node N mlm_torch.py train DIR --out OUT --steps 100
+  python3 -m torch.distributed.run --nproc_per_node 2 mlm_torch.py train DIR --out OUT --steps 100
+  (Debian 12's torch 1.13 on Python 3.11 cannot parse torchrun's default "--redirects 0": add -r 1 -t 1)
+  python3 mlm_torch.py eval DIR                      validation loss on the fixed masks
+  python3 mlm_torch.py logits DIR IDS.npy MASK.npy OUT.npy   logits of an int64 [B, L] batch
+
+Training: DistributedDataParallel over gloo (CPU) or nccl (CUDA, when torchrun gives each process a
+GPU); --batch-size is the global batch (mlm-ts's batchSize by default), split evenly over the
+processes; each process draws its own masks (mlm-ts's rule: maskProb, maskTokenRate, randomTokenRate)
+from a generator seeded with (seed, rank, step), pads its sentences to the longest, and the loss is the
+mean cross-entropy over its masked tokens (DDP averages the processes' gradients). Gradients are
+clipped to the run's global norm, then Adam (AdamW with weight decay on matrices when the run had it)
+at the run's learning-rate schedule continues from the exported step and moments.
+
+OUT gets the same layout as DIR (without data/ and this file): model.safetensors,
+optimizer.safetensors, config.json with "step" updated, tokenizer.json, and trainer_state.json
+{"step", "valid_loss", "valid_tokens", "world_size", "train_losses"}; `mlm import OUT --out RUN_DIR`
+brings it back to mlm-ts.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+
+IGNORE_LABEL = -100
+# mlm-ts scores padding keys -1e9 in attention; the same is added here.
+MASKED_SCORE = -1e9
+
+
+# ---------------------------------------------------------------------------------------------------
+# safetensors, float32 only, every header bound-checked
+
+
+def read_safetensors(path):
+    """{name: float32 ndarray} and the metadata of a safetensors file; ValueError naming the problem."""
+    with open(path, "rb") as f:
+        raw = f.read()
+
+    def fail(what):
+        raise ValueError(f"{path}: not a valid safetensors file: {what}")
+
+    if len(raw) < 8:
+        fail(f"{len(raw)} bytes, expected at least 8")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > len(raw) - 8:
+        fail(f"header size {n} runs past the end of the {len(raw)}-byte file")
+    try:
+        header = json.loads(raw[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        fail(f"header is not UTF-8 JSON ({err})")
+    if not isinstance(header, dict):
+        fail("header is not a JSON object")
+    metadata = header.pop("__metadata__", {}) or {}
+    data = raw[8 + n :]
+    tensors = {}
+    spans = []
+    for name, info in header.items():
+        if not isinstance(info, dict) or info.get("dtype") != "F32":
+            fail(f'tensor "{name}" is not F32')
+        shape, offsets = info.get("shape"), info.get("data_offsets")
+        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+            fail(f'tensor "{name}" has shape {shape!r}')
+        if not (isinstance(offsets, list) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= len(data)):
+            fail(f'tensor "{name}" has data_offsets {offsets!r} outside the {len(data)} bytes of data')
+        if offsets[1] - offsets[0] != 4 * int(np.prod(shape, dtype=np.int64)):
+            fail(f'tensor "{name}" spans {offsets[1] - offsets[0]} bytes, shape {shape} needs {4 * int(np.prod(shape))}')
+        spans.append((offsets[0], offsets[1], name))
+        tensors[name] = np.frombuffer(data, dtype="<f4", count=int(np.prod(shape)), offset=offsets[0]).reshape(shape)
+    cursor = 0
+    for begin, end, name in sorted(spans):
+        if begin != cursor:
+            fail(f'tensor "{name}" starts at byte {begin} of the data, expected {cursor}')
+        cursor = end
+    if cursor != len(data):
+        fail(f"tensors cover {cursor} bytes of data, the file has {len(data)}")
+    return {k: v.astype(np.float32) for k, v in tensors.items()}, metadata
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """Writes {name: array} as float32 safetensors (names sorted, header padded to 8 bytes), atomically."""
+    names = sorted(tensors)
+    header = {}
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    offset = 0
+    blobs = []
+    for name in names:
+        arr = np.ascontiguousarray(tensors[name], dtype="<f4")
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
+        offset += arr.nbytes
+        blobs.append(arr.tobytes())
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the model: one class per piece, named as in model.safetensors
+
+
+def sinusoidal_table(max_len, C):
+    """PE[pos, 2i] = sin(pos / 10000^(2i/C)), PE[pos, 2i+1] = cos(...), [max_len, C], as mlm-ts computes it."""
+    pe = np.zeros((max_len, C), dtype=np.float32)
+    for pos in range(max_len):
+        for c in range(0, C, 2):
+            angle = pos / math.pow(10000, c / C)
+            pe[pos, c] = math.sin(angle)
+            if c + 1 < C:
+                pe[pos, c + 1] = math.cos(angle)
+    return torch.from_numpy(pe)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention: q, k, v, out are nn.Linear(C, C); padding keys get MASKED_SCORE."""
+
+    def __init__(self, C, H):
+        super().__init__()
+        self.H = H
+        self.q, self.k, self.v, self.out = (nn.Linear(C, C) for _ in range(4))
+
+    def forward(self, x, key_bias):  # x [B,L,C], key_bias [B,1,1,L]
+        B, L, C = x.shape
+        D = C // self.H
+        heads = lambda t: t.view(B, L, self.H, D).transpose(1, 2)  # [B,H,L,D]
+        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        scores = q @ k.transpose(-1, -2) * (1.0 / math.sqrt(D)) + key_bias  # [B,H,L,L]
+        out = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, L, C)
+        return self.out(out)
+
+
+class ReluFeedForward(nn.Module):
+    """fc2(dropout(relu(fc1(x)))): C -> F -> C."""
+
+    def __init__(self, C, F_, dropout):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(C, F_), nn.Linear(F_, C)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.fc2(self.drop(torch.relu(self.fc1(x))))
+
+
+class PostNormBlock(nn.Module):
+    """x1 = ln1(x + drop(attn(x))), x2 = ln2(x1 + drop(ffn(x1))): mlm-ts's (the tutorial's) block."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        C = cfg["dModel"]
+        self.attn = SelfAttention(C, cfg["numHeads"])
+        self.ln1 = nn.LayerNorm(C, eps=cfg["lnEps"])
+        self.ffn = ReluFeedForward(C, cfg["dFF"], cfg["dropout"])
+        self.ln2 = nn.LayerNorm(C, eps=cfg["lnEps"])
+        self.drop = nn.Dropout(cfg["dropout"])
+
+    def forward(self, x, key_bias):
+        x1 = self.ln1(x + self.drop(self.attn(x, key_bias)))
+        return self.ln2(x1 + self.drop(self.ffn(x1)))
+
+
+class MlmHead(nn.Module):
+    """out(ln(relu(dense(x)))): C -> C -> V, its output weight its own tensor."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        C = cfg["dModel"]
+        self.dense = nn.Linear(C, C)
+        self.ln = nn.LayerNorm(C, eps=cfg["lnEps"])
+        self.out = nn.Linear(C, cfg["vocabSize"])
+
+    def forward(self, x):
+        return self.out(self.ln(torch.relu(self.dense(x))))
+
+
+class MlmModel(nn.Module):
+    """embed.weight [V,C]; layers.<l>.{attn.{q,k,v,out},ln1,ffn.{fc1,fc2},ln2}; head.{dense,ln,out}."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        C = cfg["dModel"]
+        self.embed = nn.Embedding(cfg["vocabSize"], C)
+        self.register_buffer("pe", sinusoidal_table(cfg["maxLen"], C), persistent=False)
+        self.drop = nn.Dropout(cfg["dropout"])
+        self.layers = nn.ModuleList(PostNormBlock(cfg) for _ in range(cfg["numLayers"]))
+        self.head = MlmHead(cfg)
+
+    def encode(self, ids, mask):  # ids [B,L] int64, mask [B,L] 1 real / 0 padding -> [B,L,C]
+        L = ids.shape[1]
+        x = self.drop(self.embed(ids) * math.sqrt(self.cfg["dModel"]) + self.pe[:L])
+        key_bias = ((1.0 - mask.to(x.dtype)) * MASKED_SCORE)[:, None, None, :]
+        for layer in self.layers:
+            x = layer(x, key_bias)
+        return x
+
+    def forward(self, ids, mask, labels=None):
+        """Logits [B,L,V]; with labels [B,L], only at the labelled tokens: ([N,V], their N labels), as
+        mlm-ts runs its head (the output layer is most of the work, and only those rows have a loss)."""
+        x = self.encode(ids, mask)
+        if labels is None:
+            return self.head(x)
+        keep = labels != IGNORE_LABEL
+        return self.head(x[keep]), labels[keep]
+
+
+def load_model(folder, cfg):
+    """The model of config.json with the weights of folder/model.safetensors (every name, every shape)."""
+    model = MlmModel(cfg["model"])
+    weights, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
+    state = model.state_dict()
+    missing = sorted(set(state) - set(weights))
+    extra = sorted(set(weights) - set(state))
+    if missing or extra:
+        raise ValueError(f"{folder}/model.safetensors: missing {missing[:3]}, unexpected {extra[:3]}")
+    for name, value in weights.items():
+        if tuple(value.shape) != tuple(state[name].shape):
+            raise ValueError(f"{folder}/model.safetensors: {name} has shape {value.shape}, expected {tuple(state[name].shape)}")
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------
+# data: the exported splits, batches padded to their longest sentence, mlm-ts's masking rule
+
+
+def load_split(folder, name):
+    """(ids, offsets[, labels]) of data/<name>_*.npy, checked for consistency."""
+    d = os.path.join(folder, "data")
+    ids = np.load(os.path.join(d, f"{name}_ids.npy"))
+    offsets = np.load(os.path.join(d, f"{name}_offsets.npy"))
+    if offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) <= 0):
+        raise ValueError(f"{d}/{name}_offsets.npy does not cover {name}_ids.npy in increasing order")
+    labels = None
+    if name == "valid":
+        labels = np.load(os.path.join(d, "valid_labels.npy"))
+        if len(labels) != len(ids):
+            raise ValueError(f"{d}/valid_labels.npy has {len(labels)} values, valid_ids.npy {len(ids)}")
+    return ids, offsets, labels
+
+
+def pad(rows, pad_id, fill):
+    """rows (1-D arrays) -> [B, longest] int64 filled with `fill`, and the [B, longest] real-token mask."""
+    L = max(len(r) for r in rows)
+    out = np.full((len(rows), L), fill, dtype=np.int64)
+    mask = np.zeros((len(rows), L), dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+        mask[i, : len(r)] = 1
+    return torch.from_numpy(out), torch.from_numpy(mask)
+
+
+def mask_tokens(ids, real, gen, train_cfg, tokens):
+    """mlm-ts's rule: each real non-special token selected with maskProb; of those, maskTokenRate become
+    [MASK], randomTokenRate a random non-special id, the rest keep theirs. Returns (inputs, labels)."""
+    never = torch.tensor(tokens["neverMasked"], dtype=torch.int64)
+    maskable = (real == 1) & ~torch.isin(ids, never)
+    selected = (torch.rand(ids.shape, generator=gen) < train_cfg["maskProb"]) & maskable
+    labels = torch.where(selected, ids, torch.full_like(ids, IGNORE_LABEL))
+    draw = torch.rand(ids.shape, generator=gen)
+    to_mask = selected & (draw < train_cfg["maskTokenRate"])
+    to_random = selected & ~to_mask & (draw < train_cfg["maskTokenRate"] + train_cfg["randomTokenRate"])
+    pool = torch.tensor(tokens["randomPool"], dtype=torch.int64)
+    random_ids = pool[torch.randint(len(pool), ids.shape, generator=gen)]
+    inputs = torch.where(to_mask, torch.full_like(ids, tokens["mask"]), ids)
+    inputs = torch.where(to_random, random_ids, inputs)
+    return inputs, labels
+
+
+def learning_rate(step, t):
+    """mlm-ts's schedule at update `step` (1-based): linear warmup, then constant, linear or cosine to 0."""
+    peak, warmup, total = t["learningRate"], t["warmupSteps"], t["totalSteps"]
+    if warmup > 0 and step <= warmup:
+        return peak * step / warmup
+    if t["lrSchedule"] == "constant":
+        return peak
+    progress = min(1.0, max(0.0, (step - warmup) / max(1, total - warmup)))
+    if t["lrSchedule"] == "linear":
+        return peak * (1 - progress)
+    return peak * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
+    """Mean cross-entropy at the fixed validation masks (summed over this rank's share, all-reduced)."""
+    model.eval()
+    device = next(model.parameters()).device
+    ids, offsets, labels = load_split(folder, "valid")
+    pad_id = cfg["tokens"]["pad"]
+    total = torch.zeros(2, dtype=torch.float64)
+    count = len(offsets) - 1
+    for start in range(rank * batch, count, batch * world):
+        idx = range(start, min(start + batch, count))
+        x, real = pad([ids[offsets[i] : offsets[i + 1]] for i in idx], pad_id, pad_id)
+        y, _ = pad([labels[offsets[i] : offsets[i + 1]] for i in idx], pad_id, IGNORE_LABEL)
+        logits, targets = model(x.to(device), real.to(device), y.to(device))
+        total[0] += F.cross_entropy(logits, targets, reduction="none").double().sum().cpu()
+        total[1] += len(targets)
+    if world > 1:
+        total = total.to(device)  # nccl reduces GPU tensors only
+        dist.all_reduce(total)
+        total = total.cpu()
+    model.train()
+    return (total[0] / total[1]).item(), int(total[1].item())
+
+
+# ---------------------------------------------------------------------------------------------------
+# training
+
+
+def make_optimizer(model, folder, t, start_step):
+    """Adam (AdamW on matrices when weightDecay > 0) with the exported moments and step, when present."""
+    named = list(model.named_parameters())
+    decay = [p for n, p in named if p.dim() == 2]
+    other = [p for n, p in named if p.dim() != 2]
+    wd = t["weightDecay"]
+    cls = torch.optim.AdamW if wd > 0 else torch.optim.Adam
+    groups = [{"params": decay, "weight_decay": wd}, {"params": other, "weight_decay": 0.0}]
+    opt = cls(groups, lr=t["learningRate"], betas=(t["beta1"], t["beta2"]), eps=t["adamEps"])
+    path = os.path.join(folder, "optimizer.safetensors")
+    if os.path.exists(path):
+        moments, meta = read_safetensors(path)
+        if int(meta.get("step", -1)) != start_step:
+            raise ValueError(f"{path}: metadata step {meta.get('step')} differs from config.json's step {start_step}")
+        for n, p in named:
+            for key in ("exp_avg", "exp_avg_sq"):
+                if f"{key}.{n}" not in moments or moments[f"{key}.{n}"].shape != tuple(p.shape):
+                    raise ValueError(f"{path}: missing or misshapen {key}.{n}")
+            opt.state[p] = {
+                "step": torch.tensor(float(start_step)),
+                "exp_avg": torch.from_numpy(moments[f"exp_avg.{n}"].copy()).to(p.device),
+                "exp_avg_sq": torch.from_numpy(moments[f"exp_avg_sq.{n}"].copy()).to(p.device),
+            }
+    return opt
+
+
+def clip_global_norm(params, max_norm):
+    """optax's clip_by_global_norm: scale by max_norm / norm when the norm exceeds it. Returns the norm."""
+    grads = [p.grad for p in params if p.grad is not None]
+    norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item()
+    if norm > max_norm:
+        for g in grads:
+            g.mul_(max_norm / norm)
+    return norm
+
+
+def train(args):
+    folder = args.dir
+    cfg = json.load(open(os.path.join(folder, "config.json")))
+    t = dict(cfg["train"])
+    if args.lr is not None:
+        t["learningRate"] = args.lr
+    distributed = "RANK" in os.environ
+    if distributed:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    else:
+        rank, world = 0, 1
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    batch = args.batch_size or t["batchSize"]
+    if batch % world != 0:
+        raise SystemExit(f"mlm_torch: --batch-size {batch} does not split evenly over {world} processes")
+    per_rank = batch // world
+
+    torch.manual_seed(t["seed"] * 1000 + rank)
+    model = load_model(folder, cfg).to(device)
+    start = cfg["step"]
+    opt = make_optimizer(model, folder, t, start)
+    ddp = nn.parallel.DistributedDataParallel(model) if distributed else model
+    ids, offsets, _ = load_split(folder, "train")
+    n = len(offsets) - 1
+    tokens = cfg["tokens"]
+    losses = []
+    t0 = time.time()
+    order = None
+    for i in range(args.steps):
+        step = start + i + 1
+        epoch, slot = divmod((step - 1) * batch, n)
+        if order is None or order[0] != epoch:
+            g = torch.Generator().manual_seed(t["seed"] * 7919 + epoch)
+            order = (epoch, torch.randperm(n, generator=g).numpy())
+        picks = [order[1][(slot + rank * per_rank + j) % n] for j in range(per_rank)]
+        x, real = pad([ids[offsets[k] : offsets[k + 1]] for k in picks], tokens["pad"], tokens["pad"])
+        gen = torch.Generator().manual_seed((t["seed"] * 1_000_003 + rank * 7919 + step) % (2**63))
+        inputs, labels = mask_tokens(x, real, gen, t, tokens)
+        logits, targets = ddp(inputs.to(device), real.to(device), labels.to(device))
+        if len(targets) > 0:
+            loss = F.cross_entropy(logits, targets)
+        else:
+            loss = logits.sum() * 0.0  # a batch without a masked token: no update from this process
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = clip_global_norm(list(model.parameters()), t["gradClip"])
+        lr = learning_rate(step, t)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.step()
+        mean = loss.detach().clone()
+        if distributed:
+            dist.all_reduce(mean)
+            mean /= world
+        mean = mean.cpu()
+        losses.append(mean.item())
+        if rank == 0 and (step % args.log_every == 0 or i == args.steps - 1):
+            print(f"step {step}: loss {mean.item():.4f} lr {lr:.3g} grad-norm {norm:.3f} ({world} process{'es' if world > 1 else ''})", flush=True)
+
+    valid, tokens_scored = validation_loss(model, folder, cfg, rank, world)
+    if rank == 0:
+        print(f"step {start + args.steps}: validation loss {valid:.6f} over {tokens_scored} masked tokens, {time.time() - t0:.1f} s", flush=True)
+        save(args.out, folder, model, opt, cfg, start + args.steps, {
+            "step": start + args.steps,
+            "valid_loss": valid,
+            "valid_tokens": tokens_scored,
+            "world_size": world,
+            "train_losses": losses,
+        })
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def save(out, folder, model, opt, cfg, step, state):
+    """Writes OUT in the export layout: weights, moments (metadata step), config.json, tokenizer.json, trainer_state.json."""
+    os.makedirs(out, exist_ok=True)
+    named = list(model.named_parameters())
+    write_safetensors(os.path.join(out, "model.safetensors"), {n: p.detach().cpu().numpy() for n, p in named})
+    moments = {}
+    for n, p in named:
+        s = opt.state[p]
+        moments[f"exp_avg.{n}"] = s["exp_avg"].cpu().numpy()
+        moments[f"exp_avg_sq.{n}"] = s["exp_avg_sq"].cpu().numpy()
+    write_safetensors(os.path.join(out, "optimizer.safetensors"), moments, {"step": step})
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({**cfg, "step": step}, f, indent=2)
+    shutil.copyfile(os.path.join(folder, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    with open(os.path.join(out, "trainer_state.json"), "w") as f:
+        json.dump(state, f, indent=2)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="mlm_torch.py", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="train with DDP (torchrun-ready) and write OUT")
+    tr.add_argument("dir")
+    tr.add_argument("--out", required=True)
+    tr.add_argument("--steps", type=int, required=True)
+    tr.add_argument("--batch-size", type=int, default=None, help="global batch (default: the run's)")
+    tr.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the run's)")
+    tr.add_argument("--log-every", type=int, default=10)
+    ev = sub.add_parser("eval", help="validation loss at the fixed masks")
+    ev.add_argument("dir")
+    lg = sub.add_parser("logits", help="logits [B,L,V] of int64 ids and mask [B,L] (.npy)")
+    lg.add_argument("dir")
+    lg.add_argument("ids")
+    lg.add_argument("mask")
+    lg.add_argument("out")
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        train(args)
+        return
+    cfg = json.load(open(os.path.join(args.dir, "config.json")))
+    model = load_model(args.dir, cfg).eval()
+    if args.command == "eval":
+        loss, count = validation_loss(model, args.dir, cfg)
+        print(json.dumps({"valid_loss": loss, "valid_tokens": count}))
+    else:
+        with torch.no_grad():
+            ids = torch.from_numpy(np.load(args.ids).astype(np.int64))
+            mask = torch.from_numpy(np.load(args.mask).astype(np.int64))
+            np.save(args.out, model(ids, mask).numpy().astype(np.float32))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
