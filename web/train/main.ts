@@ -119,6 +119,12 @@ worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
     setTraining(false);
     $<HTMLButtonElement>("fill").disabled = false;
     void listRuns();
+    // A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
+    // run shows as interrupted (the list is read again while one shows as running and this tab is idle).
+    setInterval(() => {
+      const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
+      if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
+    }, 1000);
   } else if (data.type === "filled") {
     state.predictions = data.predictions;
     showPredictions(data.predictions);
@@ -128,6 +134,12 @@ worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
     $("status").textContent = `Error: ${data.message}`;
     setTraining(false);
     void listRuns();
+    // A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
+    // run shows as interrupted (the list is read again while one shows as running and this tab is idle).
+    setInterval(() => {
+      const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
+      if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
+    }, 1000);
   }
 };
 
@@ -183,6 +195,7 @@ $("train").onclick = async () => {
         threads: number("threads"),
         logSteps: number("log-steps"),
         evalSteps: number("eval-steps"),
+        saveSteps: number("save-steps"),
       },
     });
     $("status").textContent = "Reading the corpus and training the tokenizer...";
@@ -210,7 +223,8 @@ async function resume(runDir: string): Promise<void> {
 async function download(runDir: string): Promise<void> {
   const name = storage.path.basename(runDir);
   const files = await readRunFiles(runDir, storage);
-  const zip = zipSync(Object.fromEntries(files.map((f) => [`${name}/${f.path}`, f.bytes])), { level: 1 });
+  // Stored, not deflated: float32 weights barely compress, and deflating tens of MB would take seconds.
+  const zip = zipSync(Object.fromEntries(files.map((f) => [`${name}/${f.path}`, f.bytes])), { level: 0 });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(new Blob([zip], { type: "application/zip" }));
   link.download = `${name}.zip`;
@@ -295,3 +309,9 @@ $<HTMLInputElement>("open-zip").onchange = async (event) => {
 };
 
 void listRuns();
+// A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
+// run shows as interrupted (the list is read again while one shows as running and this tab is idle).
+setInterval(() => {
+  const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
+  if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
+}, 1000);

@@ -13,6 +13,8 @@ export interface TabSettings {
   /** The training loss is logged every this many steps (1: a point per step on the curve). */
   logSteps: number;
   evalSteps: number;
+  /** A latest checkpoint (what a resume continues from) every this many steps, besides evaluations. */
+  saveSteps: number;
 }
 
 /** The corpus: its name ("the bundled corpus" has none in config.json) and its text. */

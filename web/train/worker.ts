@@ -52,19 +52,14 @@ async function trainRun(runDir: string, corpus: TabCorpus, settings: TabSettings
   const support = threadSupport();
   await locks.request(runLockName(runDir), { ifAvailable: true }, async (lock) => {
     if (lock === null) throw new Error(`${runDir} is being trained in another tab`);
-    let config: TrainConfig;
-    if (settings === null) {
-      config = { ...(await new RunDirectory(runDir).readConfig()), progress: false };
-    } else {
-      config = resolveConfig({
-        ...settings,
-        threads: settings.threads > 0 ? settings.threads : support.threads,
-        outDir: runDir,
-        data: corpus.bundled ? null : corpus.name,
-        progress: false,
-      });
-    }
-    post({ type: "engine", threads: Math.min(config.threads, support.threads), reason: support.reason });
+    const config: TrainConfig =
+      settings === null
+        ? await new RunDirectory(runDir).readConfig()
+        : resolveConfig({ ...settings, outDir: runDir, data: corpus.bundled ? null : corpus.name });
+    // As many threads as asked (0: all), and never more than the page may use: one without isolation.
+    config.threads = Math.min(config.threads > 0 ? config.threads : support.threads, support.threads);
+    config.progress = false;
+    post({ type: "engine", threads: config.threads, reason: support.reason });
     stopper = new AbortController();
     const log = (line: string): void => post({ type: "log", line });
     const summary = await train(config, {
