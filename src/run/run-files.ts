@@ -5,8 +5,8 @@
  * the trainer that holds it, not to the run.
  *
  * @example
- *   const files = await readRunFiles("runs/demo");          // [{ path: "config.json", bytes }, ...]
- *   await writeRunFiles("runs/copy", files, otherStorage);   // the same run elsewhere
+ *   const files = await readRunFiles("runs/demo"); // [{ path: "config.json", bytes }, ...]
+ *   await writeRunFiles("runs/copy", files); // the same run under another name
  */
 import { platform, type Storage } from "../platform/index.js";
 import { RUN_FILES } from "./layout.js";

@@ -2,16 +2,16 @@
 // bundled 5% sample (default settings, 2 threads) in the page web/train, is reloaded mid-training (the
 // run then shows as interrupted) and resumes; every logged loss of its 100 steps, the gradient norms and
 // the validation metrics equal, bit for bit, those of the same run in Node. The run downloaded as a .zip
-// loads in `mlm fill` and `mlm eval`, which give what the page gives. Served without COOP/COEP, the
+// loads in `mlm fill` and `mlm eval`, which give what the page gives, and the Node run opens in the page. Served without COOP/COEP, the
 // page trains on one thread, says why, and its losses are still Node's (the sums do not depend on the
 // thread count).
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { unzipSync } from "fflate";
+import { unzipSync, zipSync } from "fflate";
 import type { Page } from "playwright-core";
 import { resolveConfig } from "../../src/config.js";
 import { parseMetrics, type MetricsRecord } from "../../src/run/index.js";
@@ -118,6 +118,20 @@ test("a tab trains, reloads, resumes and downloads a run bit-identical to Node's
     const evaluation = JSON.parse(cli("eval", "--model", runDir, "--split", "valid", "--json")) as { loss: number };
     const lastValid = nodeRecords.filter((r) => r.split === "valid").at(-1);
     assert.equal(evaluation.loss, lastValid?.loss);
+
+    // The Node run, as a .zip of what inference needs, opens in the page and fills in the same way.
+    const files = ["config.json", "tokenizer.json", ...readdirSync(join(nodeRun, "best")).map((f) => `best/${f}`)];
+    const zip = zipSync(Object.fromEntries(files.map((f) => [`node-run/${f}`, readFileSync(join(nodeRun, f))])));
+    await page.evaluate("window.mlmTab.predictions = null");
+    await page.setInputFiles("#open-zip", {
+      name: "node-run.zip",
+      mimeType: "application/zip",
+      buffer: Buffer.from(zip),
+    });
+    await page.locator("#runs tr", { hasText: "node-run" }).waitFor();
+    await page.click("#fill");
+    await waitFor(page, "window.mlmTab.predictions !== null", 60_000);
+    assert.deepEqual((await tab(page)).predictions, pagePredictions);
 
     // Without cross-origin isolation: one thread, the reason on the page, the same losses.
     const single = await browser.newPage();
