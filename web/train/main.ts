@@ -15,7 +15,7 @@ import { browserPlatform, threadSupport } from "../../src/platform/browser.js";
 import { setPlatform } from "../../src/platform/index.js";
 import { opfsStorage as storage } from "../../src/platform/opfs-storage.js";
 import type { FillMaskPrediction } from "../../src/pipelines/index.js";
-import { readRunFiles, readRunStatus, writeRunFiles, defaultRunDir } from "../../src/run/index.js";
+import { defaultRunDir, parseMetrics, readRunFiles, readRunStatus, writeRunFiles } from "../../src/run/index.js";
 import { runLockName, type FromWorker, type TabCorpus, type ToWorker } from "./protocol.js";
 
 /** What the page has seen, for people reading the console and for the browser tests. */
@@ -213,6 +213,10 @@ async function resume(runDir: string): Promise<void> {
   try {
     const corpus = await runCorpus(runDir);
     startWatching(runDir);
+    // The curve so far; the steps after the checkpoint are redone, to the same values.
+    const metrics = storage.path.join(runDir, "metrics.jsonl");
+    if ((await storage.stat(metrics)) !== null)
+      for (const record of parseMetrics(await storage.readText(metrics), metrics)) curve.add(record);
     send({ type: "resume", runDir, corpus });
     $("status").textContent = `Resuming ${runDir}...`;
   } catch (err) {
