@@ -8,7 +8,7 @@ import { build, context } from "esbuild";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { nodeBuiltinsUnavailable } from "./node-builtins-unavailable.js";
+import { browserBundleOptions } from "./browser-bundle.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const webDir = join(root, "web");
@@ -34,17 +34,6 @@ const entries = pages.flatMap((page) =>
     .filter((name) => existsSync(join(webDir, page, `${name}.ts`)))
     .map((name) => ({ in: join(webDir, page, `${name}.ts`), out: join(page, name) })),
 );
-const options = {
-  entryPoints: entries,
-  outdir: outRoot,
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  minify: true,
-  sourcemap: true,
-  logLevel: "warning",
-  plugins: [nodeBuiltinsUnavailable()],
-};
+const options = { ...browserBundleOptions(), entryPoints: entries, outdir: outRoot };
 if (process.argv.includes("--watch")) await (await context(options)).watch();
 else if (pages.length > 0) await build(options);

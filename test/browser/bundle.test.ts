@@ -12,7 +12,7 @@ import { build } from "esbuild";
 import { launchChromium } from "./chromium.js";
 import { serveFolder } from "./static-server.js";
 // @ts-expect-error: a JavaScript build script without type declarations
-import { nodeBuiltinsUnavailable } from "../../../scripts/node-builtins-unavailable.js";
+import { nodeBuiltinsUnavailable } from "../../../scripts/browser-bundle.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 

@@ -1,4 +1,5 @@
-// An esbuild plugin for browser bundles of the library: Node's built-in modules (node:fs, ...) resolve
+// The esbuild settings of every browser bundle (the web pages, the package's browser build), and their
+// plugin: Node's built-in modules (node:fs, ...) resolve
 // to a module whose every export throws, naming the module and the export, when it is used. The
 // library's browser path never calls them (its files, threads and core count go through
 // src/platform), but some modules on that path also hold Node-only functions (reading a file by its
@@ -27,5 +28,19 @@ export function nodeBuiltinsUnavailable(importers) {
         return { contents: `${body}\nexport default new Proxy({}, { get: ${anyName} });\n`, loader: "js" };
       });
     },
+  };
+}
+
+/** Options shared by the browser bundles: one minified ES module per entry, with a source map. */
+export function browserBundleOptions() {
+  return {
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    sourcemap: true,
+    logLevel: "warning",
+    plugins: [nodeBuiltinsUnavailable()],
   };
 }
