@@ -50,7 +50,8 @@ let stopper: AbortController | null = null;
 /** Trains a new run (`settings`) or resumes one, holding the run's Web Lock meanwhile. */
 async function trainRun(runDir: string, corpus: TabCorpus, settings: TabSettings | null): Promise<void> {
   const support = threadSupport();
-  await locks.request(runLockName(runDir), { ifAvailable: true }, async (lock) => {
+  // "done" is posted once the lock is released, so that the page lists the run as no one's.
+  const summary = await locks.request(runLockName(runDir), { ifAvailable: true }, async (lock) => {
     if (lock === null) throw new Error(`${runDir} is being trained in another tab`);
     const config: TrainConfig =
       settings === null
@@ -62,21 +63,21 @@ async function trainRun(runDir: string, corpus: TabCorpus, settings: TabSettings
     post({ type: "engine", threads: config.threads, reason: support.reason });
     stopper = new AbortController();
     const log = (line: string): void => post({ type: "log", line });
-    const summary = await train(config, {
+    return train(config, {
       resume: settings === null ? runDir : undefined,
       corpus: textCorpus(corpus.name, corpus.text),
       signal: stopper.signal,
       log,
       warn: log,
     });
-    post({
-      type: "done",
-      runDir,
-      steps: summary.steps,
-      stoppedBy: summary.stoppedBy,
-      msPerStep: summary.msPerStep,
-      bestValidLoss: summary.bestValidLoss,
-    });
+  });
+  post({
+    type: "done",
+    runDir,
+    steps: summary.steps,
+    stoppedBy: summary.stoppedBy,
+    msPerStep: summary.msPerStep,
+    bestValidLoss: summary.bestValidLoss,
   });
 }
 
