@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { runBrowserBench } from "./browser.js";
 import { runKernelBench } from "./kernels.js";
 import { breakdownTable } from "./profile.js";
 import { runTokenizerBench } from "./tokenizer.js";
@@ -80,6 +81,16 @@ async function main(): Promise<void> {
   }
   log(`\n== where a training step's time goes (default.wasm; kernel time in its category, per phase) ==`);
   for (const line of breakdownTable(all, "default.wasm.")) log(line);
+
+  log(
+    `\n== training in a browser tab (headless Chromium, page web/train) vs Node, the same run, ${threads} threads ==`,
+  );
+  const b = await runBrowserBench({ steps: quick ? 30 : 100, threads });
+  for (const [k, v] of Object.entries(b)) all[`browser.${k}`] = v;
+  log(
+    `median ms per step: browser ${b.browserMsPerStepMedian.toFixed(1)}, Node ${b.nodeMsPerStepMedian.toFixed(1)}: ` +
+      `ratio ${b.browserOverNode.toFixed(2)} (target <= 1.5)`,
+  );
 
   if (!quick) {
     log(`\n== the tutorial's whole schedule (30 epochs, evaluation every 500 steps), default configuration ==`);

@@ -1,12 +1,14 @@
 // The web pages, bundled by esbuild after `tsc`: every folder web/NAME that holds a main.ts becomes
 // dist/web/NAME/ with main.js (one ES module: the page's code, the library code it imports and its
-// npm dependencies such as uPlot, so nothing is fetched from the internet at run time) beside copies
-// of the folder's other files (index.html, styles). Folders without main.ts (shared code) are only
-// imported. `node scripts/build-web.js --watch` rebuilds on change.
+// npm dependencies such as uPlot, so nothing is fetched from the internet at run time), worker.js when
+// the folder has a worker.ts (a module Worker's code), beside copies of the folder's other files
+// (index.html, styles) and of the data files its `assets.json` lists. Folders without main.ts (shared
+// code) are only imported. `node scripts/build-web.js --watch` rebuilds on change.
 import { build, context } from "esbuild";
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { browserBundleOptions } from "./browser-bundle.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const webDir = join(root, "web");
@@ -19,19 +21,19 @@ for (const page of pages) {
   mkdirSync(to, { recursive: true });
   for (const file of readdirSync(from)) {
     const path = join(from, file);
-    if (statSync(path).isFile() && !file.endsWith(".ts")) cpSync(path, join(to, file));
+    if (statSync(path).isFile() && !file.endsWith(".ts") && file !== "assets.json") cpSync(path, join(to, file));
   }
+  // assets.json: ["data/tatoeba-en.txt", ...], paths from the repository root, copied by their names.
+  const assets = join(from, "assets.json");
+  if (existsSync(assets))
+    for (const asset of JSON.parse(readFileSync(assets, "utf8")))
+      cpSync(join(root, asset), join(to, asset.split("/").pop()));
 }
-const options = {
-  entryPoints: pages.map((page) => ({ in: join(webDir, page, "main.ts"), out: join(page, "main") })),
-  outdir: outRoot,
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  minify: true,
-  sourcemap: true,
-  logLevel: "warning",
-};
+const entries = pages.flatMap((page) =>
+  ["main", "worker"]
+    .filter((name) => existsSync(join(webDir, page, `${name}.ts`)))
+    .map((name) => ({ in: join(webDir, page, `${name}.ts`), out: join(page, name) })),
+);
+const options = { ...browserBundleOptions(), entryPoints: entries, outdir: outRoot };
 if (process.argv.includes("--watch")) await (await context(options)).watch();
 else if (pages.length > 0) await build(options);

@@ -104,12 +104,17 @@ function allExamples(): Example[] {
 
 /** The package's public entry points: specifier ("mlm-ts/config") to source file (src/config.ts). */
 function entryPoints(): Map<string, string> {
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; exports: object };
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    name: string;
+    exports: Record<string, string | { types: string }>;
+  };
   const entries = new Map<string, string>();
-  for (const [subpath, target] of Object.entries(pkg.exports)) {
-    assert.match(String(target), /^\.\/dist\/src\/.*\.js$/, `package.json exports ${subpath}`);
+  for (const [subpath, exported] of Object.entries(pkg.exports)) {
+    // A conditional export ("./browser": a bundle) is checked against the sources its types come from.
+    const target = typeof exported === "string" ? exported : String(exported.types).replace(/\.d\.ts$/, ".js");
+    assert.match(target, /^\.\/dist\/src\/.*\.js$/, `package.json exports ${subpath}`);
     const specifier = subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
-    const source = String(target).replace(/^\.\/dist\/(.*)\.js$/, "$1.ts");
+    const source = target.replace(/^\.\/dist\/(.*)\.js$/, "$1.ts");
     entries.set(specifier, join(ROOT, source));
   }
   return entries;

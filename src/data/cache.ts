@@ -19,7 +19,6 @@
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { endianness } from "node:os";
 import { join } from "node:path";
 import CRC32 from "crc-32";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -76,7 +75,8 @@ export interface LoadOrBuildResult {
 const MAGIC = "MLMTOKEN";
 const VERSION = 1;
 const HEADER_BYTES = 64;
-const LITTLE_ENDIAN_HOST = endianness() === "LE";
+/** Whether this machine stores numbers little-endian (the cache files are little-endian). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Returns the tokenized split from the cache, or tokenizes it (with a progress bar) and writes the

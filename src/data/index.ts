@@ -42,4 +42,5 @@ export { IGNORE_LABEL, type Batch, type PackMode, type Padding } from "./batch.j
 export { BatchBuffers, collate, batchOf, type CollateOptions, type SentenceRow } from "./collate.js";
 export { batchesPerEpoch, epochOrder, type OrderOptions } from "./order.js";
 export { MlmDataLoader, type DataLoaderOptions, type LoaderPosition } from "./loader.js";
+export { textCorpus, type InMemoryCorpus } from "./text-corpus.js";
 export { prepareData, runLoaders, requireToken, neverMaskedIds, type PreparedData } from "./prepare.js";

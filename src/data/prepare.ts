@@ -3,14 +3,16 @@
  * read the sentences (unique, non-empty), train or load the tokenizer (on all unique sentences),
  * sample and split with a seed, tokenize each split once (cached on disk).
  */
-import { createHash } from "node:crypto";
 import type { TrainConfig } from "../config.js";
 import { Tokenizer, trainBpe } from "../tokenizer/index.js";
-import { loadOrBuildTokenized, type TokenizedSplit } from "./cache.js";
+import { loadOrBuildTokenized, tokenizeSteps, type TokenizedSplit } from "./cache.js";
 import { describeCorpusStats, readCorpus, type CorpusStats } from "./corpus.js";
 import { MlmDataLoader } from "./loader.js";
 import { bundledCorpusPath } from "./paths.js";
 import { sampleAndSplit } from "./split.js";
+import type { InMemoryCorpus } from "./text-corpus.js";
+import { runCooperatively } from "../util/cooperative.js";
+import { sha256Hex } from "../util/sha256.js";
 
 /** A run's tokenizer and tokenized splits, with what reading the corpus found. */
 export interface PreparedData {
@@ -39,23 +41,28 @@ export function requireToken(tokenizer: Tokenizer, token: string): number {
 
 /**
  * Prepares the data of a run. `tokenizer` overrides config.tokenizer (used when resuming, with the
- * run's own tokenizer.json). Reading, tokenizer training and tokenizing pause for the event loop
- * about every 50 ms and stop, throwing the signal's reason, once `signal` is aborted.
+ * run's own tokenizer.json). `corpus`, sentences already in memory (a browser tab's), replaces reading
+ * config.data, and its splits are tokenized without the disk cache. Reading, tokenizer training and
+ * tokenizing pause for the event loop about every 50 ms and stop, throwing the signal's reason, once
+ * `signal` is aborted.
  */
 export async function prepareData(
   config: TrainConfig,
   log: (line: string) => void,
   tokenizer?: Tokenizer,
   signal?: AbortSignal,
+  corpus?: InMemoryCorpus,
 ): Promise<PreparedData> {
-  const corpusPath = config.data ?? bundledCorpusPath();
-  const { sentences, stats } = await readCorpus(corpusPath, {
-    format: config.format,
-    textField: config.textField,
-    maxLineBytes: config.maxLineBytes,
-    maxBytes: config.maxCorpusBytes,
-    signal,
-  });
+  const corpusPath = corpus?.name ?? config.data ?? bundledCorpusPath();
+  const { sentences, stats } =
+    corpus ??
+    (await readCorpus(corpusPath, {
+      format: config.format,
+      textField: config.textField,
+      maxLineBytes: config.maxLineBytes,
+      maxBytes: config.maxCorpusBytes,
+      signal,
+    }));
   log(describeCorpusStats(stats));
   if (sentences.length < 2)
     throw new Error(
@@ -101,7 +108,7 @@ export async function prepareData(
     `split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}, seed ${config.dataSeed})`,
   );
 
-  const fingerprint = createHash("sha256").update(tok.toString()).digest("hex");
+  const fingerprint = sha256Hex(tok.toString());
   const encode = (text: string): Int32Array => tok.encodeIds(text);
   const common = {
     encode,
@@ -112,25 +119,26 @@ export async function prepareData(
     log,
     signal,
   };
-  const trainSplit = await loadOrBuildTokenized({
-    ...common,
-    sentences: train,
-    name: "train",
-    label: "tokenize train",
-  });
-  const validSplit = await loadOrBuildTokenized({
-    ...common,
-    sentences: valid,
-    name: "valid",
-    label: "tokenize valid",
-  });
+  // Each split from the disk cache, or tokenized in memory (a corpus held in memory has no cache).
+  const tokenized = async (
+    sentences: string[],
+    name: "train" | "valid",
+  ): Promise<{ split: TokenizedSplit; from: string }> => {
+    const label = `tokenize ${name}`;
+    if (corpus !== undefined) {
+      const steps = tokenizeSteps(sentences, encode, { maxLen: config.maxLen, label, progress: config.progress });
+      return { split: await runCooperatively(steps, { signal }), from: "tokenized in memory" };
+    }
+    const r = await loadOrBuildTokenized({ ...common, sentences, name, label });
+    return { split: r.split, from: `${r.fromCache ? "from cache" : "tokenized"} (${r.path})` };
+  };
+  const trainSplit = await tokenized(train, "train");
+  const validSplit = await tokenized(valid, "valid");
   for (const [name, r] of [
     ["train", trainSplit],
     ["valid", validSplit],
   ] as const) {
-    log(
-      `dataset ${name}: ${r.split.count} sentences, ${r.split.offsets[r.split.count]} tokens, ${r.fromCache ? "from cache" : "tokenized"} (${r.path})`,
-    );
+    log(`dataset ${name}: ${r.split.count} sentences, ${r.split.offsets[r.split.count]} tokens, ${r.from}`);
   }
   return { tokenizer: tok, tokenizerTrained: trained, train: trainSplit.split, valid: validSplit.split, corpus: stats };
 }

@@ -18,8 +18,8 @@ export function torchName(spec: ParamSpec): string {
   return spec.name.replace(/\.scale$/, ".weight").replace(/\.offset$/, ".bias");
 }
 
-/** Whether the tensor is a linear layer's weight, stored transposed in PyTorch. */
-const transposed = (spec: ParamSpec): boolean => spec.init === "linear";
+/** Whether the tensor is a linear layer's weight (a matrix other than the embedding tables), stored transposed in PyTorch. */
+const transposed = (spec: ParamSpec): boolean => spec.shape.length === 2 && !spec.name.startsWith("embed.");
 
 /** [rows, cols] -> [cols, rows], row-major. */
 function transpose(data: ArrayLike<number>, rows: number, cols: number): Float32Array {

@@ -91,9 +91,9 @@ async function openAppend(path: string, options: { truncate?: boolean } = {}): P
   await mkdir(nodePath.dirname(path), { recursive: true });
   let fd: number | undefined = openSync(path, options.truncate ? "w" : "a");
   return {
-    append(text: string): void {
+    append(data: string | Uint8Array): void {
       if (fd === undefined) throw new Error(`${path}: appending after close`);
-      const bytes = Buffer.from(text, "utf8");
+      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
       let done = 0;
       while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
     },

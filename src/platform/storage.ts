@@ -1,7 +1,7 @@
 /**
  * Where run directories live: a small file-system interface, so that the run module works the same on
- * Node (node:fs, `nodeStorage`) and, later, in a browser (the origin-private file system or
- * IndexedDB). Methods are asynchronous because browser storage is.
+ * Node (node:fs, `nodeStorage`) and in a browser (the origin-private file system, `opfsStorage`).
+ * Methods are asynchronous because browser storage is.
  *
  * Paths are strings in the storage's own syntax (`path` joins and splits them). Errors are one line
  * naming the path.
@@ -31,9 +31,10 @@ export interface EntryInfo {
   modifiedMs: number;
 }
 
-/** A file open for appending: each `append` hands its text over at once (on Node: one write to the OS). */
+/** A file open for appending: each `append` hands its data over at once (on Node: one write to the OS). */
 export interface AppendFile {
-  append(text: string): void;
+  /** Appends text (as UTF-8) or bytes. */
+  append(data: string | Uint8Array): void;
   /** Finishes pending writes and closes the file; closing twice is harmless. */
   close(): Promise<void>;
 }

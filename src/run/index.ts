@@ -56,6 +56,7 @@ export {
   type MetricsRecord,
   type MetricValue,
 } from "./metrics.js";
+export { readRunFiles, writeRunFiles, type RunFile } from "./run-files.js";
 export { writeRunStatus, readRunStatus, RUN_STATES, type RunState, type RunStatus } from "./status.js";
 export {
   listRuns,

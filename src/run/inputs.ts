@@ -15,12 +15,8 @@
  *   await checkRunInputs("runs/demo", () => fingerprintFile("data/it-en.tsv"), "resuming would train on other sentences");
  */
 import { platform, type Storage } from "../platform/index.js";
-import {
-  fingerprintChange,
-  fingerprintText,
-  isFileFingerprint,
-  type FileFingerprint,
-} from "../util/file-fingerprint.js";
+import { fingerprintChange, isFileFingerprint, type FileFingerprint } from "../util/file-fingerprint.js";
+import { textFingerprint } from "../util/sha256.js";
 import { jsonObjectText, readJsonObject } from "./json-file.js";
 import { RUN_FILES } from "./layout.js";
 
@@ -75,7 +71,7 @@ export async function checkRunInputs(
     if (change !== null) changes.push(`the corpus ${corpus?.path ?? recorded.corpus.path} changed: ${change}`);
   }
   const tokenizerPath = storage.path.join(runDir, RUN_FILES.tokenizer);
-  const tokenizer = fingerprintText(tokenizerPath, await storage.readText(tokenizerPath));
+  const tokenizer = textFingerprint(storage.path.resolve(tokenizerPath), await storage.readText(tokenizerPath));
   const change = fingerprintChange(recorded.tokenizer, tokenizer);
   if (change !== null) changes.push(`the tokenizer ${tokenizerPath} changed: ${change}`);
   if (changes.length > 0)

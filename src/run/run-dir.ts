@@ -16,7 +16,7 @@ import { Tokenizer } from "../tokenizer/index.js";
 import type { DirectoryWriteOptions } from "./atomic-directory.js";
 import { saveCheckpoint } from "./checkpoint.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
-import { fingerprintText } from "../util/file-fingerprint.js";
+import { textFingerprint } from "../util/sha256.js";
 import { checkRunInputs, writeRunInputs } from "./inputs.js";
 import { jsonObjectText, readJsonObject } from "./json-file.js";
 import { CHECKPOINT_FILES, isLastCheckpointName, isRunEntryName, lastCheckpointName, RUN_FILES } from "./layout.js";
@@ -114,7 +114,7 @@ export class RunDirectory {
     const path = this.file("tokenizer");
     await writeRunInputs(
       this.dir,
-      { corpus, tokenizer: fingerprintText(path, await this.storage.readText(path)) },
+      { corpus, tokenizer: textFingerprint(this.storage.path.resolve(path), await this.storage.readText(path)) },
       this.storage,
     );
   }

@@ -8,14 +8,15 @@ export {
   type SummaryWriterOptions,
   type TfEvent,
   type ScalarPoint,
-  readEvents,
-  readScalars,
+  parseEvents,
+  scalarsOf,
   encodeEvent,
   decodeEvent,
   frameRecord,
   crc32c,
   maskedCrc32c,
 } from "./tensorboard.js";
+export { readEvents, readScalars } from "./event-files.js";
 export { readMetrics } from "./metrics.js";
 export { MetricsLog, formatMetricsLine, parseMetrics, type MetricsRecord, type MetricValue } from "../run/index.js";
 export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, type FileData } from "../util/atomic-write.js";

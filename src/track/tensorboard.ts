@@ -8,15 +8,13 @@
  * (float) } }. The protobuf is encoded by hand (proto3 rules: zero wall_time / step are omitted).
  *
  * @example
- *   const tb = new SummaryWriter("runs/tiny/tb");
+ *   const tb = await SummaryWriter.open("runs/tiny/tb");
  *   tb.addScalar("train/loss", 2.31, 100);
- *   tb.close();
+ *   await tb.close();
  *   readScalars(tb.path); // [{ tag: "train/loss", step: 100, value: 2.309999942779541, wallTime: ... }]
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import { hostname } from "node:os";
-import { join } from "node:path";
 import CRC32C from "crc-32/crc32c.js";
+import { platform, type AppendFile, type Storage } from "../platform/index.js";
 
 /** CRC32C (Castagnoli) of `bytes`, unsigned. */
 export function crc32c(bytes: Uint8Array): number {
@@ -132,32 +130,43 @@ export interface SummaryWriterOptions {
 }
 
 /**
- * Writes scalars to `<logDir>/events.out.tfevents.<unix seconds>.<hostname>` (a numeric suffix is
- * added if that name is taken). Each record goes to the OS with one write as soon as it is added, so a
- * crash of this process loses nothing already added; `flush()` also fsyncs (survives power loss).
+ * Writes scalars to `<logDir>/events.out.tfevents.<unix seconds>.<host>` (a numeric suffix is added
+ * if that name is taken) through the platform's storage. Each record is handed to the storage as soon
+ * as it is added (on Node: one write to the OS), so a crash of this process loses nothing already added.
  */
 export class SummaryWriter {
-  /** Path of the event file. */
-  readonly path: string;
-  private fd: number | undefined;
+  private file: AppendFile | undefined;
 
-  constructor(logDir: string, options: SummaryWriterOptions = {}) {
+  private constructor(
+    /** Path of the event file. */
+    readonly path: string,
+    file: AppendFile,
+  ) {
+    this.file = file;
+  }
+
+  /** Creates the event file in `logDir` (made as needed) and writes its file_version record. */
+  static async open(
+    logDir: string,
+    options: SummaryWriterOptions = {},
+    storage: Storage = platform().storage,
+  ): Promise<SummaryWriter> {
     const wallTime = options.wallTime ?? Date.now() / 1000;
-    mkdirSync(logDir, { recursive: true });
-    const base = join(logDir, `events.out.tfevents.${Math.floor(wallTime)}.${hostname()}`);
+    const base = storage.path.join(
+      logDir,
+      `events.out.tfevents.${Math.floor(wallTime)}.${platform().processOwner().host}`,
+    );
     let path = base;
-    for (let i = 1; existsSync(path); i++) path = `${base}.${i}`;
-    this.path = path;
-    this.fd = openSync(path, "wx");
-    this.writeEvent({ wallTime, step: 0, fileVersion: "brain.Event:2", scalars: [] });
+    for (let i = 1; !(await storage.createExclusive(path, "")); i++) path = `${base}.${i}`;
+    const writer = new SummaryWriter(path, await storage.openAppend(path));
+    writer.writeEvent({ wallTime, step: 0, fileVersion: "brain.Event:2", scalars: [] });
+    return writer;
   }
 
   /** Appends one Event record. */
   writeEvent(event: TfEvent): void {
-    if (this.fd === undefined) throw new Error(`SummaryWriter: ${this.path} is closed`);
-    const record = frameRecord(encodeEvent(event));
-    let done = 0;
-    while (done < record.length) done += writeSync(this.fd, record, done, record.length - done);
+    if (this.file === undefined) throw new Error(`SummaryWriter: ${this.path} is closed`);
+    this.file.append(frameRecord(encodeEvent(event)));
   }
 
   /**
@@ -170,17 +179,11 @@ export class SummaryWriter {
     this.writeEvent({ wallTime, step, scalars: [{ tag, value }] });
   }
 
-  /** Forces the records written so far to disk. */
-  flush(): void {
-    if (this.fd !== undefined) fsyncSync(this.fd);
-  }
-
-  /** Flushes and closes the file; later adds throw. Closing twice is harmless. */
-  close(): void {
-    if (this.fd === undefined) return;
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    this.fd = undefined;
+  /** Closes the file; later adds throw. Closing twice is harmless. */
+  async close(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    await file?.close();
   }
 }
 
@@ -288,11 +291,10 @@ export function decodeEvent(data: Uint8Array, where: () => string = () => "event
 }
 
 /**
- * Reads every Event of an event file, checking both CRCs of each record. Throws naming the file, the
+ * Every Event of an event file's bytes, checking both CRCs of each record. Throws naming `path`, the
  * record index and its byte offset on a CRC mismatch, a truncated record, or a malformed Event.
  */
-export function readEvents(path: string): TfEvent[] {
-  const bytes = readFileSync(path);
+export function parseEvents(bytes: Uint8Array, path: string): TfEvent[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const events: TfEvent[] = [];
   let offset = 0;
@@ -326,10 +328,10 @@ export interface ScalarPoint {
   wallTime: number;
 }
 
-/** All simple_value scalars of an event file, in file order. */
-export function readScalars(path: string): ScalarPoint[] {
+/** The simple_value scalars of `events`, flattened, in order. */
+export function scalarsOf(events: readonly TfEvent[]): ScalarPoint[] {
   const points: ScalarPoint[] = [];
-  for (const e of readEvents(path)) {
+  for (const e of events) {
     for (const s of e.scalars) points.push({ tag: s.tag, step: e.step, value: s.value, wallTime: e.wallTime });
   }
   return points;

@@ -6,7 +6,7 @@
  * resumed run refuses a corpus or tokenizer.json that changed since the run started.
  */
 import type { TrainConfig } from "../config.js";
-import { bundledCorpusPath, requireCorpusFile } from "../data/index.js";
+import { bundledCorpusPath, requireCorpusFile, type InMemoryCorpus } from "../data/index.js";
 import { defaultRunDir, RunDirectory, type RunLock } from "../run/index.js";
 import { fingerprintFile, type FileFingerprint } from "../util/file-fingerprint.js";
 
@@ -29,7 +29,7 @@ export interface OpenedRun {
  */
 export async function openRun(
   config: TrainConfig,
-  options: { resume?: string; force?: boolean },
+  options: { resume?: string; force?: boolean; corpus?: InMemoryCorpus },
   log: (line: string) => void,
 ): Promise<OpenedRun> {
   if (options.resume !== undefined && options.force)
@@ -37,11 +37,13 @@ export async function openRun(
   const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
   const lock = await run.lock(log);
   try {
-    const corpusPath = config.data ?? bundledCorpusPath();
+    // A corpus in memory has no file to fingerprint (like a pipe's): its run resumes unchecked.
+    const inMemory = options.corpus !== undefined;
+    const corpusPath = config.data ?? (inMemory ? "" : bundledCorpusPath());
     if (options.resume !== undefined) {
       const resumeFrom = await latestCheckpoint(run);
-      const fingerprint = (): Promise<FileFingerprint | null> =>
-        fingerprintFile(corpusPath, { cacheDir: config.cacheDir });
+      const fingerprint = async (): Promise<FileFingerprint | null> =>
+        inMemory ? null : fingerprintFile(corpusPath, { cacheDir: config.cacheDir });
       await run.checkInputs(fingerprint, "resuming would continue on other data than the run was trained on");
       return { run, lock, resumeFrom, corpus: null };
     }
@@ -57,6 +59,7 @@ export async function openRun(
       for (const entry of old) await run.storage.remove(entry);
       log(`--force: deleted the previous run in ${run.dir} (${names.join(", ")})`);
     }
+    if (inMemory) return { run, lock, resumeFrom: null, corpus: null };
     await requireCorpusFile(corpusPath);
     return { run, lock, resumeFrom: null, corpus: await fingerprintFile(corpusPath, { cacheDir: config.cacheDir }) };
   } catch (err) {

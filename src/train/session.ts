@@ -12,7 +12,7 @@ import { evaluateSplit, type EvalMetrics, type MlmModel } from "../model/index.j
 import type { MetricsLog, RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { SummaryWriter } from "../track/index.js";
-import { createProgress } from "../util/progress.js";
+import { createProgress, stderrIsTerminal } from "../util/progress.js";
 import { Pacer } from "../util/cooperative.js";
 import type { Rng } from "../util/rng.js";
 import { checkFiniteParams, diagnoseNonFinite, observeLoss, type LossWatchState } from "./health.js";
@@ -132,7 +132,7 @@ export class TrainingSession {
 
   /** Opens the run's metrics.jsonl and TensorBoard file for a session starting at `start`. */
   static async open(parts: SessionParts, start: SessionStart): Promise<TrainingSession> {
-    return new TrainingSession(parts, start, await parts.run.openMetrics(), new SummaryWriter(parts.run.dir));
+    return new TrainingSession(parts, start, await parts.run.openMetrics(), await SummaryWriter.open(parts.run.dir));
   }
 
   private constructor(
@@ -257,7 +257,7 @@ export class TrainingSession {
 
   /** Closes the TensorBoard and metrics files (what was logged stays on disk, also after an error). */
   async close(): Promise<void> {
-    this.writer.close();
+    await this.writer.close();
     await this.metrics.close();
   }
 
@@ -328,7 +328,7 @@ export class TrainingSession {
       tokensPerSec,
       epoch: figures.epoch + 1,
     });
-    if (!process.stderr.isTTY)
+    if (!stderrIsTerminal())
       this.parts.log(
         `step ${s.step}: training loss ${mean.toFixed(4)} (mean of the last ${s.stepsSinceLog} steps), lr ` +
           `${figures.lr.toExponential(2)}, ${formatRate(tokensPerSec)} tokens/s`,

@@ -11,7 +11,7 @@
  */
 import type { TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
-import { prepareData, runLoaders, type MlmDataLoader } from "../data/index.js";
+import { prepareData, runLoaders, type InMemoryCorpus, type MlmDataLoader } from "../data/index.js";
 import { buildModel, capacityFor, type BuiltModel } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import {
@@ -65,6 +65,8 @@ export interface TrainOptions {
    */
   clock?: () => number;
   startedAt?: number;
+  /** The corpus's sentences, already in memory (a browser tab's), instead of reading config.data (textCorpus). */
+  corpus?: InMemoryCorpus;
 }
 
 /** What a run reached, returned by `train` (the CLI prints it with `describeSummary`). */
@@ -111,7 +113,7 @@ async function trainIn(
   const wallStart = Date.now();
   const warn = options.warn ?? ((line: string) => process.stderr.write(line + "\n"));
   log(`run directory: ${run.dir}`);
-  const data = await prepareRunData(config, run, resumeFrom === null ? { corpus } : null, log, options.signal);
+  const data = await prepareRunData(config, run, resumeFrom === null ? { corpus } : null, log, options);
   const resumed = resumeFrom === null ? null : await readCheckpoint(resumeFrom);
   if (resumed !== null && isComplete(resumed.checkpoint.state, config, data.schedule.totalSteps))
     return completeSummary(run.dir, resumed, (Date.now() - wallStart) / 1000);
@@ -255,9 +257,9 @@ async function prepareRunData(
   run: RunDirectory,
   newRun: { corpus: FileFingerprint | null } | null,
   log: (line: string) => void,
-  signal: AbortSignal | undefined,
+  { signal, corpus }: TrainOptions,
 ): Promise<RunData> {
-  const data = await prepareData(config, log, newRun === null ? await run.readTokenizer() : undefined, signal);
+  const data = await prepareData(config, log, newRun === null ? await run.readTokenizer() : undefined, signal, corpus);
   const tokenizer = data.tokenizer;
   if (newRun !== null) {
     await run.writeTokenizer(tokenizer);

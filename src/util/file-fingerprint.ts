@@ -21,6 +21,7 @@ import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "./atomic-write.js";
+import { textFingerprint } from "./sha256.js";
 
 /** What identifies a file's contents. */
 export interface FileFingerprint {
@@ -84,8 +85,7 @@ export async function fingerprintFile(
 
 /** The fingerprint of `text` written as UTF-8 to `path` (e.g. a tokenizer.json just written). */
 export function fingerprintText(path: string, text: string): FileFingerprint {
-  const bytes = Buffer.from(text, "utf8");
-  return { path: resolve(path), size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+  return textFingerprint(resolve(path), text);
 }
 
 /**

@@ -39,10 +39,15 @@ export interface Progress {
 
 /** A progress reporter: a bar on a terminal, plain lines elsewhere, nothing when `silent`. */
 export function createProgress(options: ProgressOptions): Progress {
+  if (options.silent) return silentProgress(); // first: a browser has no process.stderr
   const stream = options.stream ?? process.stderr;
-  if (options.silent) return silentProgress();
   if (stream.isTTY) return terminalProgress(options, stream);
   return lineProgress(options, stream);
+}
+
+/** Whether this process has a standard error stream and it is a terminal (false in a browser). */
+export function stderrIsTerminal(): boolean {
+  return typeof process !== "undefined" && process.stderr?.isTTY === true;
 }
 
 /** Writes one line of text to `stream`, above the progress bar drawn there if there is one. */

@@ -65,10 +65,10 @@ export class MemoryStorage implements Storage {
     if (options.truncate || !this.files.has(key)) await this.writeAtomic(path, "");
     let open = true;
     return {
-      append: (text) => {
+      append: (data) => {
         if (!open) throw new Error(`${path}: appending after close`);
         const old = this.files.get(key)?.bytes ?? new Uint8Array();
-        const add = new TextEncoder().encode(text);
+        const add = typeof data === "string" ? new TextEncoder().encode(data) : data;
         const bytes = new Uint8Array(old.length + add.length);
         bytes.set(old);
         bytes.set(add, old.length);

@@ -3,14 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import {
-  SummaryWriter,
-  crc32c,
-  encodeEvent,
-  frameRecord,
-  readEvents,
-  readScalars,
-} from "../../src/track/tensorboard.js";
+import { readEvents, readScalars } from "../../src/track/event-files.js";
+import { SummaryWriter, crc32c, encodeEvent, frameRecord } from "../../src/track/tensorboard.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mlm-tb-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,9 +28,9 @@ test("golden header and scalar records, byte for byte", () => {
   assert.equal(hex(scalar), "1a00000000000000129bd82d0900004040fc54d94110012a0d0a0b0a046c6f7373150000003f97d67404");
 });
 
-test("SummaryWriter file starts with the golden file_version record and reads back", () => {
+test("SummaryWriter file starts with the golden file_version record and reads back", async () => {
   const logDir = join(dir, "run");
-  const writer = new SummaryWriter(logDir, { wallTime: 1700000000 });
+  const writer = await SummaryWriter.open(logDir, { wallTime: 1700000000 });
   assert.equal(writer.path, join(logDir, `events.out.tfevents.1700000000.${hostname()}`));
   writer.addScalar("loss", 0.5, 1, 1700000001);
   writer.addScalar("train/loss", 2.31, 100, 1700000002.25);
@@ -44,7 +38,7 @@ test("SummaryWriter file starts with the golden file_version record and reads ba
   writer.addScalar("lr", 3e-4, 2 ** 40, 1700000004); // a step beyond 32 bits
   // Records reach the file as they are added, before close (a crash loses nothing added).
   const beforeClose = readFileSync(writer.path);
-  writer.close();
+  await writer.close();
   assert.deepEqual(readFileSync(writer.path), beforeClose);
   assert.equal(
     hex(beforeClose.subarray(0, 40)) + hex(beforeClose.subarray(40, 82)),
@@ -63,21 +57,21 @@ test("SummaryWriter file starts with the golden file_version record and reads ba
   assert.throws(() => writer.addScalar("loss", 1, 2), /closed/);
 });
 
-test("a second writer in the same second gets its own file", () => {
+test("a second writer in the same second gets its own file", async () => {
   const logDir = join(dir, "twice");
-  const a = new SummaryWriter(logDir, { wallTime: 1700000000 });
-  const b = new SummaryWriter(logDir, { wallTime: 1700000000 });
-  a.close();
-  b.close();
+  const a = await SummaryWriter.open(logDir, { wallTime: 1700000000 });
+  const b = await SummaryWriter.open(logDir, { wallTime: 1700000000 });
+  await a.close();
+  await b.close();
   assert.notEqual(a.path, b.path);
   assert.equal(readdirSync(logDir).length, 2);
 });
 
-test("a corrupted byte is reported with file, record index and offset", () => {
-  const writer = new SummaryWriter(join(dir, "corrupt"), { wallTime: 1700000000 });
+test("a corrupted byte is reported with file, record index and offset", async () => {
+  const writer = await SummaryWriter.open(join(dir, "corrupt"), { wallTime: 1700000000 });
   writer.addScalar("loss", 0.5, 1, 1700000001);
   writer.addScalar("loss", 0.25, 2, 1700000002);
-  writer.close();
+  await writer.close();
   const good = readFileSync(writer.path);
   const second = 40; // the file_version record is 40 bytes, so record 1 starts here
   const third = second + 42;

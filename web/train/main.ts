@@ -1,0 +1,321 @@
+/**
+ * The "train in this tab" page: picks a corpus, trains in a dedicated Worker (worker.ts) with the
+ * library's engine, draws the run's metrics.jsonl as it grows, stops and resumes, fills in masks,
+ * lists the runs kept in this browser (OPFS) and downloads one as a .zip in the CLI's layout.
+ *
+ * Runs live in the origin-private file system under runs/<date-time>; a user's corpus is kept beside
+ * them under corpora/<run>.txt so that a resumed run reads the same text. One tab owns a run at a
+ * time (a Web Lock its worker holds while training); a run whose status says "running" while nobody
+ * holds its lock was cut short by a closed or reloaded tab, and is shown as interrupted.
+ */
+import { unzipSync, zipSync } from "fflate";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { browserPlatform, threadSupport } from "../../src/platform/browser.js";
+import { setPlatform } from "../../src/platform/index.js";
+import { opfsStorage as storage } from "../../src/platform/opfs-storage.js";
+import type { FillMaskPrediction } from "../../src/pipelines/index.js";
+import { defaultRunDir, parseMetrics, readRunFiles, readRunStatus, writeRunFiles } from "../../src/run/index.js";
+import { runLockName, type FromWorker, type TabCorpus, type ToWorker } from "./protocol.js";
+
+/** What the page has seen, for people reading the console and for the browser tests. */
+interface TabState {
+  engine: { threads: number; reason: string | null } | null;
+  /** The metrics.jsonl records of the run being trained, as its worker wrote them. */
+  records: Record<string, unknown>[];
+  done: Extract<FromWorker, { type: "done" }> | null;
+  predictions: FillMaskPrediction[][] | null;
+  errors: string[];
+  runDir: string | null;
+}
+setPlatform(browserPlatform()); // run paths and storage: the origin-private file system
+
+const state: TabState = { engine: null, records: [], done: null, predictions: null, errors: [], runDir: null };
+(globalThis as unknown as { mlmTab: TabState }).mlmTab = state;
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const BUNDLED = { name: "tatoeba-en.txt", url: new URL("tatoeba-en.txt", import.meta.url) };
+
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "mlm-ts training" });
+const send = (message: ToWorker): void => worker.postMessage(message);
+
+// ---- engine line: what this browser gives, before anything runs
+{
+  const { threads, reason } = threadSupport();
+  const engine = $("engine");
+  engine.textContent =
+    reason === null
+      ? `The engine runs on ${threads} threads (cross-origin isolated page, WebAssembly SIMD over shared memory).`
+      : `One thread only: ${reason}.`;
+  engine.classList.toggle("single", reason !== null);
+}
+
+// ---- the loss curve
+const curve = {
+  steps: [] as number[],
+  train: [] as (number | null)[],
+  valid: [] as (number | null)[],
+  plot: new uPlot(
+    {
+      width: Math.min(940, document.body.clientWidth - 20),
+      height: 280,
+      scales: { x: { time: false } },
+      series: [
+        { label: "step" },
+        { label: "training loss", stroke: "#1f77b4", spanGaps: true },
+        { label: "validation loss", stroke: "#d62728", spanGaps: true, points: { show: true, size: 7 } },
+      ],
+    },
+    [[], [], []],
+    $("curve"),
+  ),
+  reset(): void {
+    this.steps.length = this.train.length = this.valid.length = 0;
+    this.plot.setData([[], [], []]);
+  },
+  add(record: Record<string, unknown>): void {
+    if (typeof record.step !== "number" || typeof record.loss !== "number") return;
+    const at = this.steps.indexOf(record.step);
+    const i = at >= 0 ? at : this.steps.push(record.step) - 1;
+    if (at < 0) {
+      this.train.push(null);
+      this.valid.push(null);
+    }
+    (record.split === "valid" ? this.valid : this.train)[i] = record.loss;
+    this.plot.setData([this.steps, this.train, this.valid]);
+  },
+};
+
+function log(line: string): void {
+  const pre = $("log");
+  pre.textContent += line + "\n";
+  pre.scrollTop = pre.scrollHeight;
+}
+
+function setTraining(on: boolean): void {
+  $<HTMLButtonElement>("train").disabled = on;
+  $<HTMLButtonElement>("stop").disabled = !on;
+  for (const b of document.querySelectorAll<HTMLButtonElement>("#runs button.resume")) b.disabled = on;
+}
+
+worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
+  if (data.type === "engine") {
+    state.engine = { threads: data.threads, reason: data.reason };
+    $("status").textContent = `Training on ${data.threads} thread${data.threads === 1 ? "" : "s"}...`;
+  } else if (data.type === "log") log(data.line);
+  else if (data.type === "metrics") {
+    state.records.push(data.record);
+    curve.add(data.record);
+    const r = data.record;
+    if (typeof r.loss === "number")
+      $("status").textContent =
+        `step ${String(r.step)}: ${r.split === "valid" ? "validation" : "training"} loss ${r.loss.toFixed(4)}`;
+  } else if (data.type === "done") {
+    state.done = data;
+    const best = data.bestValidLoss === null ? "none" : data.bestValidLoss.toFixed(4);
+    $("status").textContent =
+      `${data.stoppedBy === "signal" ? "Stopped" : "Done"} at step ${data.steps}: best validation loss ${best}, ` +
+      `${Number.isFinite(data.msPerStep) ? data.msPerStep.toFixed(0) : "-"} ms per step.`;
+    setTraining(false);
+    $<HTMLButtonElement>("fill").disabled = false;
+    void listRuns();
+    // A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
+    // run shows as interrupted (the list is read again while one shows as running and this tab is idle).
+    setInterval(() => {
+      const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
+      if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
+    }, 1000);
+  } else if (data.type === "filled") {
+    state.predictions = data.predictions;
+    showPredictions(data.predictions);
+  } else {
+    state.errors.push(data.message);
+    log(`error: ${data.message}`);
+    $("status").textContent = `Error: ${data.message}`;
+    setTraining(false);
+    void listRuns();
+    // A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
+    // run shows as interrupted (the list is read again while one shows as running and this tab is idle).
+    setInterval(() => {
+      const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
+      if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
+    }, 1000);
+  }
+};
+
+/** The corpus chosen on the page (a user's file is kept in OPFS for the run's resumes). */
+async function chosenCorpus(runDir: string): Promise<TabCorpus> {
+  const choice = document.querySelector<HTMLInputElement>('input[name="corpus"]:checked')!.value;
+  if (choice === "bundled") return fetchBundled();
+  const file = $<HTMLInputElement>("file").files?.[0];
+  if (file === undefined) throw new Error("choose a text file first");
+  const text = await file.text();
+  await storage.writeAtomic(corpusCopy(runDir), text);
+  return { name: file.name, text, bundled: false };
+}
+
+async function fetchBundled(): Promise<TabCorpus> {
+  const response = await fetch(BUNDLED.url);
+  if (!response.ok) throw new Error(`${BUNDLED.url.href}: HTTP ${response.status}`);
+  return { name: BUNDLED.name, text: await response.text(), bundled: true };
+}
+
+const corpusCopy = (runDir: string): string => storage.path.join("corpora", `${storage.path.basename(runDir)}.txt`);
+
+/** The corpus a run was started on: the bundled one, or the copy kept when it started. */
+async function runCorpus(runDir: string): Promise<TabCorpus> {
+  const config = JSON.parse(await storage.readText(storage.path.join(runDir, "config.json"))) as {
+    data: string | null;
+  };
+  if (config.data === null) return fetchBundled();
+  return { name: config.data, text: await storage.readText(corpusCopy(runDir)), bundled: false };
+}
+
+function startWatching(runDir: string): void {
+  state.records = [];
+  state.done = null;
+  state.runDir = runDir;
+  curve.reset();
+  $("log").textContent = "";
+  setTraining(true);
+}
+
+$("train").onclick = async () => {
+  const runDir = defaultRunDir();
+  try {
+    const corpus = await chosenCorpus(runDir);
+    startWatching(runDir);
+    const number = (id: string): number => Number($<HTMLInputElement>(id).value);
+    send({
+      type: "train",
+      runDir,
+      corpus,
+      settings: {
+        maxSteps: number("max-steps"),
+        threads: number("threads"),
+        logSteps: number("log-steps"),
+        evalSteps: number("eval-steps"),
+        saveSteps: number("save-steps"),
+      },
+    });
+    $("status").textContent = "Reading the corpus and training the tokenizer...";
+  } catch (err) {
+    $("status").textContent = `Error: ${(err as Error).message}`;
+  }
+};
+
+$("stop").onclick = () => {
+  send({ type: "stop" });
+  $("status").textContent = "Stopping after this step (a checkpoint is saved)...";
+};
+
+async function resume(runDir: string): Promise<void> {
+  try {
+    const corpus = await runCorpus(runDir);
+    startWatching(runDir);
+    // The curve so far; the steps after the checkpoint are redone, to the same values.
+    const metrics = storage.path.join(runDir, "metrics.jsonl");
+    if ((await storage.stat(metrics)) !== null)
+      for (const record of parseMetrics(await storage.readText(metrics), metrics)) curve.add(record);
+    send({ type: "resume", runDir, corpus });
+    $("status").textContent = `Resuming ${runDir}...`;
+  } catch (err) {
+    $("status").textContent = `Error: ${(err as Error).message}`;
+  }
+}
+
+async function download(runDir: string): Promise<void> {
+  const name = storage.path.basename(runDir);
+  const files = await readRunFiles(runDir, storage);
+  // Stored, not deflated: float32 weights barely compress, and deflating tens of MB would take seconds.
+  const zip = zipSync(Object.fromEntries(files.map((f) => [`${name}/${f.path}`, f.bytes])), { level: 0 });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([zip], { type: "application/zip" }));
+  link.download = `${name}.zip`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
+/** Every run in this browser with its state; "running" without an owner is shown as interrupted. */
+async function listRuns(): Promise<void> {
+  const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
+  const body = $("runs").querySelector("tbody")!;
+  body.textContent = "";
+  for (const id of (await storage.list("runs")).sort().reverse()) {
+    const runDir = storage.path.join("runs", id);
+    const status = await readRunStatus(runDir, storage).catch(() => null);
+    const owned = held.has(runLockName(runDir));
+    const shown =
+      status?.state === "running" && !owned ? "interrupted (the tab training it closed)" : (status?.state ?? "?");
+    const row = body.insertRow();
+    row.dataset.run = runDir;
+    row.insertCell().textContent = id;
+    row.insertCell().textContent = shown;
+    row.insertCell().textContent = String(status?.step ?? "");
+    const actions = row.insertCell();
+    const button = (label: string, cls: string, action: () => void): void => {
+      const b = document.createElement("button");
+      b.textContent = label;
+      b.className = cls;
+      b.onclick = action;
+      actions.append(b);
+    };
+    if (!owned && status?.state !== "finished") button("Resume", "resume", () => void resume(runDir));
+    button("Download .zip", "download", () => void download(runDir));
+    button("Use for fill-mask", "select", () => selectRun(runDir));
+  }
+}
+
+function selectRun(runDir: string): void {
+  state.runDir = runDir;
+  $<HTMLButtonElement>("fill").disabled = false;
+  $("status").textContent = `Fill-mask uses ${runDir}.`;
+}
+
+$("fill").onclick = () => {
+  if (state.runDir === null) return;
+  state.predictions = null;
+  send({ type: "fill", runDir: state.runDir, text: $<HTMLInputElement>("fill-text").value, topK: 5 });
+};
+
+function showPredictions(perMask: FillMaskPrediction[][]): void {
+  const table = $<HTMLTableElement>("predictions");
+  table.textContent = "";
+  perMask.forEach((predictions, mask) => {
+    for (const p of predictions) {
+      const row = table.insertRow();
+      row.insertCell().textContent = perMask.length > 1 ? `mask ${mask + 1}` : "";
+      row.insertCell().textContent = p.token_str;
+      row.insertCell().textContent = p.score.toFixed(4);
+      row.insertCell().textContent = p.sequence;
+    }
+  });
+}
+
+$<HTMLInputElement>("open-zip").onchange = async (event) => {
+  const file = (event.target as HTMLInputElement).files?.[0];
+  if (file === undefined) return;
+  try {
+    const entries = Object.entries(unzipSync(new Uint8Array(await file.arrayBuffer()))).filter(
+      ([p]) => !p.endsWith("/"),
+    );
+    // A zip of a run holds one top folder (the run's name), as the page's downloads do.
+    const tops = new Set(entries.map(([p]) => p.split("/")[0]));
+    const single = tops.size === 1 && entries.every(([p]) => p.includes("/"));
+    const name = single ? [...tops][0] : file.name.replace(/\.zip$/, "");
+    const files = entries.map(([p, bytes]) => ({ path: single ? p.slice(name.length + 1) : p, bytes }));
+    await writeRunFiles(storage.path.join("runs", name), files, storage);
+    await listRuns();
+    selectRun(storage.path.join("runs", name));
+  } catch (err) {
+    $("status").textContent = `Error: ${file.name}: ${(err as Error).message}`;
+  }
+};
+
+void listRuns();
+// A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
+// run shows as interrupted (the list is read again while one shows as running and this tab is idle).
+setInterval(() => {
+  const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
+  if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
+}, 1000);
