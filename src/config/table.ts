@@ -114,6 +114,18 @@ const MODEL = {
 
 const BATCHES = {
   batchSize: { kind: "int", default: 64, min: 1, help: "sentences per batch" },
+  /**
+   * Validation batches' size (null: batchSize's). Validation masks are drawn per batch, so a recipe that
+   * trains on other batch sizes keeps 64 here to score the tutorial's masks.
+   */
+  evalBatchSize: {
+    kind: "int",
+    default: null,
+    nullable: true,
+    none: "batch-size",
+    min: 1,
+    help: "sentences per validation batch",
+  },
   /** The tutorial pads to 128; padding to the longest sentence gives the same losses far faster. */
   padToMax: { kind: "boolean", default: false, help: "pad every batch to max-len (the tutorial's way)" },
   /** The tutorial's loader does not shuffle. */

@@ -176,6 +176,11 @@ export function runLoaders(
       shuffle: config.shuffle,
       mask: { ...options.mask, probability: config.trainMaskProb ?? config.maskProb },
     }),
-    valid: new MlmDataLoader(valid, { ...options, shuffle: false, fixedMasks: true }),
+    valid: new MlmDataLoader(valid, {
+      ...options,
+      batchSize: config.evalBatchSize ?? config.batchSize,
+      shuffle: false,
+      fixedMasks: true,
+    }),
   };
 }

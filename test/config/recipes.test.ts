@@ -33,6 +33,11 @@ test("no recipe changes what evaluation depends on: tokenizer settings, split, v
   const masks = ["maskProb", "maskTokenRate", "randomTokenRate", "seed"];
   for (const name of RECIPE_NAMES)
     for (const key of [...evaluation, ...masks]) assert.ok(!(key in RECIPES[name]), `recipe ${name} sets ${key}`);
+  // validation masks are drawn per batch: a recipe that trains on other batches scores 64-sentence ones
+  for (const name of RECIPE_NAMES) {
+    const c = resolveConfig({ recipe: name });
+    assert.equal(c.evalBatchSize ?? c.batchSize, DEFAULT_CONFIG.batchSize, `recipe ${name}'s validation batches`);
+  }
 });
 
 test("precedence: defaults < recipe < --config file < flags", () => {

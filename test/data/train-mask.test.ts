@@ -1,5 +1,6 @@
-// trainMaskProb: training batches select tokens at their own rate while validation keeps maskProb's
-// fixed masks, so runs that train with more masks are scored on exactly the same positions.
+// trainMaskProb and evalBatchSize: training batches select tokens at their own rate and size while
+// validation keeps maskProb's fixed masks per batch of evalBatchSize, so runs that train otherwise are
+// scored on exactly the same positions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config.js";
@@ -29,9 +30,14 @@ function masked(loader: ReturnType<typeof runLoaders>["train"], n: number): { sh
   return { share: labelled / tokens, labels };
 }
 
-test("trainMaskProb changes the training masks only; validation keeps maskProb's masks", () => {
+test("trainMaskProb and the training batch size change training only; validation keeps its masks", () => {
   const base = runLoaders(resolveConfig({ batchSize: 20 }), tokenizer, train, valid);
-  const more = runLoaders(resolveConfig({ batchSize: 20, trainMaskProb: 0.4 }), tokenizer, train, valid);
+  const more = runLoaders(
+    resolveConfig({ batchSize: 7, evalBatchSize: 20, trainMaskProb: 0.4 }),
+    tokenizer,
+    train,
+    valid,
+  );
   const vBase = masked(base.valid, base.valid.batchesPerEpoch);
   const vMore = masked(more.valid, more.valid.batchesPerEpoch);
   assert.deepEqual(vMore.labels, vBase.labels, "the same validation masks");
