@@ -8,6 +8,7 @@
  *   mlm fill TEXT --model RUN_DIR       fill in [MASK] tokens
  *   mlm eval --model RUN_DIR --data F   loss, perplexity and accuracy on a corpus
  *   mlm runs [RUN_DIR]                  what past runs reached
+ *   mlm studio [RUNS_DIR]               the runs in a local web page
  *   mlm help [COMMAND], mlm --version
  */
 import { pathToFileURL } from "node:url";
@@ -28,6 +29,7 @@ Commands:
   fill                 predict the tokens behind [MASK] in a text
   eval                 loss, perplexity and masked-token accuracy of a trained model on a corpus
   runs                 list past runs, or show one run's curves
+  studio               watch, compare and use runs in the browser
 
 mlm --version prints the version.
 `;
@@ -59,6 +61,8 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
       return [(await import("./eval.js")).evalCommand, argv.slice(1)];
     case "runs":
       return [(await import("./runs.js")).runsCommand, argv.slice(1)];
+    case "studio":
+      return [(await import("./studio.js")).studioCommand, argv.slice(1)];
     default:
       return null;
   }

@@ -1,0 +1,218 @@
+// The studio page: the runs table, their curves (streamed live from the server), the try-a-model
+// panel and the start form. State lives here; each part draws itself (runs-table.ts, charts.ts,
+// try-model.ts, train-form.ts).
+import "uplot/dist/uPlot.min.css";
+import {
+  getJson,
+  metricsEvents,
+  postJson,
+  type Info,
+  type JobInfo,
+  type Prediction,
+  type RunDetail,
+  type RunListing,
+  type Tokenized,
+} from "./api.js";
+import { Charts, type ChartOptions } from "./charts.js";
+import { addLines, emptyCurves, type RunCurves } from "./metrics-store.js";
+import { RunsTable } from "./runs-table.js";
+import { setUpTrainForm, type FormField } from "./train-form.js";
+import { renderPredictions, renderTokens } from "./try-model.js";
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+const PALETTE = [
+  "#1f77b4",
+  "#ff7f0e",
+  "#2ca02c",
+  "#d62728",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+];
+
+const state = {
+  runs: [] as RunListing[],
+  jobs: {} as Record<string, JobInfo>,
+  plotted: new Set<string>(),
+  known: new Set<string>(),
+  selected: null as string | null,
+  colors: new Map<string, string>(),
+};
+const curves = new Map<string, RunCurves>();
+let events: EventSource | null = null;
+let streamed = "";
+/** Runs whose existing lines have all arrived since the stream opened. */
+const replayed = new Set<string>();
+
+/** What tests and the bench read: the points drawn, and when the first full render happened (ms since navigation). */
+const probe = { firstRender: null as number | null, renders: 0, chartPoints: (): number => charts.points() };
+(globalThis as unknown as { __studio: typeof probe }).__studio = probe;
+
+function colorOf(id: string): string {
+  let c = state.colors.get(id);
+  if (c === undefined) {
+    const i = state.colors.size;
+    c = i < PALETTE.length ? PALETTE[i] : `hsl(${(i * 137.5) % 360} 65% 45%)`;
+    state.colors.set(id, c);
+  }
+  return c;
+}
+
+const charts = new Charts($("charts"), curves, colorOf);
+const table = new RunsTable($<HTMLTableElement>("runs"), {
+  select: (id) => void selectRun(id),
+  togglePlot: (id, on) => {
+    if (on) state.plotted.add(id);
+    else state.plotted.delete(id);
+    openStream();
+    drawTable();
+    scheduleRender();
+  },
+  stop: (id) =>
+    void postJson(`/api/runs/${encodeURIComponent(id)}/stop`, {}).then(refreshRuns, (e: Error) => alert(e.message)),
+});
+
+function chartOptions(): ChartOptions {
+  return {
+    x: $<HTMLSelectElement>("x-axis").value === "time" ? "time" : "step",
+    smoothing: Number($<HTMLInputElement>("smoothing").value),
+    log: $<HTMLInputElement>("log-scale").checked,
+  };
+}
+
+let renderQueued = false;
+function scheduleRender(): void {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    const ids = state.runs.map((r) => r.id).filter((id) => state.plotted.has(id));
+    charts.render(ids, chartOptions());
+    probe.renders++;
+    if (probe.firstRender === null && ids.every((id) => replayed.has(id))) probe.firstRender = performance.now();
+  });
+}
+
+/** One event stream for every plotted run; reopened (replaying their files) when the set changes. */
+function openStream(): void {
+  const ids = [...state.plotted].sort();
+  const key = ids.join("\n");
+  if (key === streamed) return;
+  streamed = key;
+  events?.close();
+  events = null;
+  for (const id of [...curves.keys()]) if (!state.plotted.has(id)) curves.delete(id);
+  if (ids.length === 0) return;
+  for (const id of ids) curves.set(id, emptyCurves());
+  replayed.clear();
+  events = metricsEvents(ids);
+  const dataOf = (e: MessageEvent<string>): [string, string[]] => {
+    const [id, ...lines] = e.data.split("\n");
+    return [id, lines];
+  };
+  events.addEventListener("lines", (e) => {
+    const [id, lines] = dataOf(e as MessageEvent<string>);
+    const c = curves.get(id);
+    if (c !== undefined && addLines(c, lines)) scheduleRender();
+  });
+  events.addEventListener("reset", (e) => {
+    const [id] = dataOf(e as MessageEvent<string>);
+    curves.set(id, emptyCurves());
+  });
+  events.addEventListener("replayed", (e) => {
+    replayed.add(dataOf(e as MessageEvent<string>)[0]);
+    scheduleRender();
+  });
+  events.addEventListener("status", () => void refreshRuns());
+}
+
+function drawTable(): void {
+  table.render(state.runs, { plotted: state.plotted, selected: state.selected, jobs: state.jobs, colorOf });
+  $("runs-empty").hidden = state.runs.length > 0;
+  const trySelect = $<HTMLSelectElement>("try-run");
+  const current = trySelect.value;
+  trySelect.replaceChildren(
+    ...state.runs.map((r) => new Option(r.id, r.id, false, r.id === (state.selected ?? current))),
+  );
+}
+
+async function refreshRuns(): Promise<void> {
+  const { runs, jobs } = await getJson<{ runs: RunListing[]; jobs: Record<string, JobInfo> }>("/api/runs");
+  state.runs = runs;
+  state.jobs = jobs;
+  for (const r of runs) {
+    colorOf(r.id);
+    if (!state.known.has(r.id)) {
+      state.known.add(r.id);
+      state.plotted.add(r.id); // a new run is plotted at once
+    }
+  }
+  drawTable();
+  openStream();
+  if (state.selected === null && runs.length > 0) await selectRun(runs[runs.length - 1].id);
+}
+
+/** Shows run `id`'s configuration and makes it the one to try. */
+async function selectRun(id: string): Promise<void> {
+  state.selected = id;
+  drawTable();
+  const detail = await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`);
+  $("config-title").textContent =
+    `configuration of ${id}${detail.status === null ? "" : ` (${detail.status.state} at step ${detail.status.step})`}`;
+  $("config").textContent = JSON.stringify(detail.config, null, 2);
+  $("config-box").hidden = false;
+  $<HTMLSelectElement>("try-run").value = id;
+  $<HTMLSelectElement>("try-checkpoint").replaceChildren(...detail.checkpoints.map((c) => new Option(c, c)));
+}
+
+function tryRun(): { run: string; checkpoint: string } {
+  return { run: $<HTMLSelectElement>("try-run").value, checkpoint: $<HTMLSelectElement>("try-checkpoint").value };
+}
+
+$("fill-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  $("fill-error").textContent = "";
+  const body = {
+    ...tryRun(),
+    text: $<HTMLTextAreaElement>("fill-text").value,
+    topK: Number($<HTMLInputElement>("fill-topk").value),
+  };
+  postJson<{ predictions: Prediction[][] }>("/api/fill", body).then(
+    (r) => renderPredictions($("fill-results"), r.predictions),
+    (err: Error) => ($("fill-error").textContent = err.message),
+  );
+});
+
+$("tokenize-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  $("tokenize-error").textContent = "";
+  postJson<Tokenized>("/api/tokenize", { run: tryRun().run, text: $<HTMLInputElement>("tokenize-text").value }).then(
+    (t) => renderTokens($("tokens"), t),
+    (err: Error) => ($("tokenize-error").textContent = err.message),
+  );
+});
+
+$("try-run").addEventListener("change", () => void selectRun($<HTMLSelectElement>("try-run").value));
+for (const id of ["x-axis", "smoothing", "log-scale"]) $(id).addEventListener("input", scheduleRender);
+
+async function start(): Promise<void> {
+  const info = await getJson<Info & { formSettings: FormField[] }>("/api/info");
+  if (info.pages.includes("train")) {
+    const link = document.createElement("a");
+    link.href = "/train/";
+    link.textContent = "train in the browser";
+    $("nav").append(link);
+  }
+  setUpTrainForm($<HTMLFormElement>("train-form"), $("train-fields"), info.corpora, info.formSettings, (id) => {
+    void refreshRuns().then(() => selectRun(id));
+  });
+  await refreshRuns();
+  // The listing (status, steps, best loss) is small; the curves come by the event stream, not from here.
+  setInterval(() => void refreshRuns().catch(() => undefined), 2000);
+}
+
+void start();
