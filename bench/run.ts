@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runKernelBench } from "./kernels.js";
 import { breakdownTable } from "./profile.js";
+import { runStudioBench } from "./studio.js";
 import { runTokenizerBench } from "./tokenizer.js";
 
 /** Runs bench/train.js with `args` in a child process and returns its JSON line. */
@@ -109,6 +110,13 @@ async function main(): Promise<void> {
         `${t.train_rust_peak_mib.toFixed(0)} / ${t.encode_rust_peak_mib.toFixed(0)} MiB (training / encoding)`,
     );
   }
+  log(`\n== mlm studio page: 20 runs of 10,000 points each, all plotted, in headless Chromium ==`);
+  const st = await runStudioBench();
+  for (const [k, v] of Object.entries(st)) all[`studio.${k}`] = v;
+  log(
+    `first render ${st.firstRenderMs.toFixed(0)} ms (target < 2000), renderer JS heap ${st.heapMiB.toFixed(0)} MiB ` +
+      `used / ${st.heapTotalMiB.toFixed(0)} MiB allocated (target < 200), ${st.points} points drawn`,
+  );
   process.stdout.write(JSON.stringify(all) + "\n");
 }
 

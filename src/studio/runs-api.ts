@@ -8,16 +8,16 @@
  *   await runs.list();                          // [{ id: "demo", status: "finished", steps: 300, ... }]
  *   await runs.file("demo", "best/model.safetensors"); // the real path, checked to be inside runs/demo
  */
-import { lstat, readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { lstat, readdir, readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 import {
   CHECKPOINT_FILES,
   isLastCheckpointName,
   isRunDirectory,
   listLastCheckpoints,
-  listRuns,
   readRunStatus,
   RUN_FILES,
+  summarizeRun,
   type RunSummary,
 } from "../run/index.js";
 import { HttpError } from "./http.js";
@@ -82,40 +82,48 @@ async function readConfigObject(dir: string): Promise<Record<string, unknown>> {
 export class RunsFolder {
   constructor(readonly root: string) {}
 
-  /** Every run directly under the folder, with its figures; unreadable runs show their error as status. */
+  /** Each run's listing with the sizes and times of the files it was read from: polling re-reads only what changed. */
+  private readonly cache = new Map<string, { key: string; listing: RunListing }>();
+
+  /** The ids of the runs directly under the folder, without reading their metrics (a page's first request). */
+  async ids(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const id of (await readdir(this.root).catch(() => [])).sort())
+      if ((await this.dir(id).catch(() => null)) !== null) ids.push(id); // not a run, or its files lead outside
+    return ids;
+  }
+
+  /** Every run directly under the folder, with its figures; an unreadable run shows its error as status. */
   async list(): Promise<RunListing[]> {
     const out: RunListing[] = [];
-    for (const r of await listRuns(this.root)) {
-      const confined = await checkConfined(r.dir, RUN_LEVEL_FILES, "run").then(
-        () => true,
-        () => false,
+    for (const id of await this.ids()) {
+      const dir = await this.dir(id);
+      const stats = await Promise.all(
+        [RUN_FILES.metrics, RUN_FILES.status, RUN_FILES.config].map((f) => stat(join(dir, f)).catch(() => null)),
       );
-      if (!confined || r.dir !== (await insideFolder(this.root, r.name, "run").catch(() => null))) continue;
-      if ("error" in r) {
-        out.push({
-          id: r.name,
-          status: "unreadable",
-          message: r.error,
-          corpus: null,
-          settings: {},
-          steps: 0,
-          bestValidLoss: null,
-          bestStep: null,
-          lastTrainLoss: null,
-          seconds: 0,
-        });
-        continue;
+      const key = stats.map((s) => (s === null ? "-" : `${s.size}:${s.mtimeMs}`)).join("|");
+      let cached = this.cache.get(id);
+      if (cached?.key !== key) {
+        cached = { key, listing: await this.listing(id, dir) };
+        this.cache.set(id, cached);
       }
-      out.push(await this.listing(r));
+      out.push(cached.listing);
     }
     return out;
   }
 
-  private async listing(r: RunSummary): Promise<RunListing> {
-    const config = await readConfigObject(r.dir);
+  private async listing(id: string, dir: string): Promise<RunListing> {
+    let r: RunSummary;
+    try {
+      r = await summarizeRun(dir);
+    } catch (err) {
+      const figures = { steps: 0, bestValidLoss: null, bestStep: null, lastTrainLoss: null, seconds: 0 };
+      return { id, status: "unreadable", message: (err as Error).message, corpus: null, settings: {}, ...figures };
+    }
+    const config = await readConfigObject(dir);
     const settings = Object.fromEntries(KEY_SETTINGS.map((k) => [k, config[k] ?? null]));
     return {
-      id: r.name,
+      id,
       status: r.status?.state ?? "unknown",
       ...(r.status?.message === undefined ? {} : { message: r.status.message }),
       corpus: r.data,

@@ -4,7 +4,7 @@
  * child processes by TrainJobs). Every answer carries the cross-origin isolation headers the browser
  * training page needs for SharedArrayBuffer, unless turned off.
  *
- *   GET  /api/info                      pages built, corpora of the data folder, form settings, jobs
+ *   GET  /api/info                      pages built, corpora of the data folder, form fields, jobs, run ids
  *   GET  /api/runs                      every run with its status and figures
  *   GET  /api/runs/:id                  config.json, status, checkpoints
  *   GET  /api/runs/:id/metrics          server-sent events (metrics-stream.ts)
@@ -111,6 +111,7 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
       return sendJson(res, 200, {
         pages: pages.pages().filter((p) => p !== STUDIO_PAGE),
         corpora: await corpora(dataDir),
+        runs: await runs.ids(),
         formSettings: formFields(),
         jobs: jobs.describe(),
       });

@@ -113,7 +113,7 @@ test("the fill-mask box shows what mlm fill prints; the tokenizer box shows toke
     cli.map((mask) => mask.map((p) => [p.token_str, p.score.toFixed(4)])),
   );
   // ☃ is in no sentence of the corpus: the tokenizer's [UNK], highlighted, at its offset.
-  await page.fill("#tokenize-text", "Tom likes ☃.");
+  await page.fill("#tokenize-text", "Tom likes ☃");
   await page.click('#tokenize-form button[type="submit"]');
   await page.waitForSelector("#tokens .token");
   const chips = await page.$$eval("#tokens .token", (els) => els.map((e) => [e.className, e.textContent ?? ""]));

@@ -29,6 +29,8 @@ export interface RunDetail {
 
 export interface Info {
   pages: string[];
+  /** The runs' ids, known before their figures are read. */
+  runs: string[];
   corpora: string[];
   formSettings: string[];
   jobs: Record<string, JobInfo>;

@@ -50,17 +50,34 @@ function push<F extends string>(
   for (const f of fields) c.values[f].push(value(record[f]));
 }
 
+/** The records of a block of lines: one parse for the whole block (a replay is thousands of lines), line by line if it fails. */
+function parseBlock(lines: string[]): unknown[] {
+  try {
+    return JSON.parse(`[${lines.join(",")}]`) as unknown[];
+  } catch {
+    // The server sends complete lines; a corrupt one is skipped rather than stopping the stream.
+    return lines.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as unknown];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
 /** Adds the records of a block of metrics.jsonl lines to `curves`; returns whether any was added. */
 export function addLines(curves: RunCurves, lines: string[]): boolean {
   let added = false;
-  for (const line of lines) {
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue; // the server sends complete lines; a corrupt one is not worth stopping the stream
-    }
-    if (typeof record.step !== "number" || typeof record.time !== "number") continue;
+  for (const parsed of parseBlock(lines)) {
+    const record = parsed as Record<string, unknown>;
+    if (
+      typeof record !== "object" ||
+      record === null ||
+      typeof record.step !== "number" ||
+      typeof record.time !== "number"
+    )
+      continue;
     curves.start ??= record.time;
     const time = record.time - curves.start;
     if (record.split === "train") push(curves.train, TRAIN_FIELDS, record, time);
