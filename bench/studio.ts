@@ -80,6 +80,9 @@ export async function runStudioBench(): Promise<Record<string, number>> {
     await page.waitForFunction("globalThis.__studio?.firstRender != null", undefined, { timeout: 60_000 });
     const firstRenderMs = await page.evaluate<number>("globalThis.__studio.firstRender");
     const points = await page.evaluate<number>("globalThis.__studio.chartPoints()");
+    const [replayedMs, parseMs, renderMs] = await page.evaluate<number[]>(
+      "[globalThis.__studio.replayedAt, globalThis.__studio.parseMs, globalThis.__studio.renderMs]",
+    );
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("HeapProfiler.collectGarbage");
     await cdp.send("Performance.enable");
@@ -90,6 +93,9 @@ export async function runStudioBench(): Promise<Record<string, number>> {
       runs: RUNS,
       pointsPerRun: POINTS,
       firstRenderMs,
+      replayedMs,
+      parseMs,
+      renderMs,
       heapMiB: heap / 2 ** 20,
       heapTotalMiB: heapTotal / 2 ** 20,
       points,

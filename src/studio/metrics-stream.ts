@@ -1,12 +1,13 @@
 /**
  * Runs' metrics.jsonl files as server-sent events on one connection (a browser opens at most six per
- * host, fewer than the runs a page overlays): the lines already written, then each new complete line
- * as the trainer appends it. The file is read only from the last offset (never again from its start),
+ * host, fewer than the runs a page overlays): the lines already written (from a byte offset, for a
+ * client that fetched the file's start as a plain file, which is much cheaper to send and parse), then
+ * each new complete line as the trainer appends it. The file is read only from the last offset (never again from its start),
  * woken by fs.watch on the run directory, with a once-a-second size check as a fallback where watching
  * misses events (network file systems). Every event's first data line is the run's id; then:
  *
  *   event: lines     one metrics line per data line (a whole read's worth of lines per event)
- *   event: replayed  the lines that existed when the stream opened have all been sent
+ *   event: replayed  the lines that existed when the stream opened (past the offset) have all been sent
  *   event: reset     the file became shorter (a resumed run drops the records after its checkpoint):
  *                    forget this run's lines, they are sent again from the start
  *   event: status    status.json's contents, when it changes
@@ -24,7 +25,7 @@ import { RUN_FILES } from "../run/index.js";
 const FALLBACK_MS = 1000;
 
 /** Streams the runs' metrics to `res` until the returned function is called. */
-export function streamMetrics(runs: { id: string; dir: string }[], res: ServerResponse): () => void {
+export function streamMetrics(runs: { id: string; dir: string; offset?: number }[], res: ServerResponse): () => void {
   res.writeHead(200, {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-store",
@@ -37,7 +38,7 @@ export function streamMetrics(runs: { id: string; dir: string }[], res: ServerRe
         `event: ${event}\n${[id, ...(data === "" ? [] : data.split("\n"))].map((l) => `data: ${l}`).join("\n")}\n\n`,
       );
   };
-  const stops = runs.map(({ id, dir }) => tailRun(dir, (event, data) => send(id, event, data)));
+  const stops = runs.map(({ id, dir, offset }) => tailRun(dir, offset ?? 0, (event, data) => send(id, event, data)));
   return () => {
     closed = true;
     for (const stop of stops) stop();
@@ -45,9 +46,9 @@ export function streamMetrics(runs: { id: string; dir: string }[], res: ServerRe
 }
 
 /** Follows one run's metrics and status, handing each event to `send` until the returned function is called. */
-function tailRun(runDir: string, send: (event: string, data: string) => void): () => void {
+function tailRun(runDir: string, from: number, send: (event: string, data: string) => void): () => void {
   const path = join(runDir, RUN_FILES.metrics);
-  let offset = 0;
+  let offset = from;
   let partial = "";
   let reading = false;
   let again = false;

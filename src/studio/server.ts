@@ -8,7 +8,8 @@
  *   GET  /api/runs                      every run with its status and figures
  *   GET  /api/runs/:id                  config.json, status, checkpoints
  *   GET  /api/runs/:id/metrics          server-sent events (metrics-stream.ts)
- *   GET  /api/metrics?run=a&run=b       the same for several runs on one connection
+ *   GET  /api/metrics?run=a&run=b       the same for several runs on one connection (&offset=N&offset=M: from
+ *                                       those bytes on, after the client fetched the files' start)
  *   GET  /api/runs/:id/files/:name      a file of the run layout (runs-api.ts)
  *   POST /api/fill      {run, checkpoint?, text, topK?}    the fill-mask pipeline
  *   POST /api/tokenize  {run, text}                        the run's tokenizer
@@ -123,7 +124,13 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
     const ids = metricsOf ?? manyMetrics;
     if (ids !== null) {
       if (ids.length === 0) throw new HttpError(400, "name the runs: /api/metrics?run=ID&run=ID");
-      const tails = await Promise.all(ids.map(async (id) => ({ id, dir: await runs.dir(id) })));
+      const offsets = url.searchParams.getAll("offset").map(Number);
+      if (
+        offsets.length > 0 &&
+        (offsets.length !== ids.length || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
+      )
+        throw new HttpError(400, "offset: one whole number >= 0 per run, in the order of the runs");
+      const tails = await Promise.all(ids.map(async (id, i) => ({ id, dir: await runs.dir(id), offset: offsets[i] })));
       const stop = streamMetrics(tails, res);
       streams.add(stop);
       req.on("close", () => {

@@ -249,6 +249,8 @@ test("oversized, malformed and ill-typed bodies and bad settings are 4xx naming 
   assertRefused(await post("/api/fill", { run: "tiny", text: "no mask here" }), "no [MASK]", 400);
   assertRefused(await post("/api/fill", { run: "tiny", text: "[MASK]", topK: 0 }), "top-k 0", 400);
   assertRefused(await send("GET", "/api/runs/%E0%A4%A"), "malformed escape", 400);
+  for (const q of ["offset=-1", "offset=x", "offset=1&offset=2", "offset=1e400"])
+    assertRefused(await send("GET", `/api/metrics?run=tiny&${q}`), `metrics ${q}`, 400);
   assertRefused(await send("DELETE", "/api/runs"), "DELETE", 405);
   assertRefused(await send("GET", "/api/nothing"), "unknown API", 404);
   const fieldOf = async (settings: Record<string, unknown>): Promise<{ field: string; error: string }> => {

@@ -84,9 +84,29 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
   );
 }
 
-/** The server-sent events of the runs' metrics (see the server's metrics-stream.ts). */
-export function metricsEvents(ids: string[]): EventSource {
-  const query = new URLSearchParams(ids.map((id) => ["run", id]));
+/**
+ * A run's metrics.jsonl as it is now: its complete lines and the byte offset after the last one. A
+ * plain file is far cheaper to send and read than the same lines as events; the stream continues
+ * from the offset. A run without the file yet has no lines.
+ */
+export async function metricsFile(id: string): Promise<{ lines: string[]; offset: number }> {
+  const res = await fetch(`/api/runs/${encodeURIComponent(id)}/files/metrics.jsonl`, { headers: headers() });
+  if (res.status === 404) return { lines: [], offset: 0 };
+  if (!res.ok) throw new ApiError(`metrics of ${id}: ${res.statusText}`, res.status);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const end = bytes.lastIndexOf(10) + 1; // after the last "\n": a line being written waits for the stream
+  const text = new TextDecoder().decode(bytes.subarray(0, end));
+  return { lines: text.split("\n").filter((l) => l.trim() !== ""), offset: end };
+}
+
+/** The server-sent events of the runs' metrics from the given byte offsets on (see the server's metrics-stream.ts). */
+export function metricsEvents(runs: { id: string; offset: number }[]): EventSource {
+  const query = new URLSearchParams(
+    runs.flatMap((r) => [
+      ["run", r.id],
+      ["offset", String(r.offset)],
+    ]),
+  );
   if (token !== null) query.set("token", token);
   return new EventSource(`/api/metrics?${query}`);
 }

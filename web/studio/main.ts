@@ -5,6 +5,7 @@ import "uplot/dist/uPlot.min.css";
 import {
   getJson,
   metricsEvents,
+  metricsFile,
   postJson,
   type Info,
   type JobInfo,
@@ -49,7 +50,15 @@ let streamed = "";
 const replayed = new Set<string>();
 
 /** What tests and the bench read: the points drawn, and when the first full render happened (ms since navigation). */
-const probe = { firstRender: null as number | null, renders: 0, chartPoints: (): number => charts.points() };
+const probe = {
+  firstRender: null as number | null,
+  /** When the last run's replay arrived, and the milliseconds spent parsing lines and drawing charts. */
+  replayedAt: null as number | null,
+  parseMs: 0,
+  renderMs: 0,
+  renders: 0,
+  chartPoints: (): number => charts.points(),
+};
 (globalThis as unknown as { __studio: typeof probe }).__studio = probe;
 
 function colorOf(id: string): string {
@@ -93,43 +102,70 @@ function scheduleRender(): void {
     const ids = [...state.plotted].sort();
     // While the runs' files replay, one chart build at the end beats one per arriving run.
     if (!ids.every((id) => replayed.has(id))) return;
+    const t0 = performance.now();
     charts.render(ids, chartOptions());
+    probe.renderMs += performance.now() - t0;
     probe.renders++;
     probe.firstRender ??= performance.now();
   });
 }
 
-/** One event stream for every plotted run; reopened (replaying their files) when the set changes. */
+/** Which opening of the stream is current: a newer one (the plotted set changed) makes older ones drop out. */
+let generation = 0;
+
+/**
+ * The plotted runs' curves: each metrics.jsonl fetched as a file, then one event stream for all of
+ * them from where the files ended. Reopened (fetching the files again) when the plotted set changes.
+ */
 function openStream(): void {
   const ids = [...state.plotted].sort();
   const key = ids.join("\n");
   if (key === streamed) return;
   streamed = key;
+  const current = ++generation;
   events?.close();
   events = null;
   for (const id of [...curves.keys()]) if (!state.plotted.has(id)) curves.delete(id);
-  if (ids.length === 0) return;
-  for (const id of ids) curves.set(id, emptyCurves());
   replayed.clear();
-  events = metricsEvents(ids);
+  if (ids.length === 0) return;
+  void Promise.all(ids.map(metricsFile)).then((files) => {
+    if (current !== generation) return;
+    const t0 = performance.now();
+    ids.forEach((id, i) => {
+      const c = emptyCurves();
+      addLines(c, files[i].lines);
+      curves.set(id, c);
+    });
+    probe.parseMs += performance.now() - t0;
+    listen(ids, metricsEvents(ids.map((id, i) => ({ id, offset: files[i].offset }))));
+  });
+}
+
+/** Feeds the stream's events into the curves. */
+function listen(ids: string[], source: EventSource): void {
+  events = source;
   const dataOf = (e: MessageEvent<string>): [string, string[]] => {
     const [id, ...lines] = e.data.split("\n");
     return [id, lines];
   };
-  events.addEventListener("lines", (e) => {
+  source.addEventListener("lines", (e) => {
     const [id, lines] = dataOf(e as MessageEvent<string>);
     const c = curves.get(id);
-    if (c !== undefined && addLines(c, lines)) scheduleRender();
+    const t0 = performance.now();
+    const added = c !== undefined && addLines(c, lines);
+    probe.parseMs += performance.now() - t0;
+    if (added) scheduleRender();
   });
-  events.addEventListener("reset", (e) => {
+  source.addEventListener("reset", (e) => {
     const [id] = dataOf(e as MessageEvent<string>);
     curves.set(id, emptyCurves());
   });
-  events.addEventListener("replayed", (e) => {
+  source.addEventListener("replayed", (e) => {
     replayed.add(dataOf(e as MessageEvent<string>)[0]);
+    if (ids.every((id) => replayed.has(id))) probe.replayedAt ??= performance.now();
     scheduleRender();
   });
-  events.addEventListener("status", () => void refreshRuns());
+  source.addEventListener("status", () => void refreshRuns());
 }
 
 function drawTable(): void {
