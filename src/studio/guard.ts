@@ -5,9 +5,13 @@
  * this server in its Host header, and, when it sends an Origin, come from this server's own origin.
  *
  * @example
+ *   import { createServer } from "node:http";
  *   const guard = new RequestGuard("127.0.0.1", 8080);
- *   guard.checkHost(req);   // throws HttpError(403) for Host: evil.example:8080
- *   guard.checkApi(req, url);
+ *   createServer((req, res) => {
+ *     guard.checkHost(req); // throws HttpError(403) for Host: evil.example:8080
+ *     guard.checkApi(req, new URL(req.url ?? "/", "http://127.0.0.1:8080"));
+ *     res.end("ok");
+ *   });
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";

@@ -3,8 +3,12 @@
  * and request bodies read with a size limit.
  *
  * @example
- *   throw new HttpError(404, "no run named x");          // the router answers {"error": "no run named x"}
- *   const body = await readJsonBody(req, 64 * 1024);     // 413 past the limit, 400 for malformed JSON
+ *   import { createServer } from "node:http";
+ *   createServer(async (req, res) => {
+ *     const body = await readJsonBody(req, 64 * 1024); // 413 past the limit, 400 for malformed JSON
+ *     if (body.run === undefined) throw new HttpError(400, '"run" is missing'); // answered as {"error": ...}
+ *     sendJson(res, 200, body);
+ *   });
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 

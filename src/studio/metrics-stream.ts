@@ -13,7 +13,11 @@
  *   event: status    status.json's contents, when it changes
  *
  * @example
- *   const stop = streamMetrics([{ id: "demo", dir: "/srv/runs/demo" }], res);   // stop() on disconnect
+ *   import { createServer } from "node:http";
+ *   createServer((req, res) => {
+ *     const stop = streamMetrics([{ id: "demo", dir: "/srv/runs/demo" }], res);
+ *     req.on("close", stop);
+ *   });
  */
 import { constants, watch, type FSWatcher } from "node:fs";
 import { lstat, open, readFile } from "node:fs/promises";

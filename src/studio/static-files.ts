@@ -4,7 +4,7 @@
  * served (resolved with symbolic links followed), with their content type.
  *
  * @example
- *   const pages = new WebPages(join(projectRoot(), "dist", "web"));
+ *   const pages = new WebPages("dist/web");
  *   await pages.resolve("/train/main.js");   // ".../dist/web/train/main.js", or null
  */
 import { existsSync, readdirSync } from "node:fs";

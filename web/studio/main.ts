@@ -196,6 +196,15 @@ async function refreshRuns(): Promise<void> {
   meet(runs.map((r) => r.id));
   drawTable();
   openStream();
+  // A job that failed before its run folder held anything (a corpus it could not read) has no row: say why here.
+  const lost = Object.entries(jobs).filter(
+    ([id, j]) => !j.running && j.exitCode !== 0 && !runs.some((r) => r.id === id),
+  );
+  if (lost.length > 0) {
+    const [id, job] = lost[lost.length - 1];
+    $("train-error").textContent =
+      `run ${id} exited with code ${job.exitCode}: ${job.stderr.trim().split("\n").at(-1) ?? ""}`;
+  }
   if (state.selected === null && runs.length > 0) await selectRun(runs[runs.length - 1].id);
 }
 
