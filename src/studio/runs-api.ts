@@ -10,6 +10,7 @@
  */
 import { lstat, readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { platform } from "../platform/index.js";
 import {
   CHECKPOINT_FILES,
   isLastCheckpointName,
@@ -69,6 +70,24 @@ async function checkConfined(dir: string, names: Iterable<string>, what: string)
   }
 }
 
+const STOPPED =
+  "status.json says running, but no trainer holds the run (killed or crashed): mlm train --resume continues from its latest checkpoint";
+
+/**
+ * Whether the trainer of a run recorded as running is gone: its lock.json is missing, or names a
+ * process of this host that no longer exists (a lock of another host cannot be checked: still running).
+ */
+async function trainerGone(dir: string): Promise<boolean> {
+  let lock: { pid?: unknown; host?: unknown };
+  try {
+    lock = JSON.parse(await readFile(join(dir, RUN_FILES.lock), "utf8")) as typeof lock;
+  } catch {
+    return true;
+  }
+  const { host } = platform().processOwner();
+  return lock.host === host && typeof lock.pid === "number" && !platform().isProcessAlive(lock.pid);
+}
+
 /** A run's config.json as a plain object ({} when missing or unreadable: the listing still shows the run). */
 async function readConfigObject(dir: string): Promise<Record<string, unknown>> {
   try {
@@ -107,7 +126,9 @@ export class RunsFolder {
         cached = { key, listing: await this.listing(id, dir) };
         this.cache.set(id, cached);
       }
-      out.push(cached.listing);
+      // status.json says "running" until the trainer writes its end; a killed trainer never does.
+      const gone = cached.listing.status === "running" && (await trainerGone(dir));
+      out.push(gone ? { ...cached.listing, status: "stopped", message: STOPPED } : cached.listing);
     }
     return out;
   }
