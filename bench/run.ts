@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { runBrowserBench } from "./browser.js";
 import { runKernelBench } from "./kernels.js";
 import { breakdownTable } from "./profile.js";
+import { runStudioBench } from "./studio.js";
 import { runTokenizerBench } from "./tokenizer.js";
 
 /** Runs bench/train.js with `args` in a child process and returns its JSON line. */
@@ -120,6 +121,14 @@ async function main(): Promise<void> {
         `${t.train_rust_peak_mib.toFixed(0)} / ${t.encode_rust_peak_mib.toFixed(0)} MiB (training / encoding)`,
     );
   }
+  log(`\n== mlm studio page: 20 runs of 10,000 points each, all plotted, in headless Chromium ==`);
+  const st = await runStudioBench();
+  for (const [k, v] of Object.entries(st)) all[`studio.${k}`] = v;
+  log(
+    `first render ${st.firstRenderMs.toFixed(0)} ms (target < 2000; data all in at ${st.replayedMs.toFixed(0)} ms, ` +
+      `parsing ${st.parseMs.toFixed(0)} ms, drawing ${st.renderMs.toFixed(0)} ms), renderer JS heap ${st.heapMiB.toFixed(0)} MiB ` +
+      `used / ${st.heapTotalMiB.toFixed(0)} MiB allocated (target < 200), ${st.points} points drawn`,
+  );
   process.stdout.write(JSON.stringify(all) + "\n");
 }
 

@@ -34,6 +34,8 @@ const NOT_RUN: Record<string, string> = {
   "npm ci": "the scratch copy links the checkout's node_modules; CI runs npm ci itself (.ci/run)",
   "npm test": "this test is part of npm test",
   "tensorboard --logdir runs": "TensorBoard is a Python program, not part of mlm-ts",
+  "mlm studio": "a server that runs until stopped; test/cli/studio.test.ts and test/studio cover it",
+  "mlm studio runs --port 8080 --data data --open": "a server that runs until stopped (and opens a browser)",
 };
 
 /** Files that README lines read, written into the scratch copy first. */

@@ -10,6 +10,7 @@
  *   mlm runs [RUN_DIR]                  what past runs reached
  *   mlm export RUN_DIR --format F --out D   the model for ONNX Runtime / transformers.js, or PyTorch
  *   mlm import DIR --out RUN_DIR        a model trained in PyTorch back as a run
+ *   mlm studio [RUNS_DIR]               the runs in a local web page
  *   mlm help [COMMAND], mlm --version
  */
 import { pathToFileURL } from "node:url";
@@ -33,6 +34,7 @@ Commands:
   runs                 list past runs, or show one run's curves
   export               export a run to ONNX (ONNX Runtime, transformers.js) or PyTorch (torchrun)
   import               make a run of a model trained in PyTorch (mlm export --format pytorch)
+  studio               watch, compare and use runs in the browser
 
 mlm --version prints the version.
 `;
@@ -68,6 +70,8 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
       return [(await import("./export.js")).exportCommand, argv.slice(1)];
     case "import":
       return [(await import("./import.js")).importCommand, argv.slice(1)];
+    case "studio":
+      return [(await import("./studio.js")).studioCommand, argv.slice(1)];
     default:
       return null;
   }

@@ -9,6 +9,7 @@ import { parseFlags, type FieldTable } from "../config.js";
 import { commandHelp, UsageError } from "./flags.js";
 import { inspectRun, isRunDirectory, listRuns, type RunCurves, type RunSummary } from "../run/index.js";
 import { formatSeconds } from "../util/progress.js";
+import { textPlot } from "../track/text-plot.js";
 
 const RUNS_FLAGS = {
   json: { kind: "boolean", default: false, help: "print the same as JSON" },
@@ -42,7 +43,7 @@ export async function runsCommand(
   const dir = positionals[0] ?? "runs";
   if (await isRunDirectory(dir)) {
     const run = await inspectRun(dir);
-    write(values.json ? JSON.stringify(run) + "\n" : formatRun(run));
+    write(values.json ? JSON.stringify(run) + "\n" : formatRun(run) + curvesPlot(run));
     return 0;
   }
   const runs = await listRuns(dir);
@@ -105,4 +106,14 @@ export function formatRun(run: RunSummary & RunCurves): string {
     lines.push(`${String(step).padStart(8)} ${(train === undefined ? "" : fixed(train)).padStart(10)}${evaluation}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** The training (*) and validation (o) losses as a text chart, after the table; nothing for fewer than 2 points. */
+export function curvesPlot(run: RunCurves): string {
+  if (run.train.length + run.valid.length < 2) return "";
+  const plot = textPlot([
+    { name: "train loss", mark: "*", points: run.train.map((t) => [t.step, t.loss]) },
+    { name: "valid loss", mark: "o", points: run.valid.map((v) => [v.step, v.loss]) },
+  ]);
+  return "\n" + plot;
 }

@@ -6,6 +6,7 @@
  *     tokenizer.json         the tokenizer (Hugging Face format)
  *     metrics.jsonl          one line per logged training loss or evaluation (metrics.ts)
  *     status.json            running / finished / interrupted / failed, when recorded (status.ts)
+ *     curves.svg             the loss and accuracy curves, redrawn at each evaluation (track layer)
  *     inputs.json            fingerprints (size, SHA-256) of the corpus and tokenizer.json (inputs.ts)
  *     lock.json              while a trainer owns the run: its pid and host (lock.ts)
  *     events.out.tfevents.*  TensorBoard scalars (written by the track layer)
@@ -37,6 +38,7 @@ export const RUN_FILES = {
   tokenizer: "tokenizer.json",
   metrics: "metrics.jsonl",
   status: "status.json",
+  curves: "curves.svg",
   inputs: "inputs.json",
   lock: "lock.json",
   best: "best",

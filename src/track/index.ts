@@ -21,3 +21,6 @@ export { readMetrics } from "./metrics.js";
 export { MetricsLog, formatMetricsLine, parseMetrics, type MetricsRecord, type MetricValue } from "../run/index.js";
 export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, type FileData } from "../util/atomic-write.js";
 export { createProgress, formatSeconds, type Progress, type ProgressOptions } from "../util/progress.js";
+export { lineChartSvg, type ChartPanel, type ChartSeries, type ChartSize } from "./svg-chart.js";
+export { curvesSvg, writeCurvesSvg, CURVE_COLORS } from "./curves-svg.js";
+export { textPlot, type TextSeries } from "./text-plot.js";

@@ -12,6 +12,7 @@ import { evaluateSplit, type EvalMetrics, type MlmModel } from "../model/index.j
 import type { MetricsLog, RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { SummaryWriter } from "../track/index.js";
+import { writeCurvesSvg } from "../track/curves-svg.js";
 import { createProgress, stderrIsTerminal } from "../util/progress.js";
 import { Pacer } from "../util/cooperative.js";
 import type { Rng } from "../util/rng.js";
@@ -361,6 +362,7 @@ export class TrainingSession {
       top5: result.top5,
       tokens: result.tokens,
     });
+    await writeCurvesSvg(this.parts.run.dir, this.parts.run.storage); // curves.svg, the run's picture
     this.evaluations.push({ step, metrics: result });
     this.state.validHistory.push({ step, ...result });
     log(

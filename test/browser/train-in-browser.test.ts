@@ -18,10 +18,9 @@ import { parseMetrics, type MetricsRecord } from "../../src/run/index.js";
 import { train } from "../../src/train/trainer.js";
 import { tempDir } from "../temp-dir.js";
 import { launchChromium } from "./chromium.js";
-import { serveFolder } from "./static-server.js";
+import { startStudio } from "../../src/studio/server.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const PAGE = join(ROOT, "dist", "web", "train");
 const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 const SCREENSHOTS = join(ROOT, "screenshots");
 const STEPS = 100;
@@ -63,12 +62,14 @@ test("a tab trains, reloads, resumes and downloads a run bit-identical to Node's
   const nodeSeconds = (Date.now() - t0) / 1000;
   const nodeRecords = parseMetrics(readFileSync(join(nodeRun, "metrics.jsonl"), "utf8"), "node metrics.jsonl");
 
-  const server = await serveFolder(PAGE, { isolated: true });
-  const plain = await serveFolder(PAGE, { isolated: false });
+  // The page as `mlm studio` serves it (/train/), with and without the cross-origin isolation headers.
+  const studio = { runsDir: dir, dataDir: join(ROOT, "data"), host: "127.0.0.1", port: 0 };
+  const server = await startStudio({ ...studio, crossOriginIsolation: true });
+  const plain = await startStudio({ ...studio, crossOriginIsolation: false });
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
-    await page.goto(server.url);
+    await page.goto(`${server.origin}/train/`);
     assert.match((await page.textContent("#engine")) ?? "", /runs on \d+ threads/);
     const t1 = Date.now();
     await startTraining(page, { "max-steps": STEPS, threads: 2, "log-steps": 1, "save-steps": 20 });
@@ -135,7 +136,7 @@ test("a tab trains, reloads, resumes and downloads a run bit-identical to Node's
 
     // Without cross-origin isolation: one thread, the reason on the page, the same losses.
     const single = await browser.newPage();
-    await single.goto(plain.url);
+    await single.goto(`${plain.origin}/train/`);
     assert.match((await single.textContent("#engine")) ?? "", /One thread only: .*Cross-Origin-Opener-Policy/);
     await startTraining(single, { "max-steps": 1, threads: 2, "log-steps": 1 });
     await waitFor(single, "window.mlmTab.done !== null");

@@ -108,7 +108,10 @@ test("mlm runs RUN prints every logged training loss and every evaluation; a run
   await log.close();
   let out = "";
   await runsCommand([dir], (t) => (out += t));
-  const rows = out.trimEnd().split("\n").slice(2);
+  const [table, plot] = out.trimEnd().split("\n\n"); // the table, then the losses drawn as text
+  assert.match(plot, /^9\.8 \|o/);
+  assert.match(plot, /\* train loss {3}o valid loss$/);
+  const rows = table.split("\n").slice(2);
   assert.deepEqual(
     rows.map((r) => r.trim().split(/\s+/)),
     [

@@ -73,7 +73,7 @@ test("training into a finished run needs --force (also via --config RUN/config.j
     const before = snapshot(run);
     const refusal = new RegExp(
       `^mlm train: ${escape(run)} already holds a run ` +
-        `\\(best, config\\.json, events\\.out\\.tfevents\\.[^,]+, inputs\\.json, \\.\\.\\.\\): ` +
+        `\\(best, config\\.json, curves\\.svg, events\\.out\\.tfevents\\.[^,]+, \\.\\.\\.\\): ` +
         `continue it with --resume ${escape(run)}, or start it afresh with --force \\(deleting its checkpoints and logs\\)\\n$`,
     );
     for (const argv of [

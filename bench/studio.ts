@@ -1,0 +1,108 @@
+/**
+ * The studio page under load: 20 runs of 10,000 logged training steps each (plus an evaluation every
+ * 500 steps), written as metrics.jsonl files into a temporary runs folder, all plotted at once in
+ * headless Chromium. Measures the first render (navigation start to every run's curves drawn; target
+ * under 2 s) and the renderer's JavaScript heap afterwards (target under 200 MiB).
+ *
+ * @example
+ *   const r = await runStudioBench();   // { firstRenderMs: 900, heapMiB: 60, points: 1000000, ... }
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStudio } from "../src/studio/server.js";
+import { launchChromium } from "../test/browser/chromium.js";
+
+const RUNS = 20;
+const POINTS = 10_000;
+
+/** A run folder with config.json, status.json and a metrics.jsonl of POINTS training lines; a loss that falls with noise. */
+function writeRun(dir: string, seed: number): void {
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, "config.json"),
+    JSON.stringify({
+      formatVersion: 1,
+      data: "bench.txt",
+      numLayers: 6,
+      dModel: 128,
+      batchSize: 64,
+      learningRate: 3e-4,
+    }),
+  );
+  writeFileSync(
+    join(dir, "status.json"),
+    JSON.stringify({ state: "finished", step: POINTS, time: 1_764_000_000 + POINTS }),
+  );
+  const lines: string[] = [];
+  for (let step = 1; step <= POINTS; step++) {
+    const loss = 4 + 6 / Math.sqrt(step) + 0.2 * Math.sin(step * 0.37 + seed);
+    lines.push(
+      JSON.stringify({
+        step,
+        split: "train",
+        loss,
+        lr: 3e-4,
+        gradNorm: 1 + 0.1 * Math.cos(step + seed),
+        tokensPerSec: 10_000 + seed,
+        epoch: 1,
+        time: 1_764_000_000 + step,
+      }),
+    );
+    if (step % 500 === 0)
+      lines.push(
+        JSON.stringify({
+          step,
+          split: "valid",
+          loss: loss + 0.1,
+          perplexity: Math.exp(loss + 0.1),
+          accuracy: 0.15,
+          top5: 0.3,
+          tokens: 1000,
+          time: 1_764_000_000 + step,
+        }),
+      );
+  }
+  writeFileSync(join(dir, "metrics.jsonl"), lines.join("\n") + "\n");
+}
+
+export async function runStudioBench(): Promise<Record<string, number>> {
+  const root = mkdtempSync(join(tmpdir(), "mlm-studio-bench-"));
+  const studio = await (async () => {
+    mkdirSync(join(root, "runs"));
+    for (let i = 0; i < RUNS; i++) writeRun(join(root, "runs", `run-${String(i).padStart(2, "0")}`), i);
+    return startStudio({ runsDir: join(root, "runs"), dataDir: root });
+  })();
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(studio.url);
+    await page.waitForFunction("globalThis.__studio?.firstRender != null", undefined, { timeout: 60_000 });
+    const firstRenderMs = await page.evaluate<number>("globalThis.__studio.firstRender");
+    const points = await page.evaluate<number>("globalThis.__studio.chartPoints()");
+    const [replayedMs, parseMs, renderMs] = await page.evaluate<number[]>(
+      "[globalThis.__studio.replayedAt, globalThis.__studio.parseMs, globalThis.__studio.renderMs]",
+    );
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("HeapProfiler.collectGarbage");
+    await cdp.send("Performance.enable");
+    const { metrics } = await cdp.send("Performance.getMetrics");
+    const heap = metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? Number.NaN;
+    const heapTotal = metrics.find((m) => m.name === "JSHeapTotalSize")?.value ?? Number.NaN;
+    return {
+      runs: RUNS,
+      pointsPerRun: POINTS,
+      firstRenderMs,
+      replayedMs,
+      parseMs,
+      renderMs,
+      heapMiB: heap / 2 ** 20,
+      heapTotalMiB: heapTotal / 2 ** 20,
+      points,
+    };
+  } finally {
+    await browser.close();
+    await studio.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}

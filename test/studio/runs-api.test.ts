@@ -1,0 +1,36 @@
+// The studio's listing of runs: a run recorded as running whose trainer is gone (killed, crashed) is
+// shown as stopped, one whose trainer lives (or lives on another host, which cannot be checked) as running.
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { MetricsLog, writeRunStatus } from "../../src/run/index.js";
+import { RunsFolder } from "../../src/studio/runs-api.js";
+import { tempDir } from "../temp-dir.js";
+
+test("a run recorded as running shows as stopped once no live trainer holds its lock", async () => {
+  const root = tempDir("mlm-studio-runs-");
+  const lock = (pid: number, host: string): string => JSON.stringify({ pid, host, started: 1 });
+  const locks: Record<string, string | null> = {
+    "no-lock": null,
+    "dead-pid": lock(2 ** 22 + 12345, hostname()), // above Linux's pid_max: never a live process
+    "live-pid": lock(process.pid, hostname()),
+    "other-host": lock(1, "some-other-host"),
+  };
+  for (const [name, text] of Object.entries(locks)) {
+    const log = await MetricsLog.open(join(root, name, "metrics.jsonl"));
+    log.log(1, { split: "train", loss: 5 }, 100);
+    await log.close();
+    await writeRunStatus(join(root, name), { state: "running", step: 1 });
+    if (text !== null) writeFileSync(join(root, name, "lock.json"), text);
+  }
+  const listed = await new RunsFolder(root).list();
+  assert.deepEqual(Object.fromEntries(listed.map((r) => [r.id, r.status])), {
+    "dead-pid": "stopped",
+    "live-pid": "running",
+    "no-lock": "stopped",
+    "other-host": "running",
+  });
+  assert.match(listed.find((r) => r.id === "no-lock")?.message ?? "", /no trainer holds the run .*mlm train --resume/);
+});

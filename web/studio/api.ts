@@ -1,0 +1,112 @@
+// The studio server's API as the page uses it. The token comes from the cookie the server set when the
+// page was opened with ?token=...; it is also sent as a header while the URL still has it.
+
+export interface RunListing {
+  id: string;
+  status: string;
+  message?: string;
+  corpus: string | null;
+  settings: Record<string, number | string | null>;
+  steps: number;
+  bestValidLoss: number | null;
+  bestStep: number | null;
+  lastTrainLoss: number | null;
+  seconds: number;
+}
+
+export interface JobInfo {
+  running: boolean;
+  exitCode: number | null;
+  stderr: string;
+}
+
+export interface RunDetail {
+  id: string;
+  config: Record<string, unknown>;
+  status: { state: string; step: number; message?: string } | null;
+  checkpoints: string[];
+}
+
+export interface Info {
+  pages: string[];
+  /** The runs' ids, known before their figures are read. */
+  runs: string[];
+  corpora: string[];
+  formSettings: string[];
+  jobs: Record<string, JobInfo>;
+}
+
+export interface Prediction {
+  score: number;
+  token: number;
+  token_str: string;
+  sequence: string;
+}
+
+export interface Tokenized {
+  tokens: string[];
+  ids: number[];
+  offsets: [number, number][];
+  unk: boolean[];
+}
+
+/** An answer of the API that is not 2xx: its message, and the form field it is about. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const token = new URLSearchParams(location.search).get("token");
+const headers = (): Record<string, string> => (token === null ? {} : { "X-Mlm-Token": token });
+
+async function answer<T>(res: Response): Promise<T> {
+  const body = (await res.json()) as T & { error?: string; field?: string };
+  if (!res.ok) throw new ApiError(body.error ?? res.statusText, res.status, body.field);
+  return body;
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  return answer<T>(await fetch(path, { headers: headers() }));
+}
+
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  return answer<T>(
+    await fetch(path, {
+      method: "POST",
+      headers: { ...headers(), "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+/**
+ * A run's metrics.jsonl as it is now: its complete lines and the byte offset after the last one. A
+ * plain file is far cheaper to send and read than the same lines as events; the stream continues
+ * from the offset. A run without the file yet has no lines.
+ */
+export async function metricsFile(id: string): Promise<{ lines: string[]; offset: number }> {
+  const res = await fetch(`/api/runs/${encodeURIComponent(id)}/files/metrics.jsonl`, { headers: headers() });
+  if (res.status === 404) return { lines: [], offset: 0 };
+  if (!res.ok) throw new ApiError(`metrics of ${id}: ${res.statusText}`, res.status);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const end = bytes.lastIndexOf(10) + 1; // after the last "\n": a line being written waits for the stream
+  const text = new TextDecoder().decode(bytes.subarray(0, end));
+  return { lines: text.split("\n").filter((l) => l.trim() !== ""), offset: end };
+}
+
+/** The server-sent events of the runs' metrics from the given byte offsets on (see the server's metrics-stream.ts). */
+export function metricsEvents(runs: { id: string; offset: number }[]): EventSource {
+  const query = new URLSearchParams(
+    runs.flatMap((r) => [
+      ["run", r.id],
+      ["offset", String(r.offset)],
+    ]),
+  );
+  if (token !== null) query.set("token", token);
+  return new EventSource(`/api/metrics?${query}`);
+}

@@ -1,0 +1,273 @@
+// The studio page: the runs table, their curves (streamed live from the server), the try-a-model
+// panel and the start form. State lives here; each part draws itself (runs-table.ts, charts.ts,
+// try-model.ts, train-form.ts).
+import "uplot/dist/uPlot.min.css";
+import {
+  getJson,
+  metricsEvents,
+  metricsFile,
+  postJson,
+  type Info,
+  type JobInfo,
+  type Prediction,
+  type RunDetail,
+  type RunListing,
+  type Tokenized,
+} from "./api.js";
+import { Charts, type ChartOptions } from "./charts.js";
+import { addLines, emptyCurves, type RunCurves } from "./metrics-store.js";
+import { RunsTable } from "./runs-table.js";
+import { setUpTrainForm, type FormField } from "./train-form.js";
+import { renderPredictions, renderTokens } from "./try-model.js";
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+const PALETTE = [
+  "#1f77b4",
+  "#ff7f0e",
+  "#2ca02c",
+  "#d62728",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+];
+
+const state = {
+  runs: [] as RunListing[],
+  jobs: {} as Record<string, JobInfo>,
+  plotted: new Set<string>(),
+  known: new Set<string>(),
+  selected: null as string | null,
+  colors: new Map<string, string>(),
+};
+const curves = new Map<string, RunCurves>();
+let events: EventSource | null = null;
+let streamed = "";
+/** Runs whose existing lines have all arrived since the stream opened. */
+const replayed = new Set<string>();
+
+/** What tests and the bench read: the points drawn, and when the first full render happened (ms since navigation). */
+const probe = {
+  firstRender: null as number | null,
+  /** When the last run's replay arrived, and the milliseconds spent parsing lines and drawing charts. */
+  replayedAt: null as number | null,
+  parseMs: 0,
+  renderMs: 0,
+  renders: 0,
+  chartPoints: (): number => charts.points(),
+};
+(globalThis as unknown as { __studio: typeof probe }).__studio = probe;
+
+function colorOf(id: string): string {
+  let c = state.colors.get(id);
+  if (c === undefined) {
+    const i = state.colors.size;
+    c = i < PALETTE.length ? PALETTE[i] : `hsl(${(i * 137.5) % 360} 65% 45%)`;
+    state.colors.set(id, c);
+  }
+  return c;
+}
+
+const charts = new Charts($("charts"), curves, colorOf);
+const table = new RunsTable($<HTMLTableElement>("runs"), {
+  select: (id) => void selectRun(id),
+  togglePlot: (id, on) => {
+    if (on) state.plotted.add(id);
+    else state.plotted.delete(id);
+    openStream();
+    drawTable();
+    scheduleRender();
+  },
+  stop: (id) =>
+    void postJson(`/api/runs/${encodeURIComponent(id)}/stop`, {}).then(refreshRuns, (e: Error) => alert(e.message)),
+});
+
+function chartOptions(): ChartOptions {
+  return {
+    x: $<HTMLSelectElement>("x-axis").value === "time" ? "time" : "step",
+    smoothing: Number($<HTMLInputElement>("smoothing").value),
+    log: $<HTMLInputElement>("log-scale").checked,
+  };
+}
+
+let renderQueued = false;
+function scheduleRender(): void {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    const ids = [...state.plotted].sort();
+    // While the runs' files replay, one chart build at the end beats one per arriving run.
+    if (!ids.every((id) => replayed.has(id))) return;
+    const t0 = performance.now();
+    charts.render(ids, chartOptions());
+    probe.renderMs += performance.now() - t0;
+    probe.renders++;
+    probe.firstRender ??= performance.now();
+  });
+}
+
+/** Which opening of the stream is current: a newer one (the plotted set changed) makes older ones drop out. */
+let generation = 0;
+
+/**
+ * The plotted runs' curves: each metrics.jsonl fetched as a file, then one event stream for all of
+ * them from where the files ended. Reopened (fetching the files again) when the plotted set changes.
+ */
+function openStream(): void {
+  const ids = [...state.plotted].sort();
+  const key = ids.join("\n");
+  if (key === streamed) return;
+  streamed = key;
+  const current = ++generation;
+  events?.close();
+  events = null;
+  for (const id of [...curves.keys()]) if (!state.plotted.has(id)) curves.delete(id);
+  replayed.clear();
+  if (ids.length === 0) return;
+  void Promise.all(ids.map(metricsFile)).then((files) => {
+    if (current !== generation) return;
+    const t0 = performance.now();
+    ids.forEach((id, i) => {
+      const c = emptyCurves();
+      addLines(c, files[i].lines);
+      curves.set(id, c);
+    });
+    probe.parseMs += performance.now() - t0;
+    listen(ids, metricsEvents(ids.map((id, i) => ({ id, offset: files[i].offset }))));
+  });
+}
+
+/** Feeds the stream's events into the curves. */
+function listen(ids: string[], source: EventSource): void {
+  events = source;
+  const dataOf = (e: MessageEvent<string>): [string, string[]] => {
+    const [id, ...lines] = e.data.split("\n");
+    return [id, lines];
+  };
+  source.addEventListener("lines", (e) => {
+    const [id, lines] = dataOf(e as MessageEvent<string>);
+    const c = curves.get(id);
+    const t0 = performance.now();
+    const added = c !== undefined && addLines(c, lines);
+    probe.parseMs += performance.now() - t0;
+    if (added) scheduleRender();
+  });
+  source.addEventListener("reset", (e) => {
+    const [id] = dataOf(e as MessageEvent<string>);
+    curves.set(id, emptyCurves());
+  });
+  source.addEventListener("replayed", (e) => {
+    replayed.add(dataOf(e as MessageEvent<string>)[0]);
+    if (ids.every((id) => replayed.has(id))) probe.replayedAt ??= performance.now();
+    scheduleRender();
+  });
+  source.addEventListener("status", () => void refreshRuns());
+}
+
+function drawTable(): void {
+  table.render(state.runs, { plotted: state.plotted, selected: state.selected, jobs: state.jobs, colorOf });
+  $("runs-empty").hidden = state.runs.length > 0;
+  const trySelect = $<HTMLSelectElement>("try-run");
+  const current = trySelect.value;
+  trySelect.replaceChildren(
+    ...state.runs.map((r) => new Option(r.id, r.id, false, r.id === (state.selected ?? current))),
+  );
+}
+
+/** Notes runs not seen before, in name order: each gets its colour and is plotted at once. */
+function meet(ids: string[]): void {
+  for (const id of [...ids].sort()) {
+    colorOf(id);
+    if (!state.known.has(id)) {
+      state.known.add(id);
+      state.plotted.add(id);
+    }
+  }
+}
+
+async function refreshRuns(): Promise<void> {
+  const { runs, jobs } = await getJson<{ runs: RunListing[]; jobs: Record<string, JobInfo> }>("/api/runs");
+  state.runs = runs;
+  state.jobs = jobs;
+  meet(runs.map((r) => r.id));
+  drawTable();
+  openStream();
+  // A job that failed before its run folder held anything (a corpus it could not read) has no row: say why here.
+  const lost = Object.entries(jobs).filter(
+    ([id, j]) => !j.running && j.exitCode !== 0 && !runs.some((r) => r.id === id),
+  );
+  if (lost.length > 0) {
+    const [id, job] = lost[lost.length - 1];
+    $("train-error").textContent =
+      `run ${id} exited with code ${job.exitCode}: ${job.stderr.trim().split("\n").at(-1) ?? ""}`;
+  }
+  if (state.selected === null && runs.length > 0) await selectRun(runs[runs.length - 1].id);
+}
+
+/** Shows run `id`'s configuration and makes it the one to try. */
+async function selectRun(id: string): Promise<void> {
+  state.selected = id;
+  drawTable();
+  const detail = await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`);
+  $("config-title").textContent =
+    `configuration of ${id}${detail.status === null ? "" : ` (${detail.status.state} at step ${detail.status.step})`}`;
+  $("config").textContent = JSON.stringify(detail.config, null, 2);
+  $("config-box").hidden = false;
+  $<HTMLSelectElement>("try-run").value = id;
+  $<HTMLSelectElement>("try-checkpoint").replaceChildren(...detail.checkpoints.map((c) => new Option(c, c)));
+}
+
+function tryRun(): { run: string; checkpoint: string } {
+  return { run: $<HTMLSelectElement>("try-run").value, checkpoint: $<HTMLSelectElement>("try-checkpoint").value };
+}
+
+$("fill-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  $("fill-error").textContent = "";
+  const body = {
+    ...tryRun(),
+    text: $<HTMLTextAreaElement>("fill-text").value,
+    topK: Number($<HTMLInputElement>("fill-topk").value),
+  };
+  postJson<{ predictions: Prediction[][] }>("/api/fill", body).then(
+    (r) => renderPredictions($("fill-results"), r.predictions),
+    (err: Error) => ($("fill-error").textContent = err.message),
+  );
+});
+
+$("tokenize-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  $("tokenize-error").textContent = "";
+  postJson<Tokenized>("/api/tokenize", { run: tryRun().run, text: $<HTMLInputElement>("tokenize-text").value }).then(
+    (t) => renderTokens($("tokens"), t),
+    (err: Error) => ($("tokenize-error").textContent = err.message),
+  );
+});
+
+$("try-run").addEventListener("change", () => void selectRun($<HTMLSelectElement>("try-run").value));
+for (const id of ["x-axis", "smoothing", "log-scale"]) $(id).addEventListener("input", scheduleRender);
+
+async function start(): Promise<void> {
+  const info = await getJson<Info & { formSettings: FormField[] }>("/api/info");
+  if (info.pages.includes("train")) {
+    const link = document.createElement("a");
+    link.href = "/train/";
+    link.textContent = "train in the browser";
+    $("nav").append(link);
+  }
+  setUpTrainForm($<HTMLFormElement>("train-form"), $("train-fields"), info.corpora, info.formSettings, (id) => {
+    void refreshRuns().then(() => selectRun(id));
+  });
+  // The curves first: the stream opens on the ids alone, while the server reads the runs' figures for the table.
+  meet(info.runs);
+  openStream();
+  await refreshRuns();
+  // The listing (status, steps, best loss) is small; the curves come by the event stream, not from here.
+  setInterval(() => void refreshRuns().catch(() => undefined), 2000);
+}
+
+void start();

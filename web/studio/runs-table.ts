@@ -1,0 +1,130 @@
+// The runs table: one row per run (plotted or not, colour, status, corpus, key settings, figures),
+// sortable by any column, a click on a row selects the run (its configuration, the try-a-model panel).
+import type { JobInfo, RunListing } from "./api.js";
+
+interface Column {
+  title: string;
+  /** The value sorted on and shown. */
+  value: (r: RunListing) => string | number | null;
+  format?: (r: RunListing) => string;
+}
+
+const fixed = (x: number | null, d = 3): string => (x === null ? "-" : x.toFixed(d));
+const duration = (s: number): string =>
+  s < 60 ? `${s.toFixed(0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`;
+
+const COLUMNS: Column[] = [
+  { title: "run", value: (r) => r.id },
+  { title: "status", value: (r) => r.status },
+  {
+    title: "corpus",
+    value: (r) => r.corpus ?? "bundled",
+    format: (r) => (r.corpus ?? "bundled").split(/[\\/]/).pop() ?? "",
+  },
+  {
+    title: "layers x width",
+    value: (r) => Number(r.settings.numLayers ?? 0) * 1e5 + Number(r.settings.dModel ?? 0),
+    format: (r) => `${r.settings.numLayers ?? "?"} x ${r.settings.dModel ?? "?"}`,
+  },
+  { title: "batch", value: (r) => r.settings.batchSize },
+  { title: "lr", value: (r) => r.settings.learningRate },
+  { title: "steps", value: (r) => r.steps },
+  { title: "best val loss", value: (r) => r.bestValidLoss, format: (r) => fixed(r.bestValidLoss) },
+  { title: "wall time", value: (r) => r.seconds, format: (r) => duration(r.seconds) },
+];
+
+export interface RunsTableEvents {
+  /** A row was clicked. */
+  select(id: string): void;
+  /** A run's plot box was ticked or unticked. */
+  togglePlot(id: string, on: boolean): void;
+  /** The stop button of a job this studio started. */
+  stop(id: string): void;
+}
+
+export class RunsTable {
+  private sortBy = 0;
+  private ascending = true;
+
+  constructor(
+    private readonly table: HTMLTableElement,
+    private readonly events: RunsTableEvents,
+  ) {}
+
+  /** Redraws the table. */
+  render(
+    runs: RunListing[],
+    state: {
+      plotted: Set<string>;
+      selected: string | null;
+      jobs: Record<string, JobInfo>;
+      colorOf: (id: string) => string;
+    },
+  ): void {
+    const col = COLUMNS[this.sortBy];
+    const sorted = [...runs].sort((a, b) => {
+      const [x, y] = [col.value(a), col.value(b)];
+      const order = x === y ? 0 : x === null ? 1 : y === null ? -1 : x < y ? -1 : 1;
+      return this.ascending ? order : -order;
+    });
+    const head = document.createElement("tr");
+    head.append(document.createElement("th"));
+    COLUMNS.forEach((c, i) => {
+      const th = document.createElement("th");
+      th.textContent = c.title + (i === this.sortBy ? (this.ascending ? " ▲" : " ▼") : "");
+      th.addEventListener("click", () => {
+        this.ascending = i === this.sortBy ? !this.ascending : true;
+        this.sortBy = i;
+        this.render(runs, state);
+      });
+      head.append(th);
+    });
+    head.append(document.createElement("th"));
+    const body = document.createElement("tbody");
+    for (const r of sorted) {
+      const tr = document.createElement("tr");
+      tr.dataset.run = r.id;
+      if (r.id === state.selected) tr.className = "selected";
+      const plot = document.createElement("td");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = state.plotted.has(r.id);
+      box.title = "plot this run";
+      box.addEventListener("click", (e) => e.stopPropagation());
+      box.addEventListener("change", () => this.events.togglePlot(r.id, box.checked));
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = state.colorOf(r.id);
+      plot.append(box, swatch);
+      tr.append(plot);
+      for (const c of COLUMNS) {
+        const td = document.createElement("td");
+        td.textContent = c.format?.(r) ?? String(c.value(r) ?? "-");
+        if (c.title === "status") {
+          td.className = `status-${r.status}`;
+          td.dataset.status = r.status;
+          if (r.message !== undefined) td.title = r.message;
+        }
+        tr.append(td);
+      }
+      const actions = document.createElement("td");
+      if (state.jobs[r.id]?.running) {
+        const stop = document.createElement("button");
+        stop.textContent = "Stop";
+        stop.className = "stop";
+        stop.addEventListener("click", (e) => {
+          e.stopPropagation();
+          stop.disabled = true;
+          this.events.stop(r.id);
+        });
+        actions.append(stop);
+      }
+      tr.append(actions);
+      tr.addEventListener("click", () => this.events.select(r.id));
+      body.append(tr);
+    }
+    const thead = document.createElement("thead");
+    thead.append(head);
+    this.table.replaceChildren(thead, body);
+  }
+}
