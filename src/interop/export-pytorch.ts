@@ -28,6 +28,7 @@ import { platform } from "../platform/index.js";
 import { RunDirectory, runConfigRecord, writeSafetensors } from "../run/index.js";
 import { fingerprintFile } from "../util/file-fingerprint.js";
 import type { ExportResult } from "./export-onnx.js";
+import { checkExportable } from "./model-options.js";
 import { npyInt32 } from "./npy.js";
 import { readExportSource, type ExportSource } from "./source.js";
 import { flatToTorchLayout, toTorchLayout } from "./torch-layout.js";
@@ -41,7 +42,11 @@ export function pythonTrainerPath(): string {
   return platform().storage.path.join(projectRoot(), "src", "interop", "python", "mlm_torch.py");
 }
 
-/** The optimizer and masking settings the Python trainer follows (the run's), and its planned steps. */
+/**
+ * The optimizer and masking settings the Python trainer follows (the run's), and its planned steps.
+ * The training masks' rate is trainMaskProb (null: maskProb's), as mlm-ts's training batches; the
+ * dropout rates per place are the model's (config.json's "model").
+ */
 function trainSettings(config: TrainConfig, totalSteps: number): Record<string, unknown> {
   const keys = [
     "learningRate",
@@ -54,6 +59,7 @@ function trainSettings(config: TrainConfig, totalSteps: number): Record<string, 
     "weightDecay",
     "batchSize",
     "maskProb",
+    "trainMaskProb",
     "maskTokenRate",
     "randomTokenRate",
     "seed",
@@ -117,6 +123,7 @@ async function exportData(src: ExportSource): Promise<{
  */
 export async function exportPytorch(runDir: string, outDir: string, version: string): Promise<ExportResult> {
   const src = await readExportSource(runDir, "latest");
+  checkExportable(src.modelConfig, "PyTorch export");
   const { storage } = platform();
   const { specs } = paramLayout(src.modelConfig);
   const step = src.state.step;

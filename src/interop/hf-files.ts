@@ -6,7 +6,9 @@
  * transformers.js chooses its model class from config.json's `model_type`; "bert" with
  * `BertForMaskedLM` makes its fill-mask pipeline feed `input_ids` and `attention_mask` (the graph's
  * inputs; it feeds only the inputs a graph declares) and read `logits`. The architecture itself is the
- * graph's: the `mlm_ts` block records what it is (mlm-ts's post-norm encoder, sinusoidal positions).
+ * graph's: the `mlm_ts` block records what it is (`architecture`, in words, and every model option
+ * under `model`); the BERT fields that can say the same (`hidden_act`, `tie_word_embeddings`) follow
+ * the options too.
  */
 import type { TrainConfig } from "../config.js";
 import type { ModelConfig } from "../model/index.js";
@@ -43,18 +45,39 @@ export function transformersConfig(
     num_hidden_layers: model.numLayers,
     num_attention_heads: model.numHeads,
     intermediate_size: model.dFF,
-    hidden_act: "relu",
+    // transformers' name of the tanh-approximated GELU
+    hidden_act: model.activation === "gelu" ? "gelu_new" : "relu",
     max_position_embeddings: model.maxLen,
+    tie_word_embeddings: model.tieOutput,
     layer_norm_eps: model.lnEps,
     pad_token_id: tokenizer.tokenToId(SPECIAL_TOKENS.pad_token) ?? null,
     mlm_ts: {
       version,
-      architecture:
-        "post-norm encoder, ReLU feed-forward, embedding * sqrt(d_model) + sinusoidal positions, head dense-ReLU-LayerNorm-output",
+      architecture: architectureSummary(model),
       model,
       training: withoutPaths(config),
     },
   };
+}
+
+/**
+ * The architecture in words, e.g. "pre-norm encoder with a final LayerNorm, GELU (tanh) feed-forward,
+ * embedding * sqrt(d_model) + learned positions, head dense-GELU (tanh)-LayerNorm-output tied to the
+ * embedding, with its own bias".
+ *
+ * @example
+ *   architectureSummary(modelConfigOf({ norm: "pre", activation: "gelu" })); // "pre-norm encoder with a final LayerNorm, GELU (tanh) ..."
+ */
+export function architectureSummary(model: ModelConfig): string {
+  const act = model.activation === "gelu" ? "GELU (tanh)" : "ReLU";
+  const encoder = model.norm === "pre" ? "pre-norm encoder with a final LayerNorm" : "post-norm encoder";
+  const positions = {
+    sinusoidal: "sinusoidal positions",
+    "scaled-sinusoidal": "sinusoidal positions * sqrt(d_model)",
+    learned: "learned positions",
+  }[model.positions];
+  const output = model.tieOutput ? "output tied to the embedding, with its own bias" : "output";
+  return `${encoder}, ${act} feed-forward, embedding * sqrt(d_model) + ${positions}, head dense-${act}-LayerNorm-${output}`;
 }
 
 /** The run's settings without its local paths (corpus, tokenizer, cache, run directory), for a folder that is shared. */

@@ -21,6 +21,7 @@ import { Tokenizer } from "../tokenizer/index.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { parseTrainState, type TrainState } from "../train/train-state.js";
 import { PYTORCH_EXPORT_FORMAT, PYTORCH_EXPORT_VERSION } from "./export-pytorch.js";
+import { checkExportable } from "./model-options.js";
 import { fromTorchLayout, toFlat } from "./torch-layout.js";
 
 /** What an import wrote. */
@@ -98,6 +99,7 @@ export async function importPytorch(
   if (!isStep(step)) throw new Error(`${configPath}: "step" must be a whole number >= 0, got ${JSON.stringify(step)}`);
   if (!isObject(cfg.model)) throw new Error(`${configPath}: "model" must be an object`);
   const modelConfig = modelConfigOf(cfg.model, `${configPath} "model"`);
+  checkExportable(modelConfig, `${configPath} "model"`);
   const origin = cfg.mlm_ts;
   if (!isObject(origin) || !isObject(origin.runConfig) || !isObject(origin.state))
     throw new Error(`${configPath}: "mlm_ts" must hold the original run's "runConfig" and "state"`);

@@ -16,5 +16,6 @@ export { encodeModel, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTe
 export { GraphBuilder } from "./onnx-graph.js";
 export { ProtoMessage } from "./protobuf.js";
 export { npyInt32 } from "./npy.js";
-export { javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
+export { architectureSummary, javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
+export { checkExportable, EXPORTED_MODEL_OPTIONS } from "./model-options.js";
 export { torchName, toTorchLayout, fromTorchLayout } from "./torch-layout.js";

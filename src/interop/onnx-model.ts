@@ -2,16 +2,19 @@
  * The masked language model as an ONNX graph (opset 17), for ONNX Runtime and transformers.js:
  *
  *   inputs   input_ids [batch, sequence] int64, attention_mask [batch, sequence] int64 (1 real, 0 pad)
- *   x0       = embed[input_ids] * sqrt(C) + PE[0 .. sequence-1]          [B,L,C]
- *   x        = block_l(x, mask) for l = 0 .. numLayers-1                [B,L,C]
+ *   x0       = embed[input_ids] * sqrt(C) + P[0 .. sequence-1]           [B,L,C]
+ *              P: the sinusoidal table, the same times sqrt(C), or the learned embed.positions
+ *   x        = block_l(x, mask) for l = 0 .. numLayers-1                [B,L,C]  (post- or pre-norm)
+ *   x        = LN_final(x)                                              (pre-norm only)
  *   logits   = head(x)                                                  [B,L,V]  (the output)
  *
  * Padding keys get -1e9 added to their attention scores (mlm-ts's kernels score them -1e9), so the
  * logits at real tokens equal mlm-ts's; the logits at padding positions mean nothing. No dropout.
  *
- * Each architecture piece is one function below (token embedding, positions, attention, feed-forward,
- * block, head), named after what it computes, so that a new model option is a new small function and
- * a choice in `mlmGraph`. Weights keep mlm-ts's names and [in, out] layout, which MatMul takes as is.
+ * Each architecture piece is one function below (token embedding, positions, attention, activation,
+ * feed-forward, blocks, head), named after what it computes, and `mlmGraph` chooses among them by the
+ * model's options; an option value it does not know is refused (model-options.ts), never approximated.
+ * Weights keep mlm-ts's names and [in, out] layout, which MatMul takes as is.
  *
  * @example
  *   const cfg = modelConfigOf({ vocabSize: 50, dModel: 16, numLayers: 2, numHeads: 2, dFF: 32 });
@@ -19,6 +22,7 @@
  *   const chunks = encodeModel(mlmOnnxModel(cfg, tensors, "0.1.0")); // model.onnx, written back to back
  */
 import { paramLayout, positionalEncoding, type ModelConfig, type NamedTensor } from "../model/index.js";
+import { checkExportable } from "./model-options.js";
 import { GraphBuilder } from "./onnx-graph.js";
 import type { OnnxModel } from "./onnx-proto.js";
 
@@ -62,12 +66,31 @@ function scaledTokenEmbedding(ctx: GraphContext, ids: string): string {
   ]);
 }
 
-/** x + PE[0 .. L-1], the fixed sinusoidal table [maxLen, C] sliced to the input's length. */
-function sinusoidalPositions(ctx: GraphContext, x: string, ids: string): string {
-  const { g, cfg } = ctx;
-  const pe = g.weight("positions.sinusoidal", [cfg.maxLen, cfg.dModel], positionalEncoding(cfg.maxLen, cfg.dModel));
+/** x + P[0 .. L-1], rows of a positional table P [maxLen, C] sliced to the input's length. */
+function addPositions(ctx: GraphContext, x: string, ids: string, table: string): string {
+  const { g } = ctx;
   const length = g.op("Shape", [ids], { start: 1, end: 2 }, ["start", "end"]); // [1]: L
-  return g.op("Add", [x, g.op("Slice", [pe, g.ints([0]), length, g.ints([0])])]);
+  return g.op("Add", [x, g.op("Slice", [table, g.ints([0]), length, g.ints([0])])]);
+}
+
+/**
+ * The positional table of the model's `positions` option, [maxLen, C]: the fixed sinusoid, the same
+ * times sqrt(C) in float32 as mlm-ts scales it, or the trained `embed.positions`.
+ */
+function positionTable(ctx: GraphContext): string {
+  const { g, cfg } = ctx;
+  const { maxLen, dModel: C } = cfg;
+  switch (cfg.positions) {
+    case "sinusoidal":
+      return g.weight("positions.sinusoidal", [maxLen, C], positionalEncoding(maxLen, C));
+    case "scaled-sinusoidal": {
+      const scale = Math.fround(Math.sqrt(C));
+      const table = positionalEncoding(maxLen, C).map((v) => scale * v);
+      return g.weight("positions.scaled_sinusoidal", [maxLen, C], table);
+    }
+    case "learned":
+      return ctx.w("embed.positions");
+  }
 }
 
 /** The additive attention mask: 0 at real keys, MASKED_SCORE at padding, [B,1,1,L]. */
@@ -94,23 +117,70 @@ function selfAttention(ctx: GraphContext, x: string, bias: string, p: string): s
   return linear(ctx, g.op("Reshape", [merged, g.ints([0, 0, cfg.dModel])]), `${p}.out`);
 }
 
-/** relu(x @ W1 + b1) @ W2 + b2 of block `p`: [B,L,C] -> [B,L,F] -> [B,L,C]. */
-function reluFeedForward(ctx: GraphContext, x: string, p: string): string {
-  return linear(ctx, ctx.g.op("Relu", [linear(ctx, x, `${p}.fc1`)]), `${p}.fc2`);
+/**
+ * The model's activation, elementwise: Relu, or GELU's tanh approximation as mlm-ts and PyTorch's
+ * `gelu(approximate="tanh")` compute it, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), from Mul, Add
+ * and Tanh (an Erf would be the exact GELU, which differs by up to ~1e-3).
+ */
+function activation(ctx: GraphContext, x: string): string {
+  const { g, cfg } = ctx;
+  switch (cfg.activation) {
+    case "relu":
+      return g.op("Relu", [x]);
+    case "gelu": {
+      const cube = g.op("Mul", [g.op("Mul", [x, x]), x]);
+      const inner = g.op("Add", [x, g.op("Mul", [cube, g.scalar(0.044715)])]);
+      const t = g.op("Tanh", [g.op("Mul", [inner, g.scalar(Math.sqrt(2 / Math.PI))])]);
+      return g.op("Mul", [g.op("Mul", [x, g.scalar(0.5)]), g.op("Add", [t, g.scalar(1)])]);
+    }
+  }
 }
 
-/** The post-norm block l: x1 = LN1(x + attention(x)), x2 = LN2(x1 + ffn(x1)). */
+/** act(x @ W1 + b1) @ W2 + b2 of block `p`: [B,L,C] -> [B,L,F] -> [B,L,C]. */
+function feedForward(ctx: GraphContext, x: string, p: string): string {
+  return linear(ctx, activation(ctx, linear(ctx, x, `${p}.fc1`)), `${p}.fc2`);
+}
+
+/** The post-norm block l: x1 = LN1(x + attention(x)), x2 = LN2(x1 + ffn(x1)); the output x2. */
 function postNormBlock(ctx: GraphContext, x: string, bias: string, l: number): string {
   const { g } = ctx;
   const p = `layers.${l}`;
   const x1 = layerNorm(ctx, g.op("Add", [x, selfAttention(ctx, x, bias, `${p}.attn`)]), `${p}.ln1`);
-  return layerNorm(ctx, g.op("Add", [x1, reluFeedForward(ctx, x1, `${p}.ffn`)]), `${p}.ln2`);
+  return layerNorm(ctx, g.op("Add", [x1, feedForward(ctx, x1, `${p}.ffn`)]), `${p}.ln2`);
 }
 
-/** The MLM head: LN(relu(x @ Wd + bd)) @ Wo + bo, [B,L,C] -> [B,L,V], Wo its own tensor. */
+/** The pre-norm block l: res1 = x + attention(LN1(x)), res2 = res1 + ffn(LN2(res1)); the output res2. */
+function preNormBlock(ctx: GraphContext, x: string, bias: string, l: number): string {
+  const { g } = ctx;
+  const p = `layers.${l}`;
+  const res1 = g.op("Add", [x, selfAttention(ctx, layerNorm(ctx, x, `${p}.ln1`), bias, `${p}.attn`)]);
+  return g.op("Add", [res1, feedForward(ctx, layerNorm(ctx, res1, `${p}.ln2`), `${p}.ffn`)]);
+}
+
+/** Every block in the model's `norm` placement, and the final LayerNorm of pre-norm: [B,L,C] -> [B,L,C]. */
+function encoderBlocks(ctx: GraphContext, x: string, bias: string): string {
+  const { cfg } = ctx;
+  switch (cfg.norm) {
+    case "post":
+      for (let l = 0; l < cfg.numLayers; l++) x = postNormBlock(ctx, x, bias, l);
+      return x;
+    case "pre":
+      for (let l = 0; l < cfg.numLayers; l++) x = preNormBlock(ctx, x, bias, l);
+      return layerNorm(ctx, x, "final.ln");
+  }
+}
+
+/**
+ * The MLM head: hn = LN(act(x @ Wd + bd)), then hn @ Wo + bo with Wo [C,V] its own tensor, or with a
+ * tied output hn @ embed^T + bo (embed [V,C], transposed in the graph so that the file holds it once):
+ * [B,L,C] -> [B,L,V].
+ */
 function mlmHead(ctx: GraphContext, x: string): string {
-  const hidden = layerNorm(ctx, ctx.g.op("Relu", [linear(ctx, x, "head.dense")]), "head.ln");
-  return linear(ctx, hidden, "head.out");
+  const { g, cfg } = ctx;
+  const hidden = layerNorm(ctx, activation(ctx, linear(ctx, x, "head.dense")), "head.ln");
+  if (!cfg.tieOutput) return linear(ctx, hidden, "head.out");
+  const embedT = g.op("Transpose", [ctx.w("embed.weight")], { perm: [1, 0] }, ["perm"]); // [C,V]
+  return g.op("Add", [g.op("MatMul", [hidden, embedT]), ctx.w("head.out.bias")]);
 }
 
 /**
@@ -135,6 +205,7 @@ function weightsByName(cfg: ModelConfig, tensors: readonly NamedTensor[]): Map<s
 
 /** The graph of the model of shape `cfg` with `tensors` (mlm-ts names, [in, out] linear weights). */
 export function mlmGraph(cfg: ModelConfig, tensors: readonly NamedTensor[]): ReturnType<GraphBuilder["graph"]> {
+  checkExportable(cfg, "ONNX export");
   const weights = weightsByName(cfg, tensors);
   const g = new GraphBuilder("mlm-ts");
   const used = new Set<string>();
@@ -151,9 +222,8 @@ export function mlmGraph(cfg: ModelConfig, tensors: readonly NamedTensor[]): Ret
   };
   const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
   const mask = g.input("attention_mask", "int64", ["batch", "sequence"]);
-  let x = sinusoidalPositions(ctx, scaledTokenEmbedding(ctx, ids), ids);
-  const bias = paddingBias(ctx, mask);
-  for (let l = 0; l < cfg.numLayers; l++) x = postNormBlock(ctx, x, bias, l);
+  const x0 = addPositions(ctx, scaledTokenEmbedding(ctx, ids), ids, positionTable(ctx));
+  const x = encoderBlocks(ctx, x0, paddingBias(ctx, mask));
   g.output(mlmHead(ctx, x), "logits", "float", ["batch", "sequence", cfg.vocabSize]);
   return g.graph();
 }

@@ -2,9 +2,11 @@
  * The PyTorch layout of the model's tensors, as the exported `mlm_torch.py` defines its modules:
  * linear weights are [out, in] (nn.Linear) where mlm-ts keeps [in, out], and layer norms call their
  * tensors weight and bias (nn.LayerNorm) where mlm-ts says scale and offset. Every other name is the
- * same: `embed.weight` [V, C], `layers.<l>.attn.{q,k,v,out}.{weight,bias}`,
+ * same: `embed.weight` [V, C], `embed.positions` [maxLen, C] (learned positions only; like the
+ * embedding, not transposed), `layers.<l>.attn.{q,k,v,out}.{weight,bias}`,
  * `layers.<l>.{ln1,ln2}.{weight,bias}`, `layers.<l>.ffn.{fc1,fc2}.{weight,bias}`,
- * `head.dense.{weight,bias}`, `head.ln.{weight,bias}`, `head.out.{weight,bias}`.
+ * `final.ln.{weight,bias}` (pre-norm only), `head.dense.{weight,bias}`, `head.ln.{weight,bias}`,
+ * `head.out.{weight,bias}` (only `head.out.bias` when the output is tied to `embed.weight`).
  *
  * @example
  *   const { specs, total } = paramLayout(modelConfigOf({ vocabSize: 50, dModel: 16, numLayers: 1, numHeads: 2, dFF: 32 }));

@@ -1,86 +1,143 @@
-// A trained tiny model exported to ONNX runs in onnxruntime-web (WebAssembly, in Node): its logits at
-// every real token of a padded batch equal mlm-ts's within 1e-4 of their range, the file passes
-// Python onnx's full checker, and the files beside it are what transformers.js reads.
+// Trained tiny models of each architecture option exported to ONNX run in onnxruntime-web
+// (WebAssembly, in Node): their logits at every real token of a padded batch equal mlm-ts's within 1e-4
+// of their range, every file passes Python onnx's full checker, and the files beside them are what
+// transformers.js reads. A model option the export does not know is refused, naming the key.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-web";
-import { batchOf } from "../../src/data/index.js";
-import { exportOnnx, javascriptTokenizerWarnings, ONNX_EXPORT_FILES } from "../../src/interop/index.js";
+import { exportOnnx, javascriptTokenizerWarnings, mlmOnnxModel, ONNX_EXPORT_FILES } from "../../src/interop/index.js";
+import { modelConfigOf, paramLayout, tensorViews, type ModelConfig } from "../../src/model/index.js";
 import { loadModel } from "../../src/pipelines/index.js";
-import { python, relativeToRange, trainTinyInteropRun } from "./tiny-interop-run.js";
+import {
+  ARCHITECTURES,
+  logitsError,
+  paddedBatch,
+  PARITY_SENTENCES,
+  python,
+  trainTinyInteropRun,
+} from "./tiny-interop-run.js";
 
-const SENTENCES = [
-  "the red cat sat on the [MASK].",
-  "the old fish sat on the pond.",
-  "cow",
-  "the happy young dog sat.",
-];
-
-test("the ONNX export gives mlm-ts's logits in onnxruntime-web, padded batches included", async (t) => {
-  const { dir, runDir } = await trainTinyInteropRun();
-  const out = join(dir, "onnx");
-  const result = await exportOnnx(runDir, out, "test");
-  assert.equal(result.checkpointDir, join(runDir, "best"));
-  assert.equal(result.warnings.length, 1, "the tutorial's ## tokenizer is named as a limit of JavaScript tokenizers");
-  const modelPath = join(out, ONNX_EXPORT_FILES.model);
-  python(
-    ["-c", "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)", modelPath],
-    ["onnx"],
-  );
-
+/** The ONNX model at `modelPath` run on `sentences` padded to one batch, against mlm-ts's run `runDir`. */
+async function onnxParity(runDir: string, modelPath: string): Promise<{ error: number; count: number }> {
   const loaded = await loadModel(runDir);
   try {
-    const { tokenizer, model } = loaded;
     const V = loaded.modelConfig.vocabSize;
-    const encoded = SENTENCES.map((s) => Array.from(tokenizer.encodeIds(s)));
-    const L = Math.max(...encoded.map((e) => e.length));
-    const pad = tokenizer.tokenToId("[PAD]")!;
-    const ids = new BigInt64Array(SENTENCES.length * L).fill(BigInt(pad));
-    const mask = new BigInt64Array(SENTENCES.length * L);
-    encoded.forEach((e, b) => e.forEach((id, i) => ((ids[b * L + i] = BigInt(id)), (mask[b * L + i] = 1n))));
-
-    ort.env.wasm.numThreads = 1;
+    const batch = paddedBatch(loaded.tokenizer, PARITY_SENTENCES);
+    const dims = [PARITY_SENTENCES.length, batch.L];
     const session = await ort.InferenceSession.create(readFileSync(modelPath));
-    assert.deepEqual(session.inputNames, ["input_ids", "attention_mask"]);
-    assert.deepEqual(session.outputNames, ["logits"]);
-    const output = await session.run({
-      input_ids: new ort.Tensor("int64", ids, [SENTENCES.length, L]),
-      attention_mask: new ort.Tensor("int64", mask, [SENTENCES.length, L]),
-    });
-    const logits = output.logits;
-    assert.deepEqual(logits.dims, [SENTENCES.length, L, V]);
-    const onnxValues = logits.data as Float32Array;
-
-    // mlm-ts's logits at every real token, sentence by sentence, against the same rows of the batch
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    encoded.forEach((e, b) => {
-      const rows = e.map((_, i) => i);
-      const expected = model.logits(batchOf([{ ids: e }]), rows);
-      ours.push(...expected);
-      theirs.push(...onnxValues.subarray(b * L * V, (b * L + e.length) * V));
-    });
-    const error = relativeToRange(theirs, ours);
-    t.diagnostic(`largest logit difference / range: ${error.toExponential(2)} over ${ours.length} logits`);
-    assert.ok(error <= 1e-4, `ONNX logits differ from mlm-ts's by ${error} of their range`);
-    await session.release();
+    try {
+      assert.deepEqual(session.inputNames, ["input_ids", "attention_mask"]);
+      assert.deepEqual(session.outputNames, ["logits"]);
+      const output = await session.run({
+        input_ids: new ort.Tensor("int64", BigInt64Array.from(batch.ids, BigInt), dims),
+        attention_mask: new ort.Tensor("int64", BigInt64Array.from(batch.mask, BigInt), dims),
+      });
+      assert.deepEqual(output.logits.dims, [...dims, V]);
+      return logitsError(loaded.model, batch, output.logits.data as Float32Array, V);
+    } finally {
+      await session.release();
+    }
   } finally {
     loaded.dispose();
   }
+}
 
+test("ONNX exports of every architecture option give mlm-ts's logits in onnxruntime-web, padded batches included", async (t) => {
+  ort.env.wasm.numThreads = 1;
+  const modelPaths: string[] = [];
+  let first: { out: string; runDir: string } | null = null;
+  for (const arch of ARCHITECTURES) {
+    const { dir, runDir } = await trainTinyInteropRun(40, arch.options);
+    const out = join(dir, "onnx");
+    const result = await exportOnnx(runDir, out, "test");
+    assert.equal(result.checkpointDir, join(runDir, "best"));
+    assert.equal(result.warnings.length, 1, "the tutorial's ## tokenizer is named as a limit of JavaScript tokenizers");
+    const modelPath = join(out, ONNX_EXPORT_FILES.model);
+    modelPaths.push(modelPath);
+    first ??= { out, runDir };
+    const { error, count } = await onnxParity(runDir, modelPath);
+    t.diagnostic(`${arch.name}: largest logit difference / range ${error.toExponential(2)} over ${count} logits`);
+    assert.ok(error <= 1e-4, `${arch.name}: ONNX logits differ from mlm-ts's by ${error} of their range`);
+
+    const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
+    const model = (config.mlm_ts as { model: ModelConfig }).model;
+    for (const [key, value] of Object.entries(arch.options))
+      assert.deepEqual(model[key as keyof ModelConfig], value, key);
+    assert.equal(config.hidden_act, model.activation === "gelu" ? "gelu_new" : "relu");
+    assert.equal(config.tie_word_embeddings, model.tieOutput);
+  }
+  python(
+    [
+      "-c",
+      "import onnx, sys\nfor p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)",
+      ...modelPaths,
+    ],
+    ["onnx"],
+  );
+
+  // The files beside the model (the tutorial's architecture)
+  const { out, runDir } = first!;
   const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(config.model_type, "bert");
-  assert.equal(config.vocab_size, loaded.modelConfig.vocabSize);
+  assert.equal(config.vocab_size, 100);
   assert.equal(config.num_hidden_layers, 2);
-  const training = (config.mlm_ts as { training: Record<string, unknown> }).training;
-  assert.equal(training.dModel, 32);
-  assert.ok(!("data" in training) && !("outDir" in training), "no local paths in a folder meant to be shared");
+  const mlmTs = config.mlm_ts as { architecture: string; training: Record<string, unknown> };
+  assert.match(mlmTs.architecture, /^post-norm encoder, ReLU feed-forward, .*sinusoidal positions/);
+  assert.equal(mlmTs.training.dModel, 32);
+  assert.ok(
+    !("data" in mlmTs.training) && !("outDir" in mlmTs.training),
+    "no local paths in a folder meant to be shared",
+  );
   const tokConfig = JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(tokConfig.mask_token, "[MASK]");
   assert.equal(tokConfig.model_max_length, 16);
   assert.equal(readFileSync(join(out, "tokenizer.json"), "utf8"), readFileSync(join(runDir, "tokenizer.json"), "utf8"));
+});
+
+test("the ONNX graph holds a tied embedding once, the learned positions as a weight, and GELU without Erf", () => {
+  const cfg = modelConfigOf({
+    vocabSize: 50,
+    dModel: 16,
+    numLayers: 1,
+    numHeads: 2,
+    dFF: 32,
+    norm: "pre",
+    activation: "gelu",
+    tieOutput: true,
+    positions: "learned",
+  });
+  const { specs, total } = paramLayout(cfg);
+  const graph = mlmOnnxModel(cfg, tensorViews(specs, new Float32Array(total)), "test").graph;
+  const names = graph.initializers.map((i) => i.name);
+  for (const name of ["embed.weight", "embed.positions", "final.ln.scale", "head.out.bias"])
+    assert.ok(names.includes(name), name);
+  assert.equal(names.filter((n) => n === "embed.weight").length, 1);
+  assert.ok(!names.includes("head.out.weight") && !names.some((n) => n.startsWith("positions.")));
+  const ops = new Set(graph.nodes.map((n) => n.opType));
+  assert.ok(ops.has("Tanh") && !ops.has("Erf") && !ops.has("Relu"));
+});
+
+test("a model option the exports do not support is refused, naming the key", () => {
+  const cfg = modelConfigOf({ vocabSize: 50, dModel: 16, numLayers: 1, numHeads: 2, dFF: 32 });
+  const { specs, total } = paramLayout(cfg);
+  const tensors = tensorViews(specs, new Float32Array(total));
+  for (const [key, value] of [
+    ["norm", "sandwich"],
+    ["activation", "swish"],
+    ["positions", "rotary"],
+  ] as const) {
+    const odd = { ...cfg, [key]: value } as unknown as ModelConfig;
+    assert.throws(
+      () => mlmOnnxModel(odd, tensors, "test"),
+      (err: Error) => {
+        assert.match(err.message, new RegExp(`^ONNX export: the model option "${key}" = "${value}" is not supported`));
+        assert.ok(!err.message.includes("\n"));
+        return true;
+      },
+    );
+  }
 });
 
 test("the JavaScript-tokenizer warning names continuing_subword_prefix only when a BPE has one", () => {

@@ -1,18 +1,29 @@
-// The PyTorch round trip with Debian's python3-torch: export a trained tiny run, check that
-// mlm_torch.py's model gives mlm-ts's logits (within 1e-4 of their range) and validation loss, train
-// it with two DDP processes (gloo on CPU, torch.distributed.run --standalone: localhost, a free port),
-// import the result, get PyTorch's validation loss back from `mlm eval` (within 1e-5 relative) and
-// resume two steps in mlm-ts. Then: every bad header of an imported folder is a one-line error.
+// The PyTorch round trip with Debian's python3-torch: export a trained tiny run of the fast recipe's
+// architecture (pre-norm, GELU, tied output; dropout at one place, its own training mask rate), check
+// that mlm_torch.py's model gives mlm-ts's logits (within 1e-4 of their range) and validation loss,
+// train it with two DDP processes (gloo on CPU, torch.distributed.run on localhost at a free port),
+// import the result, get PyTorch's validation loss back from `mlm eval` (within 1e-5 relative)
+// and resume two steps in mlm-ts. The logits of the other architectures' exports match too (one Python
+// process for all). Then: every bad header of an imported folder is a one-line error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
-import { batchOf } from "../../src/data/index.js";
 import { exportPytorch, importPytorch, npyInt32 } from "../../src/interop/index.js";
 import { loadModel } from "../../src/pipelines/index.js";
 import { main } from "../../src/cli/main.js";
 import { captureOutput } from "./capture.js";
-import { python, relativeToRange, trainTinyInteropRun } from "./tiny-interop-run.js";
+import {
+  ARCHITECTURES,
+  FAST_ARCHITECTURE,
+  logitsError,
+  paddedBatch,
+  PARITY_SENTENCES,
+  python,
+  trainTinyInteropRun,
+  type PaddedBatch,
+} from "./tiny-interop-run.js";
 
 /** The values of a float32 .npy file (numpy.save of a C-ordered array). */
 function readNpyFloat32(path: string): { shape: number[]; data: Float32Array } {
@@ -32,6 +43,33 @@ function readNpyFloat32(path: string): { shape: number[]; data: Float32Array } {
   };
 }
 
+/** A TCP port free on localhost now (the system's choice). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The tensor names in a safetensors file's header. */
+function safetensorsNames(path: string): string[] {
+  const b = readFileSync(path);
+  const header = JSON.parse(b.subarray(8, 8 + Number(b.readBigUInt64LE(0))).toString("utf8")) as object;
+  return Object.keys(header).filter((k) => k !== "__metadata__");
+}
+
+/** Writes the batch's ids and mask as int32 .npy files in `dir`; returns their paths. */
+function writeBatch(dir: string, batch: PaddedBatch): [string, string] {
+  const shape = [batch.encoded.length, batch.L];
+  writeFileSync(join(dir, "ids.npy"), Buffer.concat(npyInt32(batch.ids, shape)));
+  writeFileSync(join(dir, "mask.npy"), Buffer.concat(npyInt32(batch.mask, shape)));
+  return [join(dir, "ids.npy"), join(dir, "mask.npy")];
+}
+
 /** What mlm_torch.py imports besides the standard library. */
 const TORCH = ["numpy", "torch"] as const;
 
@@ -44,44 +82,40 @@ async function evalLoss(runDir: string): Promise<number> {
 }
 
 test("export to PyTorch, train with two DDP processes, import, evaluate and resume in mlm-ts", async (t) => {
-  const { dir, runDir } = await trainTinyInteropRun();
+  const { dir, runDir } = await trainTinyInteropRun(40, {
+    ...FAST_ARCHITECTURE,
+    dropoutHidden: 0.1,
+    trainMaskProb: 0.4,
+  });
   const exported = join(dir, "torch");
   const result = await exportPytorch(runDir, exported, "test");
   assert.equal(result.checkpointDir, join(runDir, "last-00000040"));
   assert.deepEqual(result.warnings, []);
   for (const f of ["mlm_torch.py", "model.safetensors", "optimizer.safetensors", "data/valid_labels.npy"])
     assert.ok(existsSync(join(exported, f)), f);
+  const names = safetensorsNames(join(exported, "model.safetensors"));
+  assert.ok(names.includes("final.ln.weight") && names.includes("head.out.bias"), names.join(" "));
+  assert.ok(!names.includes("head.out.weight"), "a tied output has no weight of its own");
+  const exportedConfig = JSON.parse(readFileSync(join(exported, "config.json"), "utf8")) as {
+    model: Record<string, unknown>;
+    train: Record<string, unknown>;
+  };
+  assert.equal(exportedConfig.model.dropoutHidden, 0.1);
+  assert.equal(exportedConfig.train.trainMaskProb, 0.4);
   const script = join(exported, "mlm_torch.py");
 
   // Logits of a padded batch: PyTorch against mlm-ts at every real token.
   const loaded = await loadModel(join(runDir, "last-00000040"));
   try {
     const V = loaded.modelConfig.vocabSize;
-    const encoded = ["the red cat sat on the [MASK].", "cow", "the old fish sat on the pond."].map((s) =>
-      Array.from(loaded.tokenizer.encodeIds(s)),
-    );
-    const L = Math.max(...encoded.map((e) => e.length));
-    const ids = new Int32Array(encoded.length * L);
-    const mask = new Int32Array(encoded.length * L);
-    encoded.forEach((e, b) => e.forEach((id, i) => ((ids[b * L + i] = id), (mask[b * L + i] = 1))));
-    writeFileSync(join(dir, "ids.npy"), Buffer.concat(npyInt32(ids, [encoded.length, L])));
-    writeFileSync(join(dir, "mask.npy"), Buffer.concat(npyInt32(mask, [encoded.length, L])));
-    python([script, "logits", exported, join(dir, "ids.npy"), join(dir, "mask.npy"), join(dir, "logits.npy")], TORCH);
+    const batch = paddedBatch(loaded.tokenizer, PARITY_SENTENCES);
+    python([script, "logits", exported, ...writeBatch(dir, batch), join(dir, "logits.npy")], TORCH);
     const torch = readNpyFloat32(join(dir, "logits.npy"));
-    assert.deepEqual(torch.shape, [encoded.length, L, V]);
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    encoded.forEach((e, b) => {
-      ours.push(
-        ...loaded.model.logits(
-          batchOf([{ ids: e }]),
-          e.map((_, i) => i),
-        ),
-      );
-      theirs.push(...torch.data.subarray(b * L * V, (b * L + e.length) * V));
-    });
-    const error = relativeToRange(theirs, ours);
-    t.diagnostic(`PyTorch logits: largest difference / range ${error.toExponential(2)} over ${ours.length} logits`);
+    assert.deepEqual(torch.shape, [batch.encoded.length, batch.L, V]);
+    const { error, count } = logitsError(loaded.model, batch, torch.data, V);
+    t.diagnostic(
+      `fast recipe's: PyTorch logits, largest difference / range ${error.toExponential(2)} over ${count} logits`,
+    );
     assert.ok(error <= 1e-4, `PyTorch logits differ from mlm-ts's by ${error} of their range`);
   } finally {
     loaded.dispose();
@@ -100,7 +134,14 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
     [
       "-m",
       "torch.distributed.run",
-      "--standalone",
+      // Not --standalone: torch 1.13 puts its store on port 29400 whatever runs there, so two test runs
+      // on one machine (other checkouts) would join each other's rendezvous and break when one ends.
+      "--nnodes",
+      "1",
+      "--master_addr",
+      "127.0.0.1",
+      "--master_port",
+      String(await freePort()),
       "--nproc_per_node",
       "2",
       // Python 3.11 cannot parse torch 1.13's default "-r 0" (an enum change), so stdout is redirected
@@ -147,6 +188,59 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
     step: number;
   };
   assert.equal(last.step, 46);
+});
+
+test("PyTorch exports of the other architecture options give mlm-ts's logits, padded batches included", async (t) => {
+  const cases: { name: string; exported: string; runDir: string; dir: string; batch: PaddedBatch }[] = [];
+  for (const arch of ARCHITECTURES.filter((a) => a.options !== FAST_ARCHITECTURE)) {
+    const { dir, runDir } = await trainTinyInteropRun(40, arch.options);
+    const exported = join(dir, "torch");
+    await exportPytorch(runDir, exported, "test");
+    const names = safetensorsNames(join(exported, "model.safetensors"));
+    assert.equal(names.includes("embed.positions"), arch.options.positions === "learned", arch.name);
+    assert.equal(names.includes("final.ln.weight"), arch.options.norm === "pre", arch.name);
+    assert.equal(names.includes("head.out.weight"), arch.options.tieOutput !== true, arch.name);
+    const loaded = await loadModel(join(runDir, "last-00000040"));
+    const batch = paddedBatch(loaded.tokenizer, PARITY_SENTENCES);
+    loaded.dispose();
+    writeBatch(dir, batch);
+    cases.push({ name: arch.name, exported, runDir, dir, batch });
+  }
+  // One Python process (torch's start-up is most of a call) runs `logits` for every export ...
+  const call = cases.flatMap((c) => [
+    c.exported,
+    join(c.dir, "ids.npy"),
+    join(c.dir, "mask.npy"),
+    join(c.dir, "logits.npy"),
+  ]);
+  // ... and names the key of a model option it does not implement.
+  const refusal = python(
+    [
+      "-c",
+      "import sys\nsys.path.insert(0, sys.argv[1])\nimport mlm_torch\n" +
+        "for i in range(1, len(sys.argv), 4): mlm_torch.main(['logits', *sys.argv[i:i + 4]])\n" +
+        "try: mlm_torch.check_model_config({'norm': 'sandwich'}, 'config.json')\n" +
+        "except ValueError as err: print(err)",
+      ...call,
+    ],
+    TORCH,
+  );
+  assert.match(refusal, /^config\.json: the model option "norm" = 'sandwich' is not implemented/);
+  for (const c of cases) {
+    const loaded = await loadModel(join(c.runDir, "last-00000040"));
+    try {
+      const V = loaded.modelConfig.vocabSize;
+      const torch = readNpyFloat32(join(c.dir, "logits.npy"));
+      assert.deepEqual(torch.shape, [c.batch.encoded.length, c.batch.L, V]);
+      const { error, count } = logitsError(loaded.model, c.batch, torch.data, V);
+      t.diagnostic(
+        `${c.name}: PyTorch logits, largest difference / range ${error.toExponential(2)} over ${count} logits`,
+      );
+      assert.ok(error <= 1e-4, `${c.name}: PyTorch logits differ from mlm-ts's by ${error} of their range`);
+    } finally {
+      loaded.dispose();
+    }
+  }
 });
 
 test("import checks every file before writing: bad headers, shapes, steps and formats are one-line errors", async () => {
@@ -235,6 +329,10 @@ test("import checks every file before writing: bad headers, shapes, steps and fo
   await refuses(
     editConfig((c) => ((c.model as Record<string, unknown>).dModel = 64)),
     /model\.safetensors: tensor "embed\.weight" has shape \[\d+, 32\], expected \[\d+, 64\]/,
+  );
+  await refuses(
+    editConfig((c) => ((c.model as Record<string, unknown>).norm = "sandwich")),
+    /config\.json "model".*norm.*sandwich/,
   );
   await refuses(join(dir, "nowhere"), /nowhere: no config\.json/);
 

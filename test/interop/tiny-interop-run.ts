@@ -6,6 +6,12 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pickKeys } from "../../src/config/resolve.js";
+import { RECIPES } from "../../src/config/recipes.js";
+import type { TrainConfig } from "../../src/config.js";
+import { batchOf } from "../../src/data/index.js";
+import { MODEL_KEYS, type MlmModel } from "../../src/model/index.js";
+import type { Tokenizer } from "../../src/tokenizer/index.js";
 import { train } from "../../src/train/trainer.js";
 import { tinyRunConfig, tinySentences } from "../pipelines/tiny-run.js";
 import { tempDir } from "../temp-dir.js";
@@ -53,8 +59,25 @@ export interface TinyInteropRun {
   runDir: string;
 }
 
-/** Trains the tiny model for `steps` steps into a fresh temporary folder. */
-export async function trainTinyInteropRun(steps = 40): Promise<TinyInteropRun> {
+/** The model keys of the fast recipe: pre-norm, GELU, an output tied to the embedding, its init scale, no dropout. */
+export const FAST_ARCHITECTURE: Partial<TrainConfig> = pickKeys(
+  RECIPES.fast,
+  MODEL_KEYS.filter((k) => k in RECIPES.fast),
+);
+
+/** Architectures the export tests cover, each a tiny run's model options. */
+export const ARCHITECTURES: readonly { name: string; options: Partial<TrainConfig> }[] = [
+  { name: "tutorial (post-norm, ReLU, sinusoidal, own output)", options: {} },
+  {
+    name: "pre-norm, GELU, tied output, learned positions",
+    options: { norm: "pre", activation: "gelu", tieOutput: true, positions: "learned", embedInitStd: 0.18 },
+  },
+  { name: "scaled sinusoidal positions", options: { positions: "scaled-sinusoidal", embedInitStd: 0.18 } },
+  { name: "fast recipe's", options: FAST_ARCHITECTURE },
+];
+
+/** Trains the tiny model (with `options` over its settings) for `steps` steps into a fresh temporary folder. */
+export async function trainTinyInteropRun(steps = 40, options: Partial<TrainConfig> = {}): Promise<TinyInteropRun> {
   const dir = tempDir("mlm-interop-");
   const corpusPath = join(dir, "corpus.txt");
   writeFileSync(corpusPath, tinySentences().join("\n") + "\n");
@@ -66,6 +89,7 @@ export async function trainTinyInteropRun(steps = 40): Promise<TinyInteropRun> {
     lrSchedule: "constant",
     dropout: 0.1,
     seed: 3,
+    ...options,
   });
   const summary = await train(config, { log: () => {} });
   return { dir, corpusPath, runDir: summary.runDir };
@@ -82,4 +106,54 @@ export function relativeToRange(values: ArrayLike<number>, reference: ArrayLike<
     worst = Math.max(worst, Math.abs(values[i] - reference[i]));
   }
   return worst / (hi - lo);
+}
+
+/** Sentences of the tiny corpus's words, of different lengths, for padded batches. */
+export const PARITY_SENTENCES = [
+  "the red cat sat on the [MASK].",
+  "the old fish sat on the pond.",
+  "cow",
+  "the happy young dog sat.",
+];
+
+/** A batch of sentences padded to the longest: ids ([PAD] after each) and mask (1 real, 0 padding), [B, L]. */
+export interface PaddedBatch {
+  encoded: number[][];
+  L: number;
+  ids: Int32Array;
+  mask: Int32Array;
+}
+
+export function paddedBatch(tokenizer: Tokenizer, sentences: readonly string[]): PaddedBatch {
+  const encoded = sentences.map((s) => Array.from(tokenizer.encodeIds(s)));
+  const L = Math.max(...encoded.map((e) => e.length));
+  const ids = new Int32Array(encoded.length * L).fill(tokenizer.tokenToId("[PAD]")!);
+  const mask = new Int32Array(encoded.length * L);
+  encoded.forEach((e, b) => e.forEach((id, i) => ((ids[b * L + i] = id), (mask[b * L + i] = 1))));
+  return { encoded, L, ids, mask };
+}
+
+/**
+ * How far another engine's logits [B, L, V] of `batch` are from mlm-ts's, at every real token: the
+ * largest difference divided by the range of mlm-ts's (sentence by sentence, unpadded), and how many
+ * logits were compared.
+ */
+export function logitsError(
+  model: MlmModel,
+  batch: PaddedBatch,
+  values: Float32Array,
+  V: number,
+): { error: number; count: number } {
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  batch.encoded.forEach((e, b) => {
+    ours.push(
+      ...model.logits(
+        batchOf([{ ids: e }]),
+        e.map((_, i) => i),
+      ),
+    );
+    theirs.push(...values.subarray(b * batch.L * V, (b * batch.L + e.length) * V));
+  });
+  return { error: relativeToRange(theirs, ours), count: ours.length };
 }

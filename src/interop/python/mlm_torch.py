@@ -11,7 +11,8 @@ The export folder DIR holds:
                           optimizer and masking settings, the special token ids, the step reached, and
                           what `mlm import` needs to make an mlm-ts run again
   model.safetensors      float32 weights, PyTorch names and layout ([out, in] linear weights): see
-                          MlmModel below for every name
+                          MlmModel below for every name; the model options (positions, norm,
+                          activation, tieOutput) add or remove tensors
   optimizer.safetensors  (when the run had Adam moments) "exp_avg.<name>" and "exp_avg_sq.<name>" for
                           each weight, same shapes; metadata {"step": "N"}
   tokenizer.json         the run's tokenizer (Hugging Face's format)
@@ -32,9 +33,12 @@ Commands (a single process, or N processes with torchrun):
 
 Training: DistributedDataParallel over gloo (CPU) or nccl (CUDA, when torchrun gives each process a
 GPU); --batch-size is the global batch (mlm-ts's batchSize by default), split evenly over the
-processes; each process draws its own masks (mlm-ts's rule: maskProb, maskTokenRate, randomTokenRate)
-from a generator seeded with (seed, rank, step), pads its sentences to the longest, and the loss is the
-mean cross-entropy over its masked tokens (DDP averages the processes' gradients). Gradients are
+processes; each process draws its own masks (mlm-ts's rule: trainMaskProb, or maskProb when null;
+maskTokenRate, randomTokenRate) from a generator seeded with (seed, rank, step), pads its sentences to
+the longest, and the loss is the mean cross-entropy over its masked tokens (DDP averages the processes'
+gradients). Dropout is mlm-ts's, place by place: dropoutEmbedding, dropoutAttention (the attention
+output), dropoutHidden (the feed-forward hidden units) and dropoutResidual (the feed-forward output),
+each "dropout" when null. Gradients are
 clipped to the run's global norm, then Adam (AdamW with weight decay on matrices when the run had it)
 at the run's learning-rate schedule continues from the exported step and moments.
 
@@ -153,6 +157,42 @@ def sinusoidal_table(max_len, C):
     return torch.from_numpy(pe)
 
 
+# The model options this file implements, with their values; load_model refuses any other value (and
+# any model key it does not know, at a value other than the tutorial's), so it never trains or scores
+# a model other than mlm-ts's.
+MODEL_OPTIONS = {
+    "positions": ("sinusoidal", "scaled-sinusoidal", "learned"),
+    "norm": ("post", "pre"),
+    "activation": ("relu", "gelu"),
+    "tieOutput": (False, True),
+}
+SIZE_KEYS = ("vocabSize", "dModel", "numLayers", "numHeads", "dFF", "maxLen", "lnEps", "embedInitStd")
+DROPOUT_PLACES = ("Embedding", "Attention", "Hidden", "Residual")
+
+
+def check_model_config(model_cfg, source):
+    """Refuses, naming the key, a model option this file does not implement."""
+    known = set(MODEL_OPTIONS) | set(SIZE_KEYS) | {"dropout"} | {f"dropout{p}" for p in DROPOUT_PLACES}
+    for key, value in model_cfg.items():
+        if key not in known:
+            raise ValueError(f'{source}: the model option "{key}" is not implemented by mlm_torch.py')
+        if key in MODEL_OPTIONS and value not in MODEL_OPTIONS[key]:
+            raise ValueError(f'{source}: the model option "{key}" = {value!r} is not implemented (supported: {MODEL_OPTIONS[key]})')
+
+
+def dropout_rate(cfg, place):
+    """The dropout probability at `place` (Embedding, Attention, Hidden, Residual): its own key, else "dropout"."""
+    rate = cfg.get(f"dropout{place}")
+    return cfg["dropout"] if rate is None else rate
+
+
+def activation(cfg):
+    """ReLU, or GELU's tanh approximation (mlm-ts's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if cfg["activation"] == "gelu":
+        return lambda x: F.gelu(x, approximate="tanh")
+    return torch.relu
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention: q, k, v, out are nn.Linear(C, C); padding keys get MASKED_SCORE."""
 
@@ -171,82 +211,138 @@ class SelfAttention(nn.Module):
         return self.out(out)
 
 
-class ReluFeedForward(nn.Module):
-    """fc2(dropout(relu(fc1(x)))): C -> F -> C."""
+class FeedForward(nn.Module):
+    """fc2(dropout_hidden(act(fc1(x)))): C -> F -> C, act ReLU or GELU (tanh)."""
 
-    def __init__(self, C, F_, dropout):
+    def __init__(self, cfg):
         super().__init__()
+        C, F_ = cfg["dModel"], cfg["dFF"]
         self.fc1, self.fc2 = nn.Linear(C, F_), nn.Linear(F_, C)
-        self.drop = nn.Dropout(dropout)
+        self.act = activation(cfg)
+        self.drop = nn.Dropout(dropout_rate(cfg, "Hidden"))
 
     def forward(self, x):
-        return self.fc2(self.drop(torch.relu(self.fc1(x))))
+        return self.fc2(self.drop(self.act(self.fc1(x))))
 
 
-class PostNormBlock(nn.Module):
-    """x1 = ln1(x + drop(attn(x))), x2 = ln2(x1 + drop(ffn(x1))): mlm-ts's (the tutorial's) block."""
+class Block(nn.Module):
+    """One encoder block, ln1/ln2 placed by cfg["norm"]; drop_att on the attention output, drop_res on
+    the feed-forward output.
+      post (the tutorial's): x1 = ln1(x + drop_att(attn(x))), out = ln2(x1 + drop_res(ffn(x1)))
+      pre:                   r1 = x + drop_att(attn(ln1(x))), out = r1 + drop_res(ffn(ln2(r1)))"""
 
     def __init__(self, cfg):
         super().__init__()
         C = cfg["dModel"]
+        self.pre = cfg["norm"] == "pre"
         self.attn = SelfAttention(C, cfg["numHeads"])
         self.ln1 = nn.LayerNorm(C, eps=cfg["lnEps"])
-        self.ffn = ReluFeedForward(C, cfg["dFF"], cfg["dropout"])
+        self.ffn = FeedForward(cfg)
         self.ln2 = nn.LayerNorm(C, eps=cfg["lnEps"])
-        self.drop = nn.Dropout(cfg["dropout"])
+        self.drop_att = nn.Dropout(dropout_rate(cfg, "Attention"))
+        self.drop_res = nn.Dropout(dropout_rate(cfg, "Residual"))
 
     def forward(self, x, key_bias):
-        x1 = self.ln1(x + self.drop(self.attn(x, key_bias)))
-        return self.ln2(x1 + self.drop(self.ffn(x1)))
+        if self.pre:
+            r1 = x + self.drop_att(self.attn(self.ln1(x), key_bias))
+            return r1 + self.drop_res(self.ffn(self.ln2(r1)))
+        x1 = self.ln1(x + self.drop_att(self.attn(x, key_bias)))
+        return self.ln2(x1 + self.drop_res(self.ffn(x1)))
+
+
+class Embedding(nn.Module):
+    """weight [V,C] (scaled by sqrt(C) in the forward) and, with learned positions, positions [maxLen,C]."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        V, C, L = cfg["vocabSize"], cfg["dModel"], cfg["maxLen"]
+        self.weight = nn.Parameter(torch.zeros(V, C))
+        if cfg["positions"] == "learned":
+            self.positions = nn.Parameter(torch.zeros(L, C))
+        else:
+            table = sinusoidal_table(L, C)
+            if cfg["positions"] == "scaled-sinusoidal":
+                table = table * float(np.float32(math.sqrt(C)))  # sqrt(C) rounded to float32, as mlm-ts scales it
+            self.register_buffer("positions", table, persistent=False)
+
+    def forward(self, ids):  # [B,L] -> [B,L,C]
+        C = self.weight.shape[1]
+        return F.embedding(ids, self.weight) * math.sqrt(C) + self.positions[: ids.shape[1]]
+
+
+class FinalNorm(nn.Module):
+    """The LayerNorm after the last pre-norm block: final.ln."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.ln = nn.LayerNorm(cfg["dModel"], eps=cfg["lnEps"])
+
+    def forward(self, x):
+        return self.ln(x)
+
+
+class TiedOutput(nn.Module):
+    """The output layer tied to the embedding: logits = x @ embed.weight^T + bias; only the bias is its own."""
+
+    def __init__(self, V):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(V))
+
+    def forward(self, x, embed_weight):
+        return F.linear(x, embed_weight, self.bias)
 
 
 class MlmHead(nn.Module):
-    """out(ln(relu(dense(x)))): C -> C -> V, its output weight its own tensor."""
+    """out(ln(act(dense(x)))): C -> C -> V; out an nn.Linear(C, V), or TiedOutput with a tied output."""
 
     def __init__(self, cfg):
         super().__init__()
         C = cfg["dModel"]
         self.dense = nn.Linear(C, C)
+        self.act = activation(cfg)
         self.ln = nn.LayerNorm(C, eps=cfg["lnEps"])
-        self.out = nn.Linear(C, cfg["vocabSize"])
+        self.tied = cfg["tieOutput"]
+        self.out = TiedOutput(cfg["vocabSize"]) if self.tied else nn.Linear(C, cfg["vocabSize"])
 
-    def forward(self, x):
-        return self.out(self.ln(torch.relu(self.dense(x))))
+    def forward(self, x, embed_weight):
+        h = self.ln(self.act(self.dense(x)))
+        return self.out(h, embed_weight) if self.tied else self.out(h)
 
 
 class MlmModel(nn.Module):
-    """embed.weight [V,C]; layers.<l>.{attn.{q,k,v,out},ln1,ffn.{fc1,fc2},ln2}; head.{dense,ln,out}."""
+    """embed.weight [V,C] (embed.positions [maxLen,C] when learned); layers.<l>.{attn.{q,k,v,out},ln1,
+    ffn.{fc1,fc2},ln2}; final.ln (pre-norm); head.{dense,ln,out} (head.out.bias only when tied).
+    cfg: config.json's "model" (mlm-ts's model keys)."""
 
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
-        C = cfg["dModel"]
-        self.embed = nn.Embedding(cfg["vocabSize"], C)
-        self.register_buffer("pe", sinusoidal_table(cfg["maxLen"], C), persistent=False)
-        self.drop = nn.Dropout(cfg["dropout"])
-        self.layers = nn.ModuleList(PostNormBlock(cfg) for _ in range(cfg["numLayers"]))
+        self.embed = Embedding(cfg)
+        self.drop = nn.Dropout(dropout_rate(cfg, "Embedding"))
+        self.layers = nn.ModuleList(Block(cfg) for _ in range(cfg["numLayers"]))
+        self.final = FinalNorm(cfg) if cfg["norm"] == "pre" else None
         self.head = MlmHead(cfg)
 
     def encode(self, ids, mask):  # ids [B,L] int64, mask [B,L] 1 real / 0 padding -> [B,L,C]
-        L = ids.shape[1]
-        x = self.drop(self.embed(ids) * math.sqrt(self.cfg["dModel"]) + self.pe[:L])
+        x = self.drop(self.embed(ids))
         key_bias = ((1.0 - mask.to(x.dtype)) * MASKED_SCORE)[:, None, None, :]
         for layer in self.layers:
             x = layer(x, key_bias)
-        return x
+        return x if self.final is None else self.final(x)
 
     def forward(self, ids, mask, labels=None):
         """Logits [B,L,V]; with labels [B,L], only at the labelled tokens: ([N,V], their N labels), as
         mlm-ts runs its head (the output layer is most of the work, and only those rows have a loss)."""
         x = self.encode(ids, mask)
         if labels is None:
-            return self.head(x)
+            return self.head(x, self.embed.weight)
         keep = labels != IGNORE_LABEL
-        return self.head(x[keep]), labels[keep]
+        return self.head(x[keep], self.embed.weight), labels[keep]
 
 
 def load_model(folder, cfg):
     """The model of config.json with the weights of folder/model.safetensors (every name, every shape)."""
+    check_model_config(cfg["model"], f'{folder}/config.json "model"')
     model = MlmModel(cfg["model"])
     weights, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
     state = model.state_dict()
@@ -291,12 +387,19 @@ def pad(rows, pad_id, fill):
     return torch.from_numpy(out), torch.from_numpy(mask)
 
 
+def training_mask_prob(train_cfg):
+    """The training batches' selection rate: trainMaskProb, or maskProb when it is null (as mlm-ts)."""
+    rate = train_cfg.get("trainMaskProb")
+    return train_cfg["maskProb"] if rate is None else rate
+
+
 def mask_tokens(ids, real, gen, train_cfg, tokens):
-    """mlm-ts's rule: each real non-special token selected with maskProb; of those, maskTokenRate become
-    [MASK], randomTokenRate a random non-special id, the rest keep theirs. Returns (inputs, labels)."""
+    """mlm-ts's rule: each real non-special token selected with the training rate (training_mask_prob);
+    of those, maskTokenRate become [MASK], randomTokenRate a random non-special id, the rest keep theirs.
+    Returns (inputs, labels)."""
     never = torch.tensor(tokens["neverMasked"], dtype=torch.int64)
     maskable = (real == 1) & ~torch.isin(ids, never)
-    selected = (torch.rand(ids.shape, generator=gen) < train_cfg["maskProb"]) & maskable
+    selected = (torch.rand(ids.shape, generator=gen) < training_mask_prob(train_cfg)) & maskable
     labels = torch.where(selected, ids, torch.full_like(ids, IGNORE_LABEL))
     draw = torch.rand(ids.shape, generator=gen)
     to_mask = selected & (draw < train_cfg["maskTokenRate"])
