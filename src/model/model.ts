@@ -37,7 +37,7 @@ import {
   type DropoutCtx,
   type RowsInfo,
 } from "./block.js";
-import { dropoutRates, modelConfigOf, type ModelConfig } from "./config.js";
+import { dropoutRates, modelConfigOf, type DropoutRates, type ModelConfig } from "./config.js";
 import { GradientAccumulator } from "./accumulate.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
 import { positionalEncoding } from "./layers.js";
@@ -148,6 +148,8 @@ export class MlmModel {
   private readonly embedW: Float32Array;
   private readonly embedG: Float32Array;
   /** The final LayerNorm of a pre-norm model: its tensors, output, statistics and incoming gradient. */
+  /** Each dropout place's rate (the configuration's, resolved once). */
+  private readonly rates: DropoutRates;
   private readonly final: {
     scale: Float32Array;
     offset: Float32Array;
@@ -187,6 +189,7 @@ export class MlmModel {
   ) {
     const cfg = modelConfigOf(config);
     this.config = cfg;
+    this.rates = dropoutRates(cfg);
     this.capacity = resolveCapacity(capacity);
     const { maxRows, maxSeqs, maxHeadRows, accumulate } = this.capacity;
     const { dModel: C, dFF: F, numHeads: H, numLayers } = cfg;
@@ -480,7 +483,7 @@ export class MlmModel {
 
   /** Dropout of a training pass: null when every place's rate is 0 (then no seed is drawn either). */
   private dropoutCtx(train: boolean, rng: Rng | undefined): DropoutCtx | null {
-    const p = dropoutRates(this.config);
+    const p = this.rates;
     if (!train || (p.embedding === 0 && p.attention === 0 && p.hidden === 0 && p.residual === 0)) return null;
     if (rng === undefined) throw new Error("MlmModel: training with dropout needs opts.dropoutRng");
     return { p, rng };
