@@ -2,7 +2,8 @@
  * The studio page under load: 20 runs of 10,000 logged training steps each (plus an evaluation every
  * 500 steps), written as metrics.jsonl files into a temporary runs folder, all plotted at once in
  * headless Chromium. Measures the first render (navigation start to every run's curves drawn; target
- * under 2 s) and the renderer's JavaScript heap afterwards (target under 200 MiB).
+ * under 2 s), on the way there when the run ids and the last run's curves arrived, when the runs table
+ * was filled after it, and the renderer's JavaScript heap afterwards (target under 200 MiB).
  *
  * @example
  *   const r = await runStudioBench();   // { firstRenderMs: 900, heapMiB: 60, points: 1000000, ... }
@@ -17,7 +18,7 @@ const RUNS = 20;
 const POINTS = 10_000;
 
 /** A run folder with config.json, status.json and a metrics.jsonl of POINTS training lines; a loss that falls with noise. */
-function writeRun(dir: string, seed: number): void {
+export function writeRun(dir: string, seed: number): void {
   mkdirSync(dir);
   writeFileSync(
     join(dir, "config.json"),
@@ -80,9 +81,19 @@ export async function runStudioBench(): Promise<Record<string, number>> {
     await page.waitForFunction("globalThis.__studio?.firstRender != null", undefined, { timeout: 60_000 });
     const firstRenderMs = await page.evaluate<number>("globalThis.__studio.firstRender");
     const points = await page.evaluate<number>("globalThis.__studio.chartPoints()");
-    const [replayedMs, parseMs, renderMs] = await page.evaluate<number[]>(
-      "[globalThis.__studio.replayedAt, globalThis.__studio.parseMs, globalThis.__studio.renderMs]",
+    const [streamMs, replayedMs, parseMs, renderMs] = await page.evaluate<number[]>(
+      "[globalThis.__studio.streamAt, globalThis.__studio.replayedAt, globalThis.__studio.parseMs, globalThis.__studio.renderMs]",
     );
+    // When the run ids came (api/info) and when the last run's curves arrived, from the resource timings.
+    const [infoMs, curvesMs] = await page.evaluate<number[]>(`(() => {
+      const ends = (part) => performance.getEntriesByType("resource").filter((e) => e.name.includes(part)).map((e) => e.responseEnd);
+      return [Math.max(...ends("/api/info")), Math.max(...ends("/curves"))];
+    })()`);
+    // The table follows the curves (its listing reads every run on the server): wait for it too.
+    await page.waitForFunction("document.querySelectorAll('#runs tr[data-run]').length === " + RUNS, undefined, {
+      timeout: 60_000,
+    });
+    const listedMs = await page.evaluate<number>("performance.now()");
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("HeapProfiler.collectGarbage");
     await cdp.send("Performance.enable");
@@ -93,9 +104,13 @@ export async function runStudioBench(): Promise<Record<string, number>> {
       runs: RUNS,
       pointsPerRun: POINTS,
       firstRenderMs,
+      infoMs,
+      curvesMs,
+      streamMs,
       replayedMs,
       parseMs,
       renderMs,
+      listedMs,
       heapMiB: heap / 2 ** 20,
       heapTotalMiB: heapTotal / 2 ** 20,
       points,

@@ -4,6 +4,7 @@
  * (max RSS) is its own.
  *
  *   node dist/bench/train.js --mode default  [--backend wasm|ts] [--threads N] [--steps 30] [--profile]
+ *                            [--recipe tutorial|fast] [--sample FRACTION]
  *   node dist/bench/train.js --mode tutorial ...   padded to 128, head on every position, padding computed
  *   node dist/bench/train.js --schedule ...        the tutorial's whole schedule (30 epochs, evaluations)
  *
@@ -13,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolveConfig, type TrainConfig } from "../src/config.js";
+import { RECIPE_NAMES, type RecipeName } from "../src/config/recipes.js";
 import { createBackend } from "../src/engine/create.js";
 import { Rng } from "../src/util/rng.js";
 import { buildModel, capacityFor } from "../src/model/index.js";
@@ -44,9 +46,17 @@ export interface TrainBenchResult {
 }
 
 /** The settings of each mode: the project's defaults, or the tutorial's way of computing. */
-export function modeConfig(mode: BenchMode, backend: "wasm" | "ts", threads: number): TrainConfig {
+export function modeConfig(
+  mode: BenchMode,
+  backend: "wasm" | "ts",
+  threads: number,
+  recipe: RecipeName = "tutorial",
+  sample?: number,
+): TrainConfig {
   const tutorial = mode === "tutorial";
   return resolveConfig({
+    recipe,
+    ...(sample === undefined ? {} : { sample }),
     backend,
     threads,
     progress: false,
@@ -70,8 +80,10 @@ export async function benchTrainSteps(
   steps: number,
   warmup: number,
   profile = false,
+  recipe: RecipeName = "tutorial",
+  sample?: number,
 ): Promise<TrainBenchResult> {
-  const config = modeConfig(mode, backendKind, threads);
+  const config = modeConfig(mode, backendKind, threads, recipe, sample);
   const data = await prepareData(config, () => {});
   const tok = data.tokenizer;
   const { train: trainLoader, valid: validLoader } = runLoaders(config, tok, data.train, data.valid);
@@ -161,6 +173,12 @@ export async function benchSchedule(
   }
 }
 
+function checkRecipe(name: string): RecipeName {
+  const found = RECIPE_NAMES.find((r) => r === name);
+  if (found === undefined) throw new Error(`--recipe must be one of ${RECIPE_NAMES.join(", ")}, got ${name}`);
+  return found;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -171,6 +189,8 @@ async function main(): Promise<void> {
       warmup: { type: "string", default: "3" },
       schedule: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      recipe: { type: "string", default: "tutorial" },
+      sample: { type: "string" },
     },
   });
   const backend = values.backend === "ts" ? "ts" : "wasm";
@@ -189,6 +209,8 @@ async function main(): Promise<void> {
     Number(values.steps),
     Number(values.warmup),
     values.profile,
+    checkRecipe(values.recipe),
+    values.sample === undefined ? undefined : Number(values.sample),
   );
   process.stdout.write(JSON.stringify(r) + "\n");
 }

@@ -34,6 +34,7 @@ const PREAMBLE: Record<string, string> = {
   "src/train/health.ts #1": "declare const step: number, loss: number, model: MlmModel;",
   "src/train/open-run.ts #1": "declare const config: TrainConfig;",
   "src/train/train-state.ts #1": "declare const text: string;",
+  "src/train/time-budget.ts #2": "declare const clock: () => number;",
   "src/util/cooperative.ts #1": "declare const signal: AbortSignal;",
   "src/util/cooperative.ts #2":
     "declare const signal: AbortSignal, lines: AsyncIterable<string>, count: (line: string) => void;",

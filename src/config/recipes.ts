@@ -25,7 +25,9 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Partial<TrainConfig>>
    * (embedInitStd ~ 1/sqrt(dModel)); pre-norm blocks with GELU; an output layer tied to the embedding
    * (rare words learn from both uses); learned positions; 40% of the tokens predicted in training
    * batches (validation keeps the tutorial's 15% masks); no dropout (a short run does not overfit);
-   * shuffled batches; warmup then cosine decay; fewer evaluations. Meant for `--time-budget`.
+   * shuffled batches; a higher learning rate, warmed up then decayed linearly to 0 (in the sweeps,
+   * 1.5e-3 with linear decay beat 1e-3 with cosine decay by a point of accuracy); fewer evaluations.
+   * Meant for `--time-budget`.
    */
   fast: {
     embedInitStd: 0.088,
@@ -36,9 +38,9 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Partial<TrainConfig>>
     trainMaskProb: 0.4,
     dropout: 0,
     shuffle: true,
-    learningRate: 1e-3,
+    learningRate: 1.5e-3,
     warmupSteps: 500,
-    lrSchedule: "cosine",
+    lrSchedule: "linear",
     evalSteps: 1000,
   },
 };

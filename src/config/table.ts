@@ -183,7 +183,8 @@ const LOOP = {
   /**
    * Wall time from the command's start to its exit ("10m", "1h", "90s"): after timing 50 steps the run
    * fixes its number of steps (budgetSteps) so that the schedule, the evaluations and the last
-   * checkpoint end inside it. epochs and maxSteps still cap the steps.
+   * checkpoint end inside it, and plans again along the way as the machine's speed drifts (see
+   * src/train/time-budget.ts). epochs and maxSteps still cap the steps.
    */
   timeBudget: {
     kind: "string",
@@ -192,7 +193,7 @@ const LOOP = {
     placeholder: "DURATION",
     help: "wall time for the whole run, e.g. 10m",
   },
-  /** Written by the run once --time-budget has fixed it; --resume reuses it. 0: not fixed. */
+  /** Written by the run once --time-budget has fixed it (and at each later plan); --resume reuses it. 0: not fixed. */
   budgetSteps: { kind: "int", default: 0, min: 0, help: "steps fixed by --time-budget (0: none yet)" },
   /** Each evaluation scores the whole validation split. */
   evalSteps: { kind: "int", default: 500, min: 1, help: "steps between evaluations" },

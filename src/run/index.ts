@@ -57,6 +57,15 @@ export {
   type MetricValue,
 } from "./metrics.js";
 export { readRunFiles, writeRunFiles, type RunFile } from "./run-files.js";
+export {
+  CURVE_FIGURES,
+  curveColumnsOfText,
+  encodeCurveColumns,
+  decodeCurveColumns,
+  type CurveColumns,
+  type CurveSplit,
+  type SplitColumns,
+} from "./curve-columns.js";
 export { writeRunStatus, readRunStatus, RUN_STATES, type RunState, type RunStatus } from "./status.js";
 export {
   listRuns,

@@ -72,6 +72,29 @@ export class MetricsLog {
 }
 
 /**
+ * One line of a metrics.jsonl file as a record; null for a blank line, or for an unparseable `last`
+ * line (a write cut by a crash); any other bad line throws naming the file and line (`where()`, only
+ * called then).
+ */
+export function parseMetricsLine(text: string, where: () => string, last: boolean): MetricsRecord | null {
+  const line = text.trim();
+  if (line === "") return null;
+  let parsed: unknown;
+  try {
+    // The reviver costs more than the parse itself; only a line naming a non-finite value needs it.
+    parsed = line.includes("NaN") || line.includes("Infinity") ? JSON.parse(line, revive) : JSON.parse(line);
+  } catch (error) {
+    if (last) return null;
+    throw new Error(`${where()}: expected a JSON object, ${(error as Error).message}`);
+  }
+  const record = parsed as MetricsRecord;
+  if (typeof parsed !== "object" || parsed === null || typeof record.step !== "number") {
+    throw new Error(`${where()}: expected a JSON object with a numeric "step"`);
+  }
+  return record;
+}
+
+/**
  * Parses the text of a metrics.jsonl file (`source` names it in errors). Blank lines are skipped, and
  * so is an unparseable last line without a final newline (a write cut by a crash); any other bad
  * line throws naming the file and line.
@@ -80,21 +103,8 @@ export function parseMetrics(text: string, source: string): MetricsRecord[] {
   const lines = text.split("\n");
   const records: MetricsRecord[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === "") continue;
-    let parsed: unknown;
-    try {
-      // The reviver costs more than the parse itself; only a line naming a non-finite value needs it.
-      parsed = line.includes("NaN") || line.includes("Infinity") ? JSON.parse(line, revive) : JSON.parse(line);
-    } catch (error) {
-      if (i === lines.length - 1) break; // the cut-off last line of a crashed writer
-      throw new Error(`${source}:${i + 1}: expected a JSON object, ${(error as Error).message}`);
-    }
-    const record = parsed as MetricsRecord;
-    if (typeof parsed !== "object" || parsed === null || typeof record.step !== "number") {
-      throw new Error(`${source}:${i + 1}: expected a JSON object with a numeric "step"`);
-    }
-    records.push(record);
+    const record = parseMetricsLine(lines[i], () => `${source}:${i + 1}`, i === lines.length - 1);
+    if (record !== null) records.push(record);
   }
   return records;
 }

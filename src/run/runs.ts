@@ -9,7 +9,7 @@
 import { platform, type Storage } from "../platform/index.js";
 import { readJsonObject } from "./json-file.js";
 import { CHECKPOINT_FILES, RUN_FILES } from "./layout.js";
-import { readMetricsFile, type MetricsRecord } from "./metrics.js";
+import { parseMetricsLine, readMetricsFile, type MetricsRecord } from "./metrics.js";
 import { readRunStatus, type RunStatus } from "./status.js";
 
 export interface RunSummary {
@@ -90,6 +90,16 @@ export async function runCurves(dir: string, storage: Storage = platform().stora
 export async function inspectRun(dir: string, storage: Storage = platform().storage): Promise<RunSummary & RunCurves> {
   const records = await readRunMetrics(dir, storage);
   const curves = curvesOf(records);
+  return { ...(await summaryOf(dir, records, curves, storage)), ...curves };
+}
+
+/** The summary of a run from its metrics records (all of them, or those `summaryRecords` keeps). */
+async function summaryOf(
+  dir: string,
+  records: MetricsRecord[],
+  curves: RunCurves,
+  storage: Storage,
+): Promise<RunSummary> {
   let best: RunCurves["valid"][number] | null = null;
   for (const v of curves.valid) if (!Number.isNaN(v.loss) && (best === null || v.loss < best.loss)) best = v;
   // Only the corpus is read from config.json, so a run of any format version (or with settings this
@@ -111,14 +121,50 @@ export async function inspectRun(dir: string, storage: Storage = platform().stor
     data,
     seconds: records.length > 0 ? records.at(-1)!.time - records[0].time : 0,
     status: await readRunStatus(dir, storage),
-    ...curves,
   };
 }
 
-/** One run's summary. */
+/**
+ * The records of a metrics.jsonl text that a summary reads, in file order: the first and the last,
+ * every evaluation and the last training loss. Only those lines are parsed, found by searching the
+ * text (a line names its split as a JSON string, so a substring finds the candidates and the parse
+ * decides): listing twenty runs of 10,000 steps parses a few hundred lines, not 200,000.
+ */
+function summaryRecords(text: string, source: string): MetricsRecord[] {
+  const kept = new Map<number, MetricsRecord>(); // by the line's start
+  /** The record of the line holding offset `at` (kept), or null for a blank or cut-off last line. */
+  const keep = (at: number): MetricsRecord | null => {
+    const start = at === 0 ? 0 : text.lastIndexOf("\n", at - 1) + 1;
+    const end = text.indexOf("\n", at);
+    const line = text.slice(start, end === -1 ? text.length : end);
+    // The line's number is counted only for an error message.
+    const where = (): string => `${source}:${text.slice(0, start).split("\n").length}`;
+    const r = parseMetricsLine(line, where, end === -1);
+    if (r !== null) kept.set(start, r);
+    return r;
+  };
+  /** The start of the line after the one holding `at` (-1: none). */
+  const next = (at: number): number => {
+    const nl = text.indexOf("\n", at);
+    return nl === -1 ? -1 : nl + 1;
+  };
+  for (let at = 0; at !== -1 && at < text.length && keep(at) === null; at = next(at)); // the first record
+  for (let at = text.length; at > 0 && keep(at) === null; at = text.lastIndexOf("\n", at - 1)); // the last
+  for (let at = text.lastIndexOf('"train"'); at !== -1; at = at > 0 ? text.lastIndexOf('"train"', at - 1) : -1) {
+    const r = keep(at);
+    if (r?.split === "train" && typeof r.loss === "number") break; // the last training loss
+  }
+  for (let at = text.indexOf('"valid"'); at !== -1; at = text.indexOf('"valid"', at + 1)) keep(at);
+  return [...kept.entries()].sort((x, y) => x[0] - y[0]).map(([, r]) => r);
+}
+
+/** One run's summary; of its metrics it parses only the lines the summary needs (see `summaryRecords`). */
 export async function summarizeRun(dir: string, storage: Storage = platform().storage): Promise<RunSummary> {
-  const { train: _train, valid: _valid, ...summary } = await inspectRun(dir, storage);
-  return summary;
+  if (!(await isRunDirectory(dir, storage)))
+    throw new Error(`${dir}: not a run directory (no ${RUN_FILES.metrics} or ${RUN_FILES.config})`);
+  const path = storage.path.join(dir, RUN_FILES.metrics);
+  const records = (await isFile(storage, path)) ? summaryRecords(await storage.readText(path), path) : [];
+  return summaryOf(dir, records, curvesOf(records), storage);
 }
 
 /**

@@ -10,6 +10,7 @@
  *   GET  /api/runs/:id/metrics          server-sent events (metrics-stream.ts)
  *   GET  /api/metrics?run=a&run=b       the same for several runs on one connection (&offset=N&offset=M: from
  *                                       those bytes on, after the client fetched the files' start)
+ *   GET  /api/runs/:id/curves           the run's curves as columns, one binary block (src/run/curve-columns.ts)
  *   GET  /api/runs/:id/files/:name      a file of the run layout (runs-api.ts)
  *   POST /api/fill      {run, checkpoint?, text, topK?}    the fill-mask pipeline
  *   POST /api/tokenize  {run, text}                        the run's tokenizer
@@ -139,6 +140,12 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
       });
       return;
     }
+    if (route === "GET runs" && seg.length === 3 && seg[2] === "curves") {
+      const block = await runs.curves(seg[1]);
+      res.writeHead(200, { "Content-Type": "application/octet-stream", "Cache-Control": "no-store" });
+      res.end(block);
+      return;
+    }
     if (route === "GET runs" && seg.length >= 4 && seg[2] === "files") {
       const path = await runs.file(seg[1], seg.slice(3).join("/"));
       res.writeHead(200, { "Content-Type": contentType(path), "Cache-Control": "no-store" });
@@ -221,12 +228,15 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
   });
   const { port } = server.address() as AddressInfo;
   guard = new RequestGuard(host, port);
+  let closing = false;
+  void runs.warm(() => closing);
   const origin = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
     origin,
     token: guard.token,
     url: `${origin}/?token=${guard.token}`,
     async close() {
+      closing = true;
       for (const stop of streams) stop();
       await jobs.stopAll();
       models.dispose();

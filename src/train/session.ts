@@ -19,7 +19,7 @@ import type { Rng } from "../util/rng.js";
 import { checkFiniteParams, diagnoseNonFinite, observeLoss, type LossWatchState } from "./health.js";
 import { NonFiniteGradientError, type Adam } from "./optimizer.js";
 import { learningRateAt, type ScheduleOptions } from "./schedule.js";
-import { planBudgetSteps, TIMING_STEPS, type TimeBudget } from "./time-budget.js";
+import { planBudgetSteps, REPLANS, StepPace, TIMING_STEPS, type TimeBudget } from "./time-budget.js";
 import type { TrainState } from "./train-state.js";
 
 /** What a session is made of; the trainer builds these. */
@@ -130,6 +130,8 @@ export class TrainingSession {
   private readonly lossWatch: LossWatchState;
   /** Whether the time budget has fixed the number of steps in this session. */
   private budgetFixed = false;
+  /** The most steps a budget may plan: the schedule's end before the first plan (its epochs, maxSteps). */
+  private budgetCap: number | null = null;
 
   /** Opens the run's metrics.jsonl and TensorBoard file for a session starting at `start`. */
   static async open(parts: SessionParts, start: SessionStart): Promise<TrainingSession> {
@@ -179,16 +181,25 @@ export class TrainingSession {
     bar.update(s.step);
     // Signal handlers run only while the loop awaits: it gives the event loop a turn about every 50 ms.
     const pacer = new Pacer();
-    let evalMs: number | null = null; // the first evaluation's time, for the time budget
-    let timingFrom = { step: s.step, at: budget?.clock() ?? 0 };
+    // With a time budget: the evaluations' longest time and the steps' pace, for the plans.
+    let evalMs: number | null = null;
+    const pace = budget === null ? null : new StepPace(budget.clock, s.step);
+    let replanEveryMs: number | null = null;
+    let nextPlanAt = Infinity;
+    /** Runs an evaluation or a checkpoint, leaving its time out of the steps' pace. */
+    const timedAside = async <T>(work: () => Promise<T>, isEvaluation: boolean): Promise<T> => {
+      if (budget === null || pace === null) return work();
+      const t0 = budget.clock();
+      const result = await work();
+      const ms = budget.clock() - t0;
+      pace.exclude(ms);
+      if (isEvaluation) evalMs = Math.max(evalMs ?? 0, ms);
+      return result;
+    };
     try {
       if (evaluationDue(s, config, total)) {
-        const t0 = budget?.clock() ?? 0;
-        if (await this.evaluateAndCheckpoint(signal)) stoppedBy = "early-stopping";
-        if (budget !== null) {
-          evalMs = budget.clock() - t0;
-          timingFrom = { step: s.step, at: budget.clock() };
-        }
+        if (await timedAside(() => this.evaluateAndCheckpoint(signal), true)) stoppedBy = "early-stopping";
+        pace?.restart(s.step); // the steps are timed from here
       }
       while (stoppedBy === "schedule" && s.step < total) {
         if (pacer.due()) await pacer.pause();
@@ -197,18 +208,24 @@ export class TrainingSession {
           break;
         }
         const figures = this.step();
-        if (budget !== null && !this.budgetFixed && s.step - timingFrom.step === TIMING_STEPS) {
-          total = await this.fixBudget(budget, (budget.clock() - timingFrom.at) / TIMING_STEPS, evalMs);
-          bar.setTotal(total);
+        if (budget !== null && pace !== null) {
+          const first = !this.budgetFixed && pace.stepsTimed(s.step) === TIMING_STEPS;
+          if (first || (this.budgetFixed && budget.clock() >= nextPlanAt)) {
+            const now = budget.clock();
+            replanEveryMs ??= (budget.deadline - now) / REPLANS;
+            nextPlanAt = now + replanEveryMs;
+            total = await this.planBudget(budget, pace.msPerStep(s.step), evalMs, first);
+            bar.setTotal(total);
+          }
         }
         const seconds = Math.max(1e-9, s.trainSeconds - this.begin.seconds);
         const tokensPerSec = (s.tokensSeen - this.begin.tokens) / seconds;
         if (s.step % config.logSteps === 0)
           this.logTraining(figures, tokensPerSec, (s.paddedTokensSeen - this.begin.padded) / seconds);
         if (evaluationDue(s, config, total)) {
-          if (await this.evaluateAndCheckpoint(signal)) stoppedBy = "early-stopping";
+          if (await timedAside(() => this.evaluateAndCheckpoint(signal), true)) stoppedBy = "early-stopping";
         } else if (this.saveDue()) {
-          await this.saveLatest();
+          await timedAside(() => this.saveLatest(), false);
         }
         const lastValid = s.validHistory.at(-1)?.loss;
         const valid = lastValid === undefined ? "-" : lastValid.toFixed(3);
@@ -231,28 +248,42 @@ export class TrainingSession {
   }
 
   /**
-   * Fixes the run's number of steps for its time budget, from the measured step and evaluation times
+   * Plans the run's number of steps for its time budget from the measured step and evaluation times
    * (an evaluation not yet timed is estimated as forward passes over the validation batches, a third
-   * of a step each, doubled for its checkpoint): sets the schedule's end, records it, returns it.
+   * of a step each, doubled for its checkpoint): sets the schedule's end and records it when it moved,
+   * returns it. The first plan is logged; a later one when it moves the end by 2% or more.
    */
-  private async fixBudget(budget: TimeBudget, msPerStep: number, evalMs: number | null): Promise<number> {
+  private async planBudget(
+    budget: TimeBudget,
+    msPerStep: number,
+    evalMs: number | null,
+    first: boolean,
+  ): Promise<number> {
     const { config, schedule, validLoader, trainLoader, log } = this.parts;
     this.budgetFixed = true;
+    this.budgetCap ??= schedule.totalSteps;
+    const before = schedule.totalSteps;
     const steps = planBudgetSteps({
       remainingMs: budget.deadline - budget.clock(),
       stepsDone: this.state.step,
       msPerStep,
       evalMs: evalMs ?? (2 * msPerStep * validLoader.batchesPerEpoch) / 3,
       evalSteps: config.evalSteps,
-      maxSteps: schedule.totalSteps,
+      maxSteps: this.budgetCap,
     });
+    if (!first && steps === before) return steps;
     schedule.totalSteps = steps;
     this.parts.epochsReached = Math.ceil((steps * config.gradAccumSteps) / trainLoader.batchesPerEpoch);
     await budget.fix(steps);
-    log(
-      `time budget ${config.timeBudget}: ${msPerStep.toFixed(1)} ms per step over ${TIMING_STEPS} steps, ` +
-        `so ${steps} steps in all (recorded in config.json as budgetSteps)`,
-    );
+    if (first)
+      log(
+        `time budget ${config.timeBudget}: ${msPerStep.toFixed(1)} ms per step over ${TIMING_STEPS} steps, ` +
+          `so ${steps} steps in all (recorded in config.json as budgetSteps)`,
+      );
+    else if (Math.abs(steps - before) >= 0.02 * before)
+      log(
+        `time budget ${config.timeBudget}: ${msPerStep.toFixed(1)} ms per step at step ${this.state.step}, so ${steps} steps in all`,
+      );
     return steps;
   }
 

@@ -1,8 +1,11 @@
 /**
  * `--time-budget`: a run that must end, evaluated and checkpointed, by a wall-clock deadline. The run
  * times its first TIMING_STEPS steps (and its first evaluation, when there is one), then fixes its
- * number of steps with `planBudgetSteps`; the schedule's decay then ends on that step. Times are read
- * from an injectable clock (ms), so tests can drive it.
+ * number of steps with `planBudgetSteps`; the schedule's decay then ends on that step. A shared
+ * machine's speed drifts during a run (by a fifth from one minute to the next on the 2-core machine
+ * kind), so the run plans again REPLANS times, evenly spaced, from what it has measured since (`StepPace`):
+ * the deadline holds, and time a faster stretch frees is used. Times are read from an injectable clock
+ * (ms), so tests can drive it.
  *
  * @example
  *   planBudgetSteps({ remainingMs: 60_000, stepsDone: 50, msPerStep: 50, evalMs: 2_000, evalSteps: 500, maxSteps: 10_000 });
@@ -11,6 +14,9 @@
 
 /** Steps timed before the number of steps is fixed. */
 export const TIMING_STEPS = 50;
+
+/** Later plans, spread evenly over the time left after the first (each may move the schedule's end). */
+export const REPLANS = 50;
 
 /** What `planBudgetSteps` needs to know. */
 export interface BudgetPlanInput {
@@ -60,4 +66,63 @@ export interface TimeBudget {
   clock: () => number;
   /** Records the fixed number of steps (the run's config.json), so that --resume keeps it. */
   fix(steps: number): Promise<void>;
+}
+
+/** A point of a run on the budget's clock: the step, the time, and the time left out until then. */
+interface PaceMark {
+  step: number;
+  at: number;
+  excludedMs: number;
+}
+
+/**
+ * Time per training step on a budget's clock, with evaluations and checkpoints left out (the plan
+ * counts those separately): the mean since timing began, or the mean since the previous reading when
+ * that is slower, so that a machine slowing down shortens the plan at once.
+ *
+ * @example
+ *   const pace = new StepPace(clock, 0);
+ *   // ... 50 steps, one evaluation of 800 ms: pace.exclude(800) ...
+ *   pace.msPerStep(50);  // (elapsed - 800) / 50
+ */
+export class StepPace {
+  private excludedMs = 0;
+  private from: PaceMark;
+  private last: PaceMark;
+
+  constructor(
+    private readonly clock: () => number,
+    step: number,
+  ) {
+    this.from = this.last = this.mark(step);
+  }
+
+  /** Times from `step` on, forgetting what came before (the first evaluation, the engine's start). */
+  restart(step: number): void {
+    this.from = this.last = this.mark(step);
+  }
+
+  /** Leaves `ms` (an evaluation, a checkpoint) out of the steps' time. */
+  exclude(ms: number): void {
+    this.excludedMs += ms;
+  }
+
+  /** Steps timed since the start (or the restart). */
+  stepsTimed(step: number): number {
+    return step - this.from.step;
+  }
+
+  /** The slower of the mean since the start and the mean since the previous reading, at `step`. */
+  msPerStep(step: number): number {
+    const now = this.mark(step);
+    const mean = (a: PaceMark): number =>
+      (now.at - a.at - (now.excludedMs - a.excludedMs)) / Math.max(1, now.step - a.step);
+    const ms = now.step > this.last.step ? Math.max(mean(this.from), mean(this.last)) : mean(this.from);
+    this.last = now;
+    return ms;
+  }
+
+  private mark(step: number): PaceMark {
+    return { step, at: this.clock(), excludedMs: this.excludedMs };
+  }
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../temp-dir.js";
-import { listRuns, MetricsLog, runCurves, summarizeRun, writeRunStatus } from "../../src/run/index.js";
+import { inspectRun, listRuns, MetricsLog, runCurves, summarizeRun, writeRunStatus } from "../../src/run/index.js";
 import { runsCommand } from "../../src/cli/runs.js";
 
 async function fakeRun(root: string, name: string, valid: [number, number][], data: string | null): Promise<string> {
@@ -145,4 +145,36 @@ test("mlm runs RUN prints every logged training loss and every evaluation; a run
   out = "";
   await runsCommand([join(dir, "best")], (t) => (out += t));
   assert.equal(out, `no runs under ${join(dir, "best")}\n`);
+});
+
+test("a listing parses only the lines its summary needs, and agrees with reading every record", async () => {
+  const root = tempDir("mlm-runs-");
+  const dir = join(root, "run");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ data: "corpus.txt" }));
+  const lines = [
+    "",
+    JSON.stringify({ step: 0, split: "valid", loss: 9.8, time: 1000 }),
+    JSON.stringify({ step: 10, split: "train", loss: 8, time: 1010 }),
+    JSON.stringify({ step: 20, split: "valid", loss: 7.5, time: 1020 }),
+    JSON.stringify({ step: 30, split: "train", loss: 7, time: 1030 }),
+    // a warning's text names a split: the substring finds it, the parse sets it aside
+    JSON.stringify({ step: 40, warning: "divergence", message: 'loss of "train" rose', time: 1040 }),
+    JSON.stringify({ step: 40, split: "valid", loss: "NaN", time: 1040 }),
+    JSON.stringify({ step: 50, split: "train", loss: 6.5, time: 1050 }),
+    JSON.stringify({ step: 60, split: "valid", loss: 6.9, time: 1060 }),
+    '{"step": 70, "split": "tra', // cut off by a crash
+  ];
+  writeFileSync(join(dir, "metrics.jsonl"), lines.join("\n"));
+  const { train: _t, valid: _v, ...everything } = await inspectRun(dir);
+  const summary = await summarizeRun(dir);
+  assert.deepEqual(summary, everything);
+  assert.deepEqual(
+    [summary.lastStep, summary.bestValidLoss, summary.bestStep, summary.lastTrainLoss, summary.seconds],
+    [60, 6.9, 60, 6.5, 60],
+  );
+  // A bad line that an evaluation search reaches is reported with its line number, as a full read does.
+  writeFileSync(join(dir, "metrics.jsonl"), [lines[1], '{"step": 5, "split": "valid", oops}', lines[2]].join("\n"));
+  await assert.rejects(summarizeRun(dir), /metrics\.jsonl:2: expected a JSON object/);
+  await assert.rejects(inspectRun(dir), /metrics\.jsonl:2: expected a JSON object/);
 });

@@ -111,6 +111,7 @@ test("traversal in every path parameter, encoded or not, and symbolic links lead
   for (const id of runIds) {
     assertRefused(await send("GET", `/api/runs/${id}`), `GET run ${id}`);
     assertRefused(await send("GET", `/api/runs/${id}/metrics`), `metrics of ${id}`);
+    assertRefused(await send("GET", `/api/runs/${id}/curves`), `curves of ${id}`);
     assertRefused(await send("GET", `/api/metrics?run=tiny&run=${id}`), `metrics of tiny and ${id}`);
     assertRefused(await send("GET", `/api/runs/${id}/files/config.json`), `files of ${id}`);
     assertRefused(await send("POST", `/api/runs/${id}/stop`), `stop ${id}`);
@@ -134,6 +135,7 @@ test("traversal in every path parameter, encoded or not, and symbolic links lead
   for (const name of ["config.json", "metrics.jsonl", "best/model.safetensors"])
     assertRefused(await send("GET", `/api/runs/linked-files/files/${name}`), `linked ${name}`);
   assertRefused(await send("GET", "/api/runs/linked-files/metrics"), "linked metrics"); // metrics.jsonl links out: not a run
+  assertRefused(await send("GET", "/api/runs/linked-files/curves"), "linked curves");
   for (const checkpoint of ["../../outside/best", "..", "best/..", "last-00000010/../..", "optimizer.safetensors"])
     assertRefused(await post("/api/fill", { run: "tiny", checkpoint, text: "[MASK]" }), `checkpoint ${checkpoint}`);
   for (const corpus of [

@@ -1,11 +1,12 @@
 // The studio's listing of runs: a run recorded as running whose trainer is gone (killed, crashed) is
 // shown as stopped, one whose trainer lives (or lives on another host, which cannot be checked) as running.
+// A run's curves as columns, up to its last complete line.
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { MetricsLog, writeRunStatus } from "../../src/run/index.js";
+import { decodeCurveColumns, formatMetricsLine, MetricsLog, writeRunStatus } from "../../src/run/index.js";
 import { RunsFolder } from "../../src/studio/runs-api.js";
 import { tempDir } from "../temp-dir.js";
 
@@ -33,4 +34,24 @@ test("a run recorded as running shows as stopped once no live trainer holds its 
     "other-host": "running",
   });
   assert.match(listed.find((r) => r.id === "no-lock")?.message ?? "", /no trainer holds the run .*mlm train --resume/);
+});
+
+test("a run's curves come as columns of its complete lines, and follow the file as it grows", async () => {
+  const root = tempDir("mlm-studio-curves-");
+  const path = join(root, "live", "metrics.jsonl");
+  const first = formatMetricsLine({ step: 1, split: "train", loss: 5, time: 100 });
+  const partial = '{"step":2,"split":"tr';
+  mkdirSync(join(root, "live"));
+  writeFileSync(join(root, "live", "config.json"), "{}");
+  const runs = new RunsFolder(root);
+  const empty = decodeCurveColumns(await runs.curves("live"));
+  assert.deepEqual([empty.offset, empty.train.step.length, empty.valid.step.length], [0, 0, 0]);
+  writeFileSync(path, first + partial);
+  const one = decodeCurveColumns(await runs.curves("live"));
+  assert.equal(one.offset, Buffer.byteLength(first), "a line being written waits for the stream");
+  assert.deepEqual([...one.train.step], [1]);
+  appendFileSync(path, 'ain","loss":4,"time":101}\n');
+  const two = decodeCurveColumns(await runs.curves("live"));
+  assert.deepEqual([...two.train.figures.loss], [5, 4]);
+  assert.equal(two.offset, statSync(path).size);
 });

@@ -1,7 +1,7 @@
-// --time-budget: the plan's arithmetic, and a run on an injected clock (virtual time advances by a
-// fixed amount per optimizer step and per evaluation batch) that fixes its steps after 50, records
-// them in config.json, ends its schedule, evaluation and checkpoint inside the budget, and keeps the
-// fixed number when resumed.
+// --time-budget: the plan's arithmetic, and runs on an injected clock (virtual time advances by a set
+// amount per optimizer step and per evaluation batch) that fix their steps after 50, record them in
+// config.json, end their schedule, evaluation and checkpoint inside the budget, keep the number when
+// resumed, and plan again when the machine slows down or speeds up.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,7 +11,7 @@ import { TsBackend } from "../../src/engine/ts-backend.js";
 import type { AdamHyper } from "../../src/engine/backend.js";
 import { resolveConfig } from "../../src/config.js";
 import { train } from "../../src/train/trainer.js";
-import { planBudgetSteps, TIMING_STEPS } from "../../src/train/time-budget.js";
+import { planBudgetSteps, StepPace, TIMING_STEPS } from "../../src/train/time-budget.js";
 import { parseDuration } from "../../src/util/duration.js";
 import { tinyConfig } from "./fixtures.js";
 
@@ -46,12 +46,14 @@ test("the plan fits the steps, the evaluations and the last checkpoint in the ti
 class TimedBackend extends TsBackend {
   now = 0;
   updates = 0;
+  /** Virtual milliseconds per optimizer step. */
+  stepMs = 40;
   onUpdate: (updates: number) => void = () => {};
   override adamUpdate(
     ...args: [Float32Array, Float32Array, Float32Array, Float32Array, number, AdamHyper, Uint8Array | null]
   ): void {
     super.adamUpdate(...args);
-    this.now += 40;
+    this.now += this.stepMs;
     this.onUpdate(++this.updates);
   }
   override crossEntropy(
@@ -94,21 +96,77 @@ test("a run on an injected clock fixes its steps after 50, ends inside its budge
     assert.equal(resumed.steps, fixed);
     assert.equal(resumed.evaluations.at(-1)!.step, fixed, "the last step is evaluated");
 
-    // Uninterrupted, the same run ends inside its 12 s and uses most of them.
-    const whole = new TimedBackend();
-    const fresh = tinyConfig(dir, {
-      timeBudget: "12s",
-      maxSteps: 0,
-      epochs: 1000,
-      evalSteps: 100,
-      dropout: 0,
-      outDir: join(dir, "whole"),
-    });
-    const summary = await train(fresh, { backend: whole, clock: () => whole.now, startedAt: 0 });
-    assert.equal(summary.steps, fixed, "the same plan from the same measurements");
-    assert.ok(whole.now <= 12_000, `virtual wall time ${whole.now} ms, budget 12000`);
-    assert.ok(whole.now >= 0.85 * 12_000, `virtual wall time ${whole.now} ms uses the budget`);
+    // Uninterrupted, the same run ends inside its 12 s and uses most of them; its later plans only
+    // spend the safety margin that the shrinking time left no longer needs.
+    const whole = await budgetRun(dir, "whole", () => {});
+    assert.ok(whole.steps >= fixed && whole.steps <= 1.05 * fixed, `${whole.steps} steps, first plan ${fixed}`);
+    assert.ok(whole.now >= 0.9 * 12_000, `virtual wall time ${whole.now} ms uses the budget`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** A 12 s budget run on a virtual clock; `pace(be)` may change its step time as it goes. */
+async function budgetRun(
+  dir: string,
+  name: string,
+  pace: (be: TimedBackend) => void,
+): Promise<{ steps: number; now: number; firstPlan: number }> {
+  const be = new TimedBackend();
+  be.onUpdate = () => pace(be);
+  const config = tinyConfig(dir, {
+    timeBudget: "12s",
+    maxSteps: 0,
+    epochs: 1000,
+    evalSteps: 100,
+    dropout: 0,
+    outDir: join(dir, name),
+  });
+  let firstPlan = 0;
+  const log = (line: string): void => {
+    const planned = /over 50 steps, so (\d+) steps in all/.exec(line);
+    if (planned !== null) firstPlan = Number(planned[1]);
+  };
+  const summary = await train(config, { backend: be, clock: () => be.now, startedAt: 0, log });
+  assert.equal(summary.stoppedBy, "schedule");
+  assert.equal(summary.evaluations.at(-1)!.step, summary.steps, "the last step is evaluated");
+  assert.ok(be.now <= 12_000, `${name}: virtual wall time ${be.now} ms, budget 12000`);
+  const recorded: number = JSON.parse(readFileSync(join(config.outDir!, "config.json"), "utf8")).budgetSteps;
+  assert.equal(recorded, summary.steps, `${name}: config.json records the steps the run took`);
+  assert.ok(firstPlan > TIMING_STEPS, `${name}: first plan ${firstPlan}`);
+  return { steps: summary.steps, now: be.now, firstPlan };
+}
+
+test("a machine that slows down or speeds up after the first plan: the run plans again and still ends inside its budget", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlm-budget-drift-"));
+  try {
+    // Steps take 60 ms instead of 40 from step 150 on, or 25.
+    const slower = await budgetRun(dir, "slower", (be) => {
+      if (be.updates === 150) be.stepMs = 60;
+    });
+    assert.ok(slower.steps < 0.9 * slower.firstPlan, `slower: ${slower.steps} steps, first plan ${slower.firstPlan}`);
+    const faster = await budgetRun(dir, "faster", (be) => {
+      if (be.updates === 150) be.stepMs = 25;
+    });
+    assert.ok(faster.steps > 1.1 * faster.firstPlan, `faster: ${faster.steps} steps, first plan ${faster.firstPlan}`);
+    assert.ok(faster.now >= 0.9 * 12_000, `faster: virtual wall time ${faster.now} ms uses the budget`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the pace leaves evaluations out, and reads the slower of the whole mean and the latest stretch", () => {
+  let now = 0;
+  const pace = new StepPace(() => now, 10);
+  now = 500; // 10 steps of 40 ms and an evaluation of 100 ms
+  pace.exclude(100);
+  assert.equal(pace.stepsTimed(20), 10);
+  assert.equal(pace.msPerStep(20), 40);
+  now += 10 * 80; // slower: the latest stretch wins
+  assert.equal(pace.msPerStep(30), 80);
+  now += 10 * 20; // faster: the whole mean (40 + 80 + 20) / 3 wins over the stretch's 20
+  assert.equal(pace.msPerStep(40), (400 + 800 + 200) / 30);
+  pace.restart(40);
+  now += 5 * 30;
+  assert.equal(pace.msPerStep(45), 30);
 });

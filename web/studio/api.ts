@@ -1,5 +1,6 @@
 // The studio server's API as the page uses it. The token comes from the cookie the server set when the
 // page was opened with ?token=...; it is also sent as a header while the URL still has it.
+import { curveColumnsOfText, decodeCurveColumns, type CurveColumns } from "../../src/run/curve-columns.js";
 
 export interface RunListing {
   id: string;
@@ -85,18 +86,15 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
 }
 
 /**
- * A run's metrics.jsonl as it is now: its complete lines and the byte offset after the last one. A
- * plain file is far cheaper to send and read than the same lines as events; the stream continues
- * from the offset. A run without the file yet has no lines.
+ * A run's curves as they are now, as columns (the server reads its metrics.jsonl; see
+ * src/run/curve-columns.ts), and the byte offset after the last line they hold, where the stream
+ * continues. Twenty runs of 10,000 steps come as 6 MB with nothing to parse instead of 30 MB of lines.
  */
-export async function metricsFile(id: string): Promise<{ lines: string[]; offset: number }> {
-  const res = await fetch(`/api/runs/${encodeURIComponent(id)}/files/metrics.jsonl`, { headers: headers() });
-  if (res.status === 404) return { lines: [], offset: 0 };
-  if (!res.ok) throw new ApiError(`metrics of ${id}: ${res.statusText}`, res.status);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  const end = bytes.lastIndexOf(10) + 1; // after the last "\n": a line being written waits for the stream
-  const text = new TextDecoder().decode(bytes.subarray(0, end));
-  return { lines: text.split("\n").filter((l) => l.trim() !== ""), offset: end };
+export async function metricsColumns(id: string): Promise<CurveColumns> {
+  const res = await fetch(`/api/runs/${encodeURIComponent(id)}/curves`, { headers: headers() });
+  if (res.status === 404) return curveColumnsOfText("", 0); // the run went away: nothing to draw
+  if (!res.ok) throw new ApiError(`curves of ${id}: ${res.statusText}`, res.status);
+  return decodeCurveColumns(new Uint8Array(await res.arrayBuffer()));
 }
 
 /** The server-sent events of the runs' metrics from the given byte offsets on (see the server's metrics-stream.ts). */

@@ -5,7 +5,7 @@ import "uplot/dist/uPlot.min.css";
 import {
   getJson,
   metricsEvents,
-  metricsFile,
+  metricsColumns,
   postJson,
   type Info,
   type JobInfo,
@@ -15,7 +15,7 @@ import {
   type Tokenized,
 } from "./api.js";
 import { Charts, type ChartOptions } from "./charts.js";
-import { addLines, emptyCurves, type RunCurves } from "./metrics-store.js";
+import { addColumns, addLines, emptyCurves, type RunCurves } from "./metrics-store.js";
 import { RunsTable } from "./runs-table.js";
 import { setUpTrainForm, type FormField } from "./train-form.js";
 import { renderPredictions, renderTokens } from "./try-model.js";
@@ -54,6 +54,8 @@ const probe = {
   firstRender: null as number | null,
   /** When the last run's replay arrived, and the milliseconds spent parsing lines and drawing charts. */
   replayedAt: null as number | null,
+  /** When the event stream was asked for (every run's columns in). */
+  streamAt: null as number | null,
   parseMs: 0,
   renderMs: 0,
   renders: 0,
@@ -93,6 +95,10 @@ function chartOptions(): ChartOptions {
   };
 }
 
+/** Resolves at the first drawing of the curves. */
+let curvesDrawn: () => void = () => undefined;
+const firstCurves = new Promise<void>((resolve) => (curvesDrawn = resolve));
+
 let renderQueued = false;
 function scheduleRender(): void {
   if (renderQueued) return;
@@ -106,7 +112,10 @@ function scheduleRender(): void {
     charts.render(ids, chartOptions());
     probe.renderMs += performance.now() - t0;
     probe.renders++;
-    probe.firstRender ??= performance.now();
+    if (probe.firstRender === null) {
+      probe.firstRender = performance.now();
+      curvesDrawn();
+    }
   });
 }
 
@@ -114,8 +123,8 @@ function scheduleRender(): void {
 let generation = 0;
 
 /**
- * The plotted runs' curves: each metrics.jsonl fetched as a file, then one event stream for all of
- * them from where the files ended. Reopened (fetching the files again) when the plotted set changes.
+ * The plotted runs' curves: each run's columns (what its metrics.jsonl held), then one event stream
+ * for all of them from where those ended. Reopened (fetching the columns again) when the plotted set changes.
  */
 function openStream(): void {
   const ids = [...state.plotted].sort();
@@ -128,25 +137,33 @@ function openStream(): void {
   for (const id of [...curves.keys()]) if (!state.plotted.has(id)) curves.delete(id);
   replayed.clear();
   if (ids.length === 0) return;
-  void Promise.all(ids.map(metricsFile)).then((files) => {
+  // Each run's columns are taken in as they arrive, while the others are still on their way.
+  const loaded = ids.map((id) =>
+    metricsColumns(id).then((columns) => {
+      if (current === generation) {
+        const t0 = performance.now();
+        const c = emptyCurves();
+        addColumns(c, columns);
+        curves.set(id, c);
+        probe.parseMs += performance.now() - t0;
+      }
+      return columns.offset;
+    }),
+  );
+  void Promise.all(loaded).then((offsets) => {
     if (current !== generation) return;
-    const t0 = performance.now();
-    ids.forEach((id, i) => {
-      const c = emptyCurves();
-      addLines(c, files[i].lines);
-      curves.set(id, c);
-    });
-    probe.parseMs += performance.now() - t0;
-    listen(ids, metricsEvents(ids.map((id, i) => ({ id, offset: files[i].offset }))));
+    probe.streamAt ??= performance.now();
+    listen(ids, metricsEvents(ids.map((id, i) => ({ id, offset: offsets[i] }))));
   });
 }
 
 /** Feeds the stream's events into the curves. */
 function listen(ids: string[], source: EventSource): void {
   events = source;
-  const dataOf = (e: MessageEvent<string>): [string, string[]] => {
-    const [id, ...lines] = e.data.split("\n");
-    return [id, lines];
+  /** An event's run id (its first data line) and the rest (metrics lines, for "lines" events). */
+  const dataOf = (e: MessageEvent<string>): [string, string] => {
+    const cut = e.data.indexOf("\n");
+    return cut === -1 ? [e.data, ""] : [e.data.slice(0, cut), e.data.slice(cut + 1)];
   };
   source.addEventListener("lines", (e) => {
     const [id, lines] = dataOf(e as MessageEvent<string>);
@@ -189,7 +206,30 @@ function meet(ids: string[]): void {
   }
 }
 
-async function refreshRuns(): Promise<void> {
+/** The listing request out now, and the one queued behind it (see refreshRuns). */
+let listing: Promise<void> | null = null;
+let nextListing: Promise<void> | null = null;
+
+/**
+ * Reads the runs' listing and redraws the table. One request at a time: calls while one is out share
+ * the next one (a stream opening on 20 runs sends 20 status events at once, and a run just started
+ * from the form must appear in the listing its caller waits for).
+ */
+function refreshRuns(): Promise<void> {
+  if (listing === null) {
+    listing = loadRuns().finally(() => (listing = null));
+    return listing;
+  }
+  nextListing ??= listing
+    .catch(() => undefined)
+    .then(() => {
+      nextListing = null;
+      return refreshRuns();
+    });
+  return nextListing;
+}
+
+async function loadRuns(): Promise<void> {
   const { runs, jobs } = await getJson<{ runs: RunListing[]; jobs: Record<string, JobInfo> }>("/api/runs");
   state.runs = runs;
   state.jobs = jobs;
@@ -262,9 +302,11 @@ async function start(): Promise<void> {
   setUpTrainForm($<HTMLFormElement>("train-form"), $("train-fields"), info.corpora, info.formSettings, (id) => {
     void refreshRuns().then(() => selectRun(id));
   });
-  // The curves first: the stream opens on the ids alone, while the server reads the runs' figures for the table.
+  // The curves first: the stream opens on the ids alone. The listing (status, steps, best loss) reads
+  // every run's metrics on the server, so it waits until the curves are drawn (or 3 s, should they not be).
   meet(info.runs);
   openStream();
+  if (info.runs.length > 0) await Promise.race([firstCurves, new Promise((wait) => setTimeout(wait, 3000))]);
   await refreshRuns();
   // The listing (status, steps, best loss) is small; the curves come by the event stream, not from here.
   setInterval(() => void refreshRuns().catch(() => undefined), 2000);

@@ -1,8 +1,16 @@
-// Each run's curves, as columns ready for the charts, filled from metrics.jsonl lines as they stream in.
+// Each run's curves, as columns ready for the charts: first the server's columns of what a run's
+// metrics.jsonl held, then the lines that stream in (made columns by the same parser, src/run/curve-columns.ts).
+
+import {
+  CURVE_FIGURES,
+  curveColumnsOfText,
+  type CurveColumns,
+  type SplitColumns,
+} from "../../src/run/curve-columns.js";
 
 /** The figures a chart can show, by where they come from in metrics.jsonl. */
-export const TRAIN_FIELDS = ["loss", "lr", "gradNorm", "tokensPerSec"] as const;
-export const VALID_FIELDS = ["loss", "perplexity", "accuracy", "top5"] as const;
+export const TRAIN_FIELDS = CURVE_FIGURES.train;
+export const VALID_FIELDS = CURVE_FIGURES.valid;
 
 export interface Columns<F extends string> {
   step: number[];
@@ -16,8 +24,6 @@ export interface RunCurves {
   valid: Columns<(typeof VALID_FIELDS)[number]>;
   start: number | null;
 }
-
-const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Infinity, "-Infinity": -Infinity };
 
 function columns<F extends string>(fields: readonly F[]): Columns<F> {
   return {
@@ -33,59 +39,40 @@ export const emptyCurves = (): RunCurves => ({
   start: null,
 });
 
-/** A logged value as a number for the chart: NaN and infinities (written as strings) become gaps. */
-function value(v: unknown): number | null {
-  const n = typeof v === "string" ? NON_FINITE[v] : v;
-  return typeof n === "number" && Number.isFinite(n) ? n : null;
-}
-
-function push<F extends string>(
+/** Appends a split's columns to the charts' arrays: times from the run's first record, non-finite figures as gaps. */
+function append<F extends string>(
   c: Columns<F>,
   fields: readonly F[],
-  record: Record<string, unknown>,
-  time: number,
+  from: Pick<SplitColumns, "step" | "time"> & { figures: Readonly<Record<F, Float32Array>> },
+  start: number,
 ): void {
-  c.step.push(record.step as number);
-  c.time.push(time);
-  for (const f of fields) c.values[f].push(value(record[f]));
-}
-
-/** The records of a block of lines: one parse for the whole block (a replay is thousands of lines), line by line if it fails. */
-function parseBlock(lines: string[]): unknown[] {
-  try {
-    return JSON.parse(`[${lines.join(",")}]`) as unknown[];
-  } catch {
-    // The server sends complete lines; a corrupt one is skipped rather than stopping the stream.
-    return lines.flatMap((line) => {
-      try {
-        return [JSON.parse(line) as unknown];
-      } catch {
-        return [];
-      }
-    });
+  // Plain loops that push (packed arrays, which the charts walk fastest); Array.from's callback per
+  // element costs several times more here.
+  const n = from.step.length;
+  for (let i = 0; i < n; i++) {
+    c.step.push(from.step[i]);
+    c.time.push(from.time[i] - start);
+  }
+  for (const f of fields) {
+    const src = from.figures[f];
+    const out = c.values[f];
+    for (let i = 0; i < n; i++) out.push(Number.isFinite(src[i]) ? src[i] : null);
   }
 }
 
-/** Adds the records of a block of metrics.jsonl lines to `curves`; returns whether any was added. */
-export function addLines(curves: RunCurves, lines: string[]): boolean {
-  let added = false;
-  for (const parsed of parseBlock(lines)) {
-    const record = parsed as Record<string, unknown>;
-    if (
-      typeof record !== "object" ||
-      record === null ||
-      typeof record.step !== "number" ||
-      typeof record.time !== "number"
-    )
-      continue;
-    curves.start ??= record.time;
-    const time = record.time - curves.start;
-    if (record.split === "train") push(curves.train, TRAIN_FIELDS, record, time);
-    else if (record.split === "valid") push(curves.valid, VALID_FIELDS, record, time);
-    else continue;
-    added = true;
-  }
-  return added;
+/** Adds a block of columns (the server's /curves answer, or streamed lines made columns) to `curves`; returns whether it held rows. */
+export function addColumns(curves: RunCurves, columns: CurveColumns): boolean {
+  const firsts = [columns.train.time[0], columns.valid.time[0]].filter((t) => t !== undefined);
+  if (firsts.length === 0) return false;
+  curves.start ??= Math.min(...firsts);
+  append(curves.train, TRAIN_FIELDS, columns.train, curves.start);
+  append(curves.valid, VALID_FIELDS, columns.valid, curves.start);
+  return true;
+}
+
+/** Adds the records of a block of metrics.jsonl lines (text, as the stream sends them); returns whether any was added. */
+export function addLines(curves: RunCurves, text: string): boolean {
+  return addColumns(curves, curveColumnsOfText(text, 0));
 }
 
 /** TensorBoard's smoothing: an exponential moving average, debiased at the start; gaps stay gaps. */
