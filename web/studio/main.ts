@@ -182,7 +182,8 @@ function listen(ids: string[], source: EventSource): void {
     if (ids.every((id) => replayed.has(id))) probe.replayedAt ??= performance.now();
     scheduleRender();
   });
-  source.addEventListener("status", () => void refreshRuns());
+  // A run's status changed (a stream opening on 20 runs sends 20 at once): the listing, after the curves are drawn.
+  source.addEventListener("status", () => void firstCurves.then(refreshRuns));
 }
 
 function drawTable(): void {
