@@ -122,7 +122,7 @@ export class RunsFolder {
     const cached = this.curvesCache.get(id);
     if (cached?.key === key) return cached.bytes;
     // Never through a link: the run was checked to hold its own metrics.jsonl.
-    const bytes = await readFile(await this.file(id, RUN_FILES.metrics), {
+    const bytes = await readFile(await insideFolder(dir, RUN_FILES.metrics), {
       flag: constants.O_RDONLY | constants.O_NOFOLLOW,
     });
     const end = bytes.lastIndexOf(10) + 1; // a line being written waits for the stream
