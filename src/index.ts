@@ -47,7 +47,8 @@ export {
   bundledCorpusPath,
   TATOEBA_ATTRIBUTION,
 } from "./data/index.js";
-export { SummaryWriter, MetricsLog, readScalars } from "./track/index.js";
+export { SummaryWriter, readScalars } from "./track/index.js";
+export { MetricsLog } from "./run/index.js";
 
 export * as data from "./data/index.js";
 export * as tokenizer from "./tokenizer/index.js";

@@ -322,7 +322,7 @@ async function resumedStart<B, M extends TaskMetrics<M>>(
       `note: the run was trained with ${saved.kernels} kernels, it continues with ${kernels}; losses may differ from an uninterrupted run in the last digits`,
     );
   }
-  // Checkpoints of mlm-ts 0.1.0 have no divergence watch: it starts at the next step.
+  // Checkpoints of run format 0 have no divergence watch: it starts at the next step.
   const lossWatch = saved.lossWatch ?? { firstLoss: null, smoothedLoss: 0, warned: false };
   return { state: { ...saved, kernels, lossWatch }, dropoutRng, resumed: true };
 }
