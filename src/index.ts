@@ -15,7 +15,7 @@
  *   console.log(fillMask(loaded, "Tom is [MASK] than Mary."));
  *   loaded.dispose();
  */
-export { DEFAULT_CONFIG, resolveConfig, parseConfigArgs, type TrainConfig } from "./config.js";
+export { DEFAULT_CONFIG, resolveConfig, parseConfigArgs, type TrainConfig } from "./config/index.js";
 export { train, describeSummary, NonFiniteError, type TrainOptions, type TrainSummary } from "./train/trainer.js";
 export {
   Tokenizer,

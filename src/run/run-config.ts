@@ -3,7 +3,7 @@
  * config.json (the same settings plus the model's shape), both tagged with `formatVersion`
  * (layout.ts), and what follows from them.
  */
-import { pickKeys, resolveConfig, type TrainConfig } from "../config.js";
+import { pickKeys, resolveConfig, type TrainConfig } from "../config/index.js";
 import { MODEL_KEYS, modelConfigOf, type ModelConfig } from "../model/index.js";
 import { RUN_FORMAT_UNVERSIONED, RUN_FORMAT_VERSION } from "./layout.js";
 

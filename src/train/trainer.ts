@@ -10,7 +10,7 @@
  *   const summary = await train(resolveConfig({ maxSteps: 300 }));
  *   console.log(summary.bestValidLoss, summary.runDir);
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { InMemoryCorpus } from "../data/index.js";
 import type { EvalMetrics } from "../model/index.js";
