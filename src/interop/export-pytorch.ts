@@ -25,9 +25,11 @@ import {
 } from "../data/index.js";
 import { paramLayout } from "../model/index.js";
 import { platform } from "../platform/index.js";
-import { RunDirectory, runConfigRecord, writeSafetensors } from "../run/index.js";
+import { RunDirectory, runConfigRecord, writeDirectoryAtomic, writeSafetensors } from "../run/index.js";
 import { fingerprintFile } from "../util/file-fingerprint.js";
-import type { ExportResult } from "./export-onnx.js";
+import type { ExportOptions, ExportResult } from "./export-onnx.js";
+import { checkFiniteTensors } from "./finite-tensors.js";
+import { checkOutputFolder, exportInputs } from "./output-folder.js";
 import { checkExportable } from "./model-options.js";
 import { npyInt32 } from "./npy.js";
 import { readExportSource, type ExportSource } from "./source.js";
@@ -115,15 +117,26 @@ async function exportData(src: ExportSource): Promise<{
 }
 
 /**
- * Exports run `runDir` (its newest last-* checkpoint, with Adam's moments; else best/) to `outDir`.
+ * Exports run `runDir` (its newest last-* checkpoint, with Adam's moments; else best/) to `outDir`,
+ * written as one unit (an existing folder is replaced only with `force`; output-folder.ts says
+ * which folders are refused). Weights or moments holding NaN or an infinity are refused.
  *
  * @example
  *   await exportPytorch("runs/demo", "exported/torch", "0.1.0");
  *   // then: torchrun --nproc_per_node 2 exported/torch/mlm_torch.py train exported/torch --out trained --steps 100
  */
-export async function exportPytorch(runDir: string, outDir: string, version: string): Promise<ExportResult> {
+export async function exportPytorch(
+  runDir: string,
+  outDir: string,
+  version: string,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
   const src = await readExportSource(runDir, "latest");
   checkExportable(src.modelConfig, "PyTorch export");
+  const corpus = { path: src.config.data ?? bundledCorpusPath(), what: "the run's corpus" };
+  await checkOutputFolder(outDir, [...exportInputs(runDir, src), corpus], { force: options.force ?? false });
+  checkFiniteTensors(src.tensors, `${src.checkpointDir}/model.safetensors`, "weights");
+  checkFiniteTensors(src.optimizer ?? [], `${src.checkpointDir}/optimizer.safetensors`, "moments");
   const { storage } = platform();
   const { specs } = paramLayout(src.modelConfig);
   const step = src.state.step;
@@ -179,6 +192,8 @@ export async function exportPytorch(runDir: string, outDir: string, version: str
     m === undefined
       ? [`${src.checkpointDir} has no Adam moments (optimizer.safetensors): PyTorch starts Adam afresh at step ${step}`]
       : [];
-  for (const [name, body] of files) await storage.writeAtomic(storage.path.join(outDir, name), body);
+  await writeDirectoryAtomic(outDir, async (out) => {
+    for (const [name, body] of files) await out.writeFile(name, body);
+  });
   return { checkpointDir: src.checkpointDir, files: files.map(([n]) => storage.path.join(outDir, n)), warnings };
 }
