@@ -23,7 +23,7 @@ import {
   requireToken,
   runLoaders,
 } from "../data/index.js";
-import { paramLayout } from "../model/index.js";
+import { paramLayout, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import { RunDirectory, runConfigRecord, writeDirectoryAtomic, writeSafetensors } from "../run/index.js";
 import { fingerprintFile } from "../util/file-fingerprint.js";
@@ -47,7 +47,7 @@ export function pythonTrainerPath(): string {
 /**
  * The optimizer and masking settings the Python trainer follows (the run's), and its planned steps.
  * The training masks' rate is trainMaskProb (null: maskProb's), as mlm-ts's training batches; the
- * dropout rates per place are the model's (config.json's "model").
+ * dropout rates per place are the run's, in config.json's "model" (trainingModel).
  */
 function trainSettings(config: TrainConfig, totalSteps: number): Record<string, unknown> {
   const keys = [
@@ -67,6 +67,15 @@ function trainSettings(config: TrainConfig, totalSteps: number): Record<string, 
     "seed",
   ] as const;
   return { ...Object.fromEntries(keys.map((k) => [k, config[k]])), totalSteps };
+}
+
+/**
+ * The model's shape with the run's dropout rates, which the Python trainer applies place by place
+ * (the checkpoint's "model" is the inference shape: dropout 0).
+ */
+function trainingModel(src: ExportSource): ModelConfig {
+  const { dropout, dropoutEmbedding, dropoutAttention, dropoutHidden, dropoutResidual } = src.config;
+  return { ...src.modelConfig, dropout, dropoutEmbedding, dropoutAttention, dropoutHidden, dropoutResidual };
 }
 
 /** The validation split with its fixed masks applied, sentence after sentence in the loader's order. */
@@ -151,7 +160,7 @@ export async function exportPytorch(
   const config = {
     format: PYTORCH_EXPORT_FORMAT,
     formatVersion: PYTORCH_EXPORT_VERSION,
-    model: src.modelConfig,
+    model: trainingModel(src),
     train: trainSettings(src.config, data.totalSteps),
     tokens: {
       pad: requireToken(tokenizer, "[PAD]"),
@@ -192,6 +201,10 @@ export async function exportPytorch(
     m === undefined
       ? [`${src.checkpointDir} has no Adam moments (optimizer.safetensors): PyTorch starts Adam afresh at step ${step}`]
       : [];
+  if (src.config.gradAccumSteps > 1)
+    warnings.push(
+      `the run accumulates ${src.config.gradAccumSteps} batches per step (gradAccumSteps); mlm_torch.py takes one batch per step: give it --batch-size ${src.config.batchSize * src.config.gradAccumSteps} for the same batch`,
+    );
   await writeDirectoryAtomic(outDir, async (out) => {
     for (const [name, body] of files) await out.writeFile(name, body);
   });
