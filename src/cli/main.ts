@@ -121,11 +121,11 @@ export const CLOSED_OUTPUT_EXIT_CODE = 141;
 
 /** Makes `stream` drop whatever is written to it from now on (its reader is gone). */
 function dropOutput(stream: NodeJS.WriteStream): void {
-  stream.write = ((...args: unknown[]): boolean => {
+  stream.write = (...args: unknown[]): boolean => {
     const callback = args.find((a) => typeof a === "function") as (() => void) | undefined;
     if (callback !== undefined) queueMicrotask(callback);
     return true;
-  }) as typeof stream.write;
+  };
 }
 
 /**

@@ -33,15 +33,13 @@ await exportPytorch(run, exported, "test");
 async function mlm(args: string[]): Promise<{ code: number; stderr: string }> {
   const original = process.stderr.write;
   let stderr = "";
-  process.stderr.write = ((chunk: string | Uint8Array): boolean => {
+  process.stderr.write = (chunk: string | Uint8Array): boolean => {
     stderr += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
     return true;
-  }) as typeof process.stderr.write;
+  };
   const stdout = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean =>
-    String(chunk).startsWith("exported ")
-      ? true
-      : stdout.call(process.stdout, chunk, ...(rest as []))) as typeof process.stdout.write;
+  process.stdout.write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean =>
+    String(chunk).startsWith("exported ") ? true : stdout.call(process.stdout, chunk, ...(rest as []));
   try {
     return { code: await main(args), stderr };
   } finally {
