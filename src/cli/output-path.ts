@@ -69,3 +69,32 @@ export async function asUsageError<T>(work: Promise<T>): Promise<T> {
     throw err instanceof OutputFolderError ? new UsageError(err.message) : err;
   }
 }
+
+/**
+ * Throws a UsageError when folder `dir` (the value of `flag`, e.g. "--out-dir") cannot be a folder:
+ * it, or the deepest part of its path that exists, is a file.
+ *
+ * @example
+ *   checkOutputFolderPath("--out-dir", "notes.txt/run"); // UsageError: --out-dir notes.txt/run: notes.txt is a file, not a folder
+ */
+export function checkOutputFolderPath(flag: string, dir: string): void {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const info = statBelowFiles(at);
+    if (info !== undefined) {
+      if (!info.isDirectory())
+        throw new UsageError(`${flag} ${dir}: ${at} is a file, not a folder; choose a folder path`);
+      return;
+    }
+    if (dirname(at) === at) return;
+  }
+}
+
+/** What is at `path`, or undefined when nothing is (also when a part of it is a file: ENOTDIR). */
+function statBelowFiles(path: string): ReturnType<typeof statSync> {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    throw err;
+  }
+}

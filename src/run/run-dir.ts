@@ -17,7 +17,7 @@ import { readableDirectory, type DirectoryWriteOptions } from "./atomic-director
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type LoadCheckpointOptions } from "./checkpoint.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { textFingerprint } from "../util/sha256.js";
-import { checkRunInputs, writeRunInputs } from "./inputs.js";
+import { checkRunInputs, readRunInputs, writeRunInputs } from "./inputs.js";
 import { jsonObjectText, readJsonObject } from "./json-file.js";
 import { CHECKPOINT_FILES, isLastCheckpointName, isRunEntryName, lastCheckpointName, RUN_FILES } from "./layout.js";
 import { acquireRunLock, type RunLock } from "./lock.js";
@@ -195,12 +195,19 @@ export class RunDirectory {
     await this.storage.writeAtomic(path, jsonObjectText(runConfigRecord(config, this.dir), path));
   }
 
-  /** The settings the run was started with (any format version). */
+  /**
+   * The settings the run was started with (any format version). A corpus recorded as a relative
+   * path (runs written before config.json held absolute ones) is the file inputs.json fingerprinted
+   * at the run's start, by its absolute path: the run resumes from any working folder.
+   */
   async readConfig(): Promise<TrainConfig> {
     const path = this.file("config");
     if ((await this.storage.stat(path)) === null)
       throw new Error(`${this.dir}: not a run directory (no ${RUN_FILES.config})`);
-    return parseRunConfig(await readJsonObject(this.storage, path), path);
+    const config = parseRunConfig(await readJsonObject(this.storage, path), path);
+    if (config.data === null || this.storage.path.resolve(config.data) === config.data) return config;
+    const recorded = (await readRunInputs(this.dir, this.storage))?.corpus?.path;
+    return recorded === undefined ? config : { ...config, data: recorded };
   }
 
   /** Writes tokenizer.json. */
