@@ -86,7 +86,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (positionals.length === 1) {
     if (given.data !== undefined)
       throw new UsageError("give the corpus either as an argument or with --data, not both");
-    config = { ...config, data: positionals[0] };
+    // Resolved again with the corpus: a corpus of one's own changes a default (the sample).
+    config = resolveConfig({ ...given, data: positionals[0] }, "command line");
   }
   const resume = extra.resume ?? undefined;
   const force = extra.force;

@@ -136,3 +136,17 @@ test("before a build, the mlm launcher says how to build instead of a MODULE_NOT
     "mlm: mlm-ts is not built yet (no dist/): run `npm run build` (npm ci and npm install build it)\n",
   );
 });
+
+test("mlm train CORPUS uses a corpus of one's own whole, and says so; --sample still takes a share", async () => {
+  const dir = tempDir("mlm-own-corpus-");
+  const corpus = join(dir, "mine.txt");
+  writeFileSync(corpus, Array.from({ length: 40 }, (_, i) => `sentence number ${i} of my own text`).join("\n") + "\n");
+  const tiny = ["--max-steps", "1", "--num-layers", "1", "--d-model", "16", "--num-heads", "2", "--d-ff", "16"];
+  const common = [...tiny, "--cache-dir", join(dir, "cache"), "--threads", "1"];
+  const whole = await cli(["train", corpus, "--out-dir", join(dir, "whole"), ...common]);
+  assert.equal(whole.code, 0, whole.err);
+  assert.match(whole.err, /split: 32 training and 8 validation sentences \(sample 1, seed 42\)/);
+  const share = await cli(["train", corpus, "--sample", "0.5", "--out-dir", join(dir, "share"), ...common]);
+  assert.equal(share.code, 0, share.err);
+  assert.match(share.err, /split: 16 training and 4 validation sentences \(sample 0\.5, seed 42\)/);
+});
