@@ -17,6 +17,8 @@ import { chromium, type Page } from "playwright-core";
 import { tempDir } from "../temp-dir.js";
 import { chromiumPath } from "./chromium.js";
 import { serveFolder } from "./static-server.js";
+// @ts-expect-error: a JavaScript build script without type declarations
+import { nodeBuiltinsUnavailable } from "../../../scripts/browser-bundle.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -33,6 +35,7 @@ export async function openWebGpuPage(entry: string): Promise<{ page: Page; close
     platform: "browser",
     target: "es2022",
     logLevel: "error",
+    plugins: [nodeBuiltinsUnavailable()], // Node-only functions of the library's modules, never called here
   });
   writeFileSync(
     join(dir, "index.html"),

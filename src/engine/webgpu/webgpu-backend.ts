@@ -22,7 +22,7 @@ import { openWebGpu, type WebGpuDevice } from "./device.js";
 import { GpuArray, newGpuArray, ownerOf, type GpuArrayOwner } from "./gpu-array.js";
 import { ADAM } from "./kernels/adam.js";
 import { ATTENTION_BACKWARD_KEY, ATTENTION_BACKWARD_QUERY, ATTENTION_FORWARD } from "./kernels/attention.js";
-import { CROSS_ENTROPY } from "./kernels/cross-entropy.js";
+import { CROSS_ENTROPY_GRAD, CROSS_ENTROPY_ROWS } from "./kernels/cross-entropy.js";
 import {
   ADD_DROPOUT,
   DROPOUT,
@@ -36,7 +36,7 @@ import {
 import { LAYER_NORM_BACKWARD_INPUT, LAYER_NORM_BACKWARD_PARAMS, LAYER_NORM_FORWARD } from "./kernels/layernorm.js";
 import { BIAS_GRAD, MATMUL, MATMUL_TILE } from "./kernels/matmul.js";
 import { GROUP, NONE } from "./kernels/prelude.js";
-import { PARTIAL_GROUPS, SUM_FINAL, SUM_PARTIALS } from "./kernels/reduce.js";
+import { PARTIALS, SUM_FINAL, SUM_PARTIALS } from "./kernels/reduce.js";
 import { EMBEDDING, GATHER, SCATTER_ADD } from "./kernels/rows.js";
 
 /** Bytes of one dispatch's uniform arguments (the minimum dynamic-offset alignment WebGPU guarantees). */
@@ -113,7 +113,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
   /** Heap ranges of the backend's own: read-back slots, reduction partials, attention scratch. */
   private readonly results: number;
   private readonly partials: number;
-  private attentionScratch = { at: 0, size: 0 };
+  private readonly scratches = new Map<string, { at: number; size: number }>();
   private resultKinds: ("loss" | "norm")[] = [];
   private readonly masks = new WeakMap<Uint8Array, number>();
   private disposed = false;
@@ -135,7 +135,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     });
     this.pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
     this.results = this.region(RESULT_SLOTS);
-    this.partials = this.region(PARTIAL_GROUPS);
+    this.partials = this.region(PARTIALS);
   }
 
   // ---- memory ----
@@ -155,6 +155,15 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     const at = this.heapFloats;
     this.heapFloats += Math.ceil(Math.max(n, 1) / ALIGN) * ALIGN;
     return at;
+  }
+
+  /** A heap range of the backend's own for `use`, of at least n floats: grows once to the largest n asked. */
+  private scratch(use: string, n: number): number {
+    const have = this.scratches.get(use);
+    if (have !== undefined && have.size >= n) return have.at;
+    const grown = { at: this.region(n), size: n };
+    this.scratches.set(use, grown);
+    return grown.at;
   }
 
   /** The heap offset (in floats) of an array from `alloc` (or a subarray of one). */
@@ -238,9 +247,9 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
       throw new Error(`WebGpuBackend: more than ${RESULT_SLOTS} read-back values before a flush`);
     const slot = this.results + this.resultKinds.length;
     this.resultKinds.push(kind);
-    const groups = Math.max(1, Math.min(PARTIAL_GROUPS, Math.ceil(n / GROUP)));
-    this.dispatch(SUM_PARTIALS, [this.partials, x, n, squares ? 1 : 0, groups * GROUP], [], groups);
-    this.dispatch(SUM_FINAL, [slot, this.partials, groups], [], 1);
+    const stride = Math.max(1, Math.min(PARTIALS, n));
+    this.dispatch1d(SUM_PARTIALS, [this.partials, x, n, squares ? 1 : 0, stride], [], stride);
+    this.dispatch(SUM_FINAL, [slot, this.partials, stride], [], 1);
     return slot;
   }
 
@@ -516,10 +525,8 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
   ): void {
     const D = C / H;
     const table = this.attentionRows(seqs, numSeqs, T, H);
-    if (this.attentionScratch.size < table.probs)
-      this.attentionScratch = { at: this.region(table.probs), size: table.probs };
     const u = [this.at(dq), this.at(dk), this.at(dv), this.at(dout), this.at(probs), this.at(q), this.at(k)];
-    u.push(this.at(v), this.attentionScratch.at, table.rows, T, C, H, D);
+    u.push(this.at(v), this.scratch("attention", table.probs), table.rows, T, C, H, D);
     const f = [1 / Math.sqrt(D)];
     this.dispatch1d(ATTENTION_BACKWARD_QUERY, u, f, T * H);
     this.dispatch1d(ATTENTION_BACKWARD_KEY, u, f, T * H);
@@ -537,15 +544,10 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     for (let r = 0; r < R; r++)
       if (labels[r] >= V)
         throw new Error(`crossEntropy: label ${labels[r]} at row ${r} is outside the vocabulary of ${V}`);
-    const u = [
-      this.at(losses),
-      dlogits === null ? NONE : this.at(dlogits),
-      this.at(logits),
-      this.intArgs(labels, R),
-      R,
-      V,
-    ];
-    this.dispatch(CROSS_ENTROPY, u, [gradScale], R);
+    const stats = this.scratch("cross-entropy", 2 * R);
+    const rows = [stats, this.at(logits), this.intArgs(labels, R), R, V];
+    this.dispatch1d(CROSS_ENTROPY_ROWS, [this.at(losses), ...rows], [], R);
+    if (dlogits !== null) this.dispatch1d(CROSS_ENTROPY_GRAD, [this.at(dlogits), ...rows], [gradScale], R * V);
     this.sumInto("loss", this.at(losses), R, false);
   }
 

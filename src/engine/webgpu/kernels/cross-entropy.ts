@@ -1,70 +1,55 @@
 /**
- * Softmax cross-entropy at labelled rows (reference: crossEntropy of src/engine/ts-backend.ts), one
- * workgroup of 256 invocations per row of V logits:
+ * Softmax cross-entropy at labelled rows (reference: crossEntropy of src/engine/ts-backend.ts):
  *
  *   loss_r = logsumexp(logits_r) - logits_r[label_r]
  *   dlogits_r = (softmax(logits_r) - onehot(label_r)) * gradScale     (when dlogits is not NONE)
  *   a negative label: loss 0, gradient 0
  *
- * dlogits may be the logits array itself: every invocation reads a logit before writing its gradient
- * (the target logit is read before any write), as the reference does.
+ * Two kernels without workgroup memory or barriers: CROSS_ENTROPY_ROWS, one invocation per row, finds
+ * the row's max and sum of exp(logit - max) (two passes, as the reference) and writes the loss and
+ * the pair (max, sum) to `stats`; CROSS_ENTROPY_GRAD, one invocation per logit, writes
+ * exp(logit - max) * (gradScale / sum), minus gradScale at the label. dlogits may be the logits array
+ * itself: each invocation of the second reads its logit before writing its gradient, and the first
+ * only reads.
  */
 import { kernelSource } from "./prelude.js";
 
-export const CROSS_ENTROPY = kernelSource(
-  "losses: u32, dlogits: u32, logits: u32, labels: u32, R: u32, V: u32, gradScale: f32,",
+export const CROSS_ENTROPY_ROWS = kernelSource(
+  "losses: u32, stats: u32, logits: u32, labels: u32, R: u32, V: u32,",
   /* wgsl */ `
-var<workgroup> partial: array<f32, 256>;
-var<workgroup> targetLogit: f32;
-
-// partial[0] = the reduction (max or sum) of every invocation's partial[local]
-fn reduce(local: u32, isMax: bool) {
-  for (var width = 128u; width > 0u; width >>= 1u) {
-    workgroupBarrier();
-    if (local < width) {
-      if (isMax) { partial[local] = max(partial[local], partial[local + width]); }
-      else { partial[local] = partial[local] + partial[local + width]; }
-    }
-  }
-  workgroupBarrier();
-}
-
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
-  let r = wg.x;
-  let o = a.logits + r * a.V;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) local: u32) {
+  let r = flatIndex(wg, groups, local);
+  if (r >= a.R) { return; }
   let label = ints[a.labels + r];
-  let grad = a.dlogits != 0xffffffffu;
-  let d = a.dlogits + r * a.V;
-  if (label < 0) {
-    if (local == 0u) { heap[a.losses + r] = 0.0; }
-    if (grad) { for (var c = local; c < a.V; c += 256u) { heap[d + c] = 0.0; } }
-    return;
-  }
+  if (label < 0) { heap[a.losses + r] = 0.0; return; }
+  let o = a.logits + r * a.V;
   var m = -3.0e38;
-  for (var c = local; c < a.V; c += 256u) { m = max(m, heap[o + c]); }
-  if (local == 0u) { targetLogit = heap[o + u32(label)]; }
-  partial[local] = m;
-  reduce(local, true);
-  let rowMax = partial[0];
-  workgroupBarrier(); // every invocation has read the max before partial is reused
+  for (var c = 0u; c < a.V; c++) { m = max(m, heap[o + c]); }
   var s = 0.0;
-  for (var c = local; c < a.V; c += 256u) {
-    let e = exp(heap[o + c] - rowMax);
-    if (grad) { heap[d + c] = e; }
-    s += e;
-  }
-  partial[local] = s;
-  reduce(local, false);
-  let sum = partial[0];
-  if (grad) {
-    let inv = a.gradScale / sum;
-    for (var c = local; c < a.V; c += 256u) {
-      var g = heap[d + c] * inv;
-      if (c == u32(label)) { g -= a.gradScale; }
-      heap[d + c] = g;
-    }
-  }
-  if (local == 0u) { heap[a.losses + r] = log(sum) + rowMax - targetLogit; }
+  for (var c = 0u; c < a.V; c++) { s += exp(heap[o + c] - m); }
+  heap[a.stats + 2u * r] = m;
+  heap[a.stats + 2u * r + 1u] = s;
+  heap[a.losses + r] = log(s) + m - heap[o + u32(label)];
+}`,
+);
+
+export const CROSS_ENTROPY_GRAD = kernelSource(
+  "dlogits: u32, stats: u32, logits: u32, labels: u32, R: u32, V: u32, gradScale: f32,",
+  /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) local: u32) {
+  let i = flatIndex(wg, groups, local);
+  if (i >= a.R * a.V) { return; }
+  let r = i / a.V;
+  let c = i % a.V;
+  let label = ints[a.labels + r];
+  if (label < 0) { heap[a.dlogits + i] = 0.0; return; }
+  let e = exp(heap[a.logits + i] - heap[a.stats + 2u * r]);
+  var g = e * (a.gradScale / heap[a.stats + 2u * r + 1u]);
+  if (c == u32(label)) { g -= a.gradScale; }
+  heap[a.dlogits + i] = g;
 }`,
 );
