@@ -4,6 +4,7 @@
 // sums in float64; the GPU sums in another order and has its own exp).
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
+import { tempDir } from "../temp-dir.js";
 import { openWebGpuPage } from "./webgpu-page.js";
 import type { CaseResult } from "./webgpu-kernels-page.js";
 
@@ -22,7 +23,7 @@ const TOLERANCE: Record<string, number> = {
 const EXACT = ["scaleAdd", "dropout", "reluBackward", "embeddingForward", "fill and set"];
 
 test("every WebGPU kernel agrees with the TypeScript reference on SwiftShader", async () => {
-  const tab = await openWebGpuPage("test/browser/webgpu-kernels-page.ts");
+  const tab = await openWebGpuPage("test/browser/webgpu-kernels-page.ts", { folder: tempDir("mlm-webgpu-page-") });
   try {
     const { adapter, results } = await tab.page.evaluate<{ adapter: string; results: CaseResult[] }>(
       "window.checkKernels()",

@@ -1,12 +1,14 @@
 /**
- * A page with WebGPU for the webgpu tests: `entry` (a TypeScript module of test/browser) bundled by
- * esbuild into a temporary folder with an index.html that imports it, served from 127.0.0.1 (a secure
- * context: about:blank has no navigator.gpu), in headless Chromium with WebGPU on its software GPU,
- * SwiftShader (`--enable-unsafe-webgpu --use-webgpu-adapter=swiftshader`): every machine that runs
- * the tests has that adapter, GPU or not.
+ * A page with WebGPU for the webgpu tests and the bench: `entry` (a TypeScript module, path from the
+ * repository root) bundled by esbuild into `folder` with an index.html that imports it, served from
+ * 127.0.0.1 (a secure context: about:blank has no navigator.gpu), in headless Chromium with WebGPU on
+ * its software GPU, SwiftShader (`--enable-unsafe-webgpu --use-webgpu-adapter=swiftshader`: every
+ * machine that runs the tests has that adapter, GPU or not), or on the machine's GPU ("hardware":
+ * `--enable-unsafe-webgpu --enable-features=Vulkan`, Chromium's switches for WebGPU on Linux). The
+ * entry sets `window.pageReady` once its functions are on `window`.
  *
  * @example
- *   const tab = await openWebGpuPage("test/browser/webgpu-kernels-page.ts");
+ *   const tab = await openWebGpuPage("test/browser/webgpu-kernels-page.ts", { folder: tempDir() });
  *   try { await tab.page.evaluate("window.checks()"); } finally { await tab.close(); }
  */
 import { writeFileSync } from "node:fs";
@@ -14,7 +16,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium, type Page } from "playwright-core";
-import { tempDir } from "../temp-dir.js";
 import { chromiumPath } from "./chromium.js";
 import { serveFolder } from "./static-server.js";
 // @ts-expect-error: a JavaScript build script without type declarations
@@ -22,11 +23,17 @@ import { nodeBuiltinsUnavailable } from "../../../scripts/browser-bundle.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** Chromium's switches for WebGPU on SwiftShader (headless Chromium has no WebGPU without them). */
-export const SWIFTSHADER_WEBGPU = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"];
+/** Chromium's switches for WebGPU on each kind of adapter (headless Chromium has no WebGPU without them). */
+const ADAPTER_SWITCHES = {
+  swiftshader: ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"],
+  hardware: ["--enable-unsafe-webgpu", "--enable-features=Vulkan"],
+};
 
-export async function openWebGpuPage(entry: string): Promise<{ page: Page; close(): Promise<void> }> {
-  const dir = tempDir("mlm-webgpu-page-");
+export async function openWebGpuPage(
+  entry: string,
+  options: { folder: string; adapter?: keyof typeof ADAPTER_SWITCHES },
+): Promise<{ page: Page; close(): Promise<void> }> {
+  const dir = options.folder;
   await build({
     entryPoints: [join(ROOT, entry)],
     outfile: join(dir, "main.js"),
@@ -46,7 +53,7 @@ export async function openWebGpuPage(entry: string): Promise<{ page: Page; close
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: [...SWIFTSHADER_WEBGPU, ...(root ? ["--no-sandbox"] : [])],
+    args: [...ADAPTER_SWITCHES[options.adapter ?? "swiftshader"], ...(root ? ["--no-sandbox"] : [])],
   });
   const page = await browser.newPage();
   const errors: string[] = [];

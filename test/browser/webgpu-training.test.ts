@@ -9,6 +9,7 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import { createBackend } from "../../src/engine/create.js";
+import { tempDir } from "../temp-dir.js";
 import { openWebGpuPage } from "./webgpu-page.js";
 import { CONFIGS, STEPS, trainRun, type Checkpoint, type RunResult } from "./webgpu-training.js";
 
@@ -33,7 +34,7 @@ test("20 steps on WebGPU match the WebAssembly backend's, and a stopped run resu
   } finally {
     wasm.dispose();
   }
-  const tab = await openWebGpuPage("test/browser/webgpu-training-page.ts");
+  const tab = await openWebGpuPage("test/browser/webgpu-training-page.ts", { folder: tempDir("mlm-webgpu-page-") });
   try {
     const onGpu = (name: string, options: object): Promise<RunResult & { adapter: string }> =>
       tab.page.evaluate(([n, o]) => (globalThis as unknown as GpuPage).trainOnGpu(n, o), [name, options] as const);
