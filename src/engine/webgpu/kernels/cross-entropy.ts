@@ -12,44 +12,36 @@
  * itself: each invocation of the second reads its logit before writing its gradient, and the first
  * only reads.
  */
-import { kernelSource } from "./prelude.js";
+import { perInvocation } from "./prelude.js";
 
-export const CROSS_ENTROPY_ROWS = kernelSource(
+export const CROSS_ENTROPY_ROWS = perInvocation(
   "losses: u32, stats: u32, logits: u32, labels: u32, R: u32, V: u32,",
+  "r",
+  "a.R",
   /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let r = flatIndex(wg, groups, local);
-  if (r >= a.R) { return; }
-  let label = ints[a.labels + r];
-  if (label < 0) { heap[a.losses + r] = 0.0; return; }
-  let o = a.logits + r * a.V;
-  var m = -3.0e38;
-  for (var c = 0u; c < a.V; c++) { m = max(m, heap[o + c]); }
-  var s = 0.0;
-  for (var c = 0u; c < a.V; c++) { s += exp(heap[o + c] - m); }
-  heap[a.stats + 2u * r] = m;
-  heap[a.stats + 2u * r + 1u] = s;
-  heap[a.losses + r] = log(s) + m - heap[o + u32(label)];
-}`,
+let label = ints[a.labels + r];
+if (label < 0) { heap[a.losses + r] = 0.0; return; }
+let o = a.logits + r * a.V;
+var m = -3.0e38;
+for (var c = 0u; c < a.V; c++) { m = max(m, heap[o + c]); }
+var s = 0.0;
+for (var c = 0u; c < a.V; c++) { s += exp(heap[o + c] - m); }
+heap[a.stats + 2u * r] = m;
+heap[a.stats + 2u * r + 1u] = s;
+heap[a.losses + r] = log(s) + m - heap[o + u32(label)];`,
 );
 
-export const CROSS_ENTROPY_GRAD = kernelSource(
+export const CROSS_ENTROPY_GRAD = perInvocation(
   "dlogits: u32, stats: u32, logits: u32, labels: u32, R: u32, V: u32, gradScale: f32,",
+  "i",
+  "a.R * a.V",
   /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let i = flatIndex(wg, groups, local);
-  if (i >= a.R * a.V) { return; }
-  let r = i / a.V;
-  let c = i % a.V;
-  let label = ints[a.labels + r];
-  if (label < 0) { heap[a.dlogits + i] = 0.0; return; }
-  let e = exp(heap[a.logits + i] - heap[a.stats + 2u * r]);
-  var g = e * (a.gradScale / heap[a.stats + 2u * r + 1u]);
-  if (c == u32(label)) { g -= a.gradScale; }
-  heap[a.dlogits + i] = g;
-}`,
+let r = i / a.V;
+let c = i % a.V;
+let label = ints[a.labels + r];
+if (label < 0) { heap[a.dlogits + i] = 0.0; return; }
+let e = exp(heap[a.logits + i] - heap[a.stats + 2u * r]);
+var g = e * (a.gradScale / heap[a.stats + 2u * r + 1u]);
+if (c == u32(label)) { g -= a.gradScale; }
+heap[a.dlogits + i] = g;`,
 );

@@ -7,7 +7,7 @@
  * seed ^ (i * golden ratio) in 32-bit integer arithmetic, which WGSL's u32 multiply reproduces exactly
  * (it wraps modulo 2^32 as Math.imul does). Unit i is kept iff the hash >= threshold.
  */
-import { kernelSource } from "./prelude.js";
+import { perInvocation } from "./prelude.js";
 
 const HASH = /* wgsl */ `
 fn dropoutHash(seed: u32, i: u32) -> u32 {
@@ -23,17 +23,7 @@ fn kept(seed: u32, threshold: u32, i: u32) -> bool {
 
 /** One invocation per element i < a.n; `body` uses i. */
 function elementwise(args: string, body: string, helpers = ""): string {
-  return kernelSource(
-    args,
-    `${helpers}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let i = flatIndex(wg, groups, local);
-  if (i >= a.n) { return; }
-  ${body}
-}`,
-  );
+  return perInvocation(args, "i", "a.n", body, helpers);
 }
 
 /** heap[dst + i] = value (a Float32Array's fill on the GPU copy). */

@@ -11,71 +11,63 @@
  * The backward is two kernels: the parameter gradients (one invocation per column) first, then the
  * input gradient (one per row), so that dinp may be the same array as dout.
  */
-import { kernelSource } from "./prelude.js";
+import { perInvocation } from "./prelude.js";
 
-const PER_ROW = /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let t = flatIndex(wg, groups, local);
-  if (t >= a.T) { return; }
-  let o = t * a.C;`;
-
-export const LAYER_NORM_FORWARD = kernelSource(
+export const LAYER_NORM_FORWARD = perInvocation(
   "out: u32, mean: u32, rstd: u32, inp: u32, gamma: u32, beta: u32, T: u32, C: u32, eps: f32,",
-  /* wgsl */ `${PER_ROW}
-  var s = 0.0;
-  for (var c = 0u; c < a.C; c++) { s += heap[a.inp + o + c]; }
-  let m = s / f32(a.C);
-  var v = 0.0;
-  for (var c = 0u; c < a.C; c++) { let d = heap[a.inp + o + c] - m; v += d * d; }
-  let r = 1.0 / sqrt(v / f32(a.C) + a.eps);
-  for (var c = 0u; c < a.C; c++) {
-    heap[a.out + o + c] = (heap[a.inp + o + c] - m) * r * heap[a.gamma + c] + heap[a.beta + c];
-  }
-  heap[a.mean + t] = m;
-  heap[a.rstd + t] = r;
-}`,
-);
-
-export const LAYER_NORM_BACKWARD_PARAMS = kernelSource(
-  "dgamma: u32, dbeta: u32, dout: u32, inp: u32, mean: u32, rstd: u32, T: u32, C: u32,",
+  "t",
+  "a.T",
   /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let c = flatIndex(wg, groups, local);
-  if (c >= a.C) { return; }
-  var dg = 0.0;
-  var db = 0.0;
-  for (var t = 0u; t < a.T; t++) {
-    let g = heap[a.dout + t * a.C + c];
-    let norm = (heap[a.inp + t * a.C + c] - heap[a.mean + t]) * heap[a.rstd + t];
-    dg += g * norm;
-    db += g;
-  }
-  heap[a.dgamma + c] = heap[a.dgamma + c] + dg;
-  heap[a.dbeta + c] = heap[a.dbeta + c] + db;
-}`,
+let o = t * a.C;
+var s = 0.0;
+for (var c = 0u; c < a.C; c++) { s += heap[a.inp + o + c]; }
+let m = s / f32(a.C);
+var v = 0.0;
+for (var c = 0u; c < a.C; c++) { let d = heap[a.inp + o + c] - m; v += d * d; }
+let r = 1.0 / sqrt(v / f32(a.C) + a.eps);
+for (var c = 0u; c < a.C; c++) {
+  heap[a.out + o + c] = (heap[a.inp + o + c] - m) * r * heap[a.gamma + c] + heap[a.beta + c];
+}
+heap[a.mean + t] = m;
+heap[a.rstd + t] = r;`,
 );
 
-export const LAYER_NORM_BACKWARD_INPUT = kernelSource(
+export const LAYER_NORM_BACKWARD_PARAMS = perInvocation(
+  "dgamma: u32, dbeta: u32, dout: u32, inp: u32, mean: u32, rstd: u32, T: u32, C: u32,",
+  "c",
+  "a.C",
+  /* wgsl */ `
+var dg = 0.0;
+var db = 0.0;
+for (var t = 0u; t < a.T; t++) {
+  let g = heap[a.dout + t * a.C + c];
+  let norm = (heap[a.inp + t * a.C + c] - heap[a.mean + t]) * heap[a.rstd + t];
+  dg += g * norm;
+  db += g;
+}
+heap[a.dgamma + c] = heap[a.dgamma + c] + dg;
+heap[a.dbeta + c] = heap[a.dbeta + c] + db;`,
+);
+
+export const LAYER_NORM_BACKWARD_INPUT = perInvocation(
   "dinp: u32, dout: u32, inp: u32, gamma: u32, mean: u32, rstd: u32, T: u32, C: u32,",
-  /* wgsl */ `${PER_ROW}
-  let m = heap[a.mean + t];
-  let r = heap[a.rstd + t];
-  var sumD = 0.0;
-  var sumDN = 0.0;
-  for (var c = 0u; c < a.C; c++) {
-    let dn = heap[a.dout + o + c] * heap[a.gamma + c];
-    sumD += dn;
-    sumDN += dn * ((heap[a.inp + o + c] - m) * r);
-  }
-  let meanD = sumD / f32(a.C);
-  let meanDN = sumDN / f32(a.C);
-  for (var c = 0u; c < a.C; c++) {
-    let norm = (heap[a.inp + o + c] - m) * r;
-    heap[a.dinp + o + c] = r * (heap[a.dout + o + c] * heap[a.gamma + c] - meanD - norm * meanDN);
-  }
+  "t",
+  "a.T",
+  /* wgsl */ `
+let o = t * a.C;
+let m = heap[a.mean + t];
+let r = heap[a.rstd + t];
+var sumD = 0.0;
+var sumDN = 0.0;
+for (var c = 0u; c < a.C; c++) {
+  let dn = heap[a.dout + o + c] * heap[a.gamma + c];
+  sumD += dn;
+  sumDN += dn * ((heap[a.inp + o + c] - m) * r);
+}
+let meanD = sumD / f32(a.C);
+let meanDN = sumDN / f32(a.C);
+for (var c = 0u; c < a.C; c++) {
+  let norm = (heap[a.inp + o + c] - m) * r;
+  heap[a.dinp + o + c] = r * (heap[a.dout + o + c] * heap[a.gamma + c] - meanD - norm * meanDN);
 }`,
 );

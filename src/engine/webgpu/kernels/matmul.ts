@@ -19,7 +19,7 @@
  * sums are float32, in the order of p (the reference sums in float64: results agree to float32
  * rounding of the sum).
  */
-import { kernelSource } from "./prelude.js";
+import { kernelSource, perInvocation } from "./prelude.js";
 
 /** Side of the square tile of C one workgroup computes (8 x 8 invocations of 4 x 4 each). */
 export const MATMUL_TILE = 32;
@@ -77,16 +77,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
  * dbias[n] += sum over t < T of dout[t * N + n] (matmulBackward's bias gradient), one invocation per
  * column summing its rows in order.
  */
-export const BIAS_GRAD = kernelSource(
+export const BIAS_GRAD = perInvocation(
   "dbias: u32, dout: u32, T: u32, N: u32,",
+  "n",
+  "a.N",
   /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let n = flatIndex(wg, groups, local);
-  if (n >= a.N) { return; }
-  var sum = 0.0;
-  for (var t = 0u; t < a.T; t++) { sum += heap[a.dout + t * a.N + n]; }
-  heap[a.dbias + n] = heap[a.dbias + n] + sum;
-}`,
+var sum = 0.0;
+for (var t = 0u; t < a.T; t++) { sum += heap[a.dout + t * a.N + n]; }
+heap[a.dbias + n] = heap[a.dbias + n] + sum;`,
 );

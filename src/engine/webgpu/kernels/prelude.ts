@@ -32,3 +32,21 @@ export const GROUP = 256;
 export function kernelSource(args: string, body: string): string {
   return `${PRELUDE}\nstruct Args {\n${args}\n};\n${body}`;
 }
+
+/**
+ * A 1-D kernel: `main` runs `body` once per value of `index` below `count` (a WGSL expression of the
+ * arguments), 256 invocations per workgroup; `helpers` are WGSL functions it calls.
+ */
+export function perInvocation(args: string, index: string, count: string, body: string, helpers = ""): string {
+  return kernelSource(
+    args,
+    `${helpers}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) local: u32) {
+  let ${index} = flatIndex(wg, groups, local);
+  if (${index} >= ${count}) { return; }
+  ${body}
+}`,
+  );
+}

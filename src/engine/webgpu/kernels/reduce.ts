@@ -8,26 +8,22 @@
  *
  * Two levels without workgroup memory or barriers: plenty for the few sums of a step.
  */
-import { kernelSource } from "./prelude.js";
+import { kernelSource, perInvocation } from "./prelude.js";
 
 /** Invocations of SUM_PARTIALS, hence the length of its partials. */
 export const PARTIALS = 4096;
 
-export const SUM_PARTIALS = kernelSource(
+export const SUM_PARTIALS = perInvocation(
   "partials: u32, x: u32, n: u32, squares: u32, stride: u32,",
+  "g",
+  "a.stride",
   /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let g = flatIndex(wg, groups, local);
-  if (g >= a.stride) { return; }
-  var s = 0.0;
-  for (var i = g; i < a.n; i += a.stride) {
-    let v = heap[a.x + i];
-    s += select(v, v * v, a.squares != 0u);
-  }
-  heap[a.partials + g] = s;
-}`,
+var s = 0.0;
+for (var i = g; i < a.n; i += a.stride) {
+  let v = heap[a.x + i];
+  s += select(v, v * v, a.squares != 0u);
+}
+heap[a.partials + g] = s;`,
 );
 
 export const SUM_FINAL = kernelSource(

@@ -8,44 +8,38 @@
  *                walking the rows in order: repeated rows add up in the reference's order, with no
  *                atomics)
  */
-import { kernelSource } from "./prelude.js";
+import { perInvocation } from "./prelude.js";
 
-const PER_ELEMENT = /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let i = flatIndex(wg, groups, local);
-  if (i >= a.R * a.C) { return; }
-  let r = i / a.C;
-  let c = i % a.C;`;
+/** The row and column of element i of an [R, C] output. */
+const ROW_COLUMN = /* wgsl */ `
+let r = i / a.C;
+let c = i % a.C;`;
 
-export const EMBEDDING = kernelSource(
+export const EMBEDDING = perInvocation(
   "out: u32, ids: u32, positions: u32, table: u32, pe: u32, R: u32, C: u32, scale: f32,",
-  /* wgsl */ `${PER_ELEMENT}
-  let e = u32(ints[a.ids + r]) * a.C + c;
-  let q = u32(ints[a.positions + r]) * a.C + c;
-  heap[a.out + i] = heap[a.table + e] * a.scale + heap[a.pe + q];
-}`,
+  "i",
+  "a.R * a.C",
+  /* wgsl */ `${ROW_COLUMN}
+let e = u32(ints[a.ids + r]) * a.C + c;
+let q = u32(ints[a.positions + r]) * a.C + c;
+heap[a.out + i] = heap[a.table + e] * a.scale + heap[a.pe + q];`,
 );
 
-export const GATHER = kernelSource(
+export const GATHER = perInvocation(
   "out: u32, inp: u32, rows: u32, R: u32, C: u32,",
-  /* wgsl */ `${PER_ELEMENT}
-  heap[a.out + i] = heap[a.inp + u32(ints[a.rows + r]) * a.C + c];
-}`,
+  "i",
+  "a.R * a.C",
+  /* wgsl */ `${ROW_COLUMN}
+heap[a.out + i] = heap[a.inp + u32(ints[a.rows + r]) * a.C + c];`,
 );
 
-export const SCATTER_ADD = kernelSource(
+export const SCATTER_ADD = perInvocation(
   "dinp: u32, dout: u32, rows: u32, R: u32, C: u32, scale: f32,",
+  "c",
+  "a.C",
   /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) local: u32) {
-  let c = flatIndex(wg, groups, local);
-  if (c >= a.C) { return; }
-  for (var r = 0u; r < a.R; r++) {
-    let o = u32(ints[a.rows + r]) * a.C + c;
-    heap[a.dinp + o] = heap[a.dinp + o] + heap[a.dout + r * a.C + c] * a.scale;
-  }
+for (var r = 0u; r < a.R; r++) {
+  let o = u32(ints[a.rows + r]) * a.C + c;
+  heap[a.dinp + o] = heap[a.dinp + o] + heap[a.dout + r * a.C + c] * a.scale;
 }`,
 );
