@@ -117,6 +117,8 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
   private resultKinds: ("loss" | "norm")[] = [];
   private readonly masks = new WeakMap<Uint8Array, number>();
   private disposed = false;
+  /** Why the device was lost (a driver reset, the tab in the background too long), once it was. */
+  private lost: string | null = null;
 
   constructor(gpu: WebGpuDevice) {
     this.device = gpu.device;
@@ -134,6 +136,9 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
       ],
     });
     this.pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
+    void this.device.lost.then((info) => {
+      if (!this.disposed) this.lost = info.message === "" ? info.reason : info.message;
+    });
     this.results = this.region(RESULT_SLOTS);
     this.partials = this.region(PARTIALS);
   }
@@ -296,6 +301,13 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
 
   private async submit(views: Float32Array[]): Promise<FlushResult> {
     if (this.disposed) throw new Error("WebGpuBackend: used after dispose");
+    if (this.lost !== null)
+      throw new Error(`WebGpuBackend: the GPU device was lost (${this.lost}); its arrays are gone`);
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (this.heapFloats * 4 > limit)
+      throw new Error(
+        `WebGpuBackend: the model's arrays need ${this.heapFloats * 4} bytes in one buffer, this GPU binds at most ${limit}; use a smaller batch or model`,
+      );
     const d = this.device;
     d.pushErrorScope("validation");
     d.pushErrorScope("out-of-memory");
