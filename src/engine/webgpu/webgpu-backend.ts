@@ -690,7 +690,18 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
   }
 
   scatterAddRows(dinp: Float32Array, dout: Float32Array, rows: Int32Array, R: number, C: number, scale: number): void {
-    this.dispatch1d(SCATTER_ADD, [this.at(dinp), this.at(dout), this.intArgs(rows, R), R, C], [scale], C);
+    // The chains of kernels/rows.ts: the first r of each distinct row, and each r's next r with its row.
+    const heads: number[] = [];
+    const next = new Int32Array(R).fill(-1);
+    const last = new Map<number, number>();
+    for (let r = 0; r < R; r++) {
+      const before = last.get(rows[r]);
+      if (before === undefined) heads.push(r);
+      else next[before] = r;
+      last.set(rows[r], r);
+    }
+    const chains = [this.intArgs(rows, R), this.intArgs(Int32Array.from(heads), heads.length), this.intArgs(next, R)];
+    this.dispatch1d(SCATTER_ADD, [this.at(dinp), this.at(dout), ...chains, heads.length, C], [scale], heads.length * C);
   }
 
   dispose(): void {

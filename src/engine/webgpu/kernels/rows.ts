@@ -4,9 +4,12 @@
  *
  *   EMBEDDING:   out[t,c] = table[ids[t],c] * scale + pe[positions[t],c]   (one invocation per element)
  *   GATHER:      out[r,c] = inp[rows[r],c]                                  (one invocation per element)
- *   SCATTER_ADD: dinp[rows[r],c] += dout[r,c] * scale, in order of r        (one invocation per column,
- *                walking the rows in order: repeated rows add up in the reference's order, with no
- *                atomics)
+ *   SCATTER_ADD: dinp[rows[r],c] += dout[r,c] * scale, in order of r
+ *
+ * SCATTER_ADD runs one invocation per (distinct target row, column), without atomics: the backend
+ * lists, from the CPU's copy of `rows`, the first r of each distinct target (`heads`) and for every r
+ * the next r' > r with the same target (`next`, -1 at the end), so an invocation walks its target's
+ * rows in order of r and repeated rows add up in the reference's order.
  */
 import { perInvocation } from "./prelude.js";
 
@@ -34,12 +37,17 @@ heap[a.out + i] = heap[a.inp + u32(ints[a.rows + r]) * a.C + c];`,
 );
 
 export const SCATTER_ADD = perInvocation(
-  "dinp: u32, dout: u32, rows: u32, R: u32, C: u32, scale: f32,",
-  "c",
-  "a.C",
+  "dinp: u32, dout: u32, rows: u32, heads: u32, next: u32, numHeads: u32, C: u32, scale: f32,",
+  "i",
+  "a.numHeads * a.C",
   /* wgsl */ `
-for (var r = 0u; r < a.R; r++) {
-  let o = u32(ints[a.rows + r]) * a.C + c;
-  heap[a.dinp + o] = heap[a.dinp + o] + heap[a.dout + r * a.C + c] * a.scale;
-}`,
+let c = i % a.C;
+var r = ints[a.heads + i / a.C];
+let o = a.dinp + u32(ints[a.rows + u32(r)]) * a.C + c;
+var sum = heap[o];
+while (r >= 0) {
+  sum = sum + heap[a.dout + u32(r) * a.C + c] * a.scale;
+  r = ints[a.next + u32(r)];
+}
+heap[o] = sum;`,
 );
