@@ -10,7 +10,7 @@
  */
 import type { TrainConfig } from "../config/index.js";
 import { prepareData, runLoaders, type Batch, type MlmDataLoader } from "../data/index.js";
-import { buildModel, capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
+import { buildModel, capacityFor, evaluateSplit, firstBatches, type EvalMetrics } from "../model/index.js";
 import { modelConfigFrom } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { Rng } from "../util/rng.js";
@@ -58,9 +58,10 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
       weightsFile: weights?.file,
     });
     const { model } = built;
+    const scored = firstBatches(validLoader, config.evalSentences, config.evalBatchSize ?? config.batchSize);
     return {
       train: trainLoader,
-      validBatches: validLoader.batchesPerEpoch,
+      validBatches: scored.batchesPerEpoch,
       model,
       backend: built.backend,
       forwardBackward(batch, dropoutRng) {
@@ -70,7 +71,7 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
       },
       endAccumulation: () => model.endAccumulation().loss,
       evaluate: (signal) =>
-        evaluateSplit(model, validLoader, {
+        evaluateSplit(model, scored, {
           fullHead: config.fullHead,
           progress: config.progress,
           label: "eval",
