@@ -5,7 +5,14 @@
 // src/platform), but some modules on that path also hold Node-only functions (reading a file by its
 // path); their imports stay, and a call that should not happen in a browser says so at once.
 // `importers` (optional) collects "importer -> module" for every such import, for the tests.
+// The kernel modules' bytes (src/engine/wasm/kernel-bytes.js) exist only in dist/, written by
+// scripts/build-kernels.js: `builtKernels` points the bundles there, so the bytes are inside them.
+import { existsSync } from "node:fs";
 import { builtinModules } from "node:module";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 const NODE = new RegExp(`^(node:.*|${builtinModules.map((m) => m.replace(/[/]/g, "\\/")).join("|")})$`);
 
@@ -31,6 +38,21 @@ export function nodeBuiltinsUnavailable(importers) {
   };
 }
 
+/** Resolves src/engine/wasm's `./kernel-bytes.js` to the file the kernel build wrote in dist/. */
+export function builtKernels() {
+  return {
+    name: "built-kernels",
+    setup(build) {
+      build.onResolve({ filter: /^\.\/kernel-bytes\.js$/ }, (args) => {
+        const path = join(ROOT, "dist", relative(ROOT, dirname(args.importer)), "kernel-bytes.js");
+        if (!existsSync(path))
+          return { errors: [{ text: `${path} is missing: run scripts/build-kernels.js (npm run build) first` }] };
+        return { path };
+      });
+    },
+  };
+}
+
 /** Options shared by the browser bundles: one minified ES module per entry, with a source map. */
 export function browserBundleOptions() {
   return {
@@ -41,6 +63,6 @@ export function browserBundleOptions() {
     minify: true,
     sourcemap: true,
     logLevel: "warning",
-    plugins: [nodeBuiltinsUnavailable()],
+    plugins: [nodeBuiltinsUnavailable(), builtKernels()],
   };
 }

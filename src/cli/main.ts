@@ -15,6 +15,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
+import { setCliEngineFlags } from "./engine-flags.js";
 import { UsageError } from "./flags.js";
 import { Interrupted } from "./interrupts.js";
 import { version } from "./version.js";
@@ -118,9 +119,11 @@ export async function main(argv: string[]): Promise<number> {
 
 /**
  * Runs `mlm` as a process: the exit code of `main`, and a quiet exit when the reader of its output
- * goes away (`mlm runs | head -2`), as command-line tools do, instead of an EPIPE stack trace.
+ * goes away (`mlm runs | head -2`), as command-line tools do, instead of an EPIPE stack trace. Sets the
+ * command's V8 flags for this process first (engine-flags.ts).
  */
 export async function runCli(argv: string[]): Promise<void> {
+  setCliEngineFlags();
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);

@@ -1,8 +1,8 @@
 /**
  * Small helpers for writing WebAssembly text (WAT) from TypeScript.
  *
- * The kernels are generated as text and assembled at start-up with `wabt`, so that tile sizes and
- * the choice of fused multiply-add can be decided by measurement and by what the runtime supports.
+ * The kernels are generated as text so that tile sizes and the choice of fused multiply-add are
+ * parameters; `npm run build` assembles the variants the package ships (scripts/build-kernels.js).
  */
 import { KERNELS, type KernelName } from "./kernels.js";
 import { ARG_F64, ARG_I32 } from "./layout.js";
