@@ -35,15 +35,27 @@ const MASK_ID = 3;
  * Tolerances, each the largest |mlm-ts - PyTorch| divided by the largest |PyTorch| value of the tensor
  * (loss: divided by the loss). Both sides compute in float32 in different orders (blocked products,
  * fused multiply-adds on wasm, PyTorch's BLAS), so they differ by rounding; a wrong formula, a missing
- * term or a transposed weight gives errors of order 1. Measured maxima are in the file's report below.
+ * term or a transposed weight gives errors of order 1. Largest errors measured (x86-64, torch 1.13,
+ * both architectures, ts / wasm kernels): loss 6e-8 / 6e-8, logits 6e-7 / 6e-7, gradients 1.7e-6 /
+ * 2.4e-6 (the first layer's attention; others below 1e-6), losses of the 10 updates 1.3e-7 / 1.3e-7.
+ * The tolerances leave about 10 times that.
  */
 const TOLERANCE = {
   loss: 1e-6,
   logits: 1e-5,
-  gradient: 1e-4,
-  /** Losses after each of the 10 updates: Adam divides by sqrt(v), which amplifies rounding early on. */
-  trainedLoss: 1e-4,
+  gradient: 3e-5,
+  /** The losses after each of the 10 updates, divided by the largest of PyTorch's. */
+  trainedLoss: 1e-5,
+  /**
+   * The key projection's bias: its exact gradient is 0 (it adds q . b_k to every score of a query,
+   * which the softmax ignores), so both sides hold rounding noise, compared with the largest
+   * gradient of the whole model instead (measured below 1e-7 of it).
+   */
+  zeroGradient: 1e-5,
 } as const;
+
+/** Tensors whose exact gradient is zero (see TOLERANCE.zeroGradient). */
+const ZERO_GRADIENT = /^layers\.\d+\.attn\.k\.bias$/;
 
 /** Four sentences of different lengths, random ids, some tokens masked and labelled (each sentence one at least). */
 function fixedSentences(V: number): { ids: number[]; labels: number[] }[] {
@@ -123,9 +135,12 @@ async function mlmTsReference(
     model.loadTensors(tensors);
     const first = model.forwardBackward(batch, { train: false });
     const grads = new Map(model.specs.map((s) => [s.name, model.grads.slice(s.offset, s.offset + s.size)]));
-    const logits = model.logits(
-      batch,
-      Array.from({ length: batch.rows }, (_, r) => r),
+    // a copy: the view is the head's buffer, which the next pass overwrites
+    const logits = Float32Array.from(
+      model.logits(
+        batch,
+        Array.from({ length: batch.rows }, (_, r) => r),
+      ),
     );
     const adam = new Adam(backend, model.params.length, {
       beta1: TRAIN.beta1,
@@ -139,10 +154,17 @@ async function mlmTsReference(
       adam.update(model.params, model.grads, TRAIN.learningRate);
       losses.push(model.forwardBackward(batch, { train: false }).loss);
     }
-    return { loss: first.loss, logits: Float32Array.from(logits), grads, losses };
+    return { loss: first.loss, logits, grads, losses };
   } finally {
     backend.dispose();
   }
+}
+
+/** max |x|. */
+function maxAbs(x: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
 }
 
 /** max |a - b| / max |b|. */
@@ -177,8 +199,13 @@ for (const arch of ARCHITECTURES) {
       };
       check("loss", Math.abs(ours.loss - torch.loss) / torch.loss, TOLERANCE.loss);
       check("logits", relativeError(ours.logits, torch.logits), TOLERANCE.logits);
-      for (const [name, want] of torch.grads)
-        check(`d ${name}`, relativeError(ours.grads.get(name)!, want), TOLERANCE.gradient);
+      const largest = Math.max(...[...torch.grads.values()].map(maxAbs));
+      for (const [name, want] of torch.grads) {
+        const got = ours.grads.get(name)!;
+        if (ZERO_GRADIENT.test(name))
+          check(`|d ${name}|`, Math.max(maxAbs(got), maxAbs(want)) / largest, TOLERANCE.zeroGradient);
+        else check(`d ${name}`, relativeError(got, want), TOLERANCE.gradient);
+      }
       assert.equal(ours.losses.length, STEPS);
       check("losses of 10 updates", relativeError(ours.losses, torch.losses), TOLERANCE.trainedLoss);
       t.diagnostic(`${kernels}: ${report.join(", ")}`);
