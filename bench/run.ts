@@ -87,8 +87,9 @@ async function main(): Promise<void> {
   const cold = runColdStartBench({ repeats: quick ? 1 : 3 });
   for (const [k, v] of Object.entries(cold)) all[`coldStart.${k}`] = v;
   log(
-    `mlm train --max-steps 1: ${cold.trainMaxSteps1Ms.toFixed(0)} ms | mlm fill: ${cold.fillMs.toFixed(0)} ms ` +
-      `(ts kernels), ${cold.fillWasmMs.toFixed(0)} ms (--backend wasm)`,
+    `mlm train --max-steps 1: ${cold.trainMaxSteps1Ms.toFixed(0)} ms (CPU ${cold.trainMaxSteps1CpuMs.toFixed(0)} ms) | ` +
+      `mlm fill: ${cold.fillMs.toFixed(0)} ms (CPU ${cold.fillCpuMs.toFixed(0)} ms, ts kernels), ` +
+      `${cold.fillWasmMs.toFixed(0)} ms (CPU ${cold.fillWasmCpuMs.toFixed(0)} ms, --backend wasm)`,
   );
 
   log(`\n== where a training step's time goes (default.wasm; kernel time in its category, per phase) ==`);
