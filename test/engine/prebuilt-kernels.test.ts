@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
 import { KERNEL_VARIANTS } from "../../src/engine/wasm/kernel-variants.js";
-import { DEFAULT_GEMM } from "../../src/engine/wasm/wat-gemm.js";
-import { moduleWat } from "../../src/engine/wasm/wat-module.js";
+import { DEFAULT_GEMM } from "../../src/engine/wasm/tiles.js";
+import { moduleWat } from "../../src/engine/wasm/wat/module.js";
 import { tinySentences } from "../pipelines/tiny-run.js";
 import { tempDir } from "../temp-dir.js";
 

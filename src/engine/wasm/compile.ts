@@ -11,7 +11,7 @@
  *   calls of every kernel run baseline code at about half speed until V8 tiers them up.
  */
 import { kernelBinary, kernelVariant } from "./kernel-binary.js";
-import { DEFAULT_GEMM, type GemmConfig } from "./wat-gemm.js";
+import { DEFAULT_GEMM, type GemmConfig } from "./tiles.js";
 import { wasm, type WasmModule } from "./wasm-api.js";
 
 /** Which module variant to compile. */

@@ -1,6 +1,6 @@
 /**
  * The prebuilt variants of the kernel module (scripts/build-kernels.js assembles each at build time
- * from the generators, wat-module.ts, with the tiles of DEFAULT_GEMM): one with relaxed SIMD's fused
+ * from the generators, wat/module.ts, with the tiles of DEFAULT_GEMM): one with relaxed SIMD's fused
  * multiply-add (`f32x4.relaxed_madd`, one rounding), and one with a multiply then an add for runtimes
  * without relaxed SIMD (Node 20 unless started with --experimental-wasm-relaxed-simd). The two round
  * differently, so a run's `kernels` ("wasm-simd-fma" or "wasm-simd") records which one it used.

@@ -1,6 +1,6 @@
 /**
  * The kernels of the WebAssembly module and their argument layouts, declared once for both sides:
- * the generators (wat-*.ts, through `kernelFunc` in wat-util.ts) load argument i32[i] from int32
+ * the generators (wat/*.ts, through `kernelFunc` in wat/util.ts) load argument i32[i] from int32
  * word ARG_I32 + i of the control block and f64[i] from float64 ARG_F64 + i (layout.ts) into a local
  * of the same name, and the backend (wasm-backend.ts, through `createJobs` in job-args.ts) writes
  * them by name. A generator that never reads a declared argument fails when the module is built; a
@@ -25,7 +25,7 @@ export interface KernelDecl {
 }
 
 /**
- * The gemm kernel's `mode` argument: how it reads A and B while packing (wat-gemm.ts).
+ * The gemm kernel's `mode` argument: how it reads A and B while packing (wat/gemm.ts).
  *   product:            C  = A @ B (+ bias)     A [M,K] rows, B [K,N] rows            (out = inp @ w)
  *   weightGradient:     C += A^T @ B            A [K,M] read transposed, B [K,N] rows;
  *                                              dbias += column sums of B             (dw += inp^T @ dout)
@@ -40,7 +40,7 @@ const SCALE_ARGS = { i32: ["out", "x", "n"], f64: ["scale"] } as const;
 
 /** Every kernel of the module, by the name the backend uses. */
 export const KERNELS = {
-  /** C[M,N] (=|+=) A @ B in one of the GEMM_MODE modes (wat-gemm.ts); scratch: per-thread packing space. */
+  /** C[M,N] (=|+=) A @ B in one of the GEMM_MODE modes (wat/gemm.ts); scratch: per-thread packing space. */
   gemm: {
     op: 0,
     func: "gemm",

@@ -1,5 +1,5 @@
 /**
- * The fast `Backend`: WebAssembly SIMD kernels (generated in wat-*.ts) on one shared memory, spread
+ * The fast `Backend`: WebAssembly SIMD kernels (one file per kernel in wat/, assembled at build time) on one shared memory, spread
  * over worker threads. See backend.ts for the kernel contracts; this file only checks the arrays,
  * writes each job's arguments into the control block and starts the job on the thread pool.
  *
@@ -29,8 +29,8 @@ import { createJobs, type Job, type Jobs, type KernelArgs } from "./job-args.js"
 import { GEMM_MODE, type GemmMode, type KernelName } from "./kernels.js";
 import { MAX_THREADS, PARTIALS_BYTES } from "./layout.js";
 import { ThreadPool } from "./pool.js";
-import { gemmScratchBytes, type GemmConfig } from "./wat-gemm.js";
-import { attentionScratchBytes } from "./wat-attention.js";
+import { gemmScratchBytes, type GemmConfig } from "./tiles.js";
+import { attentionScratchBytes } from "./tiles.js";
 import { wasm } from "./wasm-api.js";
 import { platform } from "../../platform/index.js";
 
@@ -147,7 +147,7 @@ class WasmBackend implements Backend {
     this.pool.run(job.op, nth);
   }
 
-  /** Runs one matrix product (wat-gemm.ts), its arguments named as the kernel's. */
+  /** Runs one matrix product (wat/gemm.ts), its arguments named as the kernel's. */
   private runGemm(g: GemmCall): void {
     const nth = this.nthFor(g.M * g.N * g.K);
     const rows = g.splitCols ? g.M : Math.ceil(Math.ceil(g.M / this.gemm.mr) / nth) * this.gemm.mr;

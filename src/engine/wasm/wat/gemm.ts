@@ -17,34 +17,15 @@
  *
  * Work is split between threads by rows or by columns of C in whole tiles, so every element of C is
  * computed by exactly one thread, always in the same order: results do not depend on the thread count.
+ *
+ * Reference: `matmul`, `matmulTransposed` and `matmulBackward` of backend.ts (TsBackend: the plain
+ * triple loop, C[i,j] = sum_k A[i,k] B[k,j]). Tests: "matmul and matmulBackward match TsBackend at
+ * odd and tiny shapes, 1 and 2 threads", "... at the model's shapes", "the multiply-then-add kernels
+ * (no relaxed SIMD) match TsBackend too" (test/engine/wasm-backend.test.ts); bench/kernels.ts times it.
  */
-import { GEMM_MODE } from "./kernels.js";
-import { add, at4, forLoop, get, i32, kernelFunc, locals, madd, mul, set, share } from "./wat-util.js";
-
-/** Register tiles and blocking of the generated matrix products. */
-export interface GemmConfig {
-  /** Rows of the broadcast tile. */
-  mr: number;
-  /** Vectors (of 4 columns) in the broadcast tile. */
-  nv: number;
-  /** Block of the inner dimension packed at once. */
-  kc: number;
-  /** Columns of B packed at once (a block of panels kept in L2; C is written in runs of nc). */
-  nc: number;
-  /** Unrolling of the micro-kernel's k loop. */
-  unroll: number;
-}
-
-/** Tiles measured best on x86-64 with Node 20 (see bench/kernels.ts). */
-export const DEFAULT_GEMM: GemmConfig = { mr: 6, nv: 2, kc: 256, nc: 256, unroll: 1 };
-
-/** Bytes of per-thread scratch a `$gemm` job needs (packed A block, packed B panel, a C tile). */
-export function gemmScratchBytes(cfg: GemmConfig, rows: number): number {
-  const nr = cfg.nv * 4;
-  const tiles = Math.ceil(rows / cfg.mr);
-  const panels = Math.ceil(cfg.nc / nr);
-  return (tiles * cfg.mr * cfg.kc + cfg.kc * nr * panels + cfg.mr * nr) * 4 + 64;
-}
+import { GEMM_MODE } from "../kernels.js";
+import type { GemmConfig } from "../tiles.js";
+import { add, at4, forLoop, get, i32, kernelFunc, locals, madd, mul, set, share } from "./util.js";
 
 /** WAT for the micro-kernel, packers and drivers. `fma` selects relaxed fused multiply-add. */
 export function gemmWat(cfg: GemmConfig, fma: boolean): string {
