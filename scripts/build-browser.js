@@ -1,6 +1,6 @@
 // The package's browser build ("mlm-ts/browser"): src/browser.ts bundled by esbuild into one ES module,
-// dist/browser/mlm-ts.js, with its npm dependencies (wabt, crc-32) inside, so that a bundler or a
-// <script type="module"> needs nothing else. Node's built-in modules resolve to throwing stubs (see
+// dist/browser/mlm-ts.js, with its npm dependency (crc-32) and the prebuilt kernel modules inside, so
+// that a bundler or a <script type="module"> needs nothing else. Node's built-in modules resolve to throwing stubs (see
 // browser-bundle.js). With --size, prints the size of the module, raw and gzipped.
 import { build } from "esbuild";
 import { readFileSync } from "node:fs";
