@@ -106,7 +106,10 @@ function pytorchReference(dir: string, model: MlmModel): Reference {
     join(dir, "model.safetensors"),
     Buffer.concat(writeSafetensors(toTorchLayout(model.specs, model.tensors()))),
   );
-  python(["-B", pythonTrainerPath(), "gradients", dir, dir, join(dir, "out"), "--steps", String(STEPS)], ["numpy", "torch"]);
+  python(
+    ["-B", pythonTrainerPath(), "gradients", dir, dir, join(dir, "out"), "--steps", String(STEPS)],
+    ["numpy", "torch"],
+  );
   const file = join(dir, "out", "gradients.safetensors");
   const tensors = readSafetensors(readFileSync(file), file);
   const grads = fromTorchLayout(model.specs, tensors, file, "grad.");
