@@ -24,7 +24,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ESLint } from "eslint";
 import * as prettier from "prettier";
-import { resolveConfig } from "../src/config.js";
+import { resolveConfig } from "../src/config/index.js";
 import { readScalars } from "../src/track/index.js";
 import { readmeCodeBlocks } from "./doc-examples.js";
 import { tempDir } from "./temp-dir.js";

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { TrainConfig } from "../../src/config.js";
+import type { TrainConfig } from "../../src/config/index.js";
 import { batchOf, IGNORE_LABEL, type Batch } from "../../src/data/index.js";
 import { createBackend } from "../../src/engine/create.js";
 import { fromTorchLayout, npyInt32, pythonTrainerPath, toTorchLayout } from "../../src/interop/index.js";
