@@ -3,9 +3,9 @@
 // - Up to date: when dist/BUILD_HASH holds the hash of every input (the sources, web pages, scripts,
 //   bundled data, the lock file), nothing is done (`--force` builds anyway).
 // - Otherwise everything is built into a fresh folder beside dist/ (tsc, the kernel modules, then the
-//   web pages and the browser module), and only a complete build replaces dist/, by two renames: a process started from
-//   the old dist/ keeps the files it opened, and any module it imports later is found at the same path
-//   in the new one. A failed build leaves dist/ as it was.
+//   web pages and the browser module), and only a complete build replaces dist/, by two renames: a
+//   process started from the old dist/ keeps the files it opened, and any module it imports later is
+//   found at the same path in the new one. A failed build leaves dist/ as it was.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
