@@ -27,6 +27,8 @@ const VIRTUAL_DIR = join(ROOT, "doc-examples");
  */
 const PREAMBLE: Record<string, string> = {
   "src/cli/interrupts.ts #1": "declare const loaded: LoadedModel, path: string;",
+  "src/engine/webgpu/optimizer-step.ts #1":
+    "declare const gpu: WebGpuBackend, model: MlmModel, adam: Adam, batch: Batch, dropoutRng: Rng;",
   "src/run/checkpoint.ts #2": "declare const model: MlmModel, ckpt: { tensors: NamedTensor[] };",
   "src/run/inputs.ts #1": "declare const corpus: FileFingerprint | null, tokenizer: FileFingerprint;",
   "src/tokenizer/bpe-trainer.ts #2":

@@ -233,7 +233,8 @@ const SYSTEM = {
   outDir: { kind: "path", default: null, none: "runs/<date-time>", help: "run directory" },
   /** "wasm": SIMD on all cores; "ts": the plain TypeScript reference. */
   backend: { kind: "choice", choices: ["wasm", "ts"], default: "wasm", help: "kernels: wasm (fast) or ts (reference)" },
-  threads: { kind: "int", default: 0, min: 0, help: "kernel threads (0: one per core)" },
+  // max: the wasm backend's MAX_THREADS (src/engine/wasm/layout.ts; test/cli/small-faults.test.ts holds them equal)
+  threads: { kind: "int", default: 0, min: 0, max: 64, help: "kernel threads (0: one per core)" },
   progress: {
     kind: "boolean",
     default: false,

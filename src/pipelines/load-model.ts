@@ -13,7 +13,7 @@ import type { Backend } from "../engine/backend.js";
 import type { BackendKind } from "../engine/create.js";
 import { buildModel, type MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
-import { CHECKPOINT_FILES, loadCheckpoint, parseCheckpointConfig, resolveCheckpointDir } from "../run/index.js";
+import { CHECKPOINT_FILES, loadLocatedCheckpoint, parseCheckpointConfig, resolveCheckpointDir } from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
 
 export interface LoadModelOptions {
@@ -56,8 +56,16 @@ export interface LoadedModel {
  *   loaded.dispose();
  */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const { checkpointDir, runDir } = await resolveCheckpointDir(dir);
-  const ckpt = await loadCheckpoint(checkpointDir, { optimizer: false });
+  // Located again when a trainer pruned it while it was read (a run in training: loadLocatedCheckpoint).
+  let runDir: string | null = null;
+  const { dir: checkpointDir, checkpoint: ckpt } = await loadLocatedCheckpoint(
+    async () => {
+      const found = await resolveCheckpointDir(dir);
+      runDir = found.runDir;
+      return found.checkpointDir;
+    },
+    { optimizer: false },
+  );
   const { path } = platform().storage;
   const configPath = path.join(checkpointDir, CHECKPOINT_FILES.config);
   const tokenizerPath = path.join(checkpointDir, CHECKPOINT_FILES.tokenizer);

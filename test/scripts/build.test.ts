@@ -33,7 +33,7 @@ test("npm run build skips an up-to-date dist/, and a forced build replaces it un
   const clone = scratchClone();
   const skipped = await build(clone);
   assert.equal(skipped.code, 0, skipped.err);
-  assert.match(skipped.out, /dist\/ is up to date/);
+  assert.match(skipped.err, /dist\/ is up to date/);
 
   const run = join(clone, "runs", "busy");
   const trainer = startScript(join(clone, "bin", "mlm.js"), [
