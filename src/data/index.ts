@@ -44,3 +44,38 @@ export { batchesPerEpoch, epochOrder, type OrderOptions } from "./order.js";
 export { MlmDataLoader, type DataLoaderOptions, type LoaderPosition } from "./loader.js";
 export { textCorpus, type InMemoryCorpus } from "./text-corpus.js";
 export { prepareData, runLoaders, requireToken, neverMaskedIds, type PreparedData } from "./prepare.js";
+export {
+  copySentence,
+  sentenceIds,
+  isInMemory,
+  inMemory,
+  type TokenSource,
+  type StoredTokens,
+} from "./token-source.js";
+export { corpusFiles, isCorpusSet, isGlob } from "./corpus-files.js";
+export { corpusBytes, READ_BLOCK_BYTES, type FileReadStats } from "./corpus-bytes.js";
+export { corpusFingerprint, combinedFingerprint } from "./corpus-fingerprint.js";
+export { hashSentence, sideOf, Side, type Hash64 } from "./sentence-hash.js";
+export { HashSet64 } from "./hash-set64.js";
+export {
+  openTokenCache,
+  tokenCacheDir,
+  TokenCacheWriter,
+  StoredSplit,
+  type TokenCacheMeta,
+  type StoredSplitMeta,
+  type OpenedTokenCache,
+  type SplitName,
+} from "./token-store.js";
+export {
+  prepareStreamed,
+  streamsCorpus,
+  corpusFileInfos,
+  describeStreamStats,
+  STREAM_ABOVE_BYTES,
+  TOKENIZER_TEXT_BYTES,
+  type StreamStats,
+  type StreamedData,
+  type StreamPrepareOptions,
+  type CorpusFileInfo,
+} from "./stream-prepare.js";

@@ -6,9 +6,15 @@
  * resumed run refuses a corpus or tokenizer.json that changed since the run started.
  */
 import type { TrainConfig } from "../config.js";
-import { bundledCorpusPath, requireCorpusFile, type InMemoryCorpus } from "../data/index.js";
+import {
+  bundledCorpusPath,
+  corpusFingerprint,
+  requireCorpusFile,
+  streamsCorpus,
+  type InMemoryCorpus,
+} from "../data/index.js";
 import { defaultRunDir, RunDirectory, type RunLock } from "../run/index.js";
-import { fingerprintFile, type FileFingerprint } from "../util/file-fingerprint.js";
+import type { FileFingerprint } from "../util/file-fingerprint.js";
 
 /** A run directory ready for training, locked by this process until `lock.release()`. */
 export interface OpenedRun {
@@ -16,7 +22,10 @@ export interface OpenedRun {
   lock: RunLock;
   /** The checkpoint a resumed run continues from; null for a new run. */
   resumeFrom: string | null;
-  /** A new run's corpus fingerprint (null for a pipe) for its inputs.json; null when resuming. */
+  /**
+   * A new run's corpus fingerprint (null for a pipe) for its inputs.json; null when resuming, and for a
+   * streamed corpus (prepareData computes it while reading).
+   */
   corpus: FileFingerprint | null;
 }
 
@@ -43,7 +52,7 @@ export async function openRun(
     if (options.resume !== undefined) {
       const resumeFrom = await latestCheckpoint(run);
       const fingerprint = async (): Promise<FileFingerprint | null> =>
-        inMemory ? null : fingerprintFile(corpusPath, { cacheDir: config.cacheDir });
+        inMemory ? null : corpusFingerprint(corpusPath, { cacheDir: config.cacheDir });
       await run.checkInputs(fingerprint, "resuming would continue on other data than the run was trained on");
       return { run, lock, resumeFrom, corpus: null };
     }
@@ -61,7 +70,9 @@ export async function openRun(
     }
     if (inMemory) return { run, lock, resumeFrom: null, corpus: null };
     await requireCorpusFile(corpusPath);
-    return { run, lock, resumeFrom: null, corpus: await fingerprintFile(corpusPath, { cacheDir: config.cacheDir }) };
+    // A streamed corpus is fingerprinted while it is read (prepareData), not in a pass of its own.
+    if (await streamsCorpus(config)) return { run, lock, resumeFrom: null, corpus: null };
+    return { run, lock, resumeFrom: null, corpus: await corpusFingerprint(corpusPath, { cacheDir: config.cacheDir }) };
   } catch (err) {
     await lock.release();
     throw err;

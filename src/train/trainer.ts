@@ -264,7 +264,7 @@ async function prepareRunData(
   if (newRun !== null) {
     await run.writeTokenizer(tokenizer);
     await run.writeConfig(config);
-    await run.writeInputs(newRun.corpus);
+    await run.writeInputs(newRun.corpus ?? data.fingerprint ?? null); // a streamed corpus's: from its pass
   }
   const { train: trainLoader, valid: validLoader } = runLoaders(config, tokenizer, data.train, data.valid);
   const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
