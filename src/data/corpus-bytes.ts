@@ -5,8 +5,9 @@
  * second pass is needed) and counted (for the progress bar).
  *
  * Damaged gzip data is a one-line error naming the file and the compressed bytes where it was found
- * ("corpus/part-3.txt.gz: corrupt gzip data in bytes 131072-196607 (invalid block type)"); a file cut
- * short says so with its size.
+ * ("corpus/part-3.txt.gz: corrupt gzip data in bytes 131072-196607 (invalid block type)"). Deflate
+ * data often decodes even when damaged; then only the member's checksum at its end tells, and the
+ * error names that byte. A file cut short says so with its size.
  */
 import { createHash, type Hash } from "node:crypto";
 import { open } from "node:fs/promises";
@@ -125,8 +126,14 @@ function gzipError(path: string, err: NodeJS.ErrnoException, consumed: number, r
     return new Error(
       `${path}: gzip data ends before its end marker at byte ${rawBytes} (a truncated file? expected a whole .gz file)`,
     );
-  const end = Math.max(consumed, 1);
-  const start = Math.max(0, Math.ceil(end / READ_BLOCK_BYTES) - 1) * READ_BLOCK_BYTES;
+  if (/incorrect (data|length) check/.test(err.message))
+    return new Error(
+      `${path}: gzip data fails its checksum (${err.message}): damaged somewhere before byte ${rawBytes}, in the gzip member ending there; expected a valid .gz file`,
+    );
+  // zlib counts the bytes handed to it, not the byte it failed at: the damage lies between the start
+  // of the block it was given last and the last byte read (a block or two further).
+  const start = Math.floor(Math.max(0, consumed - 1) / READ_BLOCK_BYTES) * READ_BLOCK_BYTES;
+  const end = Math.max(start + 1, rawBytes);
   return new Error(
     `${path}: corrupt gzip data in bytes ${start}-${end - 1} (${err.message}); expected a valid .gz file`,
   );
