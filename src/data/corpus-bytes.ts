@@ -33,8 +33,9 @@ export interface FileReadStats {
  * bytes (progress). `stats` is filled in as reading goes; `stats.sha256` is set at the end.
  *
  * @example
- *   const stats = { rawBytes: 0, gzip: false, sha256: null };
- *   for await (const block of corpusBytes("corpus/part-0.txt.gz", stats)) lines.push(block);
+ *   const stats: FileReadStats = { rawBytes: 0, gzip: false, sha256: null };
+ *   let text = 0;
+ *   for await (const block of corpusBytes("corpus/part-0.txt.gz", stats)) text += block.length;
  *   // stats.sha256: the file's SHA-256, as `sha256sum` prints it
  */
 export async function* corpusBytes(

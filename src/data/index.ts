@@ -79,3 +79,4 @@ export {
   type StreamPrepareOptions,
   type CorpusFileInfo,
 } from "./stream-prepare.js";
+export { corpusText } from "./blob-text.js";

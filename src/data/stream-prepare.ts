@@ -143,11 +143,12 @@ export interface StreamPrepareOptions {
  * made with the same files (path, size, modification time), settings and tokenizer.
  *
  * @example
- *   const data = await prepareStreamed({ config: { ...DEFAULT_CONFIG, data: "corpora/wiki" }, log: console.error });
- *   const loader = new MlmDataLoader(data.train, { batchSize: 64, ... }); // batches read from the cache
+ *   const config = resolveConfig({ data: "corpora/wiki" });
+ *   const data = await prepareStreamed({ config, log: console.error });
+ *   const { train } = runLoaders(config, data.tokenizer, data.train, data.valid); // batches read from the cache
  */
 export async function prepareStreamed(options: StreamPrepareOptions): Promise<StreamedData> {
-  const { config, log, signal } = options;
+  const { config, log } = options;
   const spec = config.data;
   if (spec === null) throw new Error("prepareStreamed: no corpus path (config.data) to stream");
   const files = await corpusFileInfos(spec, config.maxCorpusBytes);

@@ -89,8 +89,7 @@ export async function fingerprintFile(
  * modification time when reading started; a file changed since is not remembered.
  *
  * @example
- *   const info = await stat("corpus.txt.gz");
- *   // ... stream the file, hashing its bytes into `sha256` ...
+ *   // info: the file's size and mtime when streaming began; sha256: of the bytes streamed
  *   await rememberFingerprint("corpus.txt.gz", info, sha256, ".cache/mlm-ts");
  */
 export async function rememberFingerprint(

@@ -60,8 +60,9 @@ const ASYNC_CHUNK_BYTES = 1 << 16;
  *
  * @example
  *   const splitter = new LineSplitter("part-0.txt.gz", {});
- *   for await (const block of blocks) for (const line of splitter.push(block)) count++;
- *   for (const line of splitter.end()) count++;
+ *   let count = 0;
+ *   for await (const block of blocks) count += splitter.push(block).length;
+ *   count += splitter.end().length; // a last line without a newline
  */
 export class LineSplitter {
   /** Lines delivered so far (the number of the last one). */

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import {
   corpusBytes,
+  corpusText,
   corpusFiles,
   hashSentence,
   inMemory,
@@ -265,4 +266,17 @@ test("corpusFiles: a folder, a glob with ** and *, sorted; no match is one line"
   await assert.rejects(corpusFiles(join(dir, "x", "*.csv")), {
     message: `${join(dir, "x", "*.csv")}: no file matches the pattern`,
   });
+});
+
+test("corpusText (a browser tab's file): gzip decompressed with DecompressionStream, damage named with the bytes read", async () => {
+  const text = sentences(20000, 8).join("\n") + "\n";
+  const gz = gzipSync(text);
+  assert.equal(await corpusText(new Blob([text]), "c.txt"), text);
+  assert.equal(await corpusText(new Blob([gz]), "c.txt.gz"), text);
+  const cut = gz.subarray(0, gz.length - 1000);
+  await assert.rejects(corpusText(new Blob([cut]), "c.txt.gz"), (err: Error) =>
+    /^c\.txt\.gz: corrupt or truncated gzip data, found by byte \d+ of \d+ \(.+\); expected a valid \.gz file$/.test(
+      err.message,
+    ),
+  );
 });
