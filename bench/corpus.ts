@@ -96,6 +96,7 @@ async function generate(dir: string, mb: number): Promise<Record<string, number>
 /** Streams the corpus into the token cache (training the tokenizer first, as a new run does). */
 async function prepare(dir: string, cacheDir: string): Promise<Record<string, number>> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const data = await prepareStreamed({
     config: benchConfig(dir, cacheDir),
     log: (l) => process.stderr.write(l + "\n"),
@@ -104,6 +105,11 @@ async function prepare(dir: string, cacheDir: string): Promise<Record<string, nu
   data.tokenizer.save(join(cacheDir, "tokenizer.json"));
   return {
     seconds,
+    // CPU time of this process: on a shared machine, MB per CPU second is what the code costs.
+    cpuSeconds: (() => {
+      const c = process.cpuUsage(cpu0);
+      return (c.user + c.system) / 1e6;
+    })(),
     rawMB: data.stats.rawBytes / 1e6,
     // Both passes (tokenizer's share, then the corpus) over the files' bytes as stored.
     mbPerSecond: data.stats.rawBytes / 1e6 / seconds,
@@ -264,7 +270,8 @@ export function runCorpusBench(options: {
     const p = phase(["--phase", "prepare", "--dir", dir, "--cache", cache]);
     log(
       `prepare: ${p.rawMB.toFixed(0)} MB as stored in ${p.seconds.toFixed(0)} s = ${p.mbPerSecond.toFixed(1)} MB/s overall ` +
-        `(tokenizer pass + corpus pass; the corpus pass alone ${p.corpusPassMBPerSecond.toFixed(1)} MB/s), ` +
+        `(tokenizer pass + corpus pass; the corpus pass alone ${p.corpusPassMBPerSecond.toFixed(1)} MB/s; ` +
+        `${(p.rawMB / p.cpuSeconds).toFixed(1)} MB per CPU second), ` +
         `${p.train} train / ${p.valid} valid sentences, peak RSS ${p.peakRssMiB.toFixed(0)} MiB (target < 1024)`,
     );
     const t = phase(["--phase", "train", "--dir", dir, "--cache", cache, "--steps", String(options.steps)]);

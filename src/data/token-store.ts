@@ -222,6 +222,15 @@ export class TokenCacheWriter {
   }
 }
 
+/** Closes the ids file of a split that is no longer referenced (a long-lived process opens many). */
+const closeWhenCollected = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // closed already
+  }
+});
+
 /** A split of the token cache, read sentence by sentence (see token-source.ts). */
 export class StoredSplit implements StoredTokens {
   private readonly scratch: Uint8Array;
@@ -238,6 +247,7 @@ export class StoredSplit implements StoredTokens {
     readonly maxLength: number,
   ) {
     const buffer = new ArrayBuffer(4 * Math.max(1, maxLength)); // fits maxLength ids of either width
+    closeWhenCollected.register(this, fd, this);
     this.scratch = new Uint8Array(buffer);
     this.scratch16 = new Uint16Array(buffer);
     this.scratch32 = new Int32Array(buffer);
@@ -264,6 +274,7 @@ export class StoredSplit implements StoredTokens {
 
   /** Closes the ids file (reading afterwards fails). */
   close(): void {
+    closeWhenCollected.unregister(this);
     closeSync(this.fd);
   }
 }
