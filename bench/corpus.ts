@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { createGzip } from "node:zlib";
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { resolveConfig, type TrainConfig } from "../src/config.js";
+import { resolveConfig, type TrainConfig } from "../src/config/index.js";
 import { createBackend } from "../src/engine/create.js";
 import {
   MlmDataLoader,

@@ -1,5 +1,5 @@
 // The documentation's examples type-check: every `@example` block of src/**/*.ts and every ```ts or
-// ```js block of the README becomes a small TypeScript module, and the TypeScript compiler checks them
+// ```js block of the README and of docs/ becomes a small TypeScript module, and the TypeScript compiler checks them
 // all in one program against the sources. A doc example that no longer compiles (a renamed function,
 // a changed option, a wrong return type) fails here.
 //
@@ -35,6 +35,18 @@ const PREAMBLE: Record<string, string> = {
   "src/train/open-run.ts #1": "declare const config: TrainConfig;",
   "src/train/train-state.ts #1": "declare const text: string;",
   "src/train/time-budget.ts #2": "declare const clock: () => number;",
+  "src/train/time-budget.ts #3": "declare const budget: TimeBudget, step: number, total: number;",
+  "src/train/checkpoints.ts #1":
+    "declare const config: TrainConfig, run: RunDirectory, task: TrainingTask<Batch, EvalMetrics>, adam: Adam, " +
+    "resumed: boolean, state: TrainState, snapshot: (s: TrainState) => TrainState;",
+  "src/train/loop.ts #1":
+    "declare const config: TrainConfig, run: RunDirectory, task: TrainingTask<Batch, EvalMetrics>, adam: Adam, " +
+    "start: LoopStart<EvalMetrics>, totalSteps: number, outputs: RunOutputs;",
+  "src/train/mlm-task.ts #1": "declare const config: TrainConfig, run: RunDirectory, log: (line: string) => void;",
+  "src/train/outputs.ts #1":
+    "declare const run: RunDirectory, step: number, log: (line: string) => void, warn: (line: string) => void;",
+  "src/train/task.ts #1":
+    "declare const config: TrainConfig, run: RunDirectory, log: (line: string) => void, dropoutRng: Rng;",
   "src/util/cooperative.ts #1": "declare const signal: AbortSignal;",
   "src/util/cooperative.ts #2":
     "declare const signal: AbortSignal, lines: AsyncIterable<string>, count: (line: string) => void;",
@@ -104,12 +116,20 @@ function allExamples(): Example[] {
     for (const [i, block] of jsdocExamples(readFileSync(path, "utf8")).entries())
       examples.push({ key: `${file} #${i + 1}`, file, line: block.line, code: block.code, ownFile: path });
   }
-  for (const [i, block] of readmeCodeBlocks(readFileSync(join(ROOT, "README.md"), "utf8")).entries())
-    examples.push({ key: `README.md #${i + 1}`, file: "README.md", line: block.line, code: block.code, ownFile: null });
+  const docs = [
+    "README.md",
+    ...readdirSync(join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
+  for (const file of docs)
+    for (const [i, block] of readmeCodeBlocks(readFileSync(join(ROOT, file), "utf8")).entries())
+      examples.push({ key: `${file} #${i + 1}`, file, line: block.line, code: block.code, ownFile: null });
   return examples;
 }
 
-/** The package's public entry points: specifier ("mlm-ts/config") to source file (src/config.ts). */
+/** The package's public entry points: specifier ("mlm-ts/config") to source file (src/config/index.ts). */
 function entryPoints(): Map<string, string> {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
     name: string;
@@ -274,7 +294,7 @@ function typeCheck(modules: Map<string, string>, entries: Map<string, string>): 
 
 const virtualPath = (key: string): string => join(VIRTUAL_DIR, `${key.replace(/[^\w]+/g, "_")}.ts`);
 
-test("every @example block of src/ and every ts/js block of the README type-checks", () => {
+test("every @example block of src/ and every ts/js block of the README and docs/ type-checks", () => {
   const examples = allExamples();
   const keys = new Set(examples.map((e) => e.key));
   for (const key of [...Object.keys(PREAMBLE), ...Object.keys(UNCHECKED)])

@@ -8,7 +8,7 @@
  * checkpoint first).
  */
 import { spawn } from "node:child_process";
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { startStudio } from "../studio/server.js";
 import { commandHelp, UsageError } from "./flags.js";
 
@@ -33,19 +33,27 @@ are answered.`,
   STUDIO_FLAGS,
 );
 
-/** The command that opens a URL in the desktop's browser. */
-function openInBrowser(url: string): void {
+/**
+ * Opens `url` in the desktop's browser; resolves with why it could not (no display, the opener missing
+ * or failing), or null. Without a display xdg-open fails with nothing on the screen, so say it first.
+ */
+function openInBrowser(url: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  if (process.platform === "linux" && !env.DISPLAY && !env.WAYLAND_DISPLAY)
+    return Promise.resolve("there is no display (DISPLAY and WAYLAND_DISPLAY are unset)");
   const [cmd, args] =
     process.platform === "darwin"
       ? ["open", [url]]
       : process.platform === "win32"
         ? ["cmd", ["/c", "start", "", url]]
         : ["xdg-open", [url]];
-  const child = spawn(cmd, args, { stdio: "ignore", detached: true });
-  child.on("error", () =>
-    process.stderr.write(`mlm studio: could not open a browser (${cmd}); open the address above\n`),
-  );
-  child.unref();
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { stdio: "ignore", detached: true });
+    child.on("error", (error: NodeJS.ErrnoException) =>
+      done(`${cmd} could not be run (${error.code ?? error.message})`),
+    );
+    child.on("exit", (code) => done(code === 0 ? null : `${cmd} exited with ${code ?? "a signal"}`));
+    child.unref();
+  });
 }
 
 /** Runs `mlm studio` until a signal; `write` receives the output (stdout by default). */
@@ -68,7 +76,10 @@ export async function studioCommand(
     port: values.port,
   });
   write(`mlm studio: serving ${positionals[0] ?? "runs"} at\n  ${studio.url}\n(Ctrl-C stops it)\n`);
-  if (values.open) openInBrowser(studio.url);
+  if (values.open)
+    void openInBrowser(studio.url).then((why) => {
+      if (why !== null) process.stderr.write(`mlm studio: cannot open a browser: ${why}; open the address above\n`);
+    });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(s, () => resolve(s));
   });

@@ -5,7 +5,7 @@
  * folder, a glob, a .gz file, a large file or `--stream yes`: streamed into the on-disk token cache
  * (stream-prepare.ts), its splits read from disk batch by batch.
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import { Tokenizer, trainBpe } from "../tokenizer/index.js";
 import { loadOrBuildTokenized, tokenizeSteps, type TokenizedSplit } from "./cache.js";
 import { describeCorpusStats, readCorpus, type CorpusStats } from "./corpus.js";
@@ -132,7 +132,9 @@ export async function prepareData(
     );
   }
   log(
-    `split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}, seed ${config.dataSeed})`,
+    `split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}` +
+      `${config.data === null && config.sample < 1 ? ": the tutorial's share of the bundled corpus, --sample 1 for all of it" : ""}` +
+      `, seed ${config.dataSeed})`,
   );
 
   const fingerprint = sha256Hex(tok.toString());

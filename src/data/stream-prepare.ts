@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import { Tokenizer, trainBpe } from "../tokenizer/index.js";
 import { Pacer } from "../util/cooperative.js";
 import { rememberFingerprint, type FileFingerprint } from "../util/file-fingerprint.js";
