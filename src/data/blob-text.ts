@@ -5,7 +5,7 @@
  * naming the file and the compressed bytes read when the decompressor gave up.
  *
  * @example
- *   const file = input.files[0];                         // e.g. corpus.txt.gz
+ *   const file = new File([await (await fetch("corpus.txt.gz")).blob()], "corpus.txt.gz"); // or a picked file
  *   const corpus = textCorpus(file.name, await corpusText(file, file.name));
  */
 
