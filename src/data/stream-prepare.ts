@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { TrainConfig } from "../config/index.js";
 import { Tokenizer, trainBpe } from "../tokenizer/index.js";
 import { Pacer } from "../util/cooperative.js";
@@ -168,12 +169,14 @@ export async function prepareStreamed(options: StreamPrepareOptions): Promise<St
   const key = streamCacheKey(files, config, tokenizer);
   const cached = await openTokenCache<CorpusRecord>(config.cacheDir, key);
   if (cached !== null && !("unusable" in cached)) {
+    // The same files may have been named another way (a folder, then a glob): report this run's name.
     const { stats, fingerprint } = cached.meta.corpus;
+    const named = (await isCorpusSet(spec)) ? resolve(spec) : files[0].path;
     return {
       train: cached.train,
       valid: cached.valid,
-      stats,
-      fingerprint,
+      stats: { ...stats, path: spec },
+      fingerprint: fingerprint === null ? null : { ...fingerprint, path: named },
       tokenizer,
       tokenizerTrained,
       cachePath: cached.dir,
