@@ -84,8 +84,9 @@ const DATA = {
     help: "refuse a corpus larger than this, in bytes",
   },
   /**
-   * "auto": stream a folder, a glob, a .gz file or a file over 64 MiB into an on-disk token cache
-   * (sampled by sentence hash); read a smaller single file into memory (the tutorial's exact sample).
+   * A single plain file: "auto" streams it into an on-disk token cache (sampled by sentence hash) when
+   * it is over 64 MiB, else reads it into memory (the tutorial's exact sample). A folder, a glob and a
+   * .gz file always stream.
    */
   stream: {
     kind: "choice",

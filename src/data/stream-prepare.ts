@@ -84,14 +84,15 @@ interface CorpusRecord {
 }
 
 /**
- * Whether `config`'s corpus is prepared by streaming: `--stream yes`, or `auto` (the default) with a
- * folder, a glob, a gzip file or a file above `STREAM_ABOVE_BYTES`. A corpus in memory never is.
+ * Whether `config`'s corpus is prepared by streaming: always for a folder, a glob or a .gz file (the
+ * in-memory reader takes one plain file); for a single plain file with `--stream yes`, or with `auto`
+ * (the default) when it is above `STREAM_ABOVE_BYTES`. The bundled corpus and a corpus in memory never are.
  */
 export async function streamsCorpus(config: Pick<TrainConfig, "data" | "stream">): Promise<boolean> {
-  if (config.stream === "no" || config.data === null) return false;
-  if (config.stream === "yes") return true;
+  if (config.data === null) return false;
   if (await isCorpusSet(config.data)) return true;
   if (/\.gz$/i.test(config.data)) return true;
+  if (config.stream !== "auto") return config.stream === "yes";
   const info = await stat(config.data).catch(() => null);
   return info !== null && info.isFile() && info.size > STREAM_ABOVE_BYTES;
 }
