@@ -1,5 +1,6 @@
 /**
- * The data layer of `mlm train`: corpus reading, sampling and split, download, tokenized cache,
+ * The data layer of `mlm train`: corpus reading (in memory, or streamed from files, folders, globs and
+ * .gz into an on-disk token cache), sampling and split, download, tokenized cache,
  * epoch order, collate with masking into the model's batch layout, and a resumable data loader.
  */
 export { readLines, type NumberedLine } from "../util/lines.js";
