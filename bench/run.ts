@@ -2,7 +2,8 @@
  * `npm run bench`: every benchmark of the project, each measured in its own process.
  *
  *   npm run bench               full run (includes the tutorial's whole 30-epoch schedule)
- *   npm run bench -- --quick    about a minute: fewer steps, no schedule, no tokenizer bench
+ *   npm run bench -- --quick    about a minute: fewer steps, no schedule, no tokenizer bench, a 100 MB corpus
+ *   npm run bench -- --corpus-mb 500   the generated corpus's size (default 2048 MB)
  *
  * Prints readable tables on stderr and, at the end, one JSON line with every figure on stdout.
  * Figures are medians; the machines are noisy, so compare runs, not single steps.
@@ -14,6 +15,7 @@ import { parseArgs } from "node:util";
 import { setCliEngineFlags } from "../src/cli/engine-flags.js";
 import { runBrowserBench } from "./browser.js";
 import { runColdStartBench } from "./cold-start.js";
+import { runCorpusBench } from "./corpus.js";
 import { runKernelBench } from "./kernels.js";
 import { breakdownTable } from "./profile.js";
 import { runStudioBench } from "./studio.js";
@@ -39,7 +41,11 @@ function log(line: string): void {
 async function main(): Promise<void> {
   setCliEngineFlags(); // the kernels run as under the mlm command
   const { values } = parseArgs({
-    options: { quick: { type: "boolean", default: false }, threads: { type: "string" } },
+    options: {
+      quick: { type: "boolean", default: false },
+      threads: { type: "string" },
+      "corpus-mb": { type: "string" },
+    },
   });
   const quick = values.quick;
   // Kernels are measured on 1 thread and on all cores unless --threads names one count.
@@ -148,6 +154,11 @@ async function main(): Promise<void> {
         `${t.train_rust_peak_mib.toFixed(0)} / ${t.encode_rust_peak_mib.toFixed(0)} MiB (training / encoding)`,
     );
   }
+  // A generated corpus of --corpus-mb MB (default 2048; 100 with --quick), made in a temporary folder and removed after.
+  const corpusMb = Number(values["corpus-mb"] ?? (quick ? 100 : 2048));
+  log(`\n== a ${corpusMb} MB generated corpus: streamed into the token cache, then trained on from it ==`);
+  Object.assign(all, runCorpusBench({ mb: corpusMb, steps: 100, compareSteps: quick ? 10 : 40, log }));
+
   log(`\n== mlm studio page: 20 runs of 10,000 points each, all plotted, in headless Chromium ==`);
   const st = await runStudioBench();
   for (const [k, v] of Object.entries(st)) all[`studio.${k}`] = v;

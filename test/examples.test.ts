@@ -59,6 +59,12 @@ const PREAMBLE: Record<string, string> = {
   "src/data/collate.ts #1": "declare const split: TokenizedSplit, order: Int32Array, masking: Masking, rng: Rng;",
   "src/data/loader.ts #1": "declare const split: TokenizedSplit, checkpoint: { data: LoaderPosition };",
   "src/data/split.ts #1": "declare const sentences: string[];",
+  "src/data/corpus.ts #2": "declare const stats: CorpusStats, lines: string[], sentences: string[];",
+  "src/data/token-source.ts #1": "declare const split: TokenSource;",
+  "src/data/token-source.ts #2": "declare const data: PreparedData;",
+  "src/data/token-store.ts #1": "declare const key: string, tokenizer: Tokenizer;",
+  "src/util/file-fingerprint.ts #2": "declare const info: { size: number; mtimeMs: number }, sha256: string;",
+  "src/util/lines.ts #1": "declare const blocks: AsyncIterable<Uint8Array>;",
   "src/engine/gemm.ts #1":
     "declare const T: number, K: number, N: number, " +
     "out: Float32Array, inp: Float32Array, w: Float32Array, dinp: Float32Array, dout: Float32Array, dw: Float32Array;",

@@ -25,12 +25,15 @@ const RECIPE = {
 } as const satisfies FieldTable;
 
 const DATA = {
-  /** TSV (id_it, sent_it, id_en, sent_en), plain text or JSON lines; null = the bundled Tatoeba English. */
+  /**
+   * TSV (id_it, sent_it, id_en, sent_en), plain text or JSON lines, each maybe gzipped; a folder or a
+   * glob reads every file it names (see `stream`); null = the bundled Tatoeba English.
+   */
   data: {
     kind: "path",
     default: null,
     none: "bundled Tatoeba English",
-    help: "corpus file (.tsv, .txt, .jsonl)",
+    help: "corpus file, folder or glob (.tsv, .txt, .jsonl; .gz too)",
   },
   /** "auto" decides from the extension and the content. */
   format: { kind: "choice", choices: ["auto", "tsv", "txt", "jsonl"], default: "auto", help: "corpus format" },
@@ -68,8 +71,29 @@ const DATA = {
     max: 268435456,
     help: "longest corpus line accepted, in bytes",
   },
-  /** 4 GiB: the corpus is held in memory until corpora stream; a larger one is refused before reading. */
-  maxCorpusBytes: { kind: "int", default: 4294967296, min: 1, help: "largest corpus accepted, in bytes" },
+  /**
+   * An opt-in guard (null: none): a streamed corpus needs memory for its sampled sentences' hashes only,
+   * whatever its size; a corpus read into memory (`stream` no, or auto on a small file) about 10 times its size.
+   */
+  maxCorpusBytes: {
+    kind: "int",
+    default: null,
+    nullable: true,
+    none: "no limit",
+    min: 1,
+    help: "refuse a corpus larger than this, in bytes",
+  },
+  /**
+   * A single plain file: "auto" streams it into an on-disk token cache (sampled by sentence hash) when
+   * it is over 64 MiB, else reads it into memory (the tutorial's exact sample). A folder, a glob and a
+   * .gz file always stream.
+   */
+  stream: {
+    kind: "choice",
+    choices: ["auto", "yes", "no"],
+    default: "auto",
+    help: "stream the corpus into an on-disk token cache",
+  },
 } as const satisfies FieldTable;
 
 /** The dropout rate of one place; null (the default) takes `dropout`'s. */

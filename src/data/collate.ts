@@ -12,6 +12,7 @@ import type { Rng } from "../util/rng.js";
 import { IGNORE_LABEL, type Batch, type PackMode, type Padding } from "./batch.js";
 import type { TokenizedSplit } from "./cache.js";
 import type { Masking } from "./masking.js";
+import { copySentence, type TokenSource } from "./token-source.js";
 
 /** Buffers for batches of up to `maxBatch` sentences of up to `maxLen` tokens. */
 export class BatchBuffers {
@@ -58,7 +59,7 @@ export interface CollateOptions {
 }
 
 /**
- * Fills `buffers` with the batch of sentences `indices` of `split`, masked with `masking` and `rng`
+ * Fills `buffers` with the batch of sentences `indices` of `split` (in memory or on disk), masked with `masking` and `rng`
  * (both omitted: no masking, every label IGNORE_LABEL). Allocates nothing but the subarray views.
  *
  * @example
@@ -67,7 +68,7 @@ export interface CollateOptions {
  *   // sentence b: rows batch.seqs[3b] .. + batch.seqs[3b+1]; batch.ids[row], batch.labels[row]
  */
 export function collate(
-  split: TokenizedSplit,
+  split: TokenSource,
   indices: ArrayLike<number>,
   buffers: BatchBuffers,
   options: CollateOptions,
@@ -75,7 +76,7 @@ export function collate(
   rng?: Rng,
 ): Batch {
   const B = indices.length;
-  const { ids: allIds, offsets } = split;
+  const offsets = split.offsets;
   if (B === 0 || B > buffers.maxBatch)
     throw new Error(`collate: batch of ${B} sentences, expected 1 to ${buffers.maxBatch}`);
   let longest = 0;
@@ -93,13 +94,11 @@ export function collate(
   let row = 0;
   let tokens = 0;
   for (let b = 0; b < B; b++) {
-    const start = offsets[indices[b]];
-    const len = offsets[indices[b] + 1] - start;
+    const len = copySentence(split, indices[b], ids, row);
     const L = padded ? S : len;
     seqs[3 * b] = row;
     seqs[3 * b + 1] = L;
     seqs[3 * b + 2] = len;
-    ids.set(allIds.subarray(start, start + len), row);
     ids.fill(options.padId, row + len, row + L);
     labels.fill(IGNORE_LABEL, row, row + L);
     for (let j = 0; j < L; j++) positions[row + j] = j;

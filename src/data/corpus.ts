@@ -18,6 +18,7 @@ import { extname } from "node:path";
 import { readLines, type LineReadOptions } from "../util/lines.js";
 import { DEFAULT_CONFIG } from "../config/table.js";
 import { missingCorpusHint } from "./paths.js";
+import { isGlob } from "./corpus-files.js";
 
 export type CorpusFormat = "tsv" | "txt" | "jsonl";
 
@@ -105,6 +106,7 @@ export async function readCorpus(
 
 /** Throws, naming the bundled corpora and `mlm download`, when the corpus file does not exist. */
 export async function requireCorpusFile(path: string): Promise<void> {
+  if (isGlob(path)) return; // its files are listed when it is read (corpus-files.ts)
   await access(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") throw new Error(`${path}: file not found (${missingCorpusHint()})`);
   }); // other errors are reported when the file is read, with their cause
@@ -123,67 +125,111 @@ export async function* streamCorpus(
   const st: CorpusStats = stats ?? emptyStats(path);
   await requireCorpusFile(path);
   const resolved = await resolveFormat(path, options.format ?? DEFAULT_CONFIG.format);
-  // null: a pipe without a telling extension; its first non-empty line decides, as it would for a file.
-  let format = resolved?.format ?? null;
-  st.path = path;
-  st.format = format ?? "txt";
-  st.formatFrom = resolved?.from ?? "content";
-  const textField = options.textField ?? DEFAULT_CONFIG.textField;
-  const header = options.header ?? "auto";
-  let held: { lineNo: number; fields: string[] } | null = null; // TSV: first row, until the header question is settled
-  let headerSettled = format !== "tsv";
-
+  const parser = new CorpusRecordParser(path, resolved, options, st);
+  const out: CorpusRecord[] = [];
+  const emit = (lineNo: number, text: string): void => void out.push({ lineNo, text });
   for await (const { lineNo, text } of readLines(path, {
     maxLineBytes: options.maxLineBytes,
     maxBytes: options.maxBytes,
   })) {
+    parser.line(lineNo, text, emit);
+    if (out.length > 0) {
+      yield* out;
+      out.length = 0;
+    }
+  }
+  parser.end(emit);
+  yield* out;
+}
+
+/**
+ * The sentences of a corpus's lines, line by line and synchronously (for readers that split the
+ * lines themselves, such as the streaming preparation of .gz files): the format rules of
+ * `streamCorpus`, which is built on it. `resolved` null: the first non-empty line decides the format.
+ *
+ * @example
+ *   const parser = new CorpusRecordParser("a.tsv", { format: "tsv", from: "extension" }, {}, stats);
+ *   for (const [n, line] of lines.entries()) parser.line(n + 1, line, (lineNo, text) => sentences.push(text));
+ *   parser.end((lineNo, text) => sentences.push(text));
+ */
+export class CorpusRecordParser {
+  private format: CorpusFormat | null;
+  private readonly textField: string;
+  private readonly header: "auto" | boolean;
+  /** TSV: the first row, until the header question is settled. */
+  private held: { lineNo: number; fields: string[] } | null = null;
+  private headerSettled: boolean;
+
+  constructor(
+    private readonly path: string,
+    resolved: { format: CorpusFormat; from: CorpusStats["formatFrom"] } | null,
+    options: Pick<ReadCorpusOptions, "textField" | "header">,
+    private readonly st: CorpusStats,
+  ) {
+    // null: a pipe without a telling extension; its first non-empty line decides, as it would for a file.
+    this.format = resolved?.format ?? null;
+    st.path = path;
+    st.format = this.format ?? "txt";
+    st.formatFrom = resolved?.from ?? "content";
+    this.textField = options.textField ?? DEFAULT_CONFIG.textField;
+    this.header = options.header ?? "auto";
+    this.headerSettled = this.format !== "tsv";
+  }
+
+  /** Reads line `lineNo`; calls `emit` with the sentences it completes (none, one, or two for a held TSV row). */
+  line(lineNo: number, text: string, emit: (lineNo: number, text: string) => void): void {
+    const st = this.st;
     st.lines = lineNo;
-    if (format === null) {
+    if (this.format === null) {
       if (text.trim().length === 0) {
         st.emptyDropped++;
-        continue;
+        return;
       }
-      format = st.format = formatOfLine(text);
-      headerSettled = format !== "tsv";
+      this.format = st.format = formatOfLine(text);
+      this.headerSettled = this.format !== "tsv";
     }
-    if (format === "txt") {
+    if (this.format === "txt") {
       if (text.trim().length === 0) st.emptyDropped++;
-      else yield { lineNo, text };
-      continue;
+      else emit(lineNo, text);
+      return;
     }
     if (text.trim().length === 0) {
       st.emptyDropped++; // pandas skips blank lines; so do we, in every format
-      continue;
+      return;
     }
-    if (format === "jsonl") {
-      yield { lineNo, text: parseJsonLine(text, path, lineNo, textField) };
-      continue;
+    if (this.format === "jsonl") {
+      emit(lineNo, parseJsonLine(text, this.path, lineNo, this.textField));
+      return;
     }
-    if (!headerSettled && header === true) {
-      headerSettled = true; // a header we were told about may have any shape
+    if (!this.headerSettled && this.header === true) {
+      this.headerSettled = true; // a header we were told about may have any shape
       st.headerDetected = true;
-      continue;
+      return;
     }
-    const fields = splitTsv(text, path, lineNo);
-    if (!headerSettled) {
-      if (header === false) {
-        headerSettled = true;
-      } else if (held === null) {
-        held = { lineNo, fields };
-        continue;
+    const fields = splitTsv(text, this.path, lineNo);
+    if (!this.headerSettled) {
+      if (this.header === false) {
+        this.headerSettled = true;
+      } else if (this.held === null) {
+        this.held = { lineNo, fields };
+        return;
       } else {
-        headerSettled = true;
-        st.headerDetected = isTsvHeader(held.fields, fields);
-        if (!st.headerDetected) yield { lineNo: held.lineNo, text: held.fields[3] };
-        held = null;
+        this.headerSettled = true;
+        st.headerDetected = isTsvHeader(this.held.fields, fields);
+        if (!st.headerDetected) emit(this.held.lineNo, this.held.fields[3]);
+        this.held = null;
       }
     }
-    yield { lineNo, text: fields[3] };
+    emit(lineNo, fields[3]);
   }
-  if (held !== null) {
-    // A single data row: it is a header only if it names the columns.
-    st.headerDetected = isTsvHeader(held.fields, null);
-    if (!st.headerDetected) yield { lineNo: held.lineNo, text: held.fields[3] };
+
+  /** After the last line: a single TSV row held back is a header only if it names the columns. */
+  end(emit: (lineNo: number, text: string) => void): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    this.st.headerDetected = isTsvHeader(held.fields, null);
+    if (!this.st.headerDetected) emit(held.lineNo, held.fields[3]);
   }
 }
 
@@ -259,6 +305,16 @@ export async function resolveFormat(
   const info = await stat(path).catch(() => null); // a missing file is reported by the reader
   if (info !== null && !info.isFile() && !info.isDirectory()) return null;
   return { format: await sniffFormat(path), from: "content" };
+}
+
+/** The format from the option or the file name alone; null when only the content can tell. */
+export function formatFromName(
+  name: string,
+  format: CorpusFormat | "auto",
+): { format: CorpusFormat; from: CorpusStats["formatFrom"] } | null {
+  if (format !== "auto") return { format, from: "option" };
+  const byExt = EXTENSIONS[extname(name).toLowerCase()];
+  return byExt ? { format: byExt, from: "extension" } : null;
 }
 
 /** Looks at the first non-empty line of the first 64 KiB (see `formatOfLine`). */

@@ -1,5 +1,6 @@
 /**
- * The data layer of `mlm train`: corpus reading, sampling and split, download, tokenized cache,
+ * The data layer of `mlm train`: corpus reading (in memory, or streamed from files, folders, globs and
+ * .gz into an on-disk token cache), sampling and split, download, tokenized cache,
  * epoch order, collate with masking into the model's batch layout, and a resumable data loader.
  */
 export { readLines, type NumberedLine } from "../util/lines.js";
@@ -44,3 +45,39 @@ export { batchesPerEpoch, epochOrder, type OrderOptions } from "./order.js";
 export { MlmDataLoader, type DataLoaderOptions, type LoaderPosition } from "./loader.js";
 export { textCorpus, type InMemoryCorpus } from "./text-corpus.js";
 export { prepareData, runLoaders, requireToken, neverMaskedIds, type PreparedData } from "./prepare.js";
+export {
+  copySentence,
+  sentenceIds,
+  isInMemory,
+  inMemory,
+  type TokenSource,
+  type StoredTokens,
+} from "./token-source.js";
+export { corpusFiles, isCorpusSet, isGlob } from "./corpus-files.js";
+export { corpusBytes, READ_BLOCK_BYTES, type FileReadStats } from "./corpus-bytes.js";
+export { corpusFingerprint, combinedFingerprint } from "./corpus-fingerprint.js";
+export { hashSentence, sideOf, Side, type Hash64 } from "./sentence-hash.js";
+export { HashSet64 } from "./hash-set64.js";
+export {
+  openTokenCache,
+  tokenCacheDir,
+  TokenCacheWriter,
+  StoredSplit,
+  type TokenCacheMeta,
+  type StoredSplitMeta,
+  type OpenedTokenCache,
+  type SplitName,
+} from "./token-store.js";
+export {
+  prepareStreamed,
+  streamsCorpus,
+  corpusFileInfos,
+  describeStreamStats,
+  STREAM_ABOVE_BYTES,
+  TOKENIZER_TEXT_BYTES,
+  type StreamStats,
+  type StreamedData,
+  type StreamPrepareOptions,
+  type CorpusFileInfo,
+} from "./stream-prepare.js";
+export { corpusText } from "./blob-text.js";

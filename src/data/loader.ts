@@ -9,7 +9,7 @@
  *   so every evaluation scores the same positions and validation losses are comparable.
  */
 import { Rng, type RngState } from "../util/rng.js";
-import type { TokenizedSplit } from "./cache.js";
+import { isInMemory, type TokenSource } from "./token-source.js";
 import { checkPackMode, checkPadding, type Batch, type PackMode, type Padding } from "./batch.js";
 import { BatchBuffers, collate, type CollateOptions } from "./collate.js";
 import { createMasking, type MaskOptions, type Masking, type SpecialSpec } from "./masking.js";
@@ -62,7 +62,7 @@ export class MlmDataLoader {
   readonly batchSize: number;
   readonly maxLen: number;
   readonly seed: number;
-  private readonly split: TokenizedSplit;
+  private readonly split: TokenSource;
   /** How batches are laid out in rows (see batch.ts). */
   readonly pack: PackMode;
   private readonly padding: Padding;
@@ -77,7 +77,8 @@ export class MlmDataLoader {
   private epoch = 0;
   private index = 0;
 
-  constructor(split: TokenizedSplit, options: DataLoaderOptions) {
+  /** `split`: the sentences in memory, or in the on-disk token cache (read batch by batch). */
+  constructor(split: TokenSource, options: DataLoaderOptions) {
     if (split.count === 0) throw new Error("data loader: the split has no sentences");
     this.split = split;
     this.batchSize = options.batchSize;
@@ -156,13 +157,23 @@ export class MlmDataLoader {
    */
   largestBatch(): { maxRows: number; maxSeqs: number } {
     const { offsets, count } = this.split;
-    const lengths = new Int32Array(count);
-    for (let i = 0; i < count; i++) lengths[i] = offsets[i + 1] - offsets[i];
-    lengths.sort();
+    // A histogram of the lengths (not a sorted copy): memory stays at maxLen counts for any split.
+    const sentencesOfLength = new Float64Array(this.maxLen + 1);
+    for (let i = 0; i < count; i++) sentencesOfLength[offsets[i + 1] - offsets[i]]++;
     const B = Math.min(this.batchSize, count);
+    let longest = this.maxLen;
+    while (sentencesOfLength[longest] === 0) longest--;
     let maxRows = 0;
-    if (this.pack === "padded") maxRows = B * (this.padding === "max" ? this.maxLen : lengths[count - 1]);
-    else for (let i = count - B; i < count; i++) maxRows += lengths[i];
+    if (this.pack === "padded") maxRows = B * (this.padding === "max" ? this.maxLen : longest);
+    else {
+      // The B longest sentences: take lengths from the top of the histogram.
+      let left = B;
+      for (let len = longest; left > 0; len--) {
+        const take = Math.min(left, sentencesOfLength[len]);
+        maxRows += take * len;
+        left -= take;
+      }
+    }
     return { maxRows, maxSeqs: B };
   }
 
@@ -185,8 +196,18 @@ export class MlmDataLoader {
   }
 }
 
-/** Every sentence fits maxLen and every id is inside the vocabulary (checked once, not per batch). */
-function checkSplit(split: TokenizedSplit, maxLen: number, vocabSize: number): void {
+/**
+ * Every sentence fits maxLen and every id is inside the vocabulary (checked once, not per batch; a
+ * split on disk was measured when its cache was written and verified).
+ */
+function checkSplit(split: TokenSource, maxLen: number, vocabSize: number): void {
+  if (!isInMemory(split)) {
+    if (split.maxLength > maxLen)
+      throw new Error(`data loader: a sentence has ${split.maxLength} tokens, expected 1 to maxLen=${maxLen}`);
+    if (split.maxId >= vocabSize)
+      throw new Error(`data loader: token id ${split.maxId} is outside the vocabulary [0, ${vocabSize})`);
+    return;
+  }
   const { ids, offsets } = split;
   for (let i = 0; i < split.count; i++) {
     const len = offsets[i + 1] - offsets[i];

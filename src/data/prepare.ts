@@ -1,7 +1,9 @@
 /**
- * From a corpus file to tokenized training and validation splits, the tutorial's data preparation:
- * read the sentences (unique, non-empty), train or load the tokenizer (on all unique sentences),
- * sample and split with a seed, tokenize each split once (cached on disk).
+ * From a corpus to tokenized training and validation splits. A single small file (and a corpus in
+ * memory) the tutorial's way: read the sentences (unique, non-empty), train or load the tokenizer (on
+ * all unique sentences), sample and split with a seed, tokenize each split once (cached on disk). A
+ * folder, a glob, a .gz file, a large file or `--stream yes`: streamed into the on-disk token cache
+ * (stream-prepare.ts), its splits read from disk batch by batch.
  */
 import type { TrainConfig } from "../config/index.js";
 import { Tokenizer, trainBpe } from "../tokenizer/index.js";
@@ -11,6 +13,9 @@ import { MlmDataLoader } from "./loader.js";
 import { bundledCorpusPath } from "./paths.js";
 import { sampleAndSplit } from "./split.js";
 import type { InMemoryCorpus } from "./text-corpus.js";
+import { describeStreamStats, prepareStreamed, streamsCorpus, type StreamStats } from "./stream-prepare.js";
+import type { TokenSource } from "./token-source.js";
+import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { runCooperatively } from "../util/cooperative.js";
 import { sha256Hex } from "../util/sha256.js";
 
@@ -19,9 +24,13 @@ export interface PreparedData {
   tokenizer: Tokenizer;
   /** Whether the tokenizer was trained in this call (false: loaded from a file). */
   tokenizerTrained: boolean;
-  train: TokenizedSplit;
-  valid: TokenizedSplit;
-  corpus: CorpusStats;
+  /** In memory (TokenizedSplit), or read from the token cache (a streamed corpus). */
+  train: TokenSource;
+  valid: TokenSource;
+  /** What reading found: a corpus read into memory's stats, or a streamed corpus's. */
+  corpus: CorpusStats | StreamStats;
+  /** A streamed corpus's fingerprint, computed while it was read (or recorded in its token cache); null for a pipe. */
+  fingerprint?: FileFingerprint | null;
 }
 
 /** Ids the masking never touches: the tokens the post-processor adds, padding and [MASK] itself. */
@@ -53,6 +62,24 @@ export async function prepareData(
   signal?: AbortSignal,
   corpus?: InMemoryCorpus,
 ): Promise<PreparedData> {
+  if (corpus === undefined && (await streamsCorpus(config))) {
+    const d = await prepareStreamed({ config, tokenizer, log, signal });
+    log(describeStreamStats(d.stats, config.sample, config.dataSeed));
+    const from = `${d.fromCache ? "from" : "written to"} the token cache ${d.cachePath}`;
+    for (const [name, split] of [
+      ["train", d.train],
+      ["valid", d.valid],
+    ] as const)
+      log(`dataset ${name}: ${split.count} sentences, ${split.offsets[split.count]} tokens, ${from}`);
+    return {
+      tokenizer: d.tokenizer,
+      tokenizerTrained: d.tokenizerTrained,
+      train: d.train,
+      valid: d.valid,
+      corpus: d.stats,
+      fingerprint: d.fingerprint,
+    };
+  }
   const corpusPath = corpus?.name ?? config.data ?? bundledCorpusPath();
   const { sentences, stats } =
     corpus ??
@@ -60,7 +87,7 @@ export async function prepareData(
       format: config.format,
       textField: config.textField,
       maxLineBytes: config.maxLineBytes,
-      maxBytes: config.maxCorpusBytes,
+      maxBytes: config.maxCorpusBytes ?? undefined,
       signal,
     }));
   log(describeCorpusStats(stats));
@@ -153,8 +180,8 @@ export async function prepareData(
 export function runLoaders(
   config: TrainConfig,
   tokenizer: Tokenizer,
-  train: TokenizedSplit,
-  valid: TokenizedSplit,
+  train: TokenSource,
+  valid: TokenSource,
 ): { train: MlmDataLoader; valid: MlmDataLoader } {
   const options = {
     batchSize: config.batchSize,

@@ -19,14 +19,15 @@ import {
   bundledCorpusPath,
   neverMaskedIds,
   prepareData,
+  inMemory,
   projectRoot,
   requireToken,
   runLoaders,
+  corpusFingerprint,
 } from "../data/index.js";
 import { paramLayout, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import { RunDirectory, runConfigRecord, writeDirectoryAtomic, writeSafetensors } from "../run/index.js";
-import { fingerprintFile } from "../util/file-fingerprint.js";
 import type { ExportOptions, ExportResult } from "./export-onnx.js";
 import { checkFiniteTensors } from "./finite-tensors.js";
 import { checkOutputFolder, exportInputs } from "./output-folder.js";
@@ -95,7 +96,7 @@ async function exportData(src: ExportSource): Promise<{
   if (src.runDir !== null) {
     // The split is drawn from the corpus file: another file's split holds other sentences.
     await new RunDirectory(src.runDir).checkInputs(
-      () => fingerprintFile(config.data ?? bundledCorpusPath(), { cacheDir: config.cacheDir }),
+      () => corpusFingerprint(config.data ?? bundledCorpusPath(), { cacheDir: config.cacheDir }),
       "the exported splits would hold other sentences than the run was trained on",
     );
   }
@@ -119,7 +120,7 @@ async function exportData(src: ExportSource): Promise<{
   const stepsPerEpoch = loaders.train.batchesPerEpoch / config.gradAccumSteps;
   const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
   return {
-    train: { ids: data.train.ids, offsets: data.train.offsets },
+    train: inMemory(data.train), // a streamed corpus's split is read from its token cache
     valid: { ids: Int32Array.from(ids), labels: Int32Array.from(labels), offsets: Int32Array.from(offsets) },
     totalSteps: config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps,
   };

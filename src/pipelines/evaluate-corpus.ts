@@ -16,14 +16,15 @@ import {
   sampleAndSplit,
   tokenizeSteps,
   type CorpusStats,
-  type TokenizedSplit,
+  type TokenSource,
+  sentenceIds,
+  corpusFingerprint,
 } from "../data/index.js";
 import { capacityFor, evaluateSplit, firstBatches, type EvalMetrics, type FixedBatches } from "../model/index.js";
 import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config/index.js";
 import { RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { runCooperatively } from "../util/cooperative.js";
-import { fingerprintFile } from "../util/file-fingerprint.js";
 import type { LoadedModel } from "./load-model.js";
 
 /**
@@ -82,7 +83,7 @@ export async function evaluateCorpus(
     format: o.format,
     textField: o.textField,
     maxLineBytes: loaded.config.maxLineBytes,
-    maxBytes: loaded.config.maxCorpusBytes,
+    maxBytes: loaded.config.maxCorpusBytes ?? undefined,
     signal,
   });
   if (all.length === 0) throw new Error(`${path}: no sentences to evaluate`);
@@ -140,7 +141,7 @@ export async function evaluateRunValidation(
   if (loaded.runDir !== null) {
     // The split is drawn from the corpus file: another file's split holds other sentences.
     await new RunDirectory(loaded.runDir).checkInputs(
-      () => fingerprintFile(config.data ?? bundledCorpusPath(), { cacheDir: config.cacheDir }),
+      () => corpusFingerprint(config.data ?? bundledCorpusPath(), { cacheDir: config.cacheDir }),
       "its validation split would hold other sentences than the ones training scored",
     );
   }
@@ -165,11 +166,10 @@ export async function evaluateRunValidation(
 }
 
 /** Tokens of a split that masking may select (every id but [PAD], [CLS], [SEP] and [MASK]). */
-function countMaskable(split: TokenizedSplit, tokenizer: Tokenizer): number {
+function countMaskable(split: TokenSource, tokenizer: Tokenizer): number {
   const never = new Set(neverMaskedIds(tokenizer));
-  const total = split.offsets[split.count];
   let n = 0;
-  for (let i = 0; i < total; i++) if (!never.has(split.ids[i])) n++;
+  for (let i = 0; i < split.count; i++) for (const id of sentenceIds(split, i)) if (!never.has(id)) n++;
   return n;
 }
 

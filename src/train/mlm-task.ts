@@ -40,7 +40,7 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
     if (newRun !== null) {
       await run.writeTokenizer(data.tokenizer);
       await run.writeConfig(config);
-      await run.writeInputs(newRun.corpusFingerprint);
+      await run.writeInputs(newRun.corpusFingerprint ?? data.fingerprint ?? null); // a streamed corpus's: from its pass
     }
     const { train: trainLoader, valid: validLoader } = runLoaders(config, data.tokenizer, data.train, data.valid);
     return { tokenizer: data.tokenizer, trainLoader, validLoader, trainBatchesPerEpoch: trainLoader.batchesPerEpoch };

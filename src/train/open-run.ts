@@ -6,16 +6,25 @@
  * resumed run refuses a corpus or tokenizer.json that changed since the run started.
  */
 import type { TrainConfig } from "../config/index.js";
-import { bundledCorpusPath, requireCorpusFile, type InMemoryCorpus } from "../data/index.js";
+import {
+  bundledCorpusPath,
+  corpusFingerprint,
+  requireCorpusFile,
+  streamsCorpus,
+  type InMemoryCorpus,
+} from "../data/index.js";
 import type { RunDirectory, RunLock } from "../run/index.js";
-import { fingerprintFile, type FileFingerprint } from "../util/file-fingerprint.js";
+import type { FileFingerprint } from "../util/file-fingerprint.js";
 
 /** A run directory ready for training, locked by this process until `lock.release()`. */
 export interface OpenedRun {
   lock: RunLock;
   /** The checkpoint a resumed run continues from; null for a new run. */
   resumeFrom: string | null;
-  /** A new run's corpus fingerprint (null for a pipe) for its inputs.json; null when resuming. */
+  /**
+   * A new run's corpus fingerprint (null for a pipe) for its inputs.json; null when resuming, and for a
+   * streamed corpus (prepareData computes it while reading).
+   */
   corpus: FileFingerprint | null;
 }
 
@@ -42,7 +51,7 @@ export async function openRun(
     if (options.resume !== undefined) {
       const resumeFrom = await latestCheckpoint(run);
       const fingerprint = async (): Promise<FileFingerprint | null> =>
-        inMemory ? null : fingerprintFile(corpusPath, { cacheDir: config.cacheDir });
+        inMemory ? null : corpusFingerprint(corpusPath, { cacheDir: config.cacheDir });
       await run.checkInputs(fingerprint, "resuming would continue on other data than the run was trained on");
       return { lock, resumeFrom, corpus: null };
     }
@@ -60,7 +69,9 @@ export async function openRun(
     }
     if (inMemory) return { lock, resumeFrom: null, corpus: null };
     await requireCorpusFile(corpusPath);
-    return { lock, resumeFrom: null, corpus: await fingerprintFile(corpusPath, { cacheDir: config.cacheDir }) };
+    // A streamed corpus is fingerprinted while it is read (prepareData), not in a pass of its own.
+    if (await streamsCorpus(config)) return { lock, resumeFrom: null, corpus: null };
+    return { lock, resumeFrom: null, corpus: await corpusFingerprint(corpusPath, { cacheDir: config.cacheDir }) };
   } catch (err) {
     await lock.release();
     throw err;

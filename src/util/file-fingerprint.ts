@@ -83,6 +83,33 @@ export async function fingerprintFile(
   return { path: absolute, size: info.size, sha256 };
 }
 
+/**
+ * Remembers the SHA-256 of a file hashed elsewhere (while it was streamed for another purpose), so
+ * that `fingerprintFile` finds it without reading the file again. `info` is the file's size and
+ * modification time when reading started; a file changed since is not remembered.
+ *
+ * @example
+ *   // info: the file's size and mtime when streaming began; sha256: of the bytes streamed
+ *   await rememberFingerprint("corpus.txt.gz", info, sha256, ".cache/mlm-ts");
+ */
+export async function rememberFingerprint(
+  path: string,
+  info: { size: number; mtimeMs: number },
+  sha256: string,
+  cacheDir: string,
+): Promise<FileFingerprint> {
+  const absolute = resolve(path);
+  const now = await stat(absolute).catch(() => null);
+  const unchanged = now !== null && now.size === info.size && now.mtimeMs === info.mtimeMs;
+  if (unchanged && Date.now() - info.mtimeMs >= RACY_MS) {
+    const cachePath = join(cacheDir, FINGERPRINT_CACHE_FILE);
+    const cache = await readCache(cachePath);
+    cache[absolute] = { size: info.size, mtimeMs: info.mtimeMs, sha256, used: Date.now() };
+    await writeCache(cachePath, cache);
+  }
+  return { path: absolute, size: info.size, sha256 };
+}
+
 /** The fingerprint of `text` written as UTF-8 to `path` (e.g. a tokenizer.json just written). */
 export function fingerprintText(path: string, text: string): FileFingerprint {
   return textFingerprint(resolve(path), text);

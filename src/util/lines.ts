@@ -18,7 +18,8 @@
  * Pipes and devices (`/dev/stdin`, a FIFO) are read like files; only directories are refused.
  *
  * Front-ends over the same splitter: `lineChunks` and `forEachLineChunk` (synchronous, whole chunks
- * of lines) and `readLines` (an async generator of numbered lines).
+ * of lines), `readLines` (an async generator of numbered lines); `LineSplitter` itself for bytes that
+ * come from elsewhere (a decompressed file).
  */
 import { closeSync, openSync, readSync, statSync, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
@@ -53,8 +54,17 @@ const BYTE_ORDER_MARK = 0xfeff;
 const SYNC_CHUNK_BYTES = 1 << 20;
 const ASYNC_CHUNK_BYTES = 1 << 16;
 
-/** Turns byte chunks into decoded lines; see the module comment. */
-class LineSplitter {
+/**
+ * Turns byte chunks into decoded lines; see the module comment. `lineNo` is the number of the last
+ * line returned.
+ *
+ * @example
+ *   const splitter = new LineSplitter("part-0.txt.gz", {});
+ *   let count = 0;
+ *   for await (const block of blocks) count += splitter.push(block).length;
+ *   count += splitter.end().length; // a last line without a newline
+ */
+export class LineSplitter {
   /** Lines delivered so far (the number of the last one). */
   lineNo = 0;
   private readonly decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -11,6 +11,7 @@
 import { unzipSync, zipSync } from "fflate";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { corpusText } from "../../src/data/blob-text.js";
 import { browserPlatform, threadSupport } from "../../src/platform/browser.js";
 import { setPlatform } from "../../src/platform/index.js";
 import { opfsStorage as storage } from "../../src/platform/opfs-storage.js";
@@ -149,7 +150,7 @@ async function chosenCorpus(runDir: string): Promise<TabCorpus> {
   if (choice === "bundled") return fetchBundled();
   const file = $<HTMLInputElement>("file").files?.[0];
   if (file === undefined) throw new Error("choose a text file first");
-  const text = await file.text();
+  const text = await corpusText(file, file.name); // a .gz file is decompressed in the tab
   await storage.writeAtomic(corpusCopy(runDir), text);
   return { name: file.name, text, bundled: false };
 }
