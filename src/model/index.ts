@@ -9,3 +9,6 @@ export type { ModelCapacity, PassOptions, StepResult, EvalResult } from "./model
 export { positionalEncoding } from "./layers.js";
 export { evaluateSplit, metricsFromSums } from "./evaluate.js";
 export type { EvalMetrics, EvalOptions, FixedBatches } from "./evaluate.js";
+export { ClassifierModel, classifierLayout, isEncoderTensor } from "./classifier.js";
+export type { ClassifierShape, ClassifierEval } from "./classifier.js";
+export { POOLINGS, checkPooling, type Pooling } from "./pooling.js";

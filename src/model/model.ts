@@ -29,6 +29,7 @@ import type { Rng } from "../util/rng.js";
 import type { Batch } from "../data/batch.js";
 import { modelConfigOf, type ModelConfig } from "./config.js";
 import { Encoder } from "./encoder.js";
+import { Pooler, type Pooling } from "./pooling.js";
 import { GradientAccumulator } from "./accumulate.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
 import {
@@ -137,6 +138,7 @@ export class MlmModel {
   private readonly headP: HeadTensors;
   private readonly headG: HeadTensors;
   private readonly head: HeadActivations;
+  private pooling: { pooler: Pooler; out: Float32Array } | null = null; // sentence vectors, made on the first `embed`
   private readonly headRows: Int32Array; // [maxRows] labelled rows in order (sparse head's rows), in backend memory
   /** Gradients of the last pass, in the layout of `params` (the block and head views point here). */
   private readonly passGrads: Float32Array;
@@ -343,6 +345,21 @@ export class MlmModel {
     this.backend.gatherRows(this.head.hx, this.encoder.output(), this.headRows, R, C);
     headForward(this.backend, this.config, this.headP, this.head, this.head.hx, R);
     return this.head.logits.subarray(0, R * this.config.vocabSize);
+  }
+
+  /**
+   * Sentence vectors [B,C] pooled from the encoder's output ("cls": the first row, "mean": the mean of
+   * the real rows; see pooling.ts), without dropout. The view is overwritten by the next call.
+   */
+  embed(batch: Batch, pooling: Pooling): Float32Array {
+    const rows = this.encoder.prepare(batch, "MlmModel");
+    this.encoder.forward(rows, null);
+    const { maxRows, maxSeqs } = this.capacity;
+    const C = this.config.dModel;
+    this.pooling ??= { pooler: new Pooler(this.backend, maxRows, maxSeqs), out: this.backend.alloc(maxSeqs * C) };
+    const out = this.pooling.out.subarray(0, batch.numSeqs * C);
+    this.pooling.pooler.forward(pooling, out, this.encoder.output(), rows.seqs, batch.numSeqs, rows.T, C);
+    return out;
   }
 
   /**
