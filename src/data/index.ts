@@ -44,3 +44,23 @@ export { batchesPerEpoch, epochOrder, type OrderOptions } from "./order.js";
 export { MlmDataLoader, type DataLoaderOptions, type LoaderPosition } from "./loader.js";
 export { textCorpus, type InMemoryCorpus } from "./text-corpus.js";
 export { prepareData, runLoaders, requireToken, neverMaskedIds, type PreparedData } from "./prepare.js";
+export {
+  readLabelled,
+  labelNames,
+  labelIds,
+  labelledFormatOf,
+  DEFAULT_TEXT_COLUMNS,
+  DEFAULT_LABEL_COLUMN,
+  type LabelledColumns,
+  type LabelledExample,
+  type LabelledFile,
+  type LabelledFormat,
+} from "./labelled.js";
+export {
+  encodeLabelled,
+  splitLabelled,
+  LabelledLoader,
+  type LabelledSplit,
+  type LabelledLoaderOptions,
+  type LabelledPosition,
+} from "./labelled-batches.js";
