@@ -11,6 +11,7 @@
  *   mlm export RUN_DIR --format F --out D   the model for ONNX Runtime / transformers.js, or PyTorch
  *   mlm import DIR --out RUN_DIR        a model trained in PyTorch back as a run
  *   mlm studio [RUNS_DIR]               the runs in a local web page
+ *   mlm baseline DATA                   TF-IDF + logistic regression on a labelled data set
  *   mlm help [COMMAND], mlm --version
  */
 import { pathToFileURL } from "node:url";
@@ -35,6 +36,7 @@ Commands:
   export               export a run to ONNX (ONNX Runtime, transformers.js) or PyTorch (torchrun)
   import               make a run of a model trained in PyTorch (mlm export --format pytorch)
   studio               watch, compare and use runs in the browser
+  baseline             TF-IDF + logistic regression on a labelled data set (what to beat)
 
 mlm --version prints the version.
 `;
@@ -72,6 +74,8 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
       return [(await import("./import.js")).importCommand, argv.slice(1)];
     case "studio":
       return [(await import("./studio.js")).studioCommand, argv.slice(1)];
+    case "baseline":
+      return [(await import("./baseline.js")).baselineCommand, argv.slice(1)];
     default:
       return null;
   }

@@ -25,3 +25,10 @@ export {
   type EvaluateCorpusOptions,
   type CorpusEvaluation,
 } from "./evaluate-corpus.js";
+export {
+  LABELLED_DATA_OPTIONS,
+  readLabelledSplits,
+  type LabelledDataOptions,
+  type LabelledSplits,
+} from "./labelled-splits.js";
+export { trainBaseline, baselineText, type BaselineResult, type BaselineSplit } from "./baseline.js";
