@@ -32,3 +32,15 @@ export {
   type LabelledSplits,
 } from "./labelled-splits.js";
 export { trainBaseline, baselineText, type BaselineResult, type BaselineSplit } from "./baseline.js";
+export type { LoadedClassifier, AnyLoadedModel } from "./load-model.js";
+export {
+  CLASSIFY_OPTIONS,
+  EMBED_OPTIONS,
+  classify,
+  embed,
+  type ClassifyOptions,
+  type EmbedOptions,
+  type ClassificationOutput,
+  type Embeddings,
+  type TextInput,
+} from "./text-classification.js";

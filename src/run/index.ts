@@ -76,3 +76,4 @@ export {
   type RunSummary,
   type RunCurves,
 } from "./runs.js";
+export { splitTaskRecord, taskRecord, type ClassifierRecord, type TaskName } from "./task-record.js";
