@@ -35,6 +35,18 @@ const PREAMBLE: Record<string, string> = {
   "src/train/open-run.ts #1": "declare const config: TrainConfig;",
   "src/train/train-state.ts #1": "declare const text: string;",
   "src/train/time-budget.ts #2": "declare const clock: () => number;",
+  "src/train/time-budget.ts #3": "declare const budget: TimeBudget, step: number, total: number;",
+  "src/train/checkpoints.ts #1":
+    "declare const config: TrainConfig, run: RunDirectory, task: TrainingTask<Batch, EvalMetrics>, adam: Adam, " +
+    "resumed: boolean, state: TrainState, snapshot: (s: TrainState) => TrainState;",
+  "src/train/loop.ts #1":
+    "declare const config: TrainConfig, run: RunDirectory, task: TrainingTask<Batch, EvalMetrics>, adam: Adam, " +
+    "start: LoopStart<EvalMetrics>, totalSteps: number, outputs: RunOutputs;",
+  "src/train/mlm-task.ts #1": "declare const config: TrainConfig, run: RunDirectory, log: (line: string) => void;",
+  "src/train/outputs.ts #1":
+    "declare const run: RunDirectory, step: number, log: (line: string) => void, warn: (line: string) => void;",
+  "src/train/task.ts #1":
+    "declare const config: TrainConfig, run: RunDirectory, log: (line: string) => void, dropoutRng: Rng;",
   "src/util/cooperative.ts #1": "declare const signal: AbortSignal;",
   "src/util/cooperative.ts #2":
     "declare const signal: AbortSignal, lines: AsyncIterable<string>, count: (line: string) => void;",

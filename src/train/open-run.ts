@@ -7,12 +7,11 @@
  */
 import type { TrainConfig } from "../config.js";
 import { bundledCorpusPath, requireCorpusFile, type InMemoryCorpus } from "../data/index.js";
-import { defaultRunDir, RunDirectory, type RunLock } from "../run/index.js";
+import type { RunDirectory, RunLock } from "../run/index.js";
 import { fingerprintFile, type FileFingerprint } from "../util/file-fingerprint.js";
 
 /** A run directory ready for training, locked by this process until `lock.release()`. */
 export interface OpenedRun {
-  run: RunDirectory;
   lock: RunLock;
   /** The checkpoint a resumed run continues from; null for a new run. */
   resumeFrom: string | null;
@@ -21,20 +20,20 @@ export interface OpenedRun {
 }
 
 /**
- * Locks and checks the run directory of a new (`resume` undefined) or resumed run; see the module
+ * Locks and checks `run`, the directory of a new (`resume` undefined) or resumed run; see the module
  * comment. Errors are one line naming the directory and what to do.
  *
  * @example
- *   const { run, lock, resumeFrom } = await openRun(config, { force: true }, console.error);
+ *   const { lock, resumeFrom } = await openRun(new RunDirectory("runs/demo"), config, { force: true }, console.error);
  */
 export async function openRun(
+  run: RunDirectory,
   config: TrainConfig,
   options: { resume?: string; force?: boolean; corpus?: InMemoryCorpus },
   log: (line: string) => void,
 ): Promise<OpenedRun> {
   if (options.resume !== undefined && options.force)
     throw new Error("force starts a run afresh and resume continues one: give one of them");
-  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
   const lock = await run.lock(log);
   try {
     // A corpus in memory has no file to fingerprint (like a pipe's): its run resumes unchecked.
@@ -45,7 +44,7 @@ export async function openRun(
       const fingerprint = async (): Promise<FileFingerprint | null> =>
         inMemory ? null : fingerprintFile(corpusPath, { cacheDir: config.cacheDir });
       await run.checkInputs(fingerprint, "resuming would continue on other data than the run was trained on");
-      return { run, lock, resumeFrom, corpus: null };
+      return { lock, resumeFrom, corpus: null };
     }
     const old = await run.runEntries();
     if (old.length > 0) {
@@ -59,9 +58,9 @@ export async function openRun(
       for (const entry of old) await run.storage.remove(entry);
       log(`--force: deleted the previous run in ${run.dir} (${names.join(", ")})`);
     }
-    if (inMemory) return { run, lock, resumeFrom: null, corpus: null };
+    if (inMemory) return { lock, resumeFrom: null, corpus: null };
     await requireCorpusFile(corpusPath);
-    return { run, lock, resumeFrom: null, corpus: await fingerprintFile(corpusPath, { cacheDir: config.cacheDir }) };
+    return { lock, resumeFrom: null, corpus: await fingerprintFile(corpusPath, { cacheDir: config.cacheDir }) };
   } catch (err) {
     await lock.release();
     throw err;

@@ -14,7 +14,7 @@
  */
 import type { Backend } from "../engine/backend.js";
 import { DEFAULT_CONFIG, type TrainConfig } from "../config.js";
-import type { MlmModel } from "../model/index.js";
+import type { TrainableModel } from "./task.js";
 
 /** Optimizer settings; defaults (the configuration's) are optax's Adam and the tutorial's clipping. */
 export interface AdamOptions {
@@ -101,7 +101,7 @@ export class Adam {
    * Clips the gradients' global norm, then applies one Adam step to `params` in place. A NaN or
    * infinite norm throws a NonFiniteGradientError and leaves parameters and moments untouched.
    */
-  update(params: Float32Array, grads: Float32Array, lr: number): UpdateInfo {
+  update(params: Float32Array, grads: Float32Array, learningRate: number): UpdateInfo {
     if (params.length < this.size || grads.length < this.size)
       throw new Error(
         `Adam.update: expected ${this.size} parameters and gradients, got ${params.length} and ${grads.length}`,
@@ -118,7 +118,7 @@ export class Adam {
       this.v,
       this.size,
       {
-        lr,
+        lr: learningRate,
         beta1: this.beta1,
         beta2: this.beta2,
         eps: this.eps,
@@ -152,7 +152,11 @@ export class Adam {
 }
 
 /** Adam over a model's parameters with a run's settings (betas, eps, clipping, weight decay on matrices). */
-export function adamFor(backend: Backend, model: MlmModel, config: TrainConfig): Adam {
+export function adamFor(
+  backend: Backend,
+  model: Pick<TrainableModel, "params" | "decayMask">,
+  config: TrainConfig,
+): Adam {
   return new Adam(backend, model.params.length, {
     beta1: config.beta1,
     beta2: config.beta2,

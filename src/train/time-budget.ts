@@ -126,3 +126,95 @@ export class StepPace {
     return { step, at: this.clock(), excludedMs: this.excludedMs };
   }
 }
+
+/** What a plan reports: the run's new number of steps, and whether the trainer should log it. */
+export interface BudgetPlan {
+  totalSteps: number;
+  /** The plan's line for the log, or null when it is not worth one. */
+  message: string | null;
+}
+
+/**
+ * The time budget's side of the loop: times the steps (leaving evaluations and checkpoints out), makes
+ * the first plan after TIMING_STEPS steps, then plans again REPLANS times, evenly spaced over the time
+ * left. The loop asks `afterStep` after every step and gets a new number of steps or null (no change).
+ *
+ * @example
+ *   const planner = new BudgetPlanner(budget, { step: 0, evalSteps: 500, validBatches: 20, timeBudget: "10m" });
+ *   const plan = await planner.afterStep(step, total); // null, or { totalSteps, message }
+ */
+export class BudgetPlanner {
+  private readonly pace: StepPace;
+  /** The longest evaluation so far (with its checkpoint writes), null before the first one. */
+  private evalMs: number | null = null;
+  private fixed = false;
+  /** The most steps a plan may give: the schedule's end before the first plan (its epochs, maxSteps). */
+  private cap: number | null = null;
+  private replanEveryMs: number | null = null;
+  private nextPlanAt = Infinity;
+
+  constructor(
+    private readonly budget: TimeBudget,
+    private readonly run: { step: number; evalSteps: number; validBatches: number; timeBudget: string | null },
+  ) {
+    this.pace = new StepPace(budget.clock, run.step);
+  }
+
+  /** Times the steps from `step` on (after the run's first evaluation, and the engine's start). */
+  restart(step: number): void {
+    this.pace.restart(step);
+  }
+
+  /** Runs an evaluation or a checkpoint, leaving its time out of the steps' pace. */
+  async aside<T>(work: () => Promise<T>, isEvaluation: boolean): Promise<T> {
+    const t0 = this.budget.clock();
+    const result = await work();
+    const ms = this.budget.clock() - t0;
+    this.pace.exclude(ms);
+    if (isEvaluation) this.evalMs = Math.max(this.evalMs ?? 0, ms);
+    return result;
+  }
+
+  /**
+   * After step `step` of `total`: the first plan once TIMING_STEPS steps are timed, later ones when
+   * their time comes; null when no plan is due. A plan that moves the end records it (`budget.fix`).
+   */
+  async afterStep(step: number, total: number): Promise<BudgetPlan | null> {
+    const { budget } = this;
+    const first = !this.fixed && this.pace.stepsTimed(step) === TIMING_STEPS;
+    if (!first && !(this.fixed && budget.clock() >= this.nextPlanAt)) return null;
+    const now = budget.clock();
+    this.replanEveryMs ??= (budget.deadline - now) / REPLANS;
+    this.nextPlanAt = now + this.replanEveryMs;
+    return this.plan(step, total, this.pace.msPerStep(step), first);
+  }
+
+  /**
+   * Plans the run's number of steps from the measured step and evaluation times (an evaluation not yet
+   * timed is estimated as forward passes over the validation batches, a third of a step each, doubled
+   * for its checkpoint). The first plan is logged; a later one when it moves the end by 2% or more.
+   */
+  private async plan(step: number, before: number, msPerStep: number, first: boolean): Promise<BudgetPlan> {
+    const { budget, run } = this;
+    this.fixed = true;
+    this.cap ??= before;
+    const steps = planBudgetSteps({
+      remainingMs: budget.deadline - budget.clock(),
+      stepsDone: step,
+      msPerStep,
+      evalMs: this.evalMs ?? (2 * msPerStep * run.validBatches) / 3,
+      evalSteps: run.evalSteps,
+      maxSteps: this.cap,
+    });
+    if (!first && steps === before) return { totalSteps: steps, message: null };
+    await budget.fix(steps);
+    let message: string | null = null;
+    if (first)
+      message =
+        `time budget ${run.timeBudget}: ${msPerStep.toFixed(1)} ms per step over ${TIMING_STEPS} steps, ` +
+        `so ${steps} steps in all (recorded in config.json as budgetSteps)`;
+    else if (Math.abs(steps - before) >= 0.02 * before)
+      message = `time budget ${run.timeBudget}: ${msPerStep.toFixed(1)} ms per step at step ${step}, so ${steps} steps in all`;
+    return { totalSteps: steps, message };
+  }
+}

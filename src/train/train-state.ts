@@ -4,20 +4,21 @@ import type { LoaderPosition } from "../data/index.js";
 import type { EvalMetrics } from "../model/index.js";
 import type { LossWatchState } from "./health.js";
 
-/** Everything besides weights and optimizer moments needed to continue a run exactly. */
-export interface TrainState {
+/** Everything besides weights and optimizer moments needed to continue a run exactly; `M`: a task's evaluation metrics. */
+export interface TrainState<M = EvalMetrics> {
   /** Optimizer steps done. */
   step: number;
   /** Position of the training loader: the next batch to read. */
   loader: LoaderPosition;
   /** Generator of the dropout masks. */
   dropoutRng: RngState;
+  /** The validation loss of the best checkpoint (whichever metric picked it; see bestValue in loop.ts). */
   bestValidLoss: number | null;
   bestStep: number | null;
   /** Evaluations in a row without improvement (early stopping). */
   evalsWithoutImprovement: number;
   /** Every evaluation so far: step and metrics. */
-  validHistory: ({ step: number } & EvalMetrics)[];
+  validHistory: ({ step: number } & M)[];
   /** Real tokens trained on so far. */
   tokensSeen: number;
   /** Tokens including padding, as the batches were laid out. */
@@ -34,13 +35,33 @@ export interface TrainState {
 }
 
 /**
+ * The metrics of an evaluation as train_state.json's validHistory holds them: `values` numbers (or
+ * null: JSON writes a NaN so), `counts` whole numbers.
+ */
+export interface StateMetricKeys {
+  values: readonly string[];
+  counts: readonly string[];
+}
+
+/** The masked language model's evaluation metrics (EvalMetrics). */
+export const MLM_STATE_METRICS: StateMetricKeys = {
+  values: ["loss", "perplexity", "accuracy", "top5"],
+  counts: ["tokens"],
+};
+
+/**
  * `raw` (a parsed train_state.json) as a TrainState, or a one-line error naming `source` and the first
  * field that is missing or of the wrong kind. Losses may be null: JSON writes a NaN loss so.
+ * `metrics` names the keys of each evaluation (a task's; the masked language model's by default).
  *
  * @example
  *   const state = parseTrainState(JSON.parse(text), "runs/a/last-00000300/train_state.json");
  */
-export function parseTrainState(raw: Record<string, unknown>, source: string): TrainState {
+export function parseTrainState<M = EvalMetrics>(
+  raw: Record<string, unknown>,
+  source: string,
+  metrics: StateMetricKeys = MLM_STATE_METRICS,
+): TrainState<M> {
   const fail = (field: string, expected: string, value: unknown): never => {
     throw new Error(
       `${source}: "${field}" must be ${expected}, got ${value === undefined ? "nothing" : JSON.stringify(value)}`,
@@ -85,8 +106,8 @@ export function parseTrainState(raw: Record<string, unknown>, source: string): T
   (raw.validHistory as unknown[]).forEach((entry, i) => {
     const e = object(`validHistory[${i}]`, entry);
     count(`validHistory[${i}].step`, e.step);
-    for (const key of ["loss", "perplexity", "accuracy", "top5"]) loss(`validHistory[${i}].${key}`, e[key]);
-    count(`validHistory[${i}].tokens`, e.tokens);
+    for (const key of metrics.values) loss(`validHistory[${i}].${key}`, e[key]);
+    for (const key of metrics.counts) count(`validHistory[${i}].${key}`, e[key]);
   });
   amount("tokensSeen", raw.tokensSeen);
   amount("paddedTokensSeen", raw.paddedTokensSeen);
@@ -94,5 +115,5 @@ export function parseTrainState(raw: Record<string, unknown>, source: string): T
   loss("lossSinceLog", raw.lossSinceLog);
   count("stepsSinceLog", raw.stepsSinceLog);
   if (raw.kernels !== undefined && typeof raw.kernels !== "string") fail("kernels", "a string", raw.kernels);
-  return raw as unknown as TrainState;
+  return raw as unknown as TrainState<M>;
 }

@@ -1,8 +1,9 @@
 /**
- * The training loop of `mlm train`: the tutorial's loop (epochs of batches, an evaluation every
- * `evalSteps`, the training loss logged every `logSteps`, a checkpoint whenever the validation loss
- * improves), plus what users expect around it: a latest checkpoint to resume from, learning-rate
- * schedules, gradient accumulation, early stopping, TensorBoard and metrics.jsonl, progress bars.
+ * `train`: a run of the training loop from start to end, set up in one place. In order: the run
+ * directory (its path derived once), its lock and checks (open-run.ts), the task's data, the
+ * checkpoint a resumed run continues from, the task's model, the optimizer, the state, the outputs;
+ * then the loop (loop.ts), then the run's status. The tutorial's run is the masked language model
+ * task (mlm-task.ts); `trainTask` runs any task (task.ts) the same way.
  *
  * @example
  *   import { resolveConfig } from "mlm-ts/config";
@@ -11,37 +12,23 @@
  */
 import type { TrainConfig } from "../config.js";
 import type { Backend } from "../engine/backend.js";
-import { prepareData, runLoaders, type InMemoryCorpus, type MlmDataLoader } from "../data/index.js";
-import { buildModel, capacityFor, type BuiltModel } from "../model/index.js";
-import { platform } from "../platform/index.js";
-import {
-  CHECKPOINT_FILES,
-  defaultRunDir,
-  fromCheckpointFile,
-  loadCheckpoint,
-  modelConfigFrom,
-  RunDirectory,
-  type Checkpoint,
-} from "../run/index.js";
-import type { Tokenizer } from "../tokenizer/index.js";
-import type { FileFingerprint } from "../util/file-fingerprint.js";
+import type { InMemoryCorpus } from "../data/index.js";
+import type { EvalMetrics } from "../model/index.js";
+import { CHECKPOINT_FILES, defaultRunDir, fromCheckpointFile, loadCheckpoint, RunDirectory } from "../run/index.js";
+import type { Checkpoint } from "../run/index.js";
+import { parseDuration } from "../util/duration.js";
 import { formatSeconds, printLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import { parseDuration } from "../util/duration.js";
 import { NonFiniteError } from "./health.js";
-import type { TimeBudget } from "./time-budget.js";
+import { evaluationDue, evaluationsOf, trainLoop, type LoopOutcome, type LoopStart } from "./loop.js";
+import { mlmTask } from "./mlm-task.js";
+import { openRun } from "./open-run.js";
 import { adamFor, type Adam } from "./optimizer.js";
-import type { ScheduleOptions } from "./schedule.js";
-import {
-  evaluationDue,
-  formatRate,
-  initialState,
-  TrainingSession,
-  type SessionOutcome,
-  type SessionStart,
-} from "./session.js";
-import { openRun, type OpenedRun } from "./open-run.js";
-import { parseTrainState, type TrainState } from "./train-state.js";
+import { formatRate, RunOutputs } from "./outputs.js";
+import type { PreparedTask, TaskKind, TaskMetrics, TrainingTask } from "./task.js";
+import type { TimeBudget } from "./time-budget.js";
+import { parseTrainState, type StateMetricKeys, type TrainState } from "./train-state.js";
+import type { FileFingerprint } from "../util/file-fingerprint.js";
 
 export { NonFiniteError };
 
@@ -69,11 +56,11 @@ export interface TrainOptions {
   corpus?: InMemoryCorpus;
 }
 
-/** What a run reached, returned by `train` (the CLI prints it with `describeSummary`). */
-export interface TrainSummary extends SessionOutcome {
-  runDir: string;
-  wallSeconds: number;
-}
+/** What a run of a task reached (the CLI prints the masked language model's with `describeSummary`). */
+export type TaskSummary<M> = LoopOutcome<M> & { runDir: string; wallSeconds: number };
+
+/** What a run of the masked language model reached. */
+export type TrainSummary = TaskSummary<EvalMetrics>;
 
 /**
  * Trains a masked language model as configured; see the module comment. The run directory is locked
@@ -81,73 +68,110 @@ export interface TrainSummary extends SessionOutcome {
  * `options.force` (open-run.ts). A new run that fails before its first step (a mistyped corpus path,
  * a bad tokenizer) removes the folders it made, so that no empty or half-made run directory is left.
  */
-export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainSummary> {
+export function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainSummary> {
+  return trainTask(mlmTask, config, options);
+}
+
+/** `train` for any task (task.ts): the same run directory, checkpoints, outputs and loop. */
+export async function trainTask<C extends TrainConfig, D extends PreparedTask, B, M extends TaskMetrics<M>>(
+  kind: TaskKind<C, D, B, M>,
+  config: C,
+  options: TrainOptions = {},
+): Promise<TaskSummary<M>> {
+  // A time budget counts from here unless the caller says when it started (the CLI: the process's start).
   const clock = options.clock ?? Date.now;
   options = { ...options, clock, startedAt: options.startedAt ?? clock() };
   const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
-  const dir = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
-  const made = options.resume === undefined ? await firstMissingFolder(dir) : null;
-  const opened: { session?: TrainingSession } = {};
+  // The run directory's path, derived once: a default name holds the second it is derived in.
+  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
+  const made = options.resume === undefined ? await firstMissingFolder(run) : null;
+  const progress = { trained: false };
   try {
-    const run = await openRun(config, options, log);
+    const opened = await openRun(run, config, options, log);
     try {
-      return await trainIn(run, config, options, log, opened);
+      return await trainIn(kind, config, { ...opened, run }, options, log, progress);
     } finally {
-      await run.lock.release();
+      await opened.lock.release();
     }
   } catch (err) {
     // Best effort: the error that stopped the run is the one to report, not a failed clean-up.
-    if (made !== null && opened.session?.trained !== true) await dir.storage.remove(made).catch(() => {});
+    if (made !== null && !progress.trained) await run.storage.remove(made).catch(() => {});
     throw err;
   }
 }
 
-/** `train` in its locked run directory; `opened.session` is set once the session exists. */
-async function trainIn(
-  { run, resumeFrom, corpus }: OpenedRun,
-  config: TrainConfig,
+/** The run in its locked directory, from its data to its status; `progress.trained` once a step ran. */
+async function trainIn<C extends TrainConfig, D extends PreparedTask, B, M extends TaskMetrics<M>>(
+  kind: TaskKind<C, D, B, M>,
+  config: C,
+  { run, resumeFrom, corpus }: { run: RunDirectory; resumeFrom: string | null; corpus: FileFingerprint | null },
   options: TrainOptions,
   log: (line: string) => void,
-  opened: { session?: TrainingSession },
-): Promise<TrainSummary> {
+  progress: { trained: boolean },
+): Promise<TaskSummary<M>> {
   const wallStart = Date.now();
+  const { signal } = options;
   const warn = options.warn ?? ((line: string) => process.stderr.write(line + "\n"));
   log(`run directory: ${run.dir}`);
-  const data = await prepareRunData(config, run, resumeFrom === null ? { corpus } : null, log, options);
-  const resumed = resumeFrom === null ? null : await readCheckpoint(resumeFrom);
-  if (resumed !== null && isComplete(resumed.checkpoint.state, config, data.schedule.totalSteps))
+  // The data (a new run saves its tokenizer, config.json and inputs.json here), and the steps it makes.
+  const newRun = resumeFrom === null ? { corpusFingerprint: corpus } : null;
+  const data = await kind.prepare({ config, run, newRun, memoryCorpus: options.corpus, log, signal });
+  const totalSteps = plannedSteps(config, data.trainBatchesPerEpoch);
+  // The checkpoint a resumed run continues from (nothing to do when it is complete).
+  const resumed = resumeFrom === null ? null : await readCheckpoint<M>(resumeFrom, kind.stateMetrics);
+  if (resumed !== null && isComplete(resumed.checkpoint.state, config, totalSteps))
     return completeSummary(run.dir, resumed, (Date.now() - wallStart) / 1000);
-  const { model, backend, dispose } = await buildRunModel(config, data, resumed, options.backend);
+  // The model on its backend, with the checkpoint's or fresh weights.
+  const modelFile = resumed === null ? "" : run.storage.path.join(resumed.dir, CHECKPOINT_FILES.model);
+  const weights = resumed === null ? null : { tensors: resumed.checkpoint.tensors, file: modelFile };
+  const task = await kind.build({ config, data, weights, backend: options.backend });
   // From here on the run records where it stands (status.json).
   let step = resumed?.checkpoint.state.step ?? 0;
   try {
     await run.writeStatus({ state: "running", step });
+    const { backend } = task;
     log(
-      `model: ${(model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`,
+      `model: ${(task.model.numParams / 1e6).toFixed(2)}M parameters, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? "" : "s"})`,
     );
-    const adam = adamFor(backend, model, config);
-    const start =
-      resumed === null
-        ? freshState(config, data.trainLoader, backend)
-        : await restoredState(resumed, run, data.trainLoader, adam, backend, log);
+    const adam = adamFor(backend, task.model, config);
+    const start = resumed === null ? freshStart(config, task) : await resumedStart(resumed, run, task, adam, log);
     const budget = timeBudgetOf(config, run, options);
-    const session = await TrainingSession.open({ config, run, model, adam, ...data, log, warn, budget }, start);
-    opened.session = session;
+    const outputs = await RunOutputs.open(run, { log, warn });
     try {
-      const outcome = await session.run(options.signal);
-      const state = outcome.stoppedBy === "signal" ? "interrupted" : "finished";
-      await run.writeStatus({ state, step: outcome.steps });
+      const outcome = await trainLoop({ config, run, task, adam, start, totalSteps, budget, outputs, signal });
+      await run.writeStatus({
+        state: outcome.stoppedBy === "signal" ? "interrupted" : "finished",
+        step: outcome.steps,
+      });
       return { runDir: run.dir, ...outcome, wallSeconds: (Date.now() - wallStart) / 1000 };
     } finally {
-      step = session.state.step; // where a failure's status says the run stopped
-      await session.close();
+      // where a failure's status says the run stopped, and whether it trained (then it is kept)
+      progress.trained = start.state.step > step;
+      step = start.state.step;
+      await outputs.close();
     }
   } catch (err) {
-    await recordFailure(run, step, err, options.signal, log);
+    await recordFailure(run, step, err, signal, log);
     throw err;
   } finally {
-    dispose();
+    task.dispose();
   }
+}
+
+/**
+ * The run's number of steps: its epochs of `batchesPerEpoch` batches in steps of gradAccumSteps
+ * batches, capped by maxSteps, or the steps a time budget fixed (within that cap).
+ */
+function plannedSteps(config: TrainConfig, batchesPerEpoch: number): number {
+  const stepsPerEpoch = batchesPerEpoch / config.gradAccumSteps;
+  const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
+  const cap = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
+  const totalSteps = config.budgetSteps > 0 ? Math.min(config.budgetSteps, cap) : cap;
+  if (totalSteps < 1)
+    throw new Error(
+      `nothing to train: ${config.epochs} epochs of ${batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,
+    );
+  return totalSteps;
 }
 
 /**
@@ -179,23 +203,24 @@ async function recordFailure(
 
 /**
  * The run's deadline when it has a time budget whose steps are not fixed yet (a resumed run keeps the
- * budgetSteps of its config.json); fixing them rewrites config.json.
+ * budgetSteps of its config.json); fixing them rewrites config.json. The budget counts from
+ * `options.startedAt` (default: now) on `options.clock` (default Date.now).
  */
 function timeBudgetOf(config: TrainConfig, run: RunDirectory, options: TrainOptions): TimeBudget | null {
   if (config.timeBudget === null || config.budgetSteps > 0) return null;
   const seconds = parseDuration(config.timeBudget);
-  const { clock, startedAt } = options;
-  if (seconds === null || clock === undefined || startedAt === undefined)
-    throw new Error(`train: timeBudget "${config.timeBudget}" without a clock (resolveConfig checks durations)`);
+  if (seconds === null)
+    throw new Error(`train: timeBudget "${config.timeBudget}" is not a duration (resolveConfig checks durations)`);
+  const clock = options.clock ?? Date.now;
   return {
-    deadline: startedAt + seconds * 1000,
+    deadline: (options.startedAt ?? clock()) + seconds * 1000,
     clock,
     fix: (steps) => run.writeConfig({ ...config, budgetSteps: steps }),
   };
 }
 
 /** Whether a resumed run has nothing left to do: its last step done and evaluated, or early stopping fired. */
-function isComplete(state: TrainState, config: TrainConfig, totalSteps: number): boolean {
+function isComplete<M>(state: TrainState<M>, config: TrainConfig, totalSteps: number): boolean {
   if (evaluationDue(state, config, totalSteps)) return false;
   return (
     state.step >= totalSteps || (config.earlyStopping > 0 && state.evalsWithoutImprovement >= config.earlyStopping)
@@ -203,7 +228,7 @@ function isComplete(state: TrainState, config: TrainConfig, totalSteps: number):
 }
 
 /** The summary of a resumed run that was already complete (nothing ran). */
-function completeSummary(runDir: string, resumed: ResumePoint, wallSeconds: number): TrainSummary {
+function completeSummary<M>(runDir: string, resumed: ResumePoint<M>, wallSeconds: number): TaskSummary<M> {
   const state = resumed.checkpoint.state;
   return {
     runDir,
@@ -211,7 +236,7 @@ function completeSummary(runDir: string, resumed: ResumePoint, wallSeconds: numb
     epochs: state.loader.epoch + 1,
     bestValidLoss: state.bestValidLoss,
     bestStep: state.bestStep,
-    evaluations: state.validHistory.map(({ step, ...metrics }) => ({ step, metrics })),
+    evaluations: evaluationsOf(state),
     msPerStep: Number.NaN,
     tokensPerSecond: Number.NaN,
     wallSeconds,
@@ -220,20 +245,10 @@ function completeSummary(runDir: string, resumed: ResumePoint, wallSeconds: numb
   };
 }
 
-/** A run's tokenizer and loaders, and the learning-rate schedule over its steps. */
-interface RunData {
-  tokenizer: Tokenizer;
-  trainLoader: MlmDataLoader;
-  validLoader: MlmDataLoader;
-  schedule: ScheduleOptions;
-  /** The epochs the run reaches (fewer than config.epochs when maxSteps ends it first), for the bar. */
-  epochsReached: number;
-}
-
 /** The checkpoint a resumed run continues from, and its directory. */
-interface ResumePoint {
+interface ResumePoint<M> {
   dir: string;
-  checkpoint: Checkpoint<TrainConfig, TrainState>;
+  checkpoint: Checkpoint<TrainConfig, TrainState<M>>;
 }
 
 /** The outermost folder of the run's path that does not exist yet (null: the run directory exists). */
@@ -248,74 +263,32 @@ async function firstMissingFolder(run: RunDirectory): Promise<string | null> {
   return missing;
 }
 
-/**
- * Reads the corpus and tokenizes the splits (with the run's own tokenizer when resuming; a new run
- * saves its tokenizer and configuration first), makes the loaders and the schedule.
- */
-async function prepareRunData(
-  config: TrainConfig,
-  run: RunDirectory,
-  newRun: { corpus: FileFingerprint | null } | null,
-  log: (line: string) => void,
-  { signal, corpus }: TrainOptions,
-): Promise<RunData> {
-  const data = await prepareData(config, log, newRun === null ? await run.readTokenizer() : undefined, signal, corpus);
-  const tokenizer = data.tokenizer;
-  if (newRun !== null) {
-    await run.writeTokenizer(tokenizer);
-    await run.writeConfig(config);
-    await run.writeInputs(newRun.corpus);
-  }
-  const { train: trainLoader, valid: validLoader } = runLoaders(config, tokenizer, data.train, data.valid);
-  const stepsPerEpoch = trainLoader.batchesPerEpoch / config.gradAccumSteps;
-  const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
-  const cap = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
-  // a time budget that fixed the steps decides (they are within the cap); before that, the cap
-  const totalSteps = config.budgetSteps > 0 ? Math.min(config.budgetSteps, cap) : cap;
-  if (totalSteps < 1)
-    throw new Error(
-      `nothing to train: ${config.epochs} epochs of ${trainLoader.batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,
-    );
-  const schedule: ScheduleOptions = {
-    peak: config.learningRate,
-    schedule: config.lrSchedule,
-    warmupSteps: config.warmupSteps,
-    totalSteps,
-  };
-  const epochsReached = Math.ceil((totalSteps * config.gradAccumSteps) / trainLoader.batchesPerEpoch);
-  return { tokenizer, trainLoader, validLoader, schedule, epochsReached };
-}
-
 /** The latest checkpoint of a resumed run, after repairing what an interrupted save left. */
-async function readCheckpoint(dir: string): Promise<ResumePoint> {
-  return {
-    dir,
-    checkpoint: await loadCheckpoint<TrainConfig, TrainState>(dir, { repair: true, parseState: parseTrainState }),
-  };
-}
-
-/** The model on its backend: sized for both loaders' largest batches, with the checkpoint's or fresh weights. */
-async function buildRunModel(
-  config: TrainConfig,
-  data: RunData,
-  resumed: ResumePoint | null,
-  backend: Backend | undefined,
-): Promise<BuiltModel> {
-  return buildModel({
-    config: modelConfigFrom(config, data.tokenizer.vocabSize),
-    capacity: { ...capacityFor([data.trainLoader, data.validLoader]), accumulate: config.gradAccumSteps > 1 },
-    backend: backend ?? config.backend,
-    threads: config.threads,
-    weights: resumed?.checkpoint.tensors ?? Rng.derive(config.seed, "init"),
-    weightsFile: resumed === null ? undefined : platform().storage.path.join(resumed.dir, CHECKPOINT_FILES.model),
-  });
+async function readCheckpoint<M>(dir: string, metrics: StateMetricKeys): Promise<ResumePoint<M>> {
+  const parseState = (raw: Record<string, unknown>, source: string): TrainState<M> =>
+    parseTrainState<M>(raw, source, metrics);
+  return { dir, checkpoint: await loadCheckpoint<TrainConfig, TrainState<M>>(dir, { repair: true, parseState }) };
 }
 
 /** The state of a new run: step 0, the dropout generator from the seed. */
-function freshState(config: TrainConfig, trainLoader: MlmDataLoader, backend: Backend): SessionStart {
+function freshStart<B, M extends TaskMetrics<M>>(config: TrainConfig, task: TrainingTask<B, M>): LoopStart<M> {
   const dropoutRng = Rng.derive(config.seed, "dropout");
-  const state = initialState(trainLoader, dropoutRng);
-  state.kernels = backend.kernels;
+  const state = {
+    step: 0,
+    loader: task.train.position(),
+    dropoutRng: dropoutRng.state(),
+    bestValidLoss: null,
+    bestStep: null,
+    evalsWithoutImprovement: 0,
+    validHistory: [],
+    tokensSeen: 0,
+    paddedTokensSeen: 0,
+    trainSeconds: 0,
+    lossSinceLog: 0,
+    stepsSinceLog: 0,
+    kernels: task.backend.kernels,
+    lossWatch: { firstLoss: null, smoothedLoss: 0, warned: false },
+  };
   return { state, dropoutRng, resumed: false };
 }
 
@@ -323,39 +296,39 @@ function freshState(config: TrainConfig, trainLoader: MlmDataLoader, backend: Ba
  * The state of a resumed run: the checkpoint's, with the optimizer's moments, the loader's position
  * and the dropout generator restored, and the metrics logged after the checkpoint dropped.
  */
-async function restoredState(
-  resumed: ResumePoint,
+async function resumedStart<B, M extends TaskMetrics<M>>(
+  resumed: ResumePoint<M>,
   run: RunDirectory,
-  trainLoader: MlmDataLoader,
+  task: TrainingTask<B, M>,
   adam: Adam,
-  backend: Backend,
   log: (line: string) => void,
-): Promise<SessionStart> {
+): Promise<LoopStart<M>> {
   const { dir, checkpoint } = resumed;
   const m = checkpoint.optimizer?.find((t) => t.name === "adam.m");
   const v = checkpoint.optimizer?.find((t) => t.name === "adam.v");
   if (!m || !v) throw new Error(`${dir}: optimizer.safetensors lacks adam.m / adam.v`);
-  const state = checkpoint.state;
-  fromCheckpointFile(dir, "optimizer", () => adam.setState({ step: state.step, m: m.data, v: v.data }));
-  fromCheckpointFile(dir, "state", () => trainLoader.restore(state.loader));
-  const dropoutRng = Rng.fromState(state.dropoutRng);
-  await run.truncateMetrics(state.step);
+  const saved = checkpoint.state;
+  fromCheckpointFile(dir, "optimizer", () => adam.setState({ step: saved.step, m: m.data, v: v.data }));
+  fromCheckpointFile(dir, "state", () => task.train.restore(saved.loader));
+  const dropoutRng = Rng.fromState(saved.dropoutRng);
+  await run.truncateMetrics(saved.step);
   log(
-    `resumed from ${dir}: step ${state.step}, epoch ${state.loader.epoch + 1}, batch ${state.loader.index} of ` +
-      `${trainLoader.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
+    `resumed from ${dir}: step ${saved.step}, epoch ${saved.loader.epoch + 1}, batch ${saved.loader.index} of ` +
+      `${task.train.batchesPerEpoch} (the loader jumps there directly; data order, masks and dropout continue exactly)`,
   );
-  const before = state.kernels;
-  if (before !== undefined && before !== backend.kernels) {
+  const kernels = task.backend.kernels;
+  if (saved.kernels !== undefined && saved.kernels !== kernels) {
     log(
-      `note: the run was trained with ${before} kernels, it continues with ${backend.kernels}; losses may differ from an uninterrupted run in the last digits`,
+      `note: the run was trained with ${saved.kernels} kernels, it continues with ${kernels}; losses may differ from an uninterrupted run in the last digits`,
     );
   }
-  state.kernels = backend.kernels;
-  return { state, dropoutRng, resumed: true };
+  // Checkpoints of mlm-ts 0.1.0 have no divergence watch: it starts at the next step.
+  const lossWatch = saved.lossWatch ?? { firstLoss: null, smoothedLoss: 0, warned: false };
+  return { state: { ...saved, kernels, lossWatch }, dropoutRng, resumed: true };
 }
 
 /** One line for the end of a run. */
-export function describeSummary(s: TrainSummary): string {
+export function describeSummary(s: TaskSummary<unknown>): string {
   const best = s.bestValidLoss === null ? "none" : `${s.bestValidLoss.toFixed(4)} at step ${s.bestStep}`;
   if (s.stoppedBy === "complete")
     return (
@@ -368,3 +341,16 @@ export function describeSummary(s: TrainSummary): string {
     `${ms} ms/step, ${formatRate(s.tokensPerSecond)} tokens/s | wall ${formatSeconds(s.wallSeconds)} | ${s.runDir}`
   );
 }
+
+export type {
+  BatchStream,
+  BestMetric,
+  BuildContext,
+  PrepareContext,
+  PreparedTask,
+  TaskKind,
+  TaskMetrics,
+  TrainableModel,
+  TrainingTask,
+} from "./task.js";
+export { mlmTask, type MlmData } from "./mlm-task.js";
