@@ -6,8 +6,8 @@
  *   mlm baseline train.tsv --valid dev.tsv --json
  */
 import { parseFlags, type FieldTable } from "../config.js";
-import { formatReport } from "../model/index.js";
-import { baselineText, LABELLED_DATA_OPTIONS, readLabelledSplits, trainBaseline } from "../pipelines/index.js";
+import { baselineText, formatReport, trainBaseline } from "../model/index.js";
+import { LABELLED_DATA_OPTIONS, readLabelledSplits } from "../data/index.js";
 import { commandHelp, UsageError } from "./flags.js";
 
 const BASELINE_FLAGS = {

@@ -64,3 +64,9 @@ export {
   type LabelledLoaderOptions,
   type LabelledPosition,
 } from "./labelled-batches.js";
+export {
+  LABELLED_DATA_OPTIONS,
+  readLabelledSplits,
+  type LabelledDataOptions,
+  type LabelledSplits,
+} from "./labelled-splits.js";

@@ -10,6 +10,8 @@ import type { Batch, PackMode } from "./batch.js";
 import { BatchBuffers, collate, type CollateOptions } from "./collate.js";
 import { batchesPerEpoch, epochOrder } from "./order.js";
 import { sampleAndSplit } from "./split.js";
+import type { LoaderPosition } from "./loader.js";
+import { Rng, type RngState } from "../util/rng.js";
 import type { LabelledExample } from "./labelled.js";
 
 /** Token ids of labelled sentences, their class ids, and how many were cut to fit maxLen. */
@@ -125,11 +127,12 @@ export interface LabelledLoaderOptions {
   pack?: PackMode;
 }
 
-/** Where a labelled loader stands: the next batch `next()` returns. */
-export interface LabelledPosition {
-  epoch: number;
-  index: number;
-}
+/**
+ * Where a labelled loader stands: the next batch `next()` returns. In the masked-LM loader's shape
+ * (LoaderPosition), whose `rng` is the masks' generator; labelled batches draw nothing at random
+ * (the epoch's order comes from (seed, epoch)), so theirs is the seed's generator, never advanced.
+ */
+export type LabelledPosition = LoaderPosition;
 
 /**
  * Batches of a labelled split, by (epoch, index), with a position to save and restore.
@@ -147,6 +150,7 @@ export class LabelledLoader {
   private orderEpoch = -1;
   private epoch = 0;
   private index = 0;
+  private readonly rngState: RngState;
 
   constructor(
     private readonly split: LabelledSplit,
@@ -158,6 +162,7 @@ export class LabelledLoader {
     this.buffers = new BatchBuffers(Math.min(options.batchSize, split.count), options.maxLen);
     this.order = new Int32Array(split.count);
     this.layout = { padId: options.padId, pack: options.pack ?? "unpadded" };
+    this.rngState = Rng.derive(options.seed ?? 0, "data/labelled").state();
   }
 
   get count(): number {
@@ -192,10 +197,10 @@ export class LabelledLoader {
   }
 
   position(): LabelledPosition {
-    return { epoch: this.epoch, index: this.index };
+    return { epoch: this.epoch, index: this.index, rng: this.rngState };
   }
 
-  restore(p: LabelledPosition): void {
+  restore(p: Pick<LabelledPosition, "epoch" | "index">): void {
     if (!(
       Number.isInteger(p.epoch) &&
       p.epoch >= 0 &&

@@ -32,8 +32,8 @@ export interface LabelledColumns {
   textColumn?: string;
   /** A second text column (sentence pairs, encoded `[CLS] a [SEP] b [SEP]`); default none. */
   textPairColumn?: string;
-  /** The label column; default `label`. */
-  labelColumn?: string;
+  /** The label column; default `label`; null: no labels (texts to classify or embed; each label ""). */
+  labelColumn?: string | null;
 }
 
 /** One example: its text(s), its label as written (integers as decimal strings) and its line. */
@@ -53,6 +53,7 @@ export interface LabelledFile {
   columns: string[];
   textColumn: string;
   textPairColumn: string | null;
+  /** "" when labels were not read. */
   labelColumn: string;
   examples: LabelledExample[];
 }
@@ -162,14 +163,10 @@ function resolveColumn(
 function pickColumns(path: string, format: LabelledFormat, rows: Rows, wanted: LabelledColumns): LabelledFile {
   const { columns } = rows;
   const textColumn = resolveColumn(path, columns, wanted.textColumn, DEFAULT_TEXT_COLUMNS, "text", "--text-column");
-  const labelColumn = resolveColumn(
-    path,
-    columns,
-    wanted.labelColumn,
-    [DEFAULT_LABEL_COLUMN],
-    "label",
-    "--label-column",
-  );
+  const labelColumn =
+    wanted.labelColumn === null
+      ? ""
+      : resolveColumn(path, columns, wanted.labelColumn, [DEFAULT_LABEL_COLUMN], "label", "--label-column");
   const textPairColumn =
     wanted.textPairColumn === undefined
       ? null
@@ -178,7 +175,7 @@ function pickColumns(path: string, format: LabelledFormat, rows: Rows, wanted: L
   for (const { line, values } of rows.records) {
     const where = `${path} line ${line}`;
     const text = textField(where, values, textColumn);
-    const label = labelField(where, values, labelColumn);
+    const label = labelColumn === "" ? "" : labelField(where, values, labelColumn);
     const example: LabelledExample = { text, label, line };
     if (textPairColumn !== null) example.textPair = textField(where, values, textPairColumn);
     examples.push(example);

@@ -22,6 +22,7 @@ import type { Rng } from "../util/rng.js";
 import type { Batch } from "../data/batch.js";
 import { modelConfigOf, type ModelConfig } from "./config.js";
 import { Encoder } from "./encoder.js";
+import { GradientAccumulator } from "./accumulate.js";
 import { HeadActivations, headBackward, headForward, headLoss, type HeadTensors } from "./head.js";
 import { Pooler, type Pooling } from "./pooling.js";
 import {
@@ -89,9 +90,12 @@ export class ClassifierModel {
   readonly specs: ParamSpec[];
   /** All parameters, flat (backend memory). */
   readonly params: Float32Array;
-  /** d(mean loss)/d params of the last `forwardBackward`, in the layout of `params`. */
-  readonly grads: Float32Array;
   readonly numParams: number;
+  /** Gradients of the last pass, in the layout of `params` (the encoder's and head's views point here). */
+  private readonly passGrads: Float32Array;
+  /** Gradient accumulation over passes, into a second buffer when capacity.accumulate. */
+  private readonly accumulator: GradientAccumulator;
+  private gradsAreSum = false;
 
   private readonly encoder: Encoder;
   private readonly pooler: Pooler;
@@ -104,7 +108,7 @@ export class ClassifierModel {
     readonly backend: Backend,
     config: Partial<ModelConfig>,
     shape: ClassifierShape,
-    capacity: Pick<ModelCapacity, "maxRows" | "maxSeqs">,
+    capacity: Pick<ModelCapacity, "maxRows" | "maxSeqs" | "accumulate">,
   ) {
     const cfg = modelConfigOf(config);
     const { numLabels, pooling } = shape;
@@ -122,8 +126,10 @@ export class ClassifierModel {
     this.specs = specs;
     this.numParams = specs.reduce((a, s) => a + s.size, 0);
     this.params = backend.alloc(total);
-    this.grads = backend.alloc(total);
-    this.encoder = new Encoder(backend, cfg, specs, this.params, this.grads, maxRows, maxSeqs);
+    this.passGrads = backend.alloc(total);
+    const sum = capacity.accumulate ? backend.alloc(total) : null;
+    this.accumulator = new GradientAccumulator(backend, this.passGrads, sum);
+    this.encoder = new Encoder(backend, cfg, specs, this.params, this.passGrads, maxRows, maxSeqs);
     this.pooler = new Pooler(backend, maxRows, maxSeqs);
     this.headConfig = { ...cfg, vocabSize: numLabels, tieOutput: false };
     const views = (flat: Float32Array): HeadTensors => ({
@@ -135,7 +141,7 @@ export class ClassifierModel {
       oB: tensorView(specs, flat, "classifier.out.bias"),
     });
     this.headP = views(this.params);
-    this.headG = views(this.grads);
+    this.headG = views(this.passGrads);
     this.head = new HeadActivations(backend, maxSeqs, this.headConfig);
   }
 
@@ -169,8 +175,40 @@ export class ClassifierModel {
     return decayMask(this.specs, this.params.length);
   }
 
-  /** Loss and gradients of one batch (dropout when `train`, default true): `grads` is overwritten. */
-  forwardBackward(batch: Batch, opts: { train?: boolean; dropoutRng?: Rng } = {}): StepResult {
+  /**
+   * d(mean loss)/d params of the last pass, or after `endAccumulation` of several passes their mean
+   * weighted by sentences (model.ts says how).
+   */
+  get grads(): Float32Array {
+    return this.gradsAreSum ? (this.accumulator.sum ?? this.passGrads) : this.passGrads;
+  }
+
+  /**
+   * Loss and gradients of one batch (dropout when `train`, default true): `grads` becomes this batch's
+   * gradient, or with `accumulate` (needs capacity.accumulate from the second pass on) it joins the
+   * open accumulation, weighted by its sentences, until `endAccumulation`.
+   */
+  forwardBackward(batch: Batch, opts: { train?: boolean; dropoutRng?: Rng; accumulate?: boolean } = {}): StepResult {
+    const accumulate = opts.accumulate ?? false;
+    if (accumulate) this.accumulator.beforePass();
+    else if (this.accumulator.open)
+      throw new Error(
+        "ClassifierModel: a pass without accumulate in the middle of an accumulation; call endAccumulation first",
+      );
+    this.gradsAreSum = false;
+    const result = this.backprop(batch, opts);
+    if (accumulate) this.accumulator.afterPass(result.loss, result.count);
+    return result;
+  }
+
+  /** Ends an accumulation: `grads` holds the sentence-weighted mean gradient; returns the mean loss. */
+  endAccumulation(): StepResult {
+    const { loss, count, summed } = this.accumulator.end();
+    this.gradsAreSum = summed;
+    return { loss, count };
+  }
+
+  private backprop(batch: Batch, opts: { train?: boolean; dropoutRng?: Rng }): StepResult {
     const enc = this.encoder;
     const rows = enc.prepare(batch, "ClassifierModel");
     const drop = enc.dropoutCtx(opts.train ?? true, opts.dropoutRng, "ClassifierModel");
@@ -179,7 +217,7 @@ export class ClassifierModel {
     if (count !== B)
       throw new Error(`ClassifierModel: ${B - count} of the batch's ${B} sentences have no label on their first row`);
     enc.forward(rows, drop);
-    this.grads.fill(0);
+    this.passGrads.fill(0);
     const be = this.backend;
     const C = this.config.dModel;
     const T = rows.T;

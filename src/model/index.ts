@@ -15,3 +15,6 @@ export { POOLINGS, checkPooling, type Pooling } from "./pooling.js";
 export { ConfusionMatrix, argmax, formatReport } from "./classification-metrics.js";
 export type { ClassificationReport, ClassScores } from "./classification-metrics.js";
 export { evaluateClassifier, type ClassifierMetrics } from "./evaluate-classifier.js";
+export { trainBaseline, baselineText, type BaselineResult, type BaselineSplit } from "./baseline.js";
+export { TfidfVectorizer, terms, type SparseRows } from "./tfidf.js";
+export { LogisticRegression, type LogisticRegressionOptions } from "./logistic-regression.js";

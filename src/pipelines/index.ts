@@ -25,13 +25,6 @@ export {
   type EvaluateCorpusOptions,
   type CorpusEvaluation,
 } from "./evaluate-corpus.js";
-export {
-  LABELLED_DATA_OPTIONS,
-  readLabelledSplits,
-  type LabelledDataOptions,
-  type LabelledSplits,
-} from "./labelled-splits.js";
-export { trainBaseline, baselineText, type BaselineResult, type BaselineSplit } from "./baseline.js";
 export type { LoadedClassifier, AnyLoadedModel } from "./load-model.js";
 export {
   CLASSIFY_OPTIONS,

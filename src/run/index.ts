@@ -77,3 +77,4 @@ export {
   type RunCurves,
 } from "./runs.js";
 export { splitTaskRecord, taskRecord, type ClassifierRecord, type TaskName } from "./task-record.js";
+export { readJsonObject } from "./json-file.js";

@@ -3,12 +3,12 @@
 // baseline on the bundled spam subjects well above the majority class.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TfidfVectorizer, terms } from "../../src/pipelines/tfidf.js";
-import { LogisticRegression } from "../../src/pipelines/logistic-regression.js";
-import { trainBaseline } from "../../src/pipelines/baseline.js";
+import { TfidfVectorizer, terms } from "../../src/model/tfidf.js";
+import { LogisticRegression } from "../../src/model/logistic-regression.js";
+import { trainBaseline } from "../../src/model/baseline.js";
 import { readLabelled, labelNames, labelIds } from "../../src/data/labelled.js";
 import { splitLabelled } from "../../src/data/labelled-batches.js";
-import { bundledSpamSubjects } from "./spam-subjects.js";
+import { bundledSpamSubjects } from "../pipelines/spam-subjects.js";
 
 test("terms: lowercase, two or more word characters (scikit-learn's token pattern)", () => {
   assert.deepEqual(terms("I don't LIKE it, café_2!"), ["don", "like", "it", "café_2"]);

@@ -4,15 +4,10 @@
  * training examples (see data/labelled.ts labelNames); a validation label that training never saw is
  * an error naming its file and line.
  */
-import { DEFAULT_CONFIG, type FieldTable, type ValuesOf } from "../config.js";
-import {
-  labelIds,
-  labelNames,
-  readLabelled,
-  splitLabelled,
-  type LabelledExample,
-  type LabelledFile,
-} from "../data/index.js";
+import { DEFAULT_CONFIG } from "../config/table.js";
+import type { FieldTable, ValuesOf } from "../config/fields.js";
+import { labelIds, labelNames, readLabelled, type LabelledExample, type LabelledFile } from "./labelled.js";
+import { splitLabelled } from "./labelled-batches.js";
 
 /** The options every command that reads a labelled data set takes (flags of the same names). */
 export const LABELLED_DATA_OPTIONS = {

@@ -6,7 +6,7 @@
  * The tutorial fits the vectorizer on training and validation text together; here it sees the
  * training text only, so that nothing about the validation split reaches the model.
  */
-import { ConfusionMatrix, type ClassificationReport } from "../model/classification-metrics.js";
+import { ConfusionMatrix, type ClassificationReport } from "./classification-metrics.js";
 import { LogisticRegression } from "./logistic-regression.js";
 import { TfidfVectorizer } from "./tfidf.js";
 
