@@ -37,3 +37,4 @@ export {
   type Embeddings,
   type TextInput,
 } from "./text-classification.js";
+export { evaluateLabelled } from "./evaluate-labelled.js";
