@@ -22,7 +22,11 @@ export interface TinyCheckpoints {
   classifier: ClassifierRecord;
 }
 
-export async function writeTinyCheckpoints(dir: string): Promise<TinyCheckpoints> {
+/** `options`: model options of both (e.g. pre-norm, GELU) and the classifier's pooling. */
+export async function writeTinyCheckpoints(
+  dir: string,
+  options: { model?: Partial<ModelConfig>; pooling?: "cls" | "mean" } = {},
+): Promise<TinyCheckpoints> {
   const tokenizer = trainBpeFromSentences(SENTENCES, { vocabSize: 60, minFrequency: 1 });
   const modelConfig = modelConfigOf({
     vocabSize: tokenizer.vocabSize,
@@ -51,8 +55,9 @@ export async function writeTinyCheckpoints(dir: string): Promise<TinyCheckpoints
     tokenizerJson: tokenizer.toString(),
     state,
   });
-  const classifier: ClassifierRecord = { id2label: CLASSES, pooling: "cls", from: mlmDir, fromFingerprint: null };
-  const cls = new ClassifierModel(be, modelConfig, { numLabels: 3, pooling: "cls" }, { maxRows: 12, maxSeqs: 1 });
+  const pooling = options.pooling ?? "cls";
+  const classifier: ClassifierRecord = { id2label: CLASSES, pooling, from: mlmDir, fromFingerprint: null };
+  const cls = new ClassifierModel(be, modelConfig, { numLabels: 3, pooling }, { maxRows: 12, maxSeqs: 1 });
   cls.init(new Rng(4));
   const classifierDir = join(dir, "classifier");
   await saveCheckpoint(classifierDir, {
