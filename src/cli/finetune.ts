@@ -89,8 +89,9 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
   } else {
     if (positionals.length !== 1)
       throw new UsageError(`expected one DATA file, got ${positionals.length} (see mlm finetune --help)`);
-    if (extra.from === null)
-      throw new UsageError("give --from RUN (a pre-trained run) or --from none (random weights)");
+    // "--from none" parses to null, as every "none" of a flag that may be null: tell it from no --from
+    const fromGiven = argv.some((a) => a === "--from" || a.startsWith("--from="));
+    if (!fromGiven) throw new UsageError("give --from RUN (a pre-trained run) or --from none (random weights)");
   }
   const interrupts = listenForInterrupts("finishing this step, then saving a checkpoint");
   const options = { signal: interrupts.signal, startedAt: performance.timeOrigin, force: extra.force };
@@ -104,7 +105,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
       summary = await finetune(
         {
           config: withDefaults,
-          from: extra.from === "none" ? null : extra.from,
+          from: extra.from,
           pooling: extra.pooling,
           bestMetric: extra.bestMetric,
           valid: extra.valid,
