@@ -12,6 +12,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runBrowserBench } from "./browser.js";
+import { runFinetuneBench } from "./finetune.js";
 import { runKernelBench } from "./kernels.js";
 import { breakdownTable } from "./profile.js";
 import { runStudioBench } from "./studio.js";
@@ -80,6 +81,17 @@ async function main(): Promise<void> {
     );
     for (const [k, v] of Object.entries(r)) if (typeof v === "number") all[`${name}.${k}`] = v;
   }
+  log(
+    `\n== fine-tuning and inference (spam subjects, the tutorial's model shape, batches of 64, ${threads} threads) ==`,
+  );
+  const ft = await runFinetuneBench({ threads, quick });
+  for (const [k, v] of Object.entries(ft)) all[`finetune.${k}`] = v;
+  log(
+    `fine-tuning step ${ft.finetuneStepMs.toFixed(1)} ms vs masked-LM step ${ft.mlmStepMs.toFixed(1)} ms of the same ` +
+      `sentences (ratio ${ft.finetuneOverMlm.toFixed(2)}, target <= 1); classify ${ft.classifySentencesPerSec.toFixed(0)} ` +
+      `sentences/s, embed ${ft.embedSentencesPerSec.toFixed(0)} sentences/s`,
+  );
+
   log(`\n== where a training step's time goes (default.wasm; kernel time in its category, per phase) ==`);
   for (const line of breakdownTable(all, "default.wasm.")) log(line);
 
