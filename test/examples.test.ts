@@ -57,6 +57,12 @@ const PREAMBLE: Record<string, string> = {
   "src/data/collate.ts #1": "declare const split: TokenizedSplit, order: Int32Array, masking: Masking, rng: Rng;",
   "src/data/loader.ts #1": "declare const split: TokenizedSplit, checkpoint: { data: LoaderPosition };",
   "src/data/split.ts #1": "declare const sentences: string[];",
+  "src/data/labelled-batches.ts #1": "declare const tokenizer: Tokenizer, file: LabelledFile, id2label: string[];",
+  "src/data/labelled-batches.ts #2": "declare const split: LabelledSplit;",
+  "src/model/baseline.ts #1":
+    "declare const trainTexts: string[], trainIds: Int32Array, validTexts: string[], validIds: Int32Array;",
+  "src/model/logistic-regression.ts #1": "declare const X: SparseRows, labels: Int32Array, Xvalid: SparseRows;",
+  "src/model/tfidf.ts #1": "declare const trainTexts: string[], validTexts: string[];",
   "src/engine/gemm.ts #1":
     "declare const T: number, K: number, N: number, " +
     "out: Float32Array, inp: Float32Array, w: Float32Array, dinp: Float32Array, dout: Float32Array, dw: Float32Array;",

@@ -10,7 +10,7 @@
  *
  * @example
  *   import { resolveConfig } from "mlm-ts/config";
- *   import { finetune, FINETUNE_DEFAULTS } from "mlm-ts/train";
+ *   import { finetune, FINETUNE_DEFAULTS } from "mlm-ts";
  *   const s = await finetune({ config: resolveConfig({ ...FINETUNE_DEFAULTS, data: "data/spam-subjects.tsv" }), from: "runs/pre" });
  *   console.log(s.bestStep, s.evaluations.at(-1));
  */
