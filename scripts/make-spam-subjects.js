@@ -50,7 +50,9 @@ function subjectOf(raw) {
     })
     .replace(/[\t ]+/g, " ")
     .trim();
-  return ok && value !== "" && !/[\u0000-\u001f\u007f]/.test(value) ? value : null;
+  return ok && value !== "" && ![...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+    ? value
+    : null;
 }
 
 const seen = new Set();

@@ -5,13 +5,7 @@
  *   mlm classify --data mails.tsv --model runs/spam > predictions.jsonl
  */
 import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
-import {
-  CLASSIFY_OPTIONS,
-  classify,
-  loadModel,
-  type ClassificationOutput,
-  type TextInput,
-} from "../pipelines/index.js";
+import { CLASSIFY_OPTIONS, classify, loadModel, type ClassificationOutput } from "../pipelines/index.js";
 import { commandHelp, MODEL_FLAG } from "./flags.js";
 import { readTextInputs, TEXT_INPUT_FLAGS } from "./text-inputs.js";
 
@@ -53,8 +47,7 @@ export async function classifyCommand(
     maxBatch: Math.min(v.batchSize, inputs.length),
   });
   try {
-    const results = inputs.map((t) => t) as TextInput[];
-    const out = classify(loaded, results, { topK: v.topK });
+    const out = classify(loaded, inputs, { topK: v.topK });
     const perText = (v.topK === 1 ? (out as ClassificationOutput[]).map((o) => [o]) : out) as ClassificationOutput[][];
     if (v.data !== null) {
       const lines = inputs.map((t, i) => JSON.stringify({ text: t, labels: perText[i] }));

@@ -104,14 +104,14 @@ function delimitedRows(path: string, text: string, format: "tsv" | "csv"): Rows 
   let parsed: { record: Record<string, string>; info: { lines: number } }[];
   let header: string[] = [];
   try {
-    parsed = parse(text, {
+    parsed = parse<{ record: Record<string, string>; info: { lines: number } }>(text, {
       bom: true,
       columns: (names: string[]) => (header = names.map((n) => n.trim())),
       delimiter: format === "tsv" ? "\t" : ",",
       quote: format === "tsv" ? false : '"',
       info: true,
       skip_empty_lines: true,
-    }) as typeof parsed;
+    });
   } catch (err) {
     throw new CorpusError(`${path}: ${(err as Error).message}`);
   }

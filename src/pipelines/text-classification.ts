@@ -12,7 +12,7 @@
  */
 import { checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
 import { encodeLabelled, LabelledLoader, type LabelledSplit } from "../data/index.js";
-import { POOLINGS, type Pooling } from "../model/index.js";
+import { POOLINGS } from "../model/index.js";
 import type { AnyLoadedModel, LoadedClassifier } from "./load-model.js";
 import { softmaxInto } from "./fill-mask.js";
 
@@ -126,7 +126,7 @@ export function embed(
   let row = 0;
   forEachBatch(loaded, inputs, (loader, i) => {
     const batch = loader.batch(0, i);
-    const vectors = loaded.model.embed(batch, pooling as Pooling);
+    const vectors = loaded.model.embed(batch, pooling);
     data.set(vectors.subarray(0, batch.numSeqs * C), row * C);
     row += batch.numSeqs;
   });

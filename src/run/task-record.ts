@@ -57,7 +57,7 @@ export function splitTaskRecord(
   return {
     task: "text-classification",
     classifier: {
-      id2label: id2label as string[],
+      id2label: id2label,
       pooling: checkPooling(c.pooling ?? "cls", `${source}: classifier`),
       from: optionalText("from"),
       fromFingerprint: optionalText("fromFingerprint"),

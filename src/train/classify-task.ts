@@ -19,7 +19,6 @@ import {
   type ClassifierMetrics,
   type ModelConfig,
   type NamedTensor,
-  type Pooling,
 } from "../model/index.js";
 import { modelConfigFrom, type ClassifierRecord } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
@@ -146,7 +145,7 @@ export function classifyTask(inputs: ClassifyInputs): TaskKind<ClassifyConfig, C
         model = new ClassifierModel(
           backend,
           { ...modelConfigFrom(config, tokenizer.vocabSize), ...shapeOf(inputs.modelConfig) },
-          { numLabels: id2label.length, pooling: pooling as Pooling },
+          { numLabels: id2label.length, pooling: pooling },
           {
             maxRows: Math.max(a.maxRows, b.maxRows),
             maxSeqs: Math.max(a.maxSeqs, b.maxSeqs),

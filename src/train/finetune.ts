@@ -160,7 +160,7 @@ function stripTask(c: ClassifyConfig): TrainConfig {
 /** The shape keys of a source model (vocabulary and dropout rates excluded: those follow from the run). */
 function shapeKeys(m: ModelConfig): Partial<TrainConfig> {
   const keys = MODEL_KEYS.filter((k) => k !== "vocabSize" && !k.startsWith("dropout"));
-  return pickKeys(m, keys) as Partial<TrainConfig>;
+  return pickKeys(m, keys);
 }
 
 /** The source run's checkpoint, checked: a masked-LM or classification run, its tokenizer unchanged. */

@@ -35,7 +35,7 @@ for (const [name, options] of [
 ] as const) {
   test(`classifier logits and loss equal PyTorch's to float rounding (${name})`, async () => {
     const dir = tempDir("mlm-classifier-torch-");
-    const tiny = await writeTinyCheckpoints(dir, options as Parameters<typeof writeTinyCheckpoints>[1]);
+    const tiny = await writeTinyCheckpoints(dir, options);
     const loaded = await loadModel(tiny.classifierDir, { task: "text-classification", maxBatch: 4 });
     try {
       const batch = paddedBatch(loaded.tokenizer, SENTENCES);
