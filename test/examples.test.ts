@@ -121,7 +121,7 @@ function allExamples(): Example[] {
   return examples;
 }
 
-/** The package's public entry points: specifier ("mlm-ts/config") to source file (src/config.ts). */
+/** The package's public entry points: specifier ("mlm-ts/config") to source file (src/config/index.ts). */
 function entryPoints(): Map<string, string> {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
     name: string;

@@ -4,7 +4,7 @@
  *   mlm eval --model runs/tatoeba --data other.txt --sample 0.1 --seed 1
  *   mlm eval --model runs/tatoeba --split valid --json
  */
-import { CONFIG_TABLE, flagName, parseFlags, pickKeys, type FieldTable } from "../config.js";
+import { CONFIG_TABLE, flagName, parseFlags, pickKeys, type FieldTable } from "../config/index.js";
 import {
   EVALUATE_CORPUS_OPTIONS,
   evaluateCorpus,

@@ -4,7 +4,7 @@
  *   mlm export runs/tatoeba --format onnx --out exported/onnx       ONNX Runtime, transformers.js
  *   mlm export runs/tatoeba --format pytorch --out exported/torch   PyTorch, torchrun / DDP
  */
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { exportOnnx, exportPytorch } from "../interop/index.js";
 import { commandHelp, UsageError } from "./flags.js";
 import { version } from "./version.js";

@@ -3,7 +3,7 @@
  *
  *   mlm import trained --out runs/from-torch
  */
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { importPytorch } from "../interop/index.js";
 import { commandHelp, UsageError } from "./flags.js";
 

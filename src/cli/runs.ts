@@ -5,7 +5,7 @@
  *   mlm runs RUN_DIR         one run: every logged training loss and every evaluation, by step
  *   --json                   the same as JSON
  */
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { commandHelp, UsageError } from "./flags.js";
 import { inspectRun, isRunDirectory, listRuns, type RunCurves, type RunSummary } from "../run/index.js";
 import { formatSeconds } from "../util/progress.js";

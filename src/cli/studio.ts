@@ -8,7 +8,7 @@
  * checkpoint first).
  */
 import { spawn } from "node:child_process";
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { startStudio } from "../studio/server.js";
 import { commandHelp, UsageError } from "./flags.js";
 

@@ -2,7 +2,7 @@
  * `mlm tokenizer train FILE... --out tokenizer.json`: trains a BPE tokenizer (the tutorial's recipe by
  * default) on corpus files (plain text, the tutorial's TSV or JSON lines) and writes a Hugging Face tokenizer.json.
  */
-import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
+import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
 import { commandHelp, UsageError } from "./flags.js";
 import { Interrupted, listenForInterrupts } from "./interrupts.js";
 import { resolveFormat, streamCorpus, type ReadCorpusOptions } from "../data/corpus.js";

@@ -12,7 +12,7 @@ import {
   resolveConfig,
   type FieldTable,
   type TrainConfig,
-} from "../config.js";
+} from "../config/index.js";
 import { RunDirectory } from "../run/index.js";
 import { describeSummary, train } from "../train/trainer.js";
 import { UsageError } from "./flags.js";

@@ -3,7 +3,7 @@
  * read the sentences (unique, non-empty), train or load the tokenizer (on all unique sentences),
  * sample and split with a seed, tokenize each split once (cached on disk).
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import { Tokenizer, trainBpe } from "../tokenizer/index.js";
 import { loadOrBuildTokenized, tokenizeSteps, type TokenizedSplit } from "./cache.js";
 import { describeCorpusStats, readCorpus, type CorpusStats } from "./corpus.js";

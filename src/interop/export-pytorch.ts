@@ -14,7 +14,7 @@
  * The splits are made again from the run's corpus and settings, exactly as training made them (the
  * tokenized cache is reused), so the corpus file must still be where the run read it.
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import {
   bundledCorpusPath,
   neverMaskedIds,

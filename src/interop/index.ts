@@ -14,7 +14,7 @@ export { importPytorch, type ImportResult } from "./import-pytorch.js";
 export { mlmOnnxModel, mlmGraph, ONNX_OPSET, ONNX_IR_VERSION } from "./onnx-model.js";
 export { encodeModel, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 export { GraphBuilder } from "./onnx-graph.js";
-export { ProtoMessage } from "./protobuf.js";
+export { ProtoMessage } from "../util/protobuf.js";
 export { npyInt32, npyArray } from "./npy.js";
 export { architectureSummary, javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
 export { checkExportable, EXPORTED_MODEL_OPTIONS } from "./model-options.js";

@@ -3,7 +3,7 @@
  * last-* one for training on, which holds Adam's moments) or a checkpoint directory itself, with its
  * configuration, model shape and tokenizer, each checked as `mlm fill` checks them.
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { ModelConfig, NamedTensor } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import {

@@ -11,7 +11,7 @@
  * corpus evaluation with batches of 64, call `ensureCapacity`, which replaces the model by a larger
  * one holding the same weights (MlmModel.grownTo: meant to happen once per loaded model).
  */
-import { DEFAULT_CONFIG, type TrainConfig } from "../config.js";
+import { DEFAULT_CONFIG, type TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { BackendKind } from "../engine/create.js";
 import { buildModel, ClassifierModel, type MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";

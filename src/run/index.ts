@@ -11,6 +11,7 @@
  *   console.log(await listRuns("runs"));
  */
 export {
+  RUN_FORMAT_UNVERSIONED,
   RUN_FORMAT_VERSION,
   RUN_FILES,
   CHECKPOINT_FILES,

@@ -3,17 +3,17 @@
  * config.json (the same settings plus the model's shape), both tagged with `formatVersion`
  * (layout.ts), and what follows from them.
  */
-import { pickKeys, resolveConfig, type TrainConfig } from "../config.js";
+import { pickKeys, resolveConfig, type TrainConfig } from "../config/index.js";
 import { MODEL_KEYS, modelConfigOf, type ModelConfig } from "../model/index.js";
-import { RUN_FORMAT_VERSION } from "./layout.js";
+import { RUN_FORMAT_UNVERSIONED, RUN_FORMAT_VERSION } from "./layout.js";
 import { splitTaskRecord } from "./task-record.js";
 
 /**
- * The format version a config.json declares: 0 when it has none (mlm-ts 0.1.0). Throws naming `source`
- * for a version that is not a whole number or is newer than this code reads.
+ * The format version a config.json declares: RUN_FORMAT_UNVERSIONED (0, the first layout) when it has
+ * none. Throws naming `source` for a version that is not a whole number or is newer than this code reads.
  */
 export function formatVersionOf(raw: Record<string, unknown>, source: string): number {
-  const version = raw.formatVersion ?? 0;
+  const version = raw.formatVersion ?? RUN_FORMAT_UNVERSIONED;
   if (typeof version !== "number" || !Number.isInteger(version) || version < 0)
     throw new Error(`${source}: "formatVersion" must be a whole number >= 0, got ${JSON.stringify(version)}`);
   if (version > RUN_FORMAT_VERSION)

@@ -9,7 +9,7 @@
  *   await run.saveCheckpoint(run.bestDir, { config, modelConfig, tensors, tokenizerJson, state, optimizer });
  *   await run.latestCheckpoint(); // "/.../runs/demo/last-00000300", or null
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { ModelConfig, NamedTensor } from "../model/index.js";
 import { platform, type Storage } from "../platform/index.js";
 import { Tokenizer } from "../tokenizer/index.js";

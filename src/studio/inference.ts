@@ -20,7 +20,7 @@ import {
 } from "../pipelines/index.js";
 import { CHECKPOINT_FILES, RUN_FILES } from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
-import { checkValue } from "../config.js";
+import { checkValue } from "../config/index.js";
 import { HttpError } from "./http.js";
 
 /** Models kept loaded at once (each holds its weights and kernels' buffers). */

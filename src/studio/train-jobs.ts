@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { CONFIG_TABLE, checkValue, flagName, resolveConfig, type TrainConfig } from "../config.js";
+import { CONFIG_TABLE, checkValue, flagName, resolveConfig, type TrainConfig } from "../config/index.js";
 import { projectRoot } from "../data/paths.js";
 import { HttpError, stringField } from "./http.js";
 import { insideFolder } from "./safe-path.js";

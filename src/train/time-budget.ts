@@ -2,8 +2,8 @@
  * `--time-budget`: a run that must end, evaluated and checkpointed, by a wall-clock deadline. The run
  * times its first TIMING_STEPS steps (and its first evaluation, when there is one), then fixes its
  * number of steps with `planBudgetSteps`; the schedule's decay then ends on that step. A shared
- * machine's speed drifts during a run (by a fifth from one minute to the next on the 2-core machine
- * kind), so the run plans again REPLANS times, evenly spaced, from what it has measured since (`StepPace`):
+ * machine's speed drifts during a run (by a fifth from one minute to the next on a shared 2-core
+ * machine), so the run plans again REPLANS times, evenly spaced, from what it has measured since (`StepPace`):
  * the deadline holds, and time a faster stretch frees is used. Times are read from an injectable clock
  * (ms), so tests can drive it.
  *

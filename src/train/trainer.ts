@@ -10,7 +10,7 @@
  *   const summary = await train(resolveConfig({ maxSteps: 300 }));
  *   console.log(summary.bestValidLoss, summary.runDir);
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { InMemoryCorpus } from "../data/index.js";
 import type { EvalMetrics } from "../model/index.js";
@@ -322,7 +322,7 @@ async function resumedStart<B, M extends TaskMetrics<M>>(
       `note: the run was trained with ${saved.kernels} kernels, it continues with ${kernels}; losses may differ from an uninterrupted run in the last digits`,
     );
   }
-  // Checkpoints of mlm-ts 0.1.0 have no divergence watch: it starts at the next step.
+  // Checkpoints of run format 0 have no divergence watch: it starts at the next step.
   const lossWatch = saved.lossWatch ?? { firstLoss: null, smoothedLoss: 0, warned: false };
   return { state: { ...saved, kernels, lossWatch }, dropoutRng, resumed: true };
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../temp-dir.js";
-import { DEFAULT_CONFIG, parseConfigArgs, resolveConfig, UsageError } from "../../src/config.js";
+import { DEFAULT_CONFIG, parseConfigArgs, resolveConfig, UsageError } from "../../src/config/index.js";
 
 test("defaults are the tutorial's values", () => {
   const c = resolveConfig();

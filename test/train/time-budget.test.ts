@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import type { AdamHyper } from "../../src/engine/backend.js";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config/index.js";
 import { train } from "../../src/train/trainer.js";
 import { planBudgetSteps, StepPace, TIMING_STEPS } from "../../src/train/time-budget.js";
 import { parseDuration } from "../../src/util/duration.js";

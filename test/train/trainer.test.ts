@@ -10,7 +10,7 @@ import { listLastCheckpoints, readSafetensors } from "../../src/run/index.js";
 import { readMetrics, readScalars } from "../../src/track/index.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { train } from "../../src/train/trainer.js";
-import { DEFAULT_CONFIG } from "../../src/config.js";
+import { DEFAULT_CONFIG } from "../../src/config/index.js";
 import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("a tiny run learns and leaves a complete run directory", async () => {
