@@ -16,6 +16,7 @@ import { setCliEngineFlags } from "../src/cli/engine-flags.js";
 import { runBrowserBench } from "./browser.js";
 import { runColdStartBench } from "./cold-start.js";
 import { runCorpusBench } from "./corpus.js";
+import { runFinetuneBench } from "./finetune.js";
 import { runKernelBench } from "./kernels.js";
 import { breakdownTable } from "./profile.js";
 import { runStudioBench } from "./studio.js";
@@ -97,6 +98,17 @@ async function main(): Promise<void> {
     `mlm train --max-steps 1: ${cold.trainMaxSteps1Ms.toFixed(0)} ms (CPU ${cold.trainMaxSteps1CpuMs.toFixed(0)} ms) | ` +
       `mlm fill: ${cold.fillMs.toFixed(0)} ms (CPU ${cold.fillCpuMs.toFixed(0)} ms, ts kernels), ` +
       `${cold.fillWasmMs.toFixed(0)} ms (CPU ${cold.fillWasmCpuMs.toFixed(0)} ms, --backend wasm)`,
+  );
+
+  log(
+    `\n== fine-tuning and inference (spam subjects, the tutorial's model shape, batches of 64, ${threads} threads) ==`,
+  );
+  const ft = await runFinetuneBench({ threads, quick });
+  for (const [k, v] of Object.entries(ft)) all[`finetune.${k}`] = v;
+  log(
+    `fine-tuning step ${ft.finetuneStepMs.toFixed(1)} ms vs masked-LM step ${ft.mlmStepMs.toFixed(1)} ms of the same ` +
+      `sentences (ratio ${ft.finetuneOverMlm.toFixed(2)}, target <= 1); classify ${ft.classifySentencesPerSec.toFixed(0)} ` +
+      `sentences/s, embed ${ft.embedSentencesPerSec.toFixed(0)} sentences/s`,
   );
 
   log(`\n== where a training step's time goes (default.wasm; kernel time in its category, per phase) ==`);

@@ -18,6 +18,13 @@
 export { DEFAULT_CONFIG, resolveConfig, parseConfigArgs, type TrainConfig } from "./config/index.js";
 export { train, describeSummary, NonFiniteError, type TrainOptions, type TrainSummary } from "./train/trainer.js";
 export {
+  finetune,
+  resumeFinetune,
+  FINETUNE_DEFAULTS,
+  type FinetuneRequest,
+  type FinetuneSummary,
+} from "./train/finetune.js";
+export {
   Tokenizer,
   trainBpe,
   trainBpeFromSentences,
@@ -30,7 +37,10 @@ export {
   fillMask,
   fillMasks,
   evaluateCorpus,
+  classify,
+  embed,
   type LoadedModel,
+  type LoadedClassifier,
   type FillMaskPrediction,
   type CorpusEvaluation,
 } from "./pipelines/index.js";

@@ -65,6 +65,12 @@ const PREAMBLE: Record<string, string> = {
   "src/data/token-store.ts #1": "declare const key: string, tokenizer: Tokenizer;",
   "src/util/file-fingerprint.ts #2": "declare const info: { size: number; mtimeMs: number }, sha256: string;",
   "src/util/lines.ts #1": "declare const blocks: AsyncIterable<Uint8Array>;",
+  "src/data/labelled-batches.ts #1": "declare const tokenizer: Tokenizer, file: LabelledFile, id2label: string[];",
+  "src/data/labelled-batches.ts #2": "declare const split: LabelledSplit;",
+  "src/model/baseline.ts #1":
+    "declare const trainTexts: string[], trainIds: Int32Array, validTexts: string[], validIds: Int32Array;",
+  "src/model/logistic-regression.ts #1": "declare const X: SparseRows, labels: Int32Array, Xvalid: SparseRows;",
+  "src/model/tfidf.ts #1": "declare const trainTexts: string[], validTexts: string[];",
   "src/engine/gemm.ts #1":
     "declare const T: number, K: number, N: number, " +
     "out: Float32Array, inp: Float32Array, w: Float32Array, dinp: Float32Array, dout: Float32Array, dw: Float32Array;",

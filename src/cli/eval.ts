@@ -10,8 +10,11 @@ import {
   evaluateCorpus,
   evaluateRunValidation,
   loadModel,
+  evaluateLabelled,
   type CorpusEvaluation,
+  type LoadedClassifier,
 } from "../pipelines/index.js";
+import { formatReport as formatClassificationReport } from "../model/index.js";
 import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
 import { listenForInterrupts } from "./interrupts.js";
 
@@ -64,11 +67,12 @@ export async function evalCommand(
   const interrupts = listenForInterrupts("stopping the evaluation");
   let loaded;
   try {
-    loaded = await loadModel(v.model, { backend: v.backend, threads: v.threads });
+    loaded = await loadModel(v.model, { backend: v.backend, threads: v.threads, task: "auto", maxBatch: v.batchSize });
   } catch (err) {
     interrupts.dispose();
     throw err;
   }
+  if (loaded.task === "text-classification") return evalClassifier(loaded, v, interrupts, write);
   try {
     const signal = interrupts.signal;
     const result =
@@ -79,6 +83,31 @@ export async function evalCommand(
     if (v.json)
       write(JSON.stringify({ model: loaded.checkpointDir, data: source, ...metricsOnly(result) }, null, 2) + "\n");
     else write(formatReport(loaded.checkpointDir, source, result));
+    return 0;
+  } finally {
+    interrupts.dispose();
+    loaded.dispose();
+  }
+}
+
+/** `mlm eval` of a classifier on a labelled --data file: accuracy, macro-F1, the report and the confusion matrix. */
+async function evalClassifier(
+  loaded: LoadedClassifier,
+  v: { data: string | null; json: boolean },
+  interrupts: ReturnType<typeof listenForInterrupts>,
+  write: (text: string) => void,
+): Promise<number> {
+  try {
+    if (v.data === null)
+      throw new UsageError("a classifier is scored on a labelled --data FILE (.tsv, .csv or .jsonl)");
+    const progress = process.stderr.isTTY === true && !v.json;
+    const m = await evaluateLabelled(loaded, v.data, {}, { progress, signal: interrupts.signal });
+    if (v.json) write(JSON.stringify({ model: loaded.checkpointDir, data: v.data, ...m }, null, 2) + "\n");
+    else
+      write(
+        `model ${loaded.checkpointDir}\ndata  ${v.data} (${m.examples} examples, ${m.truncated} truncated to ${loaded.modelConfig.maxLen} tokens)\n` +
+          `loss  ${m.loss.toFixed(4)}\n\n${formatClassificationReport(m)}\n`,
+      );
     return 0;
   } finally {
     interrupts.dispose();

@@ -11,6 +11,10 @@
  *   mlm export RUN_DIR --format F --out D   the model for ONNX Runtime / transformers.js, or PyTorch
  *   mlm import DIR --out RUN_DIR        a model trained in PyTorch back as a run
  *   mlm studio [RUNS_DIR]               the runs in a local web page
+ *   mlm baseline DATA                   TF-IDF + logistic regression on a labelled data set
+ *   mlm finetune DATA --from RUN        a classifier from a pre-trained run
+ *   mlm classify TEXT... --model RUN    labels and scores from a classifier
+ *   mlm embed TEXT... --model RUN       sentence vectors from any run
  *   mlm help [COMMAND], mlm --version
  */
 import { pathToFileURL } from "node:url";
@@ -36,6 +40,10 @@ Commands:
   export               export a run to ONNX (ONNX Runtime, transformers.js) or PyTorch (torchrun)
   import               make a run of a model trained in PyTorch (mlm export --format pytorch)
   studio               watch, compare and use runs in the browser
+  finetune             fine-tune a pre-trained run for sentence classification
+  classify             labels and scores of texts from a fine-tuned classifier
+  embed                sentence vectors from any run (mean or [CLS] pooling)
+  baseline             TF-IDF + logistic regression on a labelled data set (what to beat)
 
 mlm --version prints the version.
 `;
@@ -73,6 +81,14 @@ async function findCommand(argv: string[]): Promise<[Command, string[]] | null> 
       return [(await import("./import.js")).importCommand, argv.slice(1)];
     case "studio":
       return [(await import("./studio.js")).studioCommand, argv.slice(1)];
+    case "finetune":
+      return [(await import("./finetune.js")).finetuneCommand, argv.slice(1)];
+    case "classify":
+      return [(await import("./classify.js")).classifyCommand, argv.slice(1)];
+    case "embed":
+      return [(await import("./embed.js")).embedCommand, argv.slice(1)];
+    case "baseline":
+      return [(await import("./baseline.js")).baselineCommand, argv.slice(1)];
     default:
       return null;
   }

@@ -81,3 +81,29 @@ export {
   type CorpusFileInfo,
 } from "./stream-prepare.js";
 export { corpusText } from "./blob-text.js";
+export {
+  readLabelled,
+  labelNames,
+  labelIds,
+  labelledFormatOf,
+  DEFAULT_TEXT_COLUMNS,
+  DEFAULT_LABEL_COLUMN,
+  type LabelledColumns,
+  type LabelledExample,
+  type LabelledFile,
+  type LabelledFormat,
+} from "./labelled.js";
+export {
+  encodeLabelled,
+  splitLabelled,
+  LabelledLoader,
+  type LabelledSplit,
+  type LabelledLoaderOptions,
+  type LabelledPosition,
+} from "./labelled-batches.js";
+export {
+  LABELLED_DATA_OPTIONS,
+  readLabelledSplits,
+  type LabelledDataOptions,
+  type LabelledSplits,
+} from "./labelled-splits.js";

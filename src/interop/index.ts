@@ -15,7 +15,7 @@ export { mlmOnnxModel, mlmGraph, ONNX_OPSET, ONNX_IR_VERSION } from "./onnx-mode
 export { encodeModel, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 export { GraphBuilder } from "./onnx-graph.js";
 export { ProtoMessage } from "../util/protobuf.js";
-export { npyInt32 } from "./npy.js";
+export { npyInt32, npyArray } from "./npy.js";
 export { architectureSummary, javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
 export { checkExportable, EXPORTED_MODEL_OPTIONS } from "./model-options.js";
 export { checkOutputFolder, OutputFolderError, type OutputInput } from "./output-folder.js";

@@ -19,10 +19,16 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
  * not a copy, on little-endian machines).
  */
 export function npyInt32(values: Int32Array, shape: readonly number[] = [values.length]): Uint8Array[] {
+  return npyArray(values, shape);
+}
+
+/** `npyInt32` for an int32 or a float32 ('<f4') array, e.g. sentence vectors [B, C]. */
+export function npyArray(values: Int32Array | Float32Array, shape: readonly number[] = [values.length]): Uint8Array[] {
   if (shape.reduce((a, b) => a * b, 1) !== values.length)
     throw new Error(`npy: shape [${shape.join(", ")}] does not hold ${values.length} values`);
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
-  const dict = `{'descr': '<i4', 'fortran_order': False, 'shape': (${dims}), }`;
+  const descr = values instanceof Float32Array ? "<f4" : "<i4";
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   const unpadded = MAGIC.length + 2 + 2 + dict.length + 1;
   const headerLength = Math.ceil(unpadded / 64) * 64 - (MAGIC.length + 4);
   const head = new Uint8Array(MAGIC.length + 4 + headerLength).fill(0x20);
@@ -36,6 +42,8 @@ export function npyInt32(values: Int32Array, shape: readonly number[] = [values.
   if (little) return [head, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)];
   const data = new Uint8Array(values.byteLength);
   const view = new DataView(data.buffer);
-  values.forEach((v, i) => view.setInt32(4 * i, v, true));
+  values.forEach((v, i) =>
+    values instanceof Float32Array ? view.setFloat32(4 * i, v, true) : view.setInt32(4 * i, v, true),
+  );
   return [head, data];
 }

@@ -9,3 +9,12 @@ export type { ModelCapacity, PassOptions, StepResult, EvalResult } from "./model
 export { positionalEncoding } from "./layers.js";
 export { evaluateSplit, firstBatches, metricsFromSums } from "./evaluate.js";
 export type { EvalMetrics, EvalOptions, FixedBatches } from "./evaluate.js";
+export { ClassifierModel, classifierLayout, isEncoderTensor } from "./classifier.js";
+export type { ClassifierShape, ClassifierEval } from "./classifier.js";
+export { POOLINGS, checkPooling, type Pooling } from "./pooling.js";
+export { ConfusionMatrix, argmax, formatReport } from "./classification-metrics.js";
+export type { ClassificationReport, ClassScores } from "./classification-metrics.js";
+export { evaluateClassifier, type ClassifierMetrics } from "./evaluate-classifier.js";
+export { trainBaseline, baselineText, type BaselineResult, type BaselineSplit } from "./baseline.js";
+export { TfidfVectorizer, terms, type SparseRows } from "./tfidf.js";
+export { LogisticRegression, type LogisticRegressionOptions } from "./logistic-regression.js";

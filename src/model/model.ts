@@ -7,7 +7,8 @@
  *   logits = head(x[rows])                                      [R,V]
  *   loss = sum of cross-entropies at labelled rows / their count
  *
- * The options of the configuration (block.ts and head.ts say how each one changes the layers): PE is
+ * The encoder (the first three lines) is encoder.ts, shared with the classifier; the options of the
+ * configuration (encoder.ts, block.ts and head.ts say how each one changes the layers): PE is
  * the sinusoid, the sinusoid times sqrt(C), or a learned table `embed.positions` [maxLen, C]; blocks
  * are post-norm (the tutorial's) or pre-norm with the final LayerNorm; ReLU or GELU; the output layer
  * may be tied to the embedding; each dropout place has its rate.
@@ -26,27 +27,16 @@
 import type { Backend } from "../engine/backend.js";
 import type { Rng } from "../util/rng.js";
 import type { Batch } from "../data/batch.js";
-import {
-  BlockActivations,
-  blockBackward,
-  blockForward,
-  blockOutput,
-  BlockScratch,
-  blockTensors,
-  type BlockTensors,
-  type DropoutCtx,
-  type RowsInfo,
-} from "./block.js";
-import { dropoutRates, modelConfigOf, type DropoutRates, type ModelConfig } from "./config.js";
+import { modelConfigOf, type ModelConfig } from "./config.js";
+import { Encoder } from "./encoder.js";
+import { Pooler, type Pooling } from "./pooling.js";
 import { GradientAccumulator } from "./accumulate.js";
 import { HeadActivations, headBackward, headForward, headLoss, headTensors, type HeadTensors } from "./head.js";
-import { positionalEncoding } from "./layers.js";
 import {
   decayMask,
   initParams,
   loadTensors,
   paramLayout,
-  tensorView,
   tensorViews,
   type NamedTensor,
   type ParamSpec,
@@ -143,38 +133,13 @@ export class MlmModel {
   /** Number of real parameters (without alignment gaps). */
   readonly numParams: number;
 
-  private readonly pe: Float32Array; // [maxLen, C] in backend memory (a view of params when learned)
-  private readonly peG: Float32Array | null; // its gradient, when learned
-  private readonly embedW: Float32Array;
-  private readonly embedG: Float32Array;
-  /** The final LayerNorm of a pre-norm model: its tensors, output, statistics and incoming gradient. */
-  /** Each dropout place's rate (the configuration's, resolved once). */
-  private readonly rates: DropoutRates;
-  private readonly final: {
-    scale: Float32Array;
-    offset: Float32Array;
-    dScale: Float32Array;
-    dOffset: Float32Array;
-    out: Float32Array; // [T,C]
-    mean: Float32Array;
-    rstd: Float32Array; // [T]
-    dOut: Float32Array; // [T,C] gradient at its output
-  } | null;
-  private readonly blockP: BlockTensors[];
-  private readonly blockG: BlockTensors[];
+  /** Embedding, blocks and final LayerNorm, over views of params and passGrads. */
+  private readonly encoder: Encoder;
   private readonly headP: HeadTensors;
   private readonly headG: HeadTensors;
-  private readonly acts: BlockActivations[];
-  private readonly scratch: BlockScratch;
   private readonly head: HeadActivations;
-  private readonly x0: Float32Array; // [T,C] embedding output (block 0 input)
-  private seedEmb = 0; // seed of the embedding dropout mask of the last training forward
-  private readonly dX: Float32Array; // [T,C] gradient flowing down the blocks
-  private readonly seqs: Int32Array; // [3 * maxSeqs] in backend memory
-  private readonly ids: Int32Array; // [maxRows] the batch's token ids, in backend memory
-  private readonly positions: Int32Array; // [maxRows] the batch's positions, in backend memory
+  private pooling: { pooler: Pooler; out: Float32Array } | null = null; // sentence vectors, made on the first `embed`
   private readonly headRows: Int32Array; // [maxRows] labelled rows in order (sparse head's rows), in backend memory
-  private readonly maxProbs: number;
   /** Gradients of the last pass, in the layout of `params` (the block and head views point here). */
   private readonly passGrads: Float32Array;
   /** Gradient accumulation over passes, into a second buffer when capacity.accumulate. */
@@ -189,59 +154,17 @@ export class MlmModel {
   ) {
     const cfg = modelConfigOf(config);
     this.config = cfg;
-    this.rates = dropoutRates(cfg);
     this.capacity = resolveCapacity(capacity);
     const { maxRows, maxSeqs, maxHeadRows, accumulate } = this.capacity;
-    const { dModel: C, dFF: F, numHeads: H, numLayers } = cfg;
     const { specs, total } = paramLayout(cfg);
     this.specs = specs;
     this.numParams = specs.reduce((a, s) => a + s.size, 0);
     this.params = backend.alloc(total);
     this.passGrads = backend.alloc(total);
-    this.embedW = tensorView(specs, this.params, "embed.weight");
-    this.embedG = tensorView(specs, this.passGrads, "embed.weight");
-    this.blockP = [];
-    this.blockG = [];
-    this.acts = [];
-    // sum over sequences of L^2 <= (longest L) * (sum of L) <= min(maxLen, maxRows) * maxRows
-    this.maxProbs = Math.min(cfg.maxLen, maxRows) * maxRows * H;
-    for (let l = 0; l < numLayers; l++) {
-      this.blockP.push(blockTensors(specs, this.params, l));
-      this.blockG.push(blockTensors(specs, this.passGrads, l));
-      this.acts.push(new BlockActivations(backend, maxRows, this.maxProbs, C, F, cfg.activation === "gelu"));
-    }
+    this.encoder = new Encoder(backend, cfg, specs, this.params, this.passGrads, maxRows, maxSeqs);
     this.headP = headTensors(specs, this.params, cfg.tieOutput);
     this.headG = headTensors(specs, this.passGrads, cfg.tieOutput);
-    this.scratch = new BlockScratch(backend, maxRows, C, F);
     this.head = new HeadActivations(backend, maxHeadRows, cfg);
-    if (cfg.positions === "learned") {
-      this.pe = tensorView(specs, this.params, "embed.positions");
-      this.peG = tensorView(specs, this.passGrads, "embed.positions");
-    } else {
-      this.pe = backend.alloc(cfg.maxLen * C);
-      this.pe.set(positionalEncoding(cfg.maxLen, C));
-      if (cfg.positions === "scaled-sinusoidal")
-        backend.scaleAdd(this.pe, this.pe, this.pe.length, Math.sqrt(C), false);
-      this.peG = null;
-    }
-    this.final =
-      cfg.norm === "pre"
-        ? {
-            scale: tensorView(specs, this.params, "final.ln.scale"),
-            offset: tensorView(specs, this.params, "final.ln.offset"),
-            dScale: tensorView(specs, this.passGrads, "final.ln.scale"),
-            dOffset: tensorView(specs, this.passGrads, "final.ln.offset"),
-            out: backend.alloc(maxRows * C),
-            mean: backend.alloc(maxRows),
-            rstd: backend.alloc(maxRows),
-            dOut: backend.alloc(maxRows * C),
-          }
-        : null;
-    this.x0 = backend.alloc(maxRows * C);
-    this.dX = backend.alloc(maxRows * C);
-    this.seqs = backend.allocInt(3 * maxSeqs);
-    this.ids = backend.allocInt(maxRows);
-    this.positions = backend.allocInt(maxRows);
     this.headRows = backend.allocInt(maxRows);
     this.accumulator = new GradientAccumulator(backend, this.passGrads, accumulate ? backend.alloc(total) : null);
   }
@@ -329,9 +252,10 @@ export class MlmModel {
 
   /** Forward and backward of one batch into passGrads (zeroed first). */
   private backprop(batch: Batch, opts: PassOptions): StepResult {
-    const rows = this.prepare(batch);
-    const drop = this.dropoutCtx(opts.train ?? true, opts.dropoutRng);
-    this.forwardEncoder(rows, drop);
+    const enc = this.encoder;
+    const rows = enc.prepare(batch, "MlmModel");
+    const drop = enc.dropoutCtx(opts.train ?? true, opts.dropoutRng, "MlmModel");
+    enc.forward(rows, drop);
     const fullHead = opts.fullHead ?? DEFAULT_CONFIG.fullHead;
     const count = this.collectLabels(batch);
     this.passGrads.fill(0); // once: the head's chunks and the blocks accumulate into it
@@ -342,7 +266,8 @@ export class MlmModel {
     const C = cfg.dModel;
 
     // Head, chunk by chunk: forward, loss, backward into dX [T,C] (rows without a label get 0)
-    if (!fullHead) this.dX.fill(0, 0, T * C);
+    const dX = enc.dOutput;
+    if (!fullHead) dX.fill(0, 0, T * C);
     const total = fullHead ? T : count;
     const chunk = this.capacity.maxHeadRows;
     let lossSum = 0;
@@ -352,49 +277,20 @@ export class MlmModel {
       headForward(be, cfg, this.headP, this.head, x, R);
       lossSum += headLoss(be, cfg, this.head, R, 1 / count);
       if (fullHead) {
-        headBackward(be, cfg, this.headP, this.headG, this.head, x, this.dX.subarray(r0 * C, (r0 + R) * C), R);
+        headBackward(be, cfg, this.headP, this.headG, this.head, x, dX.subarray(r0 * C, (r0 + R) * C), R);
       } else {
         headBackward(be, cfg, this.headP, this.headG, this.head, x, this.head.dhx, R);
-        be.scatterAddRows(this.dX, this.head.dhx, this.headRows.subarray(r0, r0 + R), R, C, 1);
+        be.scatterAddRows(dX, this.head.dhx, this.headRows.subarray(r0, r0 + R), R, C, 1);
       }
     }
-    // Blocks, last to first; dX is both the gradient at a block's output and at its input (the last
-    // block's output gradient comes from the final LayerNorm, when there is one).
-    const rates = drop === null ? null : drop.p;
-    const last = cfg.numLayers - 1;
-    const f = this.final;
-    if (f !== null) {
-      const out = blockOutput(cfg, this.acts[last]);
-      be.layerNormBackward(f.dOut, f.dScale, f.dOffset, this.dX, out, f.scale, f.mean, f.rstd, T, C);
-    }
-    for (let l = last; l >= 0; l--) {
-      const input = l === 0 ? this.x0 : blockOutput(cfg, this.acts[l - 1]);
-      const dOut = l === last && f !== null ? f.dOut : this.dX;
-      blockBackward(
-        be,
-        cfg,
-        this.blockP[l],
-        this.blockG[l],
-        this.acts[l],
-        this.scratch,
-        input,
-        dOut,
-        this.dX,
-        rows,
-        rates,
-      );
-    }
-    // x0 = dropout(embed[ids] * sqrt(C) + PE[positions])
-    if (rates !== null && rates.embedding > 0) be.dropout(this.dX, this.dX, T * C, rates.embedding, this.seedEmb);
-    be.scatterAddRows(this.embedG, this.dX, this.ids, T, C, Math.sqrt(C));
-    if (this.peG !== null) be.scatterAddRows(this.peG, this.dX, this.positions, T, C, 1);
+    enc.backward(rows, drop);
     return { loss: lossSum / count, count };
   }
 
   /** Loss sums and top-1/top-5 hits at labelled rows, without dropout and without gradients. */
   evaluate(batch: Batch, opts: Pick<PassOptions, "fullHead"> = {}): EvalResult {
-    const rows = this.prepare(batch);
-    this.forwardEncoder(rows, null);
+    const rows = this.encoder.prepare(batch, "MlmModel");
+    this.encoder.forward(rows, null);
     const fullHead = opts.fullHead ?? DEFAULT_CONFIG.fullHead;
     const count = this.collectLabels(batch);
     const res: EvalResult = { lossSum: 0, count, top1: 0, top5: 0 };
@@ -432,7 +328,7 @@ export class MlmModel {
    * The returned view is overwritten by the next call.
    */
   logits(batch: Batch, rowIndices: ArrayLike<number>): Float32Array {
-    const info = this.prepare(batch);
+    const info = this.encoder.prepare(batch, "MlmModel");
     const R = rowIndices.length;
     if (R > this.capacity.maxHeadRows)
       throw new Error(
@@ -444,75 +340,26 @@ export class MlmModel {
         throw new Error(`MlmModel.logits: row ${row} is outside the batch's ${info.T} rows`);
       this.headRows[r] = row;
     }
-    this.forwardEncoder(info, null);
+    this.encoder.forward(info, null);
     const C = this.config.dModel;
-    this.backend.gatherRows(this.head.hx, this.encoderOutput(), this.headRows, R, C);
+    this.backend.gatherRows(this.head.hx, this.encoder.output(), this.headRows, R, C);
     headForward(this.backend, this.config, this.headP, this.head, this.head.hx, R);
     return this.head.logits.subarray(0, R * this.config.vocabSize);
   }
 
   /**
-   * Checks that the batch fits this model: its buffers (rows, sequences, attention weights), its
-   * positional table (maxLen) and its vocabulary; copies the batch into backend memory. The batch's
-   * own layout (sequences cover the rows in order, positions 0..L-1) was checked where it was made.
+   * Sentence vectors [B,C] pooled from the encoder's output ("cls": the first row, "mean": the mean of
+   * the real rows; see pooling.ts), without dropout. The view is overwritten by the next call.
    */
-  private prepare(batch: Batch): RowsInfo {
-    const { rows: T, numSeqs } = batch;
+  embed(batch: Batch, pooling: Pooling): Float32Array {
+    const rows = this.encoder.prepare(batch, "MlmModel");
+    this.encoder.forward(rows, null);
     const { maxRows, maxSeqs } = this.capacity;
-    const { vocabSize: V, maxLen, numHeads: H } = this.config;
-    if (T > maxRows) throw new Error(`MlmModel: batch has ${T} rows, capacity.maxRows is ${maxRows}`);
-    if (numSeqs > maxSeqs) throw new Error(`MlmModel: batch has ${numSeqs} sequences, capacity.maxSeqs is ${maxSeqs}`);
-    let probs = 0;
-    for (let s = 0; s < numSeqs; s++) {
-      const L = batch.seqs[3 * s + 1];
-      if (L > maxLen) throw new Error(`MlmModel: sequence ${s} has ${L} rows, more than maxLen = ${maxLen}`);
-      probs += L * L * H;
-    }
-    if (probs > this.maxProbs)
-      throw new Error(`MlmModel: attention needs ${probs} weights, capacity allows ${this.maxProbs}`);
-    for (let t = 0; t < T; t++) {
-      const id = batch.ids[t];
-      if (!(id >= 0 && id < V))
-        throw new Error(`MlmModel: token id ${id} at row ${t} is outside the vocabulary of ${V}`);
-    }
-    this.seqs.set(batch.seqs.subarray(0, 3 * numSeqs));
-    this.ids.set(batch.ids.subarray(0, T));
-    this.positions.set(batch.positions.subarray(0, T));
-    return { T, seqs: this.seqs, numSeqs };
-  }
-
-  /** Dropout of a training pass: null when every place's rate is 0 (then no seed is drawn either). */
-  private dropoutCtx(train: boolean, rng: Rng | undefined): DropoutCtx | null {
-    const p = this.rates;
-    if (!train || (p.embedding === 0 && p.attention === 0 && p.hidden === 0 && p.residual === 0)) return null;
-    if (rng === undefined) throw new Error("MlmModel: training with dropout needs opts.dropoutRng");
-    return { p, rng };
-  }
-
-  /** The encoder's output [T,C] after `forwardEncoder`: the last block's, or the final LayerNorm's. */
-  private encoderOutput(): Float32Array {
-    const cfg = this.config;
-    return this.final !== null ? this.final.out : blockOutput(cfg, this.acts[cfg.numLayers - 1]);
-  }
-
-  /** Embedding, dropout, every block and the final LayerNorm (pre-norm); the output is encoderOutput(). */
-  private forwardEncoder(rows: RowsInfo, drop: DropoutCtx | null): void {
-    const cfg = this.config;
-    const C = cfg.dModel;
-    const T = rows.T;
-    const be = this.backend;
-    be.embeddingForward(this.x0, this.ids, this.positions, this.embedW, this.pe, T, C, Math.sqrt(C));
-    if (drop !== null) {
-      this.seedEmb = drop.rng.u32();
-      if (drop.p.embedding > 0) be.dropout(this.x0, this.x0, T * C, drop.p.embedding, this.seedEmb);
-    }
-    let x = this.x0;
-    for (let l = 0; l < cfg.numLayers; l++) {
-      blockForward(be, cfg, this.blockP[l], this.acts[l], this.scratch, x, rows, drop);
-      x = blockOutput(cfg, this.acts[l]);
-    }
-    const f = this.final;
-    if (f !== null) be.layerNormForward(f.out, f.mean, f.rstd, x, f.scale, f.offset, T, C, cfg.lnEps);
+    const C = this.config.dModel;
+    this.pooling ??= { pooler: new Pooler(this.backend, maxRows, maxSeqs), out: this.backend.alloc(maxSeqs * C) };
+    const out = this.pooling.out.subarray(0, batch.numSeqs * C);
+    this.pooling.pooler.forward(pooling, out, this.encoder.output(), rows.seqs, batch.numSeqs, rows.T, C);
+    return out;
   }
 
   /**
@@ -539,7 +386,7 @@ export class MlmModel {
    */
   private headInput(batch: Batch, fullHead: boolean, r0: number, R: number): Float32Array {
     const C = this.config.dModel;
-    const last = this.encoderOutput();
+    const last = this.encoder.output();
     if (fullHead) {
       this.head.labels.set(batch.labels.subarray(r0, r0 + R));
       return last.subarray(r0 * C, (r0 + R) * C);

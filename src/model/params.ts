@@ -34,50 +34,68 @@ export interface ParamSpec {
 /** Offsets are rounded up to 16 floats (64 bytes) so SIMD kernels see aligned tensors. */
 const ALIGN = 16;
 
+/** Appends named tensors to a layout, each at an aligned offset. */
+export class LayoutBuilder {
+  readonly specs: ParamSpec[] = [];
+  total = 0;
+
+  add(name: string, shape: number[], init: ParamSpec["init"], std = 0): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    this.specs.push({ name, shape, offset: this.total, size, decay: shape.length === 2, init, std });
+    this.total += Math.ceil(size / ALIGN) * ALIGN;
+  }
+
+  /** A linear layer [nIn, nOut], Haiku's init: weight std 1/sqrt(fan_in), bias 0. */
+  linear(name: string, nIn: number, nOut: number): void {
+    this.add(`${name}.weight`, [nIn, nOut], "normal", 1 / Math.sqrt(nIn));
+    this.add(`${name}.bias`, [nOut], "zeros");
+  }
+
+  /** A layer norm over C features: scale 1, offset 0. */
+  norm(name: string, C: number): void {
+    this.add(`${name}.scale`, [C], "ones");
+    this.add(`${name}.offset`, [C], "zeros");
+  }
+}
+
 /**
- * The model's tensors in a fixed order, and the total length of the flat buffer (with alignment gaps,
- * which stay zero). Options add or remove tensors: `embed.positions` [maxLen, C] with learned
- * positions, `final.ln` with pre-norm, and no `head.out.weight` when the output is tied to the
+ * The encoder's tensors (embedding, blocks, the final LayerNorm of pre-norm), in a fixed order; the
+ * head of the task comes after them (`paramLayout`, or the classifier's layout).
+ */
+export function addEncoderTensors(b: LayoutBuilder, cfg: ModelConfig): void {
+  const { vocabSize: V, dModel: C, dFF: F, numLayers } = cfg;
+  b.add("embed.weight", [V, C], "normal", cfg.embedInitStd);
+  if (cfg.positions === "learned") b.add("embed.positions", [cfg.maxLen, C], "sinusoid");
+  for (let l = 0; l < numLayers; l++) {
+    const p = `layers.${l}`;
+    b.linear(`${p}.attn.q`, C, C);
+    b.linear(`${p}.attn.k`, C, C);
+    b.linear(`${p}.attn.v`, C, C);
+    b.linear(`${p}.attn.out`, C, C);
+    b.norm(`${p}.ln1`, C);
+    b.linear(`${p}.ffn.fc1`, C, F);
+    b.linear(`${p}.ffn.fc2`, F, C);
+    b.norm(`${p}.ln2`, C);
+  }
+  if (cfg.norm === "pre") b.norm("final.ln", C);
+}
+
+/**
+ * The masked language model's tensors in a fixed order, and the total length of the flat buffer (with
+ * alignment gaps, which stay zero). Options add or remove tensors: `embed.positions` [maxLen, C] with
+ * learned positions, `final.ln` with pre-norm, and no `head.out.weight` when the output is tied to the
  * embedding. Random inits draw in this order, and the optional tensors draw nothing, so the
  * tutorial's model gets the same values from a seed whatever options exist.
  */
 export function paramLayout(cfg: ModelConfig): { specs: ParamSpec[]; total: number } {
-  const { vocabSize: V, dModel: C, dFF: F, numLayers } = cfg;
-  const specs: ParamSpec[] = [];
-  let offset = 0;
-  const add = (name: string, shape: number[], init: ParamSpec["init"], std = 0): void => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    specs.push({ name, shape, offset, size, decay: shape.length === 2, init, std });
-    offset += Math.ceil(size / ALIGN) * ALIGN;
-  };
-  // Haiku's linear init: std 1/sqrt(fan_in)
-  const linear = (name: string, nIn: number, nOut: number): void => {
-    add(`${name}.weight`, [nIn, nOut], "normal", 1 / Math.sqrt(nIn));
-    add(`${name}.bias`, [nOut], "zeros");
-  };
-  const norm = (name: string): void => {
-    add(`${name}.scale`, [C], "ones");
-    add(`${name}.offset`, [C], "zeros");
-  };
-  add("embed.weight", [V, C], "normal", cfg.embedInitStd);
-  if (cfg.positions === "learned") add("embed.positions", [cfg.maxLen, C], "sinusoid");
-  for (let l = 0; l < numLayers; l++) {
-    const p = `layers.${l}`;
-    linear(`${p}.attn.q`, C, C);
-    linear(`${p}.attn.k`, C, C);
-    linear(`${p}.attn.v`, C, C);
-    linear(`${p}.attn.out`, C, C);
-    norm(`${p}.ln1`);
-    linear(`${p}.ffn.fc1`, C, F);
-    linear(`${p}.ffn.fc2`, F, C);
-    norm(`${p}.ln2`);
-  }
-  if (cfg.norm === "pre") norm("final.ln");
-  linear("head.dense", C, C);
-  norm("head.ln");
-  if (cfg.tieOutput) add("head.out.bias", [V], "zeros");
-  else linear("head.out", C, V);
-  return { specs, total: offset };
+  const b = new LayoutBuilder();
+  addEncoderTensors(b, cfg);
+  const { vocabSize: V, dModel: C } = cfg;
+  b.linear("head.dense", C, C);
+  b.norm("head.ln", C);
+  if (cfg.tieOutput) b.add("head.out.bias", [V], "zeros");
+  else b.linear("head.out", C, V);
+  return { specs: b.specs, total: b.total };
 }
 
 /**

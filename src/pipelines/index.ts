@@ -25,3 +25,16 @@ export {
   type EvaluateCorpusOptions,
   type CorpusEvaluation,
 } from "./evaluate-corpus.js";
+export type { LoadedClassifier, AnyLoadedModel } from "./load-model.js";
+export {
+  CLASSIFY_OPTIONS,
+  EMBED_OPTIONS,
+  classify,
+  embed,
+  type ClassifyOptions,
+  type EmbedOptions,
+  type ClassificationOutput,
+  type Embeddings,
+  type TextInput,
+} from "./text-classification.js";
+export { evaluateLabelled } from "./evaluate-labelled.js";

@@ -1,7 +1,10 @@
 /**
  * Loading a trained model for inference: from a run directory (its best/ checkpoint, else its newest
- * last-* one) or from a checkpoint directory itself, into a tokenizer plus an MlmModel without
- * dropout, on the backend asked for.
+ * last-* one) or from a checkpoint directory itself, into a tokenizer plus the model without dropout,
+ * on the backend asked for. The checkpoint's config.json says its task (run/task-record.ts): a masked
+ * language model (MlmModel, "fill-mask") or a classifier (ClassifierModel, "text-classification").
+ * `loadModel(dir)` expects a masked language model and names the task it found otherwise;
+ * `{ task: "text-classification" }` asks for a classifier, `{ task: "auto" }` takes either.
  *
  * The model's buffers are sized for small inference batches (`maxBatch` sentences of up to maxLen
  * tokens, a head over at most maxLen rows: one text's masks). Pipelines that need more, such as a
@@ -11,9 +14,18 @@
 import { DEFAULT_CONFIG, type TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { BackendKind } from "../engine/create.js";
-import { buildModel, type MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
+import { buildModel, ClassifierModel, type MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
-import { CHECKPOINT_FILES, loadLocatedCheckpoint, parseCheckpointConfig, resolveCheckpointDir } from "../run/index.js";
+import { createBackend } from "../engine/create.js";
+import {
+  CHECKPOINT_FILES,
+  loadLocatedCheckpoint,
+  parseCheckpointConfig,
+  resolveCheckpointDir,
+  splitTaskRecord,
+  type ClassifierRecord,
+  type TaskName,
+} from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
 
 export interface LoadModelOptions {
@@ -23,10 +35,13 @@ export interface LoadModelOptions {
   threads?: number;
   /** Sentences per inference batch the buffers are sized for. Default 8. */
   maxBatch?: number;
+  /** The task expected: "fill-mask" (default), "text-classification", or "auto" (the checkpoint's). */
+  task?: TaskName | "auto";
 }
 
-/** A model ready for inference. Call `dispose()` when done (it stops the wasm backend's threads). */
+/** A masked language model ready for inference. Call `dispose()` when done (it stops the wasm backend's threads). */
 export interface LoadedModel {
+  task: "fill-mask";
   tokenizer: Tokenizer;
   /** The encoder and its head, dropout off. Replaced by `ensureCapacity` when it grows. */
   model: MlmModel;
@@ -45,6 +60,27 @@ export interface LoadedModel {
   dispose(): void;
 }
 
+/** A classifier ready for inference (see `LoadedModel` for the shared fields). */
+export interface LoadedClassifier {
+  task: "text-classification";
+  tokenizer: Tokenizer;
+  /** The encoder and the classification head, dropout off; sized for `maxBatch` sentences. */
+  model: ClassifierModel;
+  /** Class names in class-id order, and where the encoder came from. */
+  classifier: ClassifierRecord;
+  config: TrainConfig;
+  modelConfig: ModelConfig;
+  backend: Backend;
+  checkpointDir: string;
+  runDir: string | null;
+  /** Sentences per batch the model's buffers hold. */
+  maxBatch: number;
+  dispose(): void;
+}
+
+/** Either kind of loaded model. */
+export type AnyLoadedModel = LoadedModel | LoadedClassifier;
+
 /**
  * Loads the tokenizer and weights of a run or checkpoint directory.
  *
@@ -55,7 +91,13 @@ export interface LoadedModel {
  *   // runs/2026-11-28_10-00-00/best 6 25000
  *   loaded.dispose();
  */
-export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+export async function loadModel(dir: string, options?: LoadModelOptions & { task?: "fill-mask" }): Promise<LoadedModel>;
+export async function loadModel(
+  dir: string,
+  options: LoadModelOptions & { task: "text-classification" },
+): Promise<LoadedClassifier>;
+export async function loadModel(dir: string, options: LoadModelOptions & { task: "auto" }): Promise<AnyLoadedModel>;
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<AnyLoadedModel> {
   // Located again when a trainer pruned it while it was read (a run in training: loadLocatedCheckpoint).
   let runDir: string | null = null;
   const { dir: checkpointDir, checkpoint: ckpt } = await loadLocatedCheckpoint(
@@ -78,6 +120,10 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   }
   const tokenizer = Tokenizer.fromJSON(tokenizerJson, tokenizerPath);
 
+  const { task, classifier } = splitTaskRecord(ckpt.config, configPath);
+  const wanted = options.task ?? "fill-mask";
+  if (wanted !== "auto" && wanted !== task)
+    throw new Error(`${checkpointDir}: a ${task} model, not a ${wanted} one (its config.json says so)`);
   const { config, modelConfig } = parseCheckpointConfig(ckpt.config, configPath, tokenizer.vocabSize);
   // Encodings are truncated to the model's length, as in training (fill-mask counts tokens first).
   tokenizer.setTruncation(modelConfig.maxLen);
@@ -86,6 +132,35 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   if (!(Number.isInteger(maxBatch) && maxBatch >= 1))
     throw new Error(`loadModel: maxBatch must be a positive integer, got ${maxBatch}`);
   const L = modelConfig.maxLen;
+  if (classifier !== null) {
+    const backend = await createBackend(options.backend ?? "ts", options.threads ?? DEFAULT_CONFIG.threads);
+    try {
+      const model = new ClassifierModel(
+        backend,
+        modelConfig,
+        { numLabels: classifier.id2label.length, pooling: classifier.pooling },
+        { maxRows: L * maxBatch, maxSeqs: maxBatch },
+      );
+      model.loadTensors(ckpt.tensors);
+      const dispose = (): void => backend.dispose();
+      return {
+        task: "text-classification",
+        tokenizer,
+        model,
+        classifier,
+        config,
+        modelConfig,
+        backend,
+        checkpointDir,
+        runDir,
+        maxBatch,
+        dispose,
+      };
+    } catch (err) {
+      backend.dispose();
+      throw new Error(`${path.join(checkpointDir, CHECKPOINT_FILES.model)}: ${(err as Error).message}`);
+    }
+  }
   const { model, backend, dispose } = await buildModel({
     config: modelConfig,
     capacity: { maxRows: L * maxBatch, maxSeqs: maxBatch, maxHeadRows: L },
@@ -95,6 +170,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     weightsFile: path.join(checkpointDir, CHECKPOINT_FILES.model),
   });
   const loaded: LoadedModel = {
+    task: "fill-mask",
     tokenizer,
     model,
     config,

@@ -83,3 +83,5 @@ export {
   type RunSummary,
   type RunCurves,
 } from "./runs.js";
+export { splitTaskRecord, taskRecord, type ClassifierRecord, type TaskName } from "./task-record.js";
+export { readJsonObject } from "./json-file.js";

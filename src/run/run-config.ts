@@ -7,6 +7,7 @@ import { pickKeys, resolveConfig, type TrainConfig } from "../config/index.js";
 import { MODEL_KEYS, modelConfigOf, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import { RUN_FORMAT_UNVERSIONED, RUN_FORMAT_VERSION } from "./layout.js";
+import { splitTaskRecord } from "./task-record.js";
 
 /**
  * The format version a config.json declares: RUN_FORMAT_UNVERSIONED (0, the first layout) when it has
@@ -49,10 +50,13 @@ export function checkpointConfigRecord(
   return { ...runConfigRecord(config, runDir), model };
 }
 
-/** The settings in a run's config.json (any format version), checked as `resolveConfig` checks them. */
+/**
+ * The settings in a run's config.json (any format version), checked as `resolveConfig` checks them;
+ * the task's entries (task-record.ts) are checked and left out.
+ */
 export function parseRunConfig(raw: Record<string, unknown>, source: string): TrainConfig {
   formatVersionOf(raw, source);
-  const { formatVersion: _version, ...settings } = raw;
+  const { formatVersion: _version, ...settings } = splitTaskRecord(raw, source).rest;
   return resolveConfig(settings, source);
 }
 

@@ -62,7 +62,11 @@ export function packedRandomBatch(pack: PackMode, ...args: Parameters<typeof ran
  * must hold the analytic gradient at the current parameters). `usedIds`: the batch's token ids; an
  * absent token's embedding must get no gradient, unless the output layer is tied to it.
  */
-export function checkModelGradient(m: MlmModel, loss: () => number, usedIds: Set<number>): void {
+export function checkModelGradient(
+  m: Pick<MlmModel, "grads" | "config" | "specs" | "params">,
+  loss: () => number,
+  usedIds: Set<number>,
+): void {
   const grads = Float64Array.from(m.grads);
   const C = m.config.dModel;
   const h = 1e-3;

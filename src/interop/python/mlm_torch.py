@@ -358,6 +358,75 @@ def load_model(folder, cfg):
     return model
 
 
+class ClassifierHead(nn.Module):
+    """classifier.{dense,ln,out}: out(ln(act(dense(x)))), C -> C -> N, on one vector per sentence. The
+    tutorial applies dense, act and ln on every position and takes position 0; per-row layers, so the
+    same as running them on the pooled rows."""
+
+    def __init__(self, cfg, num_labels):
+        super().__init__()
+        C = cfg["dModel"]
+        self.dense = nn.Linear(C, C)
+        self.act = activation(cfg)
+        self.ln = nn.LayerNorm(C, eps=cfg["lnEps"])
+        self.out = nn.Linear(C, num_labels)
+
+    def forward(self, x):
+        return self.out(self.ln(self.act(self.dense(x))))
+
+
+class Classifier(MlmModel):
+    """A fine-tuned mlm-ts classifier: MlmModel's encoder (same names), no MLM head, classifier.* on the
+    [CLS] vector ("cls") or the mean of the real tokens ("mean")."""
+
+    def __init__(self, cfg, num_labels, pooling):
+        super().__init__(cfg)
+        del self.head
+        if pooling not in ("cls", "mean"):
+            raise ValueError(f'pooling "{pooling}" is not implemented (supported: cls, mean)')
+        self.pooling = pooling
+        self.classifier = ClassifierHead(cfg, num_labels)
+
+    def forward(self, ids, mask, labels=None):
+        """Logits [B,N]; with labels [B], also the mean cross-entropy."""
+        x = self.encode(ids, mask)
+        if self.pooling == "cls":
+            pooled = x[:, 0]
+        else:
+            m = mask.to(x.dtype)[:, :, None]
+            pooled = (x * m).sum(dim=1) / m.sum(dim=1)
+        logits = self.classifier(pooled)
+        return logits if labels is None else (logits, F.cross_entropy(logits, labels))
+
+
+def load_classifier(folder, cfg):
+    """A classification checkpoint (config.json "task": "text-classification") with its weights."""
+    if cfg.get("task") != "text-classification":
+        raise ValueError(f'{folder}/config.json: not a text-classification checkpoint (task {cfg.get("task")!r})')
+    check_model_config(cfg["model"], f'{folder}/config.json "model"')
+    c = cfg["classifier"]
+    model = Classifier(cfg["model"], len(c["id2label"]), c.get("pooling", "cls"))
+    weights, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
+    state = model.state_dict()
+    if set(state) != set(weights):
+        raise ValueError(f"{folder}/model.safetensors: missing {sorted(set(state) - set(weights))[:3]}, unexpected {sorted(set(weights) - set(state))[:3]}")
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
+    return model
+
+
+def classify_logits(args):
+    """`classify DIR IDS MASK LABELS OUT`: writes the logits [B,N] to OUT (.npy) and prints the loss."""
+    cfg = json.load(open(os.path.join(args.dir, "config.json")))
+    model = load_classifier(args.dir, cfg).eval()
+    with torch.no_grad():
+        ids = torch.from_numpy(np.load(args.ids).astype(np.int64))
+        mask = torch.from_numpy(np.load(args.mask).astype(np.int64))
+        labels = torch.from_numpy(np.load(args.labels).astype(np.int64))
+        logits, loss = model(ids, mask, labels)
+    np.save(args.out, logits.numpy().astype(np.float32))
+    print(json.dumps({"loss": float(loss)}))
+
+
 # ---------------------------------------------------------------------------------------------------
 # data: the exported splits, batches padded to their longest sentence, mlm-ts's masking rule
 
@@ -672,7 +741,13 @@ def main(argv):
     gr.add_argument("out")
     gr.add_argument("--steps", type=int, default=10)
     gr.add_argument("--task", choices=sorted(GRADIENT_TASKS), default="mlm")
+    cl = sub.add_parser("classify", help="a classifier's logits [B,N] and loss of int64 ids, mask [B,L], labels [B] (.npy)")
+    for name in ("dir", "ids", "mask", "labels", "out"):
+        cl.add_argument(name)
     args = parser.parse_args(argv)
+    if args.command == "classify":
+        classify_logits(args)
+        return
     if args.command == "train":
         train(args)
         return

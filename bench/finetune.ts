@@ -1,0 +1,119 @@
+/**
+ * Fine-tuning and inference benchmark, on the bundled spam subjects with the tutorial's model shape
+ * (6 layers, d_model 128, 8 heads, d_ff 256) and a tokenizer trained on them:
+ * - one fine-tuning step (classifier forward, backward, Adam) against one masked-LM step (the MLM
+ *   head at the 15% masked tokens) of the same 64 sentences, median ms;
+ * - classify() and embed() throughput (sentences per second) over 1,024 subjects in batches of 64,
+ *   on the wasm backend's threads.
+ *
+ * Run: `node dist/bench/finetune.js [--threads N] [--quick]`; prints a JSON line last.
+ */
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { resolveConfig } from "../src/config/index.js";
+import { createBackend } from "../src/engine/create.js";
+import {
+  BatchBuffers,
+  collate,
+  createMasking,
+  encodeLabelled,
+  LabelledLoader,
+  neverMaskedIds,
+} from "../src/data/index.js";
+import { ClassifierModel, MlmModel, modelConfigOf } from "../src/model/index.js";
+import { trainBpeFromSentences } from "../src/tokenizer/index.js";
+import { adamFor } from "../src/train/optimizer.js";
+import { Rng } from "../src/util/rng.js";
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function runFinetuneBench(options: { threads: number; quick: boolean }): Promise<Record<string, number>> {
+  const path = fileURLToPath(new URL("../../data/spam-subjects.tsv", import.meta.url));
+  const rows = readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split("\t"));
+  const texts = rows.map((r) => r[0]);
+  const labels = Int32Array.from(rows, (r) => (r[1] === "spam" ? 1 : 0));
+  const tokenizer = trainBpeFromSentences(texts, { vocabSize: 8000, minFrequency: 2 });
+  const modelConfig = modelConfigOf({ vocabSize: tokenizer.vocabSize, dropout: 0.1 });
+  const backend = await createBackend("wasm", options.threads);
+  const steps = options.quick ? 5 : 20;
+  const out: Record<string, number> = { threads: backend.threads };
+  try {
+    const split = encodeLabelled(
+      tokenizer,
+      texts.slice(0, 64).map((text) => ({ text })),
+      labels.slice(0, 64),
+      128,
+    );
+    const capacity = { maxRows: 64 * 128, maxSeqs: 64 };
+    // the masked-LM step: the same sentences, 15% of their tokens masked
+    const mlm = new MlmModel(backend, modelConfig, capacity);
+    mlm.init(new Rng(1));
+    const masking = createMasking({
+      maskId: tokenizer.tokenToId("[MASK]")!,
+      vocabSize: tokenizer.vocabSize,
+      isSpecial: neverMaskedIds(tokenizer),
+    });
+    const order = Int32Array.from({ length: 64 }, (_, i) => i);
+    const mlmBatch = collate(split, order, new BatchBuffers(64, 128), { padId: 0 }, masking, new Rng(2));
+    const cls = new ClassifierModel(backend, modelConfig, { numLabels: 2, pooling: "cls" }, capacity);
+    cls.init(new Rng(1));
+    const clsBatch = new LabelledLoader(split, { batchSize: 64, maxLen: 128, padId: 0 }).batch(0, 0);
+    const config = resolveConfig({});
+    const time = (model: MlmModel | ClassifierModel, batch: typeof mlmBatch): number => {
+      const adam = adamFor(backend, model, config);
+      const dropoutRng = new Rng(3);
+      const ms: number[] = [];
+      for (let i = 0; i < steps + 1; i++) {
+        const t0 = performance.now();
+        model.forwardBackward(batch, { dropoutRng });
+        adam.update(model.params, model.grads, 1e-4);
+        if (i > 0) ms.push(performance.now() - t0); // the first step warms up
+      }
+      return median(ms);
+    };
+    out.mlmStepMs = time(mlm, mlmBatch);
+    out.finetuneStepMs = time(cls, clsBatch);
+    out.finetuneOverMlm = out.finetuneStepMs / out.mlmStepMs;
+
+    // inference throughput: classify and embed over 1,024 subjects in batches of 64
+    const n = options.quick ? 256 : 1024;
+    const many = encodeLabelled(
+      tokenizer,
+      texts.slice(0, n).map((text) => ({ text })),
+      labels.slice(0, n),
+      128,
+    );
+    const loader = new LabelledLoader(many, { batchSize: 64, maxLen: 128, padId: 0 });
+    const rate = (run: (i: number) => void): number => {
+      run(0); // warm-up
+      const t0 = performance.now();
+      for (let i = 0; i < loader.batchesPerEpoch; i++) run(i);
+      return n / ((performance.now() - t0) / 1000);
+    };
+    out.classifySentencesPerSec = rate((i) => cls.logits(loader.batch(0, i)));
+    out.embedSentencesPerSec = rate((i) => mlm.embed(loader.batch(0, i), "mean"));
+  } finally {
+    backend.dispose();
+  }
+  return out;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: { quick: { type: "boolean", default: false }, threads: { type: "string" } },
+  });
+  const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
+  const r = await runFinetuneBench({ threads, quick: values.quick });
+  process.stderr.write(
+    `fine-tuning step ${r.finetuneStepMs.toFixed(1)} ms vs masked-LM step ${r.mlmStepMs.toFixed(1)} ms of the same 64 sentences ` +
+      `(ratio ${r.finetuneOverMlm.toFixed(2)}, target <= 1); classify ${r.classifySentencesPerSec.toFixed(0)} sentences/s, ` +
+      `embed ${r.embedSentencesPerSec.toFixed(0)} sentences/s (${r.threads} threads)\n`,
+  );
+  process.stdout.write(JSON.stringify(r) + "\n");
+}

@@ -1,0 +1,228 @@
+/**
+ * `finetune`: a classifier trained on labelled sentences from a pre-trained run's encoder (or from a
+ * random start of the same shape), through the one training loop (classify-task.ts, trainer.ts).
+ *
+ * Before the run opens: the source run is read and checked (a masked-LM or classification run whose
+ * tokenizer is the one it was trained with), the labelled data is read and split, and the tutorial's
+ * baseline (TF-IDF + logistic regression) is scored on the same split, for the log's first line.
+ * Defaults are the tutorial's fine-tuning settings: learning rate 5e-5, 10 epochs, an evaluation
+ * every 500 steps, the training loss every 100.
+ *
+ * @example
+ *   import { resolveConfig } from "mlm-ts/config";
+ *   import { finetune, FINETUNE_DEFAULTS } from "mlm-ts";
+ *   const s = await finetune({ config: resolveConfig({ ...FINETUNE_DEFAULTS, data: "data/spam-subjects.tsv" }), from: "runs/pre" });
+ *   console.log(s.bestStep, s.evaluations.at(-1));
+ */
+import { pickKeys, resolveConfig, type TrainConfig } from "../config/index.js";
+import { readLabelledSplits, type LabelledDataOptions } from "../data/index.js";
+import {
+  baselineText,
+  isEncoderTensor,
+  MODEL_KEYS,
+  trainBaseline,
+  type ModelConfig,
+  type Pooling,
+} from "../model/index.js";
+import {
+  CHECKPOINT_FILES,
+  loadCheckpoint,
+  modelConfigFrom,
+  parseCheckpointConfig,
+  readRunInputs,
+  resolveCheckpointDir,
+  splitTaskRecord,
+  RunDirectory,
+  readJsonObject,
+} from "../run/index.js";
+import { platform } from "../platform/index.js";
+import { Tokenizer } from "../tokenizer/index.js";
+import { sha256Hex } from "../util/sha256.js";
+import {
+  BEST_METRICS,
+  classifyTask,
+  type BestMetricName,
+  type ClassifyConfig,
+  type ClassifyInputs,
+  type ClassMetrics,
+  type FinetuneSettings,
+} from "./classify-task.js";
+import { trainTask, type TaskSummary, type TrainOptions } from "./trainer.js";
+
+/** The tutorial's fine-tuning settings, over the table's defaults (flags and files go on top). */
+export const FINETUNE_DEFAULTS = {
+  learningRate: 5e-5,
+  epochs: 10,
+  evalSteps: 500,
+  logSteps: 100,
+} as const satisfies Partial<TrainConfig>;
+
+/** What to fine-tune: the settings (config.data: the labelled file), the source run and the data's columns. */
+export interface FinetuneRequest extends Partial<Omit<LabelledDataOptions, "dataSeed">> {
+  config: TrainConfig;
+  /** A masked-LM or classification run (or one of its checkpoints) to start from; null: random weights. */
+  from: string | null;
+  /** Default "cls" (the tutorial's head). */
+  pooling?: Pooling;
+  /** Default "accuracy" (the tutorial's). */
+  bestMetric?: BestMetricName;
+}
+
+export type FinetuneSummary = TaskSummary<ClassMetrics>;
+
+/** A source run's tokenizer, encoder and shape. */
+interface Source {
+  checkpointDir: string;
+  tokenizer: Tokenizer;
+  tokenizerJson: string;
+  modelConfig: ModelConfig;
+}
+
+/** Trains a classifier; see the module comment. */
+export async function finetune(request: FinetuneRequest, options: TrainOptions = {}): Promise<FinetuneSummary> {
+  const base = request.config;
+  if (base.data === null) throw new Error("finetune: config.data must name the labelled data file");
+  const source = request.from === null ? null : await readSource(request.from);
+  const settings: FinetuneSettings = {
+    id2label: [],
+    pooling: request.pooling ?? "cls",
+    from: request.from,
+    fromFingerprint: source === null ? null : sha256Hex(source.tokenizerJson),
+    valid: request.valid ?? null,
+    validFraction: request.validFraction ?? 0.2,
+    textColumn: request.textColumn ?? null,
+    textPairColumn: request.textPairColumn ?? null,
+    labelColumn: request.labelColumn ?? "label",
+    bestMetric: request.bestMetric ?? "accuracy",
+  };
+  // The source run's shape wins over the configuration's (its weights have that shape).
+  const config: TrainConfig =
+    source === null ? base : resolveConfig({ ...base, ...shapeKeys(source.modelConfig) }, "finetune");
+  if (source === null && config.tokenizer === null)
+    throw new Error(
+      "finetune --from none needs a tokenizer (--tokenizer FILE, e.g. a pre-trained run's tokenizer.json)",
+    );
+  const tokenizer = source?.tokenizer ?? Tokenizer.load(config.tokenizer!);
+  const inputs = await readInputs(config, settings, tokenizer);
+  const encoder = source === null ? null : await readEncoder(source);
+  const classifyConfig: ClassifyConfig = {
+    ...config,
+    task: "text-classification",
+    classifier: { ...settings, id2label: inputs.id2label },
+  };
+  return trainTask(classifyTask({ ...inputs.task, tokenizer, encoder }), classifyConfig, options);
+}
+
+/**
+ * Continues a fine-tuning run from its latest checkpoint, with its own config.json (`changes`: the
+ * settings that may change on a resume, as `mlm train --resume` allows).
+ */
+export async function resumeFinetune(
+  runDir: string,
+  changes: Partial<TrainConfig> = {},
+  options: TrainOptions = {},
+): Promise<FinetuneSummary> {
+  const saved = await readFinetuneConfig(runDir);
+  const config: ClassifyConfig = {
+    ...resolveConfig({ ...stripTask(saved), ...changes }, "resumed configuration"),
+    task: saved.task,
+    classifier: saved.classifier,
+  };
+  const run = new RunDirectory(runDir);
+  const tokenizer = await run.readTokenizer();
+  const inputs = await readInputs(config, config.classifier, tokenizer);
+  if (inputs.id2label.join("\n") !== config.classifier.id2label.join("\n"))
+    throw new Error(
+      `${config.data}: its labels are now ${inputs.id2label.join(", ")}, the run was trained on ${config.classifier.id2label.join(", ")}`,
+    );
+  return trainTask(classifyTask({ ...inputs.task, tokenizer: null, encoder: null }), config, {
+    ...options,
+    resume: runDir,
+  });
+}
+
+/** A fine-tuning run's config.json: the settings and the task's record (see classify-task.ts). */
+export async function readFinetuneConfig(runDir: string): Promise<ClassifyConfig> {
+  const storage = platform().storage;
+  const path = storage.path.join(runDir, "config.json");
+  const raw = await readJsonObject(storage, path);
+  const { task } = splitTaskRecord(raw, path);
+  if (task !== "text-classification") throw new Error(`${path}: not a fine-tuning run (its task is ${task})`);
+  const run = await new RunDirectory(runDir).readConfig();
+  return { ...run, task: "text-classification", classifier: raw.classifier as FinetuneSettings };
+}
+
+function stripTask(c: ClassifyConfig): TrainConfig {
+  const { task: _t, classifier: _c, ...rest } = c;
+  return rest;
+}
+
+/** The shape keys of a source model (vocabulary and dropout rates excluded: those follow from the run). */
+function shapeKeys(m: ModelConfig): Partial<TrainConfig> {
+  const keys = MODEL_KEYS.filter((k) => k !== "vocabSize" && !k.startsWith("dropout"));
+  return pickKeys(m, keys);
+}
+
+/** The source run's checkpoint, checked: a masked-LM or classification run, its tokenizer unchanged. */
+async function readSource(from: string): Promise<Source> {
+  const { checkpointDir, runDir } = await resolveCheckpointDir(from);
+  const storage = platform().storage;
+  const configPath = storage.path.join(checkpointDir, CHECKPOINT_FILES.config);
+  const ckpt = await loadCheckpoint(checkpointDir, { optimizer: false });
+  splitTaskRecord(ckpt.config, configPath); // a task this version knows: fill-mask or text-classification
+  const tokenizerPath = storage.path.join(checkpointDir, CHECKPOINT_FILES.tokenizer);
+  const tokenizer = Tokenizer.fromJSON(JSON.parse(ckpt.tokenizerJson), tokenizerPath);
+  const { modelConfig } = parseCheckpointConfig(ckpt.config, configPath, tokenizer.vocabSize);
+  if (runDir !== null) {
+    const recorded = await readRunInputs(runDir);
+    const now = sha256Hex(ckpt.tokenizerJson);
+    if (recorded !== null && recorded.tokenizer.sha256 !== now)
+      throw new Error(
+        `${tokenizerPath}: the tokenizer changed since ${runDir} was pre-trained (inputs.json recorded sha256 ` +
+          `${recorded.tokenizer.sha256.slice(0, 12)}..., it is now ${now.slice(0, 12)}...); the encoder's token ids would not match`,
+      );
+  }
+  return { checkpointDir, tokenizer, tokenizerJson: ckpt.tokenizerJson, modelConfig };
+}
+
+/** The encoder's tensors of the source checkpoint (its masked-LM or classification head left out). */
+async function readEncoder(source: Source): Promise<ClassifyInputs["encoder"]> {
+  const ckpt = await loadCheckpoint(source.checkpointDir, { optimizer: false });
+  return ckpt.tensors.filter((t) => isEncoderTensor(t.name));
+}
+
+/** The labelled splits, their classes, and the baseline's line for the log. */
+async function readInputs(
+  config: TrainConfig,
+  settings: Omit<FinetuneSettings, "id2label" | "pooling" | "from" | "fromFingerprint">,
+  tokenizer: Tokenizer,
+): Promise<{ id2label: string[]; task: Omit<ClassifyInputs, "tokenizer" | "encoder"> }> {
+  if (!(settings.bestMetric in BEST_METRICS))
+    throw new Error(`finetune: bestMetric must be one of ${Object.keys(BEST_METRICS).join(", ")}`);
+  const s = await readLabelledSplits(config.data!, {
+    valid: settings.valid,
+    validFraction: settings.validFraction,
+    dataSeed: config.dataSeed,
+    textColumn: settings.textColumn,
+    textPairColumn: settings.textPairColumn,
+    labelColumn: settings.labelColumn,
+  });
+  const baseline = trainBaseline(
+    { texts: s.train.map(baselineText), labels: s.trainLabels },
+    { texts: s.valid.map(baselineText), labels: s.validLabels },
+    s.id2label,
+  );
+  const notes = [
+    `baseline (TF-IDF + logistic regression, same split): accuracy ${(100 * baseline.accuracy).toFixed(1)}%, ` +
+      `macro-F1 ${baseline.macroF1.toFixed(4)}`,
+  ];
+  return {
+    id2label: s.id2label,
+    task: {
+      train: { examples: s.train, labels: s.trainLabels },
+      valid: { examples: s.valid, labels: s.validLabels },
+      modelConfig: modelConfigFrom(config, tokenizer.vocabSize),
+      notes,
+    },
+  };
+}
