@@ -4,7 +4,7 @@
  * sample and split with a seed, tokenize each split once (cached on disk).
  */
 import type { TrainConfig } from "../config.js";
-import { Tokenizer, trainBpe } from "../tokenizer/index.js";
+import { Tokenizer, TOKENIZER_STYLES, trainBpe } from "../tokenizer/index.js";
 import { loadOrBuildTokenized, tokenizeSteps, type TokenizedSplit } from "./cache.js";
 import { describeCorpusStats, readCorpus, type CorpusStats } from "./corpus.js";
 import { MlmDataLoader } from "./loader.js";
@@ -82,6 +82,7 @@ export async function prepareData(
       {
         vocabSize: config.vocabSize,
         minFrequency: config.minFrequency,
+        ...TOKENIZER_STYLES[config.tokenizerStyle],
         maxLength: config.maxLen,
         showProgress: config.progress,
       },

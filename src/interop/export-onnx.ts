@@ -2,16 +2,19 @@
  * `exportOnnx`: a trained run's best checkpoint as a folder for ONNX Runtime and transformers.js:
  *
  *   onnx/model.onnx         the model (opset 17): input_ids, attention_mask [batch, sequence] int64
- *                           -> logits [batch, sequence, vocab] float32 (onnx-model.ts)
+ *                           -> logits [batch, sequence, vocab] (masked LM) or [batch, labels]
+ *                           (classifier), and last_hidden_state [batch, sequence, d_model], float32
+ *                           (onnx-model.ts)
  *   config.json             transformers.js's model configuration (hf-files.ts)
  *   tokenizer.json          the run's tokenizer, Hugging Face's format
  *   tokenizer_config.json   the tokenizer's class, special tokens and longest input
  *
  * `onnx/model.onnx` is where transformers.js looks for a model's weights; ONNX Runtime takes the file's
- * path. Every file is written atomically through the platform's storage.
+ * path. Every file is written atomically through the platform's storage. A run whose tokenizer
+ * JavaScript tokenizers cannot read as mlm-ts does is refused (hf-files.ts says why), unless `force`.
  */
 import { platform } from "../platform/index.js";
-import { javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
+import { javascriptTokenizerProblem, tokenizerConfig, transformersConfig } from "./hf-files.js";
 import { mlmOnnxModel } from "./onnx-model.js";
 import { encodeModel } from "./onnx-proto.js";
 import { readExportSource } from "./source.js";
@@ -36,21 +39,41 @@ export interface ExportResult {
 
 const json = (value: unknown): string => JSON.stringify(value, null, 2) + "\n";
 
+/** Options of `exportOnnx`. */
+export interface ExportOnnxOptions {
+  /** Export even a tokenizer that JavaScript tokenizers read differently (a warning instead of a refusal). */
+  force?: boolean;
+}
+
 /**
- * Exports the best checkpoint of run `runDir` (or the checkpoint directory given) to `outDir`.
+ * Exports the best checkpoint of run `runDir` (or the checkpoint directory given) to `outDir`: a
+ * masked LM for fill-mask, a classifier for text-classification, either for feature-extraction.
  *
  * @example
  *   const { files, warnings } = await exportOnnx("runs/demo", "exported/demo", "0.1.0");
  *   // files: exported/demo/onnx/model.onnx, config.json, tokenizer.json, tokenizer_config.json
  */
-export async function exportOnnx(runDir: string, outDir: string, version: string): Promise<ExportResult> {
+export async function exportOnnx(
+  runDir: string,
+  outDir: string,
+  version: string,
+  options: ExportOnnxOptions = {},
+): Promise<ExportResult> {
   const src = await readExportSource(runDir, "best");
+  const problem = javascriptTokenizerProblem(src.tokenizerJson);
+  if (problem !== null && options.force !== true) throw new Error(`${src.checkpointDir}: ${problem}`);
   const { storage } = platform();
   const path = (name: string): string => storage.path.join(outDir, name);
-  const model = encodeModel(mlmOnnxModel(src.modelConfig, src.tensors, version));
+  const { classifier } = src;
+  const task =
+    classifier === null
+      ? ({ task: "fill-mask" } as const)
+      : ({ task: "text-classification", numLabels: classifier.id2label.length, pooling: classifier.pooling } as const);
+  const model = encodeModel(mlmOnnxModel(src.modelConfig, src.tensors, version, task));
+  const config = transformersConfig(src.modelConfig, src.config, src.tokenizer, version, classifier);
   const files: [string, string | readonly Uint8Array[]][] = [
     [ONNX_EXPORT_FILES.model, model],
-    [ONNX_EXPORT_FILES.config, json(transformersConfig(src.modelConfig, src.config, src.tokenizer, version))],
+    [ONNX_EXPORT_FILES.config, json(config)],
     [ONNX_EXPORT_FILES.tokenizer, src.tokenizerJson],
     [ONNX_EXPORT_FILES.tokenizerConfig, json(tokenizerConfig(src.tokenizer, src.modelConfig.maxLen))],
   ];
@@ -58,6 +81,6 @@ export async function exportOnnx(runDir: string, outDir: string, version: string
   return {
     checkpointDir: src.checkpointDir,
     files: files.map(([name]) => path(name)),
-    warnings: javascriptTokenizerWarnings(src.tokenizerJson),
+    warnings: problem === null ? [] : [problem.replace(/, or pass --force to export anyway/, "")],
   };
 }
