@@ -13,9 +13,10 @@
  * Padding keys get -1e9 added to their attention scores (mlm-ts's kernels score them -1e9), so the
  * outputs at real tokens equal mlm-ts's; those at padding positions mean nothing. No dropout.
  *
- * A sequence longer than the positional table (maxLen tokens) fails in a Reshape node whose name says
- * so (ONNX Runtime quotes it): `input_ids_longer_than_max_position_embeddings_<maxLen>_truncate_them`,
- * rather than in a broadcast deep in the graph. transformers.js truncates to tokenizer_config.json's
+ * A sequence longer than the positional table is cut to its first maxLen tokens (config.json's
+ * `max_position_embeddings`) at the graph's inputs, so the outputs cover at most maxLen positions:
+ * ONNX Runtime's messages cannot be relied on to name a check (its optimizer reorders and folds
+ * nodes), and a broadcast failure says nothing. transformers.js truncates to tokenizer_config.json's
  * `model_max_length` (the same maxLen) before it runs the model.
  *
  * Each architecture piece is one function below (token embedding, positions, attention, activation,
@@ -80,21 +81,17 @@ function scaledTokenEmbedding(ctx: GraphContext, ids: string): string {
   ]);
 }
 
-/** The name of the node that fails on a sequence longer than the positional table (see the top). */
-export function tooLongNodeName(maxLen: number): string {
-  return `input_ids_longer_than_max_position_embeddings_${maxLen}_truncate_them`;
+/** x + P[0 .. L-1], rows of a positional table P [maxLen, C] sliced to the input's length (L <= maxLen). */
+function addPositions(ctx: GraphContext, x: string, ids: string, table: string): string {
+  const { g } = ctx;
+  const length = g.op("Shape", [ids], { start: 1, end: 2 }, ["start", "end"]); // [1]: L
+  return g.op("Add", [x, g.op("Slice", [table, g.ints([0]), length, g.ints([0])])]);
 }
 
-/**
- * x + P[0 .. L-1], rows of a positional table P [maxLen, C] sliced to the input's length. The slice is
- * reshaped to [L, C], which fails, in a node named by `tooLongNodeName`, when L > maxLen.
- */
-function addPositions(ctx: GraphContext, x: string, ids: string, table: string): string {
-  const { g, cfg } = ctx;
-  const length = g.op("Shape", [ids], { start: 1, end: 2 }, ["start", "end"]); // [1]: L
-  const rows = g.op("Slice", [table, g.ints([0]), length, g.ints([0])]); // [min(L, maxLen), C]
-  const shape = g.op("Concat", [length, g.ints([cfg.dModel])], { axis: 0 }, ["axis"]); // [L, C]
-  return g.op("Add", [x, g.op("Reshape", [rows, shape], {}, [], tooLongNodeName(cfg.maxLen))]);
+/** The first maxLen positions of a [B, L] input: [B, min(L, maxLen)]. */
+function firstPositions(ctx: GraphContext, input: string): string {
+  const { g } = ctx;
+  return g.op("Slice", [input, g.ints([0]), g.ints([ctx.cfg.maxLen]), g.ints([1])]);
 }
 
 /**
@@ -274,16 +271,16 @@ export function modelGraph(
       return name;
     },
   };
-  const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
-  const mask = g.input("attention_mask", "int64", ["batch", "sequence"]);
+  const ids = firstPositions(ctx, g.input("input_ids", "int64", ["batch", "sequence"]));
+  const mask = firstPositions(ctx, g.input("attention_mask", "int64", ["batch", "sequence"]));
   const x0 = addPositions(ctx, scaledTokenEmbedding(ctx, ids), ids, positionTable(ctx));
   const x = encoderBlocks(ctx, x0, paddingBias(ctx, mask));
   if (task.task === "fill-mask") {
-    g.output(mlmHead(ctx, x), "logits", "float", ["batch", "sequence", cfg.vocabSize]);
+    g.output(mlmHead(ctx, x), "logits", "float", ["batch", "positions", cfg.vocabSize]);
   } else {
     g.output(classifierHead(ctx, x, mask, task.pooling), "logits", "float", ["batch", task.numLabels]);
   }
-  g.output(x, "last_hidden_state", "float", ["batch", "sequence", cfg.dModel]);
+  g.output(x, "last_hidden_state", "float", ["batch", "positions", cfg.dModel]);
   return g.graph();
 }
 
