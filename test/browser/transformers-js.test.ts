@@ -71,10 +71,12 @@ test("transformers.js in Chromium: fill-mask, text-classification and feature-ex
     await page.waitForFunction("window.ready === true || null", null, { timeout: 30_000 });
     type Run = (task: string, model: string, inputs: unknown[], options: unknown) => Promise<unknown[]>;
     const run = (task: string, model: string, inputs: unknown[], options: unknown): Promise<unknown[]> =>
-      page.evaluate(
-        ([t, m, i, o]) => (globalThis as unknown as { run: Run }).run(t as string, m as string, i as unknown[], o),
-        [task, model, inputs, options] as const,
-      );
+      page.evaluate(([t, m, i, o]) => (globalThis as unknown as { run: Run }).run(t, m, i, o), [
+        task,
+        model,
+        inputs,
+        options,
+      ] as const);
     for (const name of ["tutorial", "fast"] as const) {
       const got = (await run("fill-mask", name, FILL_TEXTS, { top_k: 5 })) as { token: number; score: number }[][];
       for (const [i, ours] of exports.expected[name].fill.entries()) {
