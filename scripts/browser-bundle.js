@@ -67,6 +67,8 @@ export function browserBundleOptions(out) {
     minify: true,
     sourcemap: true,
     logLevel: "warning",
+    // csv-parse's Node build uses Node's global Buffer; its browser build carries its own.
+    alias: { "csv-parse/sync": "csv-parse/browser/esm/sync" },
     plugins: [nodeBuiltinsUnavailable(), builtKernels(out)],
   };
 }

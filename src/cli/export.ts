@@ -27,14 +27,22 @@ const EXPORT_FLAGS = {
     help: "folder to write (a new one, or --force)",
   },
   force: { kind: "boolean", default: false, help: "replace the folder DIR and everything in it" },
+  anyTokenizer: {
+    kind: "boolean",
+    default: false,
+    help: "onnx: export even a tokenizer that JavaScript tokenizers read differently (the tutorial's ## prefix)",
+  },
 } as const satisfies FieldTable;
 
 const HELP = commandHelp(
-  `Usage: mlm export RUN_DIR --format onnx|pytorch --out DIR [--force]
+  `Usage: mlm export RUN_DIR --format onnx|pytorch --out DIR [--force] [--any-tokenizer]
 
 Exports a trained run. onnx: its best checkpoint as onnx/model.onnx (opset 17; inputs input_ids and
-attention_mask, int64 [batch, sequence]; output logits [batch, sequence, vocab]) with config.json,
-tokenizer.json and tokenizer_config.json, the layout transformers.js reads. pytorch: its newest
+attention_mask, int64 [batch, sequence], at most max_position_embeddings long; outputs logits [batch,
+sequence, vocab], or [batch, labels] for a classifier, and last_hidden_state [batch, sequence, d_model])
+with config.json, tokenizer.json and tokenizer_config.json, the layout transformers.js reads (fill-mask,
+text-classification, feature-extraction). A run whose tokenizer JavaScript reads differently (the
+tutorial's ## prefix) is refused unless --any-tokenizer. pytorch: its newest
 checkpoint as model.safetensors ([out, in] linear weights) and optimizer.safetensors (Adam's moments),
 both splits' token ids and the fixed validation masks (data/*.npy), and mlm_torch.py, which defines the
 model and trains it with torch.distributed: torchrun --nproc_per_node N DIR/mlm_torch.py train DIR
@@ -57,11 +65,12 @@ export async function exportCommand(
   const { values, positionals } = parsed;
   if (positionals.length !== 1)
     throw new UsageError(`expected one RUN_DIR argument, got ${positionals.length} (see mlm export --help)`);
-  const run = values.format === "onnx" ? exportOnnx : exportPytorch;
+  const run = (runDir: string, out: string): ReturnType<typeof exportPytorch> =>
+    values.format === "onnx"
+      ? exportOnnx(runDir, out, version(), { force: values.force, anyTokenizer: values.anyTokenizer })
+      : exportPytorch(runDir, out, version(), { force: values.force });
   // Real paths: a symbolic link cannot hide that the output is, holds or lies inside the run.
-  const result = await asUsageError(
-    run(realPath(positionals[0]), realPath(values.out), version(), { force: values.force }),
-  );
+  const result = await asUsageError(run(realPath(positionals[0]), realPath(values.out)));
   for (const w of result.warnings) warn(`mlm export: warning: ${w}\n`);
   write(`exported ${result.checkpointDir} (${values.format}):\n${result.files.map((f) => `  ${f}\n`).join("")}`);
   return 0;

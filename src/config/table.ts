@@ -59,6 +59,19 @@ const DATA = {
   /** The BPE trainer's target; the model's vocabulary is the trained tokenizer's (it may stop short). */
   vocabSize: { kind: "int", default: 25000, min: 6, help: "BPE vocabulary size" },
   minFrequency: { kind: "int", default: 2, min: 0, help: "BPE minimum pair frequency" },
+  /**
+   * How the trained tokenizer marks word pieces. "tutorial": the tutorial's `##` continuing-subword
+   * prefix, words cut at punctuation; JavaScript tokenizers (transformers.js, @huggingface/tokenizers)
+   * ignore that prefix in a BPE model and encode words differently. "end-of-word": a `</w>` suffix on
+   * each word's last piece, words cut at spaces only, and its decoder: read exactly by transformers.js,
+   * @huggingface/tokenizers and Rust's tokenizers, and decoding gives the (lowercased) text back.
+   */
+  tokenizerStyle: {
+    kind: "choice",
+    choices: ["tutorial", "end-of-word"],
+    default: "tutorial",
+    help: "BPE pieces: tutorial (## prefix) or end-of-word (</w> suffix; JavaScript tokenizers read it exactly)",
+  },
   /** Longer sentences are truncated; also the rows of the positional table. */
   maxLen: { kind: "int", default: 128, min: 3, max: 4096, help: "max tokens per sequence incl. [CLS]/[SEP]" },
   /** Also holds the corpus fingerprints (size and SHA-256, rehashed when the mtime changes). */

@@ -6,7 +6,7 @@
  * (stream-prepare.ts), its splits read from disk batch by batch.
  */
 import type { TrainConfig } from "../config/index.js";
-import { Tokenizer, trainBpe } from "../tokenizer/index.js";
+import { Tokenizer, TOKENIZER_STYLES, trainBpe } from "../tokenizer/index.js";
 import { loadOrBuildTokenized, tokenizeSteps, type TokenizedSplit } from "./cache.js";
 import { describeCorpusStats, readCorpus, type CorpusStats } from "./corpus.js";
 import { MlmDataLoader } from "./loader.js";
@@ -109,6 +109,7 @@ export async function prepareData(
       {
         vocabSize: config.vocabSize,
         minFrequency: config.minFrequency,
+        ...TOKENIZER_STYLES[config.tokenizerStyle],
         maxLength: config.maxLen,
         showProgress: config.progress,
       },

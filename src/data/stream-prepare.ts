@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { TrainConfig } from "../config/index.js";
-import { Tokenizer, trainBpe } from "../tokenizer/index.js";
+import { Tokenizer, TOKENIZER_STYLES, trainBpe } from "../tokenizer/index.js";
 import { Pacer } from "../util/cooperative.js";
 import { rememberFingerprint, type FileFingerprint } from "../util/file-fingerprint.js";
 import { LineSplitter } from "../util/lines.js";
@@ -132,6 +132,7 @@ export interface StreamPrepareOptions {
     | "tokenizer"
     | "vocabSize"
     | "minFrequency"
+    | "tokenizerStyle"
   >;
   /** The tokenizer to use (a resumed run's); else config.tokenizer, else one is trained. */
   tokenizer?: Tokenizer;
@@ -433,6 +434,7 @@ async function trainStreamedTokenizer(
       {
         vocabSize: config.vocabSize,
         minFrequency: config.minFrequency,
+        ...TOKENIZER_STYLES[config.tokenizerStyle],
         maxLength: config.maxLen,
         showProgress: config.progress,
       },

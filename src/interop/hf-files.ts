@@ -5,13 +5,19 @@
  *
  * transformers.js chooses its model class from config.json's `model_type`; "bert" with
  * `BertForMaskedLM` makes its fill-mask pipeline feed `input_ids` and `attention_mask` (the graph's
- * inputs; it feeds only the inputs a graph declares) and read `logits`. The architecture itself is the
+ * inputs; it feeds only the inputs a graph declares) and read `logits`; a classifier's
+ * `BertForSequenceClassification` with `id2label` makes its text-classification pipeline softmax
+ * `logits` [batch, labels] and name the classes; its feature-extraction pipeline reads
+ * `last_hidden_state`. `"transformers.js_config": { "dtype": "fp32" }` makes it load
+ * `onnx/model.onnx` on every device: in a browser its wasm device would otherwise ask for an 8-bit
+ * `onnx/model_quantized.onnx`, which is not written (docs/serving.md says why). The architecture itself is the
  * graph's: the `mlm_ts` block records what it is (`architecture`, in words, and every model option
  * under `model`); the BERT fields that can say the same (`hidden_act`, `tie_word_embeddings`) follow
  * the options too.
  */
 import type { TrainConfig } from "../config/index.js";
 import type { ModelConfig } from "../model/index.js";
+import type { ClassifierRecord } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 
 /** The special tokens a masked language model's tokenizer configuration names. */
@@ -36,10 +42,21 @@ export function transformersConfig(
   config: TrainConfig,
   tokenizer: Tokenizer,
   version: string,
+  classifier: ClassifierRecord | null = null,
 ): Record<string, unknown> {
+  const labels =
+    classifier === null
+      ? {}
+      : {
+          id2label: Object.fromEntries(classifier.id2label.map((label, i) => [String(i), label])),
+          label2id: Object.fromEntries(classifier.id2label.map((label, i) => [label, i])),
+          problem_type: "single_label_classification",
+        };
   return {
-    architectures: ["BertForMaskedLM"],
+    architectures: [classifier === null ? "BertForMaskedLM" : "BertForSequenceClassification"],
     model_type: "bert",
+    ...labels,
+    "transformers.js_config": { dtype: "fp32" },
     vocab_size: model.vocabSize,
     hidden_size: model.dModel,
     num_hidden_layers: model.numLayers,
@@ -91,24 +108,31 @@ export function tokenizerConfig(tokenizer: Tokenizer, maxLen: number): Record<st
   const present = Object.fromEntries(
     Object.entries(SPECIAL_TOKENS).filter(([, token]) => tokenizer.tokenToId(token) !== undefined),
   );
-  return { tokenizer_class: "PreTrainedTokenizerFast", model_max_length: maxLen, ...present };
+  // No clean-up of spaces on decoding: the tokenizer's own decoder gives the text back as it was cut.
+  return {
+    tokenizer_class: "PreTrainedTokenizerFast",
+    model_max_length: maxLen,
+    clean_up_tokenization_spaces: false,
+    ...present,
+  };
 }
 
 /**
- * Warnings about the tokenizer for JavaScript users: transformers.js's BPE model ignores
- * `continuing_subword_prefix`, so a tokenizer trained with one (the tutorial's `##`) encodes words
- * split into pieces differently there. Empty when the tokenizer has no prefix.
+ * Why JavaScript tokenizers cannot read this tokenizer.json as mlm-ts does, or null when they can:
+ * transformers.js's and @huggingface/tokenizers' BPE model ignores `continuing_subword_prefix`, so a
+ * tokenizer trained with one (the tutorial's `##`) splits words into other pieces there (single
+ * letters, mostly). The line says what to do instead.
  */
-export function javascriptTokenizerWarnings(tokenizerJson: string): string[] {
+export function javascriptTokenizerProblem(tokenizerJson: string): string | null {
   const model = (JSON.parse(tokenizerJson) as { model?: { type?: unknown; continuing_subword_prefix?: unknown } })
     .model;
   const prefix = model?.continuing_subword_prefix;
-  if (model?.type !== "BPE" || typeof prefix !== "string" || prefix === "") return [];
-  return [
+  if (model?.type !== "BPE" || typeof prefix !== "string" || prefix === "") return null;
+  return (
     `the tokenizer is a BPE with continuing_subword_prefix ${JSON.stringify(prefix)}, which JavaScript tokenizers ` +
-      `(transformers.js, @huggingface/tokenizers) ignore: words split into pieces encode differently there. ` +
-      `For serving in JavaScript, train the tokenizer without it (mlm tokenizer train CORPUS --prefix none --out ` +
-      `tokenizer.json, then mlm train --tokenizer tokenizer.json); Python and Rust tokenizers and ONNX Runtime with ` +
-      `your own tokenization are unaffected.`,
-  ];
+    `(transformers.js, @huggingface/tokenizers) ignore: they would cut words into other pieces than the model ` +
+    `was trained on. Train with --tokenizer-style end-of-word (the fast recipe's) for serving in JavaScript, ` +
+    `or pass --any-tokenizer to export anyway (Python and Rust tokenizers, and ONNX Runtime with your own tokenization, ` +
+    `read it correctly)`
+  );
 }

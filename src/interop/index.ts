@@ -11,12 +11,12 @@
 export { exportOnnx, ONNX_EXPORT_FILES, type ExportResult } from "./export-onnx.js";
 export { exportPytorch, pythonTrainerPath, PYTORCH_EXPORT_FORMAT, PYTORCH_EXPORT_VERSION } from "./export-pytorch.js";
 export { importPytorch, type ImportResult } from "./import-pytorch.js";
-export { mlmOnnxModel, mlmGraph, ONNX_OPSET, ONNX_IR_VERSION } from "./onnx-model.js";
+export { mlmOnnxModel, mlmGraph, modelGraph, ONNX_OPSET, ONNX_IR_VERSION, type OnnxTask } from "./onnx-model.js";
 export { encodeModel, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 export { GraphBuilder } from "./onnx-graph.js";
 export { ProtoMessage } from "../util/protobuf.js";
 export { npyInt32, npyArray } from "./npy.js";
-export { architectureSummary, javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
+export { architectureSummary, javascriptTokenizerProblem, tokenizerConfig, transformersConfig } from "./hf-files.js";
 export { checkExportable, EXPORTED_MODEL_OPTIONS } from "./model-options.js";
 export { checkOutputFolder, OutputFolderError, type OutputInput } from "./output-folder.js";
 export { checkFiniteTensors } from "./finite-tensors.js";

@@ -62,15 +62,17 @@ export class GraphBuilder {
   /**
    * Adds one node with a single output and returns the output's name. `intAttributes` lists the keys
    * of `attributes` that are integers (ONNX types every attribute; e.g. `axis` is an int, `epsilon` a
-   * float).
+   * float). `name` names the node and its output instead of a generated name: ONNX Runtime's errors
+   * quote a failing node's name, so a check can say what went wrong through it.
    */
   op(
     opType: string,
     inputs: readonly string[],
     attributes: Attributes = {},
     intAttributes: readonly string[] = [],
+    name?: string,
   ): string {
-    const output = `${opType.toLowerCase()}_${this.counter++}`;
+    const output = name ?? `${opType.toLowerCase()}_${this.counter++}`;
     // Sorted by name, as onnx.helper.make_node writes them, so that models encode to the same bytes.
     const entries = Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const attrs: OnnxAttribute[] = entries.map(([name, value]) =>

@@ -1,27 +1,42 @@
 /**
- * The masked language model as an ONNX graph (opset 17), for ONNX Runtime and transformers.js:
+ * The models as ONNX graphs (opset 17), for ONNX Runtime and transformers.js:
  *
  *   inputs   input_ids [batch, sequence] int64, attention_mask [batch, sequence] int64 (1 real, 0 pad)
  *   x0       = embed[input_ids] * sqrt(C) + P[0 .. sequence-1]           [B,L,C]
  *              P: the sinusoidal table, the same times sqrt(C), or the learned embed.positions
  *   x        = block_l(x, mask) for l = 0 .. numLayers-1                [B,L,C]  (post- or pre-norm)
  *   x        = LN_final(x)                                              (pre-norm only)
- *   logits   = head(x)                                                  [B,L,V]  (the output)
+ *   outputs  logits            = head(x)          [B,L,V]  masked LM (fill-mask)
+ *                             = classifier(x)    [B,N]    classifier (text-classification)
+ *            last_hidden_state = x                [B,L,C]  (feature-extraction, what `mlm embed` pools)
  *
  * Padding keys get -1e9 added to their attention scores (mlm-ts's kernels score them -1e9), so the
- * logits at real tokens equal mlm-ts's; the logits at padding positions mean nothing. No dropout.
+ * outputs at real tokens equal mlm-ts's; those at padding positions mean nothing. No dropout.
+ *
+ * A sequence longer than the positional table is cut to its first maxLen tokens (config.json's
+ * `max_position_embeddings`) at the graph's inputs, so the outputs cover at most maxLen positions:
+ * ONNX Runtime's messages cannot be relied on to name a check (its optimizer reorders and folds
+ * nodes), and a broadcast failure says nothing. transformers.js truncates to tokenizer_config.json's
+ * `model_max_length` (the same maxLen) before it runs the model.
  *
  * Each architecture piece is one function below (token embedding, positions, attention, activation,
- * feed-forward, blocks, head), named after what it computes, and `mlmGraph` chooses among them by the
- * model's options; an option value it does not know is refused (model-options.ts), never approximated.
- * Weights keep mlm-ts's names and [in, out] layout, which MatMul takes as is.
+ * feed-forward, blocks, heads, pooling), named after what it computes, and `modelGraph` chooses among
+ * them by the model's options; an option value it does not know is refused (model-options.ts), never
+ * approximated. Weights keep mlm-ts's names and [in, out] layout, which MatMul takes as is.
  *
  * @example
  *   const cfg = modelConfigOf({ vocabSize: 50, dModel: 16, numLayers: 2, numHeads: 2, dFF: 32 });
  *   const tensors = tensorViews(paramLayout(cfg).specs, new Float32Array(paramLayout(cfg).total));
  *   const chunks = encodeModel(mlmOnnxModel(cfg, tensors, "0.1.0")); // model.onnx, written back to back
  */
-import { paramLayout, positionalEncoding, type ModelConfig, type NamedTensor } from "../model/index.js";
+import {
+  classifierLayout,
+  paramLayout,
+  positionalEncoding,
+  type ModelConfig,
+  type NamedTensor,
+  type Pooling,
+} from "../model/index.js";
 import { checkExportable } from "./model-options.js";
 import { GraphBuilder } from "./onnx-graph.js";
 import type { OnnxModel } from "./onnx-proto.js";
@@ -66,11 +81,17 @@ function scaledTokenEmbedding(ctx: GraphContext, ids: string): string {
   ]);
 }
 
-/** x + P[0 .. L-1], rows of a positional table P [maxLen, C] sliced to the input's length. */
+/** x + P[0 .. L-1], rows of a positional table P [maxLen, C] sliced to the input's length (L <= maxLen). */
 function addPositions(ctx: GraphContext, x: string, ids: string, table: string): string {
   const { g } = ctx;
   const length = g.op("Shape", [ids], { start: 1, end: 2 }, ["start", "end"]); // [1]: L
   return g.op("Add", [x, g.op("Slice", [table, g.ints([0]), length, g.ints([0])])]);
+}
+
+/** The first maxLen positions of a [B, L] input: [B, min(L, maxLen)]. */
+function firstPositions(ctx: GraphContext, input: string): string {
+  const { g } = ctx;
+  return g.op("Slice", [input, g.ints([0]), g.ints([ctx.cfg.maxLen]), g.ints([1])]);
 }
 
 /**
@@ -184,12 +205,35 @@ function mlmHead(ctx: GraphContext, x: string): string {
 }
 
 /**
+ * The classifier head on the encoder's output x [B,L,C]: pooled = x[:, 0] ([CLS]) or the mean over
+ * the real tokens (attention_mask 1), then hn = LN(act(pooled @ Wd + bd)), logits = hn @ Wo + bo
+ * [B,N] (model/classifier.ts).
+ */
+function classifierHead(ctx: GraphContext, x: string, mask: string, pooling: Pooling): string {
+  const { g } = ctx;
+  let pooled: string;
+  if (pooling === "cls") {
+    pooled = g.op("Gather", [x, g.ints([0], [])], { axis: 1 }, ["axis"]); // [B,C]
+  } else {
+    const real = g.op("Unsqueeze", [g.op("Cast", [mask], { to: 1 }, ["to"]), g.ints([2])]); // [B,L,1]
+    const sum = g.op("ReduceSum", [g.op("Mul", [x, real]), g.ints([1])], { keepdims: 0 }, ["keepdims"]); // [B,C]
+    const count = g.op("ReduceSum", [real, g.ints([1])], { keepdims: 0 }, ["keepdims"]); // [B,1]
+    pooled = g.op("Div", [sum, count]);
+  }
+  const hidden = layerNorm(ctx, activation(ctx, linear(ctx, pooled, "classifier.dense")), "classifier.ln");
+  return linear(ctx, hidden, "classifier.out");
+}
+
+/** What the graph puts on top of the encoder: the masked-LM head, or a classifier's with N labels. */
+export type OnnxTask = { task: "fill-mask" } | { task: "text-classification"; numLabels: number; pooling: Pooling };
+
+/**
  * The weights by name, each checked against the model's layout (every tensor present, with its
  * shape, and none other); throws a one-line error naming the tensor.
  */
-function weightsByName(cfg: ModelConfig, tensors: readonly NamedTensor[]): Map<string, NamedTensor> {
+function weightsByName(cfg: ModelConfig, tensors: readonly NamedTensor[], task: OnnxTask): Map<string, NamedTensor> {
   const byName = new Map(tensors.map((t) => [t.name, t]));
-  const { specs } = paramLayout(cfg);
+  const { specs } = task.task === "fill-mask" ? paramLayout(cfg) : classifierLayout(cfg, task.numLabels);
   for (const s of specs) {
     const t = byName.get(s.name);
     if (t === undefined) throw new Error(`ONNX export: the checkpoint has no tensor "${s.name}"`);
@@ -203,10 +247,17 @@ function weightsByName(cfg: ModelConfig, tensors: readonly NamedTensor[]): Map<s
   return byName;
 }
 
-/** The graph of the model of shape `cfg` with `tensors` (mlm-ts names, [in, out] linear weights). */
-export function mlmGraph(cfg: ModelConfig, tensors: readonly NamedTensor[]): ReturnType<GraphBuilder["graph"]> {
+/**
+ * The graph of the model of shape `cfg` with `tensors` (mlm-ts names, [in, out] linear weights):
+ * outputs `logits` (the task's) and `last_hidden_state` (the encoder's output).
+ */
+export function modelGraph(
+  cfg: ModelConfig,
+  tensors: readonly NamedTensor[],
+  task: OnnxTask = { task: "fill-mask" },
+): ReturnType<GraphBuilder["graph"]> {
   checkExportable(cfg, "ONNX export");
-  const weights = weightsByName(cfg, tensors);
+  const weights = weightsByName(cfg, tensors, task);
   const g = new GraphBuilder("mlm-ts");
   const used = new Set<string>();
   const ctx: GraphContext = {
@@ -220,21 +271,36 @@ export function mlmGraph(cfg: ModelConfig, tensors: readonly NamedTensor[]): Ret
       return name;
     },
   };
-  const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
-  const mask = g.input("attention_mask", "int64", ["batch", "sequence"]);
+  const ids = firstPositions(ctx, g.input("input_ids", "int64", ["batch", "sequence"]));
+  const mask = firstPositions(ctx, g.input("attention_mask", "int64", ["batch", "sequence"]));
   const x0 = addPositions(ctx, scaledTokenEmbedding(ctx, ids), ids, positionTable(ctx));
   const x = encoderBlocks(ctx, x0, paddingBias(ctx, mask));
-  g.output(mlmHead(ctx, x), "logits", "float", ["batch", "sequence", cfg.vocabSize]);
+  if (task.task === "fill-mask") {
+    g.output(mlmHead(ctx, x), "logits", "float", ["batch", "positions", cfg.vocabSize]);
+  } else {
+    g.output(classifierHead(ctx, x, mask, task.pooling), "logits", "float", ["batch", task.numLabels]);
+  }
+  g.output(x, "last_hidden_state", "float", ["batch", "positions", cfg.dModel]);
   return g.graph();
 }
 
-/** The whole ONNX model (opset 17) of the MLM with these weights. */
-export function mlmOnnxModel(cfg: ModelConfig, tensors: readonly NamedTensor[], version: string): OnnxModel {
+/** The masked LM's graph (`modelGraph` with the fill-mask head). */
+export function mlmGraph(cfg: ModelConfig, tensors: readonly NamedTensor[]): ReturnType<GraphBuilder["graph"]> {
+  return modelGraph(cfg, tensors);
+}
+
+/** The whole ONNX model (opset 17) with these weights: the masked LM's, or the task's. */
+export function mlmOnnxModel(
+  cfg: ModelConfig,
+  tensors: readonly NamedTensor[],
+  version: string,
+  task: OnnxTask = { task: "fill-mask" },
+): OnnxModel {
   return {
     irVersion: ONNX_IR_VERSION,
     producerName: "mlm-ts",
     producerVersion: version,
     opset: ONNX_OPSET,
-    graph: mlmGraph(cfg, tensors),
+    graph: modelGraph(cfg, tensors, task),
   };
 }

@@ -13,6 +13,8 @@ import {
   readRunInputs,
   resolveCheckpointDir,
   RunDirectory,
+  splitTaskRecord,
+  type ClassifierRecord,
   type RunInputs,
 } from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
@@ -26,6 +28,8 @@ export interface ExportSource {
   modelConfig: ModelConfig;
   tokenizer: Tokenizer;
   tokenizerJson: string;
+  /** The classifier's labels and pooling when the checkpoint is a text classifier, else null (a masked LM). */
+  classifier: ClassifierRecord | null;
   /** Parameters, mlm-ts names and layout ([in, out] linear weights). */
   tensors: NamedTensor[];
   /** Adam's flat moments "adam.m" / "adam.v", when the checkpoint has them (last-*). */
@@ -67,6 +71,7 @@ export async function readExportSource(dir: string, prefer: "best" | "latest"): 
     storage.path.join(checkpointDir, CHECKPOINT_FILES.config),
     tokenizer.vocabSize,
   );
+  const { classifier } = splitTaskRecord(ckpt.config, storage.path.join(checkpointDir, CHECKPOINT_FILES.config));
   return {
     checkpointDir,
     runDir,
@@ -74,6 +79,7 @@ export async function readExportSource(dir: string, prefer: "best" | "latest"): 
     modelConfig,
     tokenizer,
     tokenizerJson: ckpt.tokenizerJson,
+    classifier,
     tensors: ckpt.tensors,
     optimizer: ckpt.optimizer,
     state: ckpt.state,

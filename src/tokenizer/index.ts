@@ -9,8 +9,8 @@
  */
 export { trainBpe, trainBpeFromSentences, buildConfig } from "./train.js";
 export type { TrainInput } from "./train.js";
-export { TUTORIAL_TOKENIZER, RUST_DEFAULT_TRAINER, resolveTrainOptions } from "./options.js";
-export type { BpeTrainOptions } from "./options.js";
+export { TUTORIAL_TOKENIZER, RUST_DEFAULT_TRAINER, TOKENIZER_STYLES, resolveTrainOptions } from "./options.js";
+export type { BpeTrainOptions, TokenizerStyle } from "./options.js";
 export { Tokenizer } from "./tokenizer.js";
 export type { Encoding, DecodeOptions } from "./tokenizer.js";
 export type { TokenizerConfig, AddedToken, TemplateToken } from "./tokenizer-json.js";

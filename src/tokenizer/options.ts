@@ -73,6 +73,21 @@ export const TUTORIAL_TOKENIZER: Readonly<BpeTrainOptions> = Object.freeze({
 });
 
 /**
+ * The trainer options of each `tokenizerStyle` of the training configuration, over the tutorial's.
+ * "end-of-word" marks a word's last piece with `</w>` (the BPE model's `end_of_word_suffix`, decoded by
+ * a `BPEDecoder`) instead of prefixing the others with `##`, which JavaScript BPE models do not read,
+ * and cuts words at spaces only, so that the decoder, which puts a space after each `</w>`, gives back
+ * the normalized text.
+ */
+export const TOKENIZER_STYLES: Readonly<Record<TokenizerStyle, Readonly<Partial<BpeTrainOptions>>>> = {
+  tutorial: {},
+  "end-of-word": { continuingSubwordPrefix: null, endOfWordSuffix: "</w>", preTokenizer: "whitespace-split" },
+};
+
+/** The values of the training configuration's `tokenizerStyle`. */
+export type TokenizerStyle = "tutorial" | "end-of-word";
+
+/**
  * Hugging Face's `BpeTrainer::default()` behind a plain whitespace pre-tokenizer: vocab 30000,
  * min frequency 0, no special tokens, no prefix, no normalizer, no post-processor.
  */

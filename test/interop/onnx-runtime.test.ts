@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-web";
-import { exportOnnx, javascriptTokenizerWarnings, mlmOnnxModel, ONNX_EXPORT_FILES } from "../../src/interop/index.js";
+import { exportOnnx, javascriptTokenizerProblem, mlmOnnxModel, ONNX_EXPORT_FILES } from "../../src/interop/index.js";
 import { modelConfigOf, paramLayout, tensorViews, type ModelConfig } from "../../src/model/index.js";
 import { loadModel } from "../../src/pipelines/index.js";
 import {
@@ -29,7 +29,7 @@ async function onnxParity(runDir: string, modelPath: string): Promise<{ error: n
     const session = await ort.InferenceSession.create(readFileSync(modelPath));
     try {
       assert.deepEqual(session.inputNames, ["input_ids", "attention_mask"]);
-      assert.deepEqual(session.outputNames, ["logits"]);
+      assert.deepEqual(session.outputNames, ["logits", "last_hidden_state"]);
       const output = await session.run({
         input_ids: new ort.Tensor("int64", BigInt64Array.from(batch.ids, BigInt), dims),
         attention_mask: new ort.Tensor("int64", BigInt64Array.from(batch.mask, BigInt), dims),
@@ -51,7 +51,8 @@ test("ONNX exports of every architecture option give mlm-ts's logits in onnxrunt
   for (const arch of ARCHITECTURES) {
     const { dir, runDir } = await trainTinyInteropRun(40, arch.options);
     const out = join(dir, "onnx");
-    const result = await exportOnnx(runDir, out, "test");
+    await assert.rejects(exportOnnx(runDir, out, "test"), /continuing_subword_prefix "##".*--any-tokenizer/);
+    const result = await exportOnnx(runDir, out, "test", { anyTokenizer: true });
     assert.equal(result.checkpointDir, join(runDir, "best"));
     assert.equal(result.warnings.length, 1, "the tutorial's ## tokenizer is named as a limit of JavaScript tokenizers");
     const modelPath = join(out, ONNX_EXPORT_FILES.model);
@@ -140,10 +141,13 @@ test("a model option the exports do not support is refused, naming the key", () 
   }
 });
 
-test("the JavaScript-tokenizer warning names continuing_subword_prefix only when a BPE has one", () => {
+test("the JavaScript-tokenizer refusal names continuing_subword_prefix only when a BPE has one", () => {
   const bpe = (prefix: string | null): string =>
     JSON.stringify({ model: { type: "BPE", continuing_subword_prefix: prefix, vocab: {}, merges: [] } });
-  assert.match(javascriptTokenizerWarnings(bpe("##"))[0], /continuing_subword_prefix "##".*--prefix none/);
-  assert.deepEqual(javascriptTokenizerWarnings(bpe(null)), []);
-  assert.deepEqual(javascriptTokenizerWarnings(bpe("")), []);
+  assert.match(
+    javascriptTokenizerProblem(bpe("##")) ?? "",
+    /continuing_subword_prefix "##".*--tokenizer-style end-of-word.*--any-tokenizer/,
+  );
+  assert.equal(javascriptTokenizerProblem(bpe(null)), null);
+  assert.equal(javascriptTokenizerProblem(bpe("")), null);
 });

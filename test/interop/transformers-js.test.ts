@@ -1,0 +1,138 @@
+// transformers.js 4.3 (npm, in Node: onnxruntime-node) loads mlm-ts's ONNX exports as they are, with
+// its default options, from a local folder (never the Hub): its fill-mask, text-classification and
+// feature-extraction pipelines give mlm-ts's top-5 tokens and labels, and scores and embeddings
+// within 1e-5, on a tutorial-architecture run, a fast-recipe run and a fine-tuned classifier. Inputs
+// past the model's 16 tokens are truncated to 16 (model_max_length). Raw ONNX Runtime (Node) on a
+// 300-token input gets the outputs of its first 16 tokens (the graph cuts its inputs to
+// max_position_embeddings), not a broadcast failure.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { env, pipeline } from "@huggingface/transformers";
+import { ONNX_EXPORT_FILES } from "../../src/interop/index.js";
+import { loadModel } from "../../src/pipelines/index.js";
+import { Tokenizer } from "../../src/tokenizer/index.js";
+import { FILL_TEXTS, LONG_TEXT, makeServingExports, TEXTS, type ServingExports } from "./serving-exports.js";
+
+// At the top level: the temporary folders then last until the end of the file.
+const exports: ServingExports = await makeServingExports();
+env.allowRemoteModels = false;
+env.localModelPath = exports.root + "/";
+
+const TOLERANCE = 1e-5;
+
+/** The largest |a - b| over two equally long lists. */
+function maxDiff(a: readonly number[], b: readonly number[]): number {
+  assert.equal(a.length, b.length);
+  return a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i])), 0);
+}
+
+for (const name of ["tutorial", "fast"] as const) {
+  test(`fill-mask (${name}): transformers.js gives mlm-ts's top-5 tokens, scores within 1e-5`, async () => {
+    const fill = await pipeline("fill-mask", name);
+    try {
+      for (const [i, text] of FILL_TEXTS.entries()) {
+        const ours = exports.expected[name].fill[i];
+        const theirs = (await fill(text, { top_k: 5 })) as { token: number; token_str: string; score: number }[];
+        assert.deepEqual(
+          theirs.map((p) => p.token),
+          ours.map((p) => p.token),
+          text,
+        );
+        assert.ok(
+          maxDiff(
+            theirs.map((p) => p.score),
+            ours.map((p) => p.score),
+          ) < TOLERANCE,
+          text,
+        );
+      }
+    } finally {
+      await fill.dispose();
+    }
+  });
+}
+
+test("text-classification: transformers.js gives the classifier's labels in mlm-ts's order, scores within 1e-5", async () => {
+  const classify = await pipeline("text-classification", "classifier");
+  try {
+    for (const [i, text] of TEXTS.entries()) {
+      const ours = exports.expected.classifier.labels[i];
+      const theirs = (await classify(text, { top_k: ours.length })) as { label: string; score: number }[];
+      assert.deepEqual(
+        theirs.map((p) => p.label),
+        ours.map((p) => p.label),
+      );
+      assert.ok(
+        maxDiff(
+          theirs.map((p) => p.score),
+          ours.map((p) => p.score),
+        ) < TOLERANCE,
+        text,
+      );
+    }
+  } finally {
+    await classify.dispose();
+  }
+});
+
+for (const name of ["tutorial", "fast", "classifier"] as const) {
+  test(`feature-extraction (${name}): transformers.js's mean and [CLS] embeddings equal mlm embed's within 1e-5`, async () => {
+    const extract = await pipeline("feature-extraction", name);
+    try {
+      for (const pooling of ["mean", "cls"] as const) {
+        const theirs = (await extract(TEXTS, { pooling })).tolist() as number[][];
+        const ours = exports.expected[name].embeddings[pooling];
+        for (const [i, row] of ours.entries()) assert.ok(maxDiff(theirs[i], row) < TOLERANCE, `${pooling} ${i}`);
+      }
+    } finally {
+      await extract.dispose();
+    }
+  });
+}
+
+test("raw ONNX Runtime on a 300-token input: the outputs of its first 16 tokens, as for those 16 alone", async () => {
+  const session = await ort.InferenceSession.create(join(exports.root, "fast", ONNX_EXPORT_FILES.model));
+  const config = JSON.parse(readFileSync(join(exports.root, "fast", "config.json"), "utf8"));
+  const tokenizerConfig = JSON.parse(readFileSync(join(exports.root, "fast", "tokenizer_config.json"), "utf8"));
+  assert.equal(config.max_position_embeddings, 16);
+  assert.equal(tokenizerConfig.model_max_length, 16);
+  const ids = BigInt64Array.from({ length: 300 }, (_, i) => BigInt(5 + (i % 7)));
+  const feeds = (L: number): Record<string, ort.Tensor> => ({
+    input_ids: new ort.Tensor("int64", ids.slice(0, L), [1, L]),
+    attention_mask: new ort.Tensor("int64", new BigInt64Array(L).fill(1n), [1, L]),
+  });
+  try {
+    const long = await session.run(feeds(300));
+    const short = await session.run(feeds(16));
+    assert.deepEqual(long.last_hidden_state.dims, [1, 16, config.hidden_size]);
+    assert.deepEqual(long.logits.dims, [1, 16, config.vocab_size]);
+    assert.deepEqual(long.logits.data, short.logits.data);
+  } finally {
+    await session.release();
+  }
+});
+
+test("a text past the model's length: transformers.js feeds its first 16 tokens (model_max_length), mlm-ts [CLS] 14 [SEP]", async () => {
+  const extract = await pipeline("feature-extraction", "fast");
+  try {
+    const hidden = await extract(LONG_TEXT);
+    assert.deepEqual(hidden.dims, [1, 16, exports.expected.fast.embeddings.mean[0].length]);
+    const ids = Array.from(extract.tokenizer(LONG_TEXT, { truncation: true }).input_ids.data as BigInt64Array, Number);
+    const loaded = await loadModel(exports.runs.fast);
+    try {
+      const full = Tokenizer.fromJSON(JSON.parse(loaded.tokenizer.toString()), "tokenizer.json");
+      full.setTruncation(null);
+      const all = Array.from(full.encodeIds(LONG_TEXT));
+      assert.deepEqual(ids, all.slice(0, 16));
+      const ours = Array.from(loaded.tokenizer.encodeIds(LONG_TEXT));
+      assert.deepEqual(ours, [...all.slice(0, 15), all.at(-1)]);
+    } finally {
+      loaded.dispose();
+    }
+  } finally {
+    await extract.dispose();
+  }
+});
