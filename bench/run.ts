@@ -18,6 +18,7 @@ import { runColdStartBench } from "./cold-start.js";
 import { runCorpusBench } from "./corpus.js";
 import { runFinetuneBench } from "./finetune.js";
 import { runKernelBench } from "./kernels.js";
+import { node24Binary, runNodeVersionBench } from "./node-versions.js";
 import { breakdownTable } from "./profile.js";
 import { runStudioBench } from "./studio.js";
 import { runTokenizerBench } from "./tokenizer.js";
@@ -91,6 +92,16 @@ async function main(): Promise<void> {
     );
     for (const [k, v] of Object.entries(r)) if (typeof v === "number") all[`${name}.${k}`] = v;
   }
+  log(`\n== the default step on each Node.js (alternating fresh processes, medians; parameters' bits compared) ==`);
+  for (const r of runNodeVersionBench({ rounds: quick ? 1 : 3, steps: quick ? 10 : 40 })) {
+    log(
+      `${r.name.padEnd(22)} ${r.version.padEnd(10)} ${r.msPerStepMedian.toFixed(1).padStart(8)} ms/step | ` +
+        `${r.sameBits ? "same bits" : "other bits"} than ${process.version}`,
+    );
+    all[`nodeVersions.${r.name.replace(/ /g, "_")}.msPerStep`] = r.msPerStepMedian;
+  }
+  if (node24Binary() === null) log("(no Node 24 here: .ci/run installs it into .ci/node24, or set MLM_NODE24)");
+
   log(`\n== cold start of the mlm command (median of ${quick ? 1 : 3} fresh processes, cache warm) ==`);
   const cold = runColdStartBench({ repeats: quick ? 1 : 3 });
   for (const [k, v] of Object.entries(cold)) all[`coldStart.${k}`] = v;

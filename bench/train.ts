@@ -11,6 +11,7 @@
  * `--profile` adds where a step's time goes (kernel categories per phase, see profile.ts) to the figures.
  * Prints one JSON line on stdout.
  */
+import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolveConfig, type TrainConfig } from "../src/config/index.js";
@@ -42,6 +43,8 @@ export interface TrainBenchResult {
   paddedTokensPerSec: number;
   evalMsPerBatch: number;
   peakRssMiB: number;
+  /** SHA-256 of the parameters after the steps: equal across runtimes and flags when the results are. */
+  paramsSha256: string;
   /** With `profile`: the step-time breakdown (`StepProfiler.figures`), ms per step and shares. */
   [profileKey: `profile.${string}`]: number;
 }
@@ -143,6 +146,9 @@ export async function benchTrainSteps(
       evalMsPerBatch: median(evalMs),
       // The whole process's peak: it includes training the tokenizer in prepareData (about 150-175 MiB alone).
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      paramsSha256: createHash("sha256")
+        .update(new Uint8Array(model.params.buffer, model.params.byteOffset, model.params.byteLength))
+        .digest("hex"),
       ...prof?.figures(steps, seconds * 1000),
     };
   } finally {

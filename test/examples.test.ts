@@ -18,7 +18,8 @@ import { jsdocExamples, readmeCodeBlocks } from "./doc-examples.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 /** Where the generated modules live for the compiler (nothing is written there). */
-const VIRTUAL_DIR = join(ROOT, "doc-examples");
+// At the root, where a user saves a script of the docs: "./src/..." and "mlm-ts" resolve as for them.
+const VIRTUAL_DIR = ROOT;
 
 /**
  * What a block assumes, by "file #n" (its n-th example, 1-based): declarations put before it, of the
@@ -59,6 +60,7 @@ const PREAMBLE: Record<string, string> = {
   "src/data/collate.ts #1": "declare const split: TokenizedSplit, order: Int32Array, masking: Masking, rng: Rng;",
   "src/data/loader.ts #1": "declare const split: TokenizedSplit, checkpoint: { data: LoaderPosition };",
   "src/data/split.ts #1": "declare const sentences: string[];",
+  "src/model/evaluate.ts #1": "declare const validLoader: FixedBatches;",
   "src/data/corpus.ts #2": "declare const stats: CorpusStats, lines: string[], sentences: string[];",
   "src/data/token-source.ts #1": "declare const split: TokenSource;",
   "src/data/token-source.ts #2": "declare const data: PreparedData;",
@@ -300,7 +302,7 @@ function typeCheck(modules: Map<string, string>, entries: Map<string, string>): 
   return result;
 }
 
-const virtualPath = (key: string): string => join(VIRTUAL_DIR, `${key.replace(/[^\w]+/g, "_")}.ts`);
+const virtualPath = (key: string): string => join(VIRTUAL_DIR, `doc-example-${key.replace(/[^\w]+/g, "_")}.ts`);
 
 test("every @example block of src/ and every ts/js block of the README and docs/ type-checks", () => {
   const examples = allExamples();
@@ -325,7 +327,7 @@ test("every @example block of src/ and every ts/js block of the README and docs/
     byPath.set(path, { example, header });
   }
   // One module that must fail, so that a checker that checks nothing cannot pass.
-  const canary = join(VIRTUAL_DIR, "canary.ts");
+  const canary = join(VIRTUAL_DIR, "doc-example-canary.ts");
   modules.set(
     canary,
     `import { resolveConfig } from "mlm-ts";\nresolveConfig().batchSize.toUpperCase();\nexport {};\n`,

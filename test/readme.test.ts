@@ -38,6 +38,11 @@ const NOT_RUN: Record<string, string> = {
   "tensorboard --logdir runs": "TensorBoard is a Python program, not part of mlm-ts",
   "mlm studio": "a server that runs until stopped; test/cli/studio.test.ts and test/studio cover it",
   "mlm studio runs --port 8080 --data data --open": "a server that runs until stopped (and opens a browser)",
+  "npm run build": "the scratch copy has the checkout's dist/, built once by npm test",
+  [`node -e 'import("./dist/bench/webgpu.js").then(async (b) => console.log(await b.runWebGpuBench({ steps: 1, threads: 2, software: true })))'`]:
+    "a benchmark on Chromium's software GPU (half a minute a step), not a check",
+  "node scripts/test.js dist/test/browser/webgpu-kernels.test.js dist/test/browser/webgpu-training.test.js":
+    "these suites are part of npm test",
 };
 
 /** Files that README lines read, written into the scratch copy first. */
