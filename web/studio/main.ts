@@ -16,24 +16,12 @@ import {
 } from "./api.js";
 import { Charts, type ChartOptions } from "./charts.js";
 import { addColumns, addLines, emptyCurves, type RunCurves } from "./metrics-store.js";
+import { colorOf } from "./run-colors.js";
 import { RunsTable } from "./runs-table.js";
 import { setUpTrainForm, type FormField } from "./train-form.js";
 import { renderPredictions, renderTokens } from "./try-model.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-
-const PALETTE = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-];
 
 const state = {
   runs: [] as RunListing[],
@@ -41,7 +29,6 @@ const state = {
   plotted: new Set<string>(),
   known: new Set<string>(),
   selected: null as string | null,
-  colors: new Map<string, string>(),
 };
 const curves = new Map<string, RunCurves>();
 let events: EventSource | null = null;
@@ -63,16 +50,6 @@ const probe = {
 };
 (globalThis as unknown as { __studio: typeof probe }).__studio = probe;
 
-function colorOf(id: string): string {
-  let c = state.colors.get(id);
-  if (c === undefined) {
-    const i = state.colors.size;
-    c = i < PALETTE.length ? PALETTE[i] : `hsl(${(i * 137.5) % 360} 65% 45%)`;
-    state.colors.set(id, c);
-  }
-  return c;
-}
-
 const charts = new Charts($("charts"), curves, colorOf);
 const table = new RunsTable($<HTMLTableElement>("runs"), {
   select: (id) => void selectRun(id),
@@ -91,7 +68,6 @@ function chartOptions(): ChartOptions {
   return {
     x: $<HTMLSelectElement>("x-axis").value === "time" ? "time" : "step",
     smoothing: Number($<HTMLInputElement>("smoothing").value),
-    log: $<HTMLInputElement>("log-scale").checked,
   };
 }
 
@@ -196,10 +172,9 @@ function drawTable(): void {
   );
 }
 
-/** Notes runs not seen before, in name order: each gets its colour and is plotted at once. */
+/** Notes runs not seen before: each is plotted at once. */
 function meet(ids: string[]): void {
-  for (const id of [...ids].sort()) {
-    colorOf(id);
+  for (const id of ids) {
     if (!state.known.has(id)) {
       state.known.add(id);
       state.plotted.add(id);
@@ -253,9 +228,23 @@ async function loadRuns(): Promise<void> {
 async function selectRun(id: string): Promise<void> {
   state.selected = id;
   drawTable();
-  const detail = await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`);
+  let detail: RunDetail;
+  try {
+    detail = await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`);
+  } catch (e) {
+    // A run just started from the form has no folder until its job writes one: the next listing shows it.
+    $("config-title").textContent = `configuration of ${id}: ${(e as Error).message}`;
+    return;
+  }
+  if (state.selected !== id) return; // another run was chosen meanwhile
+  // status.json holds the step a run (re)started from; the listing has the step reached since.
+  const listed = state.runs.find((r) => r.id === id);
+  const status =
+    detail.status === null
+      ? null
+      : { state: listed?.status ?? detail.status.state, step: Math.max(detail.status.step, listed?.steps ?? 0) };
   $("config-title").textContent =
-    `configuration of ${id}${detail.status === null ? "" : ` (${detail.status.state} at step ${detail.status.step})`}`;
+    `configuration of ${id}${status === null ? "" : ` (${status.state} at step ${status.step})`}`;
   $("config").textContent = JSON.stringify(detail.config, null, 2);
   $("config-box").hidden = false;
   $<HTMLSelectElement>("try-run").value = id;
@@ -290,7 +279,8 @@ $("tokenize-form").addEventListener("submit", (e) => {
 });
 
 $("try-run").addEventListener("change", () => void selectRun($<HTMLSelectElement>("try-run").value));
-for (const id of ["x-axis", "smoothing", "log-scale"]) $(id).addEventListener("input", scheduleRender);
+for (const id of ["x-axis", "smoothing"]) $(id).addEventListener("input", scheduleRender);
+$("log-scale").addEventListener("change", () => charts.setLogAll($<HTMLInputElement>("log-scale").checked));
 
 async function start(): Promise<void> {
   const info = await getJson<Info & { formSettings: FormField[] }>("/api/info");
