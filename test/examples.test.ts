@@ -1,5 +1,5 @@
 // The documentation's examples type-check: every `@example` block of src/**/*.ts and every ```ts or
-// ```js block of the README becomes a small TypeScript module, and the TypeScript compiler checks them
+// ```js block of the README and of docs/ becomes a small TypeScript module, and the TypeScript compiler checks them
 // all in one program against the sources. A doc example that no longer compiles (a renamed function,
 // a changed option, a wrong return type) fails here.
 //
@@ -110,8 +110,16 @@ function allExamples(): Example[] {
     for (const [i, block] of jsdocExamples(readFileSync(path, "utf8")).entries())
       examples.push({ key: `${file} #${i + 1}`, file, line: block.line, code: block.code, ownFile: path });
   }
-  for (const [i, block] of readmeCodeBlocks(readFileSync(join(ROOT, "README.md"), "utf8")).entries())
-    examples.push({ key: `README.md #${i + 1}`, file: "README.md", line: block.line, code: block.code, ownFile: null });
+  const docs = [
+    "README.md",
+    ...readdirSync(join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
+  for (const file of docs)
+    for (const [i, block] of readmeCodeBlocks(readFileSync(join(ROOT, file), "utf8")).entries())
+      examples.push({ key: `${file} #${i + 1}`, file, line: block.line, code: block.code, ownFile: null });
   return examples;
 }
 
@@ -280,7 +288,7 @@ function typeCheck(modules: Map<string, string>, entries: Map<string, string>): 
 
 const virtualPath = (key: string): string => join(VIRTUAL_DIR, `${key.replace(/[^\w]+/g, "_")}.ts`);
 
-test("every @example block of src/ and every ts/js block of the README type-checks", () => {
+test("every @example block of src/ and every ts/js block of the README and docs/ type-checks", () => {
   const examples = allExamples();
   const keys = new Set(examples.map((e) => e.key));
   for (const key of [...Object.keys(PREAMBLE), ...Object.keys(UNCHECKED)])

@@ -62,7 +62,7 @@ export async function evalCommand(
     if (corpusFlags.length > 0)
       throw new UsageError(`--split valid uses the run's own settings; drop --${corpusFlags.join(", --")}`);
   }
-  const progress = process.stderr.isTTY === true && !v.json;
+  const progress = !v.json; // a bar on a terminal, a line every 10 s in a log
 
   const interrupts = listenForInterrupts("stopping the evaluation");
   let loaded;

@@ -105,7 +105,9 @@ export async function prepareData(
     );
   }
   log(
-    `split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}, seed ${config.dataSeed})`,
+    `split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}` +
+      `${config.data === null && config.sample < 1 ? ": the tutorial's share of the bundled corpus, --sample 1 for all of it" : ""}` +
+      `, seed ${config.dataSeed})`,
   );
 
   const fingerprint = sha256Hex(tok.toString());

@@ -23,11 +23,13 @@ import {
   requireToken,
   runLoaders,
 } from "../data/index.js";
-import { paramLayout } from "../model/index.js";
+import { paramLayout, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
-import { RunDirectory, runConfigRecord, writeSafetensors } from "../run/index.js";
+import { RunDirectory, runConfigRecord, writeDirectoryAtomic, writeSafetensors } from "../run/index.js";
 import { fingerprintFile } from "../util/file-fingerprint.js";
-import type { ExportResult } from "./export-onnx.js";
+import type { ExportOptions, ExportResult } from "./export-onnx.js";
+import { checkFiniteTensors } from "./finite-tensors.js";
+import { checkOutputFolder, exportInputs } from "./output-folder.js";
 import { checkExportable } from "./model-options.js";
 import { npyInt32 } from "./npy.js";
 import { readExportSource, type ExportSource } from "./source.js";
@@ -45,7 +47,7 @@ export function pythonTrainerPath(): string {
 /**
  * The optimizer and masking settings the Python trainer follows (the run's), and its planned steps.
  * The training masks' rate is trainMaskProb (null: maskProb's), as mlm-ts's training batches; the
- * dropout rates per place are the model's (config.json's "model").
+ * dropout rates per place are the run's, in config.json's "model" (trainingModel).
  */
 function trainSettings(config: TrainConfig, totalSteps: number): Record<string, unknown> {
   const keys = [
@@ -65,6 +67,15 @@ function trainSettings(config: TrainConfig, totalSteps: number): Record<string, 
     "seed",
   ] as const;
   return { ...Object.fromEntries(keys.map((k) => [k, config[k]])), totalSteps };
+}
+
+/**
+ * The model's shape with the run's dropout rates, which the Python trainer applies place by place
+ * (the checkpoint's "model" is the inference shape: dropout 0).
+ */
+function trainingModel(src: ExportSource): ModelConfig {
+  const { dropout, dropoutEmbedding, dropoutAttention, dropoutHidden, dropoutResidual } = src.config;
+  return { ...src.modelConfig, dropout, dropoutEmbedding, dropoutAttention, dropoutHidden, dropoutResidual };
 }
 
 /** The validation split with its fixed masks applied, sentence after sentence in the loader's order. */
@@ -115,15 +126,26 @@ async function exportData(src: ExportSource): Promise<{
 }
 
 /**
- * Exports run `runDir` (its newest last-* checkpoint, with Adam's moments; else best/) to `outDir`.
+ * Exports run `runDir` (its newest last-* checkpoint, with Adam's moments; else best/) to `outDir`,
+ * written as one unit (an existing folder is replaced only with `force`; output-folder.ts says
+ * which folders are refused). Weights or moments holding NaN or an infinity are refused.
  *
  * @example
  *   await exportPytorch("runs/demo", "exported/torch", "0.1.0");
  *   // then: torchrun --nproc_per_node 2 exported/torch/mlm_torch.py train exported/torch --out trained --steps 100
  */
-export async function exportPytorch(runDir: string, outDir: string, version: string): Promise<ExportResult> {
+export async function exportPytorch(
+  runDir: string,
+  outDir: string,
+  version: string,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
   const src = await readExportSource(runDir, "latest");
   checkExportable(src.modelConfig, "PyTorch export");
+  const corpus = { path: src.config.data ?? bundledCorpusPath(), what: "the run's corpus" };
+  await checkOutputFolder(outDir, [...exportInputs(runDir, src), corpus], { force: options.force ?? false });
+  checkFiniteTensors(src.tensors, `${src.checkpointDir}/model.safetensors`, "weights");
+  checkFiniteTensors(src.optimizer ?? [], `${src.checkpointDir}/optimizer.safetensors`, "moments");
   const { storage } = platform();
   const { specs } = paramLayout(src.modelConfig);
   const step = src.state.step;
@@ -138,7 +160,7 @@ export async function exportPytorch(runDir: string, outDir: string, version: str
   const config = {
     format: PYTORCH_EXPORT_FORMAT,
     formatVersion: PYTORCH_EXPORT_VERSION,
-    model: src.modelConfig,
+    model: trainingModel(src),
     train: trainSettings(src.config, data.totalSteps),
     tokens: {
       pad: requireToken(tokenizer, "[PAD]"),
@@ -179,6 +201,12 @@ export async function exportPytorch(runDir: string, outDir: string, version: str
     m === undefined
       ? [`${src.checkpointDir} has no Adam moments (optimizer.safetensors): PyTorch starts Adam afresh at step ${step}`]
       : [];
-  for (const [name, body] of files) await storage.writeAtomic(storage.path.join(outDir, name), body);
+  if (src.config.gradAccumSteps > 1)
+    warnings.push(
+      `the run accumulates ${src.config.gradAccumSteps} batches per step (gradAccumSteps); mlm_torch.py takes one batch per step: give it --batch-size ${src.config.batchSize * src.config.gradAccumSteps} for the same batch`,
+    );
+  await writeDirectoryAtomic(outDir, async (out) => {
+    for (const [name, body] of files) await out.writeFile(name, body);
+  });
   return { checkpointDir: src.checkpointDir, files: files.map(([n]) => storage.path.join(outDir, n)), warnings };
 }

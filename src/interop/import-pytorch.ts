@@ -21,7 +21,9 @@ import { Tokenizer } from "../tokenizer/index.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { parseTrainState, type TrainState } from "../train/train-state.js";
 import { PYTORCH_EXPORT_FORMAT, PYTORCH_EXPORT_VERSION } from "./export-pytorch.js";
+import { checkFiniteTensors, type TensorValues } from "./finite-tensors.js";
 import { checkExportable } from "./model-options.js";
+import { checkOutputFolder } from "./output-folder.js";
 import { fromTorchLayout, toFlat } from "./torch-layout.js";
 
 /** What an import wrote. */
@@ -58,6 +60,11 @@ function corpusFingerprint(inputs: unknown, source: string): FileFingerprint | n
   return corpus as unknown as FileFingerprint;
 }
 
+/** The tensors of a safetensors file with their names. */
+function namedValues(tensors: Map<string, { shape: number[]; data: Float32Array }>): TensorValues[] {
+  return [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+}
+
 async function readJson(path: string): Promise<Json> {
   const text = await platform().storage.readText(path);
   let value: unknown;
@@ -71,8 +78,9 @@ async function readJson(path: string): Promise<Json> {
 }
 
 /**
- * Imports folder `dir` into a new run directory `outDir` (refused when it already holds a run, unless
- * `force`).
+ * Imports folder `dir` into a new run directory `outDir` (refused when it exists, unless `force`, and
+ * when it is, holds or lies inside `dir` or a run's checkpoint folder: output-folder.ts). Weights or
+ * moments holding NaN or an infinity are refused, naming the tensor and the index.
  *
  * @example
  *   const { runDir, step } = await importPytorch("trained", "runs/from-torch");
@@ -84,6 +92,10 @@ export async function importPytorch(
   options: { force?: boolean } = {},
 ): Promise<ImportResult> {
   const { storage } = platform();
+  await checkOutputFolder(outDir, [{ path: dir, what: "the folder imported" }], {
+    force: options.force ?? false,
+    run: true,
+  });
   const file = (name: string): string => storage.path.join(dir, name);
   const configPath = file("config.json");
   if ((await storage.stat(configPath)) === null)
@@ -117,6 +129,7 @@ export async function importPytorch(
   const { specs, total } = paramLayout(modelConfig);
   const modelPath = file("model.safetensors");
   const weights = readSafetensors(await storage.readBytes(modelPath), modelPath);
+  checkFiniteTensors(namedValues(weights), modelPath, "weights");
   const tensors = fromTorchLayout(specs, weights, modelPath);
   if (weights.size !== specs.length)
     throw new Error(`${modelPath}: ${weights.size} tensors, the model of config.json has ${specs.length}`);
@@ -126,6 +139,7 @@ export async function importPytorch(
   if ((await storage.stat(optimizerPath)) !== null) {
     const bytes = await storage.readBytes(optimizerPath);
     const moments = readSafetensors(bytes, optimizerPath);
+    checkFiniteTensors(namedValues(moments), optimizerPath, "moments");
     const savedStep = Number(readSafetensorsMetadata(bytes, optimizerPath).step);
     if (savedStep !== step)
       throw new Error(`${optimizerPath}: metadata step ${savedStep} differs from config.json's step ${step}`);

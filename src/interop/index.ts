@@ -18,4 +18,6 @@ export { ProtoMessage } from "./protobuf.js";
 export { npyInt32, npyArray } from "./npy.js";
 export { architectureSummary, javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
 export { checkExportable, EXPORTED_MODEL_OPTIONS } from "./model-options.js";
+export { checkOutputFolder, OutputFolderError, type OutputInput } from "./output-folder.js";
+export { checkFiniteTensors } from "./finite-tensors.js";
 export { torchName, toTorchLayout, fromTorchLayout } from "./torch-layout.js";

@@ -19,7 +19,7 @@ import { platform } from "../platform/index.js";
 import { createBackend } from "../engine/create.js";
 import {
   CHECKPOINT_FILES,
-  loadCheckpoint,
+  loadLocatedCheckpoint,
   parseCheckpointConfig,
   resolveCheckpointDir,
   splitTaskRecord,
@@ -98,8 +98,16 @@ export async function loadModel(
 ): Promise<LoadedClassifier>;
 export async function loadModel(dir: string, options: LoadModelOptions & { task: "auto" }): Promise<AnyLoadedModel>;
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<AnyLoadedModel> {
-  const { checkpointDir, runDir } = await resolveCheckpointDir(dir);
-  const ckpt = await loadCheckpoint(checkpointDir, { optimizer: false });
+  // Located again when a trainer pruned it while it was read (a run in training: loadLocatedCheckpoint).
+  let runDir: string | null = null;
+  const { dir: checkpointDir, checkpoint: ckpt } = await loadLocatedCheckpoint(
+    async () => {
+      const found = await resolveCheckpointDir(dir);
+      runDir = found.runDir;
+      return found.checkpointDir;
+    },
+    { optimizer: false },
+  );
   const { path } = platform().storage;
   const configPath = path.join(checkpointDir, CHECKPOINT_FILES.config);
   const tokenizerPath = path.join(checkpointDir, CHECKPOINT_FILES.tokenizer);

@@ -22,7 +22,13 @@ export {
 } from "./layout.js";
 export { acquireRunLock, RunLock, type LockOwner } from "./lock.js";
 export { writeRunInputs, readRunInputs, checkRunInputs, type RunInputs } from "./inputs.js";
-export { RunDirectory, listLastCheckpoints, resolveCheckpointDir, type RunCheckpoint } from "./run-dir.js";
+export {
+  RunDirectory,
+  listLastCheckpoints,
+  loadLocatedCheckpoint,
+  resolveCheckpointDir,
+  type RunCheckpoint,
+} from "./run-dir.js";
 export {
   formatVersionOf,
   parseRunConfig,

@@ -63,6 +63,11 @@ export function lastCheckpointName(step: number): string {
   return `${LAST_PREFIX}${String(step).padStart(8, "0")}`;
 }
 
+/** The step of a latest-checkpoint directory name (`last-00001200` is 1200). */
+export function lastCheckpointStep(name: string): number {
+  return Number(name.slice(LAST_PREFIX.length));
+}
+
 /** Whether `name` is a latest-checkpoint directory name (`last-` and digits). */
 export function isLastCheckpointName(name: string): boolean {
   return name.startsWith(LAST_PREFIX) && /^\d+$/.test(name.slice(LAST_PREFIX.length));

@@ -5,6 +5,7 @@
  */
 import { pickKeys, resolveConfig, type TrainConfig } from "../config.js";
 import { MODEL_KEYS, modelConfigOf, type ModelConfig } from "../model/index.js";
+import { platform } from "../platform/index.js";
 import { RUN_FORMAT_VERSION } from "./layout.js";
 import { splitTaskRecord } from "./task-record.js";
 
@@ -23,9 +24,21 @@ export function formatVersionOf(raw: Record<string, unknown>, source: string): n
   return version;
 }
 
-/** The contents of a run's config.json: the format version, then every setting (`outDir` the run's directory). */
+/**
+ * The contents of a run's config.json: the format version, then every setting (`outDir` the run's
+ * directory; the corpus and tokenizer files as absolute paths, so that the run resumes, exports and
+ * evaluates from any working folder).
+ */
 export function runConfigRecord(config: TrainConfig, runDir: string): Record<string, unknown> {
-  return { formatVersion: RUN_FORMAT_VERSION, ...config, outDir: runDir };
+  const { path } = platform().storage;
+  const absolute = (file: string | null): string | null => (file === null ? null : path.resolve(file));
+  return {
+    formatVersion: RUN_FORMAT_VERSION,
+    ...config,
+    data: absolute(config.data),
+    tokenizer: absolute(config.tokenizer),
+    outDir: runDir,
+  };
 }
 
 /** A checkpoint's config.json: the run's config.json plus the model's shape under "model". */

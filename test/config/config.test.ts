@@ -133,3 +133,12 @@ test("--help reads nothing: a bad configuration file does not hide the help", ()
   assert.equal(parsed.help, true);
   assert.deepEqual(parsed.config, { ...DEFAULT_CONFIG });
 });
+
+test("a corpus of the user's own is used whole unless a sample is given; the bundled corpus keeps the tutorial's 5%", () => {
+  assert.equal(resolveConfig().sample, 0.05);
+  assert.equal(resolveConfig({ data: "my-corpus.txt" }).sample, 1);
+  assert.equal(resolveConfig({ data: "my-corpus.txt", sample: 0.05 }).sample, 0.05);
+  assert.equal(resolveConfig({ data: "my-corpus.txt", recipe: "fast" }).sample, 1);
+  // A run's config.json holds the resolved value, so a resume reads the same sample back.
+  assert.equal(resolveConfig({ ...resolveConfig({ data: "my-corpus.txt" }) }).sample, 1);
+});

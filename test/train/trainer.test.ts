@@ -196,3 +196,13 @@ test("the library is silent by default; with progress, the bar counts the epochs
   assert.match(trainLines[0], /^train: 20\/20 \(100\.0%\) .* \| epoch 2\/2 loss /);
   assert.match(err, /step 20: validation loss/);
 });
+
+test("train() with a configuration that was not resolved says to call resolveConfig, and writes nothing", async () => {
+  const dir = tempDir("mlm-unresolved-");
+  const outDir = join(dir, "run");
+  await assert.rejects(
+    train({ maxSteps: 5, outDir } as unknown as Parameters<typeof train>[0]),
+    /^Error: train: the configuration lacks \w+, \w+, \w+, \.\.\. \(\d+ keys\); pass resolveConfig\(\{ \.\.\. \}\)/,
+  );
+  assert.equal(existsSync(outDir), false);
+});
