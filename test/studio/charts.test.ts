@@ -178,3 +178,27 @@ test("hovering a chart shows metrics.jsonl's values in every chart's legend; the
   assert.deepEqual([...readFileSync(await png.path()).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
   assert.deepEqual(pageErrors, []);
 });
+
+test("the plotted runs' configuration differences list only the keys that differ; dark mode follows the system", async () => {
+  await plotOnly(["full", "once"]);
+  await page.click("#diff-box summary");
+  await page.waitForSelector("#config-diff tr[data-key]");
+  const keys = await page.$$eval("#config-diff tr[data-key]", (rows) => rows.map((r) => r.getAttribute("data-key")));
+  const [full, once] = ["full", "once"].map(
+    (id) => JSON.parse(readFileSync(join(runs, id, "config.json"), "utf8")) as Record<string, unknown>,
+  );
+  const differing = Object.keys(full)
+    .filter((k) => typeof full[k] !== "object" || full[k] === null)
+    .filter((k) => JSON.stringify(full[k]) !== JSON.stringify(once[k]));
+  assert.ok(keys.includes("maxSteps") && keys.includes("logSteps"), keys.join(","));
+  for (const k of differing) assert.ok(keys.includes(k), `${k} differs but is not listed`);
+  assert.ok(!keys.includes("dModel"), "an equal key is listed");
+  await page.emulateMedia({ colorScheme: "dark" });
+  const background = await page.evaluate<string>("getComputedStyle(document.body).backgroundColor");
+  assert.equal(background, "rgb(18, 18, 18)");
+  await page.check("#log-scale"); // charts rebuilt in the dark colours
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(SHOTS, "studio-dark-diff.png"), fullPage: true });
+  await page.emulateMedia({ colorScheme: "light" });
+  assert.deepEqual(pageErrors, []);
+});

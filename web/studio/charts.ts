@@ -231,6 +231,10 @@ export class Charts {
 
   private create(i: number, key: string, log: boolean, series: Series[], data: uPlot.AlignedData): Built {
     const entry: Built = { chart: null as unknown as uPlot, key, series };
+    // Axis text and grid in the page's colours (dark mode follows the system: style.css).
+    const css = getComputedStyle(document.documentElement);
+    const axis = css.getPropertyValue("--chart-axis").trim() || "#222";
+    const grid = { stroke: css.getPropertyValue("--chart-grid").trim() || "rgba(0,0,0,0.07)", width: 1 };
     const opts: uPlot.Options = {
       width: this.width(i),
       height: HEIGHT,
@@ -240,8 +244,8 @@ export class Charts {
       // uPlot rounds small ticks to 0 (a learning rate of 3e-4); 3 significant digits keep them apart.
       // A fixed y-axis width keeps the plots of every chart aligned under one another.
       axes: [
-        { label: this.options.x === "step" ? "step" : "seconds", values: tickLabels },
-        { size: 60, values: tickLabels },
+        { label: this.options.x === "step" ? "step" : "seconds", values: tickLabels, stroke: axis, grid },
+        { size: 60, values: tickLabels, stroke: axis, grid },
       ],
       series: [
         {},
