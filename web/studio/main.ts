@@ -209,7 +209,9 @@ function listen(ids: string[], source: EventSource): void {
 /** Each run's config.json, fetched once per run for the differences of the plotted runs. */
 const configs = new Map<string, Record<string, unknown>>();
 
+/** Draws the differences while their box is open (each run's configuration is fetched once, then). */
 async function drawConfigDiff(): Promise<void> {
+  if (!$<HTMLDetailsElement>("diff-box").open) return;
   const ids = [...state.plotted].filter((id) => state.runs.some((r) => r.id === id)).sort();
   for (const id of ids)
     if (!configs.has(id))
@@ -416,6 +418,7 @@ $("tokenize-form").addEventListener("submit", (e) => {
   );
 });
 
+$("diff-box").addEventListener("toggle", () => void drawConfigDiff());
 $("try-run").addEventListener("change", () => void selectRun($<HTMLSelectElement>("try-run").value));
 for (const id of ["x-axis", "smoothing"]) $(id).addEventListener("input", scheduleRender);
 $("log-scale").addEventListener("change", () => charts.setLogAll($<HTMLInputElement>("log-scale").checked));
