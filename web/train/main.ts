@@ -67,6 +67,7 @@ const curve = {
       width: Math.min(940, document.body.clientWidth - 20),
       height: 280,
       scales: { x: { time: false } },
+      axes: [{ label: "step" }, { label: "loss", size: 56 }],
       series: [
         { label: "step" },
         { label: "training loss", stroke: "#1f77b4", spanGaps: true },
@@ -92,6 +93,11 @@ const curve = {
     this.plot.setData([this.steps, this.train, this.valid]);
   },
 };
+
+// The chart follows the page's width (a phone's 375 px included).
+addEventListener("resize", () =>
+  curve.plot.setSize({ width: Math.max(200, Math.min(940, document.body.clientWidth - 20)), height: 280 }),
+);
 
 function log(line: string): void {
   const pre = $("log");
