@@ -1,6 +1,6 @@
 /**
- * The studio page under load: 20 runs of 10,000 logged training steps each (plus an evaluation every
- * 500 steps), written as metrics.jsonl files into a temporary runs folder, all plotted at once in
+ * The studio page under load: 20 runs (5 of them fine-tuning runs) of 10,000 logged training steps
+ * each (plus an evaluation every 500 steps), written as metrics.jsonl files into a temporary runs folder, all plotted at once in
  * headless Chromium, five page loads each on a freshly started server (medians reported). Measures the
  * first render (navigation start to every run's curves drawn; target
  * under 2 s), on the way there when the run ids and the last run's curves arrived, when the runs table
@@ -19,9 +19,19 @@ import { launchChromium } from "../test/browser/chromium.js";
 const RUNS = 20;
 const POINTS = 10_000;
 
-/** A run folder with config.json, status.json and a metrics.jsonl of POINTS training lines; a loss that falls with noise. */
-function writeRun(dir: string, seed: number): void {
+/**
+ * A run folder with config.json, status.json and a metrics.jsonl of POINTS training lines; a loss that
+ * falls with noise. A fine-tuning run (`classifier`) records its task and two labels, and its
+ * evaluations hold accuracy, macro-F1 and the confusion matrix instead of perplexity.
+ */
+function writeRun(dir: string, seed: number, classifier: boolean): void {
   mkdirSync(dir);
+  const task = classifier
+    ? {
+        task: "text-classification",
+        classifier: { id2label: ["ham", "spam"], pooling: "cls", from: null, fromFingerprint: null },
+      }
+    : {};
   writeFileSync(
     join(dir, "config.json"),
     JSON.stringify({
@@ -31,6 +41,7 @@ function writeRun(dir: string, seed: number): void {
       dModel: 128,
       batchSize: 64,
       learningRate: 3e-4,
+      ...task,
     }),
   );
   writeFileSync(
@@ -52,7 +63,23 @@ function writeRun(dir: string, seed: number): void {
         time: 1_764_000_000 + step,
       }),
     );
-    if (step % 500 === 0)
+    if (step % 500 === 0 && classifier)
+      lines.push(
+        JSON.stringify({
+          step,
+          split: "valid",
+          loss: loss / 8,
+          accuracy: 0.9,
+          macroF1: 0.88,
+          examples: 100,
+          "confusion/ham/ham": 60,
+          "confusion/ham/spam": 4,
+          "confusion/spam/ham": 6,
+          "confusion/spam/spam": 30,
+          time: 1_764_000_000 + step,
+        }),
+      );
+    else if (step % 500 === 0)
       lines.push(
         JSON.stringify({
           step,
@@ -129,7 +156,8 @@ async function loadOnce(browser: Browser, runsDir: string, dataDir: string): Pro
 export async function runStudioBench(): Promise<Record<string, number>> {
   const root = mkdtempSync(join(tmpdir(), "mlm-studio-bench-"));
   mkdirSync(join(root, "runs"));
-  for (let i = 0; i < RUNS; i++) writeRun(join(root, "runs", `run-${String(i).padStart(2, "0")}`), i);
+  // Every fourth run is a fine-tuning run.
+  for (let i = 0; i < RUNS; i++) writeRun(join(root, "runs", `run-${String(i).padStart(2, "0")}`), i, i % 4 === 3);
   const browser = await launchChromium();
   try {
     const loads: Record<string, number>[] = [];

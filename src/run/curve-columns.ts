@@ -21,7 +21,7 @@
 /** The figures of each split, as the charts show them. */
 export const CURVE_FIGURES = {
   train: ["loss", "lr", "gradNorm", "tokensPerSec"],
-  valid: ["loss", "perplexity", "accuracy", "top5"],
+  valid: ["loss", "perplexity", "accuracy", "top5", "macroF1"],
 } as const;
 
 export type CurveSplit = keyof typeof CURVE_FIGURES;

@@ -12,12 +12,16 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-/** An error whose status and one-line message the client sees; `field` names a form field it is about. */
+/**
+ * An error whose status and one-line message the client sees; `field` names a form field it is about,
+ * `errors` every field's error when a form had several.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly field?: string,
+    readonly errors?: { field: string; error: string }[],
   ) {
     super(message);
   }

@@ -1,22 +1,28 @@
 /**
- * Fill-mask and tokenization for the studio, through the same pipelines as `mlm fill` (same backend
- * default, so the page shows the same predictions as the command). Loaded models are kept, a few at a
+ * Fill-mask, classification, sentence neighbours and tokenization for the studio, through the same
+ * pipelines as `mlm fill`, `mlm classify` and `mlm embed` (same backend default, so the page shows the
+ * same predictions as the commands). Loaded models are kept, a few at a
  * time, and reloaded when their checkpoint is rewritten (best/ changes whenever a running job improves).
  *
  * @example
  *   const models = new ModelCache();
  *   await models.fill("/srv/runs/demo/best", "I like [MASK].", 5);   // [[{score, token, token_str, sequence}, ...]]
+ *   await models.classify("/srv/runs/spam/best", "Win money now");     // [{label: "spam", score: 0.9}, ...]
+ *   await models.neighbours("/srv/runs/demo/best", ["I like tea.", "I love tea."]); // {similarities: [[1, 0.93], ...]}
  *   await models.tokenize("/srv/runs/demo", "I like zebras.");        // {tokens, ids, offsets, unk}
  *   models.dispose();
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  classify,
+  embed,
   FILL_MASK_OPTIONS,
   fillMasks,
   loadModel,
+  type AnyLoadedModel,
+  type ClassificationOutput,
   type FillMaskPrediction,
-  type LoadedModel,
 } from "../pipelines/index.js";
 import { CHECKPOINT_FILES, RUN_FILES } from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
@@ -25,6 +31,9 @@ import { HttpError } from "./http.js";
 
 /** Models kept loaded at once (each holds its weights and kernels' buffers). */
 const MAX_MODELS = 4;
+
+/** Sentences the neighbours box compares at most (each pair's cosine is sent back). */
+export const MAX_NEIGHBOUR_SENTENCES = 32;
 
 export interface Tokenized {
   tokens: string[];
@@ -42,17 +51,17 @@ function asBadRequest(err: unknown): HttpError {
 
 export class ModelCache {
   /** Checkpoint real path -> the model and the modification time of the weights it was loaded from. */
-  private readonly models = new Map<string, { loaded: Promise<LoadedModel>; mtime: number }>();
+  private readonly models = new Map<string, { loaded: Promise<AnyLoadedModel>; mtime: number }>();
 
   /** The model of checkpoint folder `dir`, loaded on first use or when its weights changed. */
-  private async model(dir: string): Promise<LoadedModel> {
+  private async model(dir: string): Promise<AnyLoadedModel> {
     // Missing while a trainer swaps the checkpoint in: loadModel reads the whole previous or new one.
     const mtime = (await stat(join(dir, CHECKPOINT_FILES.model)).catch(() => null))?.mtimeMs ?? -1;
     const cached = this.models.get(dir);
     if (cached !== undefined && cached.mtime === mtime) return cached.loaded;
     if (cached !== undefined) this.drop(dir);
     // Same kernels as `mlm fill` (its default backend is the plain TypeScript one).
-    const loaded = loadModel(dir, { backend: "ts", maxBatch: 1 });
+    const loaded = loadModel(dir, { backend: "ts", maxBatch: 1, task: "auto" });
     this.models.set(dir, { loaded, mtime });
     loaded.catch(() => this.models.delete(dir));
     while (this.models.size > MAX_MODELS) this.drop(this.models.keys().next().value as string);
@@ -69,7 +78,55 @@ export class ModelCache {
   async fill(checkpointDir: string, text: string, topK: unknown): Promise<FillMaskPrediction[][]> {
     try {
       const k = checkValue(FILL_MASK_OPTIONS.topK, topK ?? FILL_MASK_OPTIONS.topK.default, "topK") as number;
-      return fillMasks(await this.model(checkpointDir), text, { topK: k });
+      const model = await this.model(checkpointDir);
+      if (model.task !== "fill-mask")
+        throw new HttpError(400, "this run is a text classifier, not a masked language model: use the classifier box");
+      return fillMasks(model, text, { topK: k });
+    } catch (err) {
+      throw asBadRequest(err);
+    }
+  }
+
+  /** Every label of the classifier with its score for `text`, best first, as `mlm classify --top-k N` prints them. */
+  async classify(checkpointDir: string, text: string): Promise<ClassificationOutput[]> {
+    try {
+      const model = await this.model(checkpointDir);
+      if (model.task !== "text-classification")
+        throw new HttpError(400, "this run is a masked language model, not a classifier: fine-tune it first");
+      return classify(model, text, { topK: model.classifier.id2label.length });
+    } catch (err) {
+      throw asBadRequest(err);
+    }
+  }
+
+  /**
+   * The cosine similarity of every pair of `sentences` under the checkpoint's encoder (mean-pooled
+   * sentence vectors, as `mlm embed`'s default): [i][j] for sentence i and j.
+   */
+  async neighbours(checkpointDir: string, sentences: unknown): Promise<{ similarities: number[][] }> {
+    try {
+      if (
+        !Array.isArray(sentences) ||
+        sentences.length < 2 ||
+        sentences.length > MAX_NEIGHBOUR_SENTENCES ||
+        !sentences.every((s) => typeof s === "string" && s.trim() !== "")
+      )
+        throw new HttpError(
+          400,
+          `sentences: 2 to ${MAX_NEIGHBOUR_SENTENCES} non-empty strings, one per line`,
+          "sentences",
+        );
+      const model = await this.model(checkpointDir);
+      const { data, dims } = embed(model, sentences as string[], { normalize: true });
+      const [n, d] = dims;
+      const similarities = Array.from({ length: n }, (_, i) =>
+        Array.from({ length: n }, (_, j) => {
+          let dot = 0;
+          for (let c = 0; c < d; c++) dot += data[i * d + c] * data[j * d + c];
+          return dot;
+        }),
+      );
+      return { similarities };
     } catch (err) {
       throw asBadRequest(err);
     }

@@ -10,7 +10,7 @@
  *   await runs.curves("demo");                  // Uint8Array: the curves as columns (curve-columns.ts)
  */
 import { constants } from "node:fs";
-import { lstat, readdir, readFile, stat } from "node:fs/promises";
+import { lstat, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { platform } from "../platform/index.js";
 import {
@@ -24,8 +24,12 @@ import {
   type RunSummary,
 } from "../run/index.js";
 import { curveColumnsOfText, encodeCurveColumns } from "../run/curve-columns.js";
+import { classificationEvaluations, type ClassificationEvaluation } from "./evaluations.js";
 import { HttpError } from "./http.js";
 import { insideFolder } from "./safe-path.js";
+
+/** A run folder's name: one path segment, nothing a shell or URL would treat specially. */
+export const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The settings the listing shows beside each run (the full configuration is one request away). */
 export const KEY_SETTINGS = [
@@ -51,6 +55,10 @@ const CHECKPOINT_LEVEL_FILES = new Set<string>(Object.values(CHECKPOINT_FILES));
 
 export interface RunListing {
   id: string;
+  /** "fill-mask" (pre-training) or "text-classification" (fine-tuning), from config.json's task record. */
+  task: string;
+  /** The named set of settings it started from (config.json's recipe), null when unrecorded. */
+  recipe: string | null;
   status: string;
   message?: string;
   corpus: string | null;
@@ -131,6 +139,19 @@ export class RunsFolder {
     return block;
   }
 
+  /** Run `id`'s classification evaluations with their confusion matrices (none for a masked-LM run). */
+  async evaluations(id: string): Promise<ClassificationEvaluation[]> {
+    const dir = await this.dir(id);
+    if ((await stat(join(dir, RUN_FILES.metrics)).catch(() => null)) === null) return [];
+    const bytes = await readFile(await insideFolder(dir, RUN_FILES.metrics), {
+      flag: constants.O_RDONLY | constants.O_NOFOLLOW,
+    });
+    const text = bytes.subarray(0, bytes.lastIndexOf(10) + 1).toString("utf8");
+    const classifier = (await readConfigObject(dir)).classifier as { id2label?: unknown } | undefined;
+    const id2label = Array.isArray(classifier?.id2label) ? classifier.id2label.map(String) : null;
+    return classificationEvaluations(text, id2label);
+  }
+
   /**
    * Reads every run's curves and figures into the caches, one run after another, as TensorBoard loads
    * its runs when it starts: a page opened then finds them ready (twenty runs of 10,000 steps take
@@ -164,7 +185,7 @@ export class RunsFolder {
       const key = stats.map((s) => (s === null ? "-" : `${s.size}:${s.mtimeMs}`)).join("|");
       let cached = this.cache.get(id);
       if (cached?.key !== key) {
-        cached = { key, listing: await this.listing(id, dir) };
+        cached = { key, listing: await this.read(id, dir) };
         this.cache.set(id, cached);
       }
       // status.json says "running" until the trainer writes its end; a killed trainer never does.
@@ -174,18 +195,64 @@ export class RunsFolder {
     return out;
   }
 
-  private async listing(id: string, dir: string): Promise<RunListing> {
+  /** Run `id`'s listing now (as in `list`: a dead trainer's run shows as stopped). */
+  async listing(id: string): Promise<RunListing> {
+    const dir = await this.dir(id);
+    const listing = await this.read(id, dir);
+    return listing.status === "running" && (await trainerGone(dir))
+      ? { ...listing, status: "stopped", message: STOPPED }
+      : listing;
+  }
+
+  /** 409 unless run `id` is idle: no job of the studio (`jobRunning`) nor any trainer holds it. */
+  async checkIdle(id: string, jobRunning: boolean): Promise<void> {
+    const dir = await this.dir(id);
+    if (jobRunning || !(await trainerGone(dir))) throw new HttpError(409, `${id} is being trained: stop it first`);
+  }
+
+  /** Renames run `id` to `name` (one safe folder name, not taken). */
+  async rename(id: string, name: string): Promise<void> {
+    const dir = await this.dir(id);
+    if (!RUN_NAME.test(name))
+      throw new HttpError(
+        400,
+        "a run name is letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit",
+        "name",
+      );
+    const to = join(this.root, name);
+    if ((await lstat(to).catch(() => null)) !== null)
+      throw new HttpError(409, `a run named ${name} already exists`, "name");
+    await rename(dir, to);
+    this.forget(id);
+  }
+
+  /** Deletes run `id`'s folder and everything in it. */
+  async remove(id: string): Promise<void> {
+    const dir = await this.dir(id);
+    await rm(dir, { recursive: true });
+    this.forget(id);
+  }
+
+  private forget(id: string): void {
+    this.cache.delete(id);
+    this.curvesCache.delete(id);
+  }
+
+  private async read(id: string, dir: string): Promise<RunListing> {
     let r: RunSummary;
     try {
       r = await summarizeRun(dir);
     } catch (err) {
       const figures = { steps: 0, bestValidLoss: null, bestStep: null, lastTrainLoss: null, seconds: 0 };
-      return { id, status: "unreadable", message: (err as Error).message, corpus: null, settings: {}, ...figures };
+      const unreadable = { status: "unreadable", message: (err as Error).message, corpus: null, settings: {} };
+      return { id, task: "fill-mask", recipe: null, ...unreadable, ...figures };
     }
     const config = await readConfigObject(dir);
     const settings = Object.fromEntries(KEY_SETTINGS.map((k) => [k, config[k] ?? null]));
     return {
       id,
+      task: typeof config.task === "string" ? config.task : "fill-mask",
+      recipe: typeof config.recipe === "string" ? config.recipe : null,
       status: r.status?.state ?? "unknown",
       ...(r.status?.message === undefined ? {} : { message: r.status.message }),
       corpus: r.data,

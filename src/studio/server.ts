@@ -12,10 +12,18 @@
  *                                       those bytes on, after the client fetched the files' start)
  *   GET  /api/runs/:id/curves           the run's curves as columns, one binary block (src/run/curve-columns.ts)
  *   GET  /api/runs/:id/files/:name      a file of the run layout (runs-api.ts)
- *   POST /api/fill      {run, checkpoint?, text, topK?}    the fill-mask pipeline
  *   POST /api/tokenize  {run, text}                        the run's tokenizer
- *   POST /api/train     {corpus, name?, settings}          a child `mlm train`; 400 {field, error}
- *   POST /api/runs/:id/stop                                SIGINT to a job this server started
+ *   GET  /api/runs/:id/evaluations      a fine-tuning run's evaluations with their confusion matrices
+ *   POST /api/fill      {run, checkpoint?, text, topK?}    the fill-mask pipeline
+ *   POST /api/classify  {run, checkpoint?, text}           a classifier's labels and scores
+ *   POST /api/neighbours {run, checkpoint?, sentences}     cosine similarities of the sentences' vectors
+ *   POST /api/train     {corpus, name?, settings}          a child `mlm train`; 400 {field, error, errors}
+ *   POST /api/finetune  {from, data, name?, settings}      a child `mlm finetune` from run `from`
+ *   POST /api/runs/:id/stop                                SIGINT to its trainer: a job of this server, or
+ *                                                          an mlm train/finetune of this user on this host
+ *   POST /api/runs/:id/resume                              a job that resumes an interrupted run
+ *   POST /api/runs/:id/rename {name}                       renames a run that is not training
+ *   DELETE /api/runs/:id                                   deletes a run that is not training
  *
  * @example
  *   const studio = await startStudio({ runsDir: "runs", dataDir: "data" });
@@ -34,7 +42,8 @@ import { ModelCache } from "./inference.js";
 import { streamMetrics } from "./metrics-stream.js";
 import { RunsFolder } from "./runs-api.js";
 import { contentType, STUDIO_PAGE, WebPages } from "./static-files.js";
-import { formFields, TrainJobs } from "./train-jobs.js";
+import { stopTrainerOf } from "./stop-run.js";
+import { FINETUNE_FORM_SETTINGS, formFields, TrainJobs } from "./train-jobs.js";
 
 export interface StudioOptions {
   runsDir: string;
@@ -72,11 +81,11 @@ const ISOLATION_HEADERS = {
   "Cross-Origin-Resource-Policy": "same-origin",
 };
 
-/** Corpus files of the data folder the form offers (directly inside it). */
-async function corpora(dataDir: string): Promise<string[]> {
+/** Files of the data folder the forms offer (directly inside it): corpora to pre-train on, or labelled files to fine-tune on. */
+async function corpora(dataDir: string, kinds = /\.(txt|tsv|jsonl)$/i): Promise<string[]> {
   const entries = await readdir(dataDir, { withFileTypes: true }).catch(() => []);
   return entries
-    .filter((e) => e.isFile() && /\.(txt|tsv|jsonl)$/i.test(e.name))
+    .filter((e) => e.isFile() && kinds.test(e.name))
     .map((e) => e.name)
     .sort();
 }
@@ -118,8 +127,10 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
       return sendJson(res, 200, {
         pages: pages.pages().filter((p) => p !== STUDIO_PAGE),
         corpora: await corpora(dataDir),
+        labelled: await corpora(dataDir, /\.(tsv|csv|jsonl)$/i),
         runs: await runs.ids(),
         formSettings: formFields(),
+        finetuneSettings: formFields(FINETUNE_FORM_SETTINGS),
         jobs: jobs.describe(),
       });
     if (route === "GET runs" && seg.length === 1)
@@ -157,10 +168,32 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
       createReadStream(path).pipe(res);
       return;
     }
+    if (route === "GET runs" && seg.length === 3 && seg[2] === "evaluations")
+      return sendJson(res, 200, { evaluations: await runs.evaluations(seg[1]) });
     if (route === "POST runs" && seg.length === 3 && seg[2] === "stop") {
-      await runs.dir(seg[1]);
-      jobs.stop(seg[1]);
+      const dir = await runs.dir(seg[1]);
+      if (jobs.isRunning(seg[1])) jobs.stop(seg[1]);
+      else await stopTrainerOf(dir);
       return sendJson(res, 202, { stopping: seg[1] });
+    }
+    if (route === "POST runs" && seg.length === 3 && seg[2] === "resume") {
+      const listing = await runs.listing(seg[1]);
+      if (!["interrupted", "stopped"].includes(listing.status))
+        throw new HttpError(409, `${seg[1]} is ${listing.status}: only an interrupted or stopped run resumes`);
+      return sendJson(res, 201, jobs.resume(seg[1], await runs.dir(seg[1]), listing.task));
+    }
+    if (route === "POST runs" && seg.length === 3 && seg[2] === "rename") {
+      const name = stringField(await readJsonBody(req), "name");
+      await runs.checkIdle(seg[1], jobs.isRunning(seg[1]));
+      await runs.rename(seg[1], name);
+      jobs.renamed(seg[1], name);
+      return sendJson(res, 200, { id: name });
+    }
+    if (method === "DELETE" && seg[0] === "runs" && seg.length === 2) {
+      await runs.checkIdle(seg[1], jobs.isRunning(seg[1]));
+      await runs.remove(seg[1]);
+      jobs.forget(seg[1]);
+      return sendJson(res, 200, { deleted: seg[1] });
     }
     if (route === "POST fill" && seg.length === 1) {
       const body = await readJsonBody(req);
@@ -170,6 +203,18 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
       );
       return sendJson(res, 200, { predictions: await models.fill(checkpoint, stringField(body, "text"), body.topK) });
     }
+    if ((route === "POST classify" || route === "POST neighbours") && seg.length === 1) {
+      const body = await readJsonBody(req);
+      const checkpoint = await runs.checkpoint(
+        stringField(body, "run"),
+        stringField(body, "checkpoint", { optional: true }) || "best",
+      );
+      if (route === "POST classify")
+        return sendJson(res, 200, { labels: await models.classify(checkpoint, stringField(body, "text")) });
+      return sendJson(res, 200, await models.neighbours(checkpoint, body.sentences));
+    }
+    if (route === "POST finetune" && seg.length === 1)
+      return sendJson(res, 201, await jobs.startFinetune(await readJsonBody(req), (id) => runs.dir(id)));
     if (route === "POST tokenize" && seg.length === 1) {
       const body = await readJsonBody(req);
       return sendJson(
@@ -181,7 +226,10 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
     if (route === "POST train" && seg.length === 1)
       return sendJson(res, 201, await jobs.start(await readJsonBody(req)));
     throw new HttpError(
-      seg[0] === "runs" || ["info", "metrics", "fill", "tokenize", "train"].includes(seg[0]) ? 405 : 404,
+      seg[0] === "runs" ||
+        ["info", "metrics", "fill", "classify", "neighbours", "tokenize", "train", "finetune"].includes(seg[0])
+        ? 405
+        : 404,
       `no such API: ${method} ${url.pathname}`,
     );
   };
@@ -218,8 +266,9 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
     const handler = url.pathname === "/api" || url.pathname.startsWith("/api/") ? api : page;
     handler(req, res, url, g).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
-      const body: Record<string, string> = { error: err instanceof HttpError ? err.message : "internal error" };
+      const body: Record<string, unknown> = { error: err instanceof HttpError ? err.message : "internal error" };
       if (err instanceof HttpError && err.field !== undefined) body.field = err.field;
+      if (err instanceof HttpError && err.errors !== undefined) body.errors = err.errors;
       if (!(err instanceof HttpError)) process.stderr.write(`mlm studio: ${(err as Error)?.stack ?? String(err)}\n`);
       if (res.headersSent) res.end();
       else sendJson(res, status, body);

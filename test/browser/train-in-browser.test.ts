@@ -97,7 +97,12 @@ test("a tab trains, reloads, resumes and downloads a run bit-identical to Node's
     const interrupted = page.locator("#runs tr", { hasText: "interrupted" });
     await interrupted.waitFor({ timeout: 20_000 });
     await page.screenshot({ path: join(SCREENSHOTS, "train-interrupted.png"), fullPage: true });
+    // Downloadable while interrupted; once resumed the list says running and the zip waits for the end.
+    assert.equal(await interrupted.locator("button.download").isDisabled(), false);
     await interrupted.locator("button.resume").click();
+    const training = page.locator("#runs tr", { hasText: "running" });
+    await training.waitFor({ timeout: 20_000 });
+    assert.equal(await training.locator("button.download").isDisabled(), true);
     await waitFor(page, "window.mlmTab.done !== null");
     const resumed = await tab(page);
     assert.deepEqual(resumed.errors, []);
@@ -106,6 +111,9 @@ test("a tab trains, reloads, resumes and downloads a run bit-identical to Node's
     await page.fill("#fill-text", FILL);
     await page.click("#fill");
     await waitFor(page, "window.mlmTab.predictions !== null", 60_000);
+    // Fill-mask says which checkpoint it used, and its step.
+    await waitFor(page, "document.querySelector('#fill-which').textContent.includes('step')");
+    assert.match((await page.textContent("#fill-which")) ?? "", /: checkpoint (best|last-\d+), step \d+\.$/);
     const pagePredictions = (await tab(page)).predictions as unknown[];
     await page.screenshot({ path: join(SCREENSHOTS, "train-done.png"), fullPage: true });
 
@@ -150,6 +158,9 @@ test("a tab trains, reloads, resumes and downloads a run bit-identical to Node's
     await page.locator("#runs tr", { hasText: "node-run" }).waitFor();
     await page.click("#fill");
     await waitFor(page, "window.mlmTab.predictions !== null", 60_000);
+    // Fill-mask says which checkpoint it used, and its step.
+    await waitFor(page, "document.querySelector('#fill-which').textContent.includes('step')");
+    assert.match((await page.textContent("#fill-which")) ?? "", /: checkpoint (best|last-\d+), step \d+\.$/);
     assert.deepEqual((await tab(page)).predictions, pagePredictions);
 
     // Without cross-origin isolation: one thread, the reason on the page, the same losses.

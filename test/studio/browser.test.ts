@@ -145,13 +145,13 @@ test("the form names a bad setting next to its field, starts a run, and Stop lea
   await page.selectOption("#field-backend", "ts");
   await page.click('#train-form button[type="submit"]');
   await page.waitForFunction(`document.querySelector('[data-error-for="batchSize"]')?.textContent !== ""`);
-  assert.equal(await page.textContent('[data-error-for="batchSize"]'), "batchSize must be an integer >= 1, got 0");
+  assert.equal(await page.textContent('[data-error-for="batchSize"]'), "batch-size must be an integer >= 1, got 0");
   await page.screenshot({ path: join(SHOTS, "studio-form-error.png"), fullPage: true });
   await set("batchSize", "16");
   await page.click('#train-form button[type="submit"]');
   await until("the form's run to be training", async () => {
     const steps = await page.evaluate(
-      `document.querySelector('tr[data-run="from-form"] td:nth-child(8)')?.textContent ?? "0"`,
+      `document.querySelector('tr[data-run="from-form"] td[data-col="steps"]')?.textContent ?? "0"`,
     );
     return Number(steps) > 0;
   });

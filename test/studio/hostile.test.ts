@@ -258,17 +258,45 @@ test("oversized, malformed and ill-typed bodies and bad settings are 4xx naming 
   const fieldOf = async (settings: Record<string, unknown>): Promise<{ field: string; error: string }> => {
     const a = await post("/api/train", { corpus: "c.txt", name: "bad", settings });
     assertRefused(a, JSON.stringify(settings), 400);
-    return JSON.parse(a.body) as { field: string; error: string };
+    const { field, error } = JSON.parse(a.body) as { field: string; error: string };
+    return { field, error };
   };
   assert.deepEqual(await fieldOf({ batchSize: 0 }), {
     field: "batchSize",
-    error: "batchSize must be an integer >= 1, got 0",
+    error: "batch-size must be an integer >= 1, got 0",
   });
   assert.equal((await fieldOf({ learningRate: "fast" })).field, "learningRate");
   assert.equal((await fieldOf({ backend: "gpu" })).field, "backend");
   assert.equal((await fieldOf({ dModel: 18, numHeads: 4 })).field, "dModel");
   assert.equal((await fieldOf({ outDir: "/tmp/elsewhere" })).field, "outDir"); // not a setting of the form
   assert.equal((await fieldOf({ cacheDir: "/" })).field, "cacheDir");
+  // Every bad field at once, each named as the form labels it.
+  const several = await post("/api/train", { corpus: "c.txt", name: "bad", settings: { batchSize: 0, threads: 100 } });
+  assert.deepEqual(
+    (JSON.parse(several.body) as { errors: { field: string }[] }).errors.map((e) => e.field),
+    ["batchSize", "threads"],
+  );
+  // Managing runs: traversal, bad names and runs that are not interrupted are refused, nothing moves.
+  for (const id of ["..", "%2E%2E", "..%2Fruns", "%2Fetc", "nope"]) {
+    assertRefused(await send("DELETE", `/api/runs/${id}`), `DELETE ${id}`, 404);
+    assertRefused(await post(`/api/runs/${id}/rename`, { name: "x" }), `rename ${id}`, 404);
+    assertRefused(await post(`/api/runs/${id}/resume`, {}), `resume ${id}`, 404);
+    assertRefused(await post(`/api/runs/${id}/stop`, {}), `stop ${id}`, 404);
+  }
+  for (const name of ["../x", "a/b", ".hidden", "", "x".repeat(65)])
+    assertRefused(await post("/api/runs/tiny/rename", { name }), `rename to ${JSON.stringify(name)}`, 400);
+  assertRefused(await post("/api/runs/tiny/resume", {}), "resume a finished run", 409);
+  assertRefused(await post("/api/runs/tiny/stop", {}), "stop a run nobody trains", 409);
+  assertRefused(
+    await post("/api/finetune", { from: "../tiny", data: "c.txt", name: "ft", settings: {} }),
+    "finetune from outside",
+    400,
+  );
+  assertRefused(
+    await post("/api/finetune", { from: "tiny", data: "../c.txt", name: "ft", settings: {} }),
+    "finetune on a file outside the data folder",
+    400,
+  );
   assert.deepEqual(snapshot(root), before);
 });
 

@@ -4,6 +4,9 @@ import { curveColumnsOfText, decodeCurveColumns, type CurveColumns } from "../..
 
 export interface RunListing {
   id: string;
+  /** "fill-mask" (pre-training) or "text-classification" (fine-tuning). */
+  task: string;
+  recipe: string | null;
   status: string;
   message?: string;
   corpus: string | null;
@@ -44,6 +47,21 @@ export interface Prediction {
   sequence: string;
 }
 
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+
+export interface Evaluation {
+  step: number;
+  loss: number | null;
+  accuracy: number | null;
+  macroF1: number | null;
+  labels: string[];
+  /** [true][predicted] counts. */
+  matrix: number[][];
+}
+
 export interface Tokenized {
   tokens: string[];
   ids: number[];
@@ -57,6 +75,8 @@ export class ApiError extends Error {
     message: string,
     readonly status: number,
     readonly field?: string,
+    /** Every field's error, when the form had several. */
+    readonly errors: { field: string; error: string }[] = [],
   ) {
     super(message);
   }
@@ -66,8 +86,12 @@ const token = new URLSearchParams(location.search).get("token");
 const headers = (): Record<string, string> => (token === null ? {} : { "X-Mlm-Token": token });
 
 async function answer<T>(res: Response): Promise<T> {
-  const body = (await res.json()) as T & { error?: string; field?: string };
-  if (!res.ok) throw new ApiError(body.error ?? res.statusText, res.status, body.field);
+  const body = (await res.json()) as T & {
+    error?: string;
+    field?: string;
+    errors?: { field: string; error: string }[];
+  };
+  if (!res.ok) throw new ApiError(body.error ?? res.statusText, res.status, body.field, body.errors);
   return body;
 }
 
@@ -75,10 +99,10 @@ export async function getJson<T>(path: string): Promise<T> {
   return answer<T>(await fetch(path, { headers: headers() }));
 }
 
-export async function postJson<T>(path: string, body: unknown): Promise<T> {
+export async function postJson<T>(path: string, body: unknown, method = "POST"): Promise<T> {
   return answer<T>(
     await fetch(path, {
-      method: "POST",
+      method,
       headers: { ...headers(), "Content-Type": "application/json" },
       body: JSON.stringify(body),
     }),

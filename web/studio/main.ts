@@ -1,14 +1,17 @@
-// The studio page: the runs table, their curves (streamed live from the server), the try-a-model
-// panel and the start form. State lives here; each part draws itself (runs-table.ts, charts.ts,
-// try-model.ts, train-form.ts).
+// The studio page: the runs table, their curves (streamed live from the server), the configuration
+// differences of the plotted runs, a fine-tuning run's confusion matrices, the try-a-model panel
+// (fill-mask, classify, nearest neighbours, tokenizer) and the start forms (train, fine-tune). State
+// lives here; each part draws itself (runs-table.ts, charts.ts, config-diff.ts, try-model.ts, train-form.ts).
 import "uplot/dist/uPlot.min.css";
 import {
   getJson,
   metricsEvents,
   metricsColumns,
   postJson,
+  type Evaluation,
   type Info,
   type JobInfo,
+  type LabelScore,
   type Prediction,
   type RunDetail,
   type RunListing,
@@ -16,24 +19,13 @@ import {
 } from "./api.js";
 import { Charts, type ChartOptions } from "./charts.js";
 import { addColumns, addLines, emptyCurves, type RunCurves } from "./metrics-store.js";
+import { colorOf } from "./run-colors.js";
 import { RunsTable } from "./runs-table.js";
-import { setUpTrainForm, type FormField } from "./train-form.js";
-import { renderPredictions, renderTokens } from "./try-model.js";
+import { renderConfigDiff } from "./config-diff.js";
+import { choice, runNameField, setUpRunForm, type FormField } from "./train-form.js";
+import { renderConfusion, renderLabels, renderNeighbours, renderPredictions, renderTokens } from "./try-model.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-
-const PALETTE = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-];
 
 const state = {
   runs: [] as RunListing[],
@@ -41,9 +33,10 @@ const state = {
   plotted: new Set<string>(),
   known: new Set<string>(),
   selected: null as string | null,
-  colors: new Map<string, string>(),
 };
 const curves = new Map<string, RunCurves>();
+/** The fine-tuning form's pre-trained run select (filled from the listing). */
+let finetuneFrom: HTMLSelectElement | null = null;
 let events: EventSource | null = null;
 let streamed = "";
 /** Runs whose existing lines have all arrived since the stream opened. */
@@ -63,16 +56,6 @@ const probe = {
 };
 (globalThis as unknown as { __studio: typeof probe }).__studio = probe;
 
-function colorOf(id: string): string {
-  let c = state.colors.get(id);
-  if (c === undefined) {
-    const i = state.colors.size;
-    c = i < PALETTE.length ? PALETTE[i] : `hsl(${(i * 137.5) % 360} 65% 45%)`;
-    state.colors.set(id, c);
-  }
-  return c;
-}
-
 const charts = new Charts($("charts"), curves, colorOf);
 const table = new RunsTable($<HTMLTableElement>("runs"), {
   select: (id) => void selectRun(id),
@@ -83,15 +66,52 @@ const table = new RunsTable($<HTMLTableElement>("runs"), {
     drawTable();
     scheduleRender();
   },
-  stop: (id) =>
-    void postJson(`/api/runs/${encodeURIComponent(id)}/stop`, {}).then(refreshRuns, (e: Error) => alert(e.message)),
+  stop: (id) => void runAction(id, "stop"),
+  resume: (id) => void runAction(id, "resume"),
+  rename: (id) => {
+    const name = prompt(`New name of run ${id}:`, id);
+    if (name === null || name.trim() === "" || name.trim() === id) return void drawTable();
+    void postJson(`/api/runs/${encodeURIComponent(id)}/rename`, { name: name.trim() }).then(
+      () => {
+        if (state.selected === id) state.selected = name.trim();
+        state.plotted.delete(id);
+        return refreshRuns();
+      },
+      (e: Error) => actionFailed(id, e),
+    );
+  },
+  remove: (id) => {
+    if (!confirm(`Delete run ${id} and every file in its folder? This cannot be undone.`)) return void drawTable();
+    void postJson(`/api/runs/${encodeURIComponent(id)}`, {}, "DELETE").then(
+      () => {
+        state.plotted.delete(id);
+        if (state.selected === id) state.selected = null;
+        return refreshRuns();
+      },
+      (e: Error) => actionFailed(id, e),
+    );
+  },
 });
+
+/** What went wrong with an action on run `id`, shown above the table. */
+function actionFailed(id: string, e: Error): void {
+  $("runs-error").textContent = `${id}: ${e.message}`;
+  drawTable();
+}
+
+/** Stop (SIGINT to its trainer) or Resume (a job of this studio) run `id`, then the listing again. */
+function runAction(id: string, action: "stop" | "resume"): Promise<void> {
+  $("runs-error").textContent = "";
+  return postJson(`/api/runs/${encodeURIComponent(id)}/${action}`, {}).then(
+    () => refreshRuns(),
+    (e: Error) => actionFailed(id, e),
+  );
+}
 
 function chartOptions(): ChartOptions {
   return {
     x: $<HTMLSelectElement>("x-axis").value === "time" ? "time" : "step",
     smoothing: Number($<HTMLInputElement>("smoothing").value),
-    log: $<HTMLInputElement>("log-scale").checked,
   };
 }
 
@@ -186,9 +206,36 @@ function listen(ids: string[], source: EventSource): void {
   source.addEventListener("status", () => void firstCurves.then(refreshRuns));
 }
 
+/** Each run's config.json, fetched once per run for the differences of the plotted runs. */
+const configs = new Map<string, Record<string, unknown>>();
+
+/** Draws the differences while their box is open (each run's configuration is fetched once, then). */
+async function drawConfigDiff(): Promise<void> {
+  if (!$<HTMLDetailsElement>("diff-box").open) return;
+  const ids = [...state.plotted].filter((id) => state.runs.some((r) => r.id === id)).sort();
+  for (const id of ids)
+    if (!configs.has(id))
+      try {
+        configs.set(id, (await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`)).config);
+      } catch {
+        // gone meanwhile: left out
+      }
+  renderConfigDiff(
+    $("config-diff"),
+    ids.filter((id) => configs.has(id)).map((id) => ({ id, color: colorOf(id), config: configs.get(id)! })),
+  );
+}
+
 function drawTable(): void {
   table.render(state.runs, { plotted: state.plotted, selected: state.selected, jobs: state.jobs, colorOf });
+  void drawConfigDiff();
   $("runs-empty").hidden = state.runs.length > 0;
+  // The fine-tuning form starts from masked-LM runs with a checkpoint to start from.
+  if (finetuneFrom !== null) {
+    const chosen = finetuneFrom.value;
+    const pretrained = state.runs.filter((r) => r.task !== "text-classification" && r.steps > 0).map((r) => r.id);
+    finetuneFrom.replaceChildren(...pretrained.map((id) => new Option(id, id, false, id === chosen)));
+  }
   const trySelect = $<HTMLSelectElement>("try-run");
   const current = trySelect.value;
   trySelect.replaceChildren(
@@ -196,10 +243,9 @@ function drawTable(): void {
   );
 }
 
-/** Notes runs not seen before, in name order: each gets its colour and is plotted at once. */
+/** Notes runs not seen before: each is plotted at once. */
 function meet(ids: string[]): void {
-  for (const id of [...ids].sort()) {
-    colorOf(id);
+  for (const id of ids) {
     if (!state.known.has(id)) {
       state.known.add(id);
       state.plotted.add(id);
@@ -237,6 +283,7 @@ async function loadRuns(): Promise<void> {
   meet(runs.map((r) => r.id));
   drawTable();
   openStream();
+  if (state.selected !== null) void showJobAndEvaluations(state.selected);
   // A job that failed before its run folder held anything (a corpus it could not read) has no row: say why here.
   const lost = Object.entries(jobs).filter(
     ([id, j]) => !j.running && j.exitCode !== 0 && !runs.some((r) => r.id === id),
@@ -246,20 +293,77 @@ async function loadRuns(): Promise<void> {
     $("train-error").textContent =
       `run ${id} exited with code ${job.exitCode}: ${job.stderr.trim().split("\n").at(-1) ?? ""}`;
   }
-  if (state.selected === null && runs.length > 0) await selectRun(runs[runs.length - 1].id);
+  if ((state.selected === null || !runs.some((r) => r.id === state.selected)) && runs.length > 0)
+    await selectRun(runs[runs.length - 1].id);
 }
 
 /** Shows run `id`'s configuration and makes it the one to try. */
 async function selectRun(id: string): Promise<void> {
   state.selected = id;
   drawTable();
-  const detail = await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`);
+  let detail: RunDetail;
+  try {
+    detail = await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`);
+  } catch (e) {
+    // A run just started from the form has no folder until its job writes one: the next listing shows it.
+    $("config-title").textContent = `configuration of ${id}: ${(e as Error).message}`;
+    return;
+  }
+  if (state.selected !== id) return; // another run was chosen meanwhile
+  // status.json holds the step a run (re)started from; the listing has the step reached since.
+  const listed = state.runs.find((r) => r.id === id);
+  const status =
+    detail.status === null
+      ? null
+      : { state: listed?.status ?? detail.status.state, step: Math.max(detail.status.step, listed?.steps ?? 0) };
   $("config-title").textContent =
-    `configuration of ${id}${detail.status === null ? "" : ` (${detail.status.state} at step ${detail.status.step})`}`;
+    `configuration of ${id}${status === null ? "" : ` (${status.state} at step ${status.step})`}`;
   $("config").textContent = JSON.stringify(detail.config, null, 2);
   $("config-box").hidden = false;
   $<HTMLSelectElement>("try-run").value = id;
   $<HTMLSelectElement>("try-checkpoint").replaceChildren(...detail.checkpoints.map((c) => new Option(c, c)));
+  await showJobAndEvaluations(id);
+}
+
+/** The evaluations last drawn, by run: a listing refresh redraws only when they changed. */
+let evaluationsShown = "";
+
+/** Run `id`'s job log (when this studio started it) and, for a fine-tuning run, its confusion matrices. */
+async function showJobAndEvaluations(id: string): Promise<void> {
+  const job = state.jobs[id];
+  $("job-log-box").hidden = job === undefined;
+  if (job !== undefined) $("job-log").textContent = job.stderr === "" ? "(nothing written yet)" : job.stderr;
+  const listed = state.runs.find((r) => r.id === id);
+  if (listed?.task !== "text-classification") {
+    $("eval-box").hidden = true;
+    evaluationsShown = "";
+    return;
+  }
+  let evaluations: Evaluation[];
+  try {
+    ({ evaluations } = await getJson<{ evaluations: Evaluation[] }>(`/api/runs/${encodeURIComponent(id)}/evaluations`));
+  } catch {
+    return; // renamed or deleted meanwhile: the next listing says so
+  }
+  const key = `${id}:${evaluations.map((e) => e.step).join(",")}`;
+  if (key === evaluationsShown || state.selected !== id) return;
+  evaluationsShown = key;
+  $("eval-box").hidden = evaluations.length === 0;
+  $("eval-run").textContent = id;
+  const pick = $<HTMLSelectElement>("eval-step");
+  // The latest evaluation first, followed as new ones arrive unless another one was chosen.
+  const kept = pick.dataset.chosen === `${id}:${pick.value}` ? pick.value : null;
+  pick.replaceChildren(...evaluations.map((e, i) => new Option(`step ${e.step}`, String(i))).reverse());
+  pick.value = kept ?? String(evaluations.length - 1);
+  const draw = (): void => {
+    const e = evaluations[Number(pick.value)];
+    if (e !== undefined) renderConfusion($("confusion"), e);
+  };
+  pick.onchange = () => {
+    pick.dataset.chosen = `${id}:${pick.value}`;
+    draw();
+  };
+  draw();
 }
 
 function tryRun(): { run: string; checkpoint: string } {
@@ -280,6 +384,31 @@ $("fill-form").addEventListener("submit", (e) => {
   );
 });
 
+$("classify-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  $("classify-error").textContent = "";
+  postJson<{ labels: LabelScore[] }>("/api/classify", {
+    ...tryRun(),
+    text: $<HTMLTextAreaElement>("classify-text").value,
+  }).then(
+    (r) => renderLabels($("classify-results"), r.labels),
+    (err: Error) => ($("classify-error").textContent = err.message),
+  );
+});
+
+$("neighbours-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  $("neighbours-error").textContent = "";
+  const sentences = $<HTMLTextAreaElement>("neighbours-text")
+    .value.split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  postJson<{ similarities: number[][] }>("/api/neighbours", { ...tryRun(), sentences }).then(
+    (r) => renderNeighbours($("neighbours-results"), sentences, r.similarities),
+    (err: Error) => ($("neighbours-error").textContent = err.message),
+  );
+});
+
 $("tokenize-form").addEventListener("submit", (e) => {
   e.preventDefault();
   $("tokenize-error").textContent = "";
@@ -289,19 +418,65 @@ $("tokenize-form").addEventListener("submit", (e) => {
   );
 });
 
+$("diff-box").addEventListener("toggle", () => void drawConfigDiff());
 $("try-run").addEventListener("change", () => void selectRun($<HTMLSelectElement>("try-run").value));
-for (const id of ["x-axis", "smoothing", "log-scale"]) $(id).addEventListener("input", scheduleRender);
+for (const id of ["x-axis", "smoothing"]) $(id).addEventListener("input", scheduleRender);
+$("log-scale").addEventListener("change", () => charts.setLogAll($<HTMLInputElement>("log-scale").checked));
 
 async function start(): Promise<void> {
-  const info = await getJson<Info & { formSettings: FormField[] }>("/api/info");
+  const info = await getJson<Info & { formSettings: FormField[]; finetuneSettings: FormField[]; labelled: string[] }>(
+    "/api/info",
+  );
   if (info.pages.includes("train")) {
     const link = document.createElement("a");
     link.href = "/train/";
     link.textContent = "train in the browser";
     $("nav").append(link);
   }
-  setUpTrainForm($<HTMLFormElement>("train-form"), $("train-fields"), info.corpora, info.formSettings, (id) => {
+  const afterStart = (id: string): void => {
+    state.selected = id;
     void refreshRuns().then(() => selectRun(id));
+  };
+  setUpRunForm({
+    form: $<HTMLFormElement>("train-form"),
+    container: $("train-fields"),
+    errorBox: $("train-error"),
+    lead: [
+      {
+        key: "corpus",
+        title: "corpus",
+        input: choice(info.corpora),
+        help: "a corpus file of the data folder (mlm studio --data)",
+      },
+      runNameField(),
+    ],
+    fields: info.formSettings,
+    endpoint: "/api/train",
+    started: afterStart,
+  });
+  finetuneFrom = choice([]);
+  setUpRunForm({
+    form: $<HTMLFormElement>("finetune-form"),
+    container: $("finetune-fields"),
+    errorBox: $("finetune-error"),
+    lead: [
+      {
+        key: "from",
+        title: "pre-trained run",
+        input: finetuneFrom,
+        help: "the run whose encoder starts the classifier",
+      },
+      {
+        key: "data",
+        title: "labelled data",
+        input: choice(info.labelled),
+        help: "a .tsv, .csv or .jsonl file of the data folder with a text and a label column",
+      },
+      runNameField(),
+    ],
+    fields: info.finetuneSettings,
+    endpoint: "/api/finetune",
+    started: afterStart,
   });
   // The curves first: the stream opens on the ids alone. The listing (status, steps, best loss) reads
   // every run's metrics on the server, so it waits until the curves are drawn (or 3 s, should they not be).

@@ -1,5 +1,7 @@
-// The runs table: one row per run (plotted or not, colour, status, corpus, key settings, figures),
-// sortable by any column, a click on a row selects the run (its configuration, the try-a-model panel).
+// The runs table: one row per run (plotted or not, colour, status, task, recipe, corpus, key settings,
+// figures), sortable by any column, a click on a row selects the run (its configuration, the try-a-model
+// panel); each row's actions: Stop a run in training, Resume an interrupted one, Rename, Delete.
+// Keyboard: headers and rows are focusable, Enter or Space sorts by a header or selects a row.
 import type { JobInfo, RunListing } from "./api.js";
 
 interface Column {
@@ -16,6 +18,8 @@ const duration = (s: number): string =>
 const COLUMNS: Column[] = [
   { title: "run", value: (r) => r.id },
   { title: "status", value: (r) => r.status },
+  { title: "task", value: (r) => (r.task === "text-classification" ? "classify" : "mlm") },
+  { title: "recipe", value: (r) => r.recipe },
   {
     title: "corpus",
     value: (r) => r.corpus ?? "bundled",
@@ -38,8 +42,21 @@ export interface RunsTableEvents {
   select(id: string): void;
   /** A run's plot box was ticked or unticked. */
   togglePlot(id: string, on: boolean): void;
-  /** The stop button of a job this studio started. */
+  /** The stop button of a run in training. */
   stop(id: string): void;
+  /** The resume button of an interrupted run. */
+  resume(id: string): void;
+  rename(id: string): void;
+  remove(id: string): void;
+}
+
+/** Enter or Space on `el` does `act` (what a click does), for keyboard users. */
+function onActivate(el: HTMLElement, act: () => void): void {
+  el.addEventListener("keydown", (e) => {
+    if (e.target !== el || (e.key !== "Enter" && e.key !== " ")) return;
+    e.preventDefault();
+    act();
+  });
 }
 
 export class RunsTable {
@@ -72,11 +89,17 @@ export class RunsTable {
     COLUMNS.forEach((c, i) => {
       const th = document.createElement("th");
       th.textContent = c.title + (i === this.sortBy ? (this.ascending ? " ▲" : " ▼") : "");
-      th.addEventListener("click", () => {
+      th.tabIndex = 0;
+      th.dataset.column = c.title;
+      th.setAttribute("aria-sort", i === this.sortBy ? (this.ascending ? "ascending" : "descending") : "none");
+      const sort = (): void => {
         this.ascending = i === this.sortBy ? !this.ascending : true;
         this.sortBy = i;
         this.render(runs, state);
-      });
+        this.table.querySelector<HTMLElement>(`th[data-column="${c.title}"]`)?.focus();
+      };
+      th.addEventListener("click", sort);
+      onActivate(th, sort);
       head.append(th);
     });
     head.append(document.createElement("th"));
@@ -100,6 +123,7 @@ export class RunsTable {
       for (const c of COLUMNS) {
         const td = document.createElement("td");
         td.textContent = c.format?.(r) ?? String(c.value(r) ?? "-");
+        td.dataset.col = c.title;
         if (c.title === "status") {
           td.className = `status-${r.status}`;
           td.dataset.status = r.status;
@@ -108,19 +132,32 @@ export class RunsTable {
         tr.append(td);
       }
       const actions = document.createElement("td");
-      if (state.jobs[r.id]?.running) {
-        const stop = document.createElement("button");
-        stop.textContent = "Stop";
-        stop.className = "stop";
-        stop.addEventListener("click", (e) => {
+      const button = (label: string, className: string, act: (id: string) => void): void => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = label;
+        b.className = className;
+        b.addEventListener("click", (e) => {
           e.stopPropagation();
-          stop.disabled = true;
-          this.events.stop(r.id);
+          b.disabled = true;
+          act(r.id);
         });
-        actions.append(stop);
+        b.addEventListener("keydown", (e) => e.stopPropagation());
+        actions.append(b);
+      };
+      const training = r.status === "running" || state.jobs[r.id]?.running === true;
+      if (training) button("Stop", "stop", (id) => this.events.stop(id));
+      else {
+        if (r.status === "interrupted" || r.status === "stopped")
+          button("Resume", "resume", (id) => this.events.resume(id));
+        button("Rename", "rename", (id) => this.events.rename(id));
+        button("Delete", "delete", (id) => this.events.remove(id));
       }
       tr.append(actions);
+      tr.tabIndex = 0;
+      tr.setAttribute("aria-selected", String(r.id === state.selected));
       tr.addEventListener("click", () => this.events.select(r.id));
+      onActivate(tr, () => this.events.select(r.id));
       body.append(tr);
     }
     const thead = document.createElement("thead");

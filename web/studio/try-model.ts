@@ -1,6 +1,6 @@
 // The try-a-model panel's results: the top-k candidates of each [MASK] as bars, and a sentence's
 // tokens with their ids and character offsets, the unknown token highlighted.
-import type { Prediction, Tokenized } from "./api.js";
+import type { Evaluation, LabelScore, Prediction, Tokenized } from "./api.js";
 
 /** One block per mask: a row per candidate with a bar as wide as its probability. */
 export function renderPredictions(container: HTMLElement, perMask: Prediction[][]): void {
@@ -47,4 +47,82 @@ export function renderTokens(container: HTMLElement, t: Tokenized): void {
       return chip;
     }),
   );
+}
+
+/** A classifier's labels as bars, best first (the same rows as the fill-mask box). */
+export function renderLabels(container: HTMLElement, labels: LabelScore[]): void {
+  container.replaceChildren(
+    ...labels.map((l) => {
+      const row = document.createElement("div");
+      row.className = "bar-row";
+      const name = document.createElement("span");
+      name.className = "candidate";
+      name.textContent = l.label;
+      const track = document.createElement("div");
+      const bar = document.createElement("div");
+      bar.className = "bar";
+      bar.style.width = `${(100 * l.score).toFixed(1)}%`;
+      track.append(bar);
+      const score = document.createElement("span");
+      score.className = "score";
+      score.textContent = l.score.toFixed(4);
+      row.append(name, track, score);
+      return row;
+    }),
+  );
+}
+
+/** For each sentence, the others from nearest to farthest by cosine similarity. */
+export function renderNeighbours(container: HTMLElement, sentences: string[], similarities: number[][]): void {
+  container.replaceChildren(
+    ...sentences.map((s, i) => {
+      const block = document.createElement("div");
+      block.className = "neighbours";
+      const title = document.createElement("strong");
+      title.textContent = s;
+      const list = document.createElement("ol");
+      const order = sentences.map((_, j) => j).filter((j) => j !== i);
+      order.sort((a, b) => similarities[i][b] - similarities[i][a]);
+      for (const j of order) {
+        const li = document.createElement("li");
+        li.dataset.similarity = similarities[i][j].toFixed(4);
+        li.textContent = `${sentences[j]} (${similarities[i][j].toFixed(3)})`;
+        list.append(li);
+      }
+      block.append(title, list);
+      return block;
+    }),
+  );
+}
+
+/** The confusion matrix of one evaluation: rows true labels, columns predicted, the diagonal shaded. */
+export function renderConfusion(container: HTMLElement, e: Evaluation): void {
+  const table = document.createElement("table");
+  table.className = "confusion";
+  const head = document.createElement("tr");
+  const corner = document.createElement("th");
+  corner.textContent = "true \\ predicted";
+  head.append(corner, ...e.labels.map((l) => Object.assign(document.createElement("th"), { textContent: l })));
+  const max = Math.max(1, ...e.matrix.flat());
+  const rows = e.labels.map((label, t) => {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.textContent = label;
+    tr.append(th);
+    e.matrix[t].forEach((n, p) => {
+      const td = document.createElement("td");
+      td.textContent = String(n);
+      td.dataset.true = label;
+      td.dataset.predicted = e.labels[p];
+      const share = n / max;
+      td.style.background = t === p ? `rgba(46, 125, 50, ${share * 0.6})` : `rgba(198, 40, 40, ${share * 0.6})`;
+      tr.append(td);
+    });
+    return tr;
+  });
+  const caption = document.createElement("caption");
+  const pct = (v: number | null): string => (v === null ? "-" : `${(100 * v).toFixed(1)}%`);
+  caption.textContent = `step ${e.step}: accuracy ${pct(e.accuracy)}, macro-F1 ${e.macroF1?.toFixed(4) ?? "-"}`;
+  table.append(caption, head, ...rows);
+  container.replaceChildren(table);
 }

@@ -16,7 +16,14 @@ import { browserPlatform, threadSupport } from "../../src/platform/browser.js";
 import { setPlatform } from "../../src/platform/index.js";
 import { opfsStorage as storage } from "../../src/platform/opfs-storage.js";
 import type { FillMaskPrediction } from "../../src/pipelines/index.js";
-import { defaultRunDir, parseMetrics, readRunFiles, readRunStatus, writeRunFiles } from "../../src/run/index.js";
+import {
+  defaultRunDir,
+  parseMetrics,
+  readRunFiles,
+  readRunStatus,
+  resolveCheckpointDir,
+  writeRunFiles,
+} from "../../src/run/index.js";
 import { runLockName, type FromWorker, type TabCorpus, type ToWorker } from "./protocol.js";
 
 /** What the page has seen, for people reading the console and for the browser tests. */
@@ -61,6 +68,7 @@ const curve = {
       width: Math.min(940, document.body.clientWidth - 20),
       height: 280,
       scales: { x: { time: false } },
+      axes: [{ label: "step" }, { label: "loss", size: 56 }],
       series: [
         { label: "step" },
         { label: "training loss", stroke: "#1f77b4", spanGaps: true },
@@ -87,6 +95,11 @@ const curve = {
   },
 };
 
+// The chart follows the page's width (a phone's 375 px included).
+addEventListener("resize", () =>
+  curve.plot.setSize({ width: Math.max(200, Math.min(940, document.body.clientWidth - 20)), height: 280 }),
+);
+
 function log(line: string): void {
   const pre = $("log");
   pre.textContent += line + "\n";
@@ -105,6 +118,11 @@ worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
     $("status").textContent = `Training on ${data.threads} thread${data.threads === 1 ? "" : "s"}...`;
   } else if (data.type === "log") log(data.line);
   else if (data.type === "metrics") {
+    // A resumed run holds its lock from its first record on: the list shows it running again.
+    if (relistOnRecord) {
+      relistOnRecord = false;
+      void listRuns();
+    }
     state.records.push(data.record);
     curve.add(data.record);
     const r = data.record;
@@ -210,6 +228,9 @@ $("stop").onclick = () => {
   $("status").textContent = "Stopping after this step (a checkpoint is saved)...";
 };
 
+/** Whether the list is read again at the next record (a resume just started). */
+let relistOnRecord = false;
+
 async function resume(runDir: string): Promise<void> {
   try {
     const corpus = await runCorpus(runDir);
@@ -218,6 +239,7 @@ async function resume(runDir: string): Promise<void> {
     const metrics = storage.path.join(runDir, "metrics.jsonl");
     if ((await storage.stat(metrics)) !== null)
       for (const record of parseMetrics(await storage.readText(metrics), metrics)) curve.add(record);
+    relistOnRecord = true;
     send({ type: "resume", runDir, corpus });
     $("status").textContent = `Resuming ${runDir}...`;
   } catch (err) {
@@ -254,15 +276,19 @@ async function listRuns(): Promise<void> {
     row.insertCell().textContent = shown;
     row.insertCell().textContent = String(status?.step ?? "");
     const actions = row.insertCell();
-    const button = (label: string, cls: string, action: () => void): void => {
+    const button = (label: string, cls: string, action: () => void): HTMLButtonElement => {
       const b = document.createElement("button");
       b.textContent = label;
       b.className = cls;
       b.onclick = action;
       actions.append(b);
+      return b;
     };
     if (!owned && status?.state !== "finished") button("Resume", "resume", () => void resume(runDir));
-    button("Download .zip", "download", () => void download(runDir));
+    // A run in training is mid-write (a checkpoint being swapped in): its zip waits until it stops or finishes.
+    const zip = button("Download .zip", "download", () => void download(runDir));
+    zip.disabled = owned;
+    if (owned) zip.title = "available once the run is stopped or finished";
     button("Use for fill-mask", "select", () => selectRun(runDir));
   }
 }
@@ -271,12 +297,29 @@ function selectRun(runDir: string): void {
   state.runDir = runDir;
   $<HTMLButtonElement>("fill").disabled = false;
   $("status").textContent = `Fill-mask uses ${runDir}.`;
+  void checkpointOf(runDir).then((which) => {
+    if (state.runDir === runDir) $("status").textContent = `Fill-mask uses ${runDir}: ${which}.`;
+  });
+}
+
+/** Which checkpoint fill-mask loads from `runDir` (best/, else the newest last-*), with its step. */
+async function checkpointOf(runDir: string): Promise<string> {
+  try {
+    const { checkpointDir } = await resolveCheckpointDir(runDir);
+    const trainState = storage.path.join(checkpointDir, "train_state.json");
+    const { step } = JSON.parse(await storage.readText(trainState)) as { step?: number };
+    return `checkpoint ${storage.path.basename(checkpointDir)}, step ${step ?? "?"}`;
+  } catch (err) {
+    return `no checkpoint yet (${(err as Error).message})`;
+  }
 }
 
 $("fill").onclick = () => {
   if (state.runDir === null) return;
   state.predictions = null;
-  send({ type: "fill", runDir: state.runDir, text: $<HTMLInputElement>("fill-text").value, topK: 5 });
+  const runDir = state.runDir;
+  send({ type: "fill", runDir, text: $<HTMLInputElement>("fill-text").value, topK: 5 });
+  void checkpointOf(runDir).then((which) => ($("fill-which").textContent = `Fill-mask uses ${runDir}: ${which}.`));
 };
 
 function showPredictions(perMask: FillMaskPrediction[][]): void {
