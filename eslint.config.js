@@ -8,7 +8,7 @@ import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "runs/", ".cache/", "eslint.config.js"] },
+  { ignores: ["dist/", "dist.building-*/", "dist.old-*/", "node_modules/", "runs/", ".cache/", "eslint.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ["**/*.js", "**/*.mjs", "**/*.cjs"], languageOptions: { globals: globals.node } },

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { resolveConfig } from "../src/config.js";
+import { resolveConfig } from "../src/config/index.js";
 import type { MetricsRecord } from "../src/run/index.js";
 import { readMetrics } from "../src/track/index.js";
 import { train } from "../src/train/trainer.js";

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { resolveConfig } from "../src/config.js";
+import { resolveConfig } from "../src/config/index.js";
 import { createBackend } from "../src/engine/create.js";
 import {
   BatchBuffers,

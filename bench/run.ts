@@ -17,6 +17,7 @@ import { runKernelBench } from "./kernels.js";
 import { breakdownTable } from "./profile.js";
 import { runStudioBench } from "./studio.js";
 import { runTokenizerBench } from "./tokenizer.js";
+import { runWebGpuBench } from "./webgpu.js";
 
 /** Runs bench/train.js with `args` in a child process and returns its JSON line. */
 function trainChild(args: string[]): Record<string, number | string> {
@@ -104,6 +105,20 @@ async function main(): Promise<void> {
     `median ms per step: browser ${b.browserMsPerStepMedian.toFixed(1)}, Node ${b.nodeMsPerStepMedian.toFixed(1)}: ` +
       `ratio ${b.browserOverNode.toFixed(2)} (target <= 1.5)`,
   );
+
+  log(`\n== WebGPU (headless Chromium on this machine's GPU) beside WebAssembly (Node, ${threads} threads) ==`);
+  const g = await runWebGpuBench({ steps: quick ? 10 : 30, threads });
+  all["webgpu.wasmMsPerStep"] = g.wasmMsPerStep;
+  if (g.webgpuMsPerStep === null)
+    log(`wasm ${g.wasmMsPerStep.toFixed(1)} ms/step; WebGPU not measured: ${g.webgpuUnavailable}`);
+  else {
+    all["webgpu.webgpuMsPerStep"] = g.webgpuMsPerStep;
+    log(
+      `median ms per step of the tutorial's model: WebGPU ${g.webgpuMsPerStep.toFixed(1)} (${g.webgpuAdapter}), ` +
+        `wasm ${g.wasmMsPerStep.toFixed(1)}: ${(g.wasmMsPerStep / g.webgpuMsPerStep).toFixed(2)}x; ` +
+        `losses within ${g.lossRelativeDifference!.toExponential(1)} relative`,
+    );
+  }
 
   if (!quick) {
     log(`\n== the tutorial's whole schedule (30 epochs, evaluation every 500 steps), default configuration ==`);

@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { resolveConfig, type TrainConfig } from "../src/config.js";
+import { resolveConfig, type TrainConfig } from "../src/config/index.js";
 import { RECIPE_NAMES, type RecipeName } from "../src/config/recipes.js";
 import { createBackend } from "../src/engine/create.js";
 import { Rng } from "../src/util/rng.js";

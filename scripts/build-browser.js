@@ -1,7 +1,8 @@
 // The package's browser build ("mlm-ts/browser"): src/browser.ts bundled by esbuild into one ES module,
 // dist/browser/mlm-ts.js, with its npm dependencies (wabt, crc-32) inside, so that a bundler or a
 // <script type="module"> needs nothing else. Node's built-in modules resolve to throwing stubs (see
-// browser-bundle.js). With --size, prints the size of the module, raw and gzipped.
+// browser-bundle.js). With --size, prints the size of the module, raw and gzipped; `--out DIR` builds
+// into DIR/browser instead of dist/browser.
 import { build } from "esbuild";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,8 @@ import { gzipSync } from "node:zlib";
 import { browserBundleOptions } from "./browser-bundle.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const outfile = join(root, "dist", "browser", "mlm-ts.js");
+const outIndex = process.argv.indexOf("--out");
+const outfile = join(outIndex > 0 ? process.argv[outIndex + 1] : join(root, "dist"), "browser", "mlm-ts.js");
 await build({ ...browserBundleOptions(), entryPoints: [join(root, "src", "browser.ts")], outfile });
 const bytes = readFileSync(outfile);
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;

@@ -3,7 +3,8 @@
 // npm dependencies such as uPlot, so nothing is fetched from the internet at run time), worker.js when
 // the folder has a worker.ts (a module Worker's code), beside copies of the folder's other files
 // (index.html, styles) and of the data files its `assets.json` lists. Folders without main.ts (shared
-// code) are only imported. `node scripts/build-web.js --watch` rebuilds on change.
+// code) are only imported. `node scripts/build-web.js --watch` rebuilds on change; `--out DIR` builds
+// into DIR/web instead of dist/web (scripts/build.js builds into a fresh folder).
 import { build, context } from "esbuild";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +13,8 @@ import { browserBundleOptions } from "./browser-bundle.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const webDir = join(root, "web");
-const outRoot = join(root, "dist", "web");
+const outIndex = process.argv.indexOf("--out");
+const outRoot = join(outIndex > 0 ? process.argv[outIndex + 1] : join(root, "dist"), "web");
 const pages = existsSync(webDir) ? readdirSync(webDir).filter((name) => existsSync(join(webDir, name, "main.ts"))) : [];
 
 for (const page of pages) {
@@ -23,11 +25,15 @@ for (const page of pages) {
     const path = join(from, file);
     if (statSync(path).isFile() && !file.endsWith(".ts") && file !== "assets.json") cpSync(path, join(to, file));
   }
-  // assets.json: ["data/tatoeba-en.txt", ...], paths from the repository root, copied by their names.
+  // assets.json: ["data/tatoeba-en.txt", ...], paths from the repository root, copied by their names,
+  // and the list itself beside them: the package leaves the copies out (the files are in its data/), and
+  // the studio's server then serves each from the path the list names.
   const assets = join(from, "assets.json");
-  if (existsSync(assets))
+  if (existsSync(assets)) {
     for (const asset of JSON.parse(readFileSync(assets, "utf8")))
       cpSync(join(root, asset), join(to, asset.split("/").pop()));
+    cpSync(assets, join(to, "assets.json"));
+  }
 }
 const entries = pages.flatMap((page) =>
   ["main", "worker"]

@@ -1,6 +1,6 @@
 // `npm test` after the build: the Node test runner over dist/test, two test files at a time (the
-// browser, PyTorch and child-process suites spend much of their time waiting; the machine kind has
-// two cores), or over the paths given (as in
+// browser, PyTorch and child-process suites spend much of their time waiting, so two keep a 2-core
+// machine busy), or over the paths given (as in
 // `npm test -- dist/test/cli/main.test.js`) with the temporary folder (TMPDIR) pointed at a fresh,
 // empty one, then a check that the tests removed everything they made there: a test that leaves a
 // temporary file or folder behind fails the suite, naming what was left.

@@ -17,7 +17,7 @@
 export { browserPlatform, threadSupport, BROWSER_HOST } from "./platform/browser.js";
 export { opfsStorage, opfsPath } from "./platform/opfs-storage.js";
 export { platform, setPlatform, type Platform, type Storage } from "./platform/index.js";
-export { DEFAULT_CONFIG, resolveConfig, type TrainConfig } from "./config.js";
+export { DEFAULT_CONFIG, resolveConfig, type TrainConfig } from "./config/index.js";
 export { textCorpus, type InMemoryCorpus } from "./data/index.js";
 export { Tokenizer, trainBpe, trainBpeFromSentences } from "./tokenizer/index.js";
 export { train, type TrainOptions, type TrainSummary } from "./train/trainer.js";

@@ -15,7 +15,7 @@
  *   console.log(fillMask(loaded, "Tom is [MASK] than Mary."));
  *   loaded.dispose();
  */
-export { DEFAULT_CONFIG, resolveConfig, parseConfigArgs, type TrainConfig } from "./config.js";
+export { DEFAULT_CONFIG, resolveConfig, parseConfigArgs, type TrainConfig } from "./config/index.js";
 export { train, describeSummary, NonFiniteError, type TrainOptions, type TrainSummary } from "./train/trainer.js";
 export {
   finetune,
@@ -57,7 +57,8 @@ export {
   bundledCorpusPath,
   TATOEBA_ATTRIBUTION,
 } from "./data/index.js";
-export { SummaryWriter, MetricsLog, readScalars } from "./track/index.js";
+export { SummaryWriter, readScalars } from "./track/index.js";
+export { MetricsLog } from "./run/index.js";
 
 export * as data from "./data/index.js";
 export * as tokenizer from "./tokenizer/index.js";

@@ -1,4 +1,4 @@
-// The layering of src/, as the README's "Architecture" table writes it: every import of every source
+// The layering of src/, as the table of docs/architecture.md writes it: every import of every source
 // file goes to its own layer or to one its row allows, the table lists each layer below those that
 // may use it (so no cycle can be allowed), and Node's built-in modules appear only in the layers
 // marked for them.
@@ -20,11 +20,9 @@ interface Layer {
   nodeBuiltins: boolean;
 }
 
-/** The rows of the README's architecture table, bottom layer first. */
+/** The rows of the layer table of docs/architecture.md, bottom layer first. */
 function readLayerTable(): Layer[] {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const section = readme.split(/^## /m).find((s) => s.startsWith("Architecture\n"));
-  assert.ok(section, 'README.md has a "## Architecture" section');
+  const section = readFileSync(join(ROOT, "docs", "architecture.md"), "utf8");
   const layers: Layer[] = [];
   for (const line of section.split("\n")) {
     const cells = line.split("|").map((c) => c.trim());
@@ -64,7 +62,9 @@ function violations(layers: Layer[]): string[] {
     const from = relative(SRC, file);
     const layer = byName.get(layerOf(from));
     if (layer === undefined) {
-      problems.push(`${from}: its layer "${layerOf(from)}" has no row in the README's architecture table`);
+      problems.push(
+        `${from}: its layer "${layerOf(from)}" has no row in the architecture table of docs/architecture.md`,
+      );
       continue;
     }
     // The compiler's own scanner: comments and strings that merely mention a module are not imports.
@@ -87,7 +87,7 @@ function violations(layers: Layer[]): string[] {
   return problems;
 }
 
-test("the README's layer table lists each layer once, below every layer that may import it", () => {
+test("the layer table of docs/architecture.md lists each layer once, below every layer that may import it", () => {
   const layers = readLayerTable();
   assert.ok(layers.length >= 10, `${layers.length} layers read from the table`);
   const seen = new Set<string>();
@@ -101,7 +101,7 @@ test("the README's layer table lists each layer once, below every layer that may
   assert.ok(!layers.find((l) => l.name === "pipelines")?.mayImport.has("train"), "pipelines may not import train");
 });
 
-test("every import in src/ follows the README's layer table", () => {
+test("every import in src/ follows the layer table of docs/architecture.md", () => {
   assert.deepEqual(violations(readLayerTable()), []);
 });
 

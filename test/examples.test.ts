@@ -1,5 +1,5 @@
 // The documentation's examples type-check: every `@example` block of src/**/*.ts and every ```ts or
-// ```js block of the README becomes a small TypeScript module, and the TypeScript compiler checks them
+// ```js block of the README and of docs/ becomes a small TypeScript module, and the TypeScript compiler checks them
 // all in one program against the sources. A doc example that no longer compiles (a renamed function,
 // a changed option, a wrong return type) fails here.
 //
@@ -27,6 +27,8 @@ const VIRTUAL_DIR = join(ROOT, "doc-examples");
  */
 const PREAMBLE: Record<string, string> = {
   "src/cli/interrupts.ts #1": "declare const loaded: LoadedModel, path: string;",
+  "src/engine/webgpu/optimizer-step.ts #1":
+    "declare const gpu: WebGpuBackend, model: MlmModel, adam: Adam, batch: Batch, dropoutRng: Rng;",
   "src/run/checkpoint.ts #2": "declare const model: MlmModel, ckpt: { tensors: NamedTensor[] };",
   "src/run/inputs.ts #1": "declare const corpus: FileFingerprint | null, tokenizer: FileFingerprint;",
   "src/tokenizer/bpe-trainer.ts #2":
@@ -116,12 +118,20 @@ function allExamples(): Example[] {
     for (const [i, block] of jsdocExamples(readFileSync(path, "utf8")).entries())
       examples.push({ key: `${file} #${i + 1}`, file, line: block.line, code: block.code, ownFile: path });
   }
-  for (const [i, block] of readmeCodeBlocks(readFileSync(join(ROOT, "README.md"), "utf8")).entries())
-    examples.push({ key: `README.md #${i + 1}`, file: "README.md", line: block.line, code: block.code, ownFile: null });
+  const docs = [
+    "README.md",
+    ...readdirSync(join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
+  for (const file of docs)
+    for (const [i, block] of readmeCodeBlocks(readFileSync(join(ROOT, file), "utf8")).entries())
+      examples.push({ key: `${file} #${i + 1}`, file, line: block.line, code: block.code, ownFile: null });
   return examples;
 }
 
-/** The package's public entry points: specifier ("mlm-ts/config") to source file (src/config.ts). */
+/** The package's public entry points: specifier ("mlm-ts/config") to source file (src/config/index.ts). */
 function entryPoints(): Map<string, string> {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
     name: string;
@@ -286,7 +296,7 @@ function typeCheck(modules: Map<string, string>, entries: Map<string, string>): 
 
 const virtualPath = (key: string): string => join(VIRTUAL_DIR, `${key.replace(/[^\w]+/g, "_")}.ts`);
 
-test("every @example block of src/ and every ts/js block of the README type-checks", () => {
+test("every @example block of src/ and every ts/js block of the README and docs/ type-checks", () => {
   const examples = allExamples();
   const keys = new Set(examples.map((e) => e.key));
   for (const key of [...Object.keys(PREAMBLE), ...Object.keys(UNCHECKED)])

@@ -1,9 +1,10 @@
-// Every command line of the README's shell blocks, run as a user would run it, in a scratch copy of
+// Every command line of the shell blocks of the README and of the pages of docs/, run as a user would
+// run it (each distinct line once, the README's first), in a scratch copy of
 // the repository: what git would commit (no runs/, no .cache/, no downloaded data), the checkout's
 // node_modules linked and its dist/ copied (built once, by `npm test`). Training lines run with
 // `--max-steps 2`, `mlm download` fetches from a local HTTP server, and the lines that need a run
 // directory share one tiny run. A line the test can neither run nor finds in NOT_RUN fails it, so a
-// new README line gets run or gets a stated reason. The README is read when the test runs.
+// new README line gets run or gets a stated reason. The documents are read when the test runs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -23,6 +24,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ESLint } from "eslint";
 import * as prettier from "prettier";
+import { resolveConfig } from "../src/config/index.js";
 import { readScalars } from "../src/track/index.js";
 import { readmeCodeBlocks } from "./doc-examples.js";
 import { tempDir } from "./temp-dir.js";
@@ -41,7 +43,22 @@ const NOT_RUN: Record<string, string> = {
 /** Files that README lines read, written into the scratch copy first. */
 const FILES: Record<string, string> = {
   "my-run.json": JSON.stringify({ batchSize: 32, learningRate: 0.001 }) + "\n",
+  // The quick start's "your own text": 2,000 of the bundled sentences.
+  "my-text.txt":
+    readFileSync(join(ROOT, "data", "tatoeba-en.txt"), "utf8")
+      .split("\n")
+      .slice(0, 2000)
+      .join("\n") + "\n",
 };
+
+/** The documentation: the README, then the pages of docs/ in name order. */
+function documents(): { name: string; text: string }[] {
+  const pages = readdirSync(join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => ({ name: `docs/${f}`, text: readFileSync(join(ROOT, "docs", f), "utf8") }));
+  return [{ name: "README.md", text: readFileSync(join(ROOT, "README.md"), "utf8") }, ...pages];
+}
 
 /** The run directories the README names as examples, e.g. runs/2026-11-28_10-00-00. */
 const EXAMPLE_RUN = /\bruns\/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\b/g;
@@ -129,9 +146,10 @@ function scratchCopy(dest: string): void {
   writeFileSync(join(dest, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
 }
 
-test("every command line of the README runs", async () => {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const commands = readmeCommands(readme);
+test("every command line of the README and of docs/ runs", async () => {
+  const docs = documents();
+  const readme = docs.map((d) => d.text).join("\n");
+  const commands = [...new Set(docs.flatMap((d) => readmeCommands(d.text)))];
   for (const line of Object.keys(NOT_RUN))
     assert.ok(commands.includes(line), `NOT_RUN lists "${line}", which the README no longer has`);
   const unknown = commands.filter(
@@ -259,9 +277,8 @@ test("README commands: shell blocks only, comments removed (not inside quotes), 
   assert.equal(withMaxSteps("npm run train -- --shuffle", 2), "npm run train -- --shuffle --max-steps 2");
 });
 
-test("the README's library examples pass npm run lint as .mjs scripts at the repository's root", async () => {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const examples = readmeCodeBlocks(readme).map((b) => b.code);
+test("the library examples of the README and docs/ pass npm run lint as .mjs scripts at the repository's root", async () => {
+  const examples = documents().flatMap((d) => readmeCodeBlocks(d.text).map((b) => b.code));
   assert.ok(examples.length >= 2, "the README has library examples");
   const eslint = new ESLint({ cwd: ROOT });
   for (const [i, code] of examples.entries()) {
@@ -273,4 +290,11 @@ test("the README's library examples pass npm run lint as .mjs scripts at the rep
     const options = { ...(await prettier.resolveConfig(filePath)), filepath: filePath };
     assert.ok(await prettier.check(code, options), `example ${i + 1} is not formatted as Prettier would`);
   }
+});
+
+test("the README's --config example (its json block) is a configuration mlm train accepts", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const blocks = [...readme.matchAll(/^```json\n([^]*?)^```$/gm)].map((m) => m[1]);
+  assert.ok(blocks.length > 0, "the README shows a --config file");
+  for (const block of blocks) resolveConfig(JSON.parse(block) as Record<string, unknown>, "the README's json block");
 });

@@ -5,7 +5,7 @@
  *   mlm baseline data/spam-subjects.tsv
  *   mlm baseline train.tsv --valid dev.tsv --json
  */
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { baselineText, formatReport, trainBaseline } from "../model/index.js";
 import { LABELLED_DATA_OPTIONS, readLabelledSplits } from "../data/index.js";
 import { commandHelp, UsageError } from "./flags.js";

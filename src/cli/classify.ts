@@ -4,7 +4,7 @@
  *   mlm classify "Win a FREE cruise!!!" "Re: meeting notes" --model runs/spam
  *   mlm classify --data mails.tsv --model runs/spam > predictions.jsonl
  */
-import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
+import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
 import {
   CLASSIFY_OPTIONS,
   classify,

@@ -3,7 +3,7 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseFlags, UsageError, type FieldTable } from "../config.js";
+import { parseFlags, UsageError, type FieldTable } from "../config/index.js";
 import { commandHelp } from "./flags.js";
 import { DEFAULT_DATASET_URL, downloadFile, formatBytes } from "../data/download.js";
 import { TATOEBA_ATTRIBUTION } from "../data/paths.js";

@@ -5,7 +5,7 @@
  *   mlm embed --data sentences.txt --model runs/pre --out vectors.npy
  */
 import { writeFile } from "node:fs/promises";
-import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
+import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
 import { npyArray } from "../interop/index.js";
 import { EMBED_OPTIONS, embed, loadModel } from "../pipelines/index.js";
 import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";

@@ -4,7 +4,7 @@
  *   mlm eval --model runs/tatoeba --data other.txt --sample 0.1 --seed 1
  *   mlm eval --model runs/tatoeba --split valid --json
  */
-import { CONFIG_TABLE, flagName, parseFlags, pickKeys, type FieldTable } from "../config.js";
+import { CONFIG_TABLE, flagName, parseFlags, pickKeys, type FieldTable } from "../config/index.js";
 import {
   EVALUATE_CORPUS_OPTIONS,
   evaluateCorpus,
@@ -62,7 +62,7 @@ export async function evalCommand(
     if (corpusFlags.length > 0)
       throw new UsageError(`--split valid uses the run's own settings; drop --${corpusFlags.join(", --")}`);
   }
-  const progress = process.stderr.isTTY === true && !v.json;
+  const progress = !v.json; // a bar on a terminal, a line every 10 s in a log
 
   const interrupts = listenForInterrupts("stopping the evaluation");
   let loaded;

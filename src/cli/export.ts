@@ -4,9 +4,10 @@
  *   mlm export runs/tatoeba --format onnx --out exported/onnx       ONNX Runtime, transformers.js
  *   mlm export runs/tatoeba --format pytorch --out exported/torch   PyTorch, torchrun / DDP
  */
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { exportOnnx, exportPytorch } from "../interop/index.js";
 import { commandHelp, UsageError } from "./flags.js";
+import { asUsageError, realPath } from "./output-path.js";
 import { version } from "./version.js";
 
 const EXPORT_FLAGS = {
@@ -17,11 +18,19 @@ const EXPORT_FLAGS = {
     required: true,
     help: "onnx: model.onnx for ONNX Runtime and transformers.js; pytorch: weights, data and mlm_torch.py",
   },
-  out: { kind: "path", short: "o", default: null, required: true, placeholder: "DIR", help: "folder to write" },
+  out: {
+    kind: "path",
+    short: "o",
+    default: null,
+    required: true,
+    placeholder: "DIR",
+    help: "folder to write (a new one, or --force)",
+  },
+  force: { kind: "boolean", default: false, help: "replace the folder DIR and everything in it" },
 } as const satisfies FieldTable;
 
 const HELP = commandHelp(
-  `Usage: mlm export RUN_DIR --format onnx|pytorch --out DIR
+  `Usage: mlm export RUN_DIR --format onnx|pytorch --out DIR [--force]
 
 Exports a trained run. onnx: its best checkpoint as onnx/model.onnx (opset 17; inputs input_ids and
 attention_mask, int64 [batch, sequence]; output logits [batch, sequence, vocab]) with config.json,
@@ -29,7 +38,8 @@ tokenizer.json and tokenizer_config.json, the layout transformers.js reads. pyto
 checkpoint as model.safetensors ([out, in] linear weights) and optimizer.safetensors (Adam's moments),
 both splits' token ids and the fixed validation masks (data/*.npy), and mlm_torch.py, which defines the
 model and trains it with torch.distributed: torchrun --nproc_per_node N DIR/mlm_torch.py train DIR
---out OUT --steps S; then mlm import OUT --out RUN_DIR.`,
+--out OUT --steps S; then mlm import OUT --out RUN_DIR. DIR is written as one unit; an existing DIR is
+replaced only with --force, and never when it is, holds or lies inside the run or a run's checkpoint.`,
   EXPORT_FLAGS,
 );
 
@@ -48,7 +58,10 @@ export async function exportCommand(
   if (positionals.length !== 1)
     throw new UsageError(`expected one RUN_DIR argument, got ${positionals.length} (see mlm export --help)`);
   const run = values.format === "onnx" ? exportOnnx : exportPytorch;
-  const result = await run(positionals[0], values.out, version());
+  // Real paths: a symbolic link cannot hide that the output is, holds or lies inside the run.
+  const result = await asUsageError(
+    run(realPath(positionals[0]), realPath(values.out), version(), { force: values.force }),
+  );
   for (const w of result.warnings) warn(`mlm export: warning: ${w}\n`);
   write(`exported ${result.checkpointDir} (${values.format}):\n${result.files.map((f) => `  ${f}\n`).join("")}`);
   return 0;

@@ -4,7 +4,7 @@
  *   mlm fill "The cat sat on the [MASK]." --model runs/tatoeba
  *   mlm fill "[MASK] likes [MASK]." --model runs/tatoeba/best --top-k 3 --json
  */
-import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
+import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
 import { FILL_MASK_OPTIONS, fillMasks, loadModel, type FillMaskPrediction } from "../pipelines/index.js";
 import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
 

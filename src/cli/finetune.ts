@@ -6,7 +6,7 @@
  *   mlm finetune data/spam-subjects.tsv --from none --tokenizer runs/pre/tokenizer.json
  *   mlm finetune --resume runs/spam
  */
-import { configHelp, parseConfigArgs, resolveConfig, type FieldTable, type TrainConfig } from "../config.js";
+import { configHelp, parseConfigArgs, resolveConfig, type FieldTable, type TrainConfig } from "../config/index.js";
 import { LABELLED_DATA_OPTIONS } from "../data/index.js";
 import { POOLINGS } from "../model/index.js";
 import { BEST_METRICS, type BestMetricName } from "../train/classify-task.js";

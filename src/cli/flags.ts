@@ -4,9 +4,9 @@
  * and shown by `commandHelp`. A `UsageError` (bad arguments) makes `mlm` exit with 2, any other error
  * with 1, as most command-line tools do.
  */
-import { helpLines, type Field, type FieldTable } from "../config.js";
+import { helpLines, type Field, type FieldTable } from "../config/index.js";
 
-export { UsageError } from "../config.js";
+export { UsageError } from "../config/index.js";
 
 /**
  * A command's --help: its usage and description, then its flags with their defaults.

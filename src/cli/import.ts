@@ -3,9 +3,10 @@
  *
  *   mlm import trained --out runs/from-torch
  */
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { importPytorch } from "../interop/index.js";
 import { commandHelp, UsageError } from "./flags.js";
+import { asUsageError, realPath } from "./output-path.js";
 
 const IMPORT_FLAGS = {
   out: {
@@ -16,7 +17,7 @@ const IMPORT_FLAGS = {
     placeholder: "RUN_DIR",
     help: "run directory to write",
   },
-  force: { kind: "boolean", default: false, help: "replace a run already in RUN_DIR" },
+  force: { kind: "boolean", default: false, help: "write into an existing RUN_DIR, replacing the run in it" },
 } as const satisfies FieldTable;
 
 const HELP = commandHelp(
@@ -41,7 +42,8 @@ export async function importCommand(
   const { values, positionals } = parsed;
   if (positionals.length !== 1)
     throw new UsageError(`expected one DIR argument, got ${positionals.length} (see mlm import --help)`);
-  const r = await importPytorch(positionals[0], values.out, { force: values.force });
+  // Real paths: a symbolic link cannot hide that RUN_DIR is, holds or lies inside DIR.
+  const r = await asUsageError(importPytorch(realPath(positionals[0]), realPath(values.out), { force: values.force }));
   const loss = r.validLoss === null ? "" : `, validation loss ${r.validLoss.toFixed(6)} (PyTorch's)`;
   write(
     `imported step ${r.step}${loss} into ${r.runDir}: ${r.checkpoints.map((c) => c.slice(r.runDir.length + 1)).join(", ")}\n`,

@@ -6,6 +6,11 @@
  * swaps, so the last one stays whole. Without these handlers Node would end the process at once,
  * losing everything since the last checkpoint.
  *
+ * A closed output pipe (`mlm train 2>&1 | head -4`, a killed `tee`, the studio that started the
+ * command gone) is the terminal hanging up by another road: `stopForClosedOutput` stops every
+ * command listening here as SIGHUP does (exit code 129), so a run is checkpointed and marked
+ * "interrupted" instead of ending with a success it did not reach.
+ *
  * @example
  *   const interrupts = listenForInterrupts("stopping after this batch");
  *   try {
@@ -21,8 +26,12 @@ export type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 /** The reason of an AbortSignal aborted by a signal; `mlm` exits with its exitCode. */
 export class Interrupted extends Error {
-  constructor(readonly signal: StopSignal) {
-    super(`interrupted by ${signal}`);
+  /** `cause` replaces the signal's name in the message ("interrupted by its output pipe closing (EPIPE)"). */
+  constructor(
+    readonly signal: StopSignal,
+    cause: string = signal,
+  ) {
+    super(`interrupted by ${cause}`);
     this.name = "Interrupted";
   }
 
@@ -38,6 +47,22 @@ export interface Interrupts {
   /** The first signal's Interrupted; null while none came. */
   readonly received: Interrupted | null;
   dispose(): void;
+}
+
+/** The stop of every listener installed now, by a closed output pipe (see `stopForClosedOutput`). */
+const closedOutputStops = new Set<() => void>();
+
+/** What a closed output pipe counts as: the terminal hanging up. */
+const CLOSED_OUTPUT = "its output pipe closing (EPIPE)";
+
+/**
+ * Stops the commands listening now as SIGHUP would (they save, then exit with 129); returns false
+ * when none listens, for the caller to end the command itself. A second closed pipe is not a second
+ * signal: the work already stopping goes on to save.
+ */
+export function stopForClosedOutput(): boolean {
+  for (const stop of closedOutputStops) stop();
+  return closedOutputStops.size > 0;
 }
 
 /** Installs the handlers; `firstNotice` says what the command does after the first signal. */
@@ -60,6 +85,12 @@ export function listenForInterrupts(
     handlers.push([name, handler]);
     process.on(name, handler);
   }
+  const closedOutput = (): void => {
+    if (controller.signal.aborted) return;
+    write(`\nthe output pipe closed: ${firstNotice}\n`);
+    controller.abort(new Interrupted("SIGHUP", CLOSED_OUTPUT));
+  };
+  closedOutputStops.add(closedOutput);
   return {
     signal: controller.signal,
     get received() {
@@ -67,6 +98,7 @@ export function listenForInterrupts(
     },
     dispose() {
       for (const [name, handler] of handlers) process.off(name, handler);
+      closedOutputStops.delete(closedOutput);
     },
   };
 }

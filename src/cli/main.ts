@@ -20,7 +20,7 @@
 import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
 import { UsageError } from "./flags.js";
-import { Interrupted } from "./interrupts.js";
+import { Interrupted, stopForClosedOutput } from "./interrupts.js";
 import { version } from "./version.js";
 
 export { version } from "./version.js";
@@ -132,15 +132,39 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The exit code of a command ended by a closed output pipe: 128 + SIGPIPE's number, as a shell reports it. */
+export const CLOSED_OUTPUT_EXIT_CODE = 141;
+
+/** Makes `stream` drop whatever is written to it from now on (its reader is gone). */
+function dropOutput(stream: NodeJS.WriteStream): void {
+  stream.write = (...args: unknown[]): boolean => {
+    const callback = args.find((a) => typeof a === "function") as (() => void) | undefined;
+    if (callback !== undefined) queueMicrotask(callback);
+    return true;
+  };
+}
+
 /**
- * Runs `mlm` as a process: the exit code of `main`, and a quiet exit when the reader of its output
- * goes away (`mlm runs | head -2`), as command-line tools do, instead of an EPIPE stack trace.
+ * Runs `mlm` as a process: the exit code of `main`. When the reader of its output goes away
+ * (`mlm runs | head -2`, `mlm train 2>&1 | head -4`, a killed `tee`, the studio that started it
+ * killed), the rest of that output is dropped, without an EPIPE stack trace, and the command never
+ * ends with a success it did not reach: one that listens for signals (train, tokenizer train, eval)
+ * is stopped as SIGHUP stops it (training saves a checkpoint and marks the run "interrupted"; exit
+ * 129); any other ends at once, quietly, with 141 (128 + SIGPIPE, what a shell reports for a
+ * command killed by a closed pipe).
  */
 export async function runCli(argv: string[]): Promise<void> {
+  let stopping = false;
   for (const stream of [process.stdout, process.stderr]) {
+    let closed = false;
     stream.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-      throw err;
+      if (err.code !== "EPIPE") throw err;
+      if (closed) return;
+      closed = true;
+      dropOutput(stream);
+      if (stopping) return; // the command is already saving and will exit with its own code
+      stopping = stopForClosedOutput();
+      if (!stopping) process.exit(process.exitCode ? Number(process.exitCode) : CLOSED_OUTPUT_EXIT_CODE);
     });
   }
   process.exitCode = await main(argv);

@@ -1,10 +1,12 @@
 /**
  * The rule of every command that writes a file named on its command line: it never writes over one of
  * its inputs (compared as real paths and as files, so symbolic and hard links count), and it replaces
- * an existing file only with `--force`.
+ * an existing file only with `--force`. (Folders: src/interop/output-folder.ts, given real paths.)
  */
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { OutputFolderError } from "../interop/output-folder.js";
+import { UsageError } from "./flags.js";
 
 /**
  * Throws a one-line error when `out` is one of `inputs` (`flag` names the option, e.g. "--out"), is a
@@ -24,6 +26,14 @@ export function checkOutputPath(flag: string, out: string, inputs: readonly stri
   const info = statSync(resolve(out), { throwIfNoEntry: false });
   if (info?.isDirectory()) throw new Error(`${flag} ${out} is a directory, expected a file path`);
   if (info !== undefined && !force) throw new Error(`${out} already exists; use --force to replace it`);
+}
+
+/**
+ * `path` with its symbolic links resolved (in the part that exists; ".." resolved first), for the
+ * checks of an output folder against its inputs (src/interop/output-folder.ts).
+ */
+export function realPath(path: string): string {
+  return realPrefix(resolve(path));
 }
 
 /**
@@ -48,5 +58,43 @@ function realPrefix(path: string): string {
       if (dirname(at) === at) return path;
       rest.unshift(basename(at));
     }
+  }
+}
+
+/** The result of `work`; a refused output folder becomes a UsageError (a bad --out: exit code 2). */
+export async function asUsageError<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw err instanceof OutputFolderError ? new UsageError(err.message) : err;
+  }
+}
+
+/**
+ * Throws a UsageError when folder `dir` (the value of `flag`, e.g. "--out-dir") cannot be a folder:
+ * it, or the deepest part of its path that exists, is a file.
+ *
+ * @example
+ *   checkOutputFolderPath("--out-dir", "notes.txt/run"); // UsageError: --out-dir notes.txt/run: notes.txt is a file, not a folder
+ */
+export function checkOutputFolderPath(flag: string, dir: string): void {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const info = statBelowFiles(at);
+    if (info !== undefined) {
+      if (!info.isDirectory())
+        throw new UsageError(`${flag} ${dir}: ${at} is a file, not a folder; choose a folder path`);
+      return;
+    }
+    if (dirname(at) === at) return;
+  }
+}
+
+/** What is at `path`, or undefined when nothing is (also when a part of it is a file: ENOTDIR). */
+function statBelowFiles(path: string): ReturnType<typeof statSync> {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    throw err;
   }
 }

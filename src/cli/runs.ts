@@ -5,7 +5,7 @@
  *   mlm runs RUN_DIR         one run: every logged training loss and every evaluation, by step
  *   --json                   the same as JSON
  */
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { commandHelp, UsageError } from "./flags.js";
 import { inspectRun, isRunDirectory, listRuns, type RunCurves, type RunSummary } from "../run/index.js";
 import { formatSeconds } from "../util/progress.js";
@@ -64,7 +64,7 @@ export async function runsCommand(
       write(`${r.name.padEnd(28)} unreadable: ${r.error}\n`);
       continue;
     }
-    if (!r.hasMetrics) {
+    if (!r.hasMetrics && r.lastStep === 0) {
       write(`${r.name.padEnd(28)} ${"-".padStart(7)}  no metrics.jsonl yet (no step logged)  ${r.data ?? "bundled"}\n`);
       continue;
     }
@@ -88,7 +88,7 @@ function statusNote(run: RunSummary): string {
  * training loss logged there and the evaluation's figures (blank where the step has none).
  */
 export function formatRun(run: RunSummary & RunCurves): string {
-  if (!run.hasMetrics) return `${run.dir}: no metrics.jsonl yet (no step logged)\n`;
+  if (!run.hasMetrics && run.lastStep === 0) return `${run.dir}: no metrics.jsonl yet (no step logged)\n`;
   const lines = [
     `${run.dir}: ${run.lastStep} steps, best validation loss ${fixed(run.bestValidLoss)} at step ${run.bestStep ?? "-"}${statusNote(run)}`,
     `${"step".padStart(8)} ${"train loss".padStart(10)} ${"valid loss".padStart(10)} ${"ppl".padStart(9)} ${"acc".padStart(6)} ${"top5".padStart(6)}`,

@@ -4,11 +4,12 @@
  *   mlm studio                  serves runs/ at http://127.0.0.1:<free port>/?token=...
  *   mlm studio runs --port 8080 --data data --open
  *
- * It runs until Ctrl-C (or SIGTERM), which also stops the training jobs it started (they save a
- * checkpoint first).
+ * It runs until Ctrl-C (or SIGTERM), which also stops the training jobs it started (each gets one
+ * SIGINT and saves a checkpoint; the studio waits --save-wait seconds for them, then names the runs
+ * still saving and exits with 1).
  */
 import { spawn } from "node:child_process";
-import { parseFlags, type FieldTable } from "../config.js";
+import { parseFlags, type FieldTable } from "../config/index.js";
 import { startStudio } from "../studio/server.js";
 import { commandHelp, UsageError } from "./flags.js";
 
@@ -21,6 +22,14 @@ const STUDIO_FLAGS = {
   port: { kind: "int", default: 0, min: 0, max: 65535, help: "port to listen on (0: a free one)" },
   data: { kind: "path", default: "data", placeholder: "DIR", help: "folder of the corpora the start form offers" },
   open: { kind: "boolean", default: false, help: "open the page in the default browser" },
+  saveWait: {
+    kind: "int",
+    default: 60,
+    min: 0,
+    max: 86400,
+    placeholder: "SECONDS",
+    help: "on Ctrl-C, how long to wait for the training jobs to save their checkpoints",
+  },
 } as const satisfies FieldTable;
 
 const HELP = commandHelp(
@@ -33,19 +42,27 @@ are answered.`,
   STUDIO_FLAGS,
 );
 
-/** The command that opens a URL in the desktop's browser. */
-function openInBrowser(url: string): void {
+/**
+ * Opens `url` in the desktop's browser; resolves with why it could not (no display, the opener missing
+ * or failing), or null. Without a display xdg-open fails with nothing on the screen, so say it first.
+ */
+function openInBrowser(url: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  if (process.platform === "linux" && !env.DISPLAY && !env.WAYLAND_DISPLAY)
+    return Promise.resolve("there is no display (DISPLAY and WAYLAND_DISPLAY are unset)");
   const [cmd, args] =
     process.platform === "darwin"
       ? ["open", [url]]
       : process.platform === "win32"
         ? ["cmd", ["/c", "start", "", url]]
         : ["xdg-open", [url]];
-  const child = spawn(cmd, args, { stdio: "ignore", detached: true });
-  child.on("error", () =>
-    process.stderr.write(`mlm studio: could not open a browser (${cmd}); open the address above\n`),
-  );
-  child.unref();
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { stdio: "ignore", detached: true });
+    child.on("error", (error: NodeJS.ErrnoException) =>
+      done(`${cmd} could not be run (${error.code ?? error.message})`),
+    );
+    child.on("exit", (code) => done(code === 0 ? null : `${cmd} exited with ${code ?? "a signal"}`));
+    child.unref();
+  });
 }
 
 /** Runs `mlm studio` until a signal; `write` receives the output (stdout by default). */
@@ -66,13 +83,23 @@ export async function studioCommand(
     dataDir: values.data,
     host: values.host,
     port: values.port,
+    stopWaitMs: values.saveWait * 1000,
   });
   write(`mlm studio: serving ${positionals[0] ?? "runs"} at\n  ${studio.url}\n(Ctrl-C stops it)\n`);
-  if (values.open) openInBrowser(studio.url);
+  if (values.open)
+    void openInBrowser(studio.url).then((why) => {
+      if (why !== null) process.stderr.write(`mlm studio: cannot open a browser: ${why}; open the address above\n`);
+    });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(s, () => resolve(s));
   });
   write(`mlm studio: ${signal}, stopping\n`);
-  await studio.close();
+  const stillSaving = await studio.close();
+  if (stillSaving.length > 0) {
+    process.stderr.write(
+      `mlm studio: after ${values.saveWait} s, still saving: ${stillSaving.join(", ")}; they finish alone (mlm runs shows when)\n`,
+    );
+    return 1;
+  }
   return 0;
 }

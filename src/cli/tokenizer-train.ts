@@ -2,11 +2,12 @@
  * `mlm tokenizer train FILE... --out tokenizer.json`: trains a BPE tokenizer (the tutorial's recipe by
  * default) on corpus files (plain text, the tutorial's TSV or JSON lines) and writes a Hugging Face tokenizer.json.
  */
-import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config.js";
+import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
 import { commandHelp, UsageError } from "./flags.js";
 import { Interrupted, listenForInterrupts } from "./interrupts.js";
 import { resolveFormat, streamCorpus, type ReadCorpusOptions } from "../data/corpus.js";
 import { checkOutputPath } from "./output-path.js";
+import { platform } from "../platform/index.js";
 import { TUTORIAL_TOKENIZER as TUTORIAL, trainBpe } from "../tokenizer/index.js";
 import type { BpeTrainOptions } from "../tokenizer/index.js";
 
@@ -175,7 +176,8 @@ export async function tokenizerTrainCommand(argv: string[]): Promise<number> {
     } finally {
       interrupts.dispose();
     }
-    tok.save(v.out, v.pretty);
+    // Through the storage: a failed write (a full disk) is one line naming the file, and the old file stays.
+    await platform().storage.writeAtomic(v.out, tok.toString(v.pretty));
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     process.stderr.write(`wrote ${v.out}: ${tok.vocabSize} tokens in ${seconds}s\n`);
     return 0;

@@ -12,11 +12,13 @@ import {
   resolveConfig,
   type FieldTable,
   type TrainConfig,
-} from "../config.js";
+} from "../config/index.js";
 import { RunDirectory } from "../run/index.js";
 import { describeSummary, train } from "../train/trainer.js";
+import { parseDuration } from "../util/duration.js";
 import { UsageError } from "./flags.js";
 import { Interrupted, listenForInterrupts } from "./interrupts.js";
+import { checkOutputFolderPath } from "./output-path.js";
 
 /** The command's own flags, besides the configuration's. */
 const TRAIN_FLAGS = {
@@ -84,7 +86,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (positionals.length === 1) {
     if (given.data !== undefined)
       throw new UsageError("give the corpus either as an argument or with --data, not both");
-    config = { ...config, data: positionals[0] };
+    // Resolved again with the corpus: a corpus of one's own changes a default (the sample).
+    config = resolveConfig({ ...given, data: positionals[0] }, "command line");
   }
   const resume = extra.resume ?? undefined;
   const force = extra.force;
@@ -106,7 +109,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     config = resolveConfig({ ...saved, ...given }, "resumed configuration");
   }
   if (given.progress === undefined) config = { ...config, progress: CLI_DEFAULTS.progress };
+  if (config.outDir !== null) checkOutputFolderPath("--out-dir", config.outDir);
   const interrupts = listenForInterrupts("finishing this step, then saving a checkpoint");
+  const budget = budgetNotices(config);
   try {
     // a time budget counts from the process's start (performance.timeOrigin is on Date.now's clock)
     const summary = await train(config, {
@@ -126,6 +131,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       return interrupts.received?.exitCode ?? 130;
     }
     process.stdout.write(describeSummary(summary) + "\n");
+    budget.atEnd();
     return 0;
   } catch (err) {
     // Stopped before the first step (reading the corpus, training the tokenizer, tokenizing).
@@ -138,5 +144,36 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw err;
   } finally {
     interrupts.dispose();
+    budget.dispose();
   }
+}
+
+/** Seconds since the process started, the clock of --time-budget. */
+const secondsSinceStart = (): string => (performance.now() / 1000).toFixed(1);
+
+/**
+ * What `mlm train` says about its --time-budget: a line when the budget runs out while the run still
+ * goes on (preparing the data, timing its first steps, its last evaluation and checkpoint are not cut
+ * short), and one at the end of a run that ended past its budget.
+ */
+function budgetNotices(config: TrainConfig): { atEnd(): void; dispose(): void } {
+  if (config.timeBudget === null || config.budgetSteps > 0) return { atEnd() {}, dispose() {} };
+  const budget = config.timeBudget;
+  const budgetMs = (parseDuration(budget) ?? 0) * 1000; // resolveConfig checked it
+  const timer = setTimeout(
+    () =>
+      process.stderr.write(
+        `mlm train: the --time-budget of ${budget} is spent (${secondsSinceStart()} s since the start); ` +
+          "the run ends at its first chance, once it has timed its first steps, with an evaluation and a checkpoint\n",
+      ),
+    Math.max(0, budgetMs - performance.now()),
+  );
+  timer.unref();
+  return {
+    atEnd() {
+      if (performance.now() > budgetMs)
+        process.stderr.write(`mlm train: the run took ${secondsSinceStart()} s, past its --time-budget of ${budget}\n`);
+    },
+    dispose: () => clearTimeout(timer),
+  };
 }

@@ -35,8 +35,18 @@ const DATA = {
   /** "auto" decides from the extension and the content. */
   format: { kind: "choice", choices: ["auto", "tsv", "txt", "jsonl"], default: "auto", help: "corpus format" },
   textField: { kind: "string", default: "text", placeholder: "NAME", help: "JSON-lines field holding the text" },
-  /** The tutorial samples 5% of the unique sentences to keep training short. */
-  sample: { kind: "number", default: 0.05, above: 0, max: 1, help: "fraction of unique sentences used" },
+  /**
+   * The tutorial samples 5% of the bundled corpus's unique sentences to keep training short. A corpus of
+   * the user's own is used whole unless this is given (resolveConfig): dropping 95% of someone's data
+   * without a word would be a trap.
+   */
+  sample: {
+    kind: "number",
+    default: 0.05,
+    above: 0,
+    max: 1,
+    help: "fraction of unique sentences used (your own corpus: 1 unless given)",
+  },
   /** The rest of the sample is the validation split. */
   trainFraction: { kind: "number", default: 0.8, above: 0, max: 1, help: "training share of the sample" },
   /** The tutorial's random_state. */
@@ -223,7 +233,8 @@ const SYSTEM = {
   outDir: { kind: "path", default: null, none: "runs/<date-time>", help: "run directory" },
   /** "wasm": SIMD on all cores; "ts": the plain TypeScript reference. */
   backend: { kind: "choice", choices: ["wasm", "ts"], default: "wasm", help: "kernels: wasm (fast) or ts (reference)" },
-  threads: { kind: "int", default: 0, min: 0, help: "kernel threads (0: one per core)" },
+  // max: the wasm backend's MAX_THREADS (src/engine/wasm/layout.ts; test/cli/small-faults.test.ts holds them equal)
+  threads: { kind: "int", default: 0, min: 0, max: 64, help: "kernel threads (0: one per core)" },
   progress: {
     kind: "boolean",
     default: false,

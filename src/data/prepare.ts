@@ -3,7 +3,7 @@
  * read the sentences (unique, non-empty), train or load the tokenizer (on all unique sentences),
  * sample and split with a seed, tokenize each split once (cached on disk).
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import { Tokenizer, trainBpe } from "../tokenizer/index.js";
 import { loadOrBuildTokenized, tokenizeSteps, type TokenizedSplit } from "./cache.js";
 import { describeCorpusStats, readCorpus, type CorpusStats } from "./corpus.js";
@@ -105,7 +105,9 @@ export async function prepareData(
     );
   }
   log(
-    `split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}, seed ${config.dataSeed})`,
+    `split: ${train.length} training and ${valid.length} validation sentences (sample ${config.sample}` +
+      `${config.data === null && config.sample < 1 ? ": the tutorial's share of the bundled corpus, --sample 1 for all of it" : ""}` +
+      `, seed ${config.dataSeed})`,
   );
 
   const fingerprint = sha256Hex(tok.toString());

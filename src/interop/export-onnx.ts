@@ -8,12 +8,15 @@
  *   tokenizer_config.json   the tokenizer's class, special tokens and longest input
  *
  * `onnx/model.onnx` is where transformers.js looks for a model's weights; ONNX Runtime takes the file's
- * path. Every file is written atomically through the platform's storage.
+ * path. The folder is written as one unit (run/atomic-directory.ts): whole, or not at all.
  */
 import { platform } from "../platform/index.js";
+import { writeDirectoryAtomic } from "../run/index.js";
+import { checkFiniteTensors } from "./finite-tensors.js";
 import { javascriptTokenizerWarnings, tokenizerConfig, transformersConfig } from "./hf-files.js";
 import { mlmOnnxModel } from "./onnx-model.js";
 import { encodeModel } from "./onnx-proto.js";
+import { checkOutputFolder, exportInputs } from "./output-folder.js";
 import { readExportSource } from "./source.js";
 
 /** The files of an ONNX export, relative to its folder. */
@@ -34,17 +37,31 @@ export interface ExportResult {
   warnings: string[];
 }
 
+export interface ExportOptions {
+  /** Replace an existing output folder (and everything in it). */
+  force?: boolean;
+}
+
 const json = (value: unknown): string => JSON.stringify(value, null, 2) + "\n";
 
 /**
- * Exports the best checkpoint of run `runDir` (or the checkpoint directory given) to `outDir`.
+ * Exports the best checkpoint of run `runDir` (or the checkpoint directory given) to `outDir`, written
+ * as one unit (an existing folder is replaced only with `force`; output-folder.ts says which folders
+ * are refused). Weights holding NaN or an infinity are refused.
  *
  * @example
  *   const { files, warnings } = await exportOnnx("runs/demo", "exported/demo", "0.1.0");
  *   // files: exported/demo/onnx/model.onnx, config.json, tokenizer.json, tokenizer_config.json
  */
-export async function exportOnnx(runDir: string, outDir: string, version: string): Promise<ExportResult> {
+export async function exportOnnx(
+  runDir: string,
+  outDir: string,
+  version: string,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
   const src = await readExportSource(runDir, "best");
+  await checkOutputFolder(outDir, exportInputs(runDir, src), { force: options.force ?? false });
+  checkFiniteTensors(src.tensors, `${src.checkpointDir}/model.safetensors`, "weights");
   const { storage } = platform();
   const path = (name: string): string => storage.path.join(outDir, name);
   const model = encodeModel(mlmOnnxModel(src.modelConfig, src.tensors, version));
@@ -54,7 +71,9 @@ export async function exportOnnx(runDir: string, outDir: string, version: string
     [ONNX_EXPORT_FILES.tokenizer, src.tokenizerJson],
     [ONNX_EXPORT_FILES.tokenizerConfig, json(tokenizerConfig(src.tokenizer, src.modelConfig.maxLen))],
   ];
-  for (const [name, data] of files) await storage.writeAtomic(path(name), data);
+  await writeDirectoryAtomic(outDir, async (out) => {
+    for (const [name, data] of files) await out.writeFile(name, data);
+  });
   return {
     checkpointDir: src.checkpointDir,
     files: files.map(([name]) => path(name)),

@@ -10,11 +10,14 @@
  *                           (when the checkpoint has them: a run's newest last-* checkpoint)
  *   data/{train,valid}_{ids,offsets}.npy, data/valid_labels.npy
  *                           the token ids of both splits; validation with mlm-ts's fixed masks applied
+ *   metrics.jsonl, history/events.out.tfevents.*
+ *                           the run's history (its records up to the exported step, its TensorBoard
+ *                           files), which mlm_torch.py carries on and `mlm import` puts back
  *
  * The splits are made again from the run's corpus and settings, exactly as training made them (the
  * tokenized cache is reused), so the corpus file must still be where the run read it.
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import {
   bundledCorpusPath,
   neverMaskedIds,
@@ -23,11 +26,22 @@ import {
   requireToken,
   runLoaders,
 } from "../data/index.js";
-import { paramLayout } from "../model/index.js";
+import { paramLayout, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
-import { RunDirectory, runConfigRecord, writeSafetensors } from "../run/index.js";
+import {
+  EVENTS_FILE_PREFIX,
+  formatMetricsLine,
+  readMetricsFile,
+  RUN_FILES,
+  RunDirectory,
+  runConfigRecord,
+  writeDirectoryAtomic,
+  writeSafetensors,
+} from "../run/index.js";
 import { fingerprintFile } from "../util/file-fingerprint.js";
-import type { ExportResult } from "./export-onnx.js";
+import type { ExportOptions, ExportResult } from "./export-onnx.js";
+import { checkFiniteTensors } from "./finite-tensors.js";
+import { checkOutputFolder, exportInputs } from "./output-folder.js";
 import { checkExportable } from "./model-options.js";
 import { npyInt32 } from "./npy.js";
 import { readExportSource, type ExportSource } from "./source.js";
@@ -45,7 +59,7 @@ export function pythonTrainerPath(): string {
 /**
  * The optimizer and masking settings the Python trainer follows (the run's), and its planned steps.
  * The training masks' rate is trainMaskProb (null: maskProb's), as mlm-ts's training batches; the
- * dropout rates per place are the model's (config.json's "model").
+ * dropout rates per place are the run's, in config.json's "model" (trainingModel).
  */
 function trainSettings(config: TrainConfig, totalSteps: number): Record<string, unknown> {
   const keys = [
@@ -65,6 +79,15 @@ function trainSettings(config: TrainConfig, totalSteps: number): Record<string, 
     "seed",
   ] as const;
   return { ...Object.fromEntries(keys.map((k) => [k, config[k]])), totalSteps };
+}
+
+/**
+ * The model's shape with the run's dropout rates, which the Python trainer applies place by place
+ * (the checkpoint's "model" is the inference shape: dropout 0).
+ */
+function trainingModel(src: ExportSource): ModelConfig {
+  const { dropout, dropoutEmbedding, dropoutAttention, dropoutHidden, dropoutResidual } = src.config;
+  return { ...src.modelConfig, dropout, dropoutEmbedding, dropoutAttention, dropoutHidden, dropoutResidual };
 }
 
 /** The validation split with its fixed masks applied, sentence after sentence in the loader's order. */
@@ -115,15 +138,45 @@ async function exportData(src: ExportSource): Promise<{
 }
 
 /**
- * Exports run `runDir` (its newest last-* checkpoint, with Adam's moments; else best/) to `outDir`.
+ * The run's history as export files: metrics.jsonl with its records up to `step` (those after it
+ * belong to a later checkpoint's training), and each TensorBoard event file under history/. None for
+ * a checkpoint folder exported on its own.
+ */
+async function historyFiles(runDir: string | null, step: number): Promise<[string, string | readonly Uint8Array[]][]> {
+  if (runDir === null) return [];
+  const { storage } = platform();
+  const files: [string, string | readonly Uint8Array[]][] = [];
+  const metricsPath = storage.path.join(runDir, RUN_FILES.metrics);
+  if ((await storage.stat(metricsPath)) !== null) {
+    const kept = (await readMetricsFile(metricsPath, storage)).filter((r) => r.step <= step);
+    files.push([RUN_FILES.metrics, kept.map(formatMetricsLine).join("")]);
+  }
+  for (const name of (await storage.list(runDir)).filter((n) => n.startsWith(EVENTS_FILE_PREFIX)).sort())
+    files.push([`history/${name}`, [await storage.readBytes(storage.path.join(runDir, name))]]);
+  return files;
+}
+
+/**
+ * Exports run `runDir` (its newest last-* checkpoint, with Adam's moments; else best/) to `outDir`,
+ * written as one unit (an existing folder is replaced only with `force`; output-folder.ts says
+ * which folders are refused). Weights or moments holding NaN or an infinity are refused.
  *
  * @example
  *   await exportPytorch("runs/demo", "exported/torch", "0.1.0");
  *   // then: torchrun --nproc_per_node 2 exported/torch/mlm_torch.py train exported/torch --out trained --steps 100
  */
-export async function exportPytorch(runDir: string, outDir: string, version: string): Promise<ExportResult> {
+export async function exportPytorch(
+  runDir: string,
+  outDir: string,
+  version: string,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
   const src = await readExportSource(runDir, "latest");
   checkExportable(src.modelConfig, "PyTorch export");
+  const corpus = { path: src.config.data ?? bundledCorpusPath(), what: "the run's corpus" };
+  await checkOutputFolder(outDir, [...exportInputs(runDir, src), corpus], { force: options.force ?? false });
+  checkFiniteTensors(src.tensors, `${src.checkpointDir}/model.safetensors`, "weights");
+  checkFiniteTensors(src.optimizer ?? [], `${src.checkpointDir}/optimizer.safetensors`, "moments");
   const { storage } = platform();
   const { specs } = paramLayout(src.modelConfig);
   const step = src.state.step;
@@ -138,7 +191,7 @@ export async function exportPytorch(runDir: string, outDir: string, version: str
   const config = {
     format: PYTORCH_EXPORT_FORMAT,
     formatVersion: PYTORCH_EXPORT_VERSION,
-    model: src.modelConfig,
+    model: trainingModel(src),
     train: trainSettings(src.config, data.totalSteps),
     tokens: {
       pad: requireToken(tokenizer, "[PAD]"),
@@ -165,6 +218,7 @@ export async function exportPytorch(runDir: string, outDir: string, version: str
     ["data/valid_ids.npy", npyInt32(data.valid.ids)],
     ["data/valid_labels.npy", npyInt32(data.valid.labels)],
     ["data/valid_offsets.npy", npyInt32(data.valid.offsets)],
+    ...(await historyFiles(src.runDir, step)),
   ];
   const m = src.optimizer?.find((t) => t.name === "adam.m");
   const v = src.optimizer?.find((t) => t.name === "adam.v");
@@ -179,6 +233,12 @@ export async function exportPytorch(runDir: string, outDir: string, version: str
     m === undefined
       ? [`${src.checkpointDir} has no Adam moments (optimizer.safetensors): PyTorch starts Adam afresh at step ${step}`]
       : [];
-  for (const [name, body] of files) await storage.writeAtomic(storage.path.join(outDir, name), body);
+  if (src.config.gradAccumSteps > 1)
+    warnings.push(
+      `the run accumulates ${src.config.gradAccumSteps} batches per step (gradAccumSteps); mlm_torch.py takes one batch per step: give it --batch-size ${src.config.batchSize * src.config.gradAccumSteps} for the same batch`,
+    );
+  await writeDirectoryAtomic(outDir, async (out) => {
+    for (const [name, body] of files) await out.writeFile(name, body);
+  });
   return { checkpointDir: src.checkpointDir, files: files.map(([n]) => storage.path.join(outDir, n)), warnings };
 }

@@ -10,7 +10,7 @@
  * under `model`); the BERT fields that can say the same (`hidden_act`, `tie_word_embeddings`) follow
  * the options too.
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { ModelConfig } from "../model/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 

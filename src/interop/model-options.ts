@@ -7,7 +7,7 @@
  * @example
  *   checkExportable(modelConfigOf({ norm: "pre", activation: "gelu", tieOutput: true }), "ONNX export"); // passes
  */
-import { DEFAULT_CONFIG } from "../config.js";
+import { DEFAULT_CONFIG } from "../config/index.js";
 import { MODEL_KEYS, type ModelConfig } from "../model/index.js";
 
 type ModelKey = (typeof MODEL_KEYS)[number];

@@ -11,7 +11,7 @@
  *              outputs: [{ name: "y", elemType: "float", dims: ["batch", 4] }] },
  *   });
  */
-import { ProtoMessage } from "./protobuf.js";
+import { ProtoMessage } from "../util/protobuf.js";
 
 /** TensorProto.DataType values used here. */
 export const ONNX_DTYPES = { float: 1, int64: 7 } as const;

@@ -3,12 +3,12 @@
  * last-* one for training on, which holds Adam's moments) or a checkpoint directory itself, with its
  * configuration, model shape and tokenizer, each checked as `mlm fill` checks them.
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { ModelConfig, NamedTensor } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import {
   CHECKPOINT_FILES,
-  loadCheckpoint,
+  loadLocatedCheckpoint,
   parseCheckpointConfig,
   readRunInputs,
   resolveCheckpointDir,
@@ -46,13 +46,20 @@ export interface ExportSource {
  */
 export async function readExportSource(dir: string, prefer: "best" | "latest"): Promise<ExportSource> {
   const storage = platform().storage;
-  const found = await resolveCheckpointDir(dir);
-  const { runDir } = found;
-  // A run directory given (not one of its checkpoints): "latest" prefers its newest last-* checkpoint.
-  const givenRun = runDir !== null && storage.path.resolve(found.checkpointDir) !== storage.path.resolve(dir);
-  const latest = prefer === "latest" && givenRun ? await new RunDirectory(runDir).latestCheckpoint() : null;
-  const checkpointDir = latest ?? found.checkpointDir;
-  const ckpt = await loadCheckpoint(checkpointDir, { optimizer: prefer === "latest" });
+  let runDir: string | null = null;
+  // Located again when a trainer pruned it while it was read (a run in training: loadLocatedCheckpoint).
+  const { dir: checkpointDir, checkpoint: ckpt } = await loadLocatedCheckpoint(
+    async () => {
+      const found = await resolveCheckpointDir(dir);
+      runDir = found.runDir;
+      // A run directory given (not one of its checkpoints): "latest" prefers its newest last-* checkpoint.
+      const run = found.runDir;
+      const givenRun = run !== null && storage.path.resolve(found.checkpointDir) !== storage.path.resolve(dir);
+      const latest = prefer === "latest" && givenRun ? await new RunDirectory(run).latestCheckpoint() : null;
+      return latest ?? found.checkpointDir;
+    },
+    { optimizer: prefer === "latest" },
+  );
   const tokenizerPath = storage.path.join(checkpointDir, CHECKPOINT_FILES.tokenizer);
   const tokenizer = Tokenizer.fromJSON(ckpt.tokenizerJson, tokenizerPath);
   const { config, modelConfig } = parseCheckpointConfig(

@@ -19,7 +19,7 @@ import {
   type TokenizedSplit,
 } from "../data/index.js";
 import { capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
-import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
+import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config/index.js";
 import { RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { runCooperatively } from "../util/cooperative.js";

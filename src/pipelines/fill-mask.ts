@@ -14,7 +14,7 @@
  */
 import { batchOf } from "../data/index.js";
 import type { LoadedModel } from "./load-model.js";
-import { checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
+import { checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config/index.js";
 
 /** One candidate for one [MASK]. */
 export interface FillMaskPrediction {

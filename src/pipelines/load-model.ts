@@ -11,7 +11,7 @@
  * corpus evaluation with batches of 64, call `ensureCapacity`, which replaces the model by a larger
  * one holding the same weights (MlmModel.grownTo: meant to happen once per loaded model).
  */
-import { DEFAULT_CONFIG, type TrainConfig } from "../config.js";
+import { DEFAULT_CONFIG, type TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { BackendKind } from "../engine/create.js";
 import { buildModel, ClassifierModel, type MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
@@ -19,7 +19,7 @@ import { platform } from "../platform/index.js";
 import { createBackend } from "../engine/create.js";
 import {
   CHECKPOINT_FILES,
-  loadCheckpoint,
+  loadLocatedCheckpoint,
   parseCheckpointConfig,
   resolveCheckpointDir,
   splitTaskRecord,
@@ -98,8 +98,16 @@ export async function loadModel(
 ): Promise<LoadedClassifier>;
 export async function loadModel(dir: string, options: LoadModelOptions & { task: "auto" }): Promise<AnyLoadedModel>;
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<AnyLoadedModel> {
-  const { checkpointDir, runDir } = await resolveCheckpointDir(dir);
-  const ckpt = await loadCheckpoint(checkpointDir, { optimizer: false });
+  // Located again when a trainer pruned it while it was read (a run in training: loadLocatedCheckpoint).
+  let runDir: string | null = null;
+  const { dir: checkpointDir, checkpoint: ckpt } = await loadLocatedCheckpoint(
+    async () => {
+      const found = await resolveCheckpointDir(dir);
+      runDir = found.runDir;
+      return found.checkpointDir;
+    },
+    { optimizer: false },
+  );
   const { path } = platform().storage;
   const configPath = path.join(checkpointDir, CHECKPOINT_FILES.config);
   const tokenizerPath = path.join(checkpointDir, CHECKPOINT_FILES.tokenizer);

@@ -10,7 +10,7 @@
  * Texts run in batches of the loaded model's size (`maxBatch` sentences), truncated to its length,
  * on its backend: with the wasm backend every batch is spread over its threads.
  */
-import { checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config.js";
+import { checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config/index.js";
 import { encodeLabelled, LabelledLoader, type LabelledSplit } from "../data/index.js";
 import { POOLINGS, type Pooling } from "../model/index.js";
 import type { AnyLoadedModel, LoadedClassifier } from "./load-model.js";

@@ -110,8 +110,12 @@ export const nodeStorage: Storage = {
   path: nodePath,
   async stat(path) {
     try {
-      const s = await stat(path);
-      return { kind: s.isDirectory() ? "directory" : s.isFile() ? "file" : "other", modifiedMs: s.mtimeMs };
+      const s = await stat(path, { bigint: true });
+      return {
+        kind: s.isDirectory() ? "directory" : s.isFile() ? "file" : "other",
+        modifiedMs: Number(s.mtimeNs) / 1e6,
+        version: `${s.dev}:${s.ino}:${s.ctimeNs}`,
+      };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return null;

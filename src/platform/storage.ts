@@ -29,6 +29,12 @@ export interface EntryInfo {
   kind: "file" | "directory" | "other";
   /** Last modification, in milliseconds since 1970. */
   modifiedMs: number;
+  /**
+   * Changes whenever another entry comes to this path or this one is renamed or changed (on Node:
+   * the inode and its change time); absent where the storage cannot tell. Readers compare it before
+   * and after reading a directory that a writer swaps (run/checkpoint.ts).
+   */
+  version?: string;
 }
 
 /** A file open for appending: each `append` hands its data over at once (on Node: one write to the OS). */

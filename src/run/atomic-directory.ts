@@ -42,7 +42,7 @@ export interface DirectoryWriteOptions {
 export interface DirectoryWriter {
   /** The temp directory's path. */
   readonly path: string;
-  /** Writes one file inside the temp directory. `name` is a plain file name, each written once. */
+  /** Writes one file inside the temp directory. `name` is a file name or "folder/name", each written once. */
   writeFile(name: string, data: FileData): Promise<void>;
 }
 
@@ -126,12 +126,15 @@ export async function writeDirectoryAtomic(
     await fill({
       path: temp,
       async writeFile(name: string, data: FileData): Promise<void> {
-        if (name !== path.basename(name) || name === "." || name === "..") {
-          throw new Error(`writeDirectoryAtomic: "${name}" must be a plain file name`);
+        // A plain file name, or such names joined by "/" (a file in a sub-folder: "data/train_ids.npy").
+        if (
+          name.split("/").some((part) => part !== path.basename(part) || part === "" || part === "." || part === "..")
+        ) {
+          throw new Error(`writeDirectoryAtomic: "${name}" must be a relative file path without "." or ".."`);
         }
         if (written.has(name)) throw new Error(`writeDirectoryAtomic: "${name}" written twice`);
         written.add(name);
-        await storage.writeAtomic(path.join(temp, name), data);
+        await storage.writeAtomic(path.join(temp, ...name.split("/")), data);
         await stage(`wrote:${name}`);
       },
     });

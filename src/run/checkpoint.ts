@@ -111,9 +111,21 @@ async function readState<State>(
   return (parse === undefined ? raw : parse(raw, path)) as State;
 }
 
+/** How often a reader reads a checkpoint again when a writer swapped it while it was read. */
+const READ_ATTEMPTS = 50;
+
+/** The pause between two reads of a checkpoint being swapped (ms). */
+const RETRY_PAUSE_MS = 10;
+
 /**
  * Loads a checkpoint written by `saveCheckpoint`. Throws naming the missing or malformed file.
  * The type parameters only cast; validate fields where they are used (`parseState` for the state).
+ *
+ * A reader beside a trainer always gets one whole checkpoint: the directory's version (inode and
+ * change time, `EntryInfo.version`) is compared before and after its files are read, and a read
+ * during which the writer swapped it in or out (a file missing, or the version changed) starts
+ * again, up to READ_ATTEMPTS times. A file missing from a directory that did not change is an error
+ * at once.
  */
 export async function loadCheckpoint<
   Config extends object = Record<string, unknown>,
@@ -121,8 +133,47 @@ export async function loadCheckpoint<
 >(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint<Config, State>> {
   const storage = options.storage ?? platform().storage;
   if (options.repair) await recoverDirectory(target, storage);
-  const dir = await readableDirectory(target, storage);
-  if ((await storage.stat(dir)) === null) throw new Error(`${target}: no checkpoint directory`);
+  for (let attempt = 1; ; attempt++) {
+    const dir = await readableDirectory(target, storage);
+    const before = await storage.stat(dir);
+    if (before === null) {
+      if (attempt < READ_ATTEMPTS && (await swapping(storage, target))) {
+        await pause();
+        continue;
+      }
+      throw new Error(`${target}: no checkpoint directory`);
+    }
+    let read: Checkpoint<Config, State> | undefined;
+    let failure: unknown;
+    try {
+      read = await readCheckpointFiles<Config, State>(storage, dir, options);
+    } catch (err) {
+      failure = err;
+    }
+    const after = await storage.stat(dir);
+    const unchanged = after !== null && after.version === before.version;
+    if (unchanged && read !== undefined) return read;
+    if (unchanged || attempt >= READ_ATTEMPTS) throw failure ?? new Error(`${target}: replaced during every read`);
+    await pause();
+  }
+}
+
+const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+
+/** Whether a save of `target` is under way (its temporary or aside copy exists). */
+async function swapping(storage: Storage, target: string): Promise<boolean> {
+  const resolved = storage.path.resolve(target);
+  const base = storage.path.basename(resolved);
+  const names = await storage.list(storage.path.dirname(resolved));
+  return names.some((n) => n.startsWith(`${base}.tmp-`) || n.startsWith(`${base}.old-`));
+}
+
+/** Reads every file of checkpoint directory `dir` as it is now. */
+async function readCheckpointFiles<Config extends object, State extends object>(
+  storage: Storage,
+  dir: string,
+  options: LoadCheckpointOptions,
+): Promise<Checkpoint<Config, State>> {
   const path = async (name: string): Promise<string> => {
     const p = storage.path.join(dir, name);
     if ((await storage.stat(p)) === null) throw new Error(`${p}: missing from the checkpoint`);

@@ -11,6 +11,7 @@
  *   console.log(await listRuns("runs"));
  */
 export {
+  RUN_FORMAT_UNVERSIONED,
   RUN_FORMAT_VERSION,
   RUN_FILES,
   CHECKPOINT_FILES,
@@ -22,7 +23,13 @@ export {
 } from "./layout.js";
 export { acquireRunLock, RunLock, type LockOwner } from "./lock.js";
 export { writeRunInputs, readRunInputs, checkRunInputs, type RunInputs } from "./inputs.js";
-export { RunDirectory, listLastCheckpoints, resolveCheckpointDir, type RunCheckpoint } from "./run-dir.js";
+export {
+  RunDirectory,
+  listLastCheckpoints,
+  loadLocatedCheckpoint,
+  resolveCheckpointDir,
+  type RunCheckpoint,
+} from "./run-dir.js";
 export {
   formatVersionOf,
   parseRunConfig,

@@ -21,13 +21,18 @@
  *                            best loss and step, evaluations so far, token and time counters, the
  *                            losses since the last log line, kernels (train/train-state.ts)
  *     optimizer.safetensors  the Adam moments, "adam.m" and "adam.v": written to last-<step>/ only (best/
- *                            is for inference; 0.1.0 wrote them to both)
+ *                            is for inference; format 0 wrote them to both)
  *
- * Format versions (`formatVersion` of both config.json files): 0, when the field is absent, is the
- * layout of mlm-ts 0.1.0; 1 adds the field itself and status.json (and, optional, inputs.json). Every
- * version up to RUN_FORMAT_VERSION loads; a newer one is refused with a message.
+ * Format versions (`formatVersion` of both config.json files) number the layout itself, apart from
+ * the package's version (which stayed at 0.1.0 while the layout changed): 0 (RUN_FORMAT_UNVERSIONED),
+ * when the field is absent, is the first layout (commit 59c8761; test/fixtures/run-v0 keeps one);
+ * 1 adds the field itself and status.json (and, optional, inputs.json). Every version up to
+ * RUN_FORMAT_VERSION loads; a newer one is refused with a message.
  */
 import { platform } from "../platform/index.js";
+
+/** The format version of a config.json without `formatVersion`: the first layout (see the module comment). */
+export const RUN_FORMAT_UNVERSIONED = 0;
 
 /** The format version this code writes, and the newest it reads. */
 export const RUN_FORMAT_VERSION = 1;
@@ -61,6 +66,11 @@ const LAST_PREFIX = "last-";
 /** Directory name of the latest checkpoint at `step`. */
 export function lastCheckpointName(step: number): string {
   return `${LAST_PREFIX}${String(step).padStart(8, "0")}`;
+}
+
+/** The step of a latest-checkpoint directory name (`last-00001200` is 1200). */
+export function lastCheckpointStep(name: string): number {
+  return Number(name.slice(LAST_PREFIX.length));
 }
 
 /** Whether `name` is a latest-checkpoint directory name (`last-` and digits). */

@@ -3,17 +3,18 @@
  * config.json (the same settings plus the model's shape), both tagged with `formatVersion`
  * (layout.ts), and what follows from them.
  */
-import { pickKeys, resolveConfig, type TrainConfig } from "../config.js";
+import { pickKeys, resolveConfig, type TrainConfig } from "../config/index.js";
 import { MODEL_KEYS, modelConfigOf, type ModelConfig } from "../model/index.js";
-import { RUN_FORMAT_VERSION } from "./layout.js";
+import { platform } from "../platform/index.js";
+import { RUN_FORMAT_UNVERSIONED, RUN_FORMAT_VERSION } from "./layout.js";
 import { splitTaskRecord } from "./task-record.js";
 
 /**
- * The format version a config.json declares: 0 when it has none (mlm-ts 0.1.0). Throws naming `source`
- * for a version that is not a whole number or is newer than this code reads.
+ * The format version a config.json declares: RUN_FORMAT_UNVERSIONED (0, the first layout) when it has
+ * none. Throws naming `source` for a version that is not a whole number or is newer than this code reads.
  */
 export function formatVersionOf(raw: Record<string, unknown>, source: string): number {
-  const version = raw.formatVersion ?? 0;
+  const version = raw.formatVersion ?? RUN_FORMAT_UNVERSIONED;
   if (typeof version !== "number" || !Number.isInteger(version) || version < 0)
     throw new Error(`${source}: "formatVersion" must be a whole number >= 0, got ${JSON.stringify(version)}`);
   if (version > RUN_FORMAT_VERSION)
@@ -23,9 +24,21 @@ export function formatVersionOf(raw: Record<string, unknown>, source: string): n
   return version;
 }
 
-/** The contents of a run's config.json: the format version, then every setting (`outDir` the run's directory). */
+/**
+ * The contents of a run's config.json: the format version, then every setting (`outDir` the run's
+ * directory; the corpus and tokenizer files as absolute paths, so that the run resumes, exports and
+ * evaluates from any working folder).
+ */
 export function runConfigRecord(config: TrainConfig, runDir: string): Record<string, unknown> {
-  return { formatVersion: RUN_FORMAT_VERSION, ...config, outDir: runDir };
+  const { path } = platform().storage;
+  const absolute = (file: string | null): string | null => (file === null ? null : path.resolve(file));
+  return {
+    formatVersion: RUN_FORMAT_VERSION,
+    ...config,
+    data: absolute(config.data),
+    tokenizer: absolute(config.tokenizer),
+    outDir: runDir,
+  };
 }
 
 /** A checkpoint's config.json: the run's config.json plus the model's shape under "model". */

@@ -9,15 +9,15 @@
  *   await run.saveCheckpoint(run.bestDir, { config, modelConfig, tensors, tokenizerJson, state, optimizer });
  *   await run.latestCheckpoint(); // "/.../runs/demo/last-00000300", or null
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { ModelConfig, NamedTensor } from "../model/index.js";
 import { platform, type Storage } from "../platform/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
-import type { DirectoryWriteOptions } from "./atomic-directory.js";
-import { saveCheckpoint } from "./checkpoint.js";
+import { readableDirectory, type DirectoryWriteOptions } from "./atomic-directory.js";
+import { loadCheckpoint, saveCheckpoint, type Checkpoint, type LoadCheckpointOptions } from "./checkpoint.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { textFingerprint } from "../util/sha256.js";
-import { checkRunInputs, writeRunInputs } from "./inputs.js";
+import { checkRunInputs, readRunInputs, writeRunInputs } from "./inputs.js";
 import { jsonObjectText, readJsonObject } from "./json-file.js";
 import { CHECKPOINT_FILES, isLastCheckpointName, isRunEntryName, lastCheckpointName, RUN_FILES } from "./layout.js";
 import { acquireRunLock, type RunLock } from "./lock.js";
@@ -58,22 +58,61 @@ export async function resolveCheckpointDir(
   storage: Storage = platform().storage,
 ): Promise<{ checkpointDir: string; runDir: string | null }> {
   const { path } = storage;
-  const info = await storage.stat(dir);
+  // Mid-swap (a trainer saving this very checkpoint) the path is briefly missing: its aside copy counts.
+  const info = await storage.stat(await readableDirectory(dir, storage));
   if (info === null) throw new Error(`${dir}: no such directory (expected a run directory or a checkpoint directory)`);
   if (info.kind !== "directory")
     throw new Error(`${dir}: not a directory (expected a run directory or a checkpoint directory)`);
   const exists = async (p: string): Promise<boolean> => (await storage.stat(p)) !== null;
-  if (await exists(path.join(dir, CHECKPOINT_FILES.model))) {
+  // The checkpoint itself, its aside copy while a save swaps it, or the new one once the swap ended.
+  const holdsModel = async (checkpoint: string): Promise<boolean> =>
+    (await exists(path.join(checkpoint, CHECKPOINT_FILES.model))) ||
+    (await exists(path.join(await readableDirectory(checkpoint, storage), CHECKPOINT_FILES.model))) ||
+    (await exists(path.join(checkpoint, CHECKPOINT_FILES.model)));
+  if (await holdsModel(dir)) {
     const parent = path.resolve(dir, "..");
     return { checkpointDir: dir, runDir: (await exists(path.join(parent, RUN_FILES.config))) ? parent : null };
   }
   const best = path.join(dir, RUN_FILES.best);
-  if (await exists(path.join(best, CHECKPOINT_FILES.model))) return { checkpointDir: best, runDir: dir };
+  if (await holdsModel(best)) return { checkpointDir: best, runDir: dir };
   const lasts = await listLastCheckpoints(dir, storage);
   if (lasts.length > 0) return { checkpointDir: lasts[lasts.length - 1], runDir: dir };
   throw new Error(
     `${dir}: not a run directory (no ${RUN_FILES.best}/ or last-*/ checkpoint) nor a checkpoint directory (no ${CHECKPOINT_FILES.model})`,
   );
+}
+
+/** How often `loadLocatedCheckpoint` locates a checkpoint again after the one located vanished. */
+const LOCATE_ATTEMPTS = 5;
+
+/**
+ * Loads the checkpoint that `locate` names (as one whole checkpoint: loadCheckpoint), locating it
+ * again when it vanished while being read: a trainer prunes its older last-* checkpoints after each
+ * save, so a reader beside it gets the newest one of some moment of its read, never an error.
+ *
+ * @example
+ *   const { dir, checkpoint } = await loadLocatedCheckpoint(
+ *     async () => (await resolveCheckpointDir("runs/a")).checkpointDir,
+ *     { optimizer: false },
+ *   );
+ */
+export async function loadLocatedCheckpoint<
+  Config extends object = Record<string, unknown>,
+  State extends object = Record<string, unknown>,
+>(
+  locate: () => Promise<string>,
+  options: LoadCheckpointOptions = {},
+): Promise<{ dir: string; checkpoint: Checkpoint<Config, State> }> {
+  const storage = options.storage ?? platform().storage;
+  for (let attempt = 1; ; attempt++) {
+    const dir = await locate();
+    try {
+      return { dir, checkpoint: await loadCheckpoint<Config, State>(dir, options) };
+    } catch (err) {
+      const gone = (await storage.stat(await readableDirectory(dir, storage))) === null;
+      if (!gone || attempt >= LOCATE_ATTEMPTS) throw err;
+    }
+  }
 }
 
 /** One run directory; see the module comment. */
@@ -156,12 +195,19 @@ export class RunDirectory {
     await this.storage.writeAtomic(path, jsonObjectText(runConfigRecord(config, this.dir), path));
   }
 
-  /** The settings the run was started with (any format version). */
+  /**
+   * The settings the run was started with (any format version). A corpus recorded as a relative
+   * path (runs written before config.json held absolute ones) is the file inputs.json fingerprinted
+   * at the run's start, by its absolute path: the run resumes from any working folder.
+   */
   async readConfig(): Promise<TrainConfig> {
     const path = this.file("config");
     if ((await this.storage.stat(path)) === null)
       throw new Error(`${this.dir}: not a run directory (no ${RUN_FILES.config})`);
-    return parseRunConfig(await readJsonObject(this.storage, path), path);
+    const config = parseRunConfig(await readJsonObject(this.storage, path), path);
+    if (config.data === null || this.storage.path.resolve(config.data) === config.data) return config;
+    const recorded = (await readRunInputs(this.dir, this.storage))?.corpus?.path;
+    return recorded === undefined ? config : { ...config, data: recorded };
   }
 
   /** Writes tokenizer.json. */

@@ -8,8 +8,9 @@
  */
 import { platform, type Storage } from "../platform/index.js";
 import { readJsonObject } from "./json-file.js";
-import { CHECKPOINT_FILES, RUN_FILES } from "./layout.js";
+import { CHECKPOINT_FILES, lastCheckpointStep, RUN_FILES } from "./layout.js";
 import { parseMetricsLine, readMetricsFile, type MetricsRecord } from "./metrics.js";
+import { listLastCheckpoints } from "./run-dir.js";
 import { readRunStatus, type RunStatus } from "./status.js";
 
 export interface RunSummary {
@@ -93,6 +94,19 @@ export async function inspectRun(dir: string, storage: Storage = platform().stor
   return { ...(await summaryOf(dir, records, curves, storage)), ...curves };
 }
 
+/** The validation loss and step that best/train_state.json records, or null (no best/, or unreadable). */
+async function bestCheckpointFigures(dir: string, storage: Storage): Promise<{ loss: number; step: number } | null> {
+  const path = storage.path.join(dir, RUN_FILES.best, CHECKPOINT_FILES.state);
+  if (!(await isFile(storage, path))) return null;
+  try {
+    const state = await readJsonObject(storage, path);
+    const { bestValidLoss: loss, step } = state;
+    return typeof loss === "number" && typeof step === "number" ? { loss, step } : null;
+  } catch {
+    return null; // a checkpoint being swapped or damaged: the metrics' figures stand
+  }
+}
+
 /** The summary of a run from its metrics records (all of them, or those `summaryRecords` keeps). */
 async function summaryOf(
   dir: string,
@@ -100,8 +114,14 @@ async function summaryOf(
   curves: RunCurves,
   storage: Storage,
 ): Promise<RunSummary> {
-  let best: RunCurves["valid"][number] | null = null;
+  let best: { loss: number; step: number } | null = null;
   for (const v of curves.valid) if (!Number.isNaN(v.loss) && (best === null || v.loss < best.loss)) best = v;
+  // The best checkpoint says what it holds: a run imported from PyTorch, or one whose metrics.jsonl
+  // lost lines, has a best/ that its evaluations alone would not name.
+  const saved = await bestCheckpointFigures(dir, storage);
+  if (saved !== null) best = saved;
+  const lastSaved = (await listLastCheckpoints(dir, storage)).at(-1);
+  const checkpointStep = lastSaved === undefined ? 0 : lastCheckpointStep(storage.path.basename(lastSaved));
   // Only the corpus is read from config.json, so a run of any format version (or with settings this
   // version no longer knows) is still listed.
   let data: string | null = null;
@@ -114,7 +134,7 @@ async function summaryOf(
     dir,
     name: storage.path.basename(dir),
     hasMetrics: await isFile(storage, storage.path.join(dir, RUN_FILES.metrics)),
-    lastStep: records.reduce((m, r) => Math.max(m, r.step), 0),
+    lastStep: records.reduce((m, r) => Math.max(m, r.step), Math.max(checkpointStep, saved?.step ?? 0)),
     bestValidLoss: best?.loss ?? null,
     bestStep: best?.step ?? null,
     lastTrainLoss: curves.train.at(-1)?.loss ?? null,

@@ -20,7 +20,7 @@ import {
 } from "../pipelines/index.js";
 import { CHECKPOINT_FILES, RUN_FILES } from "../run/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
-import { checkValue } from "../config.js";
+import { checkValue } from "../config/index.js";
 import { HttpError } from "./http.js";
 
 /** Models kept loaded at once (each holds its weights and kernels' buffers). */
@@ -46,7 +46,8 @@ export class ModelCache {
 
   /** The model of checkpoint folder `dir`, loaded on first use or when its weights changed. */
   private async model(dir: string): Promise<LoadedModel> {
-    const mtime = (await stat(join(dir, CHECKPOINT_FILES.model))).mtimeMs;
+    // Missing while a trainer swaps the checkpoint in: loadModel reads the whole previous or new one.
+    const mtime = (await stat(join(dir, CHECKPOINT_FILES.model)).catch(() => null))?.mtimeMs ?? -1;
     const cached = this.models.get(dir);
     if (cached !== undefined && cached.mtime === mtime) return cached.loaded;
     if (cached !== undefined) this.drop(dir);

@@ -231,9 +231,21 @@ export class RunsFolder {
   /** The checkpoint folder `name` (best or last-<step>) of run `id`: its real path, inside the run. */
   async checkpoint(id: string, name: string): Promise<string> {
     if (name !== RUN_FILES.best && !isLastCheckpointName(name)) throw new HttpError(404, `no such checkpoint: ${name}`);
-    const dir = await insideFolder(await this.dir(id), name, "checkpoint");
-    await checkConfined(dir, CHECKPOINT_LEVEL_FILES, "checkpoint");
-    return dir;
+    const runDir = await this.dir(id);
+    // While a trainer swaps the checkpoint in, its path is missing for a moment: wait for the new one.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const dir = await insideFolder(runDir, name, "checkpoint");
+        await checkConfined(dir, CHECKPOINT_LEVEL_FILES, "checkpoint");
+        return dir;
+      } catch (err) {
+        const swapping = (await readdir(runDir)).some(
+          (n) => n.startsWith(`${name}.old-`) || n.startsWith(`${name}.tmp-`),
+        );
+        if (!swapping || attempt >= 50) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
   }
 
   /**

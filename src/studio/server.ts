@@ -49,6 +49,8 @@ export interface StudioOptions {
   webDir?: string;
   /** --cache-dir of the training jobs it starts. */
   cacheDir?: string;
+  /** How long `close` waits for the jobs it stops to save their checkpoints (default 60 s). */
+  stopWaitMs?: number;
 }
 
 export interface Studio {
@@ -57,8 +59,11 @@ export interface Studio {
   token: string;
   /** The origin, without path or token. */
   origin: string;
-  /** Stops the jobs it started (SIGINT: they save checkpoints), the streams and the server. */
-  close(): Promise<void>;
+  /**
+   * Stops the jobs it started (one SIGINT each: they save checkpoints), the streams and the server;
+   * returns the runs whose jobs were still saving when the wait ended.
+   */
+  close(): Promise<string[]>;
 }
 
 const ISOLATION_HEADERS = {
@@ -238,10 +243,11 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
     async close() {
       closing = true;
       for (const stop of streams) stop();
-      await jobs.stopAll();
+      const stillSaving = await jobs.stopAll(options.stopWaitMs);
       models.dispose();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      return stillSaving;
     },
   };
 }

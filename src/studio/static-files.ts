@@ -7,7 +7,7 @@
  *   const pages = new WebPages("dist/web");
  *   await pages.resolve("/train/main.js");   // ".../dist/web/train/main.js", or null
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
 import { insideFolder } from "./safe-path.js";
 
@@ -61,6 +61,24 @@ export class WebPages {
     const name = rest.length === 0 || decoded.endsWith("/") ? [...rest, "index.html"].join("/") : rest.join("/");
     try {
       return await insideFolder(join(this.root, page), name);
+    } catch {
+      return this.packagedAsset(page, name);
+    }
+  }
+
+  /**
+   * A data file the page's assets.json lists (e.g. "data/tatoeba-en.txt" for `/train/tatoeba-en.txt`),
+   * read from the package's own copy: the npm package carries each data file once, in data/, not again
+   * beside the page.
+   */
+  private async packagedAsset(page: string, name: string): Promise<string | null> {
+    const list = join(this.root, page, "assets.json");
+    if (!existsSync(list)) return null;
+    const assets = JSON.parse(readFileSync(list, "utf8")) as string[];
+    const asset = assets.find((a) => a.split("/").pop() === name);
+    if (asset === undefined) return null;
+    try {
+      return await insideFolder(join(this.root, "..", ".."), asset);
     } catch {
       return null;
     }

@@ -4,15 +4,21 @@
  * configuration table's own checks (the same messages as the command line), each error naming its
  * field; stopping sends SIGINT, on which `mlm train` saves a checkpoint to resume from.
  *
+ * Each job runs in its own process group (a detached spawn): Ctrl-C in the studio's terminal reaches
+ * the studio only, which then sends each job exactly one SIGINT (a second one means "exit at once,
+ * without saving", see src/cli/interrupts.ts) and waits for it to save. A job whose studio is killed
+ * outright stops as well, and saves: its stderr pipe closes, which `mlm train` takes as SIGHUP.
+ *
  * @example
  *   const jobs = new TrainJobs({ runsDir: "runs", dataDir: "data" });
  *   await jobs.start({ corpus: "tatoeba-en.txt", name: "small", settings: { maxSteps: 300 } });
  *   jobs.stop("small");
+ *   const stillSaving = await jobs.stopAll(60_000); // [] once every job has saved and exited
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { CONFIG_TABLE, checkValue, flagName, resolveConfig, type TrainConfig } from "../config.js";
+import { CONFIG_TABLE, checkValue, flagName, resolveConfig, type TrainConfig } from "../config/index.js";
 import { projectRoot } from "../data/paths.js";
 import { HttpError, stringField } from "./http.js";
 import { insideFolder } from "./safe-path.js";
@@ -48,9 +54,14 @@ const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** The end of a job's stderr kept for the page (its last lines say why it stopped). */
 const STDERR_TAIL = 4096;
 
+/** How long `stopAll` waits by default for the jobs to save their checkpoints and exit. */
+export const STOP_WAIT_MS = 60_000;
+
 interface Job {
   child: ChildProcess;
   exitCode: number | null;
+  /** Whether this studio has sent the job its one SIGINT. */
+  stopSent: boolean;
   stderr: string;
   done: Promise<void>;
 }
@@ -133,8 +144,9 @@ export class TrainJobs {
       "--out-dir",
       outDir,
     ];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
-    const job: Job = { child, exitCode: null, stderr: "", done: Promise.resolve() };
+    // detached: its own process group, out of reach of the signals of the studio's terminal.
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
+    const job: Job = { child, exitCode: null, stopSent: false, stderr: "", done: Promise.resolve() };
     job.done = new Promise((resolve) => {
       child.on("error", (err) => {
         job.stderr += `\n${err.message}`;
@@ -152,11 +164,20 @@ export class TrainJobs {
     return { id: name, pid: child.pid ?? -1 };
   }
 
-  /** Sends SIGINT to the job of run `id` (it saves a checkpoint and stops); 409 when none of ours runs there. */
+  /**
+   * Sends SIGINT to the job of run `id` (it saves a checkpoint and stops); 409 when none of ours runs
+   * there. Asking again sends nothing more: a second SIGINT would stop the job without saving.
+   */
   stop(id: string): void {
     const job = this.jobs.get(id);
     if (job === undefined || job.exitCode !== null)
       throw new HttpError(409, `no job started by this studio is running in ${id}`);
+    this.interrupt(job);
+  }
+
+  private interrupt(job: Job): void {
+    if (job.stopSent) return;
+    job.stopSent = true;
     job.child.kill("SIGINT");
   }
 
@@ -167,9 +188,19 @@ export class TrainJobs {
     );
   }
 
-  /** Stops every running job (SIGINT: they save their checkpoints) and waits for them to exit. */
-  async stopAll(): Promise<void> {
-    for (const job of this.jobs.values()) if (job.exitCode === null) job.child.kill("SIGINT");
-    await Promise.all([...this.jobs.values()].map((j) => j.done));
+  /**
+   * Stops every running job (one SIGINT each: they save their checkpoints) and waits up to `waitMs`
+   * for them to exit; returns the ids of those still saving then (they go on alone and finish their
+   * save; `mlm runs` shows when).
+   */
+  async stopAll(waitMs: number = STOP_WAIT_MS): Promise<string[]> {
+    for (const job of this.jobs.values()) if (job.exitCode === null) this.interrupt(job);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.jobs.values()].map((j) => j.done)),
+      new Promise((resolve) => (timer = setTimeout(resolve, waitMs))),
+    ]);
+    clearTimeout(timer);
+    return [...this.jobs].filter(([, j]) => j.exitCode === null).map(([id]) => id);
   }
 }

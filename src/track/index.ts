@@ -1,6 +1,7 @@
 /**
- * Experiment tracking: TensorBoard event files, and reading metrics.jsonl by path. metrics.jsonl is
- * written through the run module (re-exported here with progress reporting and atomic file writes).
+ * Experiment tracking: TensorBoard event files, reading metrics.jsonl by path, the curves as pictures
+ * (curves.svg, text plots). metrics.jsonl itself is written and parsed by the run module
+ * (`mlm-ts/run`: MetricsLog, parseMetrics); progress bars and atomic writes are in `mlm-ts/util`.
  */
 export {
   SummaryWriter,
@@ -18,9 +19,6 @@ export {
 } from "./tensorboard.js";
 export { readEvents, readScalars } from "./event-files.js";
 export { readMetrics } from "./metrics.js";
-export { MetricsLog, formatMetricsLine, parseMetrics, type MetricsRecord, type MetricValue } from "../run/index.js";
-export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, type FileData } from "../util/atomic-write.js";
-export { createProgress, formatSeconds, type Progress, type ProgressOptions } from "../util/progress.js";
 export { lineChartSvg, type ChartPanel, type ChartSeries, type ChartSize } from "./svg-chart.js";
 export { curvesSvg, writeCurvesSvg, CURVE_COLORS } from "./curves-svg.js";
 export { textPlot, type TextSeries } from "./text-plot.js";

@@ -5,7 +5,8 @@
  *   u64 length (little-endian) | u32 masked CRC32C of those 8 bytes | data | u32 masked CRC32C of data
  * where data is an `Event` protobuf: wall_time = 1 (double), step = 2 (int64), file_version = 3
  * (string, "brain.Event:2" in the first record), summary = 5 { value = 1 { tag = 1, simple_value = 2
- * (float) } }. The protobuf is encoded by hand (proto3 rules: zero wall_time / step are omitted).
+ * (float) } }, encoded with the project's protobuf writer (util/protobuf.ts) by proto3's rules: a zero
+ * wall_time or step is omitted.
  *
  * @example
  *   const tb = await SummaryWriter.open("runs/tiny/tb");
@@ -15,6 +16,7 @@
  */
 import CRC32C from "crc-32/crc32c.js";
 import { platform, type AppendFile, type Storage } from "../platform/index.js";
+import { ProtoMessage, ProtoReader } from "../util/protobuf.js";
 
 /** CRC32C (Castagnoli) of `bytes`, unsigned. */
 export function crc32c(bytes: Uint8Array): number {
@@ -25,66 +27,6 @@ export function crc32c(bytes: Uint8Array): number {
 export function maskedCrc32c(bytes: Uint8Array): number {
   const crc = crc32c(bytes);
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
-}
-
-/** Minimal protobuf encoder for the few wire types an Event needs. */
-class ProtoWriter {
-  private buf = new Uint8Array(64);
-  private view = new DataView(this.buf.buffer);
-  length = 0;
-
-  private reserve(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
-    bigger.set(this.buf.subarray(0, this.length));
-    this.buf = bigger;
-    this.view = new DataView(bigger.buffer);
-  }
-
-  varint(value: bigint): this {
-    let v = BigInt.asUintN(64, value);
-    this.reserve(10);
-    while (v >= 0x80n) {
-      this.buf[this.length++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.buf[this.length++] = Number(v);
-    return this;
-  }
-
-  /** Field key: field number and wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32). */
-  key(field: number, wireType: 0 | 1 | 2 | 5): this {
-    return this.varint(BigInt((field << 3) | wireType));
-  }
-
-  double(field: number, value: number): this {
-    this.key(field, 1).reserve(8);
-    this.view.setFloat64(this.length, value, true);
-    this.length += 8;
-    return this;
-  }
-
-  float(field: number, value: number): this {
-    this.key(field, 5).reserve(4);
-    this.view.setFloat32(this.length, value, true);
-    this.length += 4;
-    return this;
-  }
-
-  bytes(field: number, data: Uint8Array): this {
-    this.key(field, 2).varint(BigInt(data.length)).reserve(data.length);
-    this.buf.set(data, this.length);
-    this.length += data.length;
-    return this;
-  }
-
-  string(field: number, text: string): this {
-    return this.bytes(field, new TextEncoder().encode(text));
-  }
-
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.length);
-  }
 }
 
 /** Fields of one Event that this module writes and reads. */
@@ -98,19 +40,17 @@ export interface TfEvent {
 
 /** Encodes an Event protobuf (the record's data part). */
 export function encodeEvent(event: TfEvent): Uint8Array {
-  const w = new ProtoWriter();
-  if (event.wallTime !== 0) w.double(1, event.wallTime);
-  if (event.step !== 0) w.key(2, 0).varint(BigInt(event.step));
-  if (event.fileVersion !== undefined) w.string(3, event.fileVersion);
+  const m = new ProtoMessage();
+  if (event.wallTime !== 0) m.double(1, event.wallTime);
+  if (event.step !== 0) m.int(2, event.step);
+  if (event.fileVersion !== undefined) m.string(3, event.fileVersion);
   if (event.scalars.length > 0) {
-    const summary = new ProtoWriter();
-    for (const { tag, value } of event.scalars) {
-      // simple_value is in a oneof, so it is written even when it is 0.
-      summary.bytes(1, new ProtoWriter().string(1, tag).float(2, value).finish());
-    }
-    w.bytes(5, summary.finish());
+    const summary = new ProtoMessage();
+    // simple_value is in a oneof, so it is written even when it is 0.
+    for (const { tag, value } of event.scalars) summary.message(1, new ProtoMessage().string(1, tag).float(2, value));
+    m.message(5, summary);
   }
-  return w.finish();
+  return m.finish();
 }
 
 /** Frames `data` as one TFRecord: length, masked CRC of the length, data, masked CRC of the data. */
@@ -189,73 +129,6 @@ export class SummaryWriter {
 
 /** Alias with TensorFlow's name for the same thing. */
 export { SummaryWriter as EventWriter };
-
-/** Minimal protobuf reader: walks fields, skipping the ones not asked for. */
-class ProtoReader {
-  private pos = 0;
-  private readonly view: DataView;
-
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly where: () => string,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  done(): boolean {
-    return this.pos >= this.bytes.length;
-  }
-
-  private need(n: number): void {
-    if (this.pos + n > this.bytes.length) throw new Error(`${this.where()}: truncated protobuf field`);
-  }
-
-  varint(): bigint {
-    let result = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      this.need(1);
-      const b = this.bytes[this.pos++];
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return BigInt.asUintN(64, result);
-    }
-    throw new Error(`${this.where()}: varint longer than 10 bytes`);
-  }
-
-  key(): { field: number; wireType: number } {
-    const k = Number(this.varint());
-    return { field: k >>> 3, wireType: k & 7 };
-  }
-
-  double(): number {
-    this.need(8);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-
-  float(): number {
-    this.need(4);
-    const v = this.view.getFloat32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-
-  bytesField(): Uint8Array {
-    const n = Number(this.varint());
-    this.need(n);
-    const out = this.bytes.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
-  skip(wireType: number): void {
-    if (wireType === 0) this.varint();
-    else if (wireType === 1) this.double();
-    else if (wireType === 2) this.bytesField();
-    else if (wireType === 5) this.float();
-    else throw new Error(`${this.where()}: unsupported protobuf wire type ${wireType}`);
-  }
-}
 
 /** Decodes an Event protobuf (wall_time, step, file_version and simple_value scalars). */
 export function decodeEvent(data: Uint8Array, where: () => string = () => "event"): TfEvent {

@@ -8,7 +8,7 @@
  *   const saver = new CheckpointSaver({ config, run, task, adam }, resumed ? state.step : null);
  *   if (saver.saveDue(state.step)) await saver.saveLatest(snapshot(state));
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { RunDirectory } from "../run/index.js";
 import { checkFiniteParams } from "./health.js";
 import type { Adam } from "./optimizer.js";

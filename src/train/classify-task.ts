@@ -10,7 +10,7 @@
  * "task": "text-classification" and "classifier": the label names in class-id order (id2label),
  * the pooling, the source run and its tokenizer's fingerprint, and how the data was read.
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import { createBackend } from "../engine/create.js";
 import { encodeLabelled, LabelledLoader, requireToken, type Batch, type LabelledSplit } from "../data/index.js";
 import {

@@ -14,7 +14,7 @@
  *   const s = await finetune({ config: resolveConfig({ ...FINETUNE_DEFAULTS, data: "data/spam-subjects.tsv" }), from: "runs/pre" });
  *   console.log(s.bestStep, s.evaluations.at(-1));
  */
-import { pickKeys, resolveConfig, type TrainConfig } from "../config.js";
+import { pickKeys, resolveConfig, type TrainConfig } from "../config/index.js";
 import { readLabelledSplits, type LabelledDataOptions } from "../data/index.js";
 import {
   baselineText,

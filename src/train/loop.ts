@@ -14,7 +14,7 @@
  * @example
  *   const outcome = await trainLoop({ config, run, task, adam, start, totalSteps, budget: null, outputs });
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { RunDirectory } from "../run/index.js";
 import { Pacer } from "../util/cooperative.js";
 import { createProgress } from "../util/progress.js";

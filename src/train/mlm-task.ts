@@ -8,7 +8,7 @@
  *   const data = await mlmTask.prepare({ config, run, newRun: { corpusFingerprint: null }, log });
  *   const task = await mlmTask.build({ config, data, weights: null });
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import { prepareData, runLoaders, type Batch, type MlmDataLoader } from "../data/index.js";
 import { buildModel, capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
 import { modelConfigFrom } from "../run/index.js";

@@ -5,7 +5,7 @@
  * deletes the old run's files (never other files of the folder, nor an input of the new run); a
  * resumed run refuses a corpus or tokenizer.json that changed since the run started.
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import { bundledCorpusPath, requireCorpusFile, type InMemoryCorpus } from "../data/index.js";
 import type { RunDirectory, RunLock } from "../run/index.js";
 import { fingerprintFile, type FileFingerprint } from "../util/file-fingerprint.js";

@@ -13,7 +13,7 @@
  * The moments live in backend memory with the parameters' flat layout.
  */
 import type { Backend } from "../engine/backend.js";
-import { DEFAULT_CONFIG, type TrainConfig } from "../config.js";
+import { DEFAULT_CONFIG, type TrainConfig } from "../config/index.js";
 import type { TrainableModel } from "./task.js";
 
 /** Optimizer settings; defaults (the configuration's) are optax's Adam and the tutorial's clipping. */

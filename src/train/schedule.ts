@@ -7,7 +7,7 @@
  * @example
  *   const lr = learningRateAt(150, { learningRate: 3e-4, lrSchedule: "cosine", warmupSteps: 100 }, 1230);
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 
 /** The schedule's settings: the peak `learningRate`, the shape, the warmup steps. */
 export type ScheduleSettings = Pick<TrainConfig, "learningRate" | "lrSchedule" | "warmupSteps">;

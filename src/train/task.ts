@@ -16,7 +16,7 @@
  *   task.forwardBackward(batch, dropoutRng);
  *   const loss = task.endAccumulation(); // task.model.grads now holds d loss / d params
  */
-import type { TrainConfig } from "../config.js";
+import type { TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { InMemoryCorpus, LoaderPosition } from "../data/index.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";

@@ -2,8 +2,8 @@
  * `--time-budget`: a run that must end, evaluated and checkpointed, by a wall-clock deadline. The run
  * times its first TIMING_STEPS steps (and its first evaluation, when there is one), then fixes its
  * number of steps with `planBudgetSteps`; the schedule's decay then ends on that step. A shared
- * machine's speed drifts during a run (by a fifth from one minute to the next on the 2-core machine
- * kind), so the run plans again REPLANS times, evenly spaced, from what it has measured since (`StepPace`):
+ * machine's speed drifts during a run (by a fifth from one minute to the next on a shared 2-core
+ * machine), so the run plans again REPLANS times, evenly spaced, from what it has measured since (`StepPace`):
  * the deadline holds, and time a faster stretch frees is used. Times are read from an injectable clock
  * (ms), so tests can drive it.
  *
@@ -127,6 +127,9 @@ export class StepPace {
   }
 }
 
+/** A re-plan is logged when it moves the run's end by this fraction of the end last logged, or more. */
+export const LOGGED_MOVE = 0.1;
+
 /** What a plan reports: the run's new number of steps, and whether the trainer should log it. */
 export interface BudgetPlan {
   totalSteps: number;
@@ -148,6 +151,8 @@ export class BudgetPlanner {
   /** The longest evaluation so far (with its checkpoint writes), null before the first one. */
   private evalMs: number | null = null;
   private fixed = false;
+  /** The end of the run that the log last said. */
+  private loggedSteps = 0;
   /** The most steps a plan may give: the schedule's end before the first plan (its epochs, maxSteps). */
   private cap: number | null = null;
   private replanEveryMs: number | null = null;
@@ -192,7 +197,9 @@ export class BudgetPlanner {
   /**
    * Plans the run's number of steps from the measured step and evaluation times (an evaluation not yet
    * timed is estimated as forward passes over the validation batches, a third of a step each, doubled
-   * for its checkpoint). The first plan is logged; a later one when it moves the end by 2% or more.
+   * for its checkpoint). The first plan is logged; a later one when it moves the end by LOGGED_MOVE or
+   * more from the end last logged (a drifting machine re-plans dozens of times: the log keeps the moves
+   * that matter).
    */
   private async plan(step: number, before: number, msPerStep: number, first: boolean): Promise<BudgetPlan> {
     const { budget, run } = this;
@@ -213,8 +220,9 @@ export class BudgetPlanner {
       message =
         `time budget ${run.timeBudget}: ${msPerStep.toFixed(1)} ms per step over ${TIMING_STEPS} steps, ` +
         `so ${steps} steps in all (recorded in config.json as budgetSteps)`;
-    else if (Math.abs(steps - before) >= 0.02 * before)
+    else if (Math.abs(steps - this.loggedSteps) >= LOGGED_MOVE * this.loggedSteps)
       message = `time budget ${run.timeBudget}: ${msPerStep.toFixed(1)} ms per step at step ${step}, so ${steps} steps in all`;
+    if (message !== null) this.loggedSteps = steps;
     return { totalSteps: steps, message };
   }
 }

@@ -28,7 +28,7 @@ export interface TrainState<M = EvalMetrics> {
   /** Sum and count of the training losses since the last log, so that a resumed run logs the same means. */
   lossSinceLog: number;
   stepsSinceLog: number;
-  /** The divergence warning's smoothed loss (absent in checkpoints of mlm-ts 0.1.0). */
+  /** The divergence warning's smoothed loss (absent in checkpoints of run format 0). */
   lossWatch?: LossWatchState;
   /** Kernels of the latest session (e.g. "wasm-simd-fma"): other kernels change the last bits of the losses. */
   kernels?: string;

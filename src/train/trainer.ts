@@ -10,7 +10,7 @@
  *   const summary = await train(resolveConfig({ maxSteps: 300 }));
  *   console.log(summary.bestValidLoss, summary.runDir);
  */
-import type { TrainConfig } from "../config.js";
+import { DEFAULT_CONFIG, type TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { InMemoryCorpus } from "../data/index.js";
 import type { EvalMetrics } from "../model/index.js";
@@ -57,7 +57,12 @@ export interface TrainOptions {
 }
 
 /** What a run of a task reached (the CLI prints the masked language model's with `describeSummary`). */
-export type TaskSummary<M> = LoopOutcome<M> & { runDir: string; wallSeconds: number };
+export type TaskSummary<M> = LoopOutcome<M> & {
+  runDir: string;
+  wallSeconds: number;
+  /** For a run found complete: the setting that ends it (raise it to train further), e.g. "--epochs". */
+  endedBy?: string;
+};
 
 /** What a run of the masked language model reached. */
 export type TrainSummary = TaskSummary<EvalMetrics>;
@@ -78,6 +83,12 @@ export async function trainTask<C extends TrainConfig, D extends PreparedTask, B
   config: C,
   options: TrainOptions = {},
 ): Promise<TaskSummary<M>> {
+  const missing = Object.keys(DEFAULT_CONFIG).filter((key) => !(key in config));
+  if (missing.length > 0)
+    throw new Error(
+      `train: the configuration lacks ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? `, ... (${missing.length} keys)` : ""}; ` +
+        `pass resolveConfig({ ... }), which checks the given keys and fills in the others`,
+    );
   // A time budget counts from here unless the caller says when it started (the CLI: the process's start).
   const clock = options.clock ?? Date.now;
   options = { ...options, clock, startedAt: options.startedAt ?? clock() };
@@ -116,11 +127,14 @@ async function trainIn<C extends TrainConfig, D extends PreparedTask, B, M exten
   // The data (a new run saves its tokenizer, config.json and inputs.json here), and the steps it makes.
   const newRun = resumeFrom === null ? { corpusFingerprint: corpus } : null;
   const data = await kind.prepare({ config, run, newRun, memoryCorpus: options.corpus, log, signal });
-  const totalSteps = plannedSteps(config, data.trainBatchesPerEpoch);
+  const { steps: totalSteps, cap } = plannedSteps(config, data.trainBatchesPerEpoch);
   // The checkpoint a resumed run continues from (nothing to do when it is complete).
   const resumed = resumeFrom === null ? null : await readCheckpoint<M>(resumeFrom, kind.stateMetrics);
-  if (resumed !== null && isComplete(resumed.checkpoint.state, config, totalSteps))
-    return completeSummary(run.dir, resumed, (Date.now() - wallStart) / 1000);
+  if (resumed !== null && isComplete(resumed.checkpoint.state, config, totalSteps)) {
+    const state = resumed.checkpoint.state;
+    const endedBy = state.step >= totalSteps ? cap : "--early-stopping";
+    return { ...completeSummary(run.dir, resumed, (Date.now() - wallStart) / 1000), endedBy };
+  }
   // The model on its backend, with the checkpoint's or fresh weights.
   const modelFile = resumed === null ? "" : run.storage.path.join(resumed.dir, CHECKPOINT_FILES.model);
   const weights = resumed === null ? null : { tensors: resumed.checkpoint.tensors, file: modelFile };
@@ -160,18 +174,21 @@ async function trainIn<C extends TrainConfig, D extends PreparedTask, B, M exten
 
 /**
  * The run's number of steps: its epochs of `batchesPerEpoch` batches in steps of gradAccumSteps
- * batches, capped by maxSteps, or the steps a time budget fixed (within that cap).
+ * batches, capped by maxSteps, or the steps a time budget fixed (within that cap); and the flag of the
+ * setting that gives that number (what to raise to train further).
  */
-function plannedSteps(config: TrainConfig, batchesPerEpoch: number): number {
+function plannedSteps(config: TrainConfig, batchesPerEpoch: number): { steps: number; cap: string } {
   const stepsPerEpoch = batchesPerEpoch / config.gradAccumSteps;
   const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
-  const cap = config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps;
-  const totalSteps = config.budgetSteps > 0 ? Math.min(config.budgetSteps, cap) : cap;
-  if (totalSteps < 1)
+  let planned = { steps: scheduleSteps, cap: `--epochs (${config.epochs} epochs make ${scheduleSteps} steps)` };
+  if (config.maxSteps > 0 && config.maxSteps < planned.steps) planned = { steps: config.maxSteps, cap: "--max-steps" };
+  if (config.budgetSteps > 0 && config.budgetSteps < planned.steps)
+    planned = { steps: config.budgetSteps, cap: `--budget-steps (fixed by --time-budget ${config.timeBudget})` };
+  if (planned.steps < 1)
     throw new Error(
       `nothing to train: ${config.epochs} epochs of ${batchesPerEpoch} batches make no step of ${config.gradAccumSteps} accumulated batches`,
     );
-  return totalSteps;
+  return planned;
 }
 
 /**
@@ -322,7 +339,7 @@ async function resumedStart<B, M extends TaskMetrics<M>>(
       `note: the run was trained with ${saved.kernels} kernels, it continues with ${kernels}; losses may differ from an uninterrupted run in the last digits`,
     );
   }
-  // Checkpoints of mlm-ts 0.1.0 have no divergence watch: it starts at the next step.
+  // Checkpoints of run format 0 have no divergence watch: it starts at the next step.
   const lossWatch = saved.lossWatch ?? { firstLoss: null, smoothedLoss: 0, warned: false };
   return { state: { ...saved, kernels, lossWatch }, dropoutRng, resumed: true };
 }
@@ -333,7 +350,7 @@ export function describeSummary(s: TaskSummary<unknown>): string {
   if (s.stoppedBy === "complete")
     return (
       `already complete: ${s.runDir} is at step ${s.steps} (best validation loss ${best}); nothing was run or written ` +
-      `(raise --max-steps, --epochs or --early-stopping to train further)`
+      `(raise ${s.endedBy ?? "--max-steps, --epochs or --early-stopping"} to train further)`
     );
   const ms = Number.isFinite(s.msPerStep) ? s.msPerStep.toFixed(0) : "-";
   return (

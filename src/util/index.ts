@@ -1,6 +1,6 @@
 /**
  * General helpers every layer may use: the seeded random generator, progress reporting, crash-safe
- * file writes and the streaming UTF-8 line reader.
+ * file writes, the streaming UTF-8 line reader and the protobuf wire format.
  *
  * @example
  *   import { Rng, createProgress } from "mlm-ts/util";
@@ -10,6 +10,7 @@
  *   bar.stop();
  */
 export { Rng, type RngState } from "./rng.js";
+export { ProtoMessage, ProtoReader } from "./protobuf.js";
 export { createProgress, formatSeconds, printLine, type Progress, type ProgressOptions } from "./progress.js";
 export { writeFileAtomic, writeFileAtomicSync, fsyncDirectory, tempPathFor, type FileData } from "./atomic-write.js";
 export {

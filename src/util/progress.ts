@@ -65,6 +65,16 @@ function silentProgress(): Progress {
   return { update() {}, increment() {}, setTotal() {}, stop() {} };
 }
 
+/**
+ * Seconds left at the rate measured since `from`, the first update (a resumed run's bar starts at its
+ * resumed step: counting from 0 would divide by steps this process never took); null before any.
+ */
+function secondsLeft(from: { value: number; time: number } | null, value: number, total: number): number | null {
+  if (total <= value) return 0;
+  if (from === null || value <= from.value) return null;
+  return (((Date.now() - from.time) / 1000) * (total - value)) / (value - from.value);
+}
+
 /** Carriage return and erase the line: the bar is redrawn in place. */
 const CLEAR_LINE = "\r\x1b[2K";
 /** Redraws at most this often (ms), plus at the last value. */
@@ -90,9 +100,8 @@ function terminalProgress(options: ProgressOptions, stream: NodeJS.WriteStream):
       const elapsed = (Date.now() - start) / 1000;
       const fraction = total > 0 ? Math.min(1, value / total) : 0;
       const filled = Math.round(fraction * BAR_WIDTH);
-      const done = rateFrom === null ? 0 : value - rateFrom.value;
-      const since = rateFrom === null ? 0 : (Date.now() - rateFrom.time) / 1000;
-      const eta = total <= value ? "0s" : done > 0 ? formatSeconds((since * (total - value)) / done) : "?";
+      const left = secondsLeft(rateFrom, value, total);
+      const eta = left === null ? "?" : formatSeconds(left);
       const text =
         `${options.label} |${"\u2588".repeat(filled)}${"\u2591".repeat(BAR_WIDTH - filled)}| ${value}/${total} ` +
         `${Math.floor(100 * fraction)}% | ${formatSeconds(elapsed)}<${eta}${status ? " " + status : ""}`;
@@ -137,6 +146,7 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Pro
   const start = Date.now();
   let total = options.total;
   let value = 0;
+  let rateFrom: { value: number; time: number } | null = null; // as on a terminal: a resumed count's rate starts there
   let lastStatus = "";
   let lastPrint = start;
   let printed = ""; // value and status of the last line printed
@@ -144,7 +154,8 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Pro
   const print = (): void => {
     const elapsed = (Date.now() - start) / 1000;
     const pct = total > 0 ? ((100 * value) / total).toFixed(1) : "?";
-    const eta = value > 0 && total > value ? ` eta ${formatSeconds((elapsed * (total - value)) / value)}` : "";
+    const left = total > value ? secondsLeft(rateFrom, value, total) : null;
+    const eta = left === null ? "" : ` eta ${formatSeconds(left)}`;
     stream.write(
       `${options.label}: ${value}/${total} (${pct}%) ${formatSeconds(elapsed)}${eta}${lastStatus ? " | " + lastStatus : ""}\n`,
     );
@@ -156,11 +167,13 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Pro
   };
   return {
     update(v, status) {
+      rateFrom ??= { value: v, time: Date.now() };
       value = v;
       if (status !== undefined) lastStatus = status;
       maybePrint();
     },
     increment(delta = 1, status) {
+      rateFrom ??= { value, time: Date.now() };
       value += delta;
       if (status !== undefined) lastStatus = status;
       maybePrint();

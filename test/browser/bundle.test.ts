@@ -19,8 +19,7 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /**
  * The modules of the browser path that still import Node's built-ins, each for functions reached only
  * on Node: reading and writing files by path (a config file, the token cache, a corpus file, a
- * tokenizer.json, metrics and event files), the Node platform itself (the default until setPlatform),
- * and wabt's Node loader.
+ * tokenizer.json), the Node platform itself (the default until setPlatform), and wabt's Node loader.
  */
 const NODE_IMPORTERS = [
   "node_modules/wabt/index.js",
@@ -32,8 +31,6 @@ const NODE_IMPORTERS = [
   "src/platform/node.ts",
   "src/tokenizer/tokenizer.ts",
   "src/tokenizer/word-counts.ts",
-  "src/track/event-files.ts",
-  "src/track/metrics.ts",
   "src/util/atomic-write.ts",
   "src/util/file-fingerprint.ts",
   "src/util/lines.ts",

@@ -13,7 +13,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { unzipSync, zipSync } from "fflate";
 import type { Page } from "playwright-core";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config/index.js";
 import type { FillMaskPrediction } from "../../src/pipelines/index.js";
 import { parseMetrics, type MetricsRecord } from "../../src/run/index.js";
 import { train } from "../../src/train/trainer.js";

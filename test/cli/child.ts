@@ -29,9 +29,9 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; msAfterKill: number }>;
 }
 
-/** Starts `node SCRIPT ARGS` with this process's loader flags (so .ts sources load too). */
-export function startScript(script: string, args: string[]): Child {
-  const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: "pipe" });
+/** Starts `node SCRIPT ARGS` with this process's loader flags (so .ts sources load too), in `env`. */
+export function startScript(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
+  const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: "pipe", env });
   let text = "";
   let out = "";
   let killedAt = 0;

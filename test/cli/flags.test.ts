@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.js";
-import { CONFIG_KEYS, flagName } from "../../src/config.js";
+import { CONFIG_KEYS, flagName } from "../../src/config/index.js";
 
 /** Each command line exits with 2 and prints exactly its one line on stderr. */
 async function assertUsageErrors(cases: [string[], string][]): Promise<void> {

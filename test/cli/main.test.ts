@@ -6,6 +6,7 @@ import { execFile, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../temp-dir.js";
+import { fileHashes } from "../file-hashes.js";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
 import { captureStderr } from "./capture-stderr.js";
@@ -97,12 +98,13 @@ test("mlm --version prints the package's version", async () => {
   }
 });
 
-test("a closed output pipe (mlm runs | head -2) ends mlm quietly, without an EPIPE stack trace", async () => {
+test("a closed output pipe (mlm runs | head -2) ends a read-only mlm at once and quietly with 141, changing nothing", async () => {
   const dir = tempDir("mlm-main-");
   for (let i = 0; i < 50; i++) {
     mkdirSync(join(dir, `run-${i}`));
     writeFileSync(join(dir, `run-${i}`, "metrics.jsonl"), `{"step":0,"time":0,"split":"valid","loss":9}\n`);
   }
+  const before = fileHashes(dir);
   for (const argv of [["runs", dir], ["--help"], ["train", "--help"]]) {
     // The reading end is closed before mlm writes anything: its first write fails with EPIPE.
     const child = spawn(process.execPath, [CLI, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
@@ -111,8 +113,10 @@ test("a closed output pipe (mlm runs | head -2) ends mlm quietly, without an EPI
     child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
     const code = await new Promise<number | null>((done) => child.on("close", done));
     assert.equal(err, "", argv.join(" "));
-    assert.equal(code, 0, argv.join(" "));
+    // 128 + SIGPIPE, as a shell reports a command that a closed pipe ended: never a success.
+    assert.equal(code, 141, argv.join(" "));
   }
+  assert.deepEqual(fileHashes(dir), before);
 });
 
 test("before a build, the mlm launcher says how to build instead of a MODULE_NOT_FOUND stack trace", async () => {
@@ -131,4 +135,18 @@ test("before a build, the mlm launcher says how to build instead of a MODULE_NOT
     result.err,
     "mlm: mlm-ts is not built yet (no dist/): run `npm run build` (npm ci and npm install build it)\n",
   );
+});
+
+test("mlm train CORPUS uses a corpus of one's own whole, and says so; --sample still takes a share", async () => {
+  const dir = tempDir("mlm-own-corpus-");
+  const corpus = join(dir, "mine.txt");
+  writeFileSync(corpus, Array.from({ length: 40 }, (_, i) => `sentence number ${i} of my own text`).join("\n") + "\n");
+  const tiny = ["--max-steps", "1", "--num-layers", "1", "--d-model", "16", "--num-heads", "2", "--d-ff", "16"];
+  const common = [...tiny, "--cache-dir", join(dir, "cache"), "--threads", "1"];
+  const whole = await cli(["train", corpus, "--out-dir", join(dir, "whole"), ...common]);
+  assert.equal(whole.code, 0, whole.err);
+  assert.match(whole.err, /split: 32 training and 8 validation sentences \(sample 1, seed 42\)/);
+  const share = await cli(["train", corpus, "--sample", "0.5", "--out-dir", join(dir, "share"), ...common]);
+  assert.equal(share.code, 0, share.err);
+  assert.match(share.err, /split: 16 training and 4 validation sentences \(sample 0\.5, seed 42\)/);
 });

@@ -39,3 +39,16 @@ test("mlm studio refuses a runs folder that does not exist, naming it", async ()
   assert.equal((await child.exited).code, 1);
   assert.match(child.stderr(), /missing: no such directory \(the runs folder\)/);
 });
+
+test("mlm studio --open without a display says that it cannot open a browser, and keeps serving", async () => {
+  const dir = tempDir("mlm-studio-cli-");
+  mkdirSync(join(dir, "runs"));
+  const { DISPLAY: _d, WAYLAND_DISPLAY: _w, ...env } = process.env;
+  const child = startScript(srcModule("cli/main"), ["studio", join(dir, "runs"), "--port", "0", "--open"], env);
+  await child.waitFor(
+    /cannot open a browser: there is no display \(DISPLAY and WAYLAND_DISPLAY are unset\); open the address above/,
+  );
+  assert.match(child.stdout(), /http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+  child.kill("SIGINT");
+  assert.equal((await child.exited).code, 0);
+});

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../temp-dir.js";
-import { DEFAULT_CONFIG, parseConfigArgs, resolveConfig, UsageError } from "../../src/config.js";
+import { DEFAULT_CONFIG, parseConfigArgs, resolveConfig, UsageError } from "../../src/config/index.js";
 
 test("defaults are the tutorial's values", () => {
   const c = resolveConfig();
@@ -132,4 +132,13 @@ test("--help reads nothing: a bad configuration file does not hide the help", ()
   const parsed = parseConfigArgs(["--config", "/no/such/file.json", "--help"]);
   assert.equal(parsed.help, true);
   assert.deepEqual(parsed.config, { ...DEFAULT_CONFIG });
+});
+
+test("a corpus of the user's own is used whole unless a sample is given; the bundled corpus keeps the tutorial's 5%", () => {
+  assert.equal(resolveConfig().sample, 0.05);
+  assert.equal(resolveConfig({ data: "my-corpus.txt" }).sample, 1);
+  assert.equal(resolveConfig({ data: "my-corpus.txt", sample: 0.05 }).sample, 0.05);
+  assert.equal(resolveConfig({ data: "my-corpus.txt", recipe: "fast" }).sample, 1);
+  // A run's config.json holds the resolved value, so a resume reads the same sample back.
+  assert.equal(resolveConfig({ ...resolveConfig({ data: "my-corpus.txt" }) }).sample, 1);
 });

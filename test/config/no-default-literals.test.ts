@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { CONFIG_TABLE, DEFAULT_CONFIG } from "../../src/config.js";
+import { CONFIG_TABLE, DEFAULT_CONFIG } from "../../src/config/index.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const SRC = join(ROOT, "src");

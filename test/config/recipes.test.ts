@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../temp-dir.js";
-import { DEFAULT_CONFIG, parseConfigArgs, resolveConfig } from "../../src/config.js";
+import { DEFAULT_CONFIG, parseConfigArgs, resolveConfig } from "../../src/config/index.js";
 import { RECIPE_NAMES, RECIPES } from "../../src/config/recipes.js";
 
 test('"tutorial" is the defaults and the default recipe; every recipe resolves to a valid configuration', () => {

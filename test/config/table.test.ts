@@ -17,7 +17,7 @@ import {
   type Field,
   type FieldTable,
   type TrainConfig,
-} from "../../src/config.js";
+} from "../../src/config/index.js";
 import { MODEL_KEYS, modelConfigOf, type ModelConfig } from "../../src/model/config.js";
 
 /** A valid value other than the default, as flag text and as the value it parses to. */

@@ -3,7 +3,7 @@
 // scored on exactly the same positions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config/index.js";
 import { runLoaders, tokenizeSentences } from "../../src/data/index.js";
 import { trainBpeFromSentences } from "../../src/tokenizer/index.js";
 

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeModel } from "../../src/interop/onnx-proto.js";
 import { GraphBuilder } from "../../src/interop/onnx-graph.js";
-import { ProtoMessage } from "../../src/interop/protobuf.js";
+import { ProtoMessage } from "../../src/util/protobuf.js";
 
 /**
  * onnx 1.12, helper.make_model of the same graph (make_node, make_tensor(raw=True),

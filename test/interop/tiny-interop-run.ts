@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pickKeys } from "../../src/config/resolve.js";
 import { RECIPES } from "../../src/config/recipes.js";
-import type { TrainConfig } from "../../src/config.js";
+import type { TrainConfig } from "../../src/config/index.js";
 import { batchOf } from "../../src/data/index.js";
 import { MODEL_KEYS, type MlmModel } from "../../src/model/index.js";
 import type { Tokenizer } from "../../src/tokenizer/index.js";

@@ -4,7 +4,7 @@
  * trainer writes them (config.json with the model's shape and, for the classifier, its task).
  */
 import { join } from "node:path";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config/index.js";
 import { ClassifierModel, MlmModel, modelConfigOf, type ModelConfig } from "../../src/model/index.js";
 import { checkpointConfigRecord, saveCheckpoint, taskRecord, type ClassifierRecord } from "../../src/run/index.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveConfig, type TrainConfig } from "../../src/config.js";
+import { resolveConfig, type TrainConfig } from "../../src/config/index.js";
 import { train, type TrainSummary } from "../../src/train/trainer.js";
 
 export const COLOURS = ["red", "blue", "green", "black", "white", "big", "small", "old", "young", "happy"];

@@ -36,10 +36,19 @@ test("writeDirectoryAtomic creates, then replaces, a whole directory", async () 
   assert.deepEqual(stages, ["wrote:a.txt", "wrote:b.txt", "temp-complete", "old-aside", "new-in", "done"]);
   assert.deepEqual(contents(target), ["a v2", "b v2"]);
   assert.deepEqual(readdirSync(parent), ["ckpt"]);
-  await assert.rejects(
-    writeDirectoryAtomic(target, (out) => out.writeFile("../escape", "x")),
-    /plain file name/,
-  );
+  for (const name of ["../escape", "sub/../../escape", "/abs", "sub//x", "./x"])
+    await assert.rejects(
+      writeDirectoryAtomic(target, (out) => out.writeFile(name, "x")),
+      /must be a relative file path without "\." or "\.\."/,
+      name,
+    );
+  // A file in a sub-folder (an export's data/train_ids.npy) is written inside the unit.
+  await writeDirectoryAtomic(target, async (out) => {
+    await out.writeFile("a.txt", "a v3");
+    await out.writeFile("sub/b.txt", "b v3");
+  });
+  assert.equal(readFileSync(join(target, "sub", "b.txt"), "utf8"), "b v3");
+  await writeVersion(target, "v2");
   await assert.rejects(
     writeDirectoryAtomic(target, async (out) => {
       await out.writeFile("a.txt", "1");

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config/index.js";
 import { nodeStorage, type Storage } from "../../src/platform/index.js";
 import {
   listRuns,
@@ -138,7 +138,7 @@ test("a whole run directory lives in any storage: config, tokenizer, checkpoints
   assert.equal(existsSync(onDisk), false, "nothing reached the disk");
 });
 
-test("a run directory of format 0 (mlm-ts 0.1.0) reads; a newer format is refused with a message", async () => {
+test("a run directory of format 0 (the first layout, without formatVersion) reads; a newer format is refused with a message", async () => {
   const v0 = new RunDirectory(FIXTURE_RUN);
   const raw = JSON.parse(readFileSync(v0.file("config"), "utf8"));
   assert.equal(raw.formatVersion, undefined);

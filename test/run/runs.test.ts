@@ -178,3 +178,40 @@ test("a listing parses only the lines its summary needs, and agrees with reading
   await assert.rejects(summarizeRun(dir), /metrics\.jsonl:2: expected a JSON object/);
   await assert.rejects(inspectRun(dir), /metrics\.jsonl:2: expected a JSON object/);
 });
+
+test("a run's best checkpoint and latest checkpoints count in its listing: an imported run, one without metrics", async () => {
+  const root = tempDir("mlm-runs-");
+  // As `mlm import` leaves a run: the evaluations logged before the export, then checkpoints whose
+  // best holds a lower loss at a step the log never reached.
+  const dir = await fakeRun(
+    root,
+    "imported",
+    [
+      [0, 9.8],
+      [1260, 5.8738],
+    ],
+    null,
+  );
+  const checkpoint = (name: string, state: object): void => {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, "train_state.json"), JSON.stringify(state));
+  };
+  checkpoint("best", { step: 1240, bestValidLoss: 5.8578, bestStep: 1240 });
+  checkpoint("last-00002200", { step: 2200, bestValidLoss: 5.8578, bestStep: 1240 });
+  const s = await summarizeRun(dir);
+  assert.deepEqual([s.bestValidLoss, s.bestStep, s.lastStep], [5.8578, 1240, 2200]);
+
+  const bare = join(root, "checkpoints-only");
+  mkdirSync(bare);
+  writeFileSync(join(bare, "config.json"), JSON.stringify({ data: null }));
+  const only = (name: string, state: object): void => {
+    mkdirSync(join(bare, name));
+    writeFileSync(join(bare, name, "train_state.json"), JSON.stringify(state));
+  };
+  only("best", { step: 300, bestValidLoss: 6.047, bestStep: 300 });
+  let out = "";
+  await runsCommand([root], (t) => (out += t));
+  assert.match(out, /checkpoints-only\s+300\s+6\.0470\s+300\s/);
+  assert.doesNotMatch(out, /no metrics.jsonl yet/);
+  assert.match(out, /imported\s+2200\s+5\.8578\s+1240\s/);
+});

@@ -5,7 +5,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveConfig, type TrainConfig } from "../../src/config.js";
+import { resolveConfig, type TrainConfig } from "../../src/config/index.js";
 import { loadCheckpoint, readRunStatus } from "../../src/run/index.js";
 import { train } from "../../src/train/trainer.js";
 import { finetune, FINETUNE_DEFAULTS, resumeFinetune } from "../../src/train/finetune.js";

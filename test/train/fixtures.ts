@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { resolveConfig, type TrainConfig } from "../../src/config.js";
+import { resolveConfig, type TrainConfig } from "../../src/config/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 /** 300 short sentences from a few templates: learnable in a few hundred tiny steps. */

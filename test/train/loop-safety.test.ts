@@ -116,6 +116,11 @@ test("--save-steps writes the latest checkpoint every N steps, evaluations aside
     /^already complete: .*run is at step 30 \(best validation loss \d\.\d{4} at step 30\); nothing was run or written/,
   );
   assert.doesNotMatch(cli.out + cli.err, /NaN/);
+  // The hint names the setting that ends the run: --max-steps here, --epochs once that is raised past them.
+  assert.match(cli.out, /\(raise --max-steps to train further\)/);
+  const epochs = await mlm(["train", "--resume", runDir, "--max-steps", "100000", "--epochs", "1"]);
+  assert.equal(epochs.code, 0, epochs.err);
+  assert.match(epochs.out, /\(raise --epochs \(1 epochs make \d+ steps\) to train further\)/);
   assert.deepEqual(snapshot(runDir), before);
 });
 

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config/index.js";
 import { readMetrics } from "../../src/track/index.js";
 import { train } from "../../src/train/trainer.js";
 

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import type { AdamHyper } from "../../src/engine/backend.js";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config/index.js";
 import { train } from "../../src/train/trainer.js";
-import { planBudgetSteps, StepPace, TIMING_STEPS } from "../../src/train/time-budget.js";
+import { LOGGED_MOVE, planBudgetSteps, StepPace, TIMING_STEPS } from "../../src/train/time-budget.js";
 import { parseDuration } from "../../src/util/duration.js";
 import { tinyConfig } from "./fixtures.js";
 
@@ -111,7 +111,7 @@ async function budgetRun(
   dir: string,
   name: string,
   pace: (be: TimedBackend) => void,
-): Promise<{ steps: number; now: number; firstPlan: number }> {
+): Promise<{ steps: number; now: number; firstPlan: number; logged: number[] }> {
   const be = new TimedBackend();
   be.onUpdate = () => pace(be);
   const config = tinyConfig(dir, {
@@ -123,9 +123,12 @@ async function budgetRun(
     outDir: join(dir, name),
   });
   let firstPlan = 0;
+  const logged: number[] = []; // the ends the log says, the first plan's first
   const log = (line: string): void => {
     const planned = /over 50 steps, so (\d+) steps in all/.exec(line);
     if (planned !== null) firstPlan = Number(planned[1]);
+    const moved = /, so (\d+) steps in all/.exec(line);
+    if (moved !== null) logged.push(Number(moved[1]));
   };
   const summary = await train(config, { backend: be, clock: () => be.now, startedAt: 0, log });
   assert.equal(summary.stoppedBy, "schedule");
@@ -134,7 +137,12 @@ async function budgetRun(
   const recorded: number = JSON.parse(readFileSync(join(config.outDir!, "config.json"), "utf8")).budgetSteps;
   assert.equal(recorded, summary.steps, `${name}: config.json records the steps the run took`);
   assert.ok(firstPlan > TIMING_STEPS, `${name}: first plan ${firstPlan}`);
-  return { steps: summary.steps, now: be.now, firstPlan };
+  for (let i = 1; i < logged.length; i++)
+    assert.ok(
+      Math.abs(logged[i] - logged[i - 1]) >= LOGGED_MOVE * logged[i - 1],
+      `${name}: a logged re-plan moves the end by ${LOGGED_MOVE * 100}% or more: ${logged.join(" -> ")}`,
+    );
+  return { steps: summary.steps, now: be.now, firstPlan, logged };
 }
 
 test("a machine that slows down or speeds up after the first plan: the run plans again and still ends inside its budget", async () => {
@@ -145,6 +153,7 @@ test("a machine that slows down or speeds up after the first plan: the run plans
       if (be.updates === 150) be.stepMs = 60;
     });
     assert.ok(slower.steps < 0.9 * slower.firstPlan, `slower: ${slower.steps} steps, first plan ${slower.firstPlan}`);
+    assert.ok(slower.logged.length >= 2, `slower: the move is logged (${slower.logged.join(" -> ")})`);
     const faster = await budgetRun(dir, "faster", (be) => {
       if (be.updates === 150) be.stepMs = 25;
     });

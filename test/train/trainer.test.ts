@@ -10,7 +10,7 @@ import { listLastCheckpoints, readSafetensors } from "../../src/run/index.js";
 import { readMetrics, readScalars } from "../../src/track/index.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { train } from "../../src/train/trainer.js";
-import { DEFAULT_CONFIG } from "../../src/config.js";
+import { DEFAULT_CONFIG } from "../../src/config/index.js";
 import { tinyConfig, trainUntilKilled } from "./fixtures.js";
 
 test("a tiny run learns and leaves a complete run directory", async () => {
@@ -195,4 +195,14 @@ test("the library is silent by default; with progress, the bar counts the epochs
   assert.equal(trainLines.length, 1, err);
   assert.match(trainLines[0], /^train: 20\/20 \(100\.0%\) .* \| epoch 2\/2 loss /);
   assert.match(err, /step 20: validation loss/);
+});
+
+test("train() with a configuration that was not resolved says to call resolveConfig, and writes nothing", async () => {
+  const dir = tempDir("mlm-unresolved-");
+  const outDir = join(dir, "run");
+  await assert.rejects(
+    train({ maxSteps: 5, outDir } as unknown as Parameters<typeof train>[0]),
+    /^Error: train: the configuration lacks \w+, \w+, \w+, \.\.\. \(\d+ keys\); pass resolveConfig\(\{ \.\.\. \}\)/,
+  );
+  assert.equal(existsSync(outDir), false);
 });

@@ -96,3 +96,16 @@ test("elsewhere, plain lines: the final state once, not twice", () => {
   createProgress({ label: "x", total: 1, stream: silent, silent: true }).stop();
   assert.equal(silent.text, "");
 });
+
+test("elsewhere too, a resumed count's ETA comes from the rate since its first update, not from 0", () => {
+  const log = fakeStream(false);
+  // A run resumed at step 1000 of 2000: 10 steps in ~50 ms leave ~5 s, not the ~0 s of 1010 steps.
+  const bar = createProgress({ label: "train", total: 2000, stream: log, logEverySeconds: 0 });
+  bar.update(1000);
+  const until = Date.now() + 50;
+  while (Date.now() < until);
+  bar.update(1010);
+  const eta = /1010\/2000 .* eta (\d+)s/.exec(log.text);
+  assert.ok(eta !== null, log.text);
+  assert.ok(Number(eta[1]) >= 4 && Number(eta[1]) <= 30, log.text);
+});

@@ -5,7 +5,7 @@
  * forwards every record the run module appends to metrics.jsonl, so that the page's curve is the
  * run's own log.
  */
-import { resolveConfig, type TrainConfig } from "../../src/config.js";
+import { resolveConfig, type TrainConfig } from "../../src/config/index.js";
 import { textCorpus } from "../../src/data/index.js";
 import { browserPlatform, threadSupport } from "../../src/platform/browser.js";
 import { opfsStorage } from "../../src/platform/opfs-storage.js";

@@ -6,16 +6,10 @@
  *   const config = resolveConfig({ maxSteps: 300 });                                   // library use
  *   const { config: fromCli } = parseConfigArgs(["--max-steps", "300", "--pad-to-max"]); // CLI use
  */
-export { CONFIG_KEYS, CONFIG_SECTIONS, CONFIG_TABLE, DEFAULT_CONFIG, type TrainConfig } from "./config/table.js";
-export { pickKeys, resolveConfig } from "./config/resolve.js";
-export { readConfigFile } from "./config/file.js";
-export {
-  CONFIG_FILE_FLAG,
-  configHelp,
-  parseConfigArgs,
-  type ConfigArgsOptions,
-  type ParsedArgs,
-} from "./config/args.js";
+export { CONFIG_KEYS, CONFIG_SECTIONS, CONFIG_TABLE, DEFAULT_CONFIG, type TrainConfig } from "./table.js";
+export { pickKeys, resolveConfig } from "./resolve.js";
+export { readConfigFile } from "./file.js";
+export { CONFIG_FILE_FLAG, configHelp, parseConfigArgs, type ConfigArgsOptions, type ParsedArgs } from "./args.js";
 export {
   checkValue,
   checkValues,
@@ -28,7 +22,7 @@ export {
   type FieldTable,
   type ValueOf,
   type ValuesOf,
-} from "./config/fields.js";
+} from "./fields.js";
 export {
   helpLines,
   helpWidth,
@@ -38,4 +32,4 @@ export {
   type HelpOptions,
   type ParsedFlags,
   type ParseFlagsOptions,
-} from "./config/flags.js";
+} from "./flags.js";
