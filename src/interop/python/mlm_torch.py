@@ -177,6 +177,7 @@ MODEL_OPTIONS = {
     "norm": ("post", "pre"),
     "activation": ("relu", "gelu"),
     "tieOutput": (False, True),
+    "embedding": ("scaled", "layernorm"),
 }
 SIZE_KEYS = ("vocabSize", "dModel", "numLayers", "numHeads", "dFF", "maxLen", "lnEps", "embedInitStd")
 DROPOUT_PLACES = ("Embedding", "Attention", "Hidden", "Residual")
@@ -263,12 +264,14 @@ class Block(nn.Module):
 
 
 class Embedding(nn.Module):
-    """weight [V,C] (scaled by sqrt(C) in the forward) and, with learned positions, positions [maxLen,C]."""
+    """weight [V,C] (scaled by sqrt(C) in the forward) and, with learned positions, positions [maxLen,C].
+    With embedding "layernorm" (BERT's): ln(weight[ids] + positions), no sqrt(C) factor."""
 
     def __init__(self, cfg):
         super().__init__()
         V, C, L = cfg["vocabSize"], cfg["dModel"], cfg["maxLen"]
         self.weight = nn.Parameter(torch.zeros(V, C))
+        self.ln = nn.LayerNorm(C, eps=cfg["lnEps"]) if cfg.get("embedding", "scaled") == "layernorm" else None
         if cfg["positions"] == "learned":
             self.positions = nn.Parameter(torch.zeros(L, C))
         else:
@@ -279,6 +282,8 @@ class Embedding(nn.Module):
 
     def forward(self, ids):  # [B,L] -> [B,L,C]
         C = self.weight.shape[1]
+        if self.ln is not None:
+            return self.ln(F.embedding(ids, self.weight) + self.positions[: ids.shape[1]])
         return F.embedding(ids, self.weight) * math.sqrt(C) + self.positions[: ids.shape[1]]
 
 
