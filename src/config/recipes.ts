@@ -13,7 +13,7 @@
 import type { TrainConfig } from "./table.js";
 
 /** The recipes' names; "tutorial" first (the default). */
-export const RECIPE_NAMES = ["tutorial", "fast"] as const;
+export const RECIPE_NAMES = ["tutorial", "fast", "bert"] as const;
 
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 
@@ -44,5 +44,19 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Partial<TrainConfig>>
     lrSchedule: "linear",
     evalSteps: 1000,
     tokenizerStyle: "end-of-word",
+  },
+  /**
+   * Exactly Hugging Face's BertForMaskedLM, so `mlm export --format hf` writes BERT's own tensors:
+   * LayerNorm of token + learned position (no sqrt(dModel) factor), post-norm blocks, GELU (the tanh
+   * form, which transformers calls "gelu_new"), the output tied to the embedding; BERT's init scale
+   * (initializer_range 0.02). The tutorial's training settings otherwise.
+   */
+  bert: {
+    embedding: "layernorm",
+    positions: "learned",
+    norm: "post",
+    activation: "gelu",
+    tieOutput: true,
+    embedInitStd: 0.02,
   },
 };

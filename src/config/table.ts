@@ -151,6 +151,16 @@ const MODEL = {
     default: "sinusoidal",
     help: "positional encoding",
   },
+  /**
+   * "scaled": token vectors times sqrt(dModel), plus the positions (the tutorial's); "layernorm": BERT's,
+   * LayerNorm(token + position) with a scale and offset of its own (embed.ln), no sqrt(dModel) factor.
+   */
+  embedding: {
+    kind: "choice",
+    choices: ["scaled", "layernorm"],
+    default: "scaled",
+    help: "embedding: times sqrt(dModel), or BERT's LayerNorm of token + position",
+  },
   /** "post": LayerNorm after each residual sum (the tutorial); "pre": before each sub-layer, plus a final one. */
   norm: { kind: "choice", choices: ["post", "pre"], default: "post", help: "layer-norm placement" },
   /** In the feed-forward sub-layers and the head's dense layer; GELU is tanh-approximated as in BERT. */

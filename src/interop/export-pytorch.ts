@@ -10,6 +10,9 @@
  *                           (when the checkpoint has them: a run's newest last-* checkpoint)
  *   data/{train,valid}_{ids,offsets}.npy, data/valid_labels.npy
  *                           the token ids of both splits; validation with mlm-ts's fixed masks applied
+ *   metrics.jsonl, history/events.out.tfevents.*
+ *                           the run's history (its records up to the exported step, its TensorBoard
+ *                           files), which mlm_torch.py carries on and `mlm import` puts back
  *
  * The splits are made again from the run's corpus and settings, exactly as training made them (the
  * tokenized cache is reused), so the corpus file must still be where the run read it.
@@ -27,7 +30,16 @@ import {
 } from "../data/index.js";
 import { paramLayout, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
-import { RunDirectory, runConfigRecord, writeDirectoryAtomic, writeSafetensors } from "../run/index.js";
+import {
+  EVENTS_FILE_PREFIX,
+  formatMetricsLine,
+  readMetricsFile,
+  RUN_FILES,
+  RunDirectory,
+  runConfigRecord,
+  writeDirectoryAtomic,
+  writeSafetensors,
+} from "../run/index.js";
 import type { ExportOptions, ExportResult } from "./export-onnx.js";
 import { checkFiniteTensors } from "./finite-tensors.js";
 import { checkOutputFolder, exportInputs } from "./output-folder.js";
@@ -127,6 +139,25 @@ async function exportData(src: ExportSource): Promise<{
 }
 
 /**
+ * The run's history as export files: metrics.jsonl with its records up to `step` (those after it
+ * belong to a later checkpoint's training), and each TensorBoard event file under history/. None for
+ * a checkpoint folder exported on its own.
+ */
+async function historyFiles(runDir: string | null, step: number): Promise<[string, string | readonly Uint8Array[]][]> {
+  if (runDir === null) return [];
+  const { storage } = platform();
+  const files: [string, string | readonly Uint8Array[]][] = [];
+  const metricsPath = storage.path.join(runDir, RUN_FILES.metrics);
+  if ((await storage.stat(metricsPath)) !== null) {
+    const kept = (await readMetricsFile(metricsPath, storage)).filter((r) => r.step <= step);
+    files.push([RUN_FILES.metrics, kept.map(formatMetricsLine).join("")]);
+  }
+  for (const name of (await storage.list(runDir)).filter((n) => n.startsWith(EVENTS_FILE_PREFIX)).sort())
+    files.push([`history/${name}`, [await storage.readBytes(storage.path.join(runDir, name))]]);
+  return files;
+}
+
+/**
  * Exports run `runDir` (its newest last-* checkpoint, with Adam's moments; else best/) to `outDir`,
  * written as one unit (an existing folder is replaced only with `force`; output-folder.ts says
  * which folders are refused). Weights or moments holding NaN or an infinity are refused.
@@ -188,6 +219,7 @@ export async function exportPytorch(
     ["data/valid_ids.npy", npyInt32(data.valid.ids)],
     ["data/valid_labels.npy", npyInt32(data.valid.labels)],
     ["data/valid_offsets.npy", npyInt32(data.valid.offsets)],
+    ...(await historyFiles(src.runDir, step)),
   ];
   const m = src.optimizer?.find((t) => t.name === "adam.m");
   const v = src.optimizer?.find((t) => t.name === "adam.v");

@@ -7,6 +7,10 @@
  *   best/                                      the imported weights, for inference
  *   last-<step>/                               the same with Adam's moments, when the folder has them:
  *                                              what --resume continues from
+ *   metrics.jsonl, events.out.tfevents.*       the run's history: the folder's metrics.jsonl (the
+ *                                              original run's records, then PyTorch's), the original
+ *                                              TensorBoard files (history/), and one more event file
+ *                                              holding PyTorch's records, so curves go on
  *
  * The step is the one PyTorch reached; the training state (loader position, generators, history) is
  * the exported checkpoint's, so mlm-ts continues its own batch order from where that checkpoint was.
@@ -14,7 +18,18 @@
  * Every file is checked before anything is written: safetensors headers (size, offsets, dtypes,
  * shapes, against the model's layout), config.json's fields, the step in every file.
  */
-import { parseRunConfig, readSafetensors, readSafetensorsMetadata, RunDirectory } from "../run/index.js";
+import {
+  EVENTS_FILE_PREFIX,
+  formatMetricsLine,
+  parseRunConfig,
+  readMetricsFile,
+  readSafetensors,
+  readSafetensorsMetadata,
+  RUN_FILES,
+  RunDirectory,
+  type MetricsRecord,
+} from "../run/index.js";
+import { SummaryWriter } from "../track/tensorboard.js";
 import { modelConfigOf, paramLayout, type NamedTensor } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
@@ -63,6 +78,29 @@ function corpusFingerprint(inputs: unknown, source: string): FileFingerprint | n
 /** The tensors of a safetensors file with their names. */
 function namedValues(tensors: Map<string, { shape: number[]; data: Float32Array }>): TensorValues[] {
   return [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+}
+
+/** TensorBoard's tags for the fields of mlm_torch.py's records (those of mlm-ts's training loop). */
+const TENSORBOARD_TAGS: Record<string, Record<string, string>> = {
+  train: { loss: "Loss/train", lr: "LearningRate", gradNorm: "GradNorm", tokensPerSec: "Throughput/tokens_per_sec" },
+  valid: { loss: "Loss/valid", perplexity: "Perplexity/valid" },
+};
+
+/** Writes PyTorch's metrics records as scalars of a new event file in `dir`, at their own wall times. */
+async function writeTensorboard(dir: string, records: readonly MetricsRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const writer = await SummaryWriter.open(dir, { wallTime: records[0].time });
+  try {
+    for (const record of records) {
+      const tags = typeof record.split === "string" ? (TENSORBOARD_TAGS[record.split] ?? {}) : {};
+      for (const [field, tag] of Object.entries(tags)) {
+        const value = record[field];
+        if (typeof value === "number") writer.addScalar(tag, value, record.step, record.time);
+      }
+    }
+  } finally {
+    await writer.close();
+  }
 }
 
 async function readJson(path: string): Promise<Json> {
@@ -151,10 +189,28 @@ export async function importPytorch(
     ];
   }
 
+  // The history: every record is checked now (a bad line is refused before anything is written).
+  const metricsPath = file(RUN_FILES.metrics);
+  const records = (await storage.stat(metricsPath)) === null ? [] : await readMetricsFile(metricsPath, storage);
+  const historyDir = file("history");
+  const eventFiles =
+    (await storage.stat(historyDir)) === null
+      ? []
+      : (await storage.list(historyDir)).filter((n) => n.startsWith(EVENTS_FILE_PREFIX)).sort();
+  let historyRecords = records.length;
+
   let validLoss: number | null = null;
   const statePath = file("trainer_state.json");
   if ((await storage.stat(statePath)) !== null) {
     const trained = await readJson(statePath);
+    if (trained.history_records !== undefined) {
+      const n = trained.history_records;
+      if (!(isStep(n) && n <= records.length))
+        throw new Error(
+          `${statePath}: "history_records" must be a whole number up to metrics.jsonl's ${records.length} records, got ${JSON.stringify(n)}`,
+        );
+      historyRecords = n;
+    }
     if (trained.step !== step)
       throw new Error(`${statePath}: "step" is ${JSON.stringify(trained.step)}, config.json's step is ${step}`);
     if (!(typeof trained.valid_loss === "number" && Number.isFinite(trained.valid_loss)))
@@ -192,6 +248,13 @@ export async function importPytorch(
       await run.saveCheckpoint(run.lastDir(step), { ...checkpoint, optimizer });
       checkpoints.push(run.lastDir(step));
     }
+    if (records.length > 0) await storage.writeAtomic(run.file("metrics"), records.map(formatMetricsLine).join(""));
+    for (const name of eventFiles)
+      await storage.writeAtomic(
+        storage.path.join(run.dir, name),
+        await storage.readBytes(storage.path.join(historyDir, name)),
+      );
+    await writeTensorboard(run.dir, records.slice(historyRecords));
     await run.writeStatus({ state: "interrupted", step });
     return { runDir: run.dir, step, checkpoints, validLoss };
   } finally {

@@ -23,6 +23,7 @@ export const MODEL_KEYS = [
   "lnEps",
   "embedInitStd",
   "positions",
+  "embedding",
   "norm",
   "activation",
   "tieOutput",

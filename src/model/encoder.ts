@@ -3,6 +3,8 @@
  * Batch, see data/batch.ts), C = dModel:
  *
  *   x0 = dropout(embed[ids] * sqrt(C) + PE[positions])          [T,C]
+ *        or, with embedding "layernorm" (BERT's):
+ *   x0 = dropout(LayerNorm_embed(embed[ids] + PE[positions]))    [T,C]
  *   x  = block_l(x) for l = 0 .. numLayers-1                     [T,C]
  *   x  = LayerNorm_final(x)           (pre-norm only)            [T,C]
  *
@@ -42,6 +44,28 @@ interface FinalNorm {
   dOut: Float32Array; // [T,C] gradient at its output
 }
 
+/** A LayerNorm `name` of the encoder: views of its tensors and gradients, and its buffers for maxRows rows. */
+function normBuffers(
+  backend: Backend,
+  specs: ParamSpec[],
+  params: Float32Array,
+  grads: Float32Array,
+  name: string,
+  maxRows: number,
+  C: number,
+): FinalNorm {
+  return {
+    scale: tensorView(specs, params, `${name}.scale`),
+    offset: tensorView(specs, params, `${name}.offset`),
+    dScale: tensorView(specs, grads, `${name}.scale`),
+    dOffset: tensorView(specs, grads, `${name}.offset`),
+    out: backend.alloc(maxRows * C),
+    mean: backend.alloc(maxRows),
+    rstd: backend.alloc(maxRows),
+    dOut: backend.alloc(maxRows * C),
+  };
+}
+
 export class Encoder {
   /** Each dropout place's rate (the configuration's, resolved once). */
   readonly rates: DropoutRates;
@@ -57,6 +81,8 @@ export class Encoder {
   private readonly embedW: Float32Array;
   private readonly embedG: Float32Array;
   private readonly final: FinalNorm | null;
+  /** BERT's embedding LayerNorm; its `out` holds the sum embed[ids] + PE (the norm's input), `dOut` its gradient. */
+  private readonly embedNorm: FinalNorm | null;
   private readonly blockP: BlockTensors[] = [];
   private readonly blockG: BlockTensors[] = [];
   private readonly acts: BlockActivations[] = [];
@@ -102,19 +128,9 @@ export class Encoder {
         backend.scaleAdd(this.pe, this.pe, this.pe.length, Math.sqrt(C), false);
       this.peG = null;
     }
-    this.final =
-      cfg.norm === "pre"
-        ? {
-            scale: tensorView(specs, params, "final.ln.scale"),
-            offset: tensorView(specs, params, "final.ln.offset"),
-            dScale: tensorView(specs, grads, "final.ln.scale"),
-            dOffset: tensorView(specs, grads, "final.ln.offset"),
-            out: backend.alloc(maxRows * C),
-            mean: backend.alloc(maxRows),
-            rstd: backend.alloc(maxRows),
-            dOut: backend.alloc(maxRows * C),
-          }
-        : null;
+    this.final = cfg.norm === "pre" ? normBuffers(backend, specs, params, grads, "final.ln", maxRows, C) : null;
+    this.embedNorm =
+      cfg.embedding === "layernorm" ? normBuffers(backend, specs, params, grads, "embed.ln", maxRows, C) : null;
     this.x0 = backend.alloc(maxRows * C);
     this.dOutput = backend.alloc(maxRows * C);
     this.seqs = backend.allocInt(3 * maxSeqs);
@@ -172,7 +188,12 @@ export class Encoder {
     const C = cfg.dModel;
     const T = rows.T;
     const be = this.backend;
-    be.embeddingForward(this.x0, this.ids, this.positions, this.embedW, this.pe, T, C, Math.sqrt(C));
+    const e = this.embedNorm;
+    if (e === null) be.embeddingForward(this.x0, this.ids, this.positions, this.embedW, this.pe, T, C, Math.sqrt(C));
+    else {
+      be.embeddingForward(e.out, this.ids, this.positions, this.embedW, this.pe, T, C, 1);
+      be.layerNormForward(this.x0, e.mean, e.rstd, e.out, e.scale, e.offset, T, C, cfg.lnEps);
+    }
     if (drop !== null) {
       this.seedEmb = drop.rng.u32();
       if (drop.p.embedding > 0) be.dropout(this.x0, this.x0, T * C, drop.p.embedding, this.seedEmb);
@@ -210,9 +231,15 @@ export class Encoder {
       const dOut = l === last && f !== null ? f.dOut : dX;
       blockBackward(be, cfg, this.blockP[l], this.blockG[l], this.acts[l], this.scratch, input, dOut, dX, rows, rates);
     }
-    // x0 = dropout(embed[ids] * sqrt(C) + PE[positions])
+    // x0 = dropout(embed[ids] * sqrt(C) + PE[positions]), or dropout(LayerNorm(embed[ids] + PE[positions]))
     if (rates !== null && rates.embedding > 0) be.dropout(dX, dX, T * C, rates.embedding, this.seedEmb);
-    be.scatterAddRows(this.embedG, dX, this.ids, T, C, Math.sqrt(C));
-    if (this.peG !== null) be.scatterAddRows(this.peG, dX, this.positions, T, C, 1);
+    const e = this.embedNorm;
+    let dSum = dX; // [T,C] gradient at embed[ids] * scale + PE
+    if (e !== null) {
+      be.layerNormBackward(e.dOut, e.dScale, e.dOffset, dX, e.out, e.scale, e.mean, e.rstd, T, C);
+      dSum = e.dOut;
+    }
+    be.scatterAddRows(this.embedG, dSum, this.ids, T, C, e === null ? Math.sqrt(C) : 1);
+    if (this.peG !== null) be.scatterAddRows(this.peG, dSum, this.positions, T, C, 1);
   }
 }

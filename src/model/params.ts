@@ -66,6 +66,7 @@ export function addEncoderTensors(b: LayoutBuilder, cfg: ModelConfig): void {
   const { vocabSize: V, dModel: C, dFF: F, numLayers } = cfg;
   b.add("embed.weight", [V, C], "normal", cfg.embedInitStd);
   if (cfg.positions === "learned") b.add("embed.positions", [cfg.maxLen, C], "sinusoid");
+  if (cfg.embedding === "layernorm") b.norm("embed.ln", C);
   for (let l = 0; l < numLayers; l++) {
     const p = `layers.${l}`;
     b.linear(`${p}.attn.q`, C, C);

@@ -11,7 +11,7 @@ test("mlm export and mlm import: help, usage errors and missing folders", async 
   const dir = tempDir("mlm-interop-cli-");
   const help = await captureOutput(() => main(["export", "--help"]));
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /Usage: mlm export RUN_DIR --format onnx\|pytorch --out DIR/);
+  assert.match(help.stdout, /Usage: mlm export RUN_DIR --format onnx\|pytorch\|hf --out DIR/);
   assert.match((await captureOutput(() => main(["import", "--help"]))).stdout, /Usage: mlm import DIR --out RUN_DIR/);
 
   const noFormat = await captureOutput(() => main(["export", dir, "--out", join(dir, "x")]));

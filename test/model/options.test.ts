@@ -33,6 +33,8 @@ const OPTIONS: Partial<ModelConfig>[] = [
   { positions: "scaled-sinusoidal", embedInitStd: 0.25 },
   { embedInitStd: 0.1 },
   { norm: "pre", activation: "gelu", tieOutput: true, positions: "learned", embedInitStd: 0.25 },
+  // BERT's: LayerNorm of token + learned position, post-norm, GELU, tied output (the bert recipe)
+  { embedding: "layernorm", activation: "gelu", tieOutput: true, positions: "learned", embedInitStd: 0.02 },
 ];
 
 for (const options of OPTIONS) {

@@ -23,8 +23,12 @@ The export folder DIR holds:
     valid_labels.npy     the original id at each masked token, -100 elsewhere
     valid_offsets.npy    [sentences + 1], as for train
 
+  metrics.jsonl          (when the run had one) the run's metrics.jsonl, every record as mlm-ts wrote it
+  history/               (when the run had them) the run's TensorBoard event files, events.out.tfevents.*
+
 Commands (a single process, or N processes with torchrun):
   python3 mlm_torch.py train DIR --out OUT --steps 100 [--batch-size 64] [--lr 3e-4] [--log-every 10]
+  python3 mlm_torch.py train DIR --out OUT --max-steps 500    train on to step 500, the decay stretched to it
   torchrun --nproc_per_node N mlm_torch.py train DIR --out OUT --steps 100
   python3 -m torch.distributed.run --nproc_per_node 2 mlm_torch.py train DIR --out OUT --steps 100
   (Debian 12's torch 1.13 on Python 3.11 cannot parse torchrun's default "--redirects 0": add -r 1 -t 1)
@@ -43,10 +47,18 @@ each "dropout" when null. Gradients are
 clipped to the run's global norm, then Adam (AdamW with weight decay on matrices when the run had it)
 at the run's learning-rate schedule continues from the exported step and moments.
 
+The schedule: config.json's "train" "totalSteps" is where a linear or cosine decay reaches 0. --steps N
+that would train past it is refused (the steps after it would be at learning rate 0, changing nothing);
+--max-steps M trains to step M with the decay stretched to end there, as `mlm train --resume
+--max-steps M` does (the rate at the exported step jumps from the old decay's value to the new one's).
+
 OUT gets the same layout as DIR (without data/ and this file): model.safetensors,
-optimizer.safetensors, config.json with "step" updated, tokenizer.json, and trainer_state.json
-{"step", "valid_loss", "valid_tokens", "world_size", "train_losses"}; `mlm import OUT --out RUN_DIR`
-brings it back to mlm-ts.
+optimizer.safetensors, config.json with "step" (and "train" "totalSteps") updated, tokenizer.json,
+metrics.jsonl (DIR's records, then one "split": "train" record per log line and a "split": "valid" one
+at the end, in mlm-ts's format), history/ (DIR's), and trainer_state.json {"step", "valid_loss",
+"valid_tokens", "world_size", "train_losses", "history_records"} (history_records: how many of
+metrics.jsonl's records came from DIR); `mlm import OUT --out RUN_DIR` brings it back to mlm-ts, its
+metrics.jsonl and TensorBoard history included.
 """
 
 import argparse
@@ -166,6 +178,7 @@ MODEL_OPTIONS = {
     "norm": ("post", "pre"),
     "activation": ("relu", "gelu"),
     "tieOutput": (False, True),
+    "embedding": ("scaled", "layernorm"),
 }
 SIZE_KEYS = ("vocabSize", "dModel", "numLayers", "numHeads", "dFF", "maxLen", "lnEps", "embedInitStd")
 DROPOUT_PLACES = ("Embedding", "Attention", "Hidden", "Residual")
@@ -252,12 +265,14 @@ class Block(nn.Module):
 
 
 class Embedding(nn.Module):
-    """weight [V,C] (scaled by sqrt(C) in the forward) and, with learned positions, positions [maxLen,C]."""
+    """weight [V,C] (scaled by sqrt(C) in the forward) and, with learned positions, positions [maxLen,C].
+    With embedding "layernorm" (BERT's): ln(weight[ids] + positions), no sqrt(C) factor."""
 
     def __init__(self, cfg):
         super().__init__()
         V, C, L = cfg["vocabSize"], cfg["dModel"], cfg["maxLen"]
         self.weight = nn.Parameter(torch.zeros(V, C))
+        self.ln = nn.LayerNorm(C, eps=cfg["lnEps"]) if cfg.get("embedding", "scaled") == "layernorm" else None
         if cfg["positions"] == "learned":
             self.positions = nn.Parameter(torch.zeros(L, C))
         else:
@@ -268,6 +283,8 @@ class Embedding(nn.Module):
 
     def forward(self, ids):  # [B,L] -> [B,L,C]
         C = self.weight.shape[1]
+        if self.ln is not None:
+            return self.ln(F.embedding(ids, self.weight) + self.positions[: ids.shape[1]])
         return F.embedding(ids, self.weight) * math.sqrt(C) + self.positions[: ids.shape[1]]
 
 
@@ -558,6 +575,59 @@ def clip_global_norm(params, max_norm):
     return norm
 
 
+def planned_steps(start, t, steps, max_steps):
+    """The steps to train and the schedule's end: --max-steps M stretches a decay to end at M (as mlm
+    train --resume --max-steps); --steps N past the end of a linear or cosine decay is refused, naming
+    --max-steps, since those steps would run at learning rate 0. Raises ValueError with the message."""
+    total = t["totalSteps"]
+    if max_steps is not None:
+        if max_steps <= start:
+            raise ValueError(f"--max-steps {max_steps} is not past the folder's step {start}")
+        return max_steps - start, max_steps
+    if steps <= 0:
+        raise ValueError(f"--steps must be at least 1, got {steps}")
+    if t["lrSchedule"] != "constant" and start + steps > total:
+        raise ValueError(
+            f'the run\'s {t["lrSchedule"]} learning-rate schedule reaches 0 at step {total} and this folder is at '
+            f"step {start}: --steps {steps} would train at learning rate 0 past it; give --max-steps {start + steps} "
+            f"to stretch the decay to step {start + steps}, as mlm train --resume --max-steps does")
+    return steps, total
+
+
+def metrics_line(record):
+    """One metrics.jsonl line as mlm-ts writes it: NaN and infinities as the strings "NaN", "Infinity"."""
+    def value(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+        return v
+    return json.dumps({k: value(v) for k, v in record.items()}, separators=(",", ":")) + "\n"
+
+
+class MetricsFile:
+    """OUT/metrics.jsonl: DIR's records first (copied as they are), then this session's, each line
+    written and flushed when logged (a killed process keeps what it logged)."""
+
+    def __init__(self, out, folder):
+        os.makedirs(out, exist_ok=True)
+        self.path = os.path.join(out, "metrics.jsonl")
+        source = os.path.join(folder, "metrics.jsonl")
+        lines = []
+        if os.path.exists(source):
+            with open(source, encoding="utf-8") as f:
+                lines = [line if line.endswith("\n") else line + "\n" for line in f if line.strip()]
+        self.history_records = len(lines)
+        self.file = open(self.path, "w", encoding="utf-8")
+        self.file.writelines(lines)
+        self.file.flush()
+
+    def log(self, step, fields):
+        self.file.write(metrics_line({"step": step, **fields, "time": time.time()}))
+        self.file.flush()
+
+    def close(self):
+        self.file.close()
+
+
 def train(args):
     folder = args.dir
     cfg = json.load(open(os.path.join(folder, "config.json")))
@@ -582,6 +652,11 @@ def train(args):
     torch.manual_seed(t["seed"] * 1000 + rank)
     model = load_model(folder, cfg).to(device)
     start = cfg["step"]
+    try:
+        steps, t["totalSteps"] = planned_steps(start, t, args.steps, args.max_steps)
+    except ValueError as err:
+        print(f"mlm_torch: {err}", file=sys.stderr)
+        sys.exit(2)
     opt = make_optimizer(model, folder, t, start)
     ddp = nn.parallel.DistributedDataParallel(model) if distributed else model
     ids, offsets, _ = load_split(folder, "train")
@@ -590,7 +665,10 @@ def train(args):
     losses = []
     t0 = time.time()
     order = None
-    for i in range(args.steps):
+    metrics = MetricsFile(args.out, folder) if rank == 0 else None
+    since_log = []
+    tokens_seen = 0
+    for i in range(steps):
         step = start + i + 1
         epoch, slot = divmod((step - 1) * batch, n)
         if order is None or order[0] != epoch:
@@ -618,18 +696,28 @@ def train(args):
             mean /= world
         mean = mean.cpu()
         losses.append(mean.item())
-        if rank == 0 and (step % args.log_every == 0 or i == args.steps - 1):
+        since_log.append(mean.item())
+        tokens_seen += int(real.sum()) * world  # this rank's real tokens; the others' are about as many
+        if rank == 0 and (step % args.log_every == 0 or i == steps - 1):
             print(f"step {step}: loss {mean.item():.4f} lr {lr:.3g} grad-norm {norm:.3f} ({world} process{'es' if world > 1 else ''})", flush=True)
+            # mlm-ts's training record: the mean loss since the previous one, the step's rate and norm
+            metrics.log(step, {"split": "train", "loss": sum(since_log) / len(since_log), "lr": lr, "gradNorm": norm,
+                               "tokensPerSec": tokens_seen / max(time.time() - t0, 1e-9), "epoch": epoch + 1})
+            since_log = []
 
+    end = start + steps
     valid, tokens_scored = validation_loss(model, folder, cfg, rank, world)
     if rank == 0:
-        print(f"step {start + args.steps}: validation loss {valid:.6f} over {tokens_scored} masked tokens, {time.time() - t0:.1f} s", flush=True)
-        save(args.out, folder, model, opt, cfg, start + args.steps, {
-            "step": start + args.steps,
+        print(f"step {end}: validation loss {valid:.6f} over {tokens_scored} masked tokens, {time.time() - t0:.1f} s", flush=True)
+        metrics.log(end, {"split": "valid", "loss": valid, "perplexity": math.exp(min(valid, 700.0))})
+        metrics.close()
+        save(args.out, folder, model, opt, {**cfg, "train": {**cfg["train"], "totalSteps": t["totalSteps"]}}, end, {
+            "step": end,
             "valid_loss": valid,
             "valid_tokens": tokens_scored,
             "world_size": world,
             "train_losses": losses,
+            "history_records": metrics.history_records,
         })
     if distributed:
         dist.barrier()
@@ -650,6 +738,9 @@ def save(out, folder, model, opt, cfg, step, state):
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump({**cfg, "step": step}, f, indent=2)
     shutil.copyfile(os.path.join(folder, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    history = os.path.join(folder, "history")
+    if os.path.isdir(history) and os.path.abspath(history) != os.path.abspath(os.path.join(out, "history")):
+        shutil.copytree(history, os.path.join(out, "history"), dirs_exist_ok=True)
     with open(os.path.join(out, "trainer_state.json"), "w") as f:
         json.dump(state, f, indent=2)
 
@@ -724,7 +815,9 @@ def main(argv):
     tr = sub.add_parser("train", help="train with DDP (torchrun-ready) and write OUT")
     tr.add_argument("dir")
     tr.add_argument("--out", required=True)
-    tr.add_argument("--steps", type=int, required=True)
+    how_long = tr.add_mutually_exclusive_group(required=True)
+    how_long.add_argument("--steps", type=int, help="train N more steps (refused past the end of a decaying schedule)")
+    how_long.add_argument("--max-steps", type=int, help="train to step M, a linear or cosine decay stretched to end there")
     tr.add_argument("--batch-size", type=int, default=None, help="global batch (default: the run's)")
     tr.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the run's)")
     tr.add_argument("--log-every", type=int, default=10)
