@@ -10,10 +10,18 @@
  */
 import type { TrainConfig } from "../config/index.js";
 import { prepareData, runLoaders, type Batch, type MlmDataLoader } from "../data/index.js";
-import { buildModel, capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
+import {
+  buildModel,
+  capacityFor,
+  evaluateSplit,
+  type BuiltModel,
+  type EvalMetrics,
+  type MlmModel,
+} from "../model/index.js";
 import { modelConfigFrom } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { Rng } from "../util/rng.js";
+import { webGpuOf } from "./gpu-step.js";
 import type { PreparedTask, TaskKind, TrainingTask } from "./task.js";
 import { MLM_STATE_METRICS } from "./train-state.js";
 
@@ -58,6 +66,29 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
       weightsFile: weights?.file,
     });
     const { model } = built;
+    const gpu = webGpuOf(built.backend);
+    // WebGPU: a fresh initialisation writes the CPU copy element by element; send it once (loaded
+    // tensors went with their `set`s already).
+    if (gpu !== null && weights === null) gpu.upload(model.params);
+    /**
+     * The model that evaluates: itself on a CPU backend; on WebGPU a copy on config.backend with the
+     * GPU's weights read back, built at the first evaluation (evaluation reads logits on the CPU).
+     */
+    let cpuCopy: BuiltModel | null = null;
+    const evaluator = async (): Promise<MlmModel> => {
+      if (gpu === null) return model;
+      await gpu.read([model.params]);
+      if (cpuCopy === null)
+        cpuCopy = await buildModel({
+          config: model.config,
+          capacity: capacityFor([validLoader]),
+          backend: config.backend,
+          threads: config.threads,
+          weights: model.tensors(),
+        });
+      else cpuCopy.model.params.set(model.params);
+      return cpuCopy.model;
+    };
     return {
       train: trainLoader,
       validBatches: validLoader.batchesPerEpoch,
@@ -68,9 +99,9 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
         model.forwardBackward(batch, { train: true, dropoutRng, fullHead: config.fullHead, accumulate: true });
         return { tokens: batch.tokens, paddedTokens: batch.numSeqs * batch.width };
       },
-      endAccumulation: () => model.endAccumulation().loss,
-      evaluate: (signal) =>
-        evaluateSplit(model, validLoader, {
+      endAccumulation: () => model.endAccumulation(),
+      evaluate: async (signal) =>
+        evaluateSplit(await evaluator(), validLoader, {
           fullHead: config.fullHead,
           progress: config.progress,
           label: "eval",
@@ -90,7 +121,10 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
         tensors: model.tensors(),
         tokenizerJson: tokenizer.toString(),
       }),
-      dispose: built.dispose,
+      dispose: () => {
+        cpuCopy?.dispose();
+        built.dispose();
+      },
     };
   },
 };
