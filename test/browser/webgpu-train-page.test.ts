@@ -113,7 +113,7 @@ test("the train page trains, stops and resumes on WebGPU, within 1e-4 of Node's 
     const first = await tab(page);
     assert.deepEqual(first.errors, []);
     assert.equal(first.done?.stoppedBy, "signal");
-    const stoppedAt = first.done?.steps as number;
+    const stoppedAt = first.done?.steps;
     assert.ok(stoppedAt >= STOP_AFTER && stoppedAt < STEPS, `stopped at step ${stoppedAt}`);
     assert.match(first.engine?.backend ?? "", /^webgpu \(google swiftshader\)$/i);
     assert.equal(first.engine?.backendReason, null);
