@@ -8,16 +8,17 @@
  * computes dw), so it is timed as matmulBackward with dinp minus matmulBackward without, from
  * interleaved samples of several calls (see `extraMs`).
  *
- * Run: node --import tsx bench/kernels.ts [--quick] [--threads N]
- * (`--no-liftoff` is not needed: the backend compiles its module with the optimising tier itself,
- * see compile.ts.) The last line printed is the results as one JSON object. Figures are only
- * meaningful on an otherwise idle machine: another busy process halves the 2-thread numbers.
+ * Run: npm run build && node dist/bench/kernels.js [--quick] [--threads N]
+ * (it sets the `mlm` command's V8 flags for its process: relaxed SIMD, and the optimising tier at
+ * once; see src/cli/engine-flags.ts). The last line printed is the results as one JSON object. Figures
+ * are only meaningful on an otherwise idle machine: another busy process halves the 2-thread numbers.
  */
 import { pathToFileURL } from "node:url";
 import os from "node:os";
 import type { Backend } from "../src/engine/backend.js";
 import { TsBackend } from "../src/engine/ts-backend.js";
 import { createWasmBackend } from "../src/engine/wasm/wasm-backend.js";
+import { setCliEngineFlags } from "../src/cli/engine-flags.js";
 
 /** Options of `runKernelBench`. */
 export interface KernelBenchOptions {
@@ -260,6 +261,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(`bench/kernels.ts: --threads expects a positive integer, got ${args[ti + 1]}`);
     process.exit(2);
   }
+  setCliEngineFlags();
   // readable rows on stderr, one JSON line on stdout
   console.log(JSON.stringify(await runKernelBench({ quick: args.includes("--quick"), threads })));
 }

@@ -11,7 +11,9 @@ import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { setCliEngineFlags } from "../src/cli/engine-flags.js";
 import { runBrowserBench } from "./browser.js";
+import { runColdStartBench } from "./cold-start.js";
 import { runKernelBench } from "./kernels.js";
 import { breakdownTable } from "./profile.js";
 import { runStudioBench } from "./studio.js";
@@ -35,6 +37,7 @@ function log(line: string): void {
 }
 
 async function main(): Promise<void> {
+  setCliEngineFlags(); // the kernels run as under the mlm command
   const { values } = parseArgs({
     options: { quick: { type: "boolean", default: false }, threads: { type: "string" } },
   });
@@ -81,6 +84,15 @@ async function main(): Promise<void> {
     );
     for (const [k, v] of Object.entries(r)) if (typeof v === "number") all[`${name}.${k}`] = v;
   }
+  log(`\n== cold start of the mlm command (median of ${quick ? 1 : 3} fresh processes, cache warm) ==`);
+  const cold = runColdStartBench({ repeats: quick ? 1 : 3 });
+  for (const [k, v] of Object.entries(cold)) all[`coldStart.${k}`] = v;
+  log(
+    `mlm train --max-steps 1: ${cold.trainMaxSteps1Ms.toFixed(0)} ms (CPU ${cold.trainMaxSteps1CpuMs.toFixed(0)} ms) | ` +
+      `mlm fill: ${cold.fillMs.toFixed(0)} ms (CPU ${cold.fillCpuMs.toFixed(0)} ms, ts kernels), ` +
+      `${cold.fillWasmMs.toFixed(0)} ms (CPU ${cold.fillWasmCpuMs.toFixed(0)} ms, --backend wasm)`,
+  );
+
   log(`\n== where a training step's time goes (default.wasm; kernel time in its category, per phase) ==`);
   for (const line of breakdownTable(all, "default.wasm.")) log(line);
 

@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolveConfig, type TrainConfig } from "../src/config/index.js";
 import { RECIPE_NAMES, type RecipeName } from "../src/config/recipes.js";
+import { setCliEngineFlags } from "../src/cli/engine-flags.js";
 import { createBackend } from "../src/engine/create.js";
 import { Rng } from "../src/util/rng.js";
 import { buildModel, capacityFor } from "../src/model/index.js";
@@ -180,6 +181,7 @@ function checkRecipe(name: string): RecipeName {
 }
 
 async function main(): Promise<void> {
+  setCliEngineFlags(); // the kernels run as under the mlm command
   const { values } = parseArgs({
     options: {
       mode: { type: "string", default: "default" },

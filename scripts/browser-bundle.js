@@ -5,7 +5,15 @@
 // src/platform), but some modules on that path also hold Node-only functions (reading a file by its
 // path); their imports stay, and a call that should not happen in a browser says so at once.
 // `importers` (optional) collects "importer -> module" for every such import, for the tests.
+// The kernel modules' bytes (src/engine/wasm/kernel-bytes.js) exist only in the build's output (dist/,
+// or the folder scripts/build.js builds into), written by scripts/build-kernels.js: `builtKernels`
+// points the bundles there, so the bytes are inside them.
+import { existsSync } from "node:fs";
 import { builtinModules } from "node:module";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 const NODE = new RegExp(`^(node:.*|${builtinModules.map((m) => m.replace(/[/]/g, "\\/")).join("|")})$`);
 
@@ -31,8 +39,26 @@ export function nodeBuiltinsUnavailable(importers) {
   };
 }
 
-/** Options shared by the browser bundles: one minified ES module per entry, with a source map. */
-export function browserBundleOptions() {
+/** Resolves src/engine/wasm's `./kernel-bytes.js` to the file the kernel build wrote under `out`. */
+export function builtKernels(out = join(ROOT, "dist")) {
+  return {
+    name: "built-kernels",
+    setup(build) {
+      build.onResolve({ filter: /^\.\/kernel-bytes\.js$/ }, (args) => {
+        const path = join(out, relative(ROOT, dirname(args.importer)), "kernel-bytes.js");
+        if (!existsSync(path))
+          return { errors: [{ text: `${path} is missing: run scripts/build-kernels.js (npm run build) first` }] };
+        return { path };
+      });
+    },
+  };
+}
+
+/**
+ * Options shared by the browser bundles: one minified ES module per entry, with a source map. `out`:
+ * the build's output folder, where the kernel build wrote the kernel modules (default dist/).
+ */
+export function browserBundleOptions(out) {
   return {
     bundle: true,
     format: "esm",
@@ -41,6 +67,6 @@ export function browserBundleOptions() {
     minify: true,
     sourcemap: true,
     logLevel: "warning",
-    plugins: [nodeBuiltinsUnavailable()],
+    plugins: [nodeBuiltinsUnavailable(), builtKernels(out)],
   };
 }

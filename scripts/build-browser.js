@@ -1,6 +1,6 @@
 // The package's browser build ("mlm-ts/browser"): src/browser.ts bundled by esbuild into one ES module,
-// dist/browser/mlm-ts.js, with its npm dependencies (wabt, crc-32) inside, so that a bundler or a
-// <script type="module"> needs nothing else. Node's built-in modules resolve to throwing stubs (see
+// dist/browser/mlm-ts.js, with its npm dependency (crc-32) and the prebuilt kernel modules inside, so
+// that a bundler or a <script type="module"> needs nothing else. Node's built-in modules resolve to throwing stubs (see
 // browser-bundle.js). With --size, prints the size of the module, raw and gzipped; `--out DIR` builds
 // into DIR/browser instead of dist/browser.
 import { build } from "esbuild";
@@ -12,8 +12,9 @@ import { browserBundleOptions } from "./browser-bundle.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const outIndex = process.argv.indexOf("--out");
-const outfile = join(outIndex > 0 ? process.argv[outIndex + 1] : join(root, "dist"), "browser", "mlm-ts.js");
-await build({ ...browserBundleOptions(), entryPoints: [join(root, "src", "browser.ts")], outfile });
+const out = outIndex > 0 ? process.argv[outIndex + 1] : join(root, "dist");
+const outfile = join(out, "browser", "mlm-ts.js");
+await build({ ...browserBundleOptions(out), entryPoints: [join(root, "src", "browser.ts")], outfile });
 const bytes = readFileSync(outfile);
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
 if (process.argv.includes("--size"))

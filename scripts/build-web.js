@@ -14,7 +14,8 @@ import { browserBundleOptions } from "./browser-bundle.js";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const webDir = join(root, "web");
 const outIndex = process.argv.indexOf("--out");
-const outRoot = join(outIndex > 0 ? process.argv[outIndex + 1] : join(root, "dist"), "web");
+const out = outIndex > 0 ? process.argv[outIndex + 1] : join(root, "dist");
+const outRoot = join(out, "web");
 const pages = existsSync(webDir) ? readdirSync(webDir).filter((name) => existsSync(join(webDir, name, "main.ts"))) : [];
 
 for (const page of pages) {
@@ -40,6 +41,6 @@ const entries = pages.flatMap((page) =>
     .filter((name) => existsSync(join(webDir, page, `${name}.ts`)))
     .map((name) => ({ in: join(webDir, page, `${name}.ts`), out: join(page, name) })),
 );
-const options = { ...browserBundleOptions(), entryPoints: entries, outdir: outRoot };
+const options = { ...browserBundleOptions(out), entryPoints: entries, outdir: outRoot };
 if (process.argv.includes("--watch")) await (await context(options)).watch();
 else if (pages.length > 0) await build(options);

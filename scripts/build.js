@@ -2,10 +2,10 @@
 // without ever pulling it from under a running `mlm` process.
 // - Up to date: when dist/BUILD_HASH holds the hash of every input (the sources, web pages, scripts,
 //   bundled data, the lock file), nothing is done (`--force` builds anyway).
-// - Otherwise everything is built into a fresh folder beside dist/ (tsc, then the web pages and the
-//   browser module), and only a complete build replaces dist/, by two renames: a process started from
-//   the old dist/ keeps the files it opened, and any module it imports later is found at the same path
-//   in the new one. A failed build leaves dist/ as it was.
+// - Otherwise everything is built into a fresh folder beside dist/ (tsc, the kernel modules, then the
+//   web pages and the browser module), and only a complete build replaces dist/, by two renames: a
+//   process started from the old dist/ keeps the files it opened, and any module it imports later is
+//   found at the same path in the new one. A failed build leaves dist/ as it was.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -46,6 +46,7 @@ const node = (script, ...args) => execFileSync(process.execPath, [script, ...arg
 try {
   rmSync(fresh, { recursive: true, force: true });
   node(join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json", "--outDir", fresh);
+  node(join(root, "scripts", "build-kernels.js"), "--out", fresh);
   node(join(root, "scripts", "build-web.js"), "--out", fresh);
   node(join(root, "scripts", "build-browser.js"), "--out", fresh);
   writeFileSync(join(fresh, HASH_FILE), hash + "\n");

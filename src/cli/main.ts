@@ -15,6 +15,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
+import { setCliEngineFlags } from "./engine-flags.js";
 import { UsageError } from "./flags.js";
 import { Interrupted, stopForClosedOutput } from "./interrupts.js";
 import { version } from "./version.js";
@@ -135,9 +136,11 @@ function dropOutput(stream: NodeJS.WriteStream): void {
  * ends with a success it did not reach: one that listens for signals (train, tokenizer train, eval)
  * is stopped as SIGHUP stops it (training saves a checkpoint and marks the run "interrupted"; exit
  * 129); any other ends at once, quietly, with 141 (128 + SIGPIPE, what a shell reports for a
- * command killed by a closed pipe).
+ * command killed by a closed pipe). Sets the command's V8 flags for this process first
+ * (engine-flags.ts).
  */
 export async function runCli(argv: string[]): Promise<void> {
+  setCliEngineFlags();
   let stopping = false;
   for (const stream of [process.stdout, process.stderr]) {
     let closed = false;

@@ -40,6 +40,20 @@ export interface FixedBatches {
 }
 
 /**
+ * The first batches of `loader` that hold `sentences` sentences in whole batches of `batchSize` (all of
+ * them when `sentences` is 0 or more than it holds): a validation loader's fixed masks are drawn per
+ * batch, so these batches score what an evaluation of every sentence scores on them.
+ *
+ * @example
+ *   firstBatches(validLoader, 2048, 64).batchesPerEpoch; // 32 (or fewer, for a smaller split)
+ */
+export function firstBatches(loader: FixedBatches, sentences: number, batchSize: number): FixedBatches {
+  const wanted = Math.ceil(sentences / batchSize);
+  if (sentences === 0 || wanted >= loader.batchesPerEpoch) return loader;
+  return { batchesPerEpoch: wanted, batch: (epoch, index) => loader.batch(epoch, index) };
+}
+
+/**
  * Scores every batch of `loader` (its fixed validation masks) with `model`. Between batches it gives
  * the event loop a turn about every 50 ms, so that a signal handler can abort `options.signal`.
  */

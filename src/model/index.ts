@@ -7,5 +7,5 @@ export { MlmModel } from "./model.js";
 export { buildModel, capacityFor, type BuildModelOptions, type BuiltModel } from "./build.js";
 export type { ModelCapacity, PassOptions, StepResult, EvalResult } from "./model.js";
 export { positionalEncoding } from "./layers.js";
-export { evaluateSplit, metricsFromSums } from "./evaluate.js";
+export { evaluateSplit, firstBatches, metricsFromSums } from "./evaluate.js";
 export type { EvalMetrics, EvalOptions, FixedBatches } from "./evaluate.js";

@@ -18,7 +18,7 @@ import {
   type CorpusStats,
   type TokenizedSplit,
 } from "../data/index.js";
-import { capacityFor, evaluateSplit, type EvalMetrics } from "../model/index.js";
+import { capacityFor, evaluateSplit, firstBatches, type EvalMetrics, type FixedBatches } from "../model/index.js";
 import { CONFIG_TABLE, checkValues, defaultsOf, type FieldTable, type ValuesOf } from "../config/index.js";
 import { RunDirectory } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
@@ -114,7 +114,7 @@ export async function evaluateCorpus(
     vocabSize: tok.vocabSize,
     isSpecial: neverMaskedIds(tok),
   });
-  const metrics = await scoreLoader(loaded, loader, false, o.progress, signal);
+  const metrics = await scoreLoader(loaded, loader, loader, false, o.progress, signal);
   if (metrics.tokens === 0) throw nothingMasked(path, split.count, maskProb, countMaskable(split, tok));
   return { ...metrics, sentences: split.count, corpus: stats };
 }
@@ -146,7 +146,10 @@ export async function evaluateRunValidation(
   }
   const data = await prepareData(config, () => {}, loaded.tokenizer, options.signal);
   const { valid: loader } = runLoaders(config, data.tokenizer, data.train, data.valid);
-  const metrics = await scoreLoader(loaded, loader, config.fullHead, progress, options.signal);
+  // The sentences evaluations during training score (config.evalSentences), so the figures agree.
+  const batchSize = config.evalBatchSize ?? config.batchSize;
+  const scored = firstBatches(loader, config.evalSentences, batchSize);
+  const metrics = await scoreLoader(loaded, loader, scored, config.fullHead, progress, options.signal);
   if (metrics.tokens === 0)
     throw nothingMasked(
       `the validation split of ${loaded.runDir ?? loaded.checkpointDir}`,
@@ -154,7 +157,11 @@ export async function evaluateRunValidation(
       config.maskProb,
       countMaskable(data.valid, data.tokenizer),
     );
-  return { ...metrics, sentences: data.valid.count, corpus: null };
+  return {
+    ...metrics,
+    sentences: Math.min(data.valid.count, scored.batchesPerEpoch * batchSize),
+    corpus: null,
+  };
 }
 
 /** Tokens of a split that masking may select (every id but [PAD], [CLS], [SEP] and [MASK]). */
@@ -177,14 +184,15 @@ function nothingMasked(what: string, sentences: number, maskProb: number, maskab
   );
 }
 
-/** Grows the model to the loader's largest batch, then runs `evaluateSplit` over every batch. */
+/** Grows the model to the loader's largest batch, then runs `evaluateSplit` over `batches` (default: all). */
 async function scoreLoader(
   loaded: LoadedModel,
   loader: MlmDataLoader,
+  batches: FixedBatches,
   fullHead: boolean,
   progress: boolean,
   signal: AbortSignal | undefined,
 ): Promise<EvalMetrics> {
   const model = loaded.ensureCapacity(capacityFor([loader]));
-  return evaluateSplit(model, loader, { fullHead, progress, label: "eval", signal });
+  return evaluateSplit(model, batches, { fullHead, progress, label: "eval", signal });
 }

@@ -67,9 +67,6 @@ export function browserPlatform(pid = 1 + Math.floor(Math.random() * 0x7ffffffe)
     storage: opfsStorage,
     cpuCount: () => threadSupport().threads,
     startWorker,
-    // Browsers turn WebAssembly features on themselves; relaxed SIMD is used where it validates.
-    setEngineFlag() {},
-    hasStartupFlag: () => false,
     processOwner: () => ({ pid, host: BROWSER_HOST }),
     isProcessAlive: (other) => other === pid,
   };

@@ -1,13 +1,12 @@
 /**
  * The Node.js platform: run directories on the file system (node:fs, atomic writes through
- * util/atomic-write.ts), kernels on node:worker_threads, the core count from node:os and V8 flags
- * from node:v8. The only module of the library that imports these (see the README's architecture).
+ * util/atomic-write.ts), kernels on node:worker_threads and the core count from node:os. The only
+ * module of the library that imports these (see the README's architecture).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { availableParallelism, hostname } from "node:os";
 import nodePath from "node:path";
-import v8 from "node:v8";
 import { Worker } from "node:worker_threads";
 import { fsyncDirectory, tempPathFor, writeFileAtomic, type FileData } from "../util/atomic-write.js";
 import type { Platform, WorkerHandle } from "./platform.js";
@@ -193,16 +192,6 @@ export const nodePlatform: Platform = {
   storage: nodeStorage,
   cpuCount: availableParallelism,
   startWorker,
-  setEngineFlag(flag) {
-    try {
-      v8.setFlagsFromString(flag);
-    } catch {
-      // not a V8 that knows the flag: nothing to do
-    }
-  },
-  hasStartupFlag(flag) {
-    return process.execArgv.includes(flag);
-  },
   processOwner() {
     return { pid: process.pid, host: hostname() };
   },

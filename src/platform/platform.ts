@@ -1,6 +1,7 @@
 /**
  * What the library needs from its runtime beyond the JavaScript language: storage for run
- * directories, worker threads for the kernels, the number of cores, and V8 flags. Node supplies
+ * directories, worker threads for the kernels and the number of cores (the library sets no V8 flag:
+ * the `mlm` command does, for its own process, src/cli/engine-flags.ts). Node supplies
  * them in node.ts; a browser build supplies its own (Web Workers, navigator.hardwareConcurrency,
  * browser storage) through `setPlatform`.
  */
@@ -25,10 +26,6 @@ export interface Platform {
    * worker does not keep the process alive.
    */
   startWorker(source: string, data: unknown, label: string): WorkerHandle;
-  /** Sets a JavaScript-engine (V8) flag at run time; does nothing where that is not possible. */
-  setEngineFlag(flag: string): void;
-  /** Whether the process was started with this engine flag on its command line. */
-  hasStartupFlag(flag: string): boolean;
   /** This process as the owner of a run directory's lock: its id and the name of this machine. */
   processOwner(): { pid: number; host: string };
   /**

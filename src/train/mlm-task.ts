@@ -14,6 +14,7 @@ import {
   buildModel,
   capacityFor,
   evaluateSplit,
+  firstBatches,
   type BuiltModel,
   type EvalMetrics,
   type MlmModel,
@@ -66,6 +67,7 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
       weightsFile: weights?.file,
     });
     const { model } = built;
+    const scored = firstBatches(validLoader, config.evalSentences, config.evalBatchSize ?? config.batchSize);
     const gpu = webGpuOf(built.backend);
     // WebGPU: a fresh initialisation writes the CPU copy element by element; send it once (loaded
     // tensors went with their `set`s already).
@@ -91,7 +93,7 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
     };
     return {
       train: trainLoader,
-      validBatches: validLoader.batchesPerEpoch,
+      validBatches: scored.batchesPerEpoch,
       model,
       backend: built.backend,
       forwardBackward(batch, dropoutRng) {
@@ -101,7 +103,7 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
       },
       endAccumulation: () => model.endAccumulation(),
       evaluate: async (signal) =>
-        evaluateSplit(await evaluator(), validLoader, {
+        evaluateSplit(await evaluator(), scored, {
           fullHead: config.fullHead,
           progress: config.progress,
           label: "eval",

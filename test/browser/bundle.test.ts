@@ -12,17 +12,16 @@ import { build } from "esbuild";
 import { launchChromium } from "./chromium.js";
 import { serveFolder } from "./static-server.js";
 // @ts-expect-error: a JavaScript build script without type declarations
-import { nodeBuiltinsUnavailable } from "../../../scripts/browser-bundle.js";
+import { builtKernels, nodeBuiltinsUnavailable } from "../../../scripts/browser-bundle.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /**
  * The modules of the browser path that still import Node's built-ins, each for functions reached only
  * on Node: reading and writing files by path (a config file, the token cache, a corpus file, a
- * tokenizer.json), the Node platform itself (the default until setPlatform), and wabt's Node loader.
+ * tokenizer.json) and the Node platform itself (the default until setPlatform).
  */
 const NODE_IMPORTERS = [
-  "node_modules/wabt/index.js",
   "src/config/file.ts",
   "src/data/cache.ts",
   "src/data/corpus.ts",
@@ -46,7 +45,7 @@ test("the browser path imports Node's built-ins only from the known Node-only mo
     write: false,
     outdir: "unused",
     logLevel: "error",
-    plugins: [nodeBuiltinsUnavailable(importers)],
+    plugins: [nodeBuiltinsUnavailable(importers), builtKernels()],
   });
   const modules = [...new Set(importers.map((line) => relative(ROOT, line.split(" -> ")[0])))].sort();
   assert.deepEqual(modules, NODE_IMPORTERS);

@@ -9,9 +9,9 @@ import { TsBackend } from "../../src/engine/ts-backend.js";
 import { createJobs } from "../../src/engine/wasm/job-args.js";
 import { checkKernels, KERNEL_LIST, type KernelDecl } from "../../src/engine/wasm/kernels.js";
 import { createWasmBackend } from "../../src/engine/wasm/wasm-backend.js";
-import { DEFAULT_GEMM } from "../../src/engine/wasm/wat-gemm.js";
-import { moduleWat } from "../../src/engine/wasm/wat-module.js";
-import { get, kernelFunc } from "../../src/engine/wasm/wat-util.js";
+import { DEFAULT_GEMM } from "../../src/engine/wasm/tiles.js";
+import { moduleWat } from "../../src/engine/wasm/wat/module.js";
+import { get, kernelFunc } from "../../src/engine/wasm/wat/util.js";
 
 /** Byte address and type of every argument load in a kernel function's text, by local name. */
 function loadsOf(wat: string): Map<string, { type: "i32" | "f64"; at: number }> {

@@ -1,11 +1,11 @@
 /**
  * The kernels of the WebAssembly module and their argument layouts, declared once for both sides:
- * the generators (wat-*.ts, through `kernelFunc` in wat-util.ts) load argument i32[i] from int32
+ * the generators (wat/*.ts, through `kernelFunc` in wat/util.ts) load argument i32[i] from int32
  * word ARG_I32 + i of the control block and f64[i] from float64 ARG_F64 + i (layout.ts) into a local
  * of the same name, and the backend (wasm-backend.ts, through `createJobs` in job-args.ts) writes
  * them by name. A generator that never reads a declared argument fails when the module is built; a
  * backend call that leaves one unwritten fails when the job starts; a misspelt name is a type error
- * on the backend side and an unknown local (a wabt error at start-up) on the generator side.
+ * on the backend side and an unknown local (a wabt error in `npm run build`) on the generator side.
  *
  * Pointers are byte offsets into the shared memory (0: none, where a kernel allows it); sizes and
  * leading dimensions are in elements.
@@ -24,11 +24,23 @@ export interface KernelDecl {
   readonly f64: readonly string[];
 }
 
+/**
+ * The gemm kernel's `mode` argument: how it reads A and B while packing (wat/gemm.ts).
+ *   product:            C  = A @ B (+ bias)     A [M,K] rows, B [K,N] rows            (out = inp @ w)
+ *   weightGradient:     C += A^T @ B            A [K,M] read transposed, B [K,N] rows;
+ *                                              dbias += column sums of B             (dw += inp^T @ dout)
+ *   productTransposedB: C  = A @ B^T (+ bias)   A [M,K] rows, B [N,K] read transposed (dinp = dout @ w^T)
+ */
+export const GEMM_MODE = { product: 0, weightGradient: 1, productTransposedB: 2 } as const;
+
+/** A name of GEMM_MODE. */
+export type GemmMode = keyof typeof GEMM_MODE;
+
 const SCALE_ARGS = { i32: ["out", "x", "n"], f64: ["scale"] } as const;
 
 /** Every kernel of the module, by the name the backend uses. */
 export const KERNELS = {
-  /** C[M,N] (=|+=) A @ B in one of three modes (wat-gemm.ts); scratch: per-thread packing space. */
+  /** C[M,N] (=|+=) A @ B in one of the GEMM_MODE modes (wat/gemm.ts); scratch: per-thread packing space. */
   gemm: {
     op: 0,
     func: "gemm",

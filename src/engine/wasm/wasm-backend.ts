@@ -1,5 +1,5 @@
 /**
- * The fast `Backend`: WebAssembly SIMD kernels (generated in wat-*.ts) on one shared memory, spread
+ * The fast `Backend`: WebAssembly SIMD kernels (one file per kernel in wat/, assembled at build time) on one shared memory, spread
  * over worker threads. See backend.ts for the kernel contracts; this file only checks the arrays,
  * writes each job's arguments into the control block and starts the job on the thread pool.
  *
@@ -26,11 +26,11 @@ import { dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from "..
 import { compileKernels, type CompileOptions } from "./compile.js";
 import { SharedHeap } from "./heap.js";
 import { createJobs, type Job, type Jobs, type KernelArgs } from "./job-args.js";
-import { type KernelName } from "./kernels.js";
+import { GEMM_MODE, type GemmMode, type KernelName } from "./kernels.js";
 import { MAX_THREADS, PARTIALS_BYTES } from "./layout.js";
 import { ThreadPool } from "./pool.js";
-import { gemmScratchBytes, type GemmConfig } from "./wat-gemm.js";
-import { attentionScratchBytes } from "./wat-attention.js";
+import { gemmScratchBytes, type GemmConfig } from "./tiles.js";
+import { attentionScratchBytes } from "./tiles.js";
 import { wasm } from "./wasm-api.js";
 import { platform } from "../../platform/index.js";
 
@@ -45,6 +45,31 @@ type AttentionSizes = Pick<
   KernelArgs<"attentionForward">,
   "numSeqs" | "C" | "H" | "scratch" | "scratchStride" | "maxLD"
 >;
+
+/**
+ * One matrix product, C[M,N] (= or +=) op(A) @ op(B): pointers are byte offsets into the shared
+ * memory, leading dimensions (lda, ldb, ldc) in elements; see GEMM_MODE for what each mode computes.
+ */
+interface GemmCall {
+  mode: GemmMode;
+  A: number;
+  lda: number;
+  B: number;
+  ldb: number;
+  C: number;
+  ldc: number;
+  M: number;
+  N: number;
+  K: number;
+  /** Row vector [N] added to every row of C (0 or absent: none). */
+  bias?: number;
+  /** weightGradient only: dbias[N] += the column sums of B (0 or absent: none). */
+  dbias?: number;
+  /** Add into C instead of overwriting it. Default false. */
+  accumulate?: boolean;
+  /** Split C between threads by columns (true) or by rows (false). */
+  splitCols: boolean;
+}
 
 /** Jobs below this many multiply-adds run on the main thread alone (a dispatch costs ~2-20 us). */
 const SMALL_JOB = 1 << 15;
@@ -122,43 +147,28 @@ class WasmBackend implements Backend {
     this.pool.run(job.op, nth);
   }
 
-  /** Broadcast-form product, see wat-gemm.ts for the modes. */
-  private runGemm(
-    mode: number,
-    A: number,
-    lda: number,
-    B: number,
-    ldb: number,
-    C: number,
-    ldc: number,
-    M: number,
-    N: number,
-    K: number,
-    bias: number,
-    dbias: number,
-    accumulate: boolean,
-    splitCols: boolean,
-  ): void {
-    const nth = this.nthFor(M * N * K);
-    const rows = splitCols ? M : Math.ceil(Math.ceil(M / this.gemm.mr) / nth) * this.gemm.mr;
+  /** Runs one matrix product (wat/gemm.ts), its arguments named as the kernel's. */
+  private runGemm(g: GemmCall): void {
+    const nth = this.nthFor(g.M * g.N * g.K);
+    const rows = g.splitCols ? g.M : Math.ceil(Math.ceil(g.M / this.gemm.mr) / nth) * this.gemm.mr;
     const job = this.jobs.gemm;
     const a = job.args;
     a.scratch = this.ensureScratch(gemmScratchBytes(this.gemm, rows));
     a.scratchStride = this.scratchStride;
-    a.mode = mode;
-    a.A = A;
-    a.lda = lda;
-    a.B = B;
-    a.ldb = ldb;
-    a.C = C;
-    a.ldc = ldc;
-    a.M = M;
-    a.N = N;
-    a.K = K;
-    a.bias = bias;
-    a.dbias = dbias;
-    a.accumulate = accumulate ? 1 : 0;
-    a.splitCols = splitCols ? 1 : 0;
+    a.mode = GEMM_MODE[g.mode];
+    a.A = g.A;
+    a.lda = g.lda;
+    a.B = g.B;
+    a.ldb = g.ldb;
+    a.C = g.C;
+    a.ldc = g.ldc;
+    a.M = g.M;
+    a.N = g.N;
+    a.K = g.K;
+    a.bias = g.bias ?? 0;
+    a.dbias = g.dbias ?? 0;
+    a.accumulate = g.accumulate ? 1 : 0;
+    a.splitCols = g.splitCols ? 1 : 0;
     this.run(job, nth);
   }
 
@@ -171,7 +181,7 @@ class WasmBackend implements Backend {
     K: number,
     N: number,
   ): void {
-    this.product(0, "matmul", out, inp, w, bias, T, K, N);
+    this.product("product", "matmul", out, inp, w, bias, T, K, N);
   }
 
   matmulTransposed(
@@ -183,13 +193,13 @@ class WasmBackend implements Backend {
     K: number,
     N: number,
   ): void {
-    // the product of matmulBackward's dinp (mode 2: B = w^T, read transposed while packing)
-    this.product(2, "matmulTransposed", out, inp, w, bias, T, K, N);
+    // the product of matmulBackward's dinp (B = w^T, read transposed while packing)
+    this.product("productTransposedB", "matmulTransposed", out, inp, w, bias, T, K, N);
   }
 
-  /** out[T,N] = inp[T,K] @ (w or w^T) + bias: `matmul` (mode 0, w [K,N]) or `matmulTransposed` (mode 2, w [N,K]). */
+  /** out[T,N] = inp[T,K] @ (w or w^T) + bias: `matmul` (w [K,N]) or `matmulTransposed` (w [N,K]). */
   private product(
-    mode: 0 | 2,
+    mode: "product" | "productTransposedB",
     name: string,
     out: Float32Array,
     inp: Float32Array,
@@ -210,7 +220,8 @@ class WasmBackend implements Backend {
       return;
     }
     // split by columns when rows are fewer (each thread then packs all of inp, T*K, not all of w, K*N)
-    this.runGemm(mode, pInp, K, pW, mode === 0 ? N : K, pOut, N, T, N, K, pBias, 0, false, N > T);
+    const ldb = mode === "product" ? N : K;
+    this.runGemm({ mode, A: pInp, lda: K, B: pW, ldb, C: pOut, ldc: N, M: T, N, K, bias: pBias, splitCols: N > T });
   }
 
   matmulBackward(
@@ -240,9 +251,38 @@ class WasmBackend implements Backend {
     }
     // dinp[T,K] = dout[T,N] @ w[K,N]^T. Splitting rows makes every thread pack all of w^T (K*N),
     // splitting columns makes every thread pack all of dout (T*N): split the side that packs less.
-    if (dinp) this.runGemm(2, pDout, N, pW, N, pDinp, K, T, K, N, 0, 0, accumulateDinp, K > T);
+    if (dinp) {
+      this.runGemm({
+        mode: "productTransposedB",
+        A: pDout,
+        lda: N,
+        B: pW,
+        ldb: N,
+        C: pDinp,
+        ldc: K,
+        M: T,
+        N: K,
+        K: N,
+        accumulate: accumulateDinp,
+        splitCols: K > T,
+      });
+    }
     // dw[K,N] += inp^T @ dout; dbias from the column sums of the packed dout panels
-    this.runGemm(1, pInp, K, pDout, N, pDw, N, K, N, T, 0, pDbias, true, N >= K);
+    this.runGemm({
+      mode: "weightGradient",
+      A: pInp,
+      lda: K,
+      B: pDout,
+      ldb: N,
+      C: pDw,
+      ldc: N,
+      M: K,
+      N,
+      K: T,
+      dbias: pDbias,
+      accumulate: true,
+      splitCols: N >= K,
+    });
   }
 
   layerNormForward(

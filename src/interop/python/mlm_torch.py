@@ -30,6 +30,7 @@ Commands (a single process, or N processes with torchrun):
   (Debian 12's torch 1.13 on Python 3.11 cannot parse torchrun's default "--redirects 0": add -r 1 -t 1)
   python3 mlm_torch.py eval DIR                      validation loss on the fixed masks
   python3 mlm_torch.py logits DIR IDS.npy MASK.npy OUT.npy   logits of an int64 [B, L] batch
+  python3 mlm_torch.py gradients DIR BATCH OUT [--steps 10]   loss, logits, gradients of one batch
 
 Training: DistributedDataParallel over gloo (CPU) or nccl (CUDA, when torchrun gives each process a
 GPU); --batch-size is the global batch (mlm-ts's batchSize by default), split evenly over the
@@ -584,6 +585,70 @@ def save(out, folder, model, opt, cfg, step, state):
         json.dump(state, f, indent=2)
 
 
+# ---------------------------------------------------------------------------------------------------
+# gradients: the reference for mlm-ts's gradient test (test/interop/gradients.test.ts)
+
+
+def mlm_task_loss(model, batch):
+    """The masked-language-model task: (mean cross-entropy over the labelled tokens, logits [T,V] at every
+    real token, sentence after sentence)."""
+    ids, mask, labels = batch["ids"], batch["mask"], batch["labels"]
+    logits = model(ids, mask)  # [B,L,V]
+    keep = labels != IGNORE_LABEL
+    loss = F.cross_entropy(logits[keep], labels[keep])
+    return loss, logits[mask == 1]
+
+
+# Each task of `gradients`: how to build its model from config.json and its loss and logits for one
+# batch. The fine-tuning classifier adds its entry here (a model class and a loss over its labels).
+GRADIENT_TASKS = {
+    "mlm": {"model": load_model, "loss": mlm_task_loss},
+}
+
+
+def read_gradient_batch(folder):
+    """folder/{ids,mask,labels}.npy: int32 [B,L] each (labels -100 where there is no label), as int64 tensors."""
+    batch = {}
+    for name in ("ids", "mask", "labels"):
+        batch[name] = torch.from_numpy(np.load(os.path.join(folder, f"{name}.npy")).astype(np.int64))
+        if batch[name].shape != batch["ids"].shape:
+            raise ValueError(f"{folder}/{name}.npy has shape {tuple(batch[name].shape)}, ids.npy {tuple(batch['ids'].shape)}")
+    return batch
+
+
+def gradients(args):
+    """Loss, logits and every parameter's gradient of one fixed batch, then the losses of `--steps`
+    updates on that same batch (clipping at gradClip, then Adam at learningRate: config.json's "train"),
+    written to OUT/gradients.safetensors ("logits", "grad.<name>") and OUT/gradients.json
+    ({"loss", "losses"}). Dropout is applied as configured: the test sets every rate to 0."""
+    cfg = json.load(open(os.path.join(args.dir, "config.json")))
+    task = GRADIENT_TASKS[args.task]
+    model = task["model"](args.dir, cfg)
+    model.train()
+    batch = read_gradient_batch(args.batch)
+    t = cfg["train"]
+    params = list(model.parameters())
+    opt = torch.optim.Adam(params, lr=t["learningRate"], betas=(t["beta1"], t["beta2"]), eps=t["adamEps"])
+    first, losses = None, []
+    for step in range(args.steps + 1):
+        opt.zero_grad(set_to_none=True)
+        loss, logits = task["loss"](model, batch)
+        loss.backward()
+        if step == 0:
+            first = {"loss": loss.item(), "logits": logits.detach().numpy().copy()}
+            first.update({f"grad.{n}": p.grad.detach().numpy().copy() for n, p in model.named_parameters()})
+        else:
+            losses.append(loss.item())
+        if step == args.steps:
+            break
+        clip_global_norm(params, t["gradClip"])
+        opt.step()
+    os.makedirs(args.out, exist_ok=True)
+    write_safetensors(os.path.join(args.out, "gradients.safetensors"), {k: v for k, v in first.items() if k != "loss"})
+    with open(os.path.join(args.out, "gradients.json"), "w") as f:
+        json.dump({"loss": first["loss"], "losses": losses}, f)
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="mlm_torch.py", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -601,9 +666,18 @@ def main(argv):
     lg.add_argument("ids")
     lg.add_argument("mask")
     lg.add_argument("out")
+    gr = sub.add_parser("gradients", help="loss, logits, gradients of one batch and the losses of STEPS updates")
+    gr.add_argument("dir")
+    gr.add_argument("batch", help="folder of ids.npy, mask.npy, labels.npy (int32 [B,L])")
+    gr.add_argument("out")
+    gr.add_argument("--steps", type=int, default=10)
+    gr.add_argument("--task", choices=sorted(GRADIENT_TASKS), default="mlm")
     args = parser.parse_args(argv)
     if args.command == "train":
         train(args)
+        return
+    if args.command == "gradients":
+        gradients(args)
         return
     cfg = json.load(open(os.path.join(args.dir, "config.json")))
     model = load_model(args.dir, cfg).eval()

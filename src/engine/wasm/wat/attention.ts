@@ -2,7 +2,7 @@
  * WebAssembly text for multi-head attention per sequence, built on the matrix-product micro-kernel.
  *
  * For one (sequence, head) pair with L rows and head width D, every step is a small product done by
- * the packers and `$mk` of wat-gemm.ts, plus a row-wise softmax:
+ * the packers and `$mk` of gemm.ts, plus a row-wise softmax:
  *   forward:  S = Q K^T [L,L] (into the probs block), P = softmax(S * scale, padded keys -1e9),
  *             O = P V [L,D] (into out)
  *   backward: dP = dO V^T, dS = P * (dP - rowsum(P * dP)) * scale (0 for padded keys),
@@ -11,19 +11,14 @@
  * register-tiled product instead of dot product by dot product is what makes short sequences fast.
  * Threads take contiguous ranges of (sequence, head) pairs; each pair writes only its own rows and
  * columns, so there are no races.
+ *
+ * Reference: `attentionForward` and `attentionBackward` of backend.ts (TsBackend). Test:
+ * "attentionForward and attentionBackward match TsBackend (padded, all-padded and gap rows)"
+ * (test/engine/wasm-backend.test.ts).
  */
-import { type GemmConfig } from "./wat-gemm.js";
-import { f32, get, i32, kernelFunc, locals, set, share } from "./wat-util.js";
-import { EXP_LOCALS, expInline, vecTail } from "./wat-ops.js";
-
-/** Bytes of per-thread scratch for sequences up to maxL rows and heads of width D. */
-export function attentionScratchBytes(cfg: GemmConfig, maxL: number, D: number): number {
-  const nr = cfg.nv * 4;
-  const lm = Math.max(maxL, D, 1);
-  const ap = Math.ceil(lm / cfg.mr) * cfg.mr * lm;
-  const bp = Math.ceil(lm / nr) * nr * lm;
-  return (ap + bp + maxL * maxL + cfg.mr * nr) * 4 + 256;
-}
+import type { GemmConfig } from "../tiles.js";
+import { EXP_LOCALS, expInline } from "./exp.js";
+import { f32, get, i32, kernelFunc, locals, set, share, vecTail } from "./util.js";
 
 /** `(i32.add base (i32.shl idx 2))` on expressions. */
 const at = (base: string, idx: string): string => `(i32.add ${base} (i32.shl ${idx} (i32.const 2)))`;

@@ -11,9 +11,14 @@
  * Dropout masks are counter-based (see `dropoutHash` in backend.ts): lane i of a vector hashes its
  * global index, computed as a Weyl sequence (i * golden ratio, advanced by 4 * golden per vector), so
  * the mask does not depend on the chunking.
+ *
+ * Reference: the methods of the same names in backend.ts (TsBackend), bit for bit. Tests: "scaleAdd,
+ * dropout, addDropout, reluDropout and reluBackward give TsBackend's bits and masks, 1 and 2 threads",
+ * "embeddingForward, gatherRows and scatterAddRows give TsBackend's bits, repeated rows included"
+ * (test/engine/wasm-backend.test.ts).
  */
-import { type KernelName } from "./kernels.js";
-import { at4, forLoop, get, i32, kernelFunc, locals, set, share, shareLoop, vectorShare } from "./wat-util.js";
+import { type KernelName } from "../kernels.js";
+import { at4, forLoop, get, i32, kernelFunc, locals, set, share, shareLoop, vectorShare } from "./util.js";
 
 const GOLDEN = 0x9e3779b9 | 0;
 const M1 = 0x85ebca6b | 0;

@@ -1,11 +1,11 @@
 /**
  * Small helpers for writing WebAssembly text (WAT) from TypeScript.
  *
- * The kernels are generated as text and assembled at start-up with `wabt`, so that tile sizes and
- * the choice of fused multiply-add can be decided by measurement and by what the runtime supports.
+ * The kernels are generated as text so that tile sizes and the choice of fused multiply-add are
+ * parameters; `npm run build` assembles the variants the package ships (scripts/build-kernels.js).
  */
-import { KERNELS, type KernelName } from "./kernels.js";
-import { ARG_F64, ARG_I32 } from "./layout.js";
+import { KERNELS, type KernelName } from "../kernels.js";
+import { ARG_F64, ARG_I32 } from "../layout.js";
 
 /** `(local.get $name)` */
 export const get = (name: string): string => `(local.get $${name})`;
@@ -25,6 +25,27 @@ export const mul = (a: string, b: string): string => `(i32.mul ${a} ${b})`;
 
 /** Byte address of element `index` (elements of 4 bytes) from byte pointer `base`. */
 export const at4 = (base: string, index: string): string => `(i32.add ${base} (i32.shl ${index} (i32.const 2)))`;
+
+/** at4 of two locals: the address of element $index from the byte pointer in $base. */
+export const atLocals = (base: string, index: string): string => at4(get(base), get(index));
+
+/** An f32x4 with four lanes x. */
+export const splat = (x: number): string => `(f32x4.splat ${f32(x)})`;
+
+/** for c in [0, c4) step 4: vec; then for c in [c4, C): scalar. */
+export function vecTail(c: string, c4: string, C: string, label: string, vec: string, scalar: string): string {
+  return `${set(c, i32(0))}
+    (block $${label}_ve (loop $${label}_v
+      (br_if $${label}_ve (i32.ge_s ${get(c)} ${get(c4)}))
+      ${vec}
+      ${set(c, `(i32.add ${get(c)} (i32.const 4))`)}
+      (br $${label}_v)))
+    (block $${label}_se (loop $${label}_s
+      (br_if $${label}_se (i32.ge_s ${get(c)} ${get(C)}))
+      ${scalar}
+      ${set(c, `(i32.add ${get(c)} (i32.const 1))`)}
+      (br $${label}_s)))`;
+}
 
 /**
  * a * b + c on four f32 lanes: the relaxed fused multiply-add when `fma` is on (one rounding, one

@@ -5,10 +5,10 @@
  * steps, the thread's rows of A are packed into MR-row slivers (k-major, MR values per k) and a block
  * of NC columns of B into NR-column panels (k-major rows of NR values, zero padded). The micro-kernel
  * keeps an MR x NR tile of C in MR * NR/4 v128 registers and, per k, splats MR values of A and loads
- * NR/4 vectors of B. Three modes differ only in how A and B are read while packing:
- *   0: out  = inp @ w           A = inp [M,K] rows,          B = w [K,N] rows
- *   1: dw  += inp^T @ dout      A = inp^T (read transposed),  B = dout [T,N] rows (column sums -> dbias)
- *   2: dinp = dout @ w^T        A = dout [M,N] rows,          B = w^T (read transposed)
+ * NR/4 vectors of B. The modes (GEMM_MODE, kernels.ts) differ only in how A and B are read while packing:
+ *   product:            out  = inp @ w        A = inp [M,K] rows,          B = w [K,N] rows
+ *   weightGradient:     dw  += inp^T @ dout   A = inp^T (read transposed),  B = dout [T,N] rows (column sums -> dbias)
+ *   productTransposedB: dinp = dout @ w^T     A = dout [M,N] rows,          B = w^T (read transposed)
  * Measured on x86-64 / Node 20, one thread, encoder and head shapes: a 6x8 tile (12 accumulators)
  * without unrolling gave 53-57 GFLOP/s, ahead of 5x8 and 3x12 (52-56), 4x8 (48), 7x8 (44, spills)
  * and 2x16 (33); unrolling the k loop by 2 or 4 with constant offsets cost 10-25%. A dot form for
@@ -17,33 +17,15 @@
  *
  * Work is split between threads by rows or by columns of C in whole tiles, so every element of C is
  * computed by exactly one thread, always in the same order: results do not depend on the thread count.
+ *
+ * Reference: `matmul`, `matmulTransposed` and `matmulBackward` of backend.ts (TsBackend: the plain
+ * triple loop, C[i,j] = sum_k A[i,k] B[k,j]). Tests: "matmul and matmulBackward match TsBackend at
+ * odd and tiny shapes, 1 and 2 threads", "... at the model's shapes", "the multiply-then-add kernels
+ * (no relaxed SIMD) match TsBackend too" (test/engine/wasm-backend.test.ts); bench/kernels.ts times it.
  */
-import { add, at4, forLoop, get, i32, kernelFunc, locals, madd, mul, set, share } from "./wat-util.js";
-
-/** Register tiles and blocking of the generated matrix products. */
-export interface GemmConfig {
-  /** Rows of the broadcast tile. */
-  mr: number;
-  /** Vectors (of 4 columns) in the broadcast tile. */
-  nv: number;
-  /** Block of the inner dimension packed at once. */
-  kc: number;
-  /** Columns of B packed at once (a block of panels kept in L2; C is written in runs of nc). */
-  nc: number;
-  /** Unrolling of the micro-kernel's k loop. */
-  unroll: number;
-}
-
-/** Tiles measured best on x86-64 with Node 20 (see bench/kernels.ts). */
-export const DEFAULT_GEMM: GemmConfig = { mr: 6, nv: 2, kc: 256, nc: 256, unroll: 1 };
-
-/** Bytes of per-thread scratch a `$gemm` job needs (packed A block, packed B panel, a C tile). */
-export function gemmScratchBytes(cfg: GemmConfig, rows: number): number {
-  const nr = cfg.nv * 4;
-  const tiles = Math.ceil(rows / cfg.mr);
-  const panels = Math.ceil(cfg.nc / nr);
-  return (tiles * cfg.mr * cfg.kc + cfg.kc * nr * panels + cfg.mr * nr) * 4 + 64;
-}
+import { GEMM_MODE } from "../kernels.js";
+import type { GemmConfig } from "../tiles.js";
+import { add, at4, forLoop, get, i32, kernelFunc, locals, madd, mul, set, share } from "./util.js";
 
 /** WAT for the micro-kernel, packers and drivers. `fma` selects relaxed fused multiply-add. */
 export function gemmWat(cfg: GemmConfig, fma: boolean): string {
@@ -489,7 +471,7 @@ function gemmDriver(cfg: GemmConfig): string {
   ${set(
     "db",
     `(if (result i32)
-      (i32.and (i32.eq ${get("mode")} (i32.const 1))
+      (i32.and (i32.eq ${get("mode")} ${i32(GEMM_MODE.weightGradient)})
         (i32.and (i32.ne ${get("dbias")} (i32.const 0)) (i32.or ${get("splitCols")} (i32.eqz ${get("m0")}))))
       (then ${get("dbias")}) (else (i32.const 0)))`,
   )}
@@ -501,7 +483,7 @@ function gemmDriver(cfg: GemmConfig): string {
     `
     ${set("kc", `(i32.sub ${get("K")} ${get("kb")})`)}
     (if (i32.gt_s ${get("kc")} ${i32(KC)}) (then ${set("kc", i32(KC))}))
-    (if (i32.eq ${get("mode")} (i32.const 1))
+    (if (i32.eq ${get("mode")} ${i32(GEMM_MODE.weightGradient)})
       (then (call $packA_trans ${get("ap")} ${at4(get("A"), add(mul(get("kb"), get("lda")), get("m0")))}
         (i32.shl ${get("lda")} (i32.const 2)) (i32.sub ${get("m1")} ${get("m0")}) ${get("kc")}))
       (else (call $packA_rows ${get("ap")} ${at4(get("A"), add(mul(get("m0"), get("lda")), get("kb")))}
@@ -529,7 +511,7 @@ function gemmDriver(cfg: GemmConfig): string {
         ${set("nr", `(i32.sub ${get("jend")} ${get("j")})`)}
         (if (i32.gt_s ${get("nr")} ${i32(NR)}) (then ${set("nr", i32(NR))}))
         ${set("bpj", add(get("bp"), mul(`(i32.sub ${get("j")} ${get("jc")})`, mul(get("kc"), i32(4)))))}
-        (if (i32.eq ${get("mode")} (i32.const 2))
+        (if (i32.eq ${get("mode")} ${i32(GEMM_MODE.productTransposedB)})
           (then (call $packB_trans ${get("bpj")} ${at4(get("B"), add(mul(get("j"), get("ldb")), get("kb")))}
             (i32.shl ${get("ldb")} (i32.const 2)) ${get("kc")} ${get("nr")}))
           (else (call $packB_rows ${get("bpj")} ${at4(get("B"), add(mul(get("kb"), get("ldb")), get("j")))}

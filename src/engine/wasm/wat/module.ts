@@ -4,13 +4,19 @@
  * block (layout.ts) and runs thread `tid`'s share of that kernel (kernels.ts), which loads its own
  * arguments.
  */
-import { KERNEL_LIST } from "./kernels.js";
-import { CTL_OP } from "./layout.js";
-import { gemmWat, type GemmConfig } from "./wat-gemm.js";
-import { opsWat } from "./wat-ops.js";
-import { elementwiseWat } from "./wat-elementwise.js";
-import { attentionBackwardWat, attentionForwardWat } from "./wat-attention.js";
-import { PART_FUNC } from "./wat-util.js";
+import { KERNEL_LIST } from "../kernels.js";
+import { CTL_OP } from "../layout.js";
+import type { GemmConfig } from "../tiles.js";
+import { adam } from "./adam.js";
+import { attentionBackwardWat, attentionForwardWat } from "./attention.js";
+import { crossEntropy } from "./cross-entropy.js";
+import { elementwiseWat } from "./elementwise.js";
+import { expWat } from "./exp.js";
+import { geluKernels } from "./gelu.js";
+import { gemmWat } from "./gemm.js";
+import { layerNormWat } from "./layer-norm.js";
+import { sumSquares } from "./sum-squares.js";
+import { PART_FUNC } from "./util.js";
 
 /** WAT text of the module (memory imported as env.memory, shared, up to 4 GiB). */
 export function moduleWat(gemm: GemmConfig, fma: boolean): string {
@@ -23,7 +29,12 @@ export function moduleWat(gemm: GemmConfig, fma: boolean): string {
   (import "env" "log" (func $log (param f64) (result f64)))
   ${PART_FUNC}
   ${gemmWat(gemm, fma)}
-  ${opsWat(fma)}
+  ${expWat(fma)}
+  ${geluKernels(fma)}
+  ${layerNormWat()}
+  ${crossEntropy(fma)}
+  ${sumSquares()}
+  ${adam()}
   ${elementwiseWat()}
   ${attentionForwardWat(gemm, fma)}
   ${attentionBackwardWat(gemm)}
