@@ -10,6 +10,7 @@
  */
 import type { TrainConfig } from "../config/index.js";
 import type { RunDirectory } from "../run/index.js";
+import { webGpuOf } from "./gpu-step.js";
 import { checkFiniteParams } from "./health.js";
 import type { Adam } from "./optimizer.js";
 import type { TaskMetrics, TrainingTask } from "./task.js";
@@ -71,6 +72,9 @@ export class CheckpointSaver<B, M extends TaskMetrics<M>> {
     const { config, run, task, adam } = this.parts;
     // Weights that are not all finite are never written (a NonFiniteError names the first bad one).
     if (this.finiteStep !== state.step) {
+      // WebGPU: the parameters and moments live on the GPU; their CPU copies are refreshed once per step
+      const gpu = webGpuOf(task.backend);
+      if (gpu !== null) await gpu.read([task.model.params, adam.m, adam.v]);
       checkFiniteParams(state.step, task.model.specs, task.model.params);
       this.finiteStep = state.step;
     }

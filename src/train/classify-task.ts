@@ -172,7 +172,7 @@ export function classifyTask(inputs: ClassifyInputs): TaskKind<ClassifyConfig, C
           model.forwardBackward(batch, { train: true, dropoutRng, accumulate: true });
           return { tokens: batch.tokens, paddedTokens: batch.numSeqs * batch.width };
         },
-        endAccumulation: () => model.endAccumulation().loss,
+        endAccumulation: () => model.endAccumulation(),
         evaluate: async (signal) =>
           flattenMetrics(
             await evaluateClassifier(model, validLoader, id2label, {

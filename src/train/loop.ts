@@ -22,6 +22,7 @@ import type { Rng } from "../util/rng.js";
 import { CheckpointSaver } from "./checkpoints.js";
 import { diagnoseNonFinite, observeLoss, type LossWatchState } from "./health.js";
 import { NonFiniteGradientError, type Adam } from "./optimizer.js";
+import { gpuUpdate, webGpuOf } from "./gpu-step.js";
 import { formatRate, type RunOutputs } from "./outputs.js";
 import { learningRateAt } from "./schedule.js";
 import type { BestMetric, TaskMetrics, TrainableModel, TrainingTask } from "./task.js";
@@ -117,6 +118,9 @@ export async function trainLoop<B, M extends TaskMetrics<M>>(inputs: LoopInputs<
     return config.earlyStopping > 0 && state.evalsWithoutImprovement >= config.earlyStopping;
   };
 
+  // WebGPU: the step ends on the GPU (gpu-step.ts), with the decay mask Adam was made with.
+  const gpu = webGpuOf(task.backend);
+  const decayMask = gpu !== null && config.weightDecay > 0 ? task.model.decayMask() : null;
   let stoppedBy: StopReason = "schedule";
   const bar = createProgress({ label: "train", total, silent: !config.progress });
   bar.update(state.step);
@@ -142,11 +146,14 @@ export async function trainLoop<B, M extends TaskMetrics<M>>(inputs: LoopInputs<
         state.tokensSeen += counted.tokens;
         state.paddedTokensSeen += counted.paddedTokens;
       }
-      const loss = task.endAccumulation();
+      const accumulated = task.endAccumulation();
       const step = state.step + 1;
       // clip and update at the step's learning rate (a non-finite loss or gradient stops the run first)
       const learningRate = learningRateAt(step, config, total);
-      const gradNorm = update(step, loss, learningRate, task.model, adam);
+      const { loss, gradNorm } =
+        gpu === null
+          ? { loss: accumulated.loss, gradNorm: update(step, accumulated.loss, learningRate, task.model, adam) }
+          : await gpuUpdate(gpu, step, accumulated.count, learningRate, task.model, adam, decayMask);
       state.step = step;
       state.trainSeconds += (performance.now() - t0) / 1000;
       state.lossSinceLog += loss;

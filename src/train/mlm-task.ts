@@ -10,10 +10,19 @@
  */
 import type { TrainConfig } from "../config/index.js";
 import { prepareData, runLoaders, type Batch, type MlmDataLoader } from "../data/index.js";
-import { buildModel, capacityFor, evaluateSplit, firstBatches, type EvalMetrics } from "../model/index.js";
+import {
+  buildModel,
+  capacityFor,
+  evaluateSplit,
+  firstBatches,
+  type BuiltModel,
+  type EvalMetrics,
+  type MlmModel,
+} from "../model/index.js";
 import { modelConfigFrom } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { Rng } from "../util/rng.js";
+import { webGpuOf } from "./gpu-step.js";
 import type { PreparedTask, TaskKind, TrainingTask } from "./task.js";
 import { MLM_STATE_METRICS } from "./train-state.js";
 
@@ -59,6 +68,29 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
     });
     const { model } = built;
     const scored = firstBatches(validLoader, config.evalSentences, config.evalBatchSize ?? config.batchSize);
+    const gpu = webGpuOf(built.backend);
+    // WebGPU: a fresh initialisation writes the CPU copy element by element; send it once (loaded
+    // tensors went with their `set`s already).
+    if (gpu !== null && weights === null) gpu.upload(model.params);
+    /**
+     * The model that evaluates: itself on a CPU backend; on WebGPU a copy on config.backend with the
+     * GPU's weights read back, built at the first evaluation (evaluation reads logits on the CPU).
+     */
+    let cpuCopy: BuiltModel | null = null;
+    const evaluator = async (): Promise<MlmModel> => {
+      if (gpu === null) return model;
+      await gpu.read([model.params]);
+      if (cpuCopy === null)
+        cpuCopy = await buildModel({
+          config: model.config,
+          capacity: capacityFor([validLoader]),
+          backend: config.backend,
+          threads: config.threads,
+          weights: model.tensors(),
+        });
+      else cpuCopy.model.params.set(model.params);
+      return cpuCopy.model;
+    };
     return {
       train: trainLoader,
       validBatches: scored.batchesPerEpoch,
@@ -69,9 +101,9 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
         model.forwardBackward(batch, { train: true, dropoutRng, fullHead: config.fullHead, accumulate: true });
         return { tokens: batch.tokens, paddedTokens: batch.numSeqs * batch.width };
       },
-      endAccumulation: () => model.endAccumulation().loss,
-      evaluate: (signal) =>
-        evaluateSplit(model, scored, {
+      endAccumulation: () => model.endAccumulation(),
+      evaluate: async (signal) =>
+        evaluateSplit(await evaluator(), scored, {
           fullHead: config.fullHead,
           progress: config.progress,
           label: "eval",
@@ -91,7 +123,10 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
         tensors: model.tensors(),
         tokenizerJson: tokenizer.toString(),
       }),
-      dispose: built.dispose,
+      dispose: () => {
+        cpuCopy?.dispose();
+        built.dispose();
+      },
     };
   },
 };

@@ -14,7 +14,7 @@
  *   const task = await mlmTask.build({ config, data, weights: null });
  *   const { batch } = task.train.next();
  *   task.forwardBackward(batch, dropoutRng);
- *   const loss = task.endAccumulation(); // task.model.grads now holds d loss / d params
+ *   const { loss } = task.endAccumulation(); // task.model.grads now holds d loss / d params
  */
 import type { TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
@@ -70,8 +70,12 @@ export interface TrainingTask<B, M extends TaskMetrics<M>> {
    * over); returns the batch's real tokens and its tokens with padding, for the throughput figures.
    */
   forwardBackward(batch: B, dropoutRng: Rng): { tokens: number; paddedTokens: number };
-  /** The mean loss of the batches since the last call; `model.grads` then holds their gradient. */
-  endAccumulation(): number;
+  /**
+   * The mean loss of the batches since the last call and the count it averages over (e.g. labelled
+   * tokens); `model.grads` then holds their gradient. On the WebGPU backend the loss is not computed
+   * yet (the loop takes the GPU's, over `count`).
+   */
+  endAccumulation(): { loss: number; count: number };
   /** Scores the whole validation split; stops between two batches (throwing its reason) once `signal` is aborted. */
   evaluate(signal?: AbortSignal): Promise<M>;
   readonly best: BestMetric<M>;

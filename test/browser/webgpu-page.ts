@@ -24,7 +24,7 @@ import { nodeBuiltinsUnavailable } from "../../../scripts/browser-bundle.js";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** Chromium's switches for WebGPU on each kind of adapter (headless Chromium has no WebGPU without them). */
-const ADAPTER_SWITCHES = {
+export const ADAPTER_SWITCHES = {
   swiftshader: ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"],
   hardware: ["--enable-unsafe-webgpu", "--enable-features=Vulkan"],
 };

@@ -12,6 +12,7 @@ import { unzipSync, zipSync } from "fflate";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { corpusText } from "../../src/data/blob-text.js";
+import { probeWebGpu } from "../../src/engine/webgpu/device.js";
 import { browserPlatform, threadSupport } from "../../src/platform/browser.js";
 import { setPlatform } from "../../src/platform/index.js";
 import { opfsStorage as storage } from "../../src/platform/opfs-storage.js";
@@ -24,11 +25,13 @@ import {
   resolveCheckpointDir,
   writeRunFiles,
 } from "../../src/run/index.js";
-import { runLockName, type FromWorker, type TabCorpus, type ToWorker } from "./protocol.js";
+import { runLockName, type BackendChoice, type FromWorker, type TabCorpus, type ToWorker } from "./protocol.js";
 
 /** What the page has seen, for people reading the console and for the browser tests. */
 interface TabState {
-  engine: { threads: number; reason: string | null } | null;
+  engine: { threads: number; reason: string | null; backend: string; backendReason: string | null } | null;
+  /** What the page found of WebGPU before anything runs: an adapter, or why there is none. */
+  webgpu: { adapter: string; software: boolean } | { reason: string } | null;
   /** The metrics.jsonl records of the run being trained, as its worker wrote them. */
   records: Record<string, unknown>[];
   done: Extract<FromWorker, { type: "done" }> | null;
@@ -38,7 +41,15 @@ interface TabState {
 }
 setPlatform(browserPlatform()); // run paths and storage: the origin-private file system
 
-const state: TabState = { engine: null, records: [], done: null, predictions: null, errors: [], runDir: null };
+const state: TabState = {
+  engine: null,
+  webgpu: null,
+  records: [],
+  done: null,
+  predictions: null,
+  errors: [],
+  runDir: null,
+};
 (globalThis as unknown as { mlmTab: TabState }).mlmTab = state;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -57,6 +68,34 @@ const send = (message: ToWorker): void => worker.postMessage(message);
       : `One thread only: ${reason}.`;
   engine.classList.toggle("single", reason !== null);
 }
+
+// ---- backend: WebGPU offered when navigator.gpu gives an adapter (chosen by default on a hardware
+// one: a software adapter such as SwiftShader is correct and far slower than WebAssembly)
+void probeWebGpu().then(
+  (found) => offerBackends(found),
+  (err: unknown) => offerBackends({ reason: `looking for an adapter failed: ${(err as Error).message}` }),
+);
+
+function offerBackends(found: NonNullable<TabState["webgpu"]>): void {
+  state.webgpu = found;
+  const select = $<HTMLSelectElement>("backend");
+  const webgpu = select.querySelector<HTMLOptionElement>('option[value="webgpu"]')!;
+  const line = $("backend-line");
+  if ("reason" in found) {
+    line.textContent = `WebAssembly: WebGPU is not available here (${found.reason}).`;
+    return;
+  }
+  webgpu.disabled = false;
+  webgpu.textContent = `WebGPU (${found.adapter})`;
+  if (found.software) {
+    line.textContent = `WebAssembly by default: WebGPU offers only a software adapter (${found.adapter}), correct and far slower.`;
+  } else {
+    select.value = "webgpu";
+    line.textContent = `WebGPU on ${found.adapter}.`;
+  }
+}
+
+const chosenBackend = (): BackendChoice => $<HTMLSelectElement>("backend").value as BackendChoice;
 
 // ---- the loss curve
 const curve = {
@@ -114,8 +153,11 @@ function setTraining(on: boolean): void {
 
 worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
   if (data.type === "engine") {
-    state.engine = { threads: data.threads, reason: data.reason };
-    $("status").textContent = `Training on ${data.threads} thread${data.threads === 1 ? "" : "s"}...`;
+    const { threads, reason, backend, backendReason } = data;
+    state.engine = { threads, reason, backend, backendReason };
+    $("status").textContent = `Training on ${backend}...`;
+    $("backend-line").textContent =
+      backendReason === null ? `Training on ${backend}.` : `Training on ${backend}: ${backendReason}.`;
   } else if (data.type === "log") log(data.line);
   else if (data.type === "metrics") {
     // A resumed run holds its lock from its first record on: the list shows it running again.
@@ -215,13 +257,25 @@ $("train").onclick = async () => {
         logSteps: number("log-steps"),
         evalSteps: number("eval-steps"),
         saveSteps: number("save-steps"),
+        overrides: addressConfig(),
       },
+      backend: chosenBackend(),
     });
     $("status").textContent = "Reading the corpus and training the tokenizer...";
   } catch (err) {
     $("status").textContent = `Error: ${(err as Error).message}`;
   }
 };
+
+/** Configuration keys given in the page's address, `?config={"dModel":32,"numLayers":2}` (checked by the worker). */
+function addressConfig(): Record<string, unknown> {
+  const given = new URLSearchParams(location.search).get("config");
+  if (given === null) return {};
+  const parsed: unknown = JSON.parse(given);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new Error(`the address's config must be a JSON object of configuration keys, got ${given}`);
+  return parsed as Record<string, unknown>;
+}
 
 $("stop").onclick = () => {
   send({ type: "stop" });
@@ -240,7 +294,7 @@ async function resume(runDir: string): Promise<void> {
     if ((await storage.stat(metrics)) !== null)
       for (const record of parseMetrics(await storage.readText(metrics), metrics)) curve.add(record);
     relistOnRecord = true;
-    send({ type: "resume", runDir, corpus });
+    send({ type: "resume", runDir, corpus, backend: chosenBackend() });
     $("status").textContent = `Resuming ${runDir}...`;
   } catch (err) {
     $("status").textContent = `Error: ${(err as Error).message}`;

@@ -15,6 +15,8 @@ export interface TabSettings {
   evalSteps: number;
   /** A latest checkpoint (what a resume continues from) every this many steps, besides evaluations. */
   saveSteps: number;
+  /** Further configuration keys from the page's address (`?config={"dModel":32}`), e.g. a smaller model. */
+  overrides: Record<string, unknown>;
 }
 
 /** The corpus: its name ("the bundled corpus" has none in config.json) and its text. */
@@ -24,14 +26,18 @@ export interface TabCorpus {
   bundled: boolean;
 }
 
+/** The kernels the page asks for: WebGPU (when the worker opens an adapter) or WebAssembly. */
+export type BackendChoice = "webgpu" | "wasm";
+
 export type ToWorker =
-  | { type: "train"; runDir: string; corpus: TabCorpus; settings: TabSettings }
-  | { type: "resume"; runDir: string; corpus: TabCorpus }
+  | { type: "train"; runDir: string; corpus: TabCorpus; settings: TabSettings; backend: BackendChoice }
+  | { type: "resume"; runDir: string; corpus: TabCorpus; backend: BackendChoice }
   | { type: "stop" }
   | { type: "fill"; runDir: string; text: string; topK: number };
 
 export type FromWorker =
-  | { type: "engine"; threads: number; reason: string | null }
+  /** What trains: `backend` its name; `backendReason` why WebAssembly runs when WebGPU was asked for. */
+  | { type: "engine"; threads: number; reason: string | null; backend: string; backendReason: string | null }
   | { type: "log"; line: string }
   /** A metrics.jsonl record as the run module wrote it (one training log, evaluation or warning). */
   | { type: "metrics"; record: Record<string, unknown> }

@@ -10,10 +10,19 @@ import { textCorpus } from "../../src/data/index.js";
 import { browserPlatform, threadSupport } from "../../src/platform/browser.js";
 import { opfsStorage } from "../../src/platform/opfs-storage.js";
 import { setPlatform, type AppendFile, type Storage } from "../../src/platform/index.js";
+import { WebGpuUnavailableError } from "../../src/engine/webgpu/device.js";
+import { createWebGpuBackend, type WebGpuBackend } from "../../src/engine/webgpu/webgpu-backend.js";
 import { fillMasks, loadModel } from "../../src/pipelines/index.js";
 import { RunDirectory } from "../../src/run/index.js";
 import { train } from "../../src/train/trainer.js";
-import { runLockName, type FromWorker, type TabCorpus, type TabSettings, type ToWorker } from "./protocol.js";
+import {
+  runLockName,
+  type BackendChoice,
+  type FromWorker,
+  type TabCorpus,
+  type TabSettings,
+  type ToWorker,
+} from "./protocol.js";
 
 interface WorkerScope {
   postMessage(message: FromWorker): void;
@@ -47,29 +56,57 @@ setPlatform({ ...browserPlatform(), storage });
 
 let stopper: AbortController | null = null;
 
+/** The WebGPU backend when it was asked for and opens; otherwise null (WebAssembly) and why. */
+async function openBackend(choice: BackendChoice): Promise<{ gpu: WebGpuBackend | null; reason: string | null }> {
+  if (choice === "wasm") return { gpu: null, reason: "WebAssembly was chosen in the page" };
+  try {
+    return { gpu: await createWebGpuBackend(), reason: null };
+  } catch (err) {
+    if (err instanceof WebGpuUnavailableError) return { gpu: null, reason: err.message };
+    throw err;
+  }
+}
+
+/** A new run's configuration: the address's keys, then the page's settings (which win), checked. */
+function newRunConfig(settings: TabSettings, runDir: string, corpus: TabCorpus): TrainConfig {
+  const { overrides, ...fields } = settings;
+  return resolveConfig({ ...overrides, ...fields, outDir: runDir, data: corpus.bundled ? null : corpus.name });
+}
+
 /** Trains a new run (`settings`) or resumes one, holding the run's Web Lock meanwhile. */
-async function trainRun(runDir: string, corpus: TabCorpus, settings: TabSettings | null): Promise<void> {
+async function trainRun(
+  runDir: string,
+  corpus: TabCorpus,
+  settings: TabSettings | null,
+  choice: BackendChoice,
+): Promise<void> {
   const support = threadSupport();
   // "done" is posted once the lock is released, so that the page lists the run as no one's.
   const summary = await locks.request(runLockName(runDir), { ifAvailable: true }, async (lock) => {
     if (lock === null) throw new Error(`${runDir} is being trained in another tab`);
     const config: TrainConfig =
-      settings === null
-        ? await new RunDirectory(runDir).readConfig()
-        : resolveConfig({ ...settings, outDir: runDir, data: corpus.bundled ? null : corpus.name });
+      settings === null ? await new RunDirectory(runDir).readConfig() : newRunConfig(settings, runDir, corpus);
     // As many threads as asked (0: all), and never more than the page may use: one without isolation.
     config.threads = Math.min(config.threads > 0 ? config.threads : support.threads, support.threads);
     config.progress = false;
-    post({ type: "engine", threads: config.threads, reason: support.reason });
+    // WebGPU trains; config.backend (WebAssembly) evaluates, on a copy of the weights.
+    const { gpu, reason } = await openBackend(choice);
+    const backend = gpu?.name ?? `${config.backend} (${config.threads} thread${config.threads === 1 ? "" : "s"})`;
+    post({ type: "engine", threads: config.threads, reason: support.reason, backend, backendReason: reason });
     stopper = new AbortController();
     const log = (line: string): void => post({ type: "log", line });
-    return train(config, {
-      resume: settings === null ? runDir : undefined,
-      corpus: textCorpus(corpus.name, corpus.text),
-      signal: stopper.signal,
-      log,
-      warn: log,
-    });
+    try {
+      return await train(config, {
+        resume: settings === null ? runDir : undefined,
+        corpus: textCorpus(corpus.name, corpus.text),
+        signal: stopper.signal,
+        log,
+        warn: log,
+        backend: gpu ?? undefined,
+      });
+    } finally {
+      gpu?.dispose();
+    }
   });
   post({
     type: "done",
@@ -95,7 +132,7 @@ scope.onmessage = ({ data }) => {
   const fail = (err: unknown): void =>
     post({ type: "error", message: err instanceof Error ? err.message : String(err) });
   if (data.type === "stop") stopper?.abort(new Error("stopped in the page"));
-  else if (data.type === "train") trainRun(data.runDir, data.corpus, data.settings).catch(fail);
-  else if (data.type === "resume") trainRun(data.runDir, data.corpus, null).catch(fail);
+  else if (data.type === "train") trainRun(data.runDir, data.corpus, data.settings, data.backend).catch(fail);
+  else if (data.type === "resume") trainRun(data.runDir, data.corpus, null, data.backend).catch(fail);
   else fill(data.runDir, data.text, data.topK).catch(fail);
 };

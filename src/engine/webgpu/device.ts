@@ -46,3 +46,23 @@ export async function openWebGpu(): Promise<WebGpuDevice> {
   const name = [info.vendor, info.architecture].filter((s) => s !== "").join(" ");
   return { device, adapter: name === "" ? "unknown adapter" : name };
 }
+
+/** What `probeWebGpu` finds: an adapter (software or not), or why there is none. */
+export type WebGpuProbe = { adapter: string; software: boolean } | { reason: string };
+
+/**
+ * Looks for an adapter without opening a device, for a page to say what it offers: a software
+ * adapter (SwiftShader, a "fallback" adapter) runs WebGPU correctly and far slower than WebAssembly.
+ */
+export async function probeWebGpu(): Promise<WebGpuProbe> {
+  const gpu = gpuOfThisContext();
+  if (gpu === undefined)
+    return {
+      reason: "this context has no navigator.gpu (a browser without WebGPU, or a page that is not https or localhost)",
+    };
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (adapter === null) return { reason: "navigator.gpu gave no adapter (no usable GPU or driver)" };
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const name = [info.vendor, info.architecture].filter((s) => s !== "").join(" ") || "unknown adapter";
+  return { adapter: name, software: info.isFallbackAdapter === true || /swiftshader/i.test(name) };
+}

@@ -34,6 +34,17 @@ export interface GpuStepResult {
   gradNorm: number;
 }
 
+/** Thrown by `gpuOptimizerStep` for a NaN or infinite gradient norm, with the step's figures (nothing was updated). */
+export class GpuNonFiniteStepError extends Error {
+  constructor(
+    readonly loss: number,
+    readonly gradNorm: number,
+  ) {
+    super(`gpuOptimizerStep: gradient norm is ${gradNorm} (NaN or infinite gradients); nothing was updated`);
+    this.name = "GpuNonFiniteStepError";
+  }
+}
+
 /**
  * Records clipping and Adam on `model`'s gradients, submits the step and reads back its loss and
  * gradient norm. Call it after the step's `forwardBackward` passes (and `endAccumulation`), with
@@ -56,8 +67,8 @@ export async function gpuOptimizerStep(
   const hyper = { lr, beta1, beta2, eps, step, weightDecay };
   backend.clippedAdamUpdate(model.params, model.grads, adam.m, adam.v, size, hyper, adam.maxGradNorm, decayMask);
   const { lossSum, gradNorm } = await backend.flush();
-  if (gradNorm === null || !Number.isFinite(gradNorm))
-    throw new Error(`gpuOptimizerStep: gradient norm is ${gradNorm} (NaN or infinite gradients); nothing was updated`);
+  const loss = count > 0 ? lossSum / count : 0;
+  if (gradNorm === null || !Number.isFinite(gradNorm)) throw new GpuNonFiniteStepError(loss, gradNorm ?? Number.NaN);
   adam.step = step;
-  return { loss: count > 0 ? lossSum / count : 0, gradNorm };
+  return { loss, gradNorm };
 }
