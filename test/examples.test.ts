@@ -61,6 +61,8 @@ const PREAMBLE: Record<string, string> = {
   "src/data/loader.ts #1": "declare const split: TokenizedSplit, checkpoint: { data: LoaderPosition };",
   "src/data/split.ts #1": "declare const sentences: string[];",
   "src/model/evaluate.ts #1": "declare const validLoader: FixedBatches;",
+  "src/train/gpu-step.ts #1":
+    "declare const task: { backend: Backend; model: TrainableModel }, step: number, count: number, adam: Adam;",
   "src/data/corpus.ts #2": "declare const stats: CorpusStats, lines: string[], sentences: string[];",
   "src/data/token-source.ts #1": "declare const split: TokenSource;",
   "src/data/token-source.ts #2": "declare const data: PreparedData;",

@@ -41,7 +41,7 @@ const NOT_RUN: Record<string, string> = {
   "npm run build": "the scratch copy has the checkout's dist/, built once by npm test",
   [`node -e 'import("./dist/bench/webgpu.js").then(async (b) => console.log(await b.runWebGpuBench({ steps: 1, threads: 2, software: true })))'`]:
     "a benchmark on Chromium's software GPU (half a minute a step), not a check",
-  "node scripts/test.js dist/test/browser/webgpu-kernels.test.js dist/test/browser/webgpu-training.test.js":
+  "node scripts/test.js dist/test/browser/webgpu-kernels.test.js dist/test/browser/webgpu-training.test.js dist/test/browser/webgpu-train-page.test.js":
     "these suites are part of npm test",
 };
 
@@ -100,7 +100,7 @@ function stripComment(line: string): string {
   return line;
 }
 
-const TRAIN = /^(?:mlm|npx mlm|npm run mlm --) train\b|^npm run train\b/;
+const TRAIN = /^(?:mlm|npx mlm|npm run mlm --) (?:train|finetune)\b|^npm run train\b/;
 const DOWNLOAD = /^(?:mlm|npx mlm|npm run mlm --) download\b/;
 const MLM = /^(?:mlm|npx mlm)(?:\s|$)|^npm run (?:mlm|train)(?:\s|$)/;
 const INSTALL_TARBALL = /^npm (?:install|i) (\S+\.tgz)$/;

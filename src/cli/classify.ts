@@ -5,13 +5,7 @@
  *   mlm classify --data mails.tsv --model runs/spam > predictions.jsonl
  */
 import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
-import {
-  CLASSIFY_OPTIONS,
-  classify,
-  loadModel,
-  type ClassificationOutput,
-  type TextInput,
-} from "../pipelines/index.js";
+import { CLASSIFY_OPTIONS, classify, loadModel, type ClassificationOutput } from "../pipelines/index.js";
 import { commandHelp, MODEL_FLAG } from "./flags.js";
 import { readTextInputs, TEXT_INPUT_FLAGS } from "./text-inputs.js";
 

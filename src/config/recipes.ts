@@ -54,7 +54,7 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Partial<TrainConfig>>
   bert: {
     embedding: "layernorm",
     positions: "learned",
-    norm: "post",
+    // post-norm: the table's default, as in BERT
     activation: "gelu",
     tieOutput: true,
     embedInitStd: 0.02,

@@ -4,6 +4,7 @@
  * split, and a loader whose batches carry each sentence's class on its first row (the `[CLS]` row;
  * every other row IGNORE_LABEL), which is where model/classifier.ts reads it.
  */
+import { DEFAULT_CONFIG } from "../config/index.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import type { TokenizedSplit } from "./cache.js";
 import type { Batch, PackMode } from "./batch.js";
@@ -162,7 +163,7 @@ export class LabelledLoader {
     this.buffers = new BatchBuffers(Math.min(options.batchSize, split.count), options.maxLen);
     this.order = new Int32Array(split.count);
     this.layout = { padId: options.padId, pack: options.pack ?? "unpadded" };
-    this.rngState = Rng.derive(options.seed ?? 0, "data/labelled").state();
+    this.rngState = Rng.derive(options.seed ?? DEFAULT_CONFIG.seed, "data/labelled").state();
   }
 
   get count(): number {
@@ -173,7 +174,7 @@ export class LabelledLoader {
   batch(epoch: number, index: number): Batch {
     if (!(Number.isInteger(index) && index >= 0 && index < this.batchesPerEpoch))
       throw new Error(`batch index ${index} outside [0, ${this.batchesPerEpoch})`);
-    const shuffle = this.options.shuffle ?? false;
+    const shuffle = this.options.shuffle ?? DEFAULT_CONFIG.shuffle;
     if (this.orderEpoch !== epoch && (shuffle || this.orderEpoch === -1))
       epochOrder(this.split.count, epoch, { shuffle, seed: this.options.seed }, this.order);
     this.orderEpoch = epoch;

@@ -12,7 +12,8 @@
  * @example
  *   const jobs = new TrainJobs({ runsDir: "runs", dataDir: "data" });
  *   await jobs.start({ corpus: "tatoeba-en.txt", name: "small", settings: { maxSteps: 300 } });
- *   await jobs.startFinetune({ from: "small", data: "spam.tsv", name: "spam", settings: { maxSteps: 100 } });
+ *   const runDirOf = async (id: string) => `runs/${id}`; // the studio checks the id inside the runs folder
+ *   await jobs.startFinetune({ from: "small", data: "spam.tsv", name: "spam", settings: { maxSteps: 100 } }, runDirOf);
  *   jobs.stop("small");
  *   const stillSaving = await jobs.stopAll(60_000); // [] once every job has saved and exited
  */

@@ -12,8 +12,10 @@
  * Only types come from the backend's module, so the CLI and Node never load WebGPU code.
  *
  * @example
- *   const gpu = webGpuOf(task.backend);
- *   const { loss, gradNorm } = await gpuUpdate(gpu, step, count, 1e-3, task.model, adam, null);
+ *   const gpu = webGpuOf(task.backend); // null on a CPU backend
+ *   if (gpu !== null) {
+ *     const { loss, gradNorm } = await gpuUpdate(gpu, step, count, 1e-3, task.model, adam, null);
+ *   }
  */
 import type { Backend } from "../engine/backend.js";
 import { GpuNonFiniteStepError, gpuOptimizerStep } from "../engine/webgpu/optimizer-step.js";

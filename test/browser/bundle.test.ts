@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /**
  * The modules of the browser path that still import Node's built-ins, each for functions reached only
  * on Node: reading and writing files by path (a config file, the token cache, a corpus file, a
- * tokenizer.json), streaming a large corpus into the on-disk token store (corpus-bytes, corpus-files,
+ * tokenizer.json, a labelled data file), streaming a large corpus into the on-disk token store (corpus-bytes, corpus-files,
  * corpus-fingerprint, stream-prepare, token-store: a tab holds its corpus in memory) and the Node
  * platform itself (the default until setPlatform).
  */
@@ -31,6 +31,7 @@ const NODE_IMPORTERS = [
   "src/data/corpus-fingerprint.ts",
   "src/data/corpus.ts",
   "src/data/download.ts",
+  "src/data/labelled.ts",
   "src/data/paths.ts",
   "src/data/stream-prepare.ts",
   "src/data/token-store.ts",
