@@ -3,15 +3,27 @@
 // machine busy), or over the paths given (as in
 // `npm test -- dist/test/cli/main.test.js`) with the temporary folder (TMPDIR) pointed at a fresh,
 // empty one, then a check that the tests removed everything they made there: a test that leaves a
-// temporary file or folder behind fails the suite, naming what was left.
+// temporary file or folder behind fails the suite, naming what was left. Folders are given to the runner
+// as their *.test.js files: Node 20 runs a folder's tests, Node 22 and later take a folder for a script.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const paths = process.argv.slice(2);
+/** The test files of `path`: itself when a file, else its *.test.js files, recursively, in name order. */
+const testFiles = (path) =>
+  statSync(path).isDirectory()
+    ? readdirSync(path)
+        .sort()
+        .flatMap((name) => {
+          const child = join(path, name);
+          return statSync(child).isDirectory() ? testFiles(child) : name.endsWith(".test.js") ? [child] : [];
+        })
+    : [path];
+const args = process.argv.slice(2);
+const paths = (args.length > 0 ? args : [join(root, "dist", "test")]).flatMap(testFiles);
 const temp = mkdtempSync(join(tmpdir(), "mlm-ts-tests-"));
 // Traversable by every user, as /tmp is: a test runs a child as an unprivileged user inside it.
 chmodSync(temp, 0o755);
@@ -22,16 +34,10 @@ const relaxed = ["--experimental-wasm-relaxed-simd"];
 const knowsFlag = spawnSync(process.execPath, [...relaxed, "-e", ""], { stdio: "ignore" }).status === 0;
 let code;
 try {
-  const run = spawnSync(
-    process.execPath,
-    [
-      ...(knowsFlag ? relaxed : []),
-      "--test",
-      "--test-concurrency=2",
-      ...(paths.length > 0 ? paths : [join(root, "dist", "test")]),
-    ],
-    { stdio: "inherit", env: { ...process.env, TMPDIR: temp, TMP: temp, TEMP: temp } },
-  );
+  const run = spawnSync(process.execPath, [...(knowsFlag ? relaxed : []), "--test", "--test-concurrency=2", ...paths], {
+    stdio: "inherit",
+    env: { ...process.env, TMPDIR: temp, TMP: temp, TEMP: temp },
+  });
   code = run.status ?? 1;
   const left = readdirSync(temp);
   if (left.length > 0) {
