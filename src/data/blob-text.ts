@@ -31,8 +31,10 @@ export async function corpusText(blob: Blob, name: string): Promise<string> {
     const [, out] = await Promise.all([feed(), text]);
     return out;
   } catch (err) {
+    // Node 24's decompressor throws a TypeError with an empty message at a cut end: name it then.
+    const why = (err as Error).message || (err as Error).name;
     throw new Error(
-      `${name}: corrupt or truncated gzip data, found by byte ${consumed} of ${blob.size} (${(err as Error).message}); expected a valid .gz file`,
+      `${name}: corrupt or truncated gzip data, found by byte ${consumed} of ${blob.size} (${why}); expected a valid .gz file`,
     );
   }
 }
