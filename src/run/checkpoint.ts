@@ -137,7 +137,10 @@ export async function loadCheckpoint<
     const dir = await readableDirectory(target, storage);
     const before = await storage.stat(dir);
     if (before === null) {
-      if (attempt < READ_ATTEMPTS && (await swapping(storage, target))) {
+      // Missing between a swap's two renames: the swap may also have ended (its leftovers gone, the new
+      // directory in place) by the time the parent folder is listed, so look for the directory again.
+      const swapped = (await swapping(storage, target)) || (await storage.stat(target)) !== null;
+      if (attempt < READ_ATTEMPTS && swapped) {
         await pause();
         continue;
       }
