@@ -13,6 +13,7 @@ import { BEST_METRICS } from "../train/classify-task.js";
 import { finetune, FINETUNE_DEFAULTS, resumeFinetune, type FinetuneSummary } from "../train/finetune.js";
 import { UsageError } from "./flags.js";
 import { Interrupted, listenForInterrupts } from "./interrupts.js";
+import { RESUMABLE } from "./train.js";
 
 const { dataSeed: _seed, ...DATA_FLAGS } = LABELLED_DATA_OPTIONS; // --data-seed is the configuration's
 
@@ -54,20 +55,6 @@ on the same split (mlm baseline). --from none trains the same shape from random 
 the pre-trained run's --tokenizer for a fair comparison). The run directory is like mlm train's.
 
 ${configHelp(FINETUNE_FLAGS, CLI_DEFAULTS)}`;
-
-/** Settings that may change on a resume (they do not alter what was already computed). */
-const RESUMABLE = new Set<keyof TrainConfig>([
-  "maxSteps",
-  "epochs",
-  "progress",
-  "threads",
-  "earlyStopping",
-  "keepLast",
-  "saveSteps",
-  "saveMinutes",
-  "evalSteps",
-  "logSteps",
-]);
 
 export async function finetuneCommand(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseConfigArgs<typeof FINETUNE_FLAGS>>;

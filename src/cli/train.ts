@@ -47,8 +47,8 @@ without it, the bundled Tatoeba English sentences are used.
 
 ${configHelp(TRAIN_FLAGS, CLI_DEFAULTS)}`;
 
-/** Keys that may change when resuming: they do not alter what was already computed. */
-const RESUMABLE = new Set<keyof TrainConfig>([
+/** Keys that may change when resuming (mlm train and mlm finetune): they do not alter what was already computed. */
+export const RESUMABLE = new Set<keyof TrainConfig>([
   "maxSteps",
   "epochs",
   "progress",
