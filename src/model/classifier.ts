@@ -95,7 +95,6 @@ export class ClassifierModel {
   private readonly passGrads: Float32Array;
   /** Gradient accumulation over passes, into a second buffer when capacity.accumulate. */
   private readonly accumulator: GradientAccumulator;
-  private gradsAreSum = false;
 
   private readonly encoder: Encoder;
   private readonly pooler: Pooler;
@@ -128,7 +127,7 @@ export class ClassifierModel {
     this.params = backend.alloc(total);
     this.passGrads = backend.alloc(total);
     const sum = capacity.accumulate ? backend.alloc(total) : null;
-    this.accumulator = new GradientAccumulator(backend, this.passGrads, sum);
+    this.accumulator = new GradientAccumulator("ClassifierModel", backend, this.passGrads, sum);
     this.encoder = new Encoder(backend, cfg, specs, this.params, this.passGrads, maxRows, maxSeqs);
     this.pooler = new Pooler(backend, maxRows, maxSeqs);
     this.headConfig = { ...cfg, vocabSize: numLabels, tieOutput: false };
@@ -180,7 +179,7 @@ export class ClassifierModel {
    * weighted by sentences (model.ts says how).
    */
   get grads(): Float32Array {
-    return this.gradsAreSum ? (this.accumulator.sum ?? this.passGrads) : this.passGrads;
+    return this.accumulator.grads;
   }
 
   /**
@@ -189,23 +188,12 @@ export class ClassifierModel {
    * open accumulation, weighted by its sentences, until `endAccumulation`.
    */
   forwardBackward(batch: Batch, opts: { train?: boolean; dropoutRng?: Rng; accumulate?: boolean } = {}): StepResult {
-    const accumulate = opts.accumulate ?? false;
-    if (accumulate) this.accumulator.beforePass();
-    else if (this.accumulator.open)
-      throw new Error(
-        "ClassifierModel: a pass without accumulate in the middle of an accumulation; call endAccumulation first",
-      );
-    this.gradsAreSum = false;
-    const result = this.backprop(batch, opts);
-    if (accumulate) this.accumulator.afterPass(result.loss, result.count);
-    return result;
+    return this.accumulator.run(opts.accumulate ?? false, () => this.backprop(batch, opts));
   }
 
   /** Ends an accumulation: `grads` holds the sentence-weighted mean gradient; returns the mean loss. */
   endAccumulation(): StepResult {
-    const { loss, count, summed } = this.accumulator.end();
-    this.gradsAreSum = summed;
-    return { loss, count };
+    return this.accumulator.end();
   }
 
   private backprop(batch: Batch, opts: { train?: boolean; dropoutRng?: Rng }): StepResult {

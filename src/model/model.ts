@@ -145,7 +145,6 @@ export class MlmModel {
   /** Gradient accumulation over passes, into a second buffer when capacity.accumulate. */
   private readonly accumulator: GradientAccumulator;
   /** Whether `grads` is the accumulator's sum (after an accumulation of several passes) rather than passGrads. */
-  private gradsAreSum = false;
 
   constructor(
     readonly backend: Backend,
@@ -166,7 +165,12 @@ export class MlmModel {
     this.headG = headTensors(specs, this.passGrads, cfg.tieOutput);
     this.head = new HeadActivations(backend, maxHeadRows, cfg);
     this.headRows = backend.allocInt(maxRows);
-    this.accumulator = new GradientAccumulator(backend, this.passGrads, accumulate ? backend.alloc(total) : null);
+    this.accumulator = new GradientAccumulator(
+      "MlmModel",
+      backend,
+      this.passGrads,
+      accumulate ? backend.alloc(total) : null,
+    );
   }
 
   /**
@@ -174,7 +178,7 @@ export class MlmModel {
    * `endAccumulation` of several passes their token-weighted mean.
    */
   get grads(): Float32Array {
-    return this.gradsAreSum ? (this.accumulator.sum ?? this.passGrads) : this.passGrads;
+    return this.accumulator.grads;
   }
 
   /**
@@ -227,16 +231,7 @@ export class MlmModel {
    * loss 0 and zero gradients), or with `opts.accumulate` joins the open accumulation.
    */
   forwardBackward(batch: Batch, opts: PassOptions = {}): StepResult {
-    const accumulate = opts.accumulate ?? false;
-    if (accumulate) this.accumulator.beforePass();
-    else if (this.accumulator.open)
-      throw new Error(
-        "MlmModel: a pass without accumulate in the middle of an accumulation; call endAccumulation first",
-      );
-    this.gradsAreSum = false;
-    const result = this.backprop(batch, opts);
-    if (accumulate) this.accumulator.afterPass(result.loss, result.count);
-    return result;
+    return this.accumulator.run(opts.accumulate ?? false, () => this.backprop(batch, opts));
   }
 
   /**
@@ -245,9 +240,7 @@ export class MlmModel {
    * sentences; one pass: its own gradient, untouched). Returns the mean loss over those rows.
    */
   endAccumulation(): StepResult {
-    const { loss, count, summed } = this.accumulator.end();
-    this.gradsAreSum = summed;
-    return { loss, count };
+    return this.accumulator.end();
   }
 
   /** Forward and backward of one batch into passGrads (zeroed first). */
