@@ -36,7 +36,9 @@ let code;
 try {
   const run = spawnSync(process.execPath, [...(knowsFlag ? relaxed : []), "--test", "--test-concurrency=2", ...paths], {
     stdio: "inherit",
-    env: { ...process.env, TMPDIR: temp, TMP: temp, TEMP: temp },
+    // NODE_DISABLE_COMPILE_CACHE: npm 11 on Node 22+ turns on Node's compile cache, a folder in TMPDIR
+    // that the npm commands some tests run would otherwise leave behind.
+    env: { ...process.env, TMPDIR: temp, TMP: temp, TEMP: temp, NODE_DISABLE_COMPILE_CACHE: "1" },
   });
   code = run.status ?? 1;
   const left = readdirSync(temp);

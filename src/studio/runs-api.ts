@@ -178,7 +178,9 @@ export class RunsFolder {
   async list(): Promise<RunListing[]> {
     const out: RunListing[] = [];
     for (const id of await this.ids()) {
-      const dir = await this.dir(id);
+      // A run renamed or deleted since `ids()` read the folder is left out, not a failed listing.
+      const dir = await this.dir(id).catch(() => null);
+      if (dir === null) continue;
       const stats = await Promise.all(
         [RUN_FILES.metrics, RUN_FILES.status, RUN_FILES.config].map((f) => stat(join(dir, f)).catch(() => null)),
       );

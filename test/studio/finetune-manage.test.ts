@@ -46,7 +46,7 @@ before(async () => {
   studio = await startStudio({ runsDir: runs, dataDir: data, cacheDir: cache });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("pageerror", (e) => pageErrors.push(e.stack ?? e.message));
   await page.goto(studio.url);
   await page.waitForSelector('tr[data-run="pre"]');
 });

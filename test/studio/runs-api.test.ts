@@ -2,7 +2,7 @@
 // shown as stopped, one whose trainer lives (or lives on another host, which cannot be checked) as running.
 // A run's curves as columns, up to its last complete line.
 import { strict as assert } from "node:assert";
-import { appendFileSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -34,6 +34,24 @@ test("a run recorded as running shows as stopped once no live trainer holds its 
     "other-host": "running",
   });
   assert.match(listed.find((r) => r.id === "no-lock")?.message ?? "", /no trainer holds the run .*mlm train --resume/);
+});
+
+test("a run deleted between reading the folder and reading the run is left out of the listing", async () => {
+  const root = tempDir("mlm-studio-gone-");
+  for (const name of ["kept", "gone"]) {
+    const log = await MetricsLog.open(join(root, name, "metrics.jsonl"));
+    log.log(1, { split: "train", loss: 5 }, 100);
+    await log.close();
+  }
+  const runs = new RunsFolder(root);
+  const ids = await runs.ids();
+  assert.deepEqual(ids, ["gone", "kept"]);
+  rmSync(join(root, "gone"), { recursive: true });
+  runs.ids = () => Promise.resolve(ids); // the folder as it was read just before the deletion
+  assert.deepEqual(
+    (await runs.list()).map((r) => r.id),
+    ["kept"],
+  );
 });
 
 test("a run's curves come as columns of its complete lines, and follow the file as it grows", async () => {

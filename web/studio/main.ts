@@ -264,16 +264,25 @@ let nextListing: Promise<void> | null = null;
  */
 function refreshRuns(): Promise<void> {
   if (listing === null) {
-    listing = loadRuns().finally(() => (listing = null));
+    listing = loadRuns()
+      .then(() => listingFailed(null), listingFailed)
+      .finally(() => (listing = null));
     return listing;
   }
-  nextListing ??= listing
-    .catch(() => undefined)
-    .then(() => {
-      nextListing = null;
-      return refreshRuns();
-    });
+  nextListing ??= listing.then(() => {
+    nextListing = null;
+    return refreshRuns();
+  });
   return nextListing;
+}
+
+const LISTING_FAILED = "the list of runs could not be read: ";
+
+/** A failed listing is said above the table (it never rejects: callers need not catch), until one succeeds. */
+function listingFailed(error: Error | null): void {
+  const box = $("runs-error");
+  if (error !== null) box.textContent = LISTING_FAILED + error.message;
+  else if (box.textContent?.startsWith(LISTING_FAILED) === true) box.textContent = "";
 }
 
 async function loadRuns(): Promise<void> {
@@ -485,7 +494,7 @@ async function start(): Promise<void> {
   if (info.runs.length > 0) await Promise.race([firstCurves, new Promise((wait) => setTimeout(wait, 3000))]);
   await refreshRuns();
   // The listing (status, steps, best loss) is small; the curves come by the event stream, not from here.
-  setInterval(() => void refreshRuns().catch(() => undefined), 2000);
+  setInterval(() => void refreshRuns(), 2000);
 }
 
 void start();
