@@ -81,6 +81,8 @@ const ISOLATION_HEADERS = {
   "Cross-Origin-Resource-Policy": "same-origin",
 };
 
+const GONE = "no such file: it was renamed or deleted while being read";
+
 /** Files of the data folder the forms offer (directly inside it): corpora to pre-train on, or labelled files to fine-tune on. */
 async function corpora(dataDir: string, kinds = /\.(txt|tsv|jsonl)$/i): Promise<string[]> {
   const entries = await readdir(dataDir, { withFileTypes: true }).catch(() => []);
@@ -264,7 +266,9 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
       return sendJson(res, 400, { error: "malformed URL" });
     }
     const handler = url.pathname === "/api" || url.pathname.startsWith("/api/") ? api : page;
-    handler(req, res, url, g).catch((err: unknown) => {
+    handler(req, res, url, g).catch((caught: unknown) => {
+      // A file that went away while it was read (its run renamed or deleted meanwhile) is not there: 404.
+      const err = (caught as NodeJS.ErrnoException)?.code === "ENOENT" ? new HttpError(404, GONE) : caught;
       const status = err instanceof HttpError ? err.status : 500;
       const body: Record<string, unknown> = { error: err instanceof HttpError ? err.message : "internal error" };
       if (err instanceof HttpError && err.field !== undefined) body.field = err.field;

@@ -1,8 +1,10 @@
 // The studio end to end in headless Chromium: a training run started beside it shows as running and
 // its curves grow live until it finishes; the fill-mask box gives what `mlm fill` prints; the form
-// refuses a bad setting next to its field, starts a run, and the page's Stop button leaves a checkpoint
-// that `mlm train --resume` continues; at 375 px the page does not scroll sideways. Screenshots go to
-// screenshots/ at the repository root.
+// refuses a bad setting next to its field, starts a run whose configuration header it shows at once
+// (never another run's, no uncaught "no such run"), and the page's Stop button leaves a checkpoint that
+// `mlm train --resume` continues, the header saying the step the table says (not status.json's start
+// step); at 375 px the page does not scroll sideways; no page error. Screenshots go to screenshots/ at
+// the repository root.
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -22,6 +24,8 @@ const cache = join(root, "cache");
 let studio: Studio;
 let browser: Browser;
 let page: Page;
+/** Uncaught errors and unhandled rejections of the page. */
+const pageErrors: string[] = [];
 
 before(async () => {
   mkdirSync(runs, { recursive: true });
@@ -31,6 +35,7 @@ before(async () => {
   studio = await startStudio({ runsDir: runs, dataDir: join(root, "data"), cacheDir: cache });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.on("pageerror", (e) => pageErrors.push(e.stack ?? e.message));
   await page.goto(studio.url);
 });
 
@@ -42,6 +47,18 @@ after(async () => {
 /** The text of run `id`'s status cell ("" while the row is missing). */
 const statusOf = (id: string): Promise<string> =>
   page.evaluate<string>(`document.querySelector('tr[data-run="${id}"] td[data-status]')?.textContent ?? ""`);
+
+/** The text of run `id`'s cell of column `col` ("" while the row is missing). */
+const cellOf = (id: string, col: string): Promise<string> =>
+  page.evaluate<string>(`document.querySelector('tr[data-run="${id}"] td[data-col="${col}"]')?.textContent ?? ""`);
+
+/** The configuration header, and run `id`'s steps and status in the table, read at one instant. */
+const headerAndRow = (id: string): Promise<{ header: string; steps: number; status: string }> =>
+  page.evaluate(`(() => {
+    const cell = (col) => document.querySelector('tr[data-run="${id}"] td[data-col="' + col + '"]')?.textContent ?? "";
+    const header = document.getElementById("config-title")?.textContent ?? "";
+    return { header, steps: Number(cell("steps")), status: cell("status") };
+  })()`);
 
 /** Points the charts draw now. */
 const chartPoints = (): Promise<number> =>
@@ -126,7 +143,7 @@ test("the fill-mask box shows what mlm fill prints; the tokenizer box shows toke
   await page.screenshot({ path: join(SHOTS, "studio-try-model.png"), fullPage: true });
 });
 
-test("the form names a bad setting next to its field, starts a run, and Stop leaves a checkpoint that resumes", async () => {
+test("the form names a bad setting, starts a run with its header at once; Stop, resume: header and table agree", async () => {
   const set = async (key: string, value: string): Promise<void> => page.fill(`#field-${key}`, value);
   await page.fill("#field-name", "from-form");
   for (const [k, v] of Object.entries({
@@ -148,30 +165,75 @@ test("the form names a bad setting next to its field, starts a run, and Stop lea
   assert.equal(await page.textContent('[data-error-for="batchSize"]'), "batch-size must be an integer >= 1, got 0");
   await page.screenshot({ path: join(SHOTS, "studio-form-error.png"), fullPage: true });
   await set("batchSize", "16");
+  // Every configuration header shown from the start on: the new run's, never another run's (the run
+  // folder appears only once the job's process runs, after the first listings).
+  await page.evaluate(`{
+    const title = document.getElementById("config-title");
+    globalThis.__titles = [];
+    new MutationObserver(() => globalThis.__titles.push(title.textContent)).observe(title, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  }`);
   await page.click('#train-form button[type="submit"]');
-  await until("the form's run to be training", async () => {
-    const steps = await page.evaluate(
-      `document.querySelector('tr[data-run="from-form"] td[data-col="steps"]')?.textContent ?? "0"`,
-    );
-    return Number(steps) > 0;
+  await until("the form's run to be training", async () => Number(await cellOf("from-form", "steps")) > 0);
+  await until("the header on the form's run, at the table's step", async () => {
+    const { header, steps, status } = await headerAndRow("from-form");
+    return status === "running" && header === `configuration of from-form (running at step ${steps})`;
   });
+  const titles = await page.evaluate<string[]>("globalThis.__titles");
+  assert.ok(titles.length > 0);
+  for (const t of titles) assert.match(t, /^configuration of from-form( \((starting|[a-z]+ at step \d+)\))?$/);
+  await page.screenshot({ path: join(SHOTS, "studio-form-started.png"), fullPage: true });
   await page.click('tr[data-run="from-form"] button.stop');
   await until("the form's run to be interrupted", async () => (await statusOf("from-form")) === "interrupted");
+  const stopped = JSON.parse(readFileSync(join(runs, "from-form", "status.json"), "utf8")) as { step: number };
+
+  // Resumed from the command line, it trains on: status.json keeps the step it resumed from, the header
+  // says the step the table says. Then Stop from the page, and the CLI resumes it to its end.
+  const resumed = spawn(process.execPath, [MLM, "train", "--resume", join(runs, "from-form")], { stdio: "ignore" });
+  const resumedExit = new Promise<number | null>((resolve) => resumed.on("exit", resolve));
+  after(() => {
+    if (resumed.exitCode === null) resumed.kill("SIGKILL"); // a failed check leaves no trainer behind
+  });
+  await until("the resumed run's header and row to agree past its start step", async () => {
+    const { header, steps, status } = await headerAndRow("from-form");
+    return (
+      status === "running" && steps > stopped.step && header === `configuration of from-form (running at step ${steps})`
+    );
+  });
+  const running = JSON.parse(readFileSync(join(runs, "from-form", "status.json"), "utf8")) as { step: number };
+  assert.equal(running.step, stopped.step, "status.json keeps the step it resumed from");
+  await page.screenshot({ path: join(SHOTS, "studio-resumed-header.png"), fullPage: false });
+  await page.click('tr[data-run="from-form"] button.stop');
+  assert.equal(await resumedExit, 130, "mlm train exits 130 on SIGINT, having saved");
   const status = JSON.parse(readFileSync(join(runs, "from-form", "status.json"), "utf8")) as { step: number };
+  await until("the header and row to say interrupted at the saved step", async () => {
+    const { header, steps } = await headerAndRow("from-form");
+    return steps === status.step && header === `configuration of from-form (interrupted at step ${status.step})`;
+  });
   mlm(["train", "--resume", join(runs, "from-form"), "--max-steps", String(status.step + 20)]); // throws unless exit 0
-  const after = JSON.parse(readFileSync(join(runs, "from-form", "status.json"), "utf8")) as {
+  const finished = JSON.parse(readFileSync(join(runs, "from-form", "status.json"), "utf8")) as {
     state: string;
     step: number;
   };
-  assert.deepEqual([after.state, after.step], ["finished", status.step + 20]);
+  assert.deepEqual([finished.state, finished.step], ["finished", status.step + 20]);
+  assert.deepEqual(pageErrors, []);
 });
 
 test("at 375 px wide the page does not scroll sideways", async () => {
   await page.setViewportSize({ width: 375, height: 800 });
-  await page.waitForTimeout(300); // the charts follow the resize
-  const [scrollWidth, clientWidth] = await page.evaluate<number[]>(
-    "[document.documentElement.scrollWidth, document.documentElement.clientWidth]",
-  );
+  // The charts follow the resize when the page handles its resize event: no fixed wait, the widths.
+  let widths = [0, 0];
+  const fits = async (): Promise<boolean> => {
+    widths = await page.evaluate<number[]>(
+      "[document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+    );
+    return widths[0] <= widths[1];
+  };
+  await until("the page to fit 375 px", fits, 10_000).catch(() => undefined);
   await page.screenshot({ path: join(SHOTS, "studio-375px.png"), fullPage: true });
-  assert.ok(scrollWidth <= clientWidth, `scrollWidth ${scrollWidth} > clientWidth ${clientWidth}`);
+  assert.ok(widths[0] <= widths[1], `scrollWidth ${widths[0]} > clientWidth ${widths[1]}`);
+  assert.deepEqual(pageErrors, []);
 });

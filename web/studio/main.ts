@@ -73,8 +73,10 @@ const table = new RunsTable($<HTMLTableElement>("runs"), {
     if (name === null || name.trim() === "" || name.trim() === id) return void drawTable();
     void postJson(`/api/runs/${encodeURIComponent(id)}/rename`, { name: name.trim() }).then(
       () => {
+        // The new name keeps the run's place: selected, plotted or not.
         if (state.selected === id) state.selected = name.trim();
-        state.plotted.delete(id);
+        state.known.add(name.trim());
+        if (state.plotted.delete(id)) state.plotted.add(name.trim());
         return refreshRuns();
       },
       (e: Error) => actionFailed(id, e),
@@ -170,16 +172,34 @@ function openStream(): void {
       return columns.offset;
     }),
   );
-  void Promise.all(loaded).then((offsets) => {
-    if (current !== generation) return;
-    probe.streamAt ??= performance.now();
-    listen(ids, metricsEvents(ids.map((id, i) => ({ id, offset: offsets[i] }))));
-  });
+  Promise.all(loaded).then(
+    (offsets) => {
+      if (current !== generation) return;
+      probe.streamAt ??= performance.now();
+      listen(ids, metricsEvents(ids.map((id, i) => ({ id, offset: offsets[i] }))), current);
+    },
+    () => streamLost(current),
+  );
 }
 
-/** Feeds the stream's events into the curves. */
-function listen(ids: string[], source: EventSource): void {
+/**
+ * The curves' stream of opening `current` failed or ended (a plotted run renamed or deleted meanwhile:
+ * the server answers 404 for the whole set; the server gone): it opens again, from each run's columns,
+ * for the runs the next listing shows, a second later.
+ */
+function streamLost(current: number): void {
+  if (current !== generation) return;
+  events?.close();
+  events = null;
+  streamed = "";
+  setTimeout(() => void refreshRuns(), 1000);
+}
+
+/** Feeds the stream's events (of opening `current`) into the curves. */
+function listen(ids: string[], source: EventSource, current: number): void {
   events = source;
+  // EventSource reconnects by itself from the offsets it was opened with (its lines again) or not at all (a 404).
+  source.addEventListener("error", () => streamLost(current));
   /** An event's run id (its first data line) and the rest (metrics lines, for "lines" events). */
   const dataOf = (e: MessageEvent<string>): [string, string] => {
     const cut = e.data.indexOf("\n");
@@ -289,8 +309,10 @@ async function loadRuns(): Promise<void> {
   const { runs, jobs } = await getJson<{ runs: RunListing[]; jobs: Record<string, JobInfo> }>("/api/runs");
   state.runs = runs;
   state.jobs = jobs;
+  forgetGone(new Set(runs.map((r) => r.id)));
   meet(runs.map((r) => r.id));
   drawTable();
+  drawConfigTitle();
   openStream();
   if (state.selected !== null) void showJobAndEvaluations(state.selected);
   // A job that failed before its run folder held anything (a corpus it could not read) has no row: say why here.
@@ -302,33 +324,64 @@ async function loadRuns(): Promise<void> {
     $("train-error").textContent =
       `run ${id} exited with code ${job.exitCode}: ${job.stderr.trim().split("\n").at(-1) ?? ""}`;
   }
-  if ((state.selected === null || !runs.some((r) => r.id === state.selected)) && runs.length > 0)
-    await selectRun(runs[runs.length - 1].id);
+  const selected = state.selected;
+  const listed = selected !== null && runs.some((r) => r.id === selected);
+  // A job of this studio that has not written its run folder yet keeps its selection.
+  const starting = selected !== null && !listed && jobs[selected]?.running === true;
+  if (listed && detailShown !== selected)
+    await selectRun(selected); // its folder appeared, or its detail failed
+  else if (!listed && !starting && runs.length > 0) await selectRun(runs[runs.length - 1].id);
+}
+
+/** Forgets what the page holds of runs no longer in the listing (renamed or deleted, from here or elsewhere). */
+function forgetGone(listed: Set<string>): void {
+  for (const id of [...state.known]) {
+    if (listed.has(id)) continue;
+    state.known.delete(id);
+    state.plotted.delete(id);
+    configs.delete(id);
+    if (detailShown === id) detailShown = null;
+  }
+}
+
+/** The run whose configuration and checkpoints are shown (fetched when it is selected and listed). */
+let detailShown: string | null = null;
+
+/**
+ * The selected run's configuration header: its status and step as the table shows them (status.json
+ * keeps the step a run started or resumed from; the listing has the step reached since), redrawn with
+ * every listing. A run just started from a form has no folder until its job writes one: "starting".
+ */
+function drawConfigTitle(): void {
+  const id = state.selected;
+  if (id === null) return;
+  const listed = state.runs.find((r) => r.id === id);
+  const suffix =
+    listed !== undefined ? ` (${listed.status} at step ${listed.steps})` : state.jobs[id]?.running ? " (starting)" : "";
+  $("config-title").textContent = `configuration of ${id}${suffix}`;
+  $("config-box").hidden = false;
 }
 
 /** Shows run `id`'s configuration and makes it the one to try. */
 async function selectRun(id: string): Promise<void> {
   state.selected = id;
   drawTable();
+  drawConfigTitle();
+  if (detailShown !== id) {
+    // Never another run's configuration under this one's title.
+    $("config").textContent = "";
+    $<HTMLSelectElement>("try-checkpoint").replaceChildren();
+  }
+  if (!state.runs.some((r) => r.id === id)) return; // not listed yet: the listing that shows it comes back here
   let detail: RunDetail;
   try {
     detail = await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`);
-  } catch (e) {
-    // A run just started from the form has no folder until its job writes one: the next listing shows it.
-    $("config-title").textContent = `configuration of ${id}: ${(e as Error).message}`;
-    return;
+  } catch {
+    return; // renamed or deleted meanwhile: the next listing says so and selects another run
   }
   if (state.selected !== id) return; // another run was chosen meanwhile
-  // status.json holds the step a run (re)started from; the listing has the step reached since.
-  const listed = state.runs.find((r) => r.id === id);
-  const status =
-    detail.status === null
-      ? null
-      : { state: listed?.status ?? detail.status.state, step: Math.max(detail.status.step, listed?.steps ?? 0) };
-  $("config-title").textContent =
-    `configuration of ${id}${status === null ? "" : ` (${status.state} at step ${status.step})`}`;
+  detailShown = id;
   $("config").textContent = JSON.stringify(detail.config, null, 2);
-  $("config-box").hidden = false;
   $<HTMLSelectElement>("try-run").value = id;
   $<HTMLSelectElement>("try-checkpoint").replaceChildren(...detail.checkpoints.map((c) => new Option(c, c)));
   await showJobAndEvaluations(id);
@@ -497,4 +550,4 @@ async function start(): Promise<void> {
   setInterval(() => void refreshRuns(), 2000);
 }
 
-void start();
+start().catch((e: Error) => ($("runs-error").textContent = `the studio could not be read: ${e.message}`));

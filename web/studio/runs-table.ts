@@ -162,6 +162,24 @@ export class RunsTable {
     }
     const thead = document.createElement("thead");
     thead.append(head);
+    const focused = this.focusedSelector();
     this.table.replaceChildren(thead, body);
+    // The listing redraws the table every 2 s: a keyboard user's focus stays on the same header, row or control.
+    if (focused !== null) this.table.querySelector<HTMLElement>(focused)?.focus();
+  }
+
+  /** A selector of the table's element that has the focus, to find its twin in the redrawn table (null: none). */
+  private focusedSelector(): string | null {
+    const el = document.activeElement;
+    if (!(el instanceof HTMLElement) || !this.table.contains(el)) return null;
+    if (el.dataset.column !== undefined) return `th[data-column="${CSS.escape(el.dataset.column)}"]`;
+    const row = el.closest<HTMLElement>("tr[data-run]");
+    if (row === null) return null;
+    const inRow = `tr[data-run="${CSS.escape(row.dataset.run ?? "")}"]`;
+    if (el === row) return inRow;
+    if (el instanceof HTMLInputElement) return `${inRow} input[type="checkbox"]`;
+    return el instanceof HTMLButtonElement && el.className !== ""
+      ? `${inRow} button.${CSS.escape(el.className)}`
+      : inRow;
   }
 }
