@@ -1,9 +1,11 @@
 // The studio's charts in headless Chromium, on runs made by the real `mlm train`: every chart on a log
 // axis draws its lines with no page error; a series of one point (a run that logged its training loss
 // once) is drawn as a dot; hovering a chart shows, in every chart's legend, the value metrics.jsonl
-// holds at the step under the cursor; a chart's CSV holds the same values. Screenshots go to screenshots/.
+// holds at the step under the cursor; a chart's CSV holds the same values; each run keeps its colour
+// (table swatch, legends, lines) when runs are deleted, outside the page or from it, and added.
+// Screenshots go to screenshots/.
 import { strict as assert } from "node:assert";
-import { mkdirSync, readFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
@@ -46,13 +48,29 @@ after(async () => {
   await studio?.close();
 });
 
-/** Ticks or unticks run `id`'s plot box so that exactly `ids` are plotted. */
+/** The runs with a row in the legend of the loss chart (every run plotted, once its curves are drawn), sorted. */
+const legendRuns = (): Promise<string[]> =>
+  page.$$eval('.chart[data-panel="0"] .legend-row', (rows) =>
+    [...new Set(rows.map((r) => r.getAttribute("data-run") ?? ""))].sort(),
+  );
+
+/** Resolves when `check` holds, polling every 100 ms; fails naming `what` after `ms`. */
+async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Ticks or unticks the runs' plot boxes so that exactly `ids` are plotted, and waits until their curves are drawn. */
 async function plotOnly(ids: string[]): Promise<void> {
   for (const id of ["full", "once"]) {
     const box = page.locator(`tr[data-run="${id}"] input[type="checkbox"]`);
     if ((await box.isChecked()) !== ids.includes(id)) await box.click();
   }
-  await page.waitForTimeout(300);
+  const want = JSON.stringify([...ids].sort());
+  await until(`the curves of ${want}`, async () => JSON.stringify(await legendRuns()) === want);
 }
 
 /** Per chart panel, how many canvas pixels have the colour of run `id` (from its legend swatch). */
@@ -90,7 +108,6 @@ test("log scale on every chart: no page error, and every chart with data draws i
   assert.equal(await page.locator(`${panel("perplexity (validation)")} input.log`).isChecked(), true);
   assert.equal(await page.locator(`${panel("learning rate")} input.log`).isChecked(), false);
   await page.check("#log-scale");
-  await page.waitForTimeout(300);
   assert.deepEqual(pageErrors, []);
   assert.equal(await page.locator(".chart input.log:checked").count(), await page.locator(".chart").count());
   const drawn = await pixelsOf("full");
@@ -102,7 +119,6 @@ test("log scale on every chart: no page error, and every chart with data draws i
   });
   await page.screenshot({ path: join(SHOTS, "studio-log-scale.png"), fullPage: true });
   await page.uncheck("#log-scale");
-  await page.waitForTimeout(200);
   assert.equal(await page.locator(".chart input.log:checked").count(), 0);
   assert.deepEqual(pageErrors, []);
 });
@@ -196,9 +212,59 @@ test("the plotted runs' configuration differences list only the keys that differ
   await page.emulateMedia({ colorScheme: "dark" });
   const background = await page.evaluate<string>("getComputedStyle(document.body).backgroundColor");
   assert.equal(background, "rgb(18, 18, 18)");
-  await page.check("#log-scale"); // charts rebuilt in the dark colours
-  await page.waitForTimeout(300);
+  await page.check("#log-scale"); // charts rebuilt in the dark colours (at once: the change event rebuilds them)
   await page.screenshot({ path: join(SHOTS, "studio-dark-diff.png"), fullPage: true });
   await page.emulateMedia({ colorScheme: "light" });
+  assert.deepEqual(pageErrors, []);
+});
+
+/** Each run's colour in the table (its row's swatch) and in every chart legend that lists it, as rgb() strings. */
+const colours = (): Promise<Record<string, { table: string; legend: string[] }>> =>
+  page.evaluate(`(() => {
+    const out = {};
+    for (const row of document.querySelectorAll("tr[data-run]")) {
+      const id = row.getAttribute("data-run");
+      const legend = [...document.querySelectorAll('.legend-row[data-run="' + id + '"] .swatch')];
+      out[id] = {
+        table: getComputedStyle(row.querySelector(".swatch")).backgroundColor,
+        legend: [...new Set(legend.map((s) => getComputedStyle(s).backgroundColor))],
+      };
+    }
+    return out;
+  })()`);
+
+test("run colours are stable: a run deleted outside the page and one added change no other run's colour", async () => {
+  await page.uncheck("#log-scale");
+  await plotOnly(["full", "once"]);
+  const before = await colours();
+  assert.notEqual(before.full.table, before.once.table);
+  for (const id of ["full", "once"]) assert.deepEqual(before[id].legend, [before[id].table], id);
+
+  // Deleted as `rm -r` would, while its curves stream: its row and lines go, the other run's stay as they were.
+  rmSync(join(runs, "once"), { recursive: true });
+  await until("the deleted run's row and lines to go", async () => {
+    const shown = await colours();
+    return shown.once === undefined && JSON.stringify(await legendRuns()) === '["full"]';
+  });
+  assert.deepEqual((await colours()).full, before.full);
+
+  // A copy of "full" moved in whole, as a finished run: drawn (the curves stream again without the
+  // deleted run) in a colour of its own; "full" keeps its colour in the table, the legends and the plot.
+  cpSync(join(runs, "full"), join(root, "added"), { recursive: true });
+  renameSync(join(root, "added"), join(runs, "added"));
+  await until("the added run's row and lines", async () => JSON.stringify(await legendRuns()) === '["added","full"]');
+  const after = await colours();
+  assert.deepEqual(after.full, before.full);
+  assert.deepEqual(after.added.legend, [after.added.table]);
+  assert.notEqual(after.added.table, after.full.table);
+  const drawn = await pixelsOf("full");
+  assert.ok(drawn[0] > 30, `loss chart: ${drawn[0]} pixels of full's colour`);
+  await page.screenshot({ path: join(SHOTS, "studio-colors-stable.png"), fullPage: true });
+
+  // Deleted from the page: "full" still keeps its colour.
+  page.once("dialog", (d) => void d.accept());
+  await page.click('tr[data-run="added"] button.delete');
+  await until("the added run to go", async () => JSON.stringify(await legendRuns()) === '["full"]');
+  assert.deepEqual((await colours()).full, before.full);
   assert.deepEqual(pageErrors, []);
 });
