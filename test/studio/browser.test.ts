@@ -100,6 +100,10 @@ test("a run training beside the studio shows as running, its curves grow live, t
     .split("\n").length;
   // Every record of the file is drawn: train loss, lr, grad norm, tokens/s per training line; 4 figures per evaluation.
   await until("every record to be drawn", async () => (await chartPoints()) >= lines);
+  // The task and recipe columns say what config.json records.
+  const config = JSON.parse(readFileSync(join(runs, "live", "config.json"), "utf8")) as { recipe: string };
+  assert.equal(await cellOf("live", "recipe"), config.recipe);
+  assert.equal(await cellOf("live", "task"), "mlm");
 });
 
 test("the fill-mask box shows what mlm fill prints; the tokenizer box shows tokens, ids and offsets", async () => {

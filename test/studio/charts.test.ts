@@ -1,7 +1,8 @@
 // The studio's charts in headless Chromium, on runs made by the real `mlm train`: every chart on a log
 // axis draws its lines with no page error; a series of one point (a run that logged its training loss
 // once) is drawn as a dot; hovering a chart shows, in every chart's legend, the value metrics.jsonl
-// holds at the step under the cursor; a chart's CSV holds the same values; each run keeps its colour
+// holds at the step under the cursor, and every chart reads out that step (aligned x axes); a chart's
+// CSV holds the same values; each run keeps its colour
 // (table swatch, legends, lines) when runs are deleted, outside the page or from it, and added.
 // Screenshots go to screenshots/.
 import { strict as assert } from "node:assert";
@@ -163,6 +164,19 @@ test("hovering a chart shows metrics.jsonl's values in every chart's legend; the
   const pplShown = Number(/: ([^ ]+)/.exec((await ppl.textContent()) ?? "")?.[1]);
   const pplLogged = nearest.perplexity as number;
   assert.ok(Math.abs(pplShown - pplLogged) <= 1e-5 * pplLogged, `${pplShown} vs ${pplLogged}`);
+  // Aligned x axes: every chart with lines reads out the same step under the one cursor, and their
+  // plot areas have one width and one offset in their panels (the y axes are as wide everywhere).
+  const shared = await page.$$eval(".chart", (charts) =>
+    charts
+      .filter((c) => c.querySelector(".legend-row") !== null)
+      .map((c) => {
+        const [outer, over] = [c.getBoundingClientRect(), c.querySelector(".u-over")!.getBoundingClientRect()];
+        return [c.querySelector(".readout-x")?.textContent, Math.round(over.left - outer.left), Math.round(over.width)];
+      }),
+  );
+  assert.ok(shared.length >= 5, `${shared.length} charts with lines`);
+  assert.match(String(shared[0][0]), /^step \d+$/);
+  for (const s of shared) assert.deepEqual(s, shared[0]);
   await page.screenshot({ path: join(SHOTS, "studio-hover-readout.png"), fullPage: false });
 
   const [download] = await Promise.all([

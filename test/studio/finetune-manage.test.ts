@@ -2,8 +2,8 @@
 // run started from the form shows its task, its confusion matrix (metrics.jsonl's counts) and
 // classifies text as `mlm classify` does; the neighbours box ranks sentences by cosine similarity; a
 // run trained from the command line is stopped from the page, resumed from the page to finished, its
-// job's log shown, then renamed and deleted; every bad setting of a form is named at once; headers
-// and rows work from the keyboard. Screenshots go to screenshots/.
+// job's log shown, then renamed and deleted; every bad setting of a form is named at once; forms,
+// headers, rows and plot boxes work from the keyboard. Screenshots go to screenshots/.
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -135,6 +135,7 @@ test("a fine-tuning run started from the form shows its task and confusion matri
     );
     for (const v of s) assert.ok(v >= -1.0001 && v <= 1.0001, String(v));
   }
+  await page.locator("#neighbours-form").screenshot({ path: join(SHOTS, "studio-neighbours.png") });
   assert.deepEqual(pageErrors, []);
 });
 
@@ -190,11 +191,13 @@ test("a CLI run stopped from the page resumes from the page to finished; its job
   assert.deepEqual(pageErrors, []);
 });
 
-test("a form names every bad setting at once, as its labels do; headers and rows work from the keyboard", async () => {
-  await page.fill("#field-batchSize", "0");
-  await page.fill("#field-dropout", "2");
-  await page.fill("#field-threads", "100");
-  await page.click('#train-form button[type="submit"]');
+test("a form names every bad setting at once, as its labels do; forms, headers, rows and plot boxes work from the keyboard", async () => {
+  // Typed and sent from the keyboard: Enter in a field submits the form.
+  for (const [field, value] of Object.entries({ batchSize: "0", dropout: "2", threads: "100" })) {
+    await page.focus(`#field-${field}`);
+    await page.keyboard.type(value);
+  }
+  await page.keyboard.press("Enter");
   await page.waitForFunction(`document.querySelector('#train-form [data-error-for="batchSize"]').textContent !== ""`);
   assert.equal(await page.textContent('[data-error-for="batchSize"]'), "batch-size must be an integer >= 1, got 0");
   assert.match((await page.textContent('[data-error-for="dropout"]')) ?? "", /^dropout /);
@@ -211,5 +214,18 @@ test("a form names every bad setting at once, as its labels do; headers and rows
   await page.keyboard.press("Enter");
   await page.waitForSelector('tr[data-run="pre"].selected');
   assert.match((await page.textContent("#config-title")) ?? "", /^configuration of pre/);
+  // Tab from the row to its plot box; Space unticks it (its lines leave the charts) and ticks it again.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(`document.activeElement.closest("tr")?.dataset.run`), "pre");
+  const plotBox = 'tr[data-run="pre"] input[type="checkbox"]';
+  assert.equal(await page.evaluate(`document.activeElement === document.querySelector('${plotBox}')`), true);
+  const preLines = '.chart .legend-row[data-run="pre"]';
+  await page.keyboard.press(" ");
+  await page.waitForSelector(preLines, { state: "detached" });
+  assert.equal(await page.isChecked(plotBox), false);
+  await page.keyboard.press(" ");
+  await page.waitForSelector(preLines);
+  assert.equal(await page.isChecked(plotBox), true);
+  await page.screenshot({ path: join(SHOTS, "studio-keyboard.png"), fullPage: false });
   assert.deepEqual(pageErrors, []);
 });

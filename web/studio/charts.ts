@@ -77,6 +77,13 @@ const tickLabels = (_u: uPlot, ticks: (number | null)[]): string[] =>
 /** A value in the readout: 6 significant digits. */
 export const readoutValue = (v: number | null): string => (v === null ? "-" : String(Number(v.toPrecision(6))));
 
+/** Whether a series has two points or fewer drawn: a line needs two, so it is drawn as big dots. */
+const isDot = (s: Series): boolean => {
+  let n = 0;
+  for (const y of s.drawn) if (y !== null && ++n > 2) return false;
+  return true;
+};
+
 /** The index in ascending `xs` nearest to `x` (-1 when empty). */
 function nearest(xs: number[], x: number): number {
   if (xs.length === 0) return -1;
@@ -205,7 +212,8 @@ export class Charts {
     this.full =
       lo > hi ? [0, 1] : lo === hi ? [lo - Math.max(1, Math.abs(lo) * 0.05), hi + Math.max(1, hi * 0.05)] : [lo, hi];
     for (const { i, log, series } of panels) {
-      const key = JSON.stringify([options, log, series.map((s) => [s.id, s.line.label, s.color])]);
+      // A series that grows past two points (a live run) is rebuilt once: its dots become a line.
+      const key = JSON.stringify([options, log, series.map((s) => [s.id, s.line.label, s.color, isDot(s)])]);
       const data =
         series.length === 0
           ? ([[]] as uPlot.AlignedData)
@@ -250,7 +258,7 @@ export class Charts {
       series: [
         {},
         ...series.map((s) => {
-          const points = s.drawn.reduce<number>((n, y) => (y === null ? n : n + 1), 0);
+          const dot = isDot(s);
           return {
             label: `${s.id} ${s.line.label}`,
             stroke: s.color,
@@ -259,7 +267,7 @@ export class Charts {
             dash: s.line.dash ? [6, 4] : undefined,
             spanGaps: true,
             // A line needs two points: a run that logged its training loss once is drawn as a dot.
-            points: { show: s.line.split === "valid" || points <= 2, size: points <= 2 ? 8 : 5, fill: s.color },
+            points: { show: s.line.split === "valid" || dot, size: dot ? 8 : 5, fill: s.color },
           };
         }),
       ],
