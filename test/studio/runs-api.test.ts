@@ -1,13 +1,17 @@
 // The studio's listing of runs: a run recorded as running whose trainer is gone (killed, crashed) is
 // shown as stopped, one whose trainer lives (or lives on another host, which cannot be checked) as running.
-// A run's curves as columns, up to its last complete line.
+// A run's curves as columns, up to its last complete line. Stop never signals a process that a stale
+// lock names when it is not an mlm trainer.
 import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { decodeCurveColumns, formatMetricsLine, MetricsLog, writeRunStatus } from "../../src/run/index.js";
+import type { HttpError } from "../../src/studio/http.js";
 import { RunsFolder } from "../../src/studio/runs-api.js";
+import { stopTrainerOf } from "../../src/studio/stop-run.js";
 import { tempDir } from "../temp-dir.js";
 
 test("a run recorded as running shows as stopped once no live trainer holds its lock", async () => {
@@ -72,4 +76,27 @@ test("a run's curves come as columns of its complete lines, and follow the file 
   const two = decodeCurveColumns(await runs.curves("live"));
   assert.deepEqual([...two.train.figures.loss], [5, 4]);
   assert.equal(two.offset, statSync(path).size);
+});
+
+test("Stop never signals a process of lock.json that is not an mlm trainer (a pid reused by another program)", async () => {
+  const root = tempDir("mlm-studio-stale-lock-");
+  const other = spawn(process.execPath, ["-e", "setInterval(() => undefined, 1000)"], { stdio: "ignore" });
+  try {
+    const dir = join(root, "stale");
+    const log = await MetricsLog.open(join(dir, "metrics.jsonl"));
+    log.log(1, { split: "train", loss: 5 }, 100);
+    await log.close();
+    await writeRunStatus(dir, { state: "running", step: 1 });
+    writeFileSync(join(dir, "lock.json"), JSON.stringify({ pid: other.pid, host: hostname(), started: 1 }));
+    await assert.rejects(stopTrainerOf(dir), (e: HttpError) => {
+      assert.equal(e.status, 409);
+      assert.equal(e.message, `process ${other.pid} of lock.json is not an mlm train or finetune`);
+      return true;
+    });
+    await new Promise((r) => setTimeout(r, 200)); // a signal sent would have ended it by now
+    assert.equal(other.exitCode, null);
+    assert.equal(other.signalCode, null);
+  } finally {
+    other.kill("SIGKILL");
+  }
 });
