@@ -254,12 +254,18 @@ test("run colours are stable: a run deleted outside the page and one added chang
   assert.notEqual(before.full.table, before.once.table);
   for (const id of ["full", "once"]) assert.deepEqual(before[id].legend, [before[id].table], id);
 
-  // Deleted as `rm -r` would, while its curves stream: its row and lines go, the other run's stay as they were.
+  // Deleted as `rm -r` would, while selected and its curves stream: its row and lines go, the header
+  // moves to another run, the other run's colours stay as they were.
+  await page.click('tr[data-run="once"]');
+  await until("once's header", async () => ((await page.textContent("#config-title")) ?? "").includes(" once ("));
   rmSync(join(runs, "once"), { recursive: true });
   await until("the deleted run's row and lines to go", async () => {
     const shown = await colours();
     return shown.once === undefined && JSON.stringify(await legendRuns()) === '["full"]';
   });
+  await until("the header on the run left", async () =>
+    ((await page.textContent("#config-title")) ?? "").startsWith("configuration of full ("),
+  );
   assert.deepEqual((await colours()).full, before.full);
 
   // A copy of "full" moved in whole, as a finished run: drawn (the curves stream again without the
