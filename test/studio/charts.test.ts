@@ -6,7 +6,7 @@
 // (table swatch, legends, lines) when runs are deleted, outside the page or from it, and added.
 // Screenshots go to screenshots/.
 import { strict as assert } from "node:assert";
-import { cpSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
@@ -268,17 +268,30 @@ test("run colours are stable: a run deleted outside the page and one added chang
   );
   assert.deepEqual((await colours()).full, before.full);
 
-  // A copy of "full" moved in whole, as a finished run: drawn (the curves stream again without the
-  // deleted run) in a colour of its own; "full" keeps its colour in the table, the legends and the plot.
+  // A copy of "full" with losses 0.3 higher (its lines apart from full's), moved in whole as a finished
+  // run: drawn (the curves stream again without the deleted run) in a colour of its own; "full" keeps
+  // its colour in the table, the legends and the plot.
   cpSync(join(runs, "full"), join(root, "added"), { recursive: true });
+  const higher = records("full").map((r) =>
+    typeof r.loss === "number"
+      ? {
+          ...r,
+          loss: r.loss + 0.3,
+          ...(typeof r.perplexity === "number" ? { perplexity: Math.exp(r.loss + 0.3) } : {}),
+        }
+      : r,
+  );
+  writeFileSync(join(root, "added", "metrics.jsonl"), higher.map((r) => JSON.stringify(r) + "\n").join(""));
   renameSync(join(root, "added"), join(runs, "added"));
   await until("the added run's row and lines", async () => JSON.stringify(await legendRuns()) === '["added","full"]');
   const after = await colours();
   assert.deepEqual(after.full, before.full);
   assert.deepEqual(after.added.legend, [after.added.table]);
   assert.notEqual(after.added.table, after.full.table);
-  const drawn = await pixelsOf("full");
-  assert.ok(drawn[0] > 30, `loss chart: ${drawn[0]} pixels of full's colour`);
+  for (const id of ["full", "added"]) {
+    const drawn = await pixelsOf(id);
+    assert.ok(drawn[0] > 30, `loss chart: ${drawn[0]} pixels of ${id}'s colour`);
+  }
   await page.screenshot({ path: join(SHOTS, "studio-colors-stable.png"), fullPage: true });
 
   // Deleted from the page: "full" still keeps its colour.
