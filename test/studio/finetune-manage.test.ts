@@ -181,6 +181,13 @@ test("a CLI run stopped from the page resumes from the page to finished; its job
   await page.click('tr[data-run="cli"] button.rename');
   await page.waitForSelector('tr[data-run="cli-renamed"]');
   assert.ok(existsSync(join(runs, "cli-renamed", "metrics.jsonl")) && !existsSync(join(runs, "cli")));
+  // The selected run keeps its selection under its new name: its header and job log follow it.
+  await until("the header under the new name", async () =>
+    ((await page.textContent("#config-title")) ?? "").startsWith(
+      "configuration of cli-renamed (finished at step 1500)",
+    ),
+  );
+  await page.screenshot({ path: join(SHOTS, "studio-renamed.png"), fullPage: false });
   page.once("dialog", (d) => void d.dismiss());
   await page.click('tr[data-run="cli-renamed"] button.delete');
   assert.ok(existsSync(join(runs, "cli-renamed")), "dismissing the confirmation deletes nothing");
