@@ -34,7 +34,7 @@ Commands (a single process, or N processes with torchrun):
   (Debian 12's torch 1.13 on Python 3.11 cannot parse torchrun's default "--redirects 0": add -r 1 -t 1)
   python3 mlm_torch.py eval DIR                      validation loss on the fixed masks
   python3 mlm_torch.py logits DIR IDS.npy MASK.npy OUT.npy   logits of an int64 [B, L] batch
-  python3 mlm_torch.py gradients DIR BATCH OUT [--steps 10]   loss, logits, gradients of one batch
+  python3 mlm_torch.py gradients DIR BATCH OUT [--steps 10] [--task mlm|classify]   loss, logits, gradients of one batch
 
 Training: DistributedDataParallel over gloo (CPU) or nccl (CUDA, when torchrun gives each process a
 GPU); --batch-size is the global batch (mlm-ts's batchSize by default), split evenly over the
@@ -759,10 +759,18 @@ def mlm_task_loss(model, batch):
     return loss, logits[mask == 1]
 
 
+def classify_task_loss(model, batch):
+    """The fine-tuning classifier: (mean cross-entropy over the sentences, logits [B,N]). Each sentence's
+    class is on its first token in labels [B,L] (-100 elsewhere), where mlm-ts's classifier batches carry it."""
+    logits, loss = model(batch["ids"], batch["mask"], batch["labels"][:, 0])
+    return loss, logits
+
+
 # Each task of `gradients`: how to build its model from config.json and its loss and logits for one
-# batch. The fine-tuning classifier adds its entry here (a model class and a loss over its labels).
+# batch. "classify" needs config.json's "task": "text-classification" and "classifier" (id2label, pooling).
 GRADIENT_TASKS = {
     "mlm": {"model": load_model, "loss": mlm_task_loss},
+    "classify": {"model": load_classifier, "loss": classify_task_loss},
 }
 
 
