@@ -23,6 +23,12 @@ The export folder DIR holds:
     valid_labels.npy     the original id at each masked token, -100 elsewhere
     valid_offsets.npy    [sentences + 1], as for train
 
+  A fine-tuned classifier's export (config.json "task": "text-classification", "classifier": {"id2label",
+  "pooling", and how its labelled data was read}) has the encoder's tensors and classifier.{dense,ln,out}
+  (no head.*; see Classifier below), and instead of the masks:
+    {train,valid}_ids.npy, {train,valid}_offsets.npy   [CLS] text [SEP] of each sentence, as fine-tuning encoded it
+    {train,valid}_classes.npy                          [sentences]: each sentence's class id
+
   metrics.jsonl          (when the run had one) the run's metrics.jsonl, every record as mlm-ts wrote it
   history/               (when the run had them) the run's TensorBoard event files, events.out.tfevents.*
 
@@ -32,7 +38,8 @@ Commands (a single process, or N processes with torchrun):
   torchrun --nproc_per_node N mlm_torch.py train DIR --out OUT --steps 100
   python3 -m torch.distributed.run --nproc_per_node 2 mlm_torch.py train DIR --out OUT --steps 100
   (Debian 12's torch 1.13 on Python 3.11 cannot parse torchrun's default "--redirects 0": add -r 1 -t 1)
-  python3 mlm_torch.py eval DIR                      validation loss on the fixed masks
+  python3 mlm_torch.py eval DIR                      validation loss on the fixed masks (a classifier: its
+                                                     evaluation record, loss, accuracy, macroF1, per class)
   python3 mlm_torch.py logits DIR IDS.npy MASK.npy OUT.npy   logits of an int64 [B, L] batch
   python3 mlm_torch.py gradients DIR BATCH OUT [--steps 10] [--task mlm|classify]   loss, logits, gradients of one batch
 
@@ -43,7 +50,8 @@ maskTokenRate, randomTokenRate) from a generator seeded with (seed, rank, step),
 the longest, and the loss is the mean cross-entropy over its masked tokens (DDP averages the processes'
 gradients). Dropout is mlm-ts's, place by place: dropoutEmbedding, dropoutAttention (the attention
 output), dropoutHidden (the feed-forward hidden units) and dropoutResidual (the feed-forward output),
-each "dropout" when null. Gradients are
+each "dropout" when null. A classifier takes each process's sentences with their classes (no masks),
+the loss their mean cross-entropy. Gradients are
 clipped to the run's global norm, then Adam (AdamW with weight decay on matrices when the run had it)
 at the run's learning-rate schedule continues from the exported step and moments.
 
@@ -55,10 +63,12 @@ that would train past it is refused (the steps after it would be at learning rat
 OUT gets the same layout as DIR (without data/ and this file): model.safetensors,
 optimizer.safetensors, config.json with "step" (and "train" "totalSteps") updated, tokenizer.json,
 metrics.jsonl (DIR's records, then one "split": "train" record per log line and a "split": "valid" one
-at the end, in mlm-ts's format), history/ (DIR's), and trainer_state.json {"step", "valid_loss",
-"valid_tokens", "world_size", "train_losses", "history_records"} (history_records: how many of
-metrics.jsonl's records came from DIR); `mlm import OUT --out RUN_DIR` brings it back to mlm-ts, its
-metrics.jsonl and TensorBoard history included.
+at the end, in mlm-ts's format: a classifier's holds mlm-ts's whole evaluation), history/ (DIR's), and
+trainer_state.json {"step", "valid_loss", "valid_tokens" (a classifier: "valid_examples" and
+"valid_metrics", the evaluation), "world_size", "train_losses", "history_records"} (history_records: how
+many of metrics.jsonl's records came from DIR); `mlm import OUT --out RUN_DIR` brings it back to mlm-ts,
+its metrics.jsonl and TensorBoard history included (a classifier as a fine-tuning run: `mlm classify`
+and `mlm finetune --resume` take it).
 """
 
 import argparse
@@ -448,19 +458,36 @@ def classify_logits(args):
 # data: the exported splits, batches padded to their longest sentence, mlm-ts's masking rule
 
 
-def load_split(folder, name):
-    """(ids, offsets[, labels]) of data/<name>_*.npy, checked for consistency."""
+def load_split(folder, name, token_labels=False):
+    """(ids, offsets, labels) of data/<name>_*.npy, checked for consistency; labels (data/<name>_labels.npy,
+    the masked LM's validation labels) only with token_labels, else None."""
     d = os.path.join(folder, "data")
     ids = np.load(os.path.join(d, f"{name}_ids.npy"))
     offsets = np.load(os.path.join(d, f"{name}_offsets.npy"))
     if offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) <= 0):
         raise ValueError(f"{d}/{name}_offsets.npy does not cover {name}_ids.npy in increasing order")
     labels = None
-    if name == "valid":
+    if token_labels:
         labels = np.load(os.path.join(d, "valid_labels.npy"))
         if len(labels) != len(ids):
             raise ValueError(f"{d}/valid_labels.npy has {len(labels)} values, valid_ids.npy {len(ids)}")
     return ids, offsets, labels
+
+
+def load_classes(folder, name, count, num_labels):
+    """data/<name>_classes.npy of a classifier's export: each sentence's class id, checked."""
+    path = os.path.join(folder, "data", f"{name}_classes.npy")
+    classes = np.load(path)
+    if len(classes) != count:
+        raise ValueError(f"{path} has {len(classes)} classes for {count} sentences")
+    if len(classes) and (classes.min() < 0 or classes.max() >= num_labels):
+        raise ValueError(f"{path}: a class id outside [0, {num_labels})")
+    return classes.astype(np.int64)
+
+
+def is_classifier(cfg):
+    """Whether config.json describes a fine-tuned classifier ("task": "text-classification")."""
+    return cfg.get("task") == "text-classification"
 
 
 def pad(rows, pad_id, fill):
@@ -516,7 +543,7 @@ def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
     """Mean cross-entropy at the fixed validation masks (summed over this rank's share, all-reduced)."""
     model.eval()
     device = next(model.parameters()).device
-    ids, offsets, labels = load_split(folder, "valid")
+    ids, offsets, labels = load_split(folder, "valid", token_labels=True)
     pad_id = cfg["tokens"]["pad"]
     total = torch.zeros(2, dtype=torch.float64)
     count = len(offsets) - 1
@@ -533,6 +560,60 @@ def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
         total = total.cpu()
     model.train()
     return (total[0] / total[1]).item(), int(total[1].item())
+
+
+def classification_metrics(confusion, loss_sum, id2label):
+    """mlm-ts's evaluation record of a classifier (model/classification-metrics.ts, scikit-learn's
+    definitions with zero_division=0): loss (mean cross-entropy per sentence), accuracy, macroF1,
+    examples, then per class precision/<label>, recall/<label>, f1/<label>, support/<label> and
+    confusion/<true>/<predicted> counts. confusion: [N,N] counts, rows the true class."""
+    N = len(id2label)
+    total = int(confusion.sum())
+    out = {"loss": loss_sum / total if total else float("nan"),
+           "accuracy": float(np.trace(confusion)) / total if total else float("nan")}
+    f1s, per_class = [], {}
+    for t, label in enumerate(id2label):
+        tp, actual, predicted = confusion[t, t], confusion[t].sum(), confusion[:, t].sum()
+        precision = float(tp / predicted) if predicted > 0 else 0.0
+        recall = float(tp / actual) if actual > 0 else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+        f1s.append(f1)
+        per_class.update({f"precision/{label}": precision, f"recall/{label}": recall, f"f1/{label}": f1,
+                          f"support/{label}": int(actual)})
+        per_class.update({f"confusion/{label}/{p}": int(confusion[t, k]) for k, p in enumerate(id2label)})
+    out["macroF1"] = sum(f1s) / N
+    out["examples"] = total
+    return {**out, **per_class}
+
+
+@torch.no_grad()
+def classifier_evaluation(model, folder, cfg, rank=0, world=1, batch=64):
+    """The classifier's validation metrics (classification_metrics) over data/valid_*: this rank's
+    share of the sentences, the loss sum and confusion matrix all-reduced."""
+    model.eval()
+    device = next(model.parameters()).device
+    id2label = cfg["classifier"]["id2label"]
+    N = len(id2label)
+    ids, offsets, _ = load_split(folder, "valid")
+    count = len(offsets) - 1
+    classes = load_classes(folder, "valid", count, N)
+    pad_id = cfg["tokens"]["pad"]
+    loss_sum = torch.zeros(1, dtype=torch.float64)
+    confusion = torch.zeros(N * N, dtype=torch.float64)
+    for start in range(rank * batch, count, batch * world):
+        idx = list(range(start, min(start + batch, count)))
+        x, real = pad([ids[offsets[i] : offsets[i + 1]] for i in idx], pad_id, pad_id)
+        y = torch.from_numpy(classes[idx])
+        logits = model(x.to(device), real.to(device)).cpu()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+        confusion += torch.bincount(y * N + logits.argmax(dim=1), minlength=N * N).double()
+    if world > 1:
+        both = torch.cat([loss_sum, confusion]).to(device)  # nccl reduces GPU tensors only
+        dist.all_reduce(both)
+        both = both.cpu()
+        loss_sum, confusion = both[:1], both[1:]
+    model.train()
+    return classification_metrics(confusion.view(N, N).numpy(), loss_sum.item(), id2label)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -650,7 +731,8 @@ def train(args):
     per_rank = batch // world
 
     torch.manual_seed(t["seed"] * 1000 + rank)
-    model = load_model(folder, cfg).to(device)
+    classifier = is_classifier(cfg)
+    model = (load_classifier if classifier else load_model)(folder, cfg).to(device)
     start = cfg["step"]
     try:
         steps, t["totalSteps"] = planned_steps(start, t, args.steps, args.max_steps)
@@ -661,6 +743,7 @@ def train(args):
     ddp = nn.parallel.DistributedDataParallel(model) if distributed else model
     ids, offsets, _ = load_split(folder, "train")
     n = len(offsets) - 1
+    classes = load_classes(folder, "train", n, len(cfg["classifier"]["id2label"])) if classifier else None
     tokens = cfg["tokens"]
     losses = []
     t0 = time.time()
@@ -676,13 +759,17 @@ def train(args):
             order = (epoch, torch.randperm(n, generator=g).numpy())
         picks = [order[1][(slot + rank * per_rank + j) % n] for j in range(per_rank)]
         x, real = pad([ids[offsets[k] : offsets[k + 1]] for k in picks], tokens["pad"], tokens["pad"])
-        gen = torch.Generator().manual_seed((t["seed"] * 1_000_003 + rank * 7919 + step) % (2**63))
-        inputs, labels = mask_tokens(x, real, gen, t, tokens)
-        logits, targets = ddp(inputs.to(device), real.to(device), labels.to(device))
-        if len(targets) > 0:
-            loss = F.cross_entropy(logits, targets)
+        if classifier:
+            # the mean cross-entropy over this process's sentences, each with its class
+            _, loss = ddp(x.to(device), real.to(device), torch.from_numpy(classes[picks]).to(device))
         else:
-            loss = logits.sum() * 0.0  # a batch without a masked token: no update from this process
+            gen = torch.Generator().manual_seed((t["seed"] * 1_000_003 + rank * 7919 + step) % (2**63))
+            inputs, labels = mask_tokens(x, real, gen, t, tokens)
+            logits, targets = ddp(inputs.to(device), real.to(device), labels.to(device))
+            if len(targets) > 0:
+                loss = F.cross_entropy(logits, targets)
+            else:
+                loss = logits.sum() * 0.0  # a batch without a masked token: no update from this process
         opt.zero_grad(set_to_none=True)
         loss.backward()
         norm = clip_global_norm(list(model.parameters()), t["gradClip"])
@@ -706,15 +793,23 @@ def train(args):
             since_log = []
 
     end = start + steps
-    valid, tokens_scored = validation_loss(model, folder, cfg, rank, world)
+    if classifier:
+        evaluation = classifier_evaluation(model, folder, cfg, rank, world)
+        valid, scored = evaluation["loss"], {"valid_examples": evaluation["examples"], "valid_metrics": evaluation}
+        what = f"accuracy {evaluation['accuracy']:.4f}, macro-F1 {evaluation['macroF1']:.4f} over {evaluation['examples']} sentences"
+    else:
+        valid, tokens_scored = validation_loss(model, folder, cfg, rank, world)
+        evaluation = {"loss": valid, "perplexity": math.exp(min(valid, 700.0))}
+        scored = {"valid_tokens": tokens_scored}
+        what = f"over {tokens_scored} masked tokens"
     if rank == 0:
-        print(f"step {end}: validation loss {valid:.6f} over {tokens_scored} masked tokens, {time.time() - t0:.1f} s", flush=True)
-        metrics.log(end, {"split": "valid", "loss": valid, "perplexity": math.exp(min(valid, 700.0))})
+        print(f"step {end}: validation loss {valid:.6f} {what}, {time.time() - t0:.1f} s", flush=True)
+        metrics.log(end, {"split": "valid", **evaluation})
         metrics.close()
         save(args.out, folder, model, opt, {**cfg, "train": {**cfg["train"], "totalSteps": t["totalSteps"]}}, end, {
             "step": end,
             "valid_loss": valid,
-            "valid_tokens": tokens_scored,
+            **scored,
             "world_size": world,
             "train_losses": losses,
             "history_records": metrics.history_records,
@@ -856,6 +951,9 @@ def main(argv):
         gradients(args)
         return
     cfg = json.load(open(os.path.join(args.dir, "config.json")))
+    if args.command == "eval" and is_classifier(cfg):
+        print(json.dumps(classifier_evaluation(load_classifier(args.dir, cfg), args.dir, cfg)))
+        return
     model = load_model(args.dir, cfg).eval()
     if args.command == "eval":
         loss, count = validation_loss(model, args.dir, cfg)
