@@ -8,14 +8,17 @@
  *   model.safetensors       PyTorch names and layout ([out, in] linear weights; torch-layout.ts)
  *   optimizer.safetensors   Adam's moments "exp_avg.<name>", "exp_avg_sq.<name>", metadata step
  *                           (when the checkpoint has them: a run's newest last-* checkpoint)
- *   data/{train,valid}_{ids,offsets}.npy, data/valid_labels.npy
- *                           the token ids of both splits; validation with mlm-ts's fixed masks applied
+ *   data/{train,valid}-<k>.{ids,offsets,labels,classes}.npy
+ *                           the token ids of both splits in shards (torch-data.ts, npy-shards.ts),
+ *                           validation with mlm-ts's fixed masks applied; config.json's "data" says
+ *                           how many shards and sentences
  *   metrics.jsonl, history/events.out.tfevents.*
  *                           the run's history (its records up to the exported step, its TensorBoard
  *                           files), which mlm_torch.py carries on and `mlm import` puts back
  *
  * The splits are made again from the run's corpus and settings, exactly as training made them (the
- * tokenized cache is reused), so the corpus file must still be where the run read it.
+ * tokenized cache is reused: a streamed corpus's on-disk token cache is read sentence by sentence, so
+ * the export holds one shard at a time), so the corpus file must still be where the run read it.
  */
 import type { TrainConfig } from "../config/index.js";
 import { bundledCorpusPath, neverMaskedIds, projectRoot, requireToken } from "../data/index.js";
@@ -36,12 +39,20 @@ import { checkFiniteTensors } from "./finite-tensors.js";
 import { checkOutputFolder, exportInputs } from "./output-folder.js";
 import { checkExportable } from "./model-options.js";
 import { readExportSource, type ExportSource } from "./source.js";
-import { exportedData, type ExportFile, type LabelledSettings } from "./torch-data.js";
+import { DEFAULT_SHARD_TOKENS, exportedData, type ExportFile, type LabelledSettings } from "./torch-data.js";
 import { flatToTorchLayout, toTorchLayout } from "./torch-layout.js";
 
 /** The identifier of the folder's config.json, and its version. */
 export const PYTORCH_EXPORT_FORMAT = "mlm-ts-pytorch";
-export const PYTORCH_EXPORT_VERSION = 1;
+export const PYTORCH_EXPORT_VERSION = 2;
+/** The versions `mlm import` reads (its files besides data/ are the same; 1 kept the splits whole). */
+export const PYTORCH_IMPORT_VERSIONS: readonly number[] = [1, 2];
+
+/** The PyTorch export's options: ExportOptions, and the most tokens a data shard holds. */
+export interface PytorchExportOptions extends ExportOptions {
+  /** Default DEFAULT_SHARD_TOKENS (2^24); every sentence must fit in one shard. */
+  shardTokens?: number;
+}
 
 /** The Python file, as kept in this repository (and shipped in the package). */
 export function pythonTrainerPath(): string {
@@ -140,7 +151,7 @@ export async function exportPytorch(
   runDir: string,
   outDir: string,
   version: string,
-  options: ExportOptions = {},
+  options: PytorchExportOptions = {},
 ): Promise<ExportResult> {
   const src = await readExportSource(runDir, "latest");
   checkExportable(src.modelConfig, "PyTorch export");
@@ -157,7 +168,7 @@ export async function exportPytorch(
     throw new Error(
       `${src.checkpointDir}/train_state.json: "step" must be a whole number >= 0, got ${JSON.stringify(step)}`,
     );
-  const data = await exportedData(src, classifier);
+  const data = await exportedData(src, classifier, options.shardTokens ?? DEFAULT_SHARD_TOKENS);
   const { tokenizer } = src;
   const never = neverMaskedIds(tokenizer);
   const randomPool = [...Array(tokenizer.vocabSize).keys()].filter((id) => !never.includes(id));
@@ -184,10 +195,8 @@ export async function exportPytorch(
   };
   const files: ExportFile[] = [
     ["mlm_torch.py", await storage.readText(pythonTrainerPath())],
-    ["config.json", JSON.stringify(config, null, 2) + "\n"],
     ["tokenizer.json", src.tokenizerJson],
     ["model.safetensors", writeSafetensors(toTorchLayout(specs, src.tensors))],
-    ...data.files,
     ...(await historyFiles(src.runDir, step)),
   ];
   const m = src.optimizer?.find((t) => t.name === "adam.m");
@@ -207,8 +216,13 @@ export async function exportPytorch(
     warnings.push(
       `the run accumulates ${src.config.gradAccumSteps} batches per step (gradAccumSteps); mlm_torch.py takes one batch per step: give it --batch-size ${src.config.batchSize * src.config.gradAccumSteps} for the same batch`,
     );
+  let written: string[] = [];
   await writeDirectoryAtomic(outDir, async (out) => {
     for (const [name, body] of files) await out.writeFile(name, body);
+    // the shards one at a time, then config.json with what they hold
+    const shards = await data.write(out);
+    await out.writeFile("config.json", JSON.stringify({ ...config, data: shards.record }, null, 2) + "\n");
+    written = ["config.json", ...files.map(([n]) => n), ...shards.files];
   });
-  return { checkpointDir: src.checkpointDir, files: files.map(([n]) => storage.path.join(outDir, n)), warnings };
+  return { checkpointDir: src.checkpointDir, files: written.map((n) => storage.path.join(outDir, n)), warnings };
 }

@@ -41,7 +41,7 @@ import { Tokenizer } from "../tokenizer/index.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { parseTrainState, type TrainState } from "../train/train-state.js";
 import { CLASSIFY_STATE_METRICS } from "../train/classify-task.js";
-import { PYTORCH_EXPORT_FORMAT, PYTORCH_EXPORT_VERSION } from "./export-pytorch.js";
+import { PYTORCH_EXPORT_FORMAT, PYTORCH_IMPORT_VERSIONS } from "./export-pytorch.js";
 import { checkFiniteTensors, type TensorValues } from "./finite-tensors.js";
 import { checkExportable } from "./model-options.js";
 import { checkOutputFolder } from "./output-folder.js";
@@ -172,9 +172,9 @@ export async function importPytorch(
       `${dir}: no config.json (expected a folder written by mlm export --format pytorch or mlm_torch.py train)`,
     );
   const cfg = await readJson(configPath);
-  if (cfg.format !== PYTORCH_EXPORT_FORMAT || cfg.formatVersion !== PYTORCH_EXPORT_VERSION)
+  if (cfg.format !== PYTORCH_EXPORT_FORMAT || !PYTORCH_IMPORT_VERSIONS.includes(cfg.formatVersion as number))
     throw new Error(
-      `${configPath}: "format" must be "${PYTORCH_EXPORT_FORMAT}" version ${PYTORCH_EXPORT_VERSION}, got ${JSON.stringify(cfg.format)} version ${JSON.stringify(cfg.formatVersion)}`,
+      `${configPath}: "format" must be "${PYTORCH_EXPORT_FORMAT}" version ${PYTORCH_IMPORT_VERSIONS.join(" or ")}, got ${JSON.stringify(cfg.format)} version ${JSON.stringify(cfg.formatVersion)}`,
     );
   const step = cfg.step;
   if (!isStep(step)) throw new Error(`${configPath}: "step" must be a whole number >= 0, got ${JSON.stringify(step)}`);

@@ -80,7 +80,7 @@ test("a fine-tuned classifier trains in PyTorch with two DDP processes and comes
   assert.deepEqual(cfg.classifier.id2label, ["cold", "warm"]);
   assert.equal(cfg.classifier.pooling, "mean");
   assert.equal(cfg.train.totalSteps, 8);
-  for (const f of ["optimizer.safetensors", "data/train_classes.npy", "data/valid_classes.npy"])
+  for (const f of ["optimizer.safetensors", "data/train-00000.classes.npy", "data/valid-00000.classes.npy"])
     assert.ok(existsSync(join(exported, f)), f);
   const script = join(exported, "mlm_torch.py");
 

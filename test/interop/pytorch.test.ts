@@ -62,7 +62,7 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
   const result = await exportPytorch(runDir, exported, "test");
   assert.equal(result.checkpointDir, join(runDir, "last-00000040"));
   assert.deepEqual(result.warnings, []);
-  for (const f of ["mlm_torch.py", "model.safetensors", "optimizer.safetensors", "data/valid_labels.npy"])
+  for (const f of ["mlm_torch.py", "model.safetensors", "optimizer.safetensors", "data/valid-00000.labels.npy"])
     assert.ok(existsSync(join(exported, f)), f);
   const names = safetensorsNames(join(exported, "model.safetensors"));
   assert.ok(names.includes("final.ln.weight") && names.includes("head.out.bias"), names.join(" "));
@@ -258,7 +258,7 @@ test("import checks every file before writing: bad headers, shapes, steps and fo
     });
   await refuses(
     editConfig((c) => (c.format = "other")),
-    /config\.json: "format" must be "mlm-ts-pytorch" version 1/,
+    /config\.json: "format" must be "mlm-ts-pytorch" version 1 or 2, got "other"/,
   );
   await refuses(
     editConfig((c) => (c.step = -1)),

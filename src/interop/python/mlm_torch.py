@@ -6,7 +6,7 @@ and writes safetensors itself.
 
 The export folder DIR holds:
   mlm_torch.py           this file
-  config.json            {"format": "mlm-ts-pytorch", "formatVersion": 1, "model": {...}, "train": {...},
+  config.json            {"format": "mlm-ts-pytorch", "formatVersion": 2, "model": {...}, "train": {...},
                           "tokens": {...}, "step": N, "mlm_ts": {...}}: the model's shape, the run's
                           optimizer and masking settings, the special token ids, the step reached, and
                           what `mlm import` needs to make an mlm-ts run again
@@ -16,18 +16,20 @@ The export folder DIR holds:
   optimizer.safetensors  (when the run had Adam moments) "exp_avg.<name>" and "exp_avg_sq.<name>" for
                           each weight, same shapes; metadata {"step": "N"}
   tokenizer.json         the run's tokenizer (Hugging Face's format)
-  data/                  NumPy .npy files, 1-D little-endian int32:
-    train_ids.npy        every training sentence's token ids, [CLS] ... [SEP], back to back
-    train_offsets.npy    [sentences + 1]: sentence i is train_ids[offsets[i]:offsets[i + 1]]
-    valid_ids.npy        the validation sentences with mlm-ts's fixed validation masks applied
-    valid_labels.npy     the original id at each masked token, -100 elsewhere
-    valid_offsets.npy    [sentences + 1], as for train
-
+  data/                  the splits as NumPy .npy shards of at most config.json's "data" "shardTokens" tokens,
+                         sentences in order, each in one shard; config.json's "data" {"format": "npy-shards",
+                         "idsDtype", "shardTokens", "train": {"sentences", "tokens", "shards"}, "valid": {...}}:
+    <split>-<k>.ids.npy      (k: 00000, 00001, ...) the shard's sentences' token ids back to back, [CLS] ... [SEP],
+                             uint16 when the vocabulary fits (<= 65536 ids), else int32 ("idsDtype")
+    <split>-<k>.offsets.npy  int32 [sentences in the shard + 1]: its sentence j is ids[offsets[j]:offsets[j + 1]]
+    valid-<k>.labels.npy     (masked LM) int32, one per id: the original id at each masked token, -100
+                             elsewhere; valid's ids have mlm-ts's fixed validation masks applied
+    <split>-<k>.classes.npy  (classifier) int32, one per sentence: its class id
+  The trainer memory-maps the ids and labels and reads the offsets and classes (ShardedSplit): its
+  memory grows with the sentences (4 to 8 bytes each), not with the tokens.
   A fine-tuned classifier's export (config.json "task": "text-classification", "classifier": {"id2label",
   "pooling", and how its labelled data was read}) has the encoder's tensors and classifier.{dense,ln,out}
-  (no head.*; see Classifier below), and instead of the masks:
-    {train,valid}_ids.npy, {train,valid}_offsets.npy   [CLS] text [SEP] of each sentence, as fine-tuning encoded it
-    {train,valid}_classes.npy                          [sentences]: each sentence's class id
+  (no head.*; see Classifier below); its splits are [CLS] text [SEP] as fine-tuning encoded them, with classes.
 
   metrics.jsonl          (when the run had one) the run's metrics.jsonl, every record as mlm-ts wrote it
   history/               (when the run had them) the run's TensorBoard event files, events.out.tfevents.*
@@ -458,31 +460,56 @@ def classify_logits(args):
 # data: the exported splits, batches padded to their longest sentence, mlm-ts's masking rule
 
 
-def load_split(folder, name, token_labels=False):
-    """(ids, offsets, labels) of data/<name>_*.npy, checked for consistency; labels (data/<name>_labels.npy,
-    the masked LM's validation labels) only with token_labels, else None."""
-    d = os.path.join(folder, "data")
-    ids = np.load(os.path.join(d, f"{name}_ids.npy"))
-    offsets = np.load(os.path.join(d, f"{name}_offsets.npy"))
-    if offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) <= 0):
-        raise ValueError(f"{d}/{name}_offsets.npy does not cover {name}_ids.npy in increasing order")
-    labels = None
-    if token_labels:
-        labels = np.load(os.path.join(d, "valid_labels.npy"))
-        if len(labels) != len(ids):
-            raise ValueError(f"{d}/valid_labels.npy has {len(labels)} values, valid_ids.npy {len(ids)}")
-    return ids, offsets, labels
+class ShardedSplit:
+    """One split of data/, its shards as config.json's "data" describes them (format "npy-shards"):
+    each shard's ids (and token labels) memory-mapped, its offsets and classes read (4 and 8 bytes a
+    sentence), so memory stays bounded by the sentences, not the tokens. split.ids(i), split.labels(i):
+    sentence i's ids and token labels as int64 arrays; split.classes: [sentences] class ids; split.count."""
 
+    def __init__(self, folder, cfg, name, labels=False, num_classes=None):
+        data = cfg.get("data")
+        if not isinstance(data, dict) or data.get("format") != "npy-shards":
+            raise ValueError(f'{folder}/config.json: "data" must describe "npy-shards" (an export with formatVersion 2)')
+        meta = data[name]
+        self.name = name
+        self._ids, self._labels, self._offsets, firsts, classes = [], [], [], [0], []
+        for k in range(meta["shards"]):
+            path = lambda column: os.path.join(folder, "data", f"{name}-{k:05d}.{column}.npy")
+            ids = np.load(path("ids"), mmap_mode="r")
+            offsets = np.load(path("offsets")).astype(np.int64)
+            if len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) <= 0):
+                raise ValueError(f"{path('offsets')} does not cover {path('ids')} in increasing order")
+            self._ids.append(ids)
+            self._offsets.append(offsets)
+            firsts.append(firsts[-1] + len(offsets) - 1)
+            if labels:
+                token_labels = np.load(path("labels"), mmap_mode="r")
+                if len(token_labels) != len(ids):
+                    raise ValueError(f"{path('labels')} has {len(token_labels)} values, {path('ids')} {len(ids)}")
+                self._labels.append(token_labels)
+            if num_classes is not None:
+                c = np.load(path("classes")).astype(np.int64)
+                if len(c) != len(offsets) - 1 or (len(c) and (c.min() < 0 or c.max() >= num_classes)):
+                    raise ValueError(f"{path('classes')}: {len(c)} class ids in [0, {num_classes}) expected, one per sentence")
+                classes.append(c)
+        self._firsts = np.array(firsts, dtype=np.int64)
+        self.count = int(firsts[-1])
+        if self.count != meta["sentences"]:
+            raise ValueError(f'{folder}/data: the {name} shards hold {self.count} sentences, config.json says {meta["sentences"]}')
+        self.classes = np.concatenate(classes) if classes else None
 
-def load_classes(folder, name, count, num_labels):
-    """data/<name>_classes.npy of a classifier's export: each sentence's class id, checked."""
-    path = os.path.join(folder, "data", f"{name}_classes.npy")
-    classes = np.load(path)
-    if len(classes) != count:
-        raise ValueError(f"{path} has {len(classes)} classes for {count} sentences")
-    if len(classes) and (classes.min() < 0 or classes.max() >= num_labels):
-        raise ValueError(f"{path}: a class id outside [0, {num_labels})")
-    return classes.astype(np.int64)
+    def _find(self, i):
+        k = int(np.searchsorted(self._firsts, i, side="right")) - 1
+        j = i - self._firsts[k]
+        return k, self._offsets[k][j], self._offsets[k][j + 1]
+
+    def ids(self, i):
+        k, a, b = self._find(i)
+        return np.asarray(self._ids[k][a:b], dtype=np.int64)
+
+    def labels(self, i):
+        k, a, b = self._find(i)
+        return np.asarray(self._labels[k][a:b], dtype=np.int64)
 
 
 def is_classifier(cfg):
@@ -543,14 +570,14 @@ def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
     """Mean cross-entropy at the fixed validation masks (summed over this rank's share, all-reduced)."""
     model.eval()
     device = next(model.parameters()).device
-    ids, offsets, labels = load_split(folder, "valid", token_labels=True)
+    split = ShardedSplit(folder, cfg, "valid", labels=True)
     pad_id = cfg["tokens"]["pad"]
     total = torch.zeros(2, dtype=torch.float64)
-    count = len(offsets) - 1
+    count = split.count
     for start in range(rank * batch, count, batch * world):
         idx = range(start, min(start + batch, count))
-        x, real = pad([ids[offsets[i] : offsets[i + 1]] for i in idx], pad_id, pad_id)
-        y, _ = pad([labels[offsets[i] : offsets[i + 1]] for i in idx], pad_id, IGNORE_LABEL)
+        x, real = pad([split.ids(i) for i in idx], pad_id, pad_id)
+        y, _ = pad([split.labels(i) for i in idx], pad_id, IGNORE_LABEL)
         logits, targets = model(x.to(device), real.to(device), y.to(device))
         total[0] += F.cross_entropy(logits, targets, reduction="none").double().sum().cpu()
         total[1] += len(targets)
@@ -594,15 +621,14 @@ def classifier_evaluation(model, folder, cfg, rank=0, world=1, batch=64):
     device = next(model.parameters()).device
     id2label = cfg["classifier"]["id2label"]
     N = len(id2label)
-    ids, offsets, _ = load_split(folder, "valid")
-    count = len(offsets) - 1
-    classes = load_classes(folder, "valid", count, N)
+    split = ShardedSplit(folder, cfg, "valid", num_classes=N)
+    count, classes = split.count, split.classes
     pad_id = cfg["tokens"]["pad"]
     loss_sum = torch.zeros(1, dtype=torch.float64)
     confusion = torch.zeros(N * N, dtype=torch.float64)
     for start in range(rank * batch, count, batch * world):
         idx = list(range(start, min(start + batch, count)))
-        x, real = pad([ids[offsets[i] : offsets[i + 1]] for i in idx], pad_id, pad_id)
+        x, real = pad([split.ids(i) for i in idx], pad_id, pad_id)
         y = torch.from_numpy(classes[idx])
         logits = model(x.to(device), real.to(device)).cpu()
         loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
@@ -741,9 +767,9 @@ def train(args):
         sys.exit(2)
     opt = make_optimizer(model, folder, t, start)
     ddp = nn.parallel.DistributedDataParallel(model) if distributed else model
-    ids, offsets, _ = load_split(folder, "train")
-    n = len(offsets) - 1
-    classes = load_classes(folder, "train", n, len(cfg["classifier"]["id2label"])) if classifier else None
+    num_classes = len(cfg["classifier"]["id2label"]) if classifier else None
+    split = ShardedSplit(folder, cfg, "train", num_classes=num_classes)
+    n, classes = split.count, split.classes
     tokens = cfg["tokens"]
     losses = []
     t0 = time.time()
@@ -758,7 +784,7 @@ def train(args):
             g = torch.Generator().manual_seed(t["seed"] * 7919 + epoch)
             order = (epoch, torch.randperm(n, generator=g).numpy())
         picks = [order[1][(slot + rank * per_rank + j) % n] for j in range(per_rank)]
-        x, real = pad([ids[offsets[k] : offsets[k + 1]] for k in picks], tokens["pad"], tokens["pad"])
+        x, real = pad([split.ids(k) for k in picks], tokens["pad"], tokens["pad"])
         if classifier:
             # the mean cross-entropy over this process's sentences, each with its class
             _, loss = ddp(x.to(device), real.to(device), torch.from_numpy(classes[picks]).to(device))
