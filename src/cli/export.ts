@@ -45,8 +45,8 @@ with config.json, tokenizer.json and tokenizer_config.json, the layout transform
 text-classification, feature-extraction). A run whose tokenizer JavaScript reads differently (the
 tutorial's ## prefix) is refused unless --any-tokenizer. pytorch: its newest
 checkpoint as model.safetensors ([out, in] linear weights) and optimizer.safetensors (Adam's moments),
-both splits' token ids and the fixed validation masks (data/*.npy), and mlm_torch.py, which defines the
-model and trains it with torch.distributed: torchrun --nproc_per_node N DIR/mlm_torch.py train DIR
+both splits' token ids and the fixed validation masks (data/*.npy shards; a fine-tuned classifier's
+with each sentence's class), and mlm_torch.py, which defines the model and trains it with torch.distributed: torchrun --nproc_per_node N DIR/mlm_torch.py train DIR
 --out OUT --steps S; then mlm import OUT --out RUN_DIR. hf: a run of BERT's architecture (trained with
 --recipe bert) as Hugging Face's BertForMaskedLM folder: config.json, model.safetensors in BERT's tensor
 names, tokenizer.json; other architectures are refused, naming the option that is not BERT's. DIR is written as one unit; an existing DIR is

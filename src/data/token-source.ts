@@ -50,8 +50,8 @@ export function sentenceIds(source: TokenSource, i: number): Int32Array {
 }
 
 /**
- * The whole split in memory (a copy for one on disk): for exports that write one array. Memory: 4
- * bytes a token.
+ * The whole split in memory (a copy for one on disk): for code that needs one array (the PyTorch
+ * export writes shards, sentence by sentence, instead). Memory: 4 bytes a token.
  *
  * @example
  *   const { ids, offsets } = inMemory(data.train); // Int32Array views, as a TokenizedSplit

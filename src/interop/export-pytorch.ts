@@ -8,34 +8,28 @@
  *   model.safetensors       PyTorch names and layout ([out, in] linear weights; torch-layout.ts)
  *   optimizer.safetensors   Adam's moments "exp_avg.<name>", "exp_avg_sq.<name>", metadata step
  *                           (when the checkpoint has them: a run's newest last-* checkpoint)
- *   data/{train,valid}_{ids,offsets}.npy, data/valid_labels.npy
- *                           the token ids of both splits; validation with mlm-ts's fixed masks applied
+ *   data/{train,valid}-<k>.{ids,offsets,labels,classes}.npy
+ *                           the token ids of both splits in shards (torch-data.ts, npy-shards.ts),
+ *                           validation with mlm-ts's fixed masks applied; config.json's "data" says
+ *                           how many shards and sentences
  *   metrics.jsonl, history/events.out.tfevents.*
  *                           the run's history (its records up to the exported step, its TensorBoard
  *                           files), which mlm_torch.py carries on and `mlm import` puts back
  *
  * The splits are made again from the run's corpus and settings, exactly as training made them (the
- * tokenized cache is reused), so the corpus file must still be where the run read it.
+ * tokenized cache is reused: a streamed corpus's on-disk token cache is read sentence by sentence, so
+ * the export holds one shard at a time), so the corpus file must still be where the run read it.
  */
 import type { TrainConfig } from "../config/index.js";
-import {
-  bundledCorpusPath,
-  neverMaskedIds,
-  prepareData,
-  inMemory,
-  projectRoot,
-  requireToken,
-  runLoaders,
-  corpusFingerprint,
-} from "../data/index.js";
-import { paramLayout, type ModelConfig } from "../model/index.js";
+import { bundledCorpusPath, neverMaskedIds, projectRoot, requireToken } from "../data/index.js";
+import { classifierLayout, paramLayout, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import {
   EVENTS_FILE_PREFIX,
   formatMetricsLine,
+  readJsonObject,
   readMetricsFile,
   RUN_FILES,
-  RunDirectory,
   runConfigRecord,
   writeDirectoryAtomic,
   writeSafetensors,
@@ -44,13 +38,21 @@ import type { ExportOptions, ExportResult } from "./export-onnx.js";
 import { checkFiniteTensors } from "./finite-tensors.js";
 import { checkOutputFolder, exportInputs } from "./output-folder.js";
 import { checkExportable } from "./model-options.js";
-import { npyInt32 } from "./npy.js";
 import { readExportSource, type ExportSource } from "./source.js";
+import { DEFAULT_SHARD_TOKENS, exportedData, type ExportFile, type LabelledSettings } from "./torch-data.js";
 import { flatToTorchLayout, toTorchLayout } from "./torch-layout.js";
 
 /** The identifier of the folder's config.json, and its version. */
 export const PYTORCH_EXPORT_FORMAT = "mlm-ts-pytorch";
-export const PYTORCH_EXPORT_VERSION = 1;
+export const PYTORCH_EXPORT_VERSION = 2;
+/** The versions `mlm import` reads (its files besides data/ are the same; 1 kept the splits whole). */
+export const PYTORCH_IMPORT_VERSIONS: readonly number[] = [1, 2];
+
+/** The PyTorch export's options: ExportOptions, and the most tokens a data shard holds. */
+export interface PytorchExportOptions extends ExportOptions {
+  /** Default DEFAULT_SHARD_TOKENS (2^24); every sentence must fit in one shard. */
+  shardTokens?: number;
+}
 
 /** The Python file, as kept in this repository (and shipped in the package). */
 export function pythonTrainerPath(): string {
@@ -91,62 +93,15 @@ function trainingModel(src: ExportSource): ModelConfig {
   return { ...src.modelConfig, dropout, dropoutEmbedding, dropoutAttention, dropoutHidden, dropoutResidual };
 }
 
-/** The validation split with its fixed masks applied, sentence after sentence in the loader's order. */
-interface MaskedSplit {
-  ids: Int32Array;
-  labels: Int32Array;
-  offsets: Int32Array;
-}
-
-/** What the Python trainer needs of the data: both splits' ids, the validation masks, the planned steps. */
-async function exportData(src: ExportSource): Promise<{
-  train: { ids: Int32Array; offsets: Int32Array };
-  valid: MaskedSplit;
-  totalSteps: number;
-}> {
-  const { config, tokenizer } = src;
-  if (src.runDir !== null) {
-    // The split is drawn from the corpus file: another file's split holds other sentences.
-    await new RunDirectory(src.runDir).checkInputs(
-      () => corpusFingerprint(config.data ?? bundledCorpusPath(), { cacheDir: config.cacheDir }),
-      "the exported splits would hold other sentences than the run was trained on",
-    );
-  }
-  const data = await prepareData({ ...config, progress: false }, () => {}, tokenizer);
-  const loaders = runLoaders(config, tokenizer, data.train, data.valid);
-  const ids: number[] = [];
-  const labels: number[] = [];
-  const offsets = [0];
-  for (let b = 0; b < loaders.valid.batchesPerEpoch; b++) {
-    const batch = loaders.valid.batch(0, b);
-    for (let s = 0; s < batch.numSeqs; s++) {
-      const start = batch.seqs[3 * s];
-      const real = batch.seqs[3 * s + 2];
-      for (let r = start; r < start + real; r++) {
-        ids.push(batch.ids[r]);
-        labels.push(batch.labels[r]);
-      }
-      offsets.push(ids.length);
-    }
-  }
-  const stepsPerEpoch = loaders.train.batchesPerEpoch / config.gradAccumSteps;
-  const scheduleSteps = Math.floor(config.epochs * stepsPerEpoch);
-  return {
-    train: inMemory(data.train), // a streamed corpus's split is read from its token cache
-    valid: { ids: Int32Array.from(ids), labels: Int32Array.from(labels), offsets: Int32Array.from(offsets) },
-    totalSteps: config.maxSteps > 0 ? Math.min(config.maxSteps, scheduleSteps) : scheduleSteps,
-  };
-}
-
 /**
  * The run's history as export files: metrics.jsonl with its records up to `step` (those after it
  * belong to a later checkpoint's training), and each TensorBoard event file under history/. None for
  * a checkpoint folder exported on its own.
  */
-async function historyFiles(runDir: string | null, step: number): Promise<[string, string | readonly Uint8Array[]][]> {
+async function historyFiles(runDir: string | null, step: number): Promise<ExportFile[]> {
   if (runDir === null) return [];
   const { storage } = platform();
-  const files: [string, string | readonly Uint8Array[]][] = [];
+  const files: ExportFile[] = [];
   const metricsPath = storage.path.join(runDir, RUN_FILES.metrics);
   if ((await storage.stat(metricsPath)) !== null) {
     const kept = (await readMetricsFile(metricsPath, storage)).filter((r) => r.step <= step);
@@ -155,6 +110,32 @@ async function historyFiles(runDir: string | null, step: number): Promise<[strin
   for (const name of (await storage.list(runDir)).filter((n) => n.startsWith(EVENTS_FILE_PREFIX)).sort())
     files.push([`history/${name}`, [await storage.readBytes(storage.path.join(runDir, name))]]);
   return files;
+}
+
+/**
+ * A classifier's "classifier" entry of its checkpoint's config.json (id2label, pooling, and how its
+ * labelled data was read: train/classify-task.ts), kept whole for `mlm import`; null for a masked LM.
+ */
+async function classifierSettings(src: ExportSource): Promise<(LabelledSettings & Record<string, unknown>) | null> {
+  if (src.classifier === null) return null;
+  const { storage } = platform();
+  const path = storage.path.join(src.checkpointDir, "config.json");
+  const raw = (await readJsonObject(storage, path)).classifier as Record<string, unknown>;
+  const settings: Record<string, unknown> = {
+    ...raw,
+    id2label: src.classifier.id2label,
+    pooling: src.classifier.pooling,
+  };
+  for (const [key, kind] of [
+    ["validFraction", "number"],
+    ["labelColumn", "string"],
+  ] as const)
+    if (typeof settings[key] !== kind)
+      throw new Error(`${path}: "classifier.${key}" must be a ${kind}, got ${JSON.stringify(settings[key])}`);
+  for (const key of ["valid", "textColumn", "textPairColumn"] as const)
+    if (!(settings[key] === null || typeof settings[key] === "string"))
+      throw new Error(`${path}: "classifier.${key}" must be a string or null, got ${JSON.stringify(settings[key])}`);
+  return settings as unknown as LabelledSettings & Record<string, unknown>;
 }
 
 /**
@@ -170,7 +151,7 @@ export async function exportPytorch(
   runDir: string,
   outDir: string,
   version: string,
-  options: ExportOptions = {},
+  options: PytorchExportOptions = {},
 ): Promise<ExportResult> {
   const src = await readExportSource(runDir, "latest");
   checkExportable(src.modelConfig, "PyTorch export");
@@ -179,13 +160,15 @@ export async function exportPytorch(
   checkFiniteTensors(src.tensors, `${src.checkpointDir}/model.safetensors`, "weights");
   checkFiniteTensors(src.optimizer ?? [], `${src.checkpointDir}/optimizer.safetensors`, "moments");
   const { storage } = platform();
-  const { specs } = paramLayout(src.modelConfig);
+  const classifier = await classifierSettings(src);
+  const { specs } =
+    classifier === null ? paramLayout(src.modelConfig) : classifierLayout(src.modelConfig, classifier.id2label.length);
   const step = src.state.step;
   if (!(typeof step === "number" && Number.isSafeInteger(step) && step >= 0))
     throw new Error(
       `${src.checkpointDir}/train_state.json: "step" must be a whole number >= 0, got ${JSON.stringify(step)}`,
     );
-  const data = await exportData(src);
+  const data = await exportedData(src, classifier, options.shardTokens ?? DEFAULT_SHARD_TOKENS);
   const { tokenizer } = src;
   const never = neverMaskedIds(tokenizer);
   const randomPool = [...Array(tokenizer.vocabSize).keys()].filter((id) => !never.includes(id));
@@ -200,6 +183,7 @@ export async function exportPytorch(
       neverMasked: never,
       randomPool,
     },
+    ...(classifier === null ? {} : { task: "text-classification", classifier }),
     step,
     mlm_ts: {
       version,
@@ -209,16 +193,10 @@ export async function exportPytorch(
       state: src.state,
     },
   };
-  const files: [string, string | readonly Uint8Array[]][] = [
+  const files: ExportFile[] = [
     ["mlm_torch.py", await storage.readText(pythonTrainerPath())],
-    ["config.json", JSON.stringify(config, null, 2) + "\n"],
     ["tokenizer.json", src.tokenizerJson],
     ["model.safetensors", writeSafetensors(toTorchLayout(specs, src.tensors))],
-    ["data/train_ids.npy", npyInt32(data.train.ids.subarray(0, data.train.offsets[data.train.offsets.length - 1]))],
-    ["data/train_offsets.npy", npyInt32(data.train.offsets)],
-    ["data/valid_ids.npy", npyInt32(data.valid.ids)],
-    ["data/valid_labels.npy", npyInt32(data.valid.labels)],
-    ["data/valid_offsets.npy", npyInt32(data.valid.offsets)],
     ...(await historyFiles(src.runDir, step)),
   ];
   const m = src.optimizer?.find((t) => t.name === "adam.m");
@@ -238,8 +216,13 @@ export async function exportPytorch(
     warnings.push(
       `the run accumulates ${src.config.gradAccumSteps} batches per step (gradAccumSteps); mlm_torch.py takes one batch per step: give it --batch-size ${src.config.batchSize * src.config.gradAccumSteps} for the same batch`,
     );
+  let written: string[] = [];
   await writeDirectoryAtomic(outDir, async (out) => {
     for (const [name, body] of files) await out.writeFile(name, body);
+    // the shards one at a time, then config.json with what they hold
+    const shards = await data.write(out);
+    await out.writeFile("config.json", JSON.stringify({ ...config, data: shards.record }, null, 2) + "\n");
+    written = ["config.json", ...files.map(([n]) => n), ...shards.files];
   });
-  return { checkpointDir: src.checkpointDir, files: files.map(([n]) => storage.path.join(outDir, n)), warnings };
+  return { checkpointDir: src.checkpointDir, files: written.map((n) => storage.path.join(outDir, n)), warnings };
 }

@@ -2,7 +2,8 @@
  * `importPytorch`: a folder written by `mlm_torch.py train` (or by `exportPytorch`) back into an mlm-ts
  * run directory, through the run module, that `mlm fill`, `mlm eval` and `mlm train --resume` take:
  *
- *   config.json, tokenizer.json, inputs.json   the original run's settings, tokenizer and corpus
+ *   config.json, tokenizer.json, inputs.json   the original run's settings (a classifier's task and
+ *                                              "classifier" entry too), tokenizer and corpus
  *                                              fingerprint (the corpus must stay where it was)
  *   best/                                      the imported weights, for inference
  *   last-<step>/                               the same with Adam's moments, when the folder has them:
@@ -14,7 +15,9 @@
  *
  * The step is the one PyTorch reached; the training state (loader position, generators, history) is
  * the exported checkpoint's, so mlm-ts continues its own batch order from where that checkpoint was.
- * The best validation loss becomes the one PyTorch computed at the fixed masks (trainer_state.json).
+ * The best validation loss becomes the one PyTorch computed at the fixed masks (trainer_state.json);
+ * a classifier's evaluation (loss, accuracy, macro-F1, examples) joins its validation history, so the
+ * imported weights are its best by any metric until mlm-ts evaluates again.
  * Every file is checked before anything is written: safetensors headers (size, offsets, dtypes,
  * shapes, against the model's layout), config.json's fields, the step in every file.
  */
@@ -27,15 +30,18 @@ import {
   readSafetensorsMetadata,
   RUN_FILES,
   RunDirectory,
+  splitTaskRecord,
+  type ClassifierRecord,
   type MetricsRecord,
 } from "../run/index.js";
 import { SummaryWriter } from "../track/tensorboard.js";
-import { modelConfigOf, paramLayout, type NamedTensor } from "../model/index.js";
+import { classifierLayout, modelConfigOf, paramLayout, type NamedTensor } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { parseTrainState, type TrainState } from "../train/train-state.js";
-import { PYTORCH_EXPORT_FORMAT, PYTORCH_EXPORT_VERSION } from "./export-pytorch.js";
+import { CLASSIFY_STATE_METRICS } from "../train/classify-task.js";
+import { PYTORCH_EXPORT_FORMAT, PYTORCH_IMPORT_VERSIONS } from "./export-pytorch.js";
 import { checkFiniteTensors, type TensorValues } from "./finite-tensors.js";
 import { checkExportable } from "./model-options.js";
 import { checkOutputFolder } from "./output-folder.js";
@@ -83,7 +89,12 @@ function namedValues(tensors: Map<string, { shape: number[]; data: Float32Array 
 /** TensorBoard's tags for the fields of mlm_torch.py's records (those of mlm-ts's training loop). */
 const TENSORBOARD_TAGS: Record<string, Record<string, string>> = {
   train: { loss: "Loss/train", lr: "LearningRate", gradNorm: "GradNorm", tokensPerSec: "Throughput/tokens_per_sec" },
-  valid: { loss: "Loss/valid", perplexity: "Perplexity/valid" },
+  valid: {
+    loss: "Loss/valid",
+    perplexity: "Perplexity/valid",
+    accuracy: "Accuracy/valid",
+    macroF1: "MacroF1/valid",
+  },
 };
 
 /** Writes PyTorch's metrics records as scalars of a new event file in `dir`, at their own wall times. */
@@ -101,6 +112,26 @@ async function writeTensorboard(dir: string, records: readonly MetricsRecord[]):
   } finally {
     await writer.close();
   }
+}
+
+/** The run config.json's task entries of a classifier: "task" and its "classifier" record, whole. */
+function taskEntries(classifier: ClassifierRecord | null, raw: unknown): Record<string, unknown> {
+  return classifier === null ? {} : { task: "text-classification", classifier: raw };
+}
+
+/**
+ * A classifier's evaluation in trainer_state.json ("valid_metrics": mlm-ts's evaluation record, whose
+ * loss is "valid_loss"), checked: the values of validHistory (CLASSIFY_STATE_METRICS) and every other
+ * number of the record.
+ */
+function classifierEvaluation(raw: unknown, validLoss: number, source: string): Record<string, number> {
+  if (!isObject(raw)) throw new Error(`${source}: "valid_metrics" must be the classifier's evaluation, an object`);
+  for (const [key, value] of Object.entries(raw))
+    if (typeof value !== "number") throw new Error(`${source}: "valid_metrics.${key}" must be a number`);
+  for (const key of [...CLASSIFY_STATE_METRICS.values, ...CLASSIFY_STATE_METRICS.counts])
+    if (typeof raw[key] !== "number") throw new Error(`${source}: "valid_metrics" has no "${key}"`);
+  if (raw.loss !== validLoss) throw new Error(`${source}: "valid_metrics.loss" differs from "valid_loss"`);
+  return raw as Record<string, number>;
 }
 
 async function readJson(path: string): Promise<Json> {
@@ -141,9 +172,9 @@ export async function importPytorch(
       `${dir}: no config.json (expected a folder written by mlm export --format pytorch or mlm_torch.py train)`,
     );
   const cfg = await readJson(configPath);
-  if (cfg.format !== PYTORCH_EXPORT_FORMAT || cfg.formatVersion !== PYTORCH_EXPORT_VERSION)
+  if (cfg.format !== PYTORCH_EXPORT_FORMAT || !PYTORCH_IMPORT_VERSIONS.includes(cfg.formatVersion as number))
     throw new Error(
-      `${configPath}: "format" must be "${PYTORCH_EXPORT_FORMAT}" version ${PYTORCH_EXPORT_VERSION}, got ${JSON.stringify(cfg.format)} version ${JSON.stringify(cfg.formatVersion)}`,
+      `${configPath}: "format" must be "${PYTORCH_EXPORT_FORMAT}" version ${PYTORCH_IMPORT_VERSIONS.join(" or ")}, got ${JSON.stringify(cfg.format)} version ${JSON.stringify(cfg.formatVersion)}`,
     );
   const step = cfg.step;
   if (!isStep(step)) throw new Error(`${configPath}: "step" must be a whole number >= 0, got ${JSON.stringify(step)}`);
@@ -154,7 +185,13 @@ export async function importPytorch(
   if (!isObject(origin) || !isObject(origin.runConfig) || !isObject(origin.state))
     throw new Error(`${configPath}: "mlm_ts" must hold the original run's "runConfig" and "state"`);
   const runConfig = parseRunConfig(origin.runConfig, `${configPath} "mlm_ts.runConfig"`);
-  const exportedState = parseTrainState(origin.state, `${configPath} "mlm_ts.state"`);
+  // a fine-tuned classifier: its task record, whole (how its labelled data is read), and its head's layout
+  const { classifier } = splitTaskRecord({ task: cfg.task, classifier: cfg.classifier }, configPath);
+  const exportedState = parseTrainState<Record<string, number>>(
+    origin.state,
+    `${configPath} "mlm_ts.state"`,
+    classifier === null ? undefined : CLASSIFY_STATE_METRICS,
+  );
   const corpus = corpusFingerprint(origin.inputs, `${configPath} "mlm_ts.inputs"`);
 
   const tokenizerJson = await storage.readText(file("tokenizer.json"));
@@ -164,7 +201,8 @@ export async function importPytorch(
       `${file("tokenizer.json")}: ${tokenizer.vocabSize} tokens, but config.json's model has vocabSize ${modelConfig.vocabSize}`,
     );
 
-  const { specs, total } = paramLayout(modelConfig);
+  const { specs, total } =
+    classifier === null ? paramLayout(modelConfig) : classifierLayout(modelConfig, classifier.id2label.length);
   const modelPath = file("model.safetensors");
   const weights = readSafetensors(await storage.readBytes(modelPath), modelPath);
   checkFiniteTensors(namedValues(weights), modelPath, "weights");
@@ -200,6 +238,7 @@ export async function importPytorch(
   let historyRecords = records.length;
 
   let validLoss: number | null = null;
+  let evaluation: Record<string, number> | null = null;
   const statePath = file("trainer_state.json");
   if ((await storage.stat(statePath)) !== null) {
     const trained = await readJson(statePath);
@@ -216,6 +255,7 @@ export async function importPytorch(
     if (!(typeof trained.valid_loss === "number" && Number.isFinite(trained.valid_loss)))
       throw new Error(`${statePath}: "valid_loss" must be a finite number, got ${JSON.stringify(trained.valid_loss)}`);
     validLoss = trained.valid_loss;
+    if (classifier !== null) evaluation = classifierEvaluation(trained.valid_metrics, validLoss, statePath);
   }
 
   const run = new RunDirectory(outDir);
@@ -227,9 +267,11 @@ export async function importPytorch(
         throw new Error(`${run.dir} already holds a run; import into a new folder, or give --force to replace it`);
       for (const entry of old) await storage.remove(entry);
     }
-    const config = { ...runConfig, outDir: run.dir };
-    const state: TrainState = {
+    const config = { ...runConfig, ...taskEntries(classifier, cfg.classifier), outDir: run.dir };
+    const state: TrainState<Record<string, number>> = {
       ...exportedState,
+      validHistory:
+        evaluation === null ? exportedState.validHistory : [...exportedState.validHistory, { step, ...evaluation }],
       step,
       bestValidLoss: validLoss ?? exportedState.bestValidLoss,
       bestStep: validLoss === null ? exportedState.bestStep : step,

@@ -9,7 +9,13 @@
  *   await importPytorch("trained", "runs/from-torch");
  */
 export { exportOnnx, ONNX_EXPORT_FILES, type ExportResult } from "./export-onnx.js";
-export { exportPytorch, pythonTrainerPath, PYTORCH_EXPORT_FORMAT, PYTORCH_EXPORT_VERSION } from "./export-pytorch.js";
+export {
+  exportPytorch,
+  pythonTrainerPath,
+  PYTORCH_EXPORT_FORMAT,
+  PYTORCH_EXPORT_VERSION,
+  type PytorchExportOptions,
+} from "./export-pytorch.js";
 export { exportHf, bertName, bertConfig, checkBertArchitecture } from "./export-hf.js";
 export { importPytorch, type ImportResult } from "./import-pytorch.js";
 export { mlmOnnxModel, mlmGraph, modelGraph, ONNX_OPSET, ONNX_IR_VERSION, type OnnxTask } from "./onnx-model.js";

@@ -73,6 +73,9 @@ export interface ClassifyData extends PreparedTask {
   validLoader: LabelledLoader;
 }
 
+/** The metrics of a classifier's evaluation that train_state.json's validHistory holds. */
+export const CLASSIFY_STATE_METRICS = { values: ["loss", "accuracy", "macroF1"], counts: ["examples"] } as const;
+
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** The metrics of an evaluation as the flat numbers metrics.jsonl and train_state.json hold. */
@@ -94,7 +97,7 @@ export function flattenMetrics(m: ClassifierMetrics): ClassMetrics {
  */
 export function classifyTask(inputs: ClassifyInputs): TaskKind<ClassifyConfig, ClassifyData, Batch, ClassMetrics> {
   return {
-    stateMetrics: { values: ["loss", "accuracy", "macroF1"], counts: ["examples"] },
+    stateMetrics: CLASSIFY_STATE_METRICS,
 
     async prepare({ config, run, newRun, log }): Promise<ClassifyData> {
       const tokenizer = newRun === null ? await run.readTokenizer() : inputs.tokenizer;

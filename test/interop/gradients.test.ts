@@ -1,9 +1,11 @@
 // Gradients checked against PyTorch, tensor by tensor (as llm.c's test_gpt2 does): for each
-// architecture (the tutorial recipe's and the fast recipe's), one fixed batch through mlm-ts's model
-// on both kernels (ts and wasm) and through mlm_torch.py's (`gradients`, Debian's python3-torch) from
-// the same weights; the loss, the logits at every real token and every parameter's gradient must agree
-// within the tolerances below, and so must the losses of 10 updates (clipping, then Adam) on that batch.
-// Dropout is 0 (the two sides draw different masks). One Python process per architecture, about 2 s.
+// architecture (the tutorial recipe's and the fast recipe's masked language model, and the fine-tuning
+// classifier with the tutorial's head on [CLS] and with mean pooling), one fixed batch through mlm-ts's
+// model on both kernels (ts and wasm) and through mlm_torch.py's (`gradients`, Debian's python3-torch)
+// from the same weights; the loss, the logits (every real token's, or every sentence's classes) and
+// every parameter's gradient (encoder and head) must agree within the tolerances below, and so must the
+// losses of 10 updates (clipping, then Adam) on that batch. Dropout is 0 (the two sides draw different
+// masks). One Python process per architecture, about 2 s.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,7 +14,7 @@ import type { TrainConfig } from "../../src/config/index.js";
 import { batchOf, IGNORE_LABEL, type Batch } from "../../src/data/index.js";
 import { createBackend } from "../../src/engine/create.js";
 import { fromTorchLayout, npyInt32, pythonTrainerPath, toTorchLayout } from "../../src/interop/index.js";
-import { MlmModel, modelConfigOf, type ModelConfig } from "../../src/model/index.js";
+import { ClassifierModel, MlmModel, modelConfigOf, type ModelConfig, type Pooling } from "../../src/model/index.js";
 import { readSafetensors, writeSafetensors } from "../../src/run/index.js";
 import { Adam } from "../../src/train/optimizer.js";
 import { Rng } from "../../src/util/rng.js";
@@ -22,23 +24,43 @@ import { FAST_ARCHITECTURE, python } from "./tiny-interop-run.js";
 /** Small enough for a second per side, large enough that every kernel takes its blocked paths. */
 const SIZE: Partial<TrainConfig> = { vocabSize: 97, dModel: 32, numLayers: 2, numHeads: 4, dFF: 64, maxLen: 16 };
 const NO_DROPOUT: Partial<TrainConfig> = { dropout: 0 };
-const ARCHITECTURES: readonly { name: string; options: Partial<TrainConfig> }[] = [
-  { name: "tutorial (post-norm, ReLU, sinusoidal, own output)", options: {} },
-  { name: "fast (pre-norm, GELU, learned positions, tied output)", options: FAST_ARCHITECTURE },
+/** The classifier's classes in the test (its head's output size). */
+const NUM_LABELS = 3;
+/** What is trained: the masked language model, or a classifier with its pooling (mlm_torch.py's `--task`). */
+type Task = { kind: "mlm" } | { kind: "classify"; pooling: Pooling };
+const ARCHITECTURES: readonly { name: string; options: Partial<TrainConfig>; task: Task }[] = [
+  { name: "tutorial (post-norm, ReLU, sinusoidal, own output)", options: {}, task: { kind: "mlm" } },
+  {
+    name: "fast (pre-norm, GELU, learned positions, tied output)",
+    options: FAST_ARCHITECTURE,
+    task: { kind: "mlm" },
+  },
+  {
+    name: "classifier, the tutorial's head on [CLS] (post-norm, ReLU)",
+    options: {},
+    task: { kind: "classify", pooling: "cls" },
+  },
+  {
+    name: "classifier, mean pooling (fast: pre-norm, GELU, learned positions)",
+    options: FAST_ARCHITECTURE,
+    task: { kind: "classify", pooling: "mean" },
+  },
 ];
 /** The optimizer of the 10 updates (config.json's "train" for mlm_torch.py). */
 const TRAIN = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, adamEps: 1e-8, gradClip: 1 };
 const STEPS = 10;
 const MASK_ID = 3;
+const CLS_ID = 1;
 
 /**
  * Tolerances, each the largest |mlm-ts - PyTorch| divided by the largest |PyTorch| value of the tensor
  * (loss: divided by the loss). Both sides compute in float32 in different orders (blocked products,
  * fused multiply-adds on wasm, PyTorch's BLAS), so they differ by rounding; a wrong formula, a missing
  * term or a transposed weight gives errors of order 1. Largest errors measured (x86-64, torch 1.13,
- * both architectures, ts / wasm kernels): loss 6e-8 / 6e-8, logits 6e-7 / 6e-7, gradients 1.7e-6 /
- * 2.4e-6 (the first layer's attention; others below 1e-6), losses of the 10 updates 1.3e-7 / 1.3e-7.
- * The tolerances leave about 10 times that.
+ * the two masked language models, ts / wasm kernels): loss 6e-8 / 6e-8, logits 6e-7 / 6e-7, gradients
+ * 1.7e-6 / 2.4e-6 (the first layer's attention; others below 1e-6), losses of the 10 updates 1.3e-7 /
+ * 1.3e-7; the two classifiers: loss 9e-8 / 7e-8, gradients 1.1e-6 / 9e-7 (classifier.ln.scale), losses
+ * of the 10 updates 5e-7 / 7e-7. The tolerances leave about 10 times that.
  */
 const TOLERANCE = {
   loss: 1e-6,
@@ -73,6 +95,19 @@ function fixedSentences(V: number): { ids: number[]; labels: number[] }[] {
   });
 }
 
+/**
+ * Four sentences of different lengths, [CLS] then random ids, each sentence's class on its first row
+ * (where mlm-ts's classifier batches carry it, and mlm_torch.py's `classify` task reads it).
+ */
+function fixedLabelledSentences(V: number): { ids: number[]; labels: number[] }[] {
+  const rng = new Rng(13);
+  return [9, 5, 14, 3].map((length, b) => {
+    const ids = [CLS_ID, ...Array.from({ length: length - 1 }, () => 5 + rng.int(V - 5))];
+    const labels = ids.map((_, i) => (i === 0 ? b % NUM_LABELS : IGNORE_LABEL));
+    return { ids, labels };
+  });
+}
+
 /** The sentences padded to the longest, as mlm_torch.py reads them: ids, mask, labels [B, L] (.npy). */
 function writeBatch(dir: string, sentences: { ids: number[]; labels: number[] }[]): void {
   const L = Math.max(...sentences.map((s) => s.ids.length));
@@ -99,15 +134,38 @@ interface Reference {
   losses: number[];
 }
 
+/** Either model: the masked language model or the classifier, as the test drives them. */
+type AnyModel = MlmModel | ClassifierModel;
+
+/** A model of `task` on `backend`, with room for `batch`. */
+function makeModel(
+  backend: Awaited<ReturnType<typeof createBackend>>,
+  config: ModelConfig,
+  task: Task,
+  batch: Batch,
+): AnyModel {
+  const capacity = { maxRows: batch.rows, maxSeqs: batch.numSeqs };
+  return task.kind === "mlm"
+    ? new MlmModel(backend, config, capacity)
+    : new ClassifierModel(backend, config, { numLabels: NUM_LABELS, pooling: task.pooling }, capacity);
+}
+
+/** The classifier's entries of config.json (run/task-record.ts), which mlm_torch.py builds its head from. */
+function taskRecord(task: Task): Record<string, unknown> {
+  if (task.kind === "mlm") return {};
+  const id2label = Array.from({ length: NUM_LABELS }, (_, i) => `class${i}`);
+  return { task: "text-classification", classifier: { id2label, pooling: task.pooling } };
+}
+
 /** mlm_torch.py's answer for the weights of `model`. */
-function pytorchReference(dir: string, model: MlmModel): Reference {
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ model: model.config, train: TRAIN }));
+function pytorchReference(dir: string, model: AnyModel, task: Task): Reference {
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ model: model.config, train: TRAIN, ...taskRecord(task) }));
   writeFileSync(
     join(dir, "model.safetensors"),
     Buffer.concat(writeSafetensors(toTorchLayout(model.specs, model.tensors()))),
   );
   python(
-    ["-B", pythonTrainerPath(), "gradients", dir, dir, join(dir, "out"), "--steps", String(STEPS)],
+    ["-B", pythonTrainerPath(), "gradients", dir, dir, join(dir, "out"), "--steps", String(STEPS), "--task", task.kind],
     ["numpy", "torch"],
   );
   const file = join(dir, "out", "gradients.safetensors");
@@ -129,21 +187,24 @@ function pytorchReference(dir: string, model: MlmModel): Reference {
 async function mlmTsReference(
   kernels: "ts" | "wasm",
   config: ModelConfig,
+  task: Task,
   tensors: ReturnType<MlmModel["tensors"]>,
   batch: Batch,
 ): Promise<Reference> {
   const backend = await createBackend(kernels, 2);
   try {
-    const model = new MlmModel(backend, config, { maxRows: batch.rows, maxSeqs: batch.numSeqs });
+    const model = makeModel(backend, config, task, batch);
     model.loadTensors(tensors);
     const first = model.forwardBackward(batch, { train: false });
     const grads = new Map(model.specs.map((s) => [s.name, model.grads.slice(s.offset, s.offset + s.size)]));
-    // a copy: the view is the head's buffer, which the next pass overwrites
+    // a copy: the view is the head's buffer, which the next pass overwrites; [rows, V] or [B, N]
     const logits = Float32Array.from(
-      model.logits(
-        batch,
-        Array.from({ length: batch.rows }, (_, r) => r),
-      ),
+      model instanceof MlmModel
+        ? model.logits(
+            batch,
+            Array.from({ length: batch.rows }, (_, r) => r),
+          )
+        : model.logits(batch),
     );
     const adam = new Adam(backend, model.params.length, {
       beta1: TRAIN.beta1,
@@ -186,15 +247,15 @@ for (const arch of ARCHITECTURES) {
   test(`${arch.name}: loss, logits, every gradient and 10 updates' losses match PyTorch, ts and wasm kernels`, async (t) => {
     const dir = tempDir("mlm-gradients-");
     const config = modelConfigOf({ ...SIZE, ...arch.options, ...NO_DROPOUT });
-    const sentences = fixedSentences(config.vocabSize);
+    const sentences = (arch.task.kind === "mlm" ? fixedSentences : fixedLabelledSentences)(config.vocabSize);
     writeBatch(dir, sentences);
     const batch = batchOf(sentences);
-    const init = new MlmModel(await createBackend("ts", 1), config, { maxRows: batch.rows, maxSeqs: batch.numSeqs });
+    const init = makeModel(await createBackend("ts", 1), config, arch.task, batch);
     init.init(new Rng(5));
     const tensors = init.tensors().map((x) => ({ ...x, data: Float32Array.from(x.data) }));
-    const torch = pytorchReference(dir, init);
+    const torch = pytorchReference(dir, init, arch.task);
     for (const kernels of ["ts", "wasm"] as const) {
-      const ours = await mlmTsReference(kernels, config, tensors, batch);
+      const ours = await mlmTsReference(kernels, config, arch.task, tensors, batch);
       const report: string[] = [];
       const check = (what: string, error: number, tolerance: number): void => {
         report.push(`${what} ${error.toExponential(1)}`);

@@ -8,7 +8,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { exportPytorch, importPytorch, npyInt32 } from "../../src/interop/index.js";
 import { loadModel } from "../../src/pipelines/index.js";
@@ -21,39 +20,11 @@ import {
   paddedBatch,
   PARITY_SENTENCES,
   python,
+  readNpyFloat32,
+  torchrun,
   trainTinyInteropRun,
   type PaddedBatch,
 } from "./tiny-interop-run.js";
-
-/** The values of a float32 .npy file (numpy.save of a C-ordered array). */
-function readNpyFloat32(path: string): { shape: number[]; data: Float32Array } {
-  const bytes = readFileSync(path);
-  const headerLength = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + headerLength).toString("latin1");
-  assert.match(header, /'descr': '<f4'/);
-  const shape = /'shape': \(([^)]*)\)/
-    .exec(header)![1]
-    .split(",")
-    .filter((s) => s.trim() !== "")
-    .map(Number);
-  const start = 10 + headerLength;
-  return {
-    shape,
-    data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length)),
-  };
-}
-
-/** A TCP port free on localhost now (the system's choice). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The tensor names in a safetensors file's header. */
 function safetensorsNames(path: string): string[] {
@@ -91,7 +62,7 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
   const result = await exportPytorch(runDir, exported, "test");
   assert.equal(result.checkpointDir, join(runDir, "last-00000040"));
   assert.deepEqual(result.warnings, []);
-  for (const f of ["mlm_torch.py", "model.safetensors", "optimizer.safetensors", "data/valid_labels.npy"])
+  for (const f of ["mlm_torch.py", "model.safetensors", "optimizer.safetensors", "data/valid-00000.labels.npy"])
     assert.ok(existsSync(join(exported, f)), f);
   const names = safetensorsNames(join(exported, "model.safetensors"));
   assert.ok(names.includes("final.ln.weight") && names.includes("head.out.bias"), names.join(" "));
@@ -130,40 +101,7 @@ test("export to PyTorch, train with two DDP processes, import, evaluate and resu
   // Two DDP processes on CPU for 4 steps.
   const trained = join(dir, "trained");
   const started = Date.now();
-  const ddp = python(
-    [
-      "-m",
-      "torch.distributed.run",
-      // Not --standalone: torch 1.13 puts its store on port 29400 whatever runs there, so two test runs
-      // on one machine (other checkouts) would join each other's rendezvous and break when one ends.
-      "--nnodes",
-      "1",
-      "--master_addr",
-      "127.0.0.1",
-      "--master_port",
-      String(await freePort()),
-      "--nproc_per_node",
-      "2",
-      // Python 3.11 cannot parse torch 1.13's default "-r 0" (an enum change), so stdout is redirected
-      // to the log folder and teed back explicitly.
-      "-r",
-      "1",
-      "-t",
-      "1",
-      "--log_dir",
-      join(dir, "torchrun-logs"),
-      script,
-      "train",
-      exported,
-      "--out",
-      trained,
-      "--steps",
-      "4",
-      "--log-every",
-      "1",
-    ],
-    TORCH,
-  );
+  const ddp = await torchrun(dir, [script, "train", exported, "--out", trained, "--steps", "4", "--log-every", "1"]);
   t.diagnostic(`two DDP processes, ${Date.now() - started} ms:`);
   for (const line of ddp.trim().split("\n")) t.diagnostic(line);
   assert.match(ddp, /step 44: loss [\d.]+ lr .* \(2 processes\)/);
@@ -320,7 +258,7 @@ test("import checks every file before writing: bad headers, shapes, steps and fo
     });
   await refuses(
     editConfig((c) => (c.format = "other")),
-    /config\.json: "format" must be "mlm-ts-pytorch" version 1/,
+    /config\.json: "format" must be "mlm-ts-pytorch" version 1 or 2, got "other"/,
   );
   await refuses(
     editConfig((c) => (c.step = -1)),

@@ -3,8 +3,10 @@
  * 40 steps on the "ts" backend, about a second) in a temporary folder, and Debian's Python, which must
  * have numpy, torch and onnx: a missing one fails the test with the package to install, never skips it.
  */
+import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pickKeys } from "../../src/config/resolve.js";
 import { RECIPES } from "../../src/config/recipes.js";
@@ -34,6 +36,69 @@ export function python(args: string[], modules: readonly (keyof typeof PACKAGES)
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`${PYTHON} ${args.slice(0, 3).join(" ")} failed: ${e.stderr || e.stdout || e.message}`);
   }
+}
+
+/** The values of a float32 .npy file (numpy.save of a C-ordered array). */
+export function readNpyFloat32(path: string): { shape: number[]; data: Float32Array } {
+  const bytes = readFileSync(path);
+  const headerLength = bytes.readUInt16LE(8);
+  const header = bytes.subarray(10, 10 + headerLength).toString("latin1");
+  assert.match(header, /'descr': '<f4'/);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(header)![1]
+    .split(",")
+    .filter((s) => s.trim() !== "")
+    .map(Number);
+  const start = 10 + headerLength;
+  return {
+    shape,
+    data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length)),
+  };
+}
+
+/** A TCP port free on localhost now (the system's choice). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Runs `script args` in two DDP processes on CPU (gloo) through torch.distributed.run on localhost at
+ * a free port, its logs under `dir`; returns the processes' stdout.
+ */
+export async function torchrun(dir: string, scriptAndArgs: string[]): Promise<string> {
+  return python(
+    [
+      "-m",
+      "torch.distributed.run",
+      // Not --standalone: torch 1.13 puts its store on port 29400 whatever runs there, so two test runs
+      // on one machine (other checkouts) would join each other's rendezvous and break when one ends.
+      "--nnodes",
+      "1",
+      "--master_addr",
+      "127.0.0.1",
+      "--master_port",
+      String(await freePort()),
+      "--nproc_per_node",
+      "2",
+      // Python 3.11 cannot parse torch 1.13's default "-r 0" (an enum change), so stdout is redirected
+      // to the log folder and teed back explicitly.
+      "-r",
+      "1",
+      "-t",
+      "1",
+      "--log_dir",
+      join(dir, "torchrun-logs"),
+      ...scriptAndArgs,
+    ],
+    ["numpy", "torch"],
+  );
 }
 
 const importable = new Set<string>();

@@ -6,7 +6,7 @@ and writes safetensors itself.
 
 The export folder DIR holds:
   mlm_torch.py           this file
-  config.json            {"format": "mlm-ts-pytorch", "formatVersion": 1, "model": {...}, "train": {...},
+  config.json            {"format": "mlm-ts-pytorch", "formatVersion": 2, "model": {...}, "train": {...},
                           "tokens": {...}, "step": N, "mlm_ts": {...}}: the model's shape, the run's
                           optimizer and masking settings, the special token ids, the step reached, and
                           what `mlm import` needs to make an mlm-ts run again
@@ -16,12 +16,20 @@ The export folder DIR holds:
   optimizer.safetensors  (when the run had Adam moments) "exp_avg.<name>" and "exp_avg_sq.<name>" for
                           each weight, same shapes; metadata {"step": "N"}
   tokenizer.json         the run's tokenizer (Hugging Face's format)
-  data/                  NumPy .npy files, 1-D little-endian int32:
-    train_ids.npy        every training sentence's token ids, [CLS] ... [SEP], back to back
-    train_offsets.npy    [sentences + 1]: sentence i is train_ids[offsets[i]:offsets[i + 1]]
-    valid_ids.npy        the validation sentences with mlm-ts's fixed validation masks applied
-    valid_labels.npy     the original id at each masked token, -100 elsewhere
-    valid_offsets.npy    [sentences + 1], as for train
+  data/                  the splits as NumPy .npy shards of at most config.json's "data" "shardTokens" tokens,
+                         sentences in order, each in one shard; config.json's "data" {"format": "npy-shards",
+                         "idsDtype", "shardTokens", "train": {"sentences", "tokens", "shards"}, "valid": {...}}:
+    <split>-<k>.ids.npy      (k: 00000, 00001, ...) the shard's sentences' token ids back to back, [CLS] ... [SEP],
+                             uint16 when the vocabulary fits (<= 65536 ids), else int32 ("idsDtype")
+    <split>-<k>.offsets.npy  int32 [sentences in the shard + 1]: its sentence j is ids[offsets[j]:offsets[j + 1]]
+    valid-<k>.labels.npy     (masked LM) int32, one per id: the original id at each masked token, -100
+                             elsewhere; valid's ids have mlm-ts's fixed validation masks applied
+    <split>-<k>.classes.npy  (classifier) int32, one per sentence: its class id
+  The trainer memory-maps the ids and labels and reads the offsets and classes (ShardedSplit): its
+  memory grows with the sentences (4 to 8 bytes each), not with the tokens.
+  A fine-tuned classifier's export (config.json "task": "text-classification", "classifier": {"id2label",
+  "pooling", and how its labelled data was read}) has the encoder's tensors and classifier.{dense,ln,out}
+  (no head.*; see Classifier below); its splits are [CLS] text [SEP] as fine-tuning encoded them, with classes.
 
   metrics.jsonl          (when the run had one) the run's metrics.jsonl, every record as mlm-ts wrote it
   history/               (when the run had them) the run's TensorBoard event files, events.out.tfevents.*
@@ -32,9 +40,10 @@ Commands (a single process, or N processes with torchrun):
   torchrun --nproc_per_node N mlm_torch.py train DIR --out OUT --steps 100
   python3 -m torch.distributed.run --nproc_per_node 2 mlm_torch.py train DIR --out OUT --steps 100
   (Debian 12's torch 1.13 on Python 3.11 cannot parse torchrun's default "--redirects 0": add -r 1 -t 1)
-  python3 mlm_torch.py eval DIR                      validation loss on the fixed masks
+  python3 mlm_torch.py eval DIR                      validation loss on the fixed masks (a classifier: its
+                                                     evaluation record, loss, accuracy, macroF1, per class)
   python3 mlm_torch.py logits DIR IDS.npy MASK.npy OUT.npy   logits of an int64 [B, L] batch
-  python3 mlm_torch.py gradients DIR BATCH OUT [--steps 10]   loss, logits, gradients of one batch
+  python3 mlm_torch.py gradients DIR BATCH OUT [--steps 10] [--task mlm|classify]   loss, logits, gradients of one batch
 
 Training: DistributedDataParallel over gloo (CPU) or nccl (CUDA, when torchrun gives each process a
 GPU); --batch-size is the global batch (mlm-ts's batchSize by default), split evenly over the
@@ -43,7 +52,8 @@ maskTokenRate, randomTokenRate) from a generator seeded with (seed, rank, step),
 the longest, and the loss is the mean cross-entropy over its masked tokens (DDP averages the processes'
 gradients). Dropout is mlm-ts's, place by place: dropoutEmbedding, dropoutAttention (the attention
 output), dropoutHidden (the feed-forward hidden units) and dropoutResidual (the feed-forward output),
-each "dropout" when null. Gradients are
+each "dropout" when null. A classifier takes each process's sentences with their classes (no masks),
+the loss their mean cross-entropy. Gradients are
 clipped to the run's global norm, then Adam (AdamW with weight decay on matrices when the run had it)
 at the run's learning-rate schedule continues from the exported step and moments.
 
@@ -55,10 +65,12 @@ that would train past it is refused (the steps after it would be at learning rat
 OUT gets the same layout as DIR (without data/ and this file): model.safetensors,
 optimizer.safetensors, config.json with "step" (and "train" "totalSteps") updated, tokenizer.json,
 metrics.jsonl (DIR's records, then one "split": "train" record per log line and a "split": "valid" one
-at the end, in mlm-ts's format), history/ (DIR's), and trainer_state.json {"step", "valid_loss",
-"valid_tokens", "world_size", "train_losses", "history_records"} (history_records: how many of
-metrics.jsonl's records came from DIR); `mlm import OUT --out RUN_DIR` brings it back to mlm-ts, its
-metrics.jsonl and TensorBoard history included.
+at the end, in mlm-ts's format: a classifier's holds mlm-ts's whole evaluation), history/ (DIR's), and
+trainer_state.json {"step", "valid_loss", "valid_tokens" (a classifier: "valid_examples" and
+"valid_metrics", the evaluation), "world_size", "train_losses", "history_records"} (history_records: how
+many of metrics.jsonl's records came from DIR); `mlm import OUT --out RUN_DIR` brings it back to mlm-ts,
+its metrics.jsonl and TensorBoard history included (a classifier as a fine-tuning run: `mlm classify`
+and `mlm finetune --resume` take it).
 """
 
 import argparse
@@ -448,19 +460,61 @@ def classify_logits(args):
 # data: the exported splits, batches padded to their longest sentence, mlm-ts's masking rule
 
 
-def load_split(folder, name):
-    """(ids, offsets[, labels]) of data/<name>_*.npy, checked for consistency."""
-    d = os.path.join(folder, "data")
-    ids = np.load(os.path.join(d, f"{name}_ids.npy"))
-    offsets = np.load(os.path.join(d, f"{name}_offsets.npy"))
-    if offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) <= 0):
-        raise ValueError(f"{d}/{name}_offsets.npy does not cover {name}_ids.npy in increasing order")
-    labels = None
-    if name == "valid":
-        labels = np.load(os.path.join(d, "valid_labels.npy"))
-        if len(labels) != len(ids):
-            raise ValueError(f"{d}/valid_labels.npy has {len(labels)} values, valid_ids.npy {len(ids)}")
-    return ids, offsets, labels
+class ShardedSplit:
+    """One split of data/, its shards as config.json's "data" describes them (format "npy-shards"):
+    each shard's ids (and token labels) memory-mapped, its offsets and classes read (4 and 8 bytes a
+    sentence), so memory stays bounded by the sentences, not the tokens. split.ids(i), split.labels(i):
+    sentence i's ids and token labels as int64 arrays; split.classes: [sentences] class ids; split.count."""
+
+    def __init__(self, folder, cfg, name, labels=False, num_classes=None):
+        data = cfg.get("data")
+        if not isinstance(data, dict) or data.get("format") != "npy-shards":
+            raise ValueError(f'{folder}/config.json: "data" must describe "npy-shards" (an export with formatVersion 2)')
+        meta = data[name]
+        self.name = name
+        self._ids, self._labels, self._offsets, firsts, classes = [], [], [], [0], []
+        for k in range(meta["shards"]):
+            path = lambda column: os.path.join(folder, "data", f"{name}-{k:05d}.{column}.npy")
+            ids = np.load(path("ids"), mmap_mode="r")
+            offsets = np.load(path("offsets")).astype(np.int64)
+            if len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) <= 0):
+                raise ValueError(f"{path('offsets')} does not cover {path('ids')} in increasing order")
+            self._ids.append(ids)
+            self._offsets.append(offsets)
+            firsts.append(firsts[-1] + len(offsets) - 1)
+            if labels:
+                token_labels = np.load(path("labels"), mmap_mode="r")
+                if len(token_labels) != len(ids):
+                    raise ValueError(f"{path('labels')} has {len(token_labels)} values, {path('ids')} {len(ids)}")
+                self._labels.append(token_labels)
+            if num_classes is not None:
+                c = np.load(path("classes")).astype(np.int64)
+                if len(c) != len(offsets) - 1 or (len(c) and (c.min() < 0 or c.max() >= num_classes)):
+                    raise ValueError(f"{path('classes')}: {len(c)} class ids in [0, {num_classes}) expected, one per sentence")
+                classes.append(c)
+        self._firsts = np.array(firsts, dtype=np.int64)
+        self.count = int(firsts[-1])
+        if self.count != meta["sentences"]:
+            raise ValueError(f'{folder}/data: the {name} shards hold {self.count} sentences, config.json says {meta["sentences"]}')
+        self.classes = np.concatenate(classes) if classes else None
+
+    def _find(self, i):
+        k = int(np.searchsorted(self._firsts, i, side="right")) - 1
+        j = i - self._firsts[k]
+        return k, self._offsets[k][j], self._offsets[k][j + 1]
+
+    def ids(self, i):
+        k, a, b = self._find(i)
+        return np.asarray(self._ids[k][a:b], dtype=np.int64)
+
+    def labels(self, i):
+        k, a, b = self._find(i)
+        return np.asarray(self._labels[k][a:b], dtype=np.int64)
+
+
+def is_classifier(cfg):
+    """Whether config.json describes a fine-tuned classifier ("task": "text-classification")."""
+    return cfg.get("task") == "text-classification"
 
 
 def pad(rows, pad_id, fill):
@@ -516,14 +570,14 @@ def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
     """Mean cross-entropy at the fixed validation masks (summed over this rank's share, all-reduced)."""
     model.eval()
     device = next(model.parameters()).device
-    ids, offsets, labels = load_split(folder, "valid")
+    split = ShardedSplit(folder, cfg, "valid", labels=True)
     pad_id = cfg["tokens"]["pad"]
     total = torch.zeros(2, dtype=torch.float64)
-    count = len(offsets) - 1
+    count = split.count
     for start in range(rank * batch, count, batch * world):
         idx = range(start, min(start + batch, count))
-        x, real = pad([ids[offsets[i] : offsets[i + 1]] for i in idx], pad_id, pad_id)
-        y, _ = pad([labels[offsets[i] : offsets[i + 1]] for i in idx], pad_id, IGNORE_LABEL)
+        x, real = pad([split.ids(i) for i in idx], pad_id, pad_id)
+        y, _ = pad([split.labels(i) for i in idx], pad_id, IGNORE_LABEL)
         logits, targets = model(x.to(device), real.to(device), y.to(device))
         total[0] += F.cross_entropy(logits, targets, reduction="none").double().sum().cpu()
         total[1] += len(targets)
@@ -533,6 +587,59 @@ def validation_loss(model, folder, cfg, rank=0, world=1, batch=64):
         total = total.cpu()
     model.train()
     return (total[0] / total[1]).item(), int(total[1].item())
+
+
+def classification_metrics(confusion, loss_sum, id2label):
+    """mlm-ts's evaluation record of a classifier (model/classification-metrics.ts, scikit-learn's
+    definitions with zero_division=0): loss (mean cross-entropy per sentence), accuracy, macroF1,
+    examples, then per class precision/<label>, recall/<label>, f1/<label>, support/<label> and
+    confusion/<true>/<predicted> counts. confusion: [N,N] counts, rows the true class."""
+    N = len(id2label)
+    total = int(confusion.sum())
+    out = {"loss": loss_sum / total if total else float("nan"),
+           "accuracy": float(np.trace(confusion)) / total if total else float("nan")}
+    f1s, per_class = [], {}
+    for t, label in enumerate(id2label):
+        tp, actual, predicted = confusion[t, t], confusion[t].sum(), confusion[:, t].sum()
+        precision = float(tp / predicted) if predicted > 0 else 0.0
+        recall = float(tp / actual) if actual > 0 else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+        f1s.append(f1)
+        per_class.update({f"precision/{label}": precision, f"recall/{label}": recall, f"f1/{label}": f1,
+                          f"support/{label}": int(actual)})
+        per_class.update({f"confusion/{label}/{p}": int(confusion[t, k]) for k, p in enumerate(id2label)})
+    out["macroF1"] = sum(f1s) / N
+    out["examples"] = total
+    return {**out, **per_class}
+
+
+@torch.no_grad()
+def classifier_evaluation(model, folder, cfg, rank=0, world=1, batch=64):
+    """The classifier's validation metrics (classification_metrics) over data/valid_*: this rank's
+    share of the sentences, the loss sum and confusion matrix all-reduced."""
+    model.eval()
+    device = next(model.parameters()).device
+    id2label = cfg["classifier"]["id2label"]
+    N = len(id2label)
+    split = ShardedSplit(folder, cfg, "valid", num_classes=N)
+    count, classes = split.count, split.classes
+    pad_id = cfg["tokens"]["pad"]
+    loss_sum = torch.zeros(1, dtype=torch.float64)
+    confusion = torch.zeros(N * N, dtype=torch.float64)
+    for start in range(rank * batch, count, batch * world):
+        idx = list(range(start, min(start + batch, count)))
+        x, real = pad([split.ids(i) for i in idx], pad_id, pad_id)
+        y = torch.from_numpy(classes[idx])
+        logits = model(x.to(device), real.to(device)).cpu()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+        confusion += torch.bincount(y * N + logits.argmax(dim=1), minlength=N * N).double()
+    if world > 1:
+        both = torch.cat([loss_sum, confusion]).to(device)  # nccl reduces GPU tensors only
+        dist.all_reduce(both)
+        both = both.cpu()
+        loss_sum, confusion = both[:1], both[1:]
+    model.train()
+    return classification_metrics(confusion.view(N, N).numpy(), loss_sum.item(), id2label)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -650,7 +757,8 @@ def train(args):
     per_rank = batch // world
 
     torch.manual_seed(t["seed"] * 1000 + rank)
-    model = load_model(folder, cfg).to(device)
+    classifier = is_classifier(cfg)
+    model = (load_classifier if classifier else load_model)(folder, cfg).to(device)
     start = cfg["step"]
     try:
         steps, t["totalSteps"] = planned_steps(start, t, args.steps, args.max_steps)
@@ -659,8 +767,9 @@ def train(args):
         sys.exit(2)
     opt = make_optimizer(model, folder, t, start)
     ddp = nn.parallel.DistributedDataParallel(model) if distributed else model
-    ids, offsets, _ = load_split(folder, "train")
-    n = len(offsets) - 1
+    num_classes = len(cfg["classifier"]["id2label"]) if classifier else None
+    split = ShardedSplit(folder, cfg, "train", num_classes=num_classes)
+    n, classes = split.count, split.classes
     tokens = cfg["tokens"]
     losses = []
     t0 = time.time()
@@ -675,14 +784,18 @@ def train(args):
             g = torch.Generator().manual_seed(t["seed"] * 7919 + epoch)
             order = (epoch, torch.randperm(n, generator=g).numpy())
         picks = [order[1][(slot + rank * per_rank + j) % n] for j in range(per_rank)]
-        x, real = pad([ids[offsets[k] : offsets[k + 1]] for k in picks], tokens["pad"], tokens["pad"])
-        gen = torch.Generator().manual_seed((t["seed"] * 1_000_003 + rank * 7919 + step) % (2**63))
-        inputs, labels = mask_tokens(x, real, gen, t, tokens)
-        logits, targets = ddp(inputs.to(device), real.to(device), labels.to(device))
-        if len(targets) > 0:
-            loss = F.cross_entropy(logits, targets)
+        x, real = pad([split.ids(k) for k in picks], tokens["pad"], tokens["pad"])
+        if classifier:
+            # the mean cross-entropy over this process's sentences, each with its class
+            _, loss = ddp(x.to(device), real.to(device), torch.from_numpy(classes[picks]).to(device))
         else:
-            loss = logits.sum() * 0.0  # a batch without a masked token: no update from this process
+            gen = torch.Generator().manual_seed((t["seed"] * 1_000_003 + rank * 7919 + step) % (2**63))
+            inputs, labels = mask_tokens(x, real, gen, t, tokens)
+            logits, targets = ddp(inputs.to(device), real.to(device), labels.to(device))
+            if len(targets) > 0:
+                loss = F.cross_entropy(logits, targets)
+            else:
+                loss = logits.sum() * 0.0  # a batch without a masked token: no update from this process
         opt.zero_grad(set_to_none=True)
         loss.backward()
         norm = clip_global_norm(list(model.parameters()), t["gradClip"])
@@ -706,15 +819,23 @@ def train(args):
             since_log = []
 
     end = start + steps
-    valid, tokens_scored = validation_loss(model, folder, cfg, rank, world)
+    if classifier:
+        evaluation = classifier_evaluation(model, folder, cfg, rank, world)
+        valid, scored = evaluation["loss"], {"valid_examples": evaluation["examples"], "valid_metrics": evaluation}
+        what = f"accuracy {evaluation['accuracy']:.4f}, macro-F1 {evaluation['macroF1']:.4f} over {evaluation['examples']} sentences"
+    else:
+        valid, tokens_scored = validation_loss(model, folder, cfg, rank, world)
+        evaluation = {"loss": valid, "perplexity": math.exp(min(valid, 700.0))}
+        scored = {"valid_tokens": tokens_scored}
+        what = f"over {tokens_scored} masked tokens"
     if rank == 0:
-        print(f"step {end}: validation loss {valid:.6f} over {tokens_scored} masked tokens, {time.time() - t0:.1f} s", flush=True)
-        metrics.log(end, {"split": "valid", "loss": valid, "perplexity": math.exp(min(valid, 700.0))})
+        print(f"step {end}: validation loss {valid:.6f} {what}, {time.time() - t0:.1f} s", flush=True)
+        metrics.log(end, {"split": "valid", **evaluation})
         metrics.close()
         save(args.out, folder, model, opt, {**cfg, "train": {**cfg["train"], "totalSteps": t["totalSteps"]}}, end, {
             "step": end,
             "valid_loss": valid,
-            "valid_tokens": tokens_scored,
+            **scored,
             "world_size": world,
             "train_losses": losses,
             "history_records": metrics.history_records,
@@ -759,10 +880,18 @@ def mlm_task_loss(model, batch):
     return loss, logits[mask == 1]
 
 
+def classify_task_loss(model, batch):
+    """The fine-tuning classifier: (mean cross-entropy over the sentences, logits [B,N]). Each sentence's
+    class is on its first token in labels [B,L] (-100 elsewhere), where mlm-ts's classifier batches carry it."""
+    logits, loss = model(batch["ids"], batch["mask"], batch["labels"][:, 0])
+    return loss, logits
+
+
 # Each task of `gradients`: how to build its model from config.json and its loss and logits for one
-# batch. The fine-tuning classifier adds its entry here (a model class and a loss over its labels).
+# batch. "classify" needs config.json's "task": "text-classification" and "classifier" (id2label, pooling).
 GRADIENT_TASKS = {
     "mlm": {"model": load_model, "loss": mlm_task_loss},
+    "classify": {"model": load_classifier, "loss": classify_task_loss},
 }
 
 
@@ -848,6 +977,9 @@ def main(argv):
         gradients(args)
         return
     cfg = json.load(open(os.path.join(args.dir, "config.json")))
+    if args.command == "eval" and is_classifier(cfg):
+        print(json.dumps(classifier_evaluation(load_classifier(args.dir, cfg), args.dir, cfg)))
+        return
     model = load_model(args.dir, cfg).eval()
     if args.command == "eval":
         loss, count = validation_loss(model, args.dir, cfg)
