@@ -3,8 +3,9 @@
  * (6 layers, d_model 128, 8 heads, d_ff 256) and a tokenizer trained on them:
  * - one fine-tuning step (classifier forward, backward, Adam) against one masked-LM step (the MLM
  *   head at the 15% masked tokens) of the same 64 sentences, median ms;
- * - classify() and embed() throughput (sentences per second) over 1,024 subjects in batches of 64,
- *   on the wasm backend's threads.
+ * - classify and embed throughput (sentences per second) over 1,024 subjects in batches of 64, on the
+ *   wasm backend's threads, beside ONNX Runtime Web running the same classifier exported to ONNX on as
+ *   many threads (onnx-inference.ts), alternating, medians of 3 rounds; both sides' outputs compared.
  *
  * Run: `node dist/bench/finetune.js [--threads N] [--quick]`; prints a JSON line last.
  */
@@ -21,13 +22,16 @@ import {
   encodeLabelled,
   LabelledLoader,
   neverMaskedIds,
+  type Batch,
 } from "../src/data/index.js";
 import { ClassifierModel, MlmModel, modelConfigOf } from "../src/model/index.js";
 import { trainBpeFromSentences } from "../src/tokenizer/index.js";
 import { adamFor } from "../src/train/optimizer.js";
 import { Rng } from "../src/util/rng.js";
+import { OnnxClassifier } from "./onnx-inference.js";
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
 export async function runFinetuneBench(options: { threads: number; quick: boolean }): Promise<Record<string, number>> {
   const path = fileURLToPath(new URL("../../data/spam-subjects.tsv", import.meta.url));
@@ -81,7 +85,8 @@ export async function runFinetuneBench(options: { threads: number; quick: boolea
     out.finetuneStepMs = time(cls, clsBatch);
     out.finetuneOverMlm = out.finetuneStepMs / out.mlmStepMs;
 
-    // inference throughput: classify and embed over 1,024 subjects in batches of 64
+    // inference throughput: classify and embed over 1,024 subjects in batches of 64, mlm-ts and ONNX
+    // Runtime Web alternating (rounds, medians), the same batches of the same classifier
     const n = options.quick ? 256 : 1024;
     const many = encodeLabelled(
       tokenizer,
@@ -90,14 +95,33 @@ export async function runFinetuneBench(options: { threads: number; quick: boolea
       128,
     );
     const loader = new LabelledLoader(many, { batchSize: 64, maxLen: 128, padId: 0 });
-    const rate = (run: (i: number) => void): number => {
-      run(0); // warm-up
-      const t0 = performance.now();
-      for (let i = 0; i < loader.batchesPerEpoch; i++) run(i);
-      return n / ((performance.now() - t0) / 1000);
-    };
-    out.classifySentencesPerSec = rate((i) => cls.logits(loader.batch(0, i)));
-    out.embedSentencesPerSec = rate((i) => mlm.embed(loader.batch(0, i), "mean"));
+    const onnx = await OnnxClassifier.create(cls.config, cls.tensors(), 2, backend.threads);
+    try {
+      // the two agree (a check that both run the same model): largest difference on the first batch
+      const first = loader.batch(0, 0);
+      out.onnxLogitsMaxDiff = maxDiff(cls.logits(first), await onnx.logits(first));
+      out.onnxEmbedMaxDiff = maxDiff(cls.embed(first, "mean"), await onnx.embed(first));
+      // mlm-ts's batches are views of reused buffers: each is made just before it is used, on both sides
+      const rate = async (run: (batch: Batch) => unknown): Promise<number> => {
+        await run(loader.batch(0, 0)); // warm-up
+        const t0 = performance.now();
+        for (let i = 0; i < loader.batchesPerEpoch; i++) await run(loader.batch(0, i));
+        return n / ((performance.now() - t0) / 1000);
+      };
+      const rates: Record<string, number[]> = { classify: [], onnxClassify: [], embed: [], onnxEmbed: [] };
+      for (let round = 0; round < (options.quick ? 1 : 3); round++) {
+        rates.classify.push(await rate((b) => cls.logits(b)));
+        rates.onnxClassify.push(await rate((b) => onnx.logits(b)));
+        rates.embed.push(await rate((b) => cls.embed(b, "mean")));
+        rates.onnxEmbed.push(await rate((b) => onnx.embed(b)));
+      }
+      out.classifySentencesPerSec = median(rates.classify);
+      out.onnxClassifySentencesPerSec = median(rates.onnxClassify);
+      out.embedSentencesPerSec = median(rates.embed);
+      out.onnxEmbedSentencesPerSec = median(rates.onnxEmbed);
+    } finally {
+      await onnx.release();
+    }
   } finally {
     backend.dispose();
   }
@@ -113,7 +137,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   process.stderr.write(
     `fine-tuning step ${r.finetuneStepMs.toFixed(1)} ms vs masked-LM step ${r.mlmStepMs.toFixed(1)} ms of the same 64 sentences ` +
       `(ratio ${r.finetuneOverMlm.toFixed(2)}, target <= 1); classify ${r.classifySentencesPerSec.toFixed(0)} sentences/s, ` +
-      `embed ${r.embedSentencesPerSec.toFixed(0)} sentences/s (${r.threads} threads)\n`,
+      `embed ${r.embedSentencesPerSec.toFixed(0)} sentences/s (${r.threads} threads); ONNX Runtime Web: classify ` +
+      `${r.onnxClassifySentencesPerSec.toFixed(0)}, embed ${r.onnxEmbedSentencesPerSec.toFixed(0)} sentences/s\n`,
   );
   process.stdout.write(JSON.stringify(r) + "\n");
 }
