@@ -118,8 +118,10 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(ft)) all[`finetune.${k}`] = v;
   log(
     `fine-tuning step ${ft.finetuneStepMs.toFixed(1)} ms vs masked-LM step ${ft.mlmStepMs.toFixed(1)} ms of the same ` +
-      `sentences (ratio ${ft.finetuneOverMlm.toFixed(2)}, target <= 1); classify ${ft.classifySentencesPerSec.toFixed(0)} ` +
-      `sentences/s, embed ${ft.embedSentencesPerSec.toFixed(0)} sentences/s`,
+      `sentences (ratio ${ft.finetuneOverMlm.toFixed(2)}, paired ${ft.finetuneOverMlmPaired.toFixed(2)}, target <= 1); classify ${ft.classifySentencesPerSec.toFixed(0)} ` +
+      `sentences/s, embed ${ft.embedSentencesPerSec.toFixed(0)} sentences/s; ONNX Runtime Web on the same model and ` +
+      `threads: classify ${ft.onnxClassifySentencesPerSec.toFixed(0)}, embed ${ft.onnxEmbedSentencesPerSec.toFixed(0)} sentences/s ` +
+      `(mlm-ts computing the padding too: classify ${ft.classifyPaddedSentencesPerSec.toFixed(0)})`,
   );
 
   log(`\n== where a training step's time goes (default.wasm; kernel time in its category, per phase) ==`);

@@ -4,7 +4,7 @@
  *
  *   mlm train [CORPUS] [flags]          train a masked language model (the tutorial's recipe)
  *   mlm tokenizer train FILE... [flags] train a BPE tokenizer and save tokenizer.json
- *   mlm download [--url URL] [--out F]  fetch the tutorial's it-en.tsv
+ *   mlm download [sst2] [--url URL]     fetch the tutorial's it-en.tsv, or GLUE's SST-2
  *   mlm fill TEXT --model RUN_DIR       fill in [MASK] tokens
  *   mlm eval --model RUN_DIR --data F   loss, perplexity and accuracy on a corpus
  *   mlm runs [RUN_DIR]                  what past runs reached
@@ -33,7 +33,7 @@ Usage: mlm <command> [options]   (mlm <command> --help or mlm help <command> for
 Commands:
   train                train a masked language model on a corpus (default: bundled Tatoeba English)
   tokenizer train      train a BPE tokenizer and save it as a Hugging Face tokenizer.json
-  download             download the tutorial's Tatoeba Italian-English TSV
+  download             download the tutorial's Tatoeba Italian-English TSV (sst2: GLUE's SST-2)
   fill                 predict the tokens behind [MASK] in a text
   eval                 loss, perplexity and masked-token accuracy of a trained model on a corpus
   runs                 list past runs, or show one run's curves

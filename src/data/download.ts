@@ -8,9 +8,12 @@
  *
  * What arrives is looked at before it is kept: an HTML page (a login wall, an error page served with
  * status 200, a web page instead of the raw file) is refused, by its Content-Type or its first bytes,
- * and with `columns` the first line must have that many tab-separated fields. A refused download
- * leaves nothing behind.
+ * and with `columns` the first line must have that many tab-separated fields. With `expect`, the bytes
+ * must have that SHA-256 (and size): a file published once (GLUE's SST-2 zip) is checked whole before
+ * it is kept, so a changed mirror or a corrupted transfer is refused. A refused download leaves
+ * nothing behind.
  */
+import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { createProgress } from "../util/progress.js";
@@ -27,6 +30,8 @@ export interface DownloadOptions {
   timeoutMs?: number;
   /** Expect a TSV file with this many tab-separated columns on its first line (4 for the tutorial's). */
   columns?: number;
+  /** The file's known SHA-256 (lowercase hex) and, when known, its size: anything else is refused. */
+  expect?: { sha256: string; bytes?: number };
 }
 
 /** Bytes looked at to judge the content: the first line must end within them. */
@@ -37,6 +42,8 @@ export interface DownloadResult {
   bytes: number;
   /** The URL the content came from, after redirects. */
   finalUrl: string;
+  /** SHA-256 of the bytes saved, lowercase hex. */
+  sha256: string;
 }
 
 /**
@@ -90,6 +97,14 @@ export async function downloadFile(
   const encoding = response.headers.get("content-encoding");
   const lengthHeader = encoding === null || encoding === "identity" ? response.headers.get("content-length") : null;
   const expected = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+  const known = options.expect;
+  if (known?.bytes !== undefined && expected !== null && expected !== known.bytes) {
+    await response.body.cancel().catch(() => undefined);
+    throw new Error(
+      `${response.url || url} announces ${expected} bytes, the expected file has ${known.bytes}; nothing was saved`,
+    );
+  }
+  const hash = createHash("sha256");
   const bar = createProgress({
     label: `download ${basename(destPath)}`,
     total: expected ?? 0,
@@ -98,6 +113,7 @@ export async function downloadFile(
   const body = response.body as unknown as AsyncIterable<Uint8Array>;
   let bytes = 0;
   let bodyFailed = false;
+  let sha256 = "";
   let head: Uint8Array[] | null = []; // the first bytes, until they are judged
   const judge = (chunks: Uint8Array[], complete: boolean): void => {
     const reason = contentProblem(Buffer.concat(chunks), complete, options.columns);
@@ -118,6 +134,7 @@ export async function downloadFile(
           }
         }
         bytes += chunk.length;
+        hash.update(chunk);
         bar.update(expected === null ? bytes : Math.min(bytes, expected), formatBytes(bytes));
         yield chunk;
       }
@@ -131,6 +148,14 @@ export async function downloadFile(
       bodyFailed = true;
       throw new Error(`${url} ended after ${bytes} of ${expected} bytes`);
     }
+    sha256 = hash.digest("hex");
+    if (known !== undefined && (sha256 !== known.sha256 || (known.bytes !== undefined && bytes !== known.bytes))) {
+      bodyFailed = true;
+      const want = `${known.bytes === undefined ? "" : `${known.bytes} bytes, `}SHA-256 ${known.sha256.slice(0, 16)}...`;
+      throw new Error(
+        `${response.url || url}: got ${bytes} bytes with SHA-256 ${sha256.slice(0, 16)}..., expected ${want}; nothing was saved`,
+      );
+    }
   }
   try {
     await writeFileAtomic(destPath, chunks());
@@ -139,7 +164,7 @@ export async function downloadFile(
   } finally {
     bar.stop();
   }
-  return { path: destPath, bytes, finalUrl: response.url || url };
+  return { path: destPath, bytes, finalUrl: response.url || url, sha256 };
 }
 
 /**

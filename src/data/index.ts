@@ -26,6 +26,16 @@ export {
   type DownloadResult,
 } from "./download.js";
 export {
+  downloadSst2,
+  sst2Paths,
+  SST2_ATTRIBUTION,
+  SST2_FILES,
+  SST2_URL,
+  SST2_ZIP,
+  type Sst2Options,
+  type Sst2Result,
+} from "./glue-sst2.js";
+export {
   loadOrBuildTokenized,
   tokenizedCacheKey,
   tokenizeSentences,

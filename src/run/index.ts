@@ -22,7 +22,7 @@ export {
   EVENTS_FILE_PREFIX,
 } from "./layout.js";
 export { acquireRunLock, RunLock, type LockOwner } from "./lock.js";
-export { writeRunInputs, readRunInputs, checkRunInputs, type RunInputs } from "./inputs.js";
+export { writeRunInputs, readRunInputs, checkRunInputs, fingerprintStoredFile, type RunInputs } from "./inputs.js";
 export {
   RunDirectory,
   listLastCheckpoints,

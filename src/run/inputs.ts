@@ -5,7 +5,8 @@
  *   {"corpus": {"path": "/data/it-en.tsv", "size": 29180233, "sha256": "5f1e..."},
  *    "tokenizer": {"path": "/runs/demo/tokenizer.json", "size": 512034, "sha256": "a0b1..."}}
  *
- * `corpus` is null when the corpus was a pipe. Before a run is resumed or its validation split is
+ * `corpus` is null when the corpus was a pipe. A fine-tuning run given a validation file (`--valid FILE`)
+ * also records it as `valid`, by its absolute path. Before a run is resumed or its validation split is
  * scored again, `checkRunInputs` compares the files as they are now with these fingerprints and refuses
  * a change: the sample and the split would hold other sentences, and losses would compare other data.
  * Runs made before the file existed (format 0, and early format-1 runs) have none and are not checked.
@@ -16,7 +17,7 @@
  */
 import { platform, type Storage } from "../platform/index.js";
 import { fingerprintChange, isFileFingerprint, type FileFingerprint } from "../util/file-fingerprint.js";
-import { textFingerprint } from "../util/sha256.js";
+import { sha256Hex, textFingerprint } from "../util/sha256.js";
 import { jsonObjectText, readJsonObject } from "./json-file.js";
 import { RUN_FILES } from "./layout.js";
 
@@ -26,6 +27,8 @@ export interface RunInputs {
   corpus: FileFingerprint | null;
   /** The run's tokenizer.json. */
   tokenizer: FileFingerprint;
+  /** The validation file a fine-tuning run was given (its --valid FILE); absent otherwise. */
+  valid?: FileFingerprint;
 }
 
 /** Writes the run's inputs.json. */
@@ -47,13 +50,31 @@ export async function readRunInputs(runDir: string, storage: Storage = platform(
     throw new Error(`${path}: "corpus" must be null or {"path", "size", "sha256"}, got ${JSON.stringify(raw.corpus)}`);
   if (!isFileFingerprint(raw.tokenizer))
     throw new Error(`${path}: "tokenizer" must be {"path", "size", "sha256"}, got ${JSON.stringify(raw.tokenizer)}`);
-  return { corpus: raw.corpus, tokenizer: raw.tokenizer };
+  if (raw.valid === undefined) return { corpus: raw.corpus, tokenizer: raw.tokenizer };
+  if (!isFileFingerprint(raw.valid))
+    throw new Error(`${path}: "valid" must be {"path", "size", "sha256"}, got ${JSON.stringify(raw.valid)}`);
+  return { corpus: raw.corpus, tokenizer: raw.tokenizer, valid: raw.valid };
+}
+
+/**
+ * The fingerprint of the file at `path` read through `storage` (a validation file: small, read whole),
+ * by its absolute path; null when there is no such file.
+ */
+export async function fingerprintStoredFile(
+  path: string,
+  storage: Storage = platform().storage,
+): Promise<FileFingerprint | null> {
+  const absolute = storage.path.resolve(path);
+  if ((await storage.stat(absolute)) === null) return null;
+  const bytes = await storage.readBytes(absolute);
+  return { path: absolute, size: bytes.length, sha256: sha256Hex(bytes) };
 }
 
 /**
  * Refuses (one line naming the file, and its old and new size or hash) when the corpus (fingerprinted
- * by `currentCorpus`, called only when there is something to compare) or the run's tokenizer.json
- * differ from the run's inputs.json; `consequence` says what would go wrong ("resuming would train
+ * by `currentCorpus`, called only when there is something to compare), the validation file recorded
+ * (read again at its recorded path, the one a resumed fine-tuning run reads) or the run's
+ * tokenizer.json differ from the run's inputs.json; `consequence` says what would go wrong ("resuming would train
  * and validate on other sentences"). Does nothing for a run without inputs.json.
  */
 export async function checkRunInputs(
@@ -69,6 +90,14 @@ export async function checkRunInputs(
     const corpus = await currentCorpus();
     const change = fingerprintChange(recorded.corpus, corpus);
     if (change !== null) changes.push(`the corpus ${corpus?.path ?? recorded.corpus.path} changed: ${change}`);
+  }
+  if (recorded.valid !== undefined) {
+    const valid = await fingerprintStoredFile(recorded.valid.path, storage);
+    if (valid === null) changes.push(`the validation file ${recorded.valid.path} is missing`);
+    else {
+      const change = fingerprintChange(recorded.valid, valid);
+      if (change !== null) changes.push(`the validation file ${recorded.valid.path} changed: ${change}`);
+    }
   }
   const tokenizerPath = storage.path.join(runDir, RUN_FILES.tokenizer);
   const tokenizer = textFingerprint(storage.path.resolve(tokenizerPath), await storage.readText(tokenizerPath));

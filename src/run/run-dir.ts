@@ -17,7 +17,7 @@ import { readableDirectory, type DirectoryWriteOptions } from "./atomic-director
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type LoadCheckpointOptions } from "./checkpoint.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 import { textFingerprint } from "../util/sha256.js";
-import { checkRunInputs, readRunInputs, writeRunInputs } from "./inputs.js";
+import { checkRunInputs, fingerprintStoredFile, readRunInputs, writeRunInputs } from "./inputs.js";
 import { jsonObjectText, readJsonObject } from "./json-file.js";
 import { CHECKPOINT_FILES, isLastCheckpointName, isRunEntryName, lastCheckpointName, RUN_FILES } from "./layout.js";
 import { acquireRunLock, type RunLock } from "./lock.js";
@@ -148,17 +148,22 @@ export class RunDirectory {
     return (await this.storage.list(this.dir)).filter(isRunEntryName).map((n) => this.storage.path.join(this.dir, n));
   }
 
-  /** Records the fingerprints of the corpus (`corpus`) and of the tokenizer.json written here (inputs.ts). */
-  async writeInputs(corpus: FileFingerprint | null): Promise<void> {
+  /**
+   * Records the fingerprints of the corpus (`corpus`), of the tokenizer.json written here and of a
+   * fine-tuning run's validation file (`validPath`, fingerprinted now) (inputs.ts).
+   */
+  async writeInputs(corpus: FileFingerprint | null, validPath: string | null = null): Promise<void> {
     const path = this.file("tokenizer");
-    await writeRunInputs(
-      this.dir,
-      { corpus, tokenizer: textFingerprint(this.storage.path.resolve(path), await this.storage.readText(path)) },
-      this.storage,
-    );
+    const tokenizer = textFingerprint(this.storage.path.resolve(path), await this.storage.readText(path));
+    const valid = validPath === null ? null : await fingerprintStoredFile(validPath, this.storage);
+    if (validPath !== null && valid === null) throw new Error(`${validPath}: file not found`);
+    await writeRunInputs(this.dir, valid === null ? { corpus, tokenizer } : { corpus, tokenizer, valid }, this.storage);
   }
 
-  /** Refuses a corpus (fingerprinted by `corpus`) or tokenizer.json that changed since the run started (inputs.ts). */
+  /**
+   * Refuses a corpus (fingerprinted by `corpus`), validation file or tokenizer.json that changed since
+   * the run started (inputs.ts).
+   */
   checkInputs(corpus: () => Promise<FileFingerprint | null>, consequence: string): Promise<void> {
     return checkRunInputs(this.dir, corpus, consequence, this.storage);
   }

@@ -105,7 +105,7 @@ export function classifyTask(inputs: ClassifyInputs): TaskKind<ClassifyConfig, C
       if (newRun !== null) {
         await run.writeTokenizer(tokenizer);
         await run.writeConfig(config);
-        await run.writeInputs(newRun.corpusFingerprint);
+        await run.writeInputs(newRun.corpusFingerprint, config.classifier.valid);
       }
       for (const note of inputs.notes) log(note);
       const maxLen = inputs.modelConfig.maxLen;

@@ -15,7 +15,7 @@
  *   console.log(s.bestStep, s.evaluations.at(-1));
  */
 import { pickKeys, resolveConfig, type TrainConfig } from "../config/index.js";
-import { readLabelledSplits, type LabelledDataOptions } from "../data/index.js";
+import { corpusFingerprint, readLabelledSplits, type LabelledDataOptions } from "../data/index.js";
 import {
   baselineText,
   isEncoderTensor,
@@ -47,6 +47,7 @@ import {
   type ClassMetrics,
   type FinetuneSettings,
 } from "./classify-task.js";
+import { RESUME_CONSEQUENCE } from "./open-run.js";
 import { trainTask, type TaskSummary, type TrainOptions } from "./trainer.js";
 
 /**
@@ -90,7 +91,8 @@ export async function finetune(request: FinetuneRequest, options: TrainOptions =
     pooling: request.pooling ?? "cls",
     from: request.from,
     fromFingerprint: source === null ? null : sha256Hex(source.tokenizerJson),
-    valid: request.valid ?? null,
+    // absolute, as config.data: a resume from any folder reads (and inputs.json checks) the same file
+    valid: request.valid == null ? null : platform().storage.path.resolve(request.valid),
     validFraction: request.validFraction ?? 0.2,
     textColumn: request.textColumn ?? null,
     textPairColumn: request.textPairColumn ?? null,
@@ -131,6 +133,8 @@ export async function resumeFinetune(
     classifier: saved.classifier,
   };
   const run = new RunDirectory(runDir);
+  // Before the data is read and the baseline fitted (seconds on SST-2); the trainer checks again under the lock.
+  await run.checkInputs(() => corpusFingerprint(config.data!, { cacheDir: config.cacheDir }), RESUME_CONSEQUENCE);
   const tokenizer = await run.readTokenizer();
   const inputs = await readInputs(config, config.classifier, tokenizer);
   if (inputs.id2label.join("\n") !== config.classifier.id2label.join("\n"))

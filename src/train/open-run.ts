@@ -16,6 +16,9 @@ import {
 import type { RunDirectory, RunLock } from "../run/index.js";
 import type { FileFingerprint } from "../util/file-fingerprint.js";
 
+/** What a resume on changed inputs would do, for the refusal's line. */
+export const RESUME_CONSEQUENCE = "resuming would continue on other data than the run was trained on";
+
 /** A run directory ready for training, locked by this process until `lock.release()`. */
 export interface OpenedRun {
   lock: RunLock;
@@ -52,7 +55,7 @@ export async function openRun(
       const resumeFrom = await latestCheckpoint(run);
       const fingerprint = async (): Promise<FileFingerprint | null> =>
         inMemory ? null : corpusFingerprint(corpusPath, { cacheDir: config.cacheDir });
-      await run.checkInputs(fingerprint, "resuming would continue on other data than the run was trained on");
+      await run.checkInputs(fingerprint, RESUME_CONSEQUENCE);
       return { lock, resumeFrom, corpus: null };
     }
     const old = await run.runEntries();

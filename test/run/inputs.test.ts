@@ -58,3 +58,35 @@ test("a changed corpus or tokenizer is refused with what changed and the consequ
     },
   );
 });
+
+test("a fine-tuning run's validation file is recorded by its absolute path and read again there before a resume", async () => {
+  const storage = new MemoryStorage();
+  const run = new RunDirectory("/runs/ft", storage);
+  await storage.writeAtomic("/runs/ft/tokenizer.json", "{}");
+  await storage.writeAtomic("/data/dev.tsv", "sentence\tlabel\ngood\t1\n");
+  await run.writeInputs(corpus, "/data/dev.tsv");
+  const recorded = await readRunInputs("/runs/ft", storage);
+  assert.deepEqual(recorded?.valid, fingerprintText("/data/dev.tsv", "sentence\tlabel\ngood\t1\n"));
+  await run.checkInputs(async () => corpus, "x"); // unchanged: accepted
+  await storage.writeAtomic("/data/dev.tsv", "sentence\tlabel\ngood\t1\nbad\t0\n");
+  await assert.rejects(
+    run.checkInputs(async () => corpus, "resuming would differ"),
+    {
+      message:
+        /^\/runs\/ft: since the run started \(inputs\.json\), the validation file \/data\/dev\.tsv changed: was 22 bytes \(sha256 [0-9a-f]{12}\.\.\.\), now 28 bytes .*; resuming would differ\. Restore the file, or start a new run$/,
+    },
+  );
+  await storage.remove("/data/dev.tsv");
+  await assert.rejects(
+    run.checkInputs(async () => corpus, "resuming would differ"),
+    {
+      message: /the validation file \/data\/dev\.tsv is missing; resuming would differ/,
+    },
+  );
+  await assert.rejects(run.writeInputs(corpus, "/data/dev.tsv"), { message: "/data/dev.tsv: file not found" });
+  // a run without one records none
+  await run.writeInputs(corpus);
+  assert.equal("valid" in (await readRunInputs("/runs/ft", storage))!, false);
+  await storage.writeAtomic("/runs/ft/inputs.json", JSON.stringify({ corpus, tokenizer: corpus, valid: { path: 1 } }));
+  await assert.rejects(readRunInputs("/runs/ft", storage), { message: /"valid" must be \{"path", "size", "sha256"\}/ });
+});

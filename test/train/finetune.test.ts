@@ -124,7 +124,7 @@ test("stopped (as Ctrl-C does) and resumed, a fine-tuning run is the uninterrupt
   for (const t of a.tensors) assert.deepEqual(b.tensors.find((u) => u.name === t.name)!.data, t.data, t.name);
 });
 
-test("refusals: a --from that is no run, a tokenizer changed since pre-training, data changed on resume, bad labels", async () => {
+test("refusals: a --from that is no run, a tokenizer changed since pre-training, data or --valid changed on resume, bad labels", async () => {
   await assert.rejects(
     finetune({ config: config(join(dir, "r1")), from: join(dir, "nowhere") }),
     /nowhere: no such directory/,
@@ -150,6 +150,26 @@ test("refusals: a --from that is no run, a tokenizer changed since pre-training,
   );
   appendFileSync(changing, "a green cup\tpos\n");
   await assert.rejects(resumeFinetune(runDir), /changing\.tsv.*resuming would continue on other data/);
+  // a --valid file changed before a resume: refused in one line naming it; restored, the run resumes
+  const validChanging = labelledFile("valid-changing.tsv");
+  const original = readFileSync(validChanging, "utf8");
+  const validRun = join(dir, "r8");
+  const stop = new AbortController();
+  await finetune(
+    { config: config(validRun, { maxSteps: 8 }), from: preDir, valid: validChanging },
+    { signal: stop.signal, log: (l) => /^step 4: training loss/.test(l) && stop.abort(new Error("stop")) },
+  );
+  appendFileSync(validChanging, "a green cup\tpos\n");
+  await assert.rejects(resumeFinetune(validRun), (err: Error) => {
+    assert.match(
+      err.message,
+      /^.*r8: since the run started \(inputs\.json\), the validation file .*valid-changing\.tsv changed: was \d+ bytes .*; resuming would continue on other data/,
+    );
+    assert.equal(err.message.split("\n").length, 1);
+    return true;
+  });
+  writeFileSync(validChanging, original);
+  assert.equal((await resumeFinetune(validRun)).steps, 8);
   // one class; a validation label training never saw
   const single = join(dir, "single.tsv");
   writeFileSync(single, "text\tlabel\na\tx\nb\tx\nc\tx\nd\tx\ne\tx\n");
