@@ -83,6 +83,8 @@ export {
 export { corpusText } from "./blob-text.js";
 export {
   readLabelled,
+  parseLabelled,
+  labelledFromMemory,
   labelNames,
   labelIds,
   labelledFormatOf,
@@ -92,6 +94,7 @@ export {
   type LabelledExample,
   type LabelledFile,
   type LabelledFormat,
+  type LabelledReader,
 } from "./labelled.js";
 export {
   encodeLabelled,

@@ -19,12 +19,12 @@ test("/train/ fits a 375 px screen, resizes its chart and links back to the stud
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     await page.goto(studio.url); // the token's cookie
     await page.goto(`${studio.origin}/train/`);
-    await page.waitForSelector("#curve canvas");
-    const wide = await page.evaluate<number>("document.querySelector('#curve canvas').getBoundingClientRect().width");
+    await page.waitForSelector("#charts canvas");
+    const wide = await page.evaluate<number>("document.querySelector('#charts canvas').getBoundingClientRect().width");
     await page.setViewportSize({ width: 375, height: 800 });
     await page.waitForTimeout(300);
     const [scrollWidth, clientWidth, canvas] = await page.evaluate<number[]>(
-      "[document.documentElement.scrollWidth, document.documentElement.clientWidth, document.querySelector('#curve canvas').getBoundingClientRect().width]",
+      "[document.documentElement.scrollWidth, document.documentElement.clientWidth, document.querySelector('#charts canvas').getBoundingClientRect().width]",
     );
     assert.ok(scrollWidth <= clientWidth, `scrollWidth ${scrollWidth} > clientWidth ${clientWidth}`);
     assert.ok(canvas < wide && canvas <= 375, `chart ${canvas} px wide at 375 px (was ${wide})`);
