@@ -1,7 +1,8 @@
 /**
  * The curves of the run the tab trains, drawn by the studio's charts (web/studio/charts.ts: one chart
  * per figure, the run in its studio colour, log axes, hover readout, PNG/SVG/CSV): its metrics.jsonl
- * as read when a resume starts, then each record the worker forwards, redrawn once per frame.
+ * as read when a resume starts or a run is chosen in the list, then each record the worker forwards,
+ * redrawn once per frame. The charts are hidden until there is a run to draw.
  */
 import { Charts } from "../studio/charts.js";
 import { addLines, emptyCurves, type RunCurves } from "../studio/metrics-store.js";
@@ -13,9 +14,14 @@ export class TabCurves {
   private run: string | null = null;
   private pending = false;
 
-  constructor(container: HTMLElement) {
+  constructor(private readonly container: HTMLElement) {
     this.charts = new Charts(container, this.curves, colorOf);
-    this.draw();
+    container.hidden = true;
+  }
+
+  /** The run drawn, or null before any. */
+  get shown(): string | null {
+    return this.run;
   }
 
   /** Starts the curves of run `id` afresh. */
@@ -23,6 +29,10 @@ export class TabCurves {
     this.curves.clear();
     this.curves.set(id, emptyCurves());
     this.run = id;
+    if (this.container.hidden) {
+      this.container.hidden = false;
+      dispatchEvent(new Event("resize")); // the charts built while hidden take the page's width
+    }
     this.schedule();
   }
 

@@ -333,18 +333,22 @@ async function resume(runDir: string): Promise<void> {
     startWatching(runDir);
     // The curves up to the checkpoint the run continues from (it redoes the steps after it, to the same values).
     const latest = await new RunDirectory(runDir).latestCheckpoint();
-    const metrics = storage.path.join(runDir, "metrics.jsonl");
-    if (latest !== null && (await storage.stat(metrics)) !== null) {
-      const upTo = lastCheckpointStep(storage.path.basename(latest));
-      const kept = parseMetrics(await storage.readText(metrics), metrics).filter((r) => r.step <= upTo);
-      curves.addText(kept.map((r) => JSON.stringify(r)).join("\n"));
-    }
+    if (latest !== null) await drawMetrics(runDir, lastCheckpointStep(storage.path.basename(latest)));
     relistOnRecord = true;
     send({ type: "resume", runDir, data, backend: chosenBackend() });
     status(`Resuming ${runDir}...`);
   } catch (err) {
     status(`Error: ${(err as Error).message}`);
   }
+}
+
+/** Draws the records of `runDir`'s metrics.jsonl (up to step `upTo`) on the curves, which show that run. */
+async function drawMetrics(runDir: string, upTo = Infinity): Promise<void> {
+  if (curves.shown !== runId(runDir)) curves.reset(runId(runDir));
+  const metrics = storage.path.join(runDir, "metrics.jsonl");
+  if ((await storage.stat(metrics)) === null) return;
+  const kept = parseMetrics(await storage.readText(metrics), metrics).filter((r) => r.step <= upTo);
+  curves.addText(kept.map((r) => JSON.stringify(r)).join("\n"));
 }
 
 // ---- the runs of this browser
@@ -409,6 +413,8 @@ function chooseRun(runDir: string, task: TabRun["task"]): void {
   $<HTMLButtonElement>("classify").disabled = !classifier;
   const what = classifier ? "Classification" : "Fill-mask";
   $("try-which").textContent = `${what} uses ${runDir}.`;
+  // Its curves, unless a run is training (its curves stay) or they are shown already.
+  if (!training && curves.shown !== runId(runDir)) void drawMetrics(runDir);
   void describeRunCheckpoint(runDir).then((which) => {
     if (state.runDir === runDir) $("try-which").textContent = `${what} uses ${runDir}: ${which}.`;
   });
