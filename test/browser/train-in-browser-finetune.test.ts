@@ -8,11 +8,10 @@
 // TypeScript kernels). Screenshots: screenshots/finetune-*.png.
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { unzipSync, zipSync } from "fflate";
 import type { Page } from "playwright-core";
 import type { ClassificationOutput } from "../../src/pipelines/index.js";
 import { parseMetrics, type MetricsRecord } from "../../src/run/index.js";
@@ -21,6 +20,7 @@ import { train } from "../../src/train/trainer.js";
 import { tempDir } from "../temp-dir.js";
 import { tinyConfig } from "../train/fixtures.js";
 import { launchChromium } from "./chromium.js";
+import { figures, unpackDownload, zipFolder } from "./tab-runs.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CLI = join(ROOT, "dist", "src", "cli", "main.js");
@@ -48,26 +48,6 @@ function labelledTsv(): string {
   for (const t of things)
     rows.push(`the red ${t} is here\tpos`, `a red ${t}\tpos`, `the blue ${t} is here\tneg`, `a blue ${t}\tneg`);
   return rows.join("\n") + "\n";
-}
-
-/** A record without what depends on the clock (its time and throughput). */
-function figures(r: MetricsRecord): Record<string, unknown> {
-  const { time: _time, tokensPerSec: _rate, ...rest } = r as MetricsRecord & { time?: number; tokensPerSec?: number };
-  return rest;
-}
-
-/** Every file of `dir` in a .zip, under the folder `name`. */
-function zipFolder(dir: string, name: string): Uint8Array {
-  const files: Record<string, Uint8Array> = {};
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d)) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[`${name}/${relative(dir, path)}`] = readFileSync(path);
-    }
-  };
-  walk(dir);
-  return zipSync(files);
 }
 
 interface TabState {
@@ -107,17 +87,29 @@ test("a tab fine-tunes from a pre-trained run, stops, resumes and equals Node's 
     await page.setInputFiles("#ft-from-zip", {
       name: "pre.zip",
       mimeType: "application/zip",
-      buffer: Buffer.from(zipFolder(pre, "pre")),
+      buffer: zipFolder(pre, "pre"),
     });
     await page.locator("#runs tr", { hasText: "pre" }).waitFor();
     await page.waitForFunction("document.querySelector('#ft-from').value.endsWith('pre')");
-    // The labelled file dropped on the page.
-    const dropped = await page.evaluateHandle(`(() => {
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([${JSON.stringify(labelledTsv())}], "colours.tsv", { type: "text/tab-separated-values" }));
-      return transfer;
-    })()`);
-    await page.dispatchEvent("#ft-drop", "drop", { dataTransfer: dropped });
+    // A file without the label column is refused in one line naming it and its columns; then the
+    // labelled file dropped on the page.
+    const drop = async (name: string, text: string): Promise<void> => {
+      const transfer = await page.evaluateHandle(`(() => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([${JSON.stringify(text)}], ${JSON.stringify(name)}));
+        return transfer;
+      })()`);
+      await page.dispatchEvent("#ft-drop", "drop", { dataTransfer: transfer });
+    };
+    await drop("bad.tsv", "sentence\tcategory\na red cat\tpos\n");
+    await page.click("#finetune");
+    await waitFor(page, "false");
+    assert.deepEqual((await tab(page)).errors, [
+      'bad.tsv: no label column "label"; the columns are "sentence", "category" (name it with --label-column)',
+    ]);
+    assert.equal(await page.isDisabled("#finetune"), false);
+    await page.evaluate("window.mlmTab.errors = []");
+    await drop("colours.tsv", labelledTsv());
     assert.match((await page.textContent("#ft-file-name")) ?? "", /^colours\.tsv \(\d+ bytes\)$/);
 
     // A bad setting is named under its field, and nothing starts.
@@ -180,15 +172,7 @@ test("a tab fine-tunes from a pre-trained run, stops, resumes and equals Node's 
 
     // The run as a .zip, unpacked: its metrics equal Node's, and `mlm classify` says what the page said.
     const [download] = await Promise.all([page.waitForEvent("download"), row.locator("button.download").click()]);
-    const zipPath = join(dir, "run.zip");
-    await download.saveAs(zipPath);
-    const unpacked = join(dir, "unzipped");
-    for (const [path, bytes] of Object.entries(unzipSync(readFileSync(zipPath)))) {
-      if (path.endsWith("/")) continue;
-      mkdirSync(dirname(join(unpacked, path)), { recursive: true });
-      writeFileSync(join(unpacked, path), bytes);
-    }
-    const runDir = join(unpacked, download.suggestedFilename().replace(/\.zip$/, ""));
+    const runDir = await unpackDownload(download, dir);
     const tabRecords = parseMetrics(readFileSync(join(runDir, "metrics.jsonl"), "utf8"), "tab metrics.jsonl");
     assert.equal(tabRecords.filter((r) => r.split === "train").length, STEPS);
     assert.ok(tabRecords.some((r) => r.split === "valid" && "confusion/pos/neg" in r));

@@ -5,10 +5,9 @@
 // scrolling (the charts follow the page's width, before and after a resize), and links back to the
 // studio. Screenshots: screenshots/train-375px.png, screenshots/train-dark-375px.png.
 import { strict as assert } from "node:assert";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { zipSync } from "fflate";
 import type { Page } from "playwright-core";
 import { startStudio } from "../../src/studio/server.js";
 import { train } from "../../src/train/trainer.js";
@@ -16,6 +15,7 @@ import { ROOT } from "../studio/fixtures.js";
 import { tempDir } from "../temp-dir.js";
 import { tinyConfig } from "../train/fixtures.js";
 import { launchChromium } from "./chromium.js";
+import { zipFolder } from "./tab-runs.js";
 
 /** The computed colours and font of the page's header, body and first section. */
 const LOOK = `(() => {
@@ -27,20 +27,6 @@ const LOOK = `(() => {
 /** [page scroll width, page width, first chart's canvas width]. */
 const WIDTHS =
   "[document.documentElement.scrollWidth, document.documentElement.clientWidth, document.querySelector('#charts canvas').getBoundingClientRect().width]";
-
-/** Every file of `dir` in a .zip, under the folder `name`. */
-function zipFolder(dir: string, name: string): Buffer {
-  const files: Record<string, Uint8Array> = {};
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d)) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[`${name}/${relative(dir, path)}`] = readFileSync(path);
-    }
-  };
-  walk(dir);
-  return Buffer.from(zipSync(files));
-}
 
 test("/train/ looks like the studio, light and dark, fits a 375 px screen, resizes its charts and links back", async () => {
   const dir = tempDir("mlm-train-layout-");
