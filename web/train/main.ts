@@ -5,9 +5,8 @@
  * charts, stops and resumes, fills in masks and classifies texts (saying which checkpoint answers),
  * lists the runs kept in this browser (OPFS) and downloads one as a .zip in the CLI's layout.
  *
- * Runs live in the origin-private file system under runs/<date-time>; the data a run trains on is kept
- * beside them (corpora/<run>.txt, or corpora/<run>/<file> for a fine-tuning run's labelled files) so
- * that a resumed run reads the same data. One tab owns a run at a time (a Web Lock its worker holds).
+ * Runs live in the origin-private file system under runs/<date-time>, the data they train on beside
+ * them (run-data.ts). One tab owns a run at a time (a Web Lock its worker holds).
  */
 import "uplot/dist/uPlot.min.css";
 import "../studio/style.css";
@@ -33,6 +32,7 @@ import type {
   ToWorker,
   UsedCheckpoint,
 } from "./protocol.js";
+import { fetchBundled, keepCorpus, keepLabelled, runData, runId } from "./run-data.js";
 import { downloadRun, openRunZip, readTabRuns, type TabRun } from "./runs-list.js";
 
 /** What the page has seen, for people reading the console and for the browser tests. */
@@ -56,7 +56,6 @@ interface TabState {
 setPlatform(browserPlatform()); // run paths and storage: the origin-private file system
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-const BUNDLED = { name: "tatoeba-en.txt", url: new URL("tatoeba-en.txt", import.meta.url) };
 const curves = new TabCurves($("charts"));
 
 const state: TabState = {
@@ -199,42 +198,8 @@ async function chosenCorpus(runDir: string): Promise<TabCorpus> {
   const file = $<HTMLInputElement>("file").files?.[0];
   if (file === undefined) throw new Error("choose a text file first");
   const text = await corpusText(file, file.name); // a .gz file is decompressed in the tab
-  await storage.writeAtomic(corpusCopy(runDir), text);
+  await keepCorpus(runDir, text);
   return { name: file.name, text, bundled: false };
-}
-
-async function fetchBundled(): Promise<TabCorpus> {
-  const response = await fetch(BUNDLED.url);
-  if (!response.ok) throw new Error(`${BUNDLED.url.href}: HTTP ${response.status}`);
-  return { name: BUNDLED.name, text: await response.text(), bundled: true };
-}
-
-const runId = (runDir: string): string => storage.path.basename(runDir);
-const corpusCopy = (runDir: string): string => storage.path.join("corpora", `${runId(runDir)}.txt`);
-const labelledCopy = (runDir: string, name: string): string => storage.path.join("corpora", runId(runDir), name);
-
-/** The data a run was started on: the bundled corpus or the copies kept when it started. */
-async function runData(runDir: string): Promise<{ corpus: TabCorpus } | { files: LabelledFiles }> {
-  const config = JSON.parse(await storage.readText(storage.path.join(runDir, "config.json"))) as {
-    data: string | null;
-    task?: string;
-    classifier?: { valid: string | null };
-  };
-  if (config.task === "text-classification") {
-    const names = [config.data!, ...(config.classifier?.valid == null ? [] : [config.classifier.valid])];
-    const files: LabelledFiles = {};
-    for (const name of names) {
-      const copy = labelledCopy(runDir, storage.path.basename(name));
-      if ((await storage.stat(copy)) === null)
-        throw new Error(
-          `${runDir}: its labelled file ${name} is not kept in this browser (the run was trained elsewhere)`,
-        );
-      files[name] = await storage.readBytes(copy);
-    }
-    return { files };
-  }
-  if (config.data === null) return { corpus: await fetchBundled() };
-  return { corpus: { name: config.data, text: await storage.readText(corpusCopy(runDir)), bundled: false } };
 }
 
 function startWatching(runDir: string): void {
@@ -304,7 +269,7 @@ $("finetune").onclick = async () => {
     const files: LabelledFiles = {};
     for (const file of valid === null ? [data] : [data, valid]) {
       files[file.name] = new Uint8Array(await file.arrayBuffer());
-      await storage.writeAtomic(labelledCopy(runDir, file.name), files[file.name]);
+      await keepLabelled(runDir, file.name, files[file.name]);
     }
     startWatching(runDir);
     send({ type: "finetune", runDir, from, data: data.name, files, settings, backend: chosenBackend() });
