@@ -93,15 +93,20 @@ test("a tab fine-tunes from a pre-trained run, stops, resumes and equals Node's 
     await page.waitForFunction("document.querySelector('#ft-from').value.endsWith('pre')");
     // A file without the label column is refused in one line naming it and its columns; then the
     // labelled file dropped on the page.
-    const drop = async (name: string, text: string): Promise<void> => {
+    const drop = async (name: string, text: string, where = "#ft-drop"): Promise<void> => {
       const transfer = await page.evaluateHandle(`(() => {
         const transfer = new DataTransfer();
         transfer.items.add(new File([${JSON.stringify(text)}], ${JSON.stringify(name)}));
         return transfer;
       })()`);
-      await page.dispatchEvent("#ft-drop", "drop", { dataTransfer: transfer });
+      await page.dispatchEvent(where, "drop", { dataTransfer: transfer });
     };
-    await drop("bad.tsv", "sentence\tcategory\na red cat\tpos\n");
+    await drop("notes.txt", "a red cat\n");
+    assert.match(
+      (await page.textContent("#ft-file-name")) ?? "",
+      /^notes\.txt: a labelled data set is \.tsv, \.csv or \.jsonl/,
+    );
+    await drop("bad.tsv", "sentence\tcategory\na red cat\tpos\n", "#progress"); // anywhere on the page
     await page.click("#finetune");
     await waitFor(page, "false");
     assert.deepEqual((await tab(page)).errors, [

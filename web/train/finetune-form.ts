@@ -1,10 +1,12 @@
 /**
- * The page's fine-tuning form: a labelled .csv, .tsv or .jsonl file dropped on the page or chosen (and
+ * The page's fine-tuning form: a labelled .csv, .tsv or .jsonl file dropped on the page (anywhere) or
+ * chosen (and
  * optionally a validation file), the pre-trained run to start from, and the settings of `mlm finetune`,
  * each drawn from its field in the configuration table (or in the labelled-data options) with the
  * command's default. Every bad setting is shown at once, under its field, named as the field is.
  */
 import { CONFIG_TABLE, checkValue, flagName, type Field, type TrainConfig } from "../../src/config/index.js";
+import { labelledFormatOf } from "../../src/data/labelled.js";
 import { LABELLED_DATA_OPTIONS } from "../../src/data/labelled-splits.js";
 import { FINETUNE_DEFAULTS, FINETUNE_HEAD_OPTIONS } from "../../src/train/finetune.js";
 import type { FinetuneTabSettings } from "./protocol.js";
@@ -84,16 +86,26 @@ export function setUpFinetuneForm(container: HTMLElement, drop: HTMLElement, fil
   drop.append(chosen);
   const take = (file: File | undefined): void => {
     if (file === undefined) return;
+    try {
+      labelledFormatOf(file.name);
+    } catch (err) {
+      chosen.textContent = (err as Error).message;
+      return;
+    }
     files.data = file;
     chosen.textContent = `${file.name} (${file.size.toLocaleString("en-US")} bytes)`;
   };
   fileInput.addEventListener("change", () => take(fileInput.files?.[0]));
-  drop.addEventListener("dragover", (e) => {
+  // A file dropped anywhere on the page is taken: a browser would otherwise open it, leaving the page
+  // (and the run it trains).
+  addEventListener("dragover", (e) => {
     e.preventDefault();
     drop.classList.add("over");
   });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => {
+  addEventListener("dragleave", (e) => {
+    if (e.relatedTarget === null) drop.classList.remove("over");
+  });
+  addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
     take(e.dataTransfer?.files[0]);
