@@ -1,6 +1,6 @@
 // Fine-tuning in a tab: headless Chromium opens the /train/ page, opens a tiny pre-trained run (trained
-// by Node) from a .zip, takes a labelled .tsv dropped on the page, fine-tunes with the settings of an
-// `mlm finetune` run, is stopped from the page and resumed from the list; every logged loss, gradient
+// by Node) from a .zip, takes a labelled .tsv dropped on the page and a validation file chosen,
+// fine-tunes with the settings of an `mlm finetune` run, is stopped from the page and resumed from the list; every logged loss, gradient
 // norm and evaluation (accuracy, macro-F1, per-class scores, confusion matrix) of the tab's run equals,
 // bit for bit, those of the same `mlm finetune` run in Node, uninterrupted. The page draws the loss and
 // accuracy curves and classifies a typed text with label bars, saying which checkpoint and step answer,
@@ -41,11 +41,14 @@ const SETTINGS: Record<string, string> = {
   threads: "2",
 };
 
-/** 40 labelled sentences in the tiny corpus's words: "pos" of a red thing, "neg" of a blue one. */
-function labelledTsv(): string {
+/**
+ * Labelled sentences in the tiny corpus's words, "pos" of a red thing, "neg" of a blue one: 32 of 8
+ * things for training, 8 of 2 others for validation (a validation file, as --valid takes).
+ */
+function labelledTsv(part: "train" | "valid"): string {
   const things = ["cat", "dog", "car", "cup", "hat", "box", "pen", "bag", "bus", "toy"];
   const rows = ["sentence\tlabel"];
-  for (const t of things)
+  for (const t of part === "train" ? things.slice(0, 8) : things.slice(8))
     rows.push(`the red ${t} is here\tpos`, `a red ${t}\tpos`, `the blue ${t} is here\tneg`, `a blue ${t}\tneg`);
   return rows.join("\n") + "\n";
 }
@@ -66,14 +69,16 @@ test("a tab fine-tunes from a pre-trained run, stops, resumes and equals Node's 
   const pre = join(dir, "pre");
   await train(tinyConfig(dir, { outDir: pre, maxSteps: 20, evalSteps: 20 }));
   const data = join(dir, "colours.tsv");
-  writeFileSync(data, labelledTsv());
+  writeFileSync(data, labelledTsv("train"));
+  const valid = join(dir, "colours-valid.tsv");
+  writeFileSync(valid, labelledTsv("valid"));
 
   // Node: `mlm finetune` with the same settings, uninterrupted.
   const cli = (...args: string[]): string =>
     execFileSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const nodeRun = join(dir, "node-ft");
   const flags = Object.entries(SETTINGS).flatMap(([flag, value]) => [`--${flag}`, value]);
-  cli("finetune", data, "--from", pre, "--out-dir", nodeRun, ...flags);
+  cli("finetune", data, "--valid", valid, "--from", pre, "--out-dir", nodeRun, ...flags);
   const nodeRecords = parseMetrics(readFileSync(join(nodeRun, "metrics.jsonl"), "utf8"), "node metrics.jsonl");
 
   const server = await startStudio({ runsDir: dir, dataDir: join(ROOT, "data"), crossOriginIsolation: true });
@@ -114,8 +119,13 @@ test("a tab fine-tunes from a pre-trained run, stops, resumes and equals Node's 
     ]);
     assert.equal(await page.isDisabled("#finetune"), false);
     await page.evaluate("window.mlmTab.errors = []");
-    await drop("colours.tsv", labelledTsv());
+    await drop("colours.tsv", labelledTsv("train"));
     assert.match((await page.textContent("#ft-file-name")) ?? "", /^colours\.tsv \(\d+ bytes\)$/);
+    await page.setInputFiles("#ft-valid", {
+      name: "colours-valid.tsv",
+      mimeType: "text/tab-separated-values",
+      buffer: Buffer.from(labelledTsv("valid")),
+    });
 
     // A bad setting is named under its field, and nothing starts.
     await page.fill("#ft-batch-size", "0");
