@@ -13,15 +13,34 @@
  *     corpus: textCorpus("tatoeba-en.txt", text),
  *   });
  *   console.log(summary.bestValidLoss);
+ *   // a classifier from that run, on a labelled file in memory (a dropped file's bytes or text)
+ *   const tsv = "text\tlabel\nI like it\tpos\nI hate it\tneg\n";
+ *   const config = resolveConfig({ ...FINETUNE_DEFAULTS, data: "mine.tsv", progress: false });
+ *   await finetune({ config, from: "runs/demo" }, { labelled: { "mine.tsv": tsv } });
  */
 export { browserPlatform, threadSupport, BROWSER_HOST } from "./platform/browser.js";
 export { opfsStorage, opfsPath } from "./platform/opfs-storage.js";
 export { platform, setPlatform, type Platform, type Storage } from "./platform/index.js";
 export { DEFAULT_CONFIG, resolveConfig, type TrainConfig } from "./config/index.js";
-export { textCorpus, type InMemoryCorpus } from "./data/index.js";
+export { textCorpus, parseLabelled, labelledFromMemory, type InMemoryCorpus } from "./data/index.js";
 export { Tokenizer, trainBpe, trainBpeFromSentences } from "./tokenizer/index.js";
 export { train, type TrainOptions, type TrainSummary } from "./train/trainer.js";
-export { loadModel, fillMask, fillMasks, type FillMaskPrediction, type LoadedModel } from "./pipelines/index.js";
+export {
+  finetune,
+  resumeFinetune,
+  FINETUNE_DEFAULTS,
+  type FinetuneRequest,
+  type FinetuneSummary,
+} from "./train/finetune.js";
+export {
+  loadModel,
+  fillMask,
+  fillMasks,
+  classify,
+  type FillMaskPrediction,
+  type LoadedModel,
+  type ClassificationOutput,
+} from "./pipelines/index.js";
 export {
   RunDirectory,
   defaultRunDir,

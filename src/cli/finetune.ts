@@ -8,9 +8,13 @@
  */
 import { configHelp, parseConfigArgs, resolveConfig, type FieldTable, type TrainConfig } from "../config/index.js";
 import { LABELLED_DATA_OPTIONS } from "../data/index.js";
-import { POOLINGS } from "../model/index.js";
-import { BEST_METRICS } from "../train/classify-task.js";
-import { finetune, FINETUNE_DEFAULTS, resumeFinetune, type FinetuneSummary } from "../train/finetune.js";
+import {
+  finetune,
+  FINETUNE_DEFAULTS,
+  FINETUNE_HEAD_OPTIONS,
+  resumeFinetune,
+  type FinetuneSummary,
+} from "../train/finetune.js";
 import { UsageError } from "./flags.js";
 import { Interrupted, listenForInterrupts } from "./interrupts.js";
 import { RESUMABLE } from "./train.js";
@@ -26,18 +30,7 @@ const FINETUNE_FLAGS = {
   },
   resume: { kind: "path", default: null, placeholder: "RUN_DIR", help: "continue RUN_DIR from its latest checkpoint" },
   force: { kind: "boolean", default: false, help: "start afresh in an --out-dir that holds a run, deleting its files" },
-  pooling: {
-    kind: "choice",
-    choices: POOLINGS,
-    default: "cls",
-    help: "sentence vector of the head: [CLS] (the tutorial's) or the mean",
-  },
-  bestMetric: {
-    kind: "choice",
-    choices: ["accuracy", "macroF1", "loss"] as const satisfies readonly (keyof typeof BEST_METRICS)[],
-    default: "accuracy",
-    help: "the evaluation metric that picks best/",
-  },
+  ...FINETUNE_HEAD_OPTIONS,
   ...DATA_FLAGS,
 } as const satisfies FieldTable;
 

@@ -93,6 +93,8 @@ export {
 export { corpusText } from "./blob-text.js";
 export {
   readLabelled,
+  parseLabelled,
+  labelledFromMemory,
   labelNames,
   labelIds,
   labelledFormatOf,
@@ -102,6 +104,7 @@ export {
   type LabelledExample,
   type LabelledFile,
   type LabelledFormat,
+  type LabelledReader,
 } from "./labelled.js";
 export {
   encodeLabelled,

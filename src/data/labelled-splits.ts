@@ -6,7 +6,14 @@
  */
 import { DEFAULT_CONFIG } from "../config/table.js";
 import type { FieldTable, ValuesOf } from "../config/fields.js";
-import { labelIds, labelNames, readLabelled, type LabelledExample, type LabelledFile } from "./labelled.js";
+import {
+  labelIds,
+  labelNames,
+  readLabelled,
+  type LabelledExample,
+  type LabelledFile,
+  type LabelledReader,
+} from "./labelled.js";
 import { splitLabelled } from "./labelled-batches.js";
 
 /** The options every command that reads a labelled data set takes (flags of the same names). */
@@ -49,18 +56,25 @@ export interface LabelledSplits {
 }
 
 /**
+ * `read` reads each file by its name: from the file system by default, or from memory
+ * (labelledFromMemory: a browser tab's files).
+ *
  * @example
  *   const s = await readLabelledSplits("data/spam-subjects.tsv", { ...defaultsOf(LABELLED_DATA_OPTIONS) });
  *   // s.id2label = ["ham", "spam"], s.train.length = 3422, s.valid.length = 856
  */
-export async function readLabelledSplits(data: string, o: LabelledDataOptions): Promise<LabelledSplits> {
+export async function readLabelledSplits(
+  data: string,
+  o: LabelledDataOptions,
+  read: LabelledReader = readLabelled,
+): Promise<LabelledSplits> {
   const columns = {
     textColumn: o.textColumn ?? undefined,
     textPairColumn: o.textPairColumn ?? undefined,
     labelColumn: o.labelColumn,
   };
-  const trainFile = await readLabelled(data, columns);
-  const validFile = o.valid === null ? null : await readLabelled(o.valid, columns);
+  const trainFile = await read(data, columns);
+  const validFile = o.valid === null ? null : await read(o.valid, columns);
   const { train, valid } =
     validFile === null
       ? splitLabelled(trainFile.examples, o.validFraction, o.dataSeed)

@@ -12,10 +12,14 @@
  * the label in `label`. Labels are strings or integers (an integer label is kept as its decimal
  * string). Each bad input is one line naming the file, the line and the column: a missing column
  * names the columns found, an empty text or label names its line.
+ *
+ * `readLabelled` reads a file by its path (Node); `parseLabelled` reads the same from its bytes or
+ * text already in memory (a browser tab's dropped file), and `labelledFromMemory` makes such files a
+ * reader that the commands reading labelled data take instead of the file system.
  */
 import { readFile, stat } from "node:fs/promises";
-import { extname } from "node:path";
 import { parse } from "csv-parse/sync";
+import { platform } from "../platform/index.js";
 import { CorpusError } from "../util/lines.js";
 
 export type LabelledFormat = "tsv" | "csv" | "jsonl";
@@ -60,7 +64,9 @@ export interface LabelledFile {
 
 /** The format of `path` from its extension; an error naming the file otherwise. */
 export function labelledFormatOf(path: string): LabelledFormat {
-  const ext = extname(path).toLowerCase();
+  const name = platform().storage.path.basename(path);
+  const dot = name.lastIndexOf(".");
+  const ext = dot > 0 ? name.slice(dot).toLowerCase() : ""; // node:path's extname, which a browser lacks
   if (ext === ".tsv") return "tsv";
   if (ext === ".csv") return "csv";
   if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
@@ -75,7 +81,7 @@ export function labelledFormatOf(path: string): LabelledFormat {
  *   // file.textColumn === "text", file.labelColumn === "label", file.examples[0] = { text, label, line: 2 }
  */
 export async function readLabelled(path: string, columns: LabelledColumns = {}): Promise<LabelledFile> {
-  const format = labelledFormatOf(path);
+  labelledFormatOf(path); // an unknown extension is refused before the file is read
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -84,14 +90,52 @@ export async function readLabelled(path: string, columns: LabelledColumns = {}):
   }
   if (size > MAX_LABELLED_BYTES)
     throw new CorpusError(`${path}: ${size} bytes, more than the ${MAX_LABELLED_BYTES} read`);
+  return parseLabelled(path, await readFile(path), columns);
+}
+
+/**
+ * Reads every example of a labelled file held in memory, as `readLabelled` reads it from disk; `path`
+ * names the file in messages and gives its format by its extension. Bytes must be UTF-8.
+ *
+ * @example
+ *   const file = parseLabelled("mine.csv", 'text,label\n"Hi, you",ham\n');
+ *   // file.examples[0] = { text: "Hi, you", label: "ham", line: 2 }
+ */
+export function parseLabelled(path: string, data: string | Uint8Array, columns: LabelledColumns = {}): LabelledFile {
+  const format = labelledFormatOf(path);
+  if (typeof data !== "string" && data.length > MAX_LABELLED_BYTES)
+    throw new CorpusError(`${path}: ${data.length} bytes, more than the ${MAX_LABELLED_BYTES} read`);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(await readFile(path));
+    text = typeof data === "string" ? data : new TextDecoder("utf-8", { fatal: true }).decode(data);
   } catch (err) {
     throw new CorpusError(`${path}: not UTF-8 text (${(err as Error).message})`);
   }
   const rows = format === "jsonl" ? jsonRows(path, text) : delimitedRows(path, text, format);
   return pickColumns(path, format, rows, columns);
+}
+
+/** How a command reads a labelled file by its name: `readLabelled` (the file system) or from memory. */
+export type LabelledReader = (path: string, columns: LabelledColumns) => Promise<LabelledFile>;
+
+/**
+ * A reader of labelled files already in memory, by name (a browser tab's dropped files); a name not
+ * among them is an error naming the ones there are.
+ *
+ * @example
+ *   const read = labelledFromMemory({ "mine.tsv": "text\tlabel\nhello\tham\n" });
+ *   const file = await read("mine.tsv", {});
+ */
+export function labelledFromMemory(files: Readonly<Record<string, string | Uint8Array>>): LabelledReader {
+  return async (path, columns) => {
+    if (!Object.hasOwn(files, path))
+      throw new CorpusError(
+        `${path}: not among the labelled files given (${Object.keys(files)
+          .map((n) => `"${n}"`)
+          .join(", ")})`,
+      );
+    return parseLabelled(path, files[path], columns);
+  };
 }
 
 /** Rows as column → value, each with its line, and the columns found. */

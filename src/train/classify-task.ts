@@ -65,6 +65,8 @@ export interface ClassifyInputs {
   modelConfig: ModelConfig;
   /** Lines for the log at the start (the baseline's figures). */
   notes: string[];
+  /** The --valid file a new run fingerprints in inputs.json (null: none, or the data came from memory). */
+  validFile: string | null;
 }
 
 export interface ClassifyData extends PreparedTask {
@@ -105,7 +107,7 @@ export function classifyTask(inputs: ClassifyInputs): TaskKind<ClassifyConfig, C
       if (newRun !== null) {
         await run.writeTokenizer(tokenizer);
         await run.writeConfig(config);
-        await run.writeInputs(newRun.corpusFingerprint, config.classifier.valid);
+        await run.writeInputs(newRun.corpusFingerprint, inputs.validFile);
       }
       for (const note of inputs.notes) log(note);
       const maxLen = inputs.modelConfig.maxLen;

@@ -14,12 +14,13 @@
  *   const s = await finetune({ config: resolveConfig({ ...FINETUNE_DEFAULTS, data: "data/spam-subjects.tsv" }), from: "runs/pre" });
  *   console.log(s.bestStep, s.evaluations.at(-1));
  */
-import { pickKeys, resolveConfig, type TrainConfig } from "../config/index.js";
-import { corpusFingerprint, readLabelledSplits, type LabelledDataOptions } from "../data/index.js";
+import { pickKeys, resolveConfig, type FieldTable, type TrainConfig } from "../config/index.js";
+import { corpusFingerprint, labelledFromMemory, readLabelledSplits, type LabelledDataOptions } from "../data/index.js";
 import {
   baselineText,
   isEncoderTensor,
   MODEL_KEYS,
+  POOLINGS,
   trainBaseline,
   type ModelConfig,
   type Pooling,
@@ -59,6 +60,22 @@ export const FINETUNE_DEFAULTS = {
   epochs: 10,
   logSteps: 100,
 } as const satisfies Partial<TrainConfig>;
+
+/** How the head is built and the best checkpoint picked: flags of `mlm finetune`, fields of the tab's form. */
+export const FINETUNE_HEAD_OPTIONS = {
+  pooling: {
+    kind: "choice",
+    choices: POOLINGS,
+    default: "cls",
+    help: "sentence vector of the head: [CLS] (the tutorial's) or the mean",
+  },
+  bestMetric: {
+    kind: "choice",
+    choices: ["accuracy", "macroF1", "loss"] as const satisfies readonly BestMetricName[],
+    default: "accuracy",
+    help: "the evaluation metric that picks best/",
+  },
+} as const satisfies FieldTable;
 
 /** What to fine-tune: the settings (config.data: the labelled file), the source run and the data's columns. */
 export interface FinetuneRequest extends Partial<Omit<LabelledDataOptions, "dataSeed">> {
@@ -107,7 +124,7 @@ export async function finetune(request: FinetuneRequest, options: TrainOptions =
       "finetune --from none needs a tokenizer (--tokenizer FILE, e.g. a pre-trained run's tokenizer.json)",
     );
   const tokenizer = source?.tokenizer ?? Tokenizer.load(config.tokenizer!);
-  const inputs = await readInputs(config, settings, tokenizer);
+  const inputs = await readInputs(config, settings, tokenizer, options);
   const encoder = source === null ? null : await readEncoder(source);
   const classifyConfig: ClassifyConfig = {
     ...config,
@@ -134,9 +151,10 @@ export async function resumeFinetune(
   };
   const run = new RunDirectory(runDir);
   // Before the data is read and the baseline fitted (seconds on SST-2); the trainer checks again under the lock.
-  await run.checkInputs(() => corpusFingerprint(config.data!, { cacheDir: config.cacheDir }), RESUME_CONSEQUENCE);
+  if (options.labelled === undefined)
+    await run.checkInputs(() => corpusFingerprint(config.data!, { cacheDir: config.cacheDir }), RESUME_CONSEQUENCE);
   const tokenizer = await run.readTokenizer();
-  const inputs = await readInputs(config, config.classifier, tokenizer);
+  const inputs = await readInputs(config, config.classifier, tokenizer, options);
   if (inputs.id2label.join("\n") !== config.classifier.id2label.join("\n"))
     throw new Error(
       `${config.data}: its labels are now ${inputs.id2label.join(", ")}, the run was trained on ${config.classifier.id2label.join(", ")}`,
@@ -197,22 +215,27 @@ async function readEncoder(source: Source): Promise<ClassifyInputs["encoder"]> {
   return ckpt.tensors.filter((t) => isEncoderTensor(t.name));
 }
 
-/** The labelled splits, their classes, and the baseline's line for the log. */
+/** The labelled splits (from disk, or options.labelled), their classes, and the baseline's line for the log. */
 async function readInputs(
   config: TrainConfig,
   settings: Omit<FinetuneSettings, "id2label" | "pooling" | "from" | "fromFingerprint">,
   tokenizer: Tokenizer,
+  options: TrainOptions,
 ): Promise<{ id2label: string[]; task: Omit<ClassifyInputs, "tokenizer" | "encoder"> }> {
   if (!(settings.bestMetric in BEST_METRICS))
     throw new Error(`finetune: bestMetric must be one of ${Object.keys(BEST_METRICS).join(", ")}`);
-  const s = await readLabelledSplits(config.data!, {
-    valid: settings.valid,
-    validFraction: settings.validFraction,
-    dataSeed: config.dataSeed,
-    textColumn: settings.textColumn,
-    textPairColumn: settings.textPairColumn,
-    labelColumn: settings.labelColumn,
-  });
+  const s = await readLabelledSplits(
+    config.data!,
+    {
+      valid: settings.valid,
+      validFraction: settings.validFraction,
+      dataSeed: config.dataSeed,
+      textColumn: settings.textColumn,
+      textPairColumn: settings.textPairColumn,
+      labelColumn: settings.labelColumn,
+    },
+    options.labelled === undefined ? undefined : labelledFromMemory(options.labelled),
+  );
   const baseline = trainBaseline(
     { texts: s.train.map(baselineText), labels: s.trainLabels },
     { texts: s.valid.map(baselineText), labels: s.validLabels },
@@ -229,6 +252,8 @@ async function readInputs(
       valid: { examples: s.valid, labels: s.validLabels },
       modelConfig: modelConfigFrom(config, tokenizer.vocabSize),
       notes,
+      // Data given in memory (the tab) has no file to fingerprint, as openRun's corpus.
+      validFile: options.labelled === undefined ? settings.valid : null,
     },
   };
 }

@@ -41,15 +41,20 @@ export interface OpenedRun {
 export async function openRun(
   run: RunDirectory,
   config: TrainConfig,
-  options: { resume?: string; force?: boolean; corpus?: InMemoryCorpus },
+  options: {
+    resume?: string;
+    force?: boolean;
+    corpus?: InMemoryCorpus;
+    labelled?: Readonly<Record<string, string | Uint8Array>>;
+  },
   log: (line: string) => void,
 ): Promise<OpenedRun> {
   if (options.resume !== undefined && options.force)
     throw new Error("force starts a run afresh and resume continues one: give one of them");
   const lock = await run.lock(log);
   try {
-    // A corpus in memory has no file to fingerprint (like a pipe's): its run resumes unchecked.
-    const inMemory = options.corpus !== undefined;
+    // Data in memory has no file to fingerprint (like a pipe's): its run resumes unchecked.
+    const inMemory = options.corpus !== undefined || options.labelled !== undefined;
     const corpusPath = config.data ?? (inMemory ? "" : bundledCorpusPath());
     if (options.resume !== undefined) {
       const resumeFrom = await latestCheckpoint(run);

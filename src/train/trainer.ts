@@ -54,6 +54,11 @@ export interface TrainOptions {
   startedAt?: number;
   /** The corpus's sentences, already in memory (a browser tab's), instead of reading config.data (textCorpus). */
   corpus?: InMemoryCorpus;
+  /**
+   * A fine-tuning run's labelled files, already in memory (a browser tab's), by the names config.data
+   * and the validation file give, instead of reading them from disk (finetune.ts).
+   */
+  labelled?: Readonly<Record<string, string | Uint8Array>>;
 }
 
 /** What a run of a task reached (the CLI prints the masked language model's with `describeSummary`). */

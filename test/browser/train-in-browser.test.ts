@@ -7,11 +7,11 @@
 // thread count).
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { unzipSync, zipSync } from "fflate";
+import { zipSync } from "fflate";
 import type { Page } from "playwright-core";
 import { resolveConfig } from "../../src/config/index.js";
 import type { FillMaskPrediction } from "../../src/pipelines/index.js";
@@ -19,6 +19,7 @@ import { parseMetrics, type MetricsRecord } from "../../src/run/index.js";
 import { train } from "../../src/train/trainer.js";
 import { tempDir } from "../temp-dir.js";
 import { launchChromium } from "./chromium.js";
+import { figures, unpackDownload } from "./tab-runs.js";
 import { startStudio } from "../../src/studio/server.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -26,12 +27,6 @@ const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 const SCREENSHOTS = join(ROOT, "screenshots");
 const STEPS = 60; // past the reload at step 25 and the resume from step 20, as short as the suite can afford
 const FILL = "I want to [MASK] a book.";
-
-/** A record without what depends on the clock (its time and throughput). */
-function figures(r: MetricsRecord): Record<string, unknown> {
-  const { time: _time, tokensPerSec: _rate, ...rest } = r as MetricsRecord & { time?: number; tokensPerSec?: number };
-  return rest;
-}
 
 /** Settings on the page, then "Train a new run". */
 async function startTraining(page: Page, settings: Record<string, number>): Promise<void> {
@@ -120,15 +115,7 @@ test("a tab trains, reloads, resumes and downloads a run bit-identical to Node's
     // The run as one .zip, unpacked: the CLI's run-directory layout.
     const row = page.locator("#runs tr", { hasText: "finished" });
     const [download] = await Promise.all([page.waitForEvent("download"), row.locator("button.download").click()]);
-    const zipPath = join(dir, "run.zip");
-    await download.saveAs(zipPath);
-    const unpacked = join(dir, "unzipped");
-    for (const [path, bytes] of Object.entries(unzipSync(readFileSync(zipPath)))) {
-      if (path.endsWith("/")) continue;
-      mkdirSync(dirname(join(unpacked, path)), { recursive: true });
-      writeFileSync(join(unpacked, path), bytes);
-    }
-    const runDir = join(unpacked, download.suggestedFilename().replace(/\.zip$/, ""));
+    const runDir = await unpackDownload(download, dir);
 
     // Every logged figure of the interrupted and resumed tab run equals Node's, bit for bit.
     const tabRecords = parseMetrics(readFileSync(join(runDir, "metrics.jsonl"), "utf8"), "tab metrics.jsonl");

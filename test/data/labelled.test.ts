@@ -4,7 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readLabelled, labelNames, labelIds } from "../../src/data/labelled.js";
+import { readLabelled, labelNames, labelIds, labelledFromMemory, parseLabelled } from "../../src/data/labelled.js";
+import { LABELLED_DATA_OPTIONS, readLabelledSplits } from "../../src/data/labelled-splits.js";
+import { defaultsOf } from "../../src/config/index.js";
 import { encodeLabelled, splitLabelled, LabelledLoader } from "../../src/data/labelled-batches.js";
 import { trainBpeFromSentences } from "../../src/tokenizer/index.js";
 import { tempDir } from "../temp-dir.js";
@@ -40,6 +42,28 @@ test("tsv, csv and jsonl read the same examples, with the default columns senten
     [1, 3],
   );
   assert.equal(tsv.examples[1].line, 3);
+});
+
+test("files in memory (bytes or text) read as the same files on disk, splits included", async () => {
+  const csv = 'text,label\n"a, b",x\nc,y\nd,x\ne,y\nf,x\n';
+  const tsv = "text\tlabel\ng\tx\nh\ty\n";
+  const onDisk = await readLabelled(file("m.csv", csv));
+  const fromBytes = parseLabelled(join(dir, "m.csv"), new TextEncoder().encode(csv));
+  assert.deepEqual(fromBytes, onDisk);
+  assert.deepEqual(parseLabelled(join(dir, "m.csv"), csv), onDisk);
+  const options = { ...defaultsOf(LABELLED_DATA_OPTIONS), valid: "v.tsv" };
+  const read = labelledFromMemory({ "m.csv": csv, "v.tsv": new TextEncoder().encode(tsv) });
+  const memory = await readLabelledSplits("m.csv", options, read);
+  file("v.tsv", tsv);
+  const disk = await readLabelledSplits(join(dir, "m.csv"), { ...options, valid: join(dir, "v.tsv") });
+  assert.deepEqual([memory.train, memory.valid, memory.id2label], [disk.train, disk.valid, disk.id2label]);
+  assert.deepEqual([memory.trainLabels, memory.validLabels], [disk.trainLabels, disk.validLabels]);
+  await assert.rejects(
+    read("other.tsv", {}),
+    /^CorpusError: other.tsv: not among the labelled files given \("m.csv", "v.tsv"\)$/,
+  );
+  assert.throws(() => parseLabelled("bad.tsv", new Uint8Array([0x74, 0xff])), /^CorpusError: bad.tsv: not UTF-8 text/);
+  assert.throws(() => parseLabelled("x.txt", csv), /x.txt: a labelled data set is .tsv, .csv or .jsonl, got ".txt"/);
 });
 
 test("named columns, sentence pairs and string labels (sorted), integers in numeric order", async () => {

@@ -1,31 +1,39 @@
 /**
- * The "train in this tab" page: picks a corpus, trains in a dedicated Worker (worker.ts) with the
- * library's engine, draws the run's metrics.jsonl as it grows, stops and resumes, fills in masks,
+ * The "train in this tab" page: pre-trains a masked language model on a corpus, or fine-tunes a
+ * classifier from a pre-trained run on a labelled file dropped or chosen, in a dedicated Worker
+ * (worker.ts) with the library's engine; draws the run's metrics.jsonl as it grows with the studio's
+ * charts, stops and resumes, fills in masks and classifies texts (saying which checkpoint answers),
  * lists the runs kept in this browser (OPFS) and downloads one as a .zip in the CLI's layout.
  *
- * Runs live in the origin-private file system under runs/<date-time>; a user's corpus is kept beside
- * them under corpora/<run>.txt so that a resumed run reads the same text. One tab owns a run at a
- * time (a Web Lock its worker holds while training); a run whose status says "running" while nobody
- * holds its lock was cut short by a closed or reloaded tab, and is shown as interrupted.
+ * Runs live in the origin-private file system under runs/<date-time>, the data they train on beside
+ * them (run-data.ts). One tab owns a run at a time (a Web Lock its worker holds).
  */
-import { unzipSync, zipSync } from "fflate";
-import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import "../studio/style.css";
+import "./tab.css";
 import { corpusText } from "../../src/data/blob-text.js";
 import { probeWebGpu } from "../../src/engine/webgpu/device.js";
 import { browserPlatform, threadSupport } from "../../src/platform/browser.js";
 import { setPlatform } from "../../src/platform/index.js";
 import { opfsStorage as storage } from "../../src/platform/opfs-storage.js";
-import type { FillMaskPrediction } from "../../src/pipelines/index.js";
-import {
-  defaultRunDir,
-  parseMetrics,
-  readRunFiles,
-  readRunStatus,
-  resolveCheckpointDir,
-  writeRunFiles,
-} from "../../src/run/index.js";
-import { runLockName, type BackendChoice, type FromWorker, type TabCorpus, type ToWorker } from "./protocol.js";
+import type { ClassificationOutput, FillMaskPrediction } from "../../src/pipelines/index.js";
+import { defaultRunDir, parseMetrics, RunDirectory } from "../../src/run/index.js";
+import { lastCheckpointStep } from "../../src/run/layout.js";
+import { renderLabels, renderPredictions } from "../studio/try-model.js";
+import { describeCheckpoint, describeRunCheckpoint } from "./checkpoints.js";
+import { TabCurves } from "./curves.js";
+import { setUpFinetuneForm } from "./finetune-form.js";
+import type {
+  BackendChoice,
+  FromWorker,
+  LabelledFiles,
+  RunEnd,
+  TabCorpus,
+  ToWorker,
+  UsedCheckpoint,
+} from "./protocol.js";
+import { fetchBundled, keepCorpus, keepLabelled, runData, runId } from "./run-data.js";
+import { downloadRun, openRunZip, readTabRuns, type TabRun } from "./runs-list.js";
 
 /** What the page has seen, for people reading the console and for the browser tests. */
 interface TabState {
@@ -34,12 +42,21 @@ interface TabState {
   webgpu: { adapter: string; software: boolean } | { reason: string } | null;
   /** The metrics.jsonl records of the run being trained, as its worker wrote them. */
   records: Record<string, unknown>[];
-  done: Extract<FromWorker, { type: "done" }> | null;
+  done: RunEnd | null;
   predictions: FillMaskPrediction[][] | null;
+  labels: ClassificationOutput[] | null;
+  /** The checkpoint that gave the last predictions or labels. */
+  checkpoint: UsedCheckpoint | null;
   errors: string[];
+  /** The run being trained, or the one chosen to try. */
   runDir: string | null;
+  /** How many points the charts draw. */
+  points: () => number;
 }
 setPlatform(browserPlatform()); // run paths and storage: the origin-private file system
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const curves = new TabCurves($("charts"));
 
 const state: TabState = {
   engine: null,
@@ -47,16 +64,17 @@ const state: TabState = {
   records: [],
   done: null,
   predictions: null,
+  labels: null,
+  checkpoint: null,
   errors: [],
   runDir: null,
+  points: () => curves.points(),
 };
 (globalThis as unknown as { mlmTab: TabState }).mlmTab = state;
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-const BUNDLED = { name: "tatoeba-en.txt", url: new URL("tatoeba-en.txt", import.meta.url) };
-
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "mlm-ts training" });
 const send = (message: ToWorker): void => worker.postMessage(message);
+const status = (text: string): void => void ($("status").textContent = text);
 
 // ---- engine line: what this browser gives, before anything runs
 {
@@ -97,65 +115,38 @@ function offerBackends(found: NonNullable<TabState["webgpu"]>): void {
 
 const chosenBackend = (): BackendChoice => $<HTMLSelectElement>("backend").value as BackendChoice;
 
-// ---- the loss curve
-const curve = {
-  steps: [] as number[],
-  train: [] as (number | null)[],
-  valid: [] as (number | null)[],
-  plot: new uPlot(
-    {
-      width: Math.min(940, document.body.clientWidth - 20),
-      height: 280,
-      scales: { x: { time: false } },
-      axes: [{ label: "step" }, { label: "loss", size: 56 }],
-      series: [
-        { label: "step" },
-        { label: "training loss", stroke: "#1f77b4", spanGaps: true },
-        { label: "validation loss", stroke: "#d62728", spanGaps: true, points: { show: true, size: 7 } },
-      ],
-    },
-    [[], [], []],
-    $("curve"),
-  ),
-  reset(): void {
-    this.steps.length = this.train.length = this.valid.length = 0;
-    this.plot.setData([[], [], []]);
-  },
-  add(record: Record<string, unknown>): void {
-    if (typeof record.step !== "number" || typeof record.loss !== "number") return;
-    const at = this.steps.indexOf(record.step);
-    const i = at >= 0 ? at : this.steps.push(record.step) - 1;
-    if (at < 0) {
-      this.train.push(null);
-      this.valid.push(null);
-    }
-    (record.split === "valid" ? this.valid : this.train)[i] = record.loss;
-    this.plot.setData([this.steps, this.train, this.valid]);
-  },
-};
-
-// The chart follows the page's width (a phone's 375 px included).
-addEventListener("resize", () =>
-  curve.plot.setSize({ width: Math.max(200, Math.min(940, document.body.clientWidth - 20)), height: 280 }),
-);
-
 function log(line: string): void {
   const pre = $("log");
   pre.textContent += line + "\n";
   pre.scrollTop = pre.scrollHeight;
 }
 
+let training = false;
 function setTraining(on: boolean): void {
-  $<HTMLButtonElement>("train").disabled = on;
+  training = on;
+  for (const id of ["train", "finetune"]) $<HTMLButtonElement>(id).disabled = on;
   $<HTMLButtonElement>("stop").disabled = !on;
   for (const b of document.querySelectorAll<HTMLButtonElement>("#runs button.resume")) b.disabled = on;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/** The status line of a run's end. */
+function describeEnd(end: RunEnd): string {
+  const how = end.stoppedBy === "signal" ? "Stopped" : end.stoppedBy === "complete" ? "Already complete" : "Done";
+  const ms = Number.isFinite(end.msPerStep) ? end.msPerStep.toFixed(0) : "-";
+  const best =
+    end.best !== null
+      ? `best accuracy ${pct(end.best.accuracy)}, macro-F1 ${end.best.macroF1.toFixed(4)} at step ${end.bestStep}`
+      : `best validation loss ${end.bestValidLoss === null ? "none" : end.bestValidLoss.toFixed(4)}`;
+  return `${how} at step ${end.steps}: ${best}, ${ms} ms per step.`;
 }
 
 worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
   if (data.type === "engine") {
     const { threads, reason, backend, backendReason } = data;
     state.engine = { threads, reason, backend, backendReason };
-    $("status").textContent = `Training on ${backend}...`;
+    status(`Training on ${backend}...`);
     $("backend-line").textContent =
       backendReason === null ? `Training on ${backend}.` : `Training on ${backend}: ${backendReason}.`;
   } else if (data.type === "log") log(data.line);
@@ -165,44 +156,40 @@ worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
       relistOnRecord = false;
       void listRuns();
     }
-    state.records.push(data.record);
-    curve.add(data.record);
     const r = data.record;
-    if (typeof r.loss === "number")
-      $("status").textContent =
-        `step ${String(r.step)}: ${r.split === "valid" ? "validation" : "training"} loss ${r.loss.toFixed(4)}`;
+    state.records.push(r);
+    curves.addText(JSON.stringify(r));
+    if (typeof r.loss === "number") {
+      const accuracy = typeof r.accuracy === "number" && r.split === "valid" ? `, accuracy ${pct(r.accuracy)}` : "";
+      status(
+        `step ${String(r.step)}: ${r.split === "valid" ? "validation" : "training"} loss ${r.loss.toFixed(4)}${accuracy}`,
+      );
+    }
   } else if (data.type === "done") {
     state.done = data;
-    const best = data.bestValidLoss === null ? "none" : data.bestValidLoss.toFixed(4);
-    $("status").textContent =
-      `${data.stoppedBy === "signal" ? "Stopped" : "Done"} at step ${data.steps}: best validation loss ${best}, ` +
-      `${Number.isFinite(data.msPerStep) ? data.msPerStep.toFixed(0) : "-"} ms per step.`;
+    status(describeEnd(data));
     setTraining(false);
-    $<HTMLButtonElement>("fill").disabled = false;
-    void listRuns();
-    // A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
-    // run shows as interrupted (the list is read again while one shows as running and this tab is idle).
-    setInterval(() => {
-      const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
-      if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
-    }, 1000);
+    void listRuns().then(() => chooseRun(data.runDir, data.task));
   } else if (data.type === "filled") {
     state.predictions = data.predictions;
-    showPredictions(data.predictions);
+    state.checkpoint = data.checkpoint;
+    renderPredictions($("predictions"), data.predictions);
+    $("fill-which").textContent = `Fill-mask uses ${state.runDir}: ${describeCheckpoint(data.checkpoint)}.`;
+  } else if (data.type === "classified") {
+    state.labels = data.labels;
+    state.checkpoint = data.checkpoint;
+    renderLabels($("labels"), data.labels);
+    $("classify-which").textContent = `Classified by ${state.runDir}: ${describeCheckpoint(data.checkpoint)}.`;
   } else {
     state.errors.push(data.message);
     log(`error: ${data.message}`);
-    $("status").textContent = `Error: ${data.message}`;
+    status(`Error: ${data.message}`);
     setTraining(false);
     void listRuns();
-    // A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
-    // run shows as interrupted (the list is read again while one shows as running and this tab is idle).
-    setInterval(() => {
-      const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
-      if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
-    }, 1000);
   }
 };
+
+// ---- pre-training a masked language model
 
 /** The corpus chosen on the page (a user's file is kept in OPFS for the run's resumes). */
 async function chosenCorpus(runDir: string): Promise<TabCorpus> {
@@ -211,42 +198,27 @@ async function chosenCorpus(runDir: string): Promise<TabCorpus> {
   const file = $<HTMLInputElement>("file").files?.[0];
   if (file === undefined) throw new Error("choose a text file first");
   const text = await corpusText(file, file.name); // a .gz file is decompressed in the tab
-  await storage.writeAtomic(corpusCopy(runDir), text);
+  await keepCorpus(runDir, text);
   return { name: file.name, text, bundled: false };
-}
-
-async function fetchBundled(): Promise<TabCorpus> {
-  const response = await fetch(BUNDLED.url);
-  if (!response.ok) throw new Error(`${BUNDLED.url.href}: HTTP ${response.status}`);
-  return { name: BUNDLED.name, text: await response.text(), bundled: true };
-}
-
-const corpusCopy = (runDir: string): string => storage.path.join("corpora", `${storage.path.basename(runDir)}.txt`);
-
-/** The corpus a run was started on: the bundled one, or the copy kept when it started. */
-async function runCorpus(runDir: string): Promise<TabCorpus> {
-  const config = JSON.parse(await storage.readText(storage.path.join(runDir, "config.json"))) as {
-    data: string | null;
-  };
-  if (config.data === null) return fetchBundled();
-  return { name: config.data, text: await storage.readText(corpusCopy(runDir)), bundled: false };
 }
 
 function startWatching(runDir: string): void {
   state.records = [];
   state.done = null;
   state.runDir = runDir;
-  curve.reset();
+  curves.reset(runId(runDir));
   $("log").textContent = "";
   setTraining(true);
 }
 
+const number = (id: string): number => Number($<HTMLInputElement>(id).value);
+
 $("train").onclick = async () => {
   const runDir = defaultRunDir();
   try {
+    const overrides = addressConfig();
     const corpus = await chosenCorpus(runDir);
     startWatching(runDir);
-    const number = (id: string): number => Number($<HTMLInputElement>(id).value);
     send({
       type: "train",
       runDir,
@@ -257,13 +229,13 @@ $("train").onclick = async () => {
         logSteps: number("log-steps"),
         evalSteps: number("eval-steps"),
         saveSteps: number("save-steps"),
-        overrides: addressConfig(),
+        overrides,
       },
       backend: chosenBackend(),
     });
-    $("status").textContent = "Reading the corpus and training the tokenizer...";
+    status("Reading the corpus and training the tokenizer...");
   } catch (err) {
-    $("status").textContent = `Error: ${(err as Error).message}`;
+    status(`Error: ${(err as Error).message}`);
   }
 };
 
@@ -277,9 +249,44 @@ function addressConfig(): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+// ---- fine-tuning a classifier
+
+const finetuneForm = setUpFinetuneForm($("ft-fields"), $("ft-drop"), $<HTMLInputElement>("ft-file"));
+$<HTMLInputElement>("ft-valid").onchange = (e) =>
+  (finetuneForm.files.valid = (e.target as HTMLInputElement).files?.[0] ?? null);
+
+$("finetune").onclick = async () => {
+  const runDir = defaultRunDir();
+  const { data, valid } = finetuneForm.files;
+  const from = $<HTMLSelectElement>("ft-from").value;
+  try {
+    const settings = finetuneForm.settings(addressConfig());
+    if (settings === null) return status("Fine-tuning not started: see the settings marked.");
+    if (data === null) throw new Error("drop or choose a labelled .csv, .tsv or .jsonl file first");
+    if (from === "") throw new Error("choose the pre-trained run to start from (train one, or open a .zip)");
+    if (valid !== null && valid.name === data.name)
+      throw new Error(`the validation file has the data file's name, ${data.name}: rename one of them`);
+    const files: LabelledFiles = {};
+    for (const file of valid === null ? [data] : [data, valid]) {
+      files[file.name] = new Uint8Array(await file.arrayBuffer());
+      await keepLabelled(runDir, file.name, files[file.name]);
+    }
+    startWatching(runDir);
+    send({ type: "finetune", runDir, from, data: data.name, files, settings, backend: chosenBackend() });
+    status(`Reading ${data.name} and ${from}...`);
+  } catch (err) {
+    status(`Error: ${(err as Error).message}`);
+  }
+};
+
+$<HTMLInputElement>("ft-from-zip").onchange = (event) =>
+  void openZip(event, (runDir) => ($<HTMLSelectElement>("ft-from").value = runDir));
+
+// ---- stopping, resuming
+
 $("stop").onclick = () => {
   send({ type: "stop" });
-  $("status").textContent = "Stopping after this step (a checkpoint is saved)...";
+  status("Stopping after this step (a checkpoint is saved)...");
 };
 
 /** Whether the list is read again at the next record (a resume just started). */
@@ -287,48 +294,42 @@ let relistOnRecord = false;
 
 async function resume(runDir: string): Promise<void> {
   try {
-    const corpus = await runCorpus(runDir);
+    const data = await runData(runDir);
     startWatching(runDir);
-    // The curve so far; the steps after the checkpoint are redone, to the same values.
-    const metrics = storage.path.join(runDir, "metrics.jsonl");
-    if ((await storage.stat(metrics)) !== null)
-      for (const record of parseMetrics(await storage.readText(metrics), metrics)) curve.add(record);
+    // The curves up to the checkpoint the run continues from (it redoes the steps after it, to the same values).
+    const latest = await new RunDirectory(runDir).latestCheckpoint();
+    if (latest !== null) await drawMetrics(runDir, lastCheckpointStep(storage.path.basename(latest)));
     relistOnRecord = true;
-    send({ type: "resume", runDir, corpus, backend: chosenBackend() });
-    $("status").textContent = `Resuming ${runDir}...`;
+    send({ type: "resume", runDir, data, backend: chosenBackend() });
+    status(`Resuming ${runDir}...`);
   } catch (err) {
-    $("status").textContent = `Error: ${(err as Error).message}`;
+    status(`Error: ${(err as Error).message}`);
   }
 }
 
-async function download(runDir: string): Promise<void> {
-  const name = storage.path.basename(runDir);
-  const files = await readRunFiles(runDir, storage);
-  // Stored, not deflated: float32 weights barely compress, and deflating tens of MB would take seconds.
-  const zip = zipSync(Object.fromEntries(files.map((f) => [`${name}/${f.path}`, f.bytes])), { level: 0 });
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([zip], { type: "application/zip" }));
-  link.download = `${name}.zip`;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+/** Draws the records of `runDir`'s metrics.jsonl (up to step `upTo`) on the curves, which show that run. */
+async function drawMetrics(runDir: string, upTo = Infinity): Promise<void> {
+  if (curves.shown !== runId(runDir)) curves.reset(runId(runDir));
+  const metrics = storage.path.join(runDir, "metrics.jsonl");
+  if ((await storage.stat(metrics)) === null) return;
+  const kept = parseMetrics(await storage.readText(metrics), metrics).filter((r) => r.step <= upTo);
+  curves.addText(kept.map((r) => JSON.stringify(r)).join("\n"));
 }
 
-/** Every run in this browser with its state; "running" without an owner is shown as interrupted. */
+// ---- the runs of this browser
+
+/** Draws the table of runs, with Resume, Download and Use buttons. */
 async function listRuns(): Promise<void> {
-  const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
+  const runs = await readTabRuns();
   const body = $("runs").querySelector("tbody")!;
-  body.textContent = "";
-  for (const id of (await storage.list("runs")).sort().reverse()) {
-    const runDir = storage.path.join("runs", id);
-    const status = await readRunStatus(runDir, storage).catch(() => null);
-    const owned = held.has(runLockName(runDir));
-    const shown =
-      status?.state === "running" && !owned ? "interrupted (the tab training it closed)" : (status?.state ?? "?");
+  body.replaceChildren();
+  for (const run of runs) {
     const row = body.insertRow();
-    row.dataset.run = runDir;
-    row.insertCell().textContent = id;
-    row.insertCell().textContent = shown;
-    row.insertCell().textContent = String(status?.step ?? "");
+    row.dataset.run = run.dir;
+    row.insertCell().textContent = run.id;
+    row.insertCell().textContent = run.task === "text-classification" ? "classifier" : "masked LM";
+    row.insertCell().textContent = run.state;
+    row.insertCell().textContent = String(run.step ?? "");
     const actions = row.insertCell();
     const button = (label: string, cls: string, action: () => void): HTMLButtonElement => {
       const b = document.createElement("button");
@@ -338,82 +339,87 @@ async function listRuns(): Promise<void> {
       actions.append(b);
       return b;
     };
-    if (!owned && status?.state !== "finished") button("Resume", "resume", () => void resume(runDir));
+    if (!run.owned && run.state !== "finished")
+      button("Resume", "resume", () => void resume(run.dir)).disabled = training;
     // A run in training is mid-write (a checkpoint being swapped in): its zip waits until it stops or finishes.
-    const zip = button("Download .zip", "download", () => void download(runDir));
-    zip.disabled = owned;
-    if (owned) zip.title = "available once the run is stopped or finished";
-    button("Use for fill-mask", "select", () => selectRun(runDir));
+    const zip = button("Download .zip", "download", () => void downloadRun(run.dir));
+    zip.disabled = run.owned;
+    if (run.owned) zip.title = "available once the run is stopped or finished";
+    button(run.task === "text-classification" ? "Use to classify" : "Use for fill-mask", "select", () =>
+      chooseRun(run.dir, run.task),
+    );
   }
+  fillSources(runs);
 }
 
-function selectRun(runDir: string): void {
+/** The pre-trained runs fine-tuning may start from (any run of this browser that is not training). */
+function fillSources(runs: TabRun[]): void {
+  const select = $<HTMLSelectElement>("ft-from");
+  const chosen = select.value;
+  select.replaceChildren(
+    ...runs
+      .filter((r) => !r.owned)
+      .map(
+        (r) =>
+          new Option(
+            `${r.id} (${r.task === "text-classification" ? "classifier" : "masked LM"}, step ${r.step ?? "?"})`,
+            r.dir,
+          ),
+      ),
+  );
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+}
+
+/** Makes `runDir` the run that fill-mask or classification uses, saying which checkpoint answers. */
+function chooseRun(runDir: string, task: TabRun["task"]): void {
   state.runDir = runDir;
-  $<HTMLButtonElement>("fill").disabled = false;
-  $("status").textContent = `Fill-mask uses ${runDir}.`;
-  void checkpointOf(runDir).then((which) => {
-    if (state.runDir === runDir) $("status").textContent = `Fill-mask uses ${runDir}: ${which}.`;
+  const classifier = task === "text-classification";
+  $<HTMLButtonElement>("fill").disabled = classifier;
+  $<HTMLButtonElement>("classify").disabled = !classifier;
+  const what = classifier ? "Classification" : "Fill-mask";
+  $("try-which").textContent = `${what} uses ${runDir}.`;
+  // Its curves, unless a run is training (its curves stay) or they are shown already.
+  if (!training && curves.shown !== runId(runDir)) void drawMetrics(runDir);
+  void describeRunCheckpoint(runDir).then((which) => {
+    if (state.runDir === runDir) $("try-which").textContent = `${what} uses ${runDir}: ${which}.`;
   });
-}
-
-/** Which checkpoint fill-mask loads from `runDir` (best/, else the newest last-*), with its step. */
-async function checkpointOf(runDir: string): Promise<string> {
-  try {
-    const { checkpointDir } = await resolveCheckpointDir(runDir);
-    const trainState = storage.path.join(checkpointDir, "train_state.json");
-    const { step } = JSON.parse(await storage.readText(trainState)) as { step?: number };
-    return `checkpoint ${storage.path.basename(checkpointDir)}, step ${step ?? "?"}`;
-  } catch (err) {
-    return `no checkpoint yet (${(err as Error).message})`;
-  }
 }
 
 $("fill").onclick = () => {
   if (state.runDir === null) return;
   state.predictions = null;
-  const runDir = state.runDir;
-  send({ type: "fill", runDir, text: $<HTMLInputElement>("fill-text").value, topK: 5 });
-  void checkpointOf(runDir).then((which) => ($("fill-which").textContent = `Fill-mask uses ${runDir}: ${which}.`));
+  send({ type: "fill", runDir: state.runDir, text: $<HTMLInputElement>("fill-text").value, topK: 5 });
 };
 
-function showPredictions(perMask: FillMaskPrediction[][]): void {
-  const table = $<HTMLTableElement>("predictions");
-  table.textContent = "";
-  perMask.forEach((predictions, mask) => {
-    for (const p of predictions) {
-      const row = table.insertRow();
-      row.insertCell().textContent = perMask.length > 1 ? `mask ${mask + 1}` : "";
-      row.insertCell().textContent = p.token_str;
-      row.insertCell().textContent = p.score.toFixed(4);
-      row.insertCell().textContent = p.sequence;
-    }
-  });
-}
+$("classify").onclick = () => {
+  if (state.runDir === null) return;
+  state.labels = null;
+  send({ type: "classify", runDir: state.runDir, text: $<HTMLInputElement>("classify-text").value });
+};
 
-$<HTMLInputElement>("open-zip").onchange = async (event) => {
+/** Opens a .zip of a run folder as a run of this browser, then `then(runDir)`. */
+async function openZip(event: Event, then: (runDir: string) => void): Promise<void> {
   const file = (event.target as HTMLInputElement).files?.[0];
   if (file === undefined) return;
   try {
-    const entries = Object.entries(unzipSync(new Uint8Array(await file.arrayBuffer()))).filter(
-      ([p]) => !p.endsWith("/"),
-    );
-    // A zip of a run holds one top folder (the run's name), as the page's downloads do.
-    const tops = new Set(entries.map(([p]) => p.split("/")[0]));
-    const single = tops.size === 1 && entries.every(([p]) => p.includes("/"));
-    const name = single ? [...tops][0] : file.name.replace(/\.zip$/, "");
-    const files = entries.map(([p, bytes]) => ({ path: single ? p.slice(name.length + 1) : p, bytes }));
-    await writeRunFiles(storage.path.join("runs", name), files, storage);
+    const runDir = await openRunZip(file);
     await listRuns();
-    selectRun(storage.path.join("runs", name));
+    then(runDir);
   } catch (err) {
-    $("status").textContent = `Error: ${file.name}: ${(err as Error).message}`;
+    status(`Error: ${file.name}: ${(err as Error).message}`);
   }
-};
+}
+
+$<HTMLInputElement>("open-zip").onchange = (event) =>
+  void openZip(event, (runDir) => {
+    const row = document.querySelector<HTMLTableRowElement>(`#runs tr[data-run="${runDir}"]`);
+    chooseRun(runDir, row?.cells[1].textContent === "classifier" ? "text-classification" : "fill-mask");
+  });
 
 void listRuns();
 // A run another tab trains shows as running; once that tab is closed or reloaded its lock goes and the
 // run shows as interrupted (the list is read again while one shows as running and this tab is idle).
 setInterval(() => {
   const running = [...document.querySelectorAll("#runs td")].some((td) => td.textContent === "running");
-  if (running && !$<HTMLButtonElement>("train").disabled) void listRuns();
+  if (running && !training) void listRuns();
 }, 1000);
