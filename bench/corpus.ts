@@ -216,14 +216,17 @@ async function compareLoaders(steps: number): Promise<Record<string, number>> {
       s.run(disk, 3);
       const m = { step: [] as number[], data: [] as number[] };
       const d = { step: [] as number[], data: [] as number[] };
-      // Alternating steps: both loaders see the same machine load (other processes come and go).
-      const round = 1;
-      for (let done = 0; done < steps; done += round) {
-        for (const [loader, into] of [
-          [memory, m],
-          [disk, d],
-        ] as const) {
-          const r = s.run(loader, round);
+      // Alternating steps: both loaders see the same machine load (other processes come and go), and
+      // each goes first every other time (memory, cache, cache, memory, ...), so that neither always
+      // runs right after the other has warmed the caches.
+      const memoryFirst = [
+        [memory, m],
+        [disk, d],
+      ] as const;
+      const cacheFirst = [memoryFirst[1], memoryFirst[0]] as const;
+      for (let k = 0; k < steps; k++) {
+        for (const [loader, into] of k % 2 === 0 ? memoryFirst : cacheFirst) {
+          const r = s.run(loader, 1);
           into.step.push(...r.step);
           into.data.push(...r.data);
         }
