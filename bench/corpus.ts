@@ -5,17 +5,18 @@
  * process compares the training step with the in-memory loader and with the cache loader on the
  * bundled corpus (the same sentences, the same batches).
  *
- *   node dist/bench/corpus.js --mb 2048          the whole part (generate, prepare, train, compare; then remove)
+ *   node dist/bench/corpus.js --mb 2048          the whole part, as `npm run bench` runs it (generate, prepare,
+ *                                                train, compare; the corpus and its cache made under TMPDIR, removed after)
  *   node dist/bench/corpus.js --phase generate --dir D --mb 100
  *   node dist/bench/corpus.js --phase prepare --dir D --cache C
  *   node dist/bench/corpus.js --phase train --dir D --cache C --steps 100
- *   node dist/bench/corpus.js --phase compare --steps 40
+ *   node dist/bench/corpus.js --phase compare --steps 60
  *
  * Each phase prints one JSON line on stdout.
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -39,6 +40,8 @@ import { adamFor } from "../src/train/optimizer.js";
 import { Rng } from "../src/util/rng.js";
 
 const FILES = 8;
+/** Steps of each loader in the comparison on the bundled corpus (`npm run bench` and this script alone). */
+export const COMPARE_STEPS = 60;
 
 /** The run's settings: the tutorial's, on the corpus folder `dir`, without progress bars. */
 function benchConfig(dir: string | null, cacheDir: string): TrainConfig {
@@ -110,6 +113,7 @@ async function prepare(dir: string, cacheDir: string): Promise<Record<string, nu
       const c = process.cpuUsage(cpu0);
       return (c.user + c.system) / 1e6;
     })(),
+    sample: benchConfig(dir, cacheDir).sample,
     rawMB: data.stats.rawBytes / 1e6,
     // Both passes (tokenizer's share, then the corpus) over the files' bytes as stored.
     mbPerSecond: data.stats.rawBytes / 1e6 / seconds,
@@ -165,7 +169,9 @@ async function stepper(config: TrainConfig, vocabSize: number, loaders: MlmDataL
 /** 100 (or `steps`) training steps with batches read from the token cache made by `prepare`. */
 async function trainFromCache(dir: string, cacheDir: string, steps: number): Promise<Record<string, number>> {
   const config = { ...benchConfig(dir, cacheDir), tokenizer: join(cacheDir, "tokenizer.json"), shuffle: true };
+  const t0 = performance.now();
   const data = await prepareData(config, () => undefined);
+  const openSeconds = (performance.now() - t0) / 1000;
   const { train, valid } = runLoaders(config, data.tokenizer, data.train, data.valid);
   const s = await stepper(config, data.tokenizer.vocabSize, [train, valid]);
   try {
@@ -173,6 +179,7 @@ async function trainFromCache(dir: string, cacheDir: string, steps: number): Pro
     const r = s.run(train, steps);
     return {
       steps,
+      openSeconds,
       msPerStepMedian: median(r.step),
       dataMsPerStepMedian: median(r.data),
       dataShare: r.data.reduce((a, b) => a + b, 0) / r.step.reduce((a, b) => a + b, 0),
@@ -209,14 +216,17 @@ async function compareLoaders(steps: number): Promise<Record<string, number>> {
       s.run(disk, 3);
       const m = { step: [] as number[], data: [] as number[] };
       const d = { step: [] as number[], data: [] as number[] };
-      // Alternating steps: both loaders see the same machine load (other processes come and go).
-      const round = 1;
-      for (let done = 0; done < steps; done += round) {
-        for (const [loader, into] of [
-          [memory, m],
-          [disk, d],
-        ] as const) {
-          const r = s.run(loader, round);
+      // Alternating steps: both loaders see the same machine load (other processes come and go), and
+      // each goes first every other time (memory, cache, cache, memory, ...), so that neither always
+      // runs right after the other has warmed the caches.
+      const memoryFirst = [
+        [memory, m],
+        [disk, d],
+      ] as const;
+      const cacheFirst = [memoryFirst[1], memoryFirst[0]] as const;
+      for (let k = 0; k < steps; k++) {
+        for (const [loader, into] of k % 2 === 0 ? memoryFirst : cacheFirst) {
+          const r = s.run(loader, 1);
           into.step.push(...r.step);
           into.data.push(...r.data);
         }
@@ -226,6 +236,9 @@ async function compareLoaders(steps: number): Promise<Record<string, number>> {
         memoryMsPerStepMedian: median(m.step),
         cacheMsPerStepMedian: median(d.step),
         cacheOverMemory: median(d.step) / median(m.step),
+        // Step k of each loader is the same batch, timed one after the other: their ratio sees nearly
+        // the same machine load, so its median is steadier than the ratio of the medians.
+        cacheOverMemoryPairedMedian: median(d.step.map((t, k) => t / m.step[k])),
         memoryDataMsMedian: median(m.data),
         cacheDataMsMedian: median(d.data),
         cacheDataShare: median(d.data) / median(d.step),
@@ -261,38 +274,69 @@ export function runCorpusBench(options: {
   const dir = join(root, "corpus");
   const cache = join(root, "cache");
   const all: Record<string, number> = {};
+  // Ctrl-C reaches the phase's child (the same process group), which ends; its error then takes the
+  // finally below, which removes the corpus and the cache (gigabytes) instead of leaving them in TMPDIR.
+  const keepRunningOnInterrupt = (): void => undefined;
+  process.on("SIGINT", keepRunningOnInterrupt);
   try {
+    checkFreeSpace(root, options.mb);
     execFileSync("mkdir", ["-p", dir, cache]);
     const g = phase(["--phase", "generate", "--dir", dir, "--mb", String(options.mb)]);
     log(
-      `generated ${g.textMB.toFixed(0)} MB of text, ${g.lines} lines, in ${FILES} files (half gzipped) in ${g.seconds.toFixed(0)} s`,
+      `generated ${g.textMB.toFixed(0)} MB of text, ${g.lines} lines, in ${FILES} files (half gzipped) in ${g.seconds.toFixed(0)} s ` +
+        `under ${root}; ${loadLine()}`,
     );
     const p = phase(["--phase", "prepare", "--dir", dir, "--cache", cache]);
     log(
-      `prepare: ${p.rawMB.toFixed(0)} MB as stored in ${p.seconds.toFixed(0)} s = ${p.mbPerSecond.toFixed(1)} MB/s overall ` +
-        `(tokenizer pass + corpus pass; the corpus pass alone ${p.corpusPassMBPerSecond.toFixed(1)} MB/s; ` +
+      `prepare (sample ${p.sample}: every unique sentence): ${p.rawMB.toFixed(0)} MB as stored in ${p.seconds.toFixed(0)} s = ` +
+        `${p.mbPerSecond.toFixed(1)} MB/s overall (tokenizer pass + corpus pass; the corpus pass alone ${p.corpusPassMBPerSecond.toFixed(1)} MB/s; ` +
         `${(p.rawMB / p.cpuSeconds).toFixed(1)} MB per CPU second), ` +
-        `${p.train} train / ${p.valid} valid sentences, peak RSS ${p.peakRssMiB.toFixed(0)} MiB (target < 1024)`,
+        `${p.train} train / ${p.valid} valid sentences, peak RSS ${p.peakRssMiB.toFixed(0)} MiB (target < 1024); ${loadLine()}`,
     );
     const t = phase(["--phase", "train", "--dir", dir, "--cache", cache, "--steps", String(options.steps)]);
     log(
-      `train from the cache: ${t.steps} steps, ${t.msPerStepMedian.toFixed(1)} ms/step (data ${t.dataMsPerStepMedian.toFixed(3)} ms, ` +
-        `${(100 * t.dataShare).toFixed(2)}% of the time), peak RSS ${t.peakRssMiB.toFixed(0)} MiB (target < 1024)`,
+      `train from the cache (shuffled): ${t.steps} steps, ${t.msPerStepMedian.toFixed(1)} ms/step (data ${t.dataMsPerStepMedian.toFixed(3)} ms, ` +
+        `${(100 * t.dataShare).toFixed(2)}% of the time), peak RSS ${t.peakRssMiB.toFixed(0)} MiB (target < 1024), ` +
+        `opening and checking the cache ${t.openSeconds.toFixed(1)} s; ${loadLine()}`,
     );
     for (const [k, v] of Object.entries(g)) all[`corpus.generate.${k}`] = v;
     for (const [k, v] of Object.entries(p)) all[`corpus.prepare.${k}`] = v;
     for (const [k, v] of Object.entries(t)) all[`corpus.train.${k}`] = v;
   } finally {
     rmSync(root, { recursive: true, force: true });
+    process.off("SIGINT", keepRunningOnInterrupt);
   }
   const c = phase(["--phase", "compare", "--steps", String(options.compareSteps)]);
   log(
     `bundled corpus, tutorial settings: ${c.memoryMsPerStepMedian.toFixed(1)} ms/step in memory, ${c.cacheMsPerStepMedian.toFixed(1)} ms/step ` +
-      `from the token cache: ratio ${c.cacheOverMemory.toFixed(3)} (target within 2%); data ${c.cacheDataMsMedian.toFixed(3)} ms ` +
-      `= ${(100 * c.cacheDataShare).toFixed(2)}% of a step (target < 1%; in memory ${c.memoryDataMsMedian.toFixed(3)} ms)`,
+      `from the token cache: ratio ${c.cacheOverMemory.toFixed(3)}, median of the ${c.steps} same-batch pairs ` +
+      `${c.cacheOverMemoryPairedMedian.toFixed(3)} (target within 2%); data ${c.cacheDataMsMedian.toFixed(3)} ms ` +
+      `= ${(100 * c.cacheDataShare).toFixed(2)}% of a step (target < 1%; in memory ${c.memoryDataMsMedian.toFixed(3)} ms); ${loadLine()}`,
   );
   for (const [k, v] of Object.entries(c)) all[`corpus.compare.${k}`] = v;
+  all["corpus.loadAverage1m"] = loadavg()[0];
   return all;
+}
+
+/** The machine's load (other processes make the times longer; the memory figures do not depend on it). */
+function loadLine(): string {
+  return `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(", ")}`;
+}
+
+/**
+ * Refuses to start when the temporary folder's disk cannot hold the corpus and its cache: the corpus
+ * takes about 0.7 of its text's size as stored (half of it gzipped), the token cache about 0.4 (2 bytes
+ * a token, about 5 characters a token; measured at 2 GB: 2.3 GB in all), so 1.5 times the text with a margin.
+ */
+function checkFreeSpace(root: string, mb: number): void {
+  const fs = statfsSync(root);
+  const freeMB = (fs.bavail * fs.bsize) / 1e6;
+  if (freeMB < 1.5 * mb)
+    throw new Error(
+      `bench corpus: ${root} has ${freeMB.toFixed(0)} MB free; a ${mb} MB corpus and its token cache need about ${(1.5 * mb).toFixed(0)} MB (set TMPDIR to a larger disk)`,
+    );
 }
 
 async function main(): Promise<void> {
@@ -312,7 +356,7 @@ async function main(): Promise<void> {
       r = runCorpusBench({
         mb: Number(values.mb),
         steps,
-        compareSteps: 40,
+        compareSteps: COMPARE_STEPS,
         log: (l) => process.stderr.write(l + "\n"),
       });
       break;

@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { setCliEngineFlags } from "../src/cli/engine-flags.js";
 import { runBrowserBench } from "./browser.js";
 import { runColdStartBench } from "./cold-start.js";
-import { runCorpusBench } from "./corpus.js";
+import { COMPARE_STEPS, runCorpusBench } from "./corpus.js";
 import { runFinetuneBench } from "./finetune.js";
 import { runKernelBench } from "./kernels.js";
 import { node24Binary, runNodeVersionBench } from "./node-versions.js";
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
   // A generated corpus of --corpus-mb MB (default 2048; 100 with --quick), made in a temporary folder and removed after.
   const corpusMb = Number(values["corpus-mb"] ?? (quick ? 100 : 2048));
   log(`\n== a ${corpusMb} MB generated corpus: streamed into the token cache, then trained on from it ==`);
-  Object.assign(all, runCorpusBench({ mb: corpusMb, steps: 100, compareSteps: quick ? 10 : 40, log }));
+  Object.assign(all, runCorpusBench({ mb: corpusMb, steps: 100, compareSteps: quick ? 10 : COMPARE_STEPS, log }));
 
   log(`\n== mlm studio page: 20 runs of 10,000 points each, all plotted, in headless Chromium ==`);
   const st = await runStudioBench();

@@ -1,7 +1,11 @@
 /**
  * A set of 64-bit hashes (two unsigned 32-bit halves), for deduplicating a streamed corpus: 8 bytes a
- * slot in one flat Uint32Array, open addressing with linear probing, grown by doubling at 2/3 load.
- * 20 million sentences take at most 2^25 slots = 256 MiB (512 MiB while it grows, for a moment).
+ * slot, open addressing with linear probing, grown by doubling at 2/3 load, so 12 to 24 bytes a hash.
+ *
+ * The slots are split into 64 tables chosen by the hash's top 6 bits, each grown on its own: growing
+ * one table holds its old and new slots for a moment (1/64 of the set more), where a single table
+ * would hold 1.5 times the whole set (measured, 28 million hashes in a Node process: 817 MiB peak RSS
+ * with one table, 594 MiB with 64, the set's 2^26 slots being 512 MiB of it).
  * The hash (0, 0) marks an empty slot, so it is stored apart.
  *
  * @example
@@ -9,22 +13,32 @@
  *   seen.add(0x1234, 0x5678); // true: new
  *   seen.add(0x1234, 0x5678); // false: already there
  */
+const TABLE_BITS = 6;
+const TABLES = 1 << TABLE_BITS;
+
 export class HashSet64 {
-  private slots: Uint32Array;
-  private mask: number;
-  private used = 0;
+  /** [TABLES] slots of each table: [2 * slots] (hi, lo) pairs. */
+  private readonly slots: Uint32Array[] = [];
+  /** [TABLES] slots - 1 of each table (a power of two minus one). */
+  private readonly masks = new Int32Array(TABLES);
+  /** [TABLES] hashes held by each table. */
+  private readonly used = new Int32Array(TABLES);
+  private count = 0;
   private hasZero = false;
 
+  /** `initialSlots`: slots in all (rounded up to a power of two, at least 16 a table). */
   constructor(initialSlots = 1 << 16) {
     let n = 16;
-    while (n < initialSlots) n *= 2;
-    this.slots = new Uint32Array(2 * n);
-    this.mask = n - 1;
+    while (n * TABLES < initialSlots) n *= 2;
+    for (let t = 0; t < TABLES; t++) {
+      this.slots.push(new Uint32Array(2 * n));
+      this.masks[t] = n - 1;
+    }
   }
 
   /** Hashes held. */
   get size(): number {
-    return this.used + (this.hasZero ? 1 : 0);
+    return this.count + (this.hasZero ? 1 : 0);
   }
 
   /** Adds the hash; returns whether it was new. */
@@ -34,36 +48,39 @@ export class HashSet64 {
       this.hasZero = true;
       return true;
     }
-    if (3 * (this.used + 1) > 2 * (this.mask + 1)) this.grow();
-    if (!this.insert(this.slots, this.mask, hi >>> 0, lo >>> 0)) return false;
-    this.used++;
+    const t = hi >>> (32 - TABLE_BITS);
+    if (3 * (this.used[t] + 1) > 2 * (this.masks[t] + 1)) this.grow(t);
+    if (!insert(this.slots[t], this.masks[t], hi >>> 0, lo >>> 0)) return false;
+    this.used[t]++;
+    this.count++;
     return true;
   }
 
-  /** Inserts into `slots`; false when the hash is there already. */
-  private insert(slots: Uint32Array, mask: number, hi: number, lo: number): boolean {
-    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
-    for (;;) {
-      const h = slots[2 * i];
-      const l = slots[2 * i + 1];
-      if (h === 0 && l === 0) {
-        slots[2 * i] = hi;
-        slots[2 * i + 1] = lo;
-        return true;
-      }
-      if (h === hi && l === lo) return false;
-      i = (i + 1) & mask;
-    }
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    const mask = 2 * (this.mask + 1) - 1;
+  /** Doubles table `t`. */
+  private grow(t: number): void {
+    const old = this.slots[t];
+    const mask = 2 * (this.masks[t] + 1) - 1;
     const slots = new Uint32Array(2 * (mask + 1));
     for (let i = 0; i < old.length; i += 2) {
-      if (old[i] !== 0 || old[i + 1] !== 0) this.insert(slots, mask, old[i], old[i + 1]);
+      if (old[i] !== 0 || old[i + 1] !== 0) insert(slots, mask, old[i], old[i + 1]);
     }
-    this.slots = slots;
-    this.mask = mask;
+    this.slots[t] = slots;
+    this.masks[t] = mask;
+  }
+}
+
+/** Inserts (hi, lo) into a table of `mask + 1` slots; false when the hash is there already. */
+function insert(slots: Uint32Array, mask: number, hi: number, lo: number): boolean {
+  let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+  for (;;) {
+    const h = slots[2 * i];
+    const l = slots[2 * i + 1];
+    if (h === 0 && l === 0) {
+      slots[2 * i] = hi;
+      slots[2 * i + 1] = lo;
+      return true;
+    }
+    if (h === hi && l === lo) return false;
+    i = (i + 1) & mask;
   }
 }

@@ -3,9 +3,10 @@
 // at once, even while the first is still being handled.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readRunStatus } from "../../src/run/index.js";
+import { trainBpeFromSentences } from "../../src/tokenizer/index.js";
 import { scratchFolder, srcModuleUrl, startMlm, startScript, writeRandomCorpus } from "./child.js";
 
 const tmp = scratchFolder("mlm-interrupts-");
@@ -68,6 +69,46 @@ test("SIGINT while mlm train trains its tokenizer: exit 130 within 2 s, nothing 
   assert.ok(exit.msAfterKill < 2000, `${exit.msAfterKill} ms`);
   assert.doesNotMatch(child.stderr(), /tokenizer: trained/);
   assert.match(child.stderr(), /mlm train: interrupted by SIGINT before training started; nothing to resume\n$/);
+  assert.equal(existsSync(out), false);
+});
+
+test("SIGINT while mlm train streams a corpus into its token cache: exit 130 within 2 s, no cache folder left", async () => {
+  const dir = mkdtempSync(join(tmp, "streamed-"));
+  // 200,000 lines (12 MB) of random words with a 300-token vocabulary: the corpus pass takes seconds.
+  const big = writeRandomCorpus(dir, 200000, 3);
+  const tokenizer = join(dir, "tokenizer.json");
+  const lines = readFileSync(big, "utf8").split("\n", 2000);
+  trainBpeFromSentences(lines, { vocabSize: 300, maxLength: 16 }).save(tokenizer);
+  const cache = join(dir, "cache");
+  const out = join(dir, "run");
+  const streamFolders = (): string[] =>
+    existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith("stream-")) : [];
+  const child = startMlm([
+    "train",
+    big,
+    "--stream",
+    "yes",
+    "--tokenizer",
+    tokenizer,
+    ...tinyModel,
+    "--cache-dir",
+    cache,
+    "--out-dir",
+    out,
+  ]);
+  // The corpus pass writes into `stream-<key>.tmp-...` until it is complete.
+  const started = Date.now();
+  while (!streamFolders().some((f) => f.includes(".tmp-"))) {
+    assert.equal(child.process.exitCode, null, `exited before its corpus pass began: ${child.stderr()}`);
+    assert.ok(Date.now() - started < 60_000, "no corpus pass after 60 s");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill("SIGINT");
+  const exit = await child.exited;
+  assert.equal(exit.code, 130, child.stderr());
+  assert.ok(exit.msAfterKill < 2000, `${exit.msAfterKill} ms`);
+  assert.match(child.stderr(), /mlm train: interrupted by SIGINT before training started; nothing to resume\n$/);
+  assert.deepEqual(streamFolders(), [], "neither the unfinished cache folder nor a cache");
   assert.equal(existsSync(out), false);
 });
 
