@@ -81,7 +81,12 @@ export async function exportOnnx(
   const task =
     classifier === null
       ? ({ task: "fill-mask" } as const)
-      : ({ task: "text-classification", numLabels: classifier.id2label.length, pooling: classifier.pooling } as const);
+      : ({
+          task: "text-classification",
+          numLabels: classifier.id2label.length,
+          pooling: classifier.pooling,
+          head: classifier.head,
+        } as const);
   const model = encodeModel(mlmOnnxModel(src.modelConfig, src.tensors, version, task));
   const config = transformersConfig(src.modelConfig, src.config, src.tokenizer, version, classifier);
   const files: [string, string | readonly Uint8Array[]][] = [

@@ -94,7 +94,11 @@ export function architectureSummary(model: ModelConfig): string {
     learned: "learned positions",
   }[model.positions];
   const output = model.tieOutput ? "output tied to the embedding, with its own bias" : "output";
-  return `${encoder}, ${act} feed-forward, embedding * sqrt(d_model) + ${positions}, head dense-${act}-LayerNorm-${output}`;
+  const embedding =
+    model.embedding === "layernorm"
+      ? `LayerNorm(embedding + ${positions})`
+      : `embedding * sqrt(d_model) + ${positions}`;
+  return `${encoder}, ${act} feed-forward, ${embedding}, head dense-${act}-LayerNorm-${output}`;
 }
 
 /** The run's settings without its local paths (corpus, tokenizer, cache, run directory), for a folder that is shared. */

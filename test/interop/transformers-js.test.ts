@@ -1,7 +1,8 @@
 // transformers.js 4.3 (npm, in Node: onnxruntime-node) loads mlm-ts's ONNX exports as they are, with
 // its default options, from a local folder (never the Hub): its fill-mask, text-classification and
 // feature-extraction pipelines give mlm-ts's top-5 tokens and labels, and scores and embeddings
-// within 1e-5, on a tutorial-architecture run, a fast-recipe run and a fine-tuned classifier. Inputs
+// within 1e-5, on a tutorial-architecture run, a fast-recipe run, a bert-recipe run and classifiers
+// fine-tuned from the fast run (the tutorial's head) and from the bert run (BERT's head). Inputs
 // past the model's 16 tokens are truncated to 16 (model_max_length). Raw ONNX Runtime (Node) on a
 // 300-token input gets the outputs of its first 16 tokens (the graph cuts its inputs to
 // max_position_embeddings), not a broadcast failure.
@@ -14,7 +15,15 @@ import { env, pipeline } from "@huggingface/transformers";
 import { ONNX_EXPORT_FILES } from "../../src/interop/index.js";
 import { loadModel } from "../../src/pipelines/index.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
-import { FILL_TEXTS, LONG_TEXT, makeServingExports, TEXTS, type ServingExports } from "./serving-exports.js";
+import {
+  CLASSIFIERS,
+  FILL_TEXTS,
+  LONG_TEXT,
+  makeServingExports,
+  MASKED_LMS,
+  TEXTS,
+  type ServingExports,
+} from "./serving-exports.js";
 
 // At the top level: the temporary folders then last until the end of the file.
 const exports: ServingExports = await makeServingExports();
@@ -29,7 +38,7 @@ function maxDiff(a: readonly number[], b: readonly number[]): number {
   return a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i])), 0);
 }
 
-for (const name of ["tutorial", "fast"] as const) {
+for (const name of MASKED_LMS) {
   test(`fill-mask (${name}): transformers.js gives mlm-ts's top-5 tokens, scores within 1e-5`, async () => {
     const fill = await pipeline("fill-mask", name);
     try {
@@ -55,30 +64,32 @@ for (const name of ["tutorial", "fast"] as const) {
   });
 }
 
-test("text-classification: transformers.js gives the classifier's labels in mlm-ts's order, scores within 1e-5", async () => {
-  const classify = await pipeline("text-classification", "classifier");
-  try {
-    for (const [i, text] of TEXTS.entries()) {
-      const ours = exports.expected.classifier.labels[i];
-      const theirs = (await classify(text, { top_k: ours.length })) as { label: string; score: number }[];
-      assert.deepEqual(
-        theirs.map((p) => p.label),
-        ours.map((p) => p.label),
-      );
-      assert.ok(
-        maxDiff(
-          theirs.map((p) => p.score),
-          ours.map((p) => p.score),
-        ) < TOLERANCE,
-        text,
-      );
+for (const name of CLASSIFIERS) {
+  test(`text-classification (${name}): transformers.js gives the classifier's labels in mlm-ts's order, scores within 1e-5`, async () => {
+    const classify = await pipeline("text-classification", name);
+    try {
+      for (const [i, text] of TEXTS.entries()) {
+        const ours = exports.expected[name].labels[i];
+        const theirs = (await classify(text, { top_k: ours.length })) as { label: string; score: number }[];
+        assert.deepEqual(
+          theirs.map((p) => p.label),
+          ours.map((p) => p.label),
+        );
+        assert.ok(
+          maxDiff(
+            theirs.map((p) => p.score),
+            ours.map((p) => p.score),
+          ) < TOLERANCE,
+          text,
+        );
+      }
+    } finally {
+      await classify.dispose();
     }
-  } finally {
-    await classify.dispose();
-  }
-});
+  });
+}
 
-for (const name of ["tutorial", "fast", "classifier"] as const) {
+for (const name of [...MASKED_LMS, ...CLASSIFIERS]) {
   test(`feature-extraction (${name}): transformers.js's mean and [CLS] embeddings equal mlm embed's within 1e-5`, async () => {
     const extract = await pipeline("feature-extraction", name);
     try {
