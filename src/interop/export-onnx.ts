@@ -17,7 +17,7 @@
 import { platform } from "../platform/index.js";
 import { writeDirectoryAtomic } from "../run/index.js";
 import { checkFiniteTensors } from "./finite-tensors.js";
-import { javascriptTokenizerProblem, tokenizerConfig, transformersConfig } from "./hf-files.js";
+import { javascriptTokenizerProblem, notBertNote, tokenizerConfig, transformersConfig } from "./hf-files.js";
 import { mlmOnnxModel } from "./onnx-model.js";
 import { encodeModel } from "./onnx-proto.js";
 import { checkOutputFolder, exportInputs } from "./output-folder.js";
@@ -101,6 +101,9 @@ export async function exportOnnx(
   return {
     checkpointDir: src.checkpointDir,
     files: files.map(([name]) => path(name)),
-    warnings: problem === null ? [] : [problem.replace(/, or pass --any-tokenizer to export anyway/, "")],
+    warnings: [
+      ...(problem === null ? [] : [problem.replace(/, or pass --any-tokenizer to export anyway/, "")]),
+      ...[notBertNote(src.modelConfig, classifier)].filter((note) => note !== null),
+    ],
   };
 }

@@ -12,6 +12,7 @@ import { modelConfigOf, paramLayout, tensorViews, type ModelConfig } from "../..
 import { loadModel } from "../../src/pipelines/index.js";
 import {
   ARCHITECTURES,
+  BERT_ARCHITECTURE,
   logitsError,
   paddedBatch,
   PARITY_SENTENCES,
@@ -54,7 +55,19 @@ test("ONNX exports of every architecture option give mlm-ts's logits in onnxrunt
     await assert.rejects(exportOnnx(runDir, out, "test"), /continuing_subword_prefix "##".*--any-tokenizer/);
     const result = await exportOnnx(runDir, out, "test", { anyTokenizer: true });
     assert.equal(result.checkpointDir, join(runDir, "best"));
-    assert.equal(result.warnings.length, 1, "the tutorial's ## tokenizer is named as a limit of JavaScript tokenizers");
+    assert.match(
+      result.warnings[0],
+      /continuing_subword_prefix/,
+      "the tutorial's ## tokenizer is a limit of JavaScript tokenizers",
+    );
+    const isBert = arch.options === BERT_ARCHITECTURE;
+    // model_type stays "bert" (transformers.js's pipelines need it); the rest says whether the weights are BERT's
+    assert.equal(result.warnings.length, isBert ? 1 : 2, arch.name);
+    if (!isBert)
+      assert.match(
+        result.warnings[1],
+        /model_type "bert" because transformers\.js .* not BERT: the model option "(embedding|positions|norm)"/,
+      );
     const modelPath = join(out, ONNX_EXPORT_FILES.model);
     modelPaths.push(modelPath);
     first ??= { out, runDir };
@@ -68,6 +81,11 @@ test("ONNX exports of every architecture option give mlm-ts's logits in onnxrunt
       assert.deepEqual(model[key as keyof ModelConfig], value, key);
     assert.equal(config.hidden_act, model.activation === "gelu" ? "gelu_new" : "relu");
     assert.equal(config.tie_word_embeddings, model.tieOutput);
+    assert.equal(config.model_type, "bert");
+    assert.deepEqual(config.architectures, [isBert ? "BertForMaskedLM" : "MlmTsForMaskedLM"], arch.name);
+    const own = config.mlm_ts as { bert: boolean; notBert: string[] };
+    assert.equal(own.bert, isBert, arch.name);
+    assert.equal(own.notBert.length > 0, !isBert, arch.name);
   }
   python(
     [

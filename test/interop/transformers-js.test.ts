@@ -104,6 +104,22 @@ for (const name of [...MASKED_LMS, ...CLASSIFIERS]) {
   });
 }
 
+test("config.json: model_type bert for every export (its pipelines need it); BERT's class names only for BERT's models", () => {
+  const expected: Record<string, string> = {
+    tutorial: "MlmTsForMaskedLM",
+    fast: "MlmTsForMaskedLM",
+    bert: "BertForMaskedLM",
+    classifier: "MlmTsForSequenceClassification",
+    "bert-classifier": "BertForSequenceClassification",
+  };
+  for (const name of [...MASKED_LMS, ...CLASSIFIERS]) {
+    const config = JSON.parse(readFileSync(join(exports.root, name, "config.json"), "utf8"));
+    assert.equal(config.model_type, "bert", name);
+    assert.deepEqual(config.architectures, [expected[name]], name);
+    assert.equal(config.mlm_ts.bert, expected[name].startsWith("Bert"), name);
+  }
+});
+
 test("raw ONNX Runtime on a 300-token input: the outputs of its first 16 tokens, as for those 16 alone", async () => {
   const session = await ort.InferenceSession.create(join(exports.root, "fast", ONNX_EXPORT_FILES.model));
   const config = JSON.parse(readFileSync(join(exports.root, "fast", "config.json"), "utf8"));
