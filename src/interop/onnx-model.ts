@@ -14,11 +14,11 @@
  * Padding keys get -1e9 added to their attention scores (mlm-ts's kernels score them -1e9), so the
  * outputs at real tokens equal mlm-ts's; those at padding positions mean nothing. No dropout.
  *
- * A sequence longer than the positional table is cut to its first maxLen tokens (config.json's
- * `max_position_embeddings`) at the graph's inputs, so the outputs cover at most maxLen positions:
- * ONNX Runtime's messages cannot be relied on to name a check (its optimizer reorders and folds
- * nodes), and a broadcast failure says nothing. transformers.js truncates to tokenizer_config.json's
- * `model_max_length` (the same maxLen) before it runs the model.
+ * A sequence longer than the positional table (config.json's `max_position_embeddings`) is an
+ * error: the table's rows are gathered at positions Range(0, sequence), by a Gather node named
+ * "input longer than max_position_embeddings=<maxLen> tokens: truncate it", and ONNX Runtime's error
+ * for an index past the table quotes the node's name. transformers.js truncates to
+ * tokenizer_config.json's `model_max_length` (the same maxLen) before it runs the model.
  *
  * Each architecture piece is one function below (token embedding, positions, attention, activation,
  * feed-forward, blocks, heads, pooling), named after what it computes, and `modelGraph` chooses among
@@ -87,17 +87,25 @@ function embeddings(ctx: GraphContext, ids: string): string {
   return ctx.cfg.embedding === "layernorm" ? layerNorm(ctx, x, "embed.ln") : x;
 }
 
-/** x + P[0 .. L-1], rows of a positional table P [maxLen, C] sliced to the input's length (L <= maxLen). */
+/** The name of the node that gathers the positional table's rows: ONNX Runtime's error for a longer input quotes it. */
+export function positionsNodeName(maxLen: number): string {
+  return `input longer than max_position_embeddings=${maxLen} tokens: truncate it`;
+}
+
+/**
+ * x + P[0 .. L-1], rows of a positional table P [maxLen, C] gathered at positions 0 .. L-1: an input
+ * longer than maxLen fails in that Gather, whose name says so (positionsNodeName). The positions are
+ * the running sum of L ones, minus 1, rather than Range(0, L): ONNX Runtime's optimizer turns
+ * Gather(table, Range(0, L)) into a Slice, which cuts the table to maxLen rows silently and leaves a
+ * broadcast failure in the Add.
+ */
 function addPositions(ctx: GraphContext, x: string, ids: string, table: string): string {
   const { g } = ctx;
   const length = g.op("Shape", [ids], { start: 1, end: 2 }, ["start", "end"]); // [1]: L
-  return g.op("Add", [x, g.op("Slice", [table, g.ints([0]), length, g.ints([0])])]);
-}
-
-/** The first maxLen positions of a [B, L] input: [B, min(L, maxLen)]. */
-function firstPositions(ctx: GraphContext, input: string): string {
-  const { g } = ctx;
-  return g.op("Slice", [input, g.ints([0]), g.ints([ctx.cfg.maxLen]), g.ints([1])]);
+  const ones = g.op("Expand", [g.ints([1], []), length]); // [L] int64
+  const positions = g.op("Sub", [g.op("CumSum", [ones, g.ints([0], [])]), g.ints([1], [])]); // [L]: 0 .. L-1
+  const rows = g.op("Gather", [table, positions], { axis: 0 }, ["axis"], positionsNodeName(ctx.cfg.maxLen)); // [L,C]
+  return g.op("Add", [x, rows]);
 }
 
 /**
@@ -282,15 +290,15 @@ export function modelGraph(
       return name;
     },
   };
-  const ids = firstPositions(ctx, g.input("input_ids", "int64", ["batch", "sequence"]));
-  const mask = firstPositions(ctx, g.input("attention_mask", "int64", ["batch", "sequence"]));
+  const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
+  const mask = g.input("attention_mask", "int64", ["batch", "sequence"]);
   const x = encoderBlocks(ctx, embeddings(ctx, ids), paddingBias(ctx, mask));
   if (task.task === "fill-mask") {
-    g.output(mlmHead(ctx, x), "logits", "float", ["batch", "positions", cfg.vocabSize]);
+    g.output(mlmHead(ctx, x), "logits", "float", ["batch", "sequence", cfg.vocabSize]);
   } else {
     g.output(classifierHead(ctx, x, mask, task.pooling, task.head), "logits", "float", ["batch", task.numLabels]);
   }
-  g.output(x, "last_hidden_state", "float", ["batch", "positions", cfg.dModel]);
+  g.output(x, "last_hidden_state", "float", ["batch", "sequence", cfg.dModel]);
   return g.graph();
 }
 

@@ -1,6 +1,7 @@
 // Trained tiny models of each architecture option exported to ONNX run in onnxruntime-web
 // (WebAssembly, in Node): their logits at every real token of a padded batch equal mlm-ts's within 1e-4
-// of their range, every file passes Python onnx's full checker, and the files beside them are what
+// of their range, a 300-token input fails with an error that names the model's length, every file
+// passes Python onnx's full checker, and the files beside them are what
 // transformers.js reads. A model option the export does not know is refused, naming the key.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,6 +21,10 @@ import {
   trainTinyInteropRun,
 } from "./tiny-interop-run.js";
 
+/** onnxruntime-web's error for an input past the tiny models' 16 positions (the graph names the limit). */
+const LONG_INPUT_ERROR =
+  /Non-zero status code returned while running Gather node\. Name:'input longer than max_position_embeddings=16 tokens: truncate it' Status Message: indices element out of data bounds, idx=16 must be within the inclusive range \[-16,15\]/;
+
 /** The ONNX model at `modelPath` run on `sentences` padded to one batch, against mlm-ts's run `runDir`. */
 async function onnxParity(runDir: string, modelPath: string): Promise<{ error: number; count: number }> {
   const loaded = await loadModel(runDir);
@@ -27,7 +32,8 @@ async function onnxParity(runDir: string, modelPath: string): Promise<{ error: n
     const V = loaded.modelConfig.vocabSize;
     const batch = paddedBatch(loaded.tokenizer, PARITY_SENTENCES);
     const dims = [PARITY_SENTENCES.length, batch.L];
-    const session = await ort.InferenceSession.create(readFileSync(modelPath));
+    // log level fatal: the long input's error is asserted, not printed
+    const session = await ort.InferenceSession.create(readFileSync(modelPath), { logSeverityLevel: 4 });
     try {
       assert.deepEqual(session.inputNames, ["input_ids", "attention_mask"]);
       assert.deepEqual(session.outputNames, ["logits", "last_hidden_state"]);
@@ -36,6 +42,15 @@ async function onnxParity(runDir: string, modelPath: string): Promise<{ error: n
         attention_mask: new ort.Tensor("int64", BigInt64Array.from(batch.mask, BigInt), dims),
       });
       assert.deepEqual(output.logits.dims, [...dims, V]);
+      // Longer than the model's 16 positions: ONNX Runtime's error names the limit (the Gather node's name)
+      const ids = BigInt64Array.from({ length: 300 }, (_, i) => BigInt(5 + (i % 7)));
+      await assert.rejects(
+        session.run({
+          input_ids: new ort.Tensor("int64", ids, [1, 300]),
+          attention_mask: new ort.Tensor("int64", new BigInt64Array(300).fill(1n), [1, 300]),
+        }),
+        LONG_INPUT_ERROR,
+      );
       return logitsError(loaded.model, batch, output.logits.data as Float32Array, V);
     } finally {
       await session.release();
