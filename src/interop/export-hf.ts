@@ -26,7 +26,7 @@ import { platform } from "../platform/index.js";
 import { writeDirectoryAtomic, writeSafetensors } from "../run/index.js";
 import type { ExportOptions, ExportResult } from "./export-onnx.js";
 import { checkFiniteTensors } from "./finite-tensors.js";
-import { tokenizerConfig } from "./hf-files.js";
+import { labelFields, tokenizerConfig } from "./hf-files.js";
 import { checkOutputFolder, exportInputs } from "./output-folder.js";
 import { readExportSource } from "./source.js";
 import { toTorchLayout } from "./torch-layout.js";
@@ -96,13 +96,7 @@ export function bertConfig(
   const labels =
     classifier === null
       ? {}
-      : {
-          num_labels: classifier.id2label.length,
-          id2label: Object.fromEntries(classifier.id2label.map((label, i) => [String(i), label])),
-          label2id: Object.fromEntries(classifier.id2label.map((label, i) => [label, i])),
-          problem_type: "single_label_classification",
-          classifier_dropout: dropout,
-        };
+      : { num_labels: classifier.id2label.length, ...labelFields(classifier), classifier_dropout: dropout };
   return {
     architectures: [classifier === null ? "BertForMaskedLM" : "BertForSequenceClassification"],
     model_type: "bert",

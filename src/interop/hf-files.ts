@@ -50,14 +50,7 @@ export function transformersConfig(
   version: string,
   classifier: ClassifierRecord | null = null,
 ): Record<string, unknown> {
-  const labels =
-    classifier === null
-      ? {}
-      : {
-          id2label: Object.fromEntries(classifier.id2label.map((label, i) => [String(i), label])),
-          label2id: Object.fromEntries(classifier.id2label.map((label, i) => [label, i])),
-          problem_type: "single_label_classification",
-        };
+  const labels = classifier === null ? {} : labelFields(classifier);
   const notBert = notBertReasons(model, classifier);
   const family = notBert.length === 0 ? "Bert" : "MlmTs";
   return {
@@ -85,6 +78,18 @@ export function transformersConfig(
       model,
       training: withoutPaths(config),
     },
+  };
+}
+
+/**
+ * A classifier's labels in Hugging Face's config fields: id2label (keys "0" .. "N-1"), label2id, and
+ * its problem type.
+ */
+export function labelFields(classifier: ClassifierRecord): Record<string, unknown> {
+  return {
+    id2label: Object.fromEntries(classifier.id2label.map((label, i) => [String(i), label])),
+    label2id: Object.fromEntries(classifier.id2label.map((label, i) => [label, i])),
+    problem_type: "single_label_classification",
   };
 }
 

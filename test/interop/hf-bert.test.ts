@@ -21,6 +21,7 @@ import {
   logitsError,
   paddedBatch,
   PARITY_SENTENCES,
+  type PaddedBatch,
   python,
   relativeToRange,
   trainTinyInteropRun,
@@ -30,6 +31,14 @@ const BERT = join(projectRoot(), "test", "interop", "modeling_bert.py");
 
 // At the top level: the run's temporary folder lasts until the end of the file.
 const bertRun = await trainTinyInteropRun(40, RECIPES.bert);
+
+/** The logits of the padded batch from modeling_bert.py's reading of the exported folder. */
+function bertLogits(folder: string, batch: PaddedBatch): { shape: number[]; logits: number[] } {
+  const rows = (a: Int32Array): number[][] =>
+    batch.encoded.map((_, b) => Array.from(a.subarray(b * batch.L, (b + 1) * batch.L)));
+  const json = JSON.stringify({ ids: rows(batch.ids), mask: rows(batch.mask) });
+  return JSON.parse(python([BERT, folder, json], ["numpy", "torch"])) as { shape: number[]; logits: number[] };
+}
 
 /** Runs `mlm ARGS` in-process; fails the test on a non-zero exit, with its stderr. */
 async function mlm(args: string[]): Promise<string> {
@@ -73,11 +82,7 @@ test("mlm export --format hf: BertForMaskedLM's names and config, the same logit
   try {
     const V = loaded.modelConfig.vocabSize;
     const batch = paddedBatch(loaded.tokenizer, PARITY_SENTENCES);
-    const rows = (a: Int32Array): number[][] =>
-      batch.encoded.map((_, b) => Array.from(a.subarray(b * batch.L, (b + 1) * batch.L)));
-    const result = JSON.parse(
-      python([BERT, out, JSON.stringify({ ids: rows(batch.ids), mask: rows(batch.mask) })], ["numpy", "torch"]),
-    ) as { shape: number[]; logits: number[] };
+    const result = bertLogits(out, batch);
     assert.deepEqual(result.shape, [batch.encoded.length, batch.L, V]);
     const { error, count } = logitsError(loaded.model, batch, Float32Array.from(result.logits), V);
     t.diagnostic(`BertForMaskedLM logits: largest difference / range ${error.toExponential(2)} over ${count} logits`);
@@ -117,11 +122,7 @@ test("a classifier fine-tuned from a bert-recipe run: BERT's head, mlm classify,
   const loaded = await loadModel(runDir, { task: "text-classification" });
   try {
     const batch = paddedBatch(loaded.tokenizer, PARITY_SENTENCES);
-    const rows = (a: Int32Array): number[][] =>
-      batch.encoded.map((_, b) => Array.from(a.subarray(b * batch.L, (b + 1) * batch.L)));
-    const result = JSON.parse(
-      python([BERT, out, JSON.stringify({ ids: rows(batch.ids), mask: rows(batch.mask) })], ["numpy", "torch"]),
-    ) as { shape: number[]; logits: number[] };
+    const result = bertLogits(out, batch);
     assert.deepEqual(result.shape, [batch.encoded.length, 2]);
     const ours = batch.encoded.flatMap((ids) => Array.from(loaded.model.logits(batchOf([{ ids }]))));
     const error = relativeToRange(result.logits, ours);
