@@ -54,7 +54,14 @@ export class OnnxClassifier {
   ): Promise<OnnxClassifier> {
     ort.env.wasm.numThreads = threads;
     const bytes = Buffer.concat(
-      encodeModel(mlmOnnxModel(config, tensors, "bench", { task: "text-classification", numLabels, pooling: "cls" })),
+      encodeModel(
+        mlmOnnxModel(config, tensors, "bench", {
+          task: "text-classification",
+          numLabels,
+          pooling: "cls",
+          head: "tutorial",
+        }),
+      ),
     );
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
     return new OnnxClassifier(session, padId);

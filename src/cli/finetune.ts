@@ -40,7 +40,8 @@ const HELP = `Usage: mlm finetune DATA --from RUN|none [options]
        mlm finetune --resume RUN_DIR [options]
 
 Fine-tunes a pre-trained encoder for sentence classification, as the tutorial's next chapter does:
-the head dense -> ReLU -> LayerNorm on [CLS], then a linear layer to the classes; cross-entropy;
+the head dense -> ReLU -> LayerNorm on [CLS], then a linear layer to the classes (a run of BERT's
+architecture gets BERT's head: dense -> tanh -> dropout -> linear); cross-entropy;
 Adam with clipping; an evaluation (loss, accuracy, macro-F1, per-class scores, confusion matrix)
 every --eval-steps, the best checkpoint by --best-metric. DATA is a .tsv, .csv or .jsonl file with
 a text column and a label column. The first log line is the TF-IDF + logistic-regression baseline
@@ -64,7 +65,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
   const resume = extra.resume ?? undefined;
   if (resume !== undefined) {
     const changed = Object.keys(given).filter((k) => !RESUMABLE.has(k as keyof TrainConfig));
-    if (positionals.length > 0 || changed.length > 0 || extra.from !== null || extra.force)
+    if (positionals.length > 0 || changed.length > 0 || extra.from !== null || extra.head !== null || extra.force)
       throw new UsageError(`a resumed run keeps its data and settings; only ${[...RESUMABLE].join(", ")} may change`);
   } else {
     if (positionals.length !== 1)
@@ -87,6 +88,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
           config: withDefaults,
           from: extra.from,
           pooling: extra.pooling,
+          head: extra.head ?? undefined,
           bestMetric: extra.bestMetric,
           valid: extra.valid,
           validFraction: extra.validFraction,

@@ -1,48 +1,59 @@
 /**
  * `exportHf`: a run of BERT's architecture (the `bert` recipe: embedding "layernorm", learned
- * positions, post-norm) as a Hugging Face folder that BertForMaskedLM loads as it is:
+ * positions, post-norm) as a Hugging Face folder that BertForMaskedLM, or for a classifier with
+ * BERT's head BertForSequenceClassification, loads as it is:
  *
- *   config.json         BertConfig's fields (model_type "bert", architectures ["BertForMaskedLM"]);
+ *   config.json         BertConfig's fields (model_type "bert", architectures ["BertForMaskedLM"] or
+ *                       ["BertForSequenceClassification"] with num_labels, id2label, label2id);
  *                       hidden_act "gelu_new" for mlm-ts's GELU, which is the tanh form (BERT's own
  *                       "gelu" is the exact erf one), or "relu"
  *   model.safetensors   BERT's own tensor names and layout ([out, in] linear weights), float32;
  *                       token_type_embeddings is one row of zeros (mlm-ts has no segments); with a
- *                       tied output there is no cls.predictions.decoder.weight (tie_word_embeddings)
+ *                       tied output there is no cls.predictions.decoder.weight (tie_word_embeddings);
+ *                       a classifier's head is bert.pooler.dense and classifier
  *   tokenizer.json      the run's tokenizer, and tokenizer_config.json
  *
  * Other architectures are refused, naming the option that is not BERT's: their weights are not BERT's
  * (sqrt(dModel)-scaled embeddings, sinusoidal positions, pre-norm), and a folder that claimed to be
- * BERT would load and give other logits. Classifiers are refused too: mlm-ts's classifier head
- * (dense, activation, LayerNorm, out) is not BERT's pooler (dense, tanh) and classifier.
+ * BERT would load and give other logits. So are classifiers with the tutorial's head (dense,
+ * activation, LayerNorm, out: not BERT's pooler) or mean pooling (BERT pools [CLS]).
  */
 import type { ModelConfig, NamedTensor } from "../model/index.js";
-import { paramLayout } from "../model/index.js";
+import { bertMismatch, classifierLayout, paramLayout } from "../model/index.js";
+import type { ClassifierRecord } from "../run/index.js";
 import { requireToken } from "../data/index.js";
 import { platform } from "../platform/index.js";
 import { writeDirectoryAtomic, writeSafetensors } from "../run/index.js";
 import type { ExportOptions, ExportResult } from "./export-onnx.js";
 import { checkFiniteTensors } from "./finite-tensors.js";
-import { tokenizerConfig } from "./hf-files.js";
+import { labelFields, tokenizerConfig } from "./hf-files.js";
 import { checkOutputFolder, exportInputs } from "./output-folder.js";
 import { readExportSource } from "./source.js";
 import { toTorchLayout } from "./torch-layout.js";
 
-/** The model options BERT fixes, with BERT's value and why another value is not BERT. */
-const BERT_OPTIONS: readonly { key: keyof ModelConfig; value: unknown; bert: string }[] = [
-  { key: "embedding", value: "layernorm", bert: "BERT normalises token + position embeddings, unscaled" },
-  { key: "positions", value: "learned", bert: "BERT learns its position embeddings" },
-  { key: "norm", value: "post", bert: "BERT normalises after each residual sum" },
-];
-
 /** Throws naming the first option that is not BERT's (and what to train with instead). */
 export function checkBertArchitecture(cfg: ModelConfig, what: string): void {
-  for (const { key, value, bert } of BERT_OPTIONS) {
-    if (cfg[key] !== value)
-      throw new Error(
-        `${what}: the model option "${key}" is ${JSON.stringify(cfg[key])}, not BERT's ${JSON.stringify(value)} (${bert}); ` +
-          `a run of BERT's architecture is trained with --recipe bert; this one exports with --format onnx or pytorch`,
-      );
-  }
+  const mismatch = bertMismatch(cfg);
+  if (mismatch === null) return;
+  const { key, value, bert } = mismatch;
+  throw new Error(
+    `${what}: the model option "${key}" is ${JSON.stringify(cfg[key])}, not BERT's ${JSON.stringify(value)} (${bert}); ` +
+      `a run of BERT's architecture is trained with --recipe bert; this one exports with --format onnx or pytorch`,
+  );
+}
+
+/** Throws unless the classifier is BertForSequenceClassification's: BERT's head on the [CLS] vector. */
+function checkBertClassifier(classifier: ClassifierRecord, what: string): void {
+  if (classifier.head !== "bert")
+    throw new Error(
+      `${what}: the classifier has mlm-ts's tutorial head (dense, activation, LayerNorm, out), not BertForSequenceClassification's ` +
+        `(pooler dense + tanh, classifier): fine-tune with --head bert (the default from a --recipe bert run), or export it with --format onnx`,
+    );
+  if (classifier.pooling !== "cls")
+    throw new Error(
+      `${what}: the classifier pools the mean of its tokens; BertForSequenceClassification pools [CLS]: ` +
+        `fine-tune with --pooling cls, or export it with --format onnx`,
+    );
 }
 
 /** mlm-ts's PyTorch name (torch-layout.ts) -> BertForMaskedLM's. */
@@ -63,17 +74,33 @@ export function bertName(torchName: string): string {
     [/^head\.ln\./, "cls.predictions.transform.LayerNorm."],
     [/^head\.out\.bias$/, "cls.predictions.bias"],
     [/^head\.out\.weight$/, "cls.predictions.decoder.weight"],
+    [/^classifier\.pooler\./, "bert.pooler.dense."],
+    [/^classifier\.out\./, "classifier."],
   ];
   for (const [pattern, replacement] of rules)
     if (pattern.test(torchName)) return torchName.replace(pattern, replacement);
-  throw new Error(`no BertForMaskedLM name for the tensor "${torchName}"`);
+  throw new Error(`no BERT name for the tensor "${torchName}"`);
 }
 
-/** BertConfig's fields for the model (dropout: the run's rate as BERT's hidden dropout; attention probabilities have none in mlm-ts). */
-export function bertConfig(cfg: ModelConfig, dropout: number, padId: number, version: string): Record<string, unknown> {
+/**
+ * BertConfig's fields for the model (dropout: the run's rate as BERT's hidden dropout, and a
+ * classifier's dropout; attention probabilities have none in mlm-ts), with a classifier's labels.
+ */
+export function bertConfig(
+  cfg: ModelConfig,
+  dropout: number,
+  padId: number,
+  version: string,
+  classifier: ClassifierRecord | null = null,
+): Record<string, unknown> {
+  const labels =
+    classifier === null
+      ? {}
+      : { num_labels: classifier.id2label.length, ...labelFields(classifier), classifier_dropout: dropout };
   return {
-    architectures: ["BertForMaskedLM"],
+    architectures: [classifier === null ? "BertForMaskedLM" : "BertForSequenceClassification"],
     model_type: "bert",
+    ...labels,
     vocab_size: cfg.vocabSize,
     hidden_size: cfg.dModel,
     num_hidden_layers: cfg.numLayers,
@@ -95,8 +122,9 @@ export function bertConfig(cfg: ModelConfig, dropout: number, padId: number, ver
 }
 
 /**
- * Exports run `runDir` (its best checkpoint) to `outDir` in BertForMaskedLM's layout, written as one
- * unit (an existing folder only with `force`; output-folder.ts says which are refused).
+ * Exports run `runDir` (its best checkpoint) to `outDir` in BertForMaskedLM's layout, or a
+ * classifier's in BertForSequenceClassification's, written as one unit (an existing folder only with
+ * `force`; output-folder.ts says which are refused).
  *
  * @example
  *   await exportHf("runs/bert", "exported/hf", "0.1.0");
@@ -110,12 +138,14 @@ export async function exportHf(
 ): Promise<ExportResult> {
   const src = await readExportSource(runDir, "best");
   const { storage } = platform();
-  checkBertArchitecture(src.modelConfig, `Hugging Face export of ${src.checkpointDir}`);
-  const { specs } = paramLayout(src.modelConfig);
-  if (src.tensors.length !== specs.length || src.tensors.some((t) => t.name.startsWith("classifier.")))
-    throw new Error(
-      `Hugging Face export of ${src.checkpointDir}: not a masked language model; mlm-ts's classifier head (dense, activation, LayerNorm, out) is not BertForSequenceClassification's pooler (dense, tanh) and classifier: export it with --format onnx`,
-    );
+  const what = `Hugging Face export of ${src.checkpointDir}`;
+  checkBertArchitecture(src.modelConfig, what);
+  const { classifier } = src;
+  if (classifier !== null) checkBertClassifier(classifier, what);
+  const { specs } =
+    classifier === null
+      ? paramLayout(src.modelConfig)
+      : classifierLayout(src.modelConfig, classifier.id2label.length, classifier.head);
   await checkOutputFolder(outDir, exportInputs(runDir, src), { force: options.force ?? false });
   checkFiniteTensors(src.tensors, `${src.checkpointDir}/model.safetensors`, "weights");
   const C = src.modelConfig.dModel;
@@ -126,7 +156,7 @@ export async function exportHf(
   const padId = requireToken(src.tokenizer, "[PAD]");
   const json = (value: unknown): string => JSON.stringify(value, null, 2) + "\n";
   const files: [string, string | readonly Uint8Array[]][] = [
-    ["config.json", json(bertConfig(src.modelConfig, src.config.dropout, padId, version))],
+    ["config.json", json(bertConfig(src.modelConfig, src.config.dropout, padId, version, classifier))],
     ["model.safetensors", writeSafetensors(tensors, { format: "pt" })],
     ["tokenizer.json", src.tokenizerJson],
     ["tokenizer_config.json", json(tokenizerConfig(src.tokenizer, src.modelConfig.maxLen))],

@@ -17,7 +17,7 @@
 import { platform } from "../platform/index.js";
 import { writeDirectoryAtomic } from "../run/index.js";
 import { checkFiniteTensors } from "./finite-tensors.js";
-import { javascriptTokenizerProblem, tokenizerConfig, transformersConfig } from "./hf-files.js";
+import { javascriptTokenizerProblem, notBertNote, tokenizerConfig, transformersConfig } from "./hf-files.js";
 import { mlmOnnxModel } from "./onnx-model.js";
 import { encodeModel } from "./onnx-proto.js";
 import { checkOutputFolder, exportInputs } from "./output-folder.js";
@@ -81,7 +81,12 @@ export async function exportOnnx(
   const task =
     classifier === null
       ? ({ task: "fill-mask" } as const)
-      : ({ task: "text-classification", numLabels: classifier.id2label.length, pooling: classifier.pooling } as const);
+      : ({
+          task: "text-classification",
+          numLabels: classifier.id2label.length,
+          pooling: classifier.pooling,
+          head: classifier.head,
+        } as const);
   const model = encodeModel(mlmOnnxModel(src.modelConfig, src.tensors, version, task));
   const config = transformersConfig(src.modelConfig, src.config, src.tokenizer, version, classifier);
   const files: [string, string | readonly Uint8Array[]][] = [
@@ -96,6 +101,9 @@ export async function exportOnnx(
   return {
     checkpointDir: src.checkpointDir,
     files: files.map(([name]) => path(name)),
-    warnings: problem === null ? [] : [problem.replace(/, or pass --any-tokenizer to export anyway/, "")],
+    warnings: [
+      ...(problem === null ? [] : [problem.replace(/, or pass --any-tokenizer to export anyway/, "")]),
+      ...[notBertNote(src.modelConfig, classifier)].filter((note) => note !== null),
+    ],
   };
 }

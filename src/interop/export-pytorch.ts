@@ -154,6 +154,11 @@ export async function exportPytorch(
   options: PytorchExportOptions = {},
 ): Promise<ExportResult> {
   const src = await readExportSource(runDir, "latest");
+  if (src.classifier?.head === "bert")
+    throw new Error(
+      `PyTorch export of ${src.checkpointDir}: the classifier has BERT's head (pooler dense + tanh, classifier), which mlm_torch.py does not implement; ` +
+        `export it with --format hf (BertForSequenceClassification, for transformers) or --format onnx`,
+    );
   checkExportable(src.modelConfig, "PyTorch export");
   const corpus = { path: src.config.data ?? bundledCorpusPath(), what: "the run's corpus" };
   await checkOutputFolder(outDir, [...exportInputs(runDir, src), corpus], { force: options.force ?? false });

@@ -3,12 +3,18 @@
  * `PreTrainedTokenizerFast`) and ONNX Runtime users: `config.json` and `tokenizer_config.json`, and
  * the limits of JavaScript tokenizers worth a warning.
  *
- * transformers.js chooses its model class from config.json's `model_type`; "bert" with
- * `BertForMaskedLM` makes its fill-mask pipeline feed `input_ids` and `attention_mask` (the graph's
- * inputs; it feeds only the inputs a graph declares) and read `logits`; a classifier's
- * `BertForSequenceClassification` with `id2label` makes its text-classification pipeline softmax
- * `logits` [batch, labels] and name the classes; its feature-extraction pipeline reads
- * `last_hidden_state`. `"transformers.js_config": { "dtype": "fp32" }` makes it load
+ * transformers.js chooses its model class from config.json's `model_type`: its fill-mask and
+ * text-classification pipelines look the type up in their own tables (bert, roberta, electra, ...)
+ * and refuse a type they do not list ("Unsupported model type"), so every export says "bert". Its
+ * BERT classes only run the graph: the fill-mask one feeds `input_ids` and `attention_mask` (the
+ * graph's inputs; it feeds only the inputs a graph declares) and reads `logits`; the
+ * text-classification one softmaxes `logits` [batch, labels] and names the classes from `id2label`;
+ * its feature-extraction pipeline reads `last_hidden_state`. `architectures` names BERT's classes
+ * (`BertForMaskedLM`, `BertForSequenceClassification`) only for a model that is exactly BERT's (the
+ * bert recipe, with BERT's classifier head): any other names mlm-ts's (`MlmTsForMaskedLM`,
+ * `MlmTsForSequenceClassification`, which transformers.js resolves by `model_type` as an encoder
+ * with one model.onnx), `mlm_ts.bert` is false, `mlm_ts.notBert` says what differs, and the export
+ * warns (`notBertNote`). `"transformers.js_config": { "dtype": "fp32" }` makes it load
  * `onnx/model.onnx` on every device: in a browser its wasm device would otherwise ask for an 8-bit
  * `onnx/model_quantized.onnx`, which is not written (docs/serving.md says why). The architecture itself is the
  * graph's: the `mlm_ts` block records what it is (`architecture`, in words, and every model option
@@ -16,7 +22,7 @@
  * the options too.
  */
 import type { TrainConfig } from "../config/index.js";
-import type { ModelConfig } from "../model/index.js";
+import { bertMismatch, type ModelConfig } from "../model/index.js";
 import type { ClassifierRecord } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 
@@ -44,16 +50,12 @@ export function transformersConfig(
   version: string,
   classifier: ClassifierRecord | null = null,
 ): Record<string, unknown> {
-  const labels =
-    classifier === null
-      ? {}
-      : {
-          id2label: Object.fromEntries(classifier.id2label.map((label, i) => [String(i), label])),
-          label2id: Object.fromEntries(classifier.id2label.map((label, i) => [label, i])),
-          problem_type: "single_label_classification",
-        };
+  const labels = classifier === null ? {} : labelFields(classifier);
+  const notBert = notBertReasons(model, classifier);
+  const family = notBert.length === 0 ? "Bert" : "MlmTs";
   return {
-    architectures: [classifier === null ? "BertForMaskedLM" : "BertForSequenceClassification"],
+    architectures: [`${family}${classifier === null ? "ForMaskedLM" : "ForSequenceClassification"}`],
+    // transformers.js's fill-mask and text-classification pipelines accept only the types they list
     model_type: "bert",
     ...labels,
     "transformers.js_config": { dtype: "fp32" },
@@ -70,11 +72,60 @@ export function transformersConfig(
     pad_token_id: tokenizer.tokenToId(SPECIAL_TOKENS.pad_token) ?? null,
     mlm_ts: {
       version,
+      bert: notBert.length === 0,
+      notBert,
       architecture: architectureSummary(model),
       model,
       training: withoutPaths(config),
     },
   };
+}
+
+/**
+ * A classifier's labels in Hugging Face's config fields: id2label (keys "0" .. "N-1"), label2id, and
+ * its problem type.
+ */
+export function labelFields(classifier: ClassifierRecord): Record<string, unknown> {
+  return {
+    id2label: Object.fromEntries(classifier.id2label.map((label, i) => [String(i), label])),
+    label2id: Object.fromEntries(classifier.id2label.map((label, i) => [label, i])),
+    problem_type: "single_label_classification",
+  };
+}
+
+/**
+ * What makes the model other than Hugging Face's BERT, one phrase each (none for the bert recipe's
+ * model, with BERT's classifier head on [CLS] for a classifier).
+ *
+ * @example
+ *   notBertReasons(modelConfigOf({}), null); // ['the model option "embedding" is "scaled", not BERT\'s "layernorm" (...)', ...]
+ */
+export function notBertReasons(model: ModelConfig, classifier: ClassifierRecord | null): string[] {
+  const reasons: string[] = [];
+  const mismatch = bertMismatch(model);
+  if (mismatch !== null) {
+    const { key, value, bert } = mismatch;
+    reasons.push(
+      `the model option "${key}" is ${JSON.stringify(model[key])}, not BERT's ${JSON.stringify(value)} (${bert})`,
+    );
+  }
+  if (classifier !== null && classifier.head !== "bert")
+    reasons.push(
+      "the classifier head is mlm-ts's tutorial head (dense, activation, LayerNorm, out), not BERT's pooler",
+    );
+  if (classifier !== null && classifier.pooling !== "cls") reasons.push("the classifier pools the mean, not [CLS]");
+  return reasons;
+}
+
+/** The export's warning for a model that is not BERT's, or null for one that is. */
+export function notBertNote(model: ModelConfig, classifier: ClassifierRecord | null): string | null {
+  const reasons = notBertReasons(model, classifier);
+  if (reasons.length === 0) return null;
+  return (
+    `config.json says model_type "bert" because transformers.js picks its fill-mask and text-classification classes by it ` +
+    `(they run the ONNX graph as it is), but this model is not BERT: ${reasons.join("; ")}; so its architectures is ` +
+    `mlm-ts's own and mlm_ts.bert is false (a tool that rebuilds BERT from the config would compute something else)`
+  );
 }
 
 /**
@@ -94,7 +145,11 @@ export function architectureSummary(model: ModelConfig): string {
     learned: "learned positions",
   }[model.positions];
   const output = model.tieOutput ? "output tied to the embedding, with its own bias" : "output";
-  return `${encoder}, ${act} feed-forward, embedding * sqrt(d_model) + ${positions}, head dense-${act}-LayerNorm-${output}`;
+  const embedding =
+    model.embedding === "layernorm"
+      ? `LayerNorm(embedding + ${positions})`
+      : `embedding * sqrt(d_model) + ${positions}`;
+  return `${encoder}, ${act} feed-forward, ${embedding}, head dense-${act}-LayerNorm-${output}`;
 }
 
 /** The run's settings without its local paths (corpus, tokenizer, cache, run directory), for a folder that is shared. */

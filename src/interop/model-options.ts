@@ -34,6 +34,7 @@ export const EXPORTED_MODEL_OPTIONS: Readonly<Partial<Record<ModelKey, "any" | r
   norm: ["post", "pre"],
   activation: ["relu", "gelu"],
   tieOutput: [false, true],
+  embedding: ["scaled", "layernorm"],
 };
 
 /**

@@ -62,8 +62,8 @@ export class GraphBuilder {
   /**
    * Adds one node with a single output and returns the output's name. `intAttributes` lists the keys
    * of `attributes` that are integers (ONNX types every attribute; e.g. `axis` is an int, `epsilon` a
-   * float). `name` names the node and its output instead of a generated name: ONNX Runtime's errors
-   * quote a failing node's name, so a check can say what went wrong through it.
+   * float). `name` names the node (its output keeps a generated name, an identifier): ONNX Runtime's
+   * errors quote a failing node's name, so a node can say what went wrong through it.
    */
   op(
     opType: string,
@@ -72,7 +72,7 @@ export class GraphBuilder {
     intAttributes: readonly string[] = [],
     name?: string,
   ): string {
-    const output = name ?? `${opType.toLowerCase()}_${this.counter++}`;
+    const output = `${opType.toLowerCase()}_${this.counter++}`;
     // Sorted by name, as onnx.helper.make_node writes them, so that models encode to the same bytes.
     const entries = Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const attrs: OnnxAttribute[] = entries.map(([name, value]) =>
@@ -82,7 +82,7 @@ export class GraphBuilder {
           ? { name, kind: "int", value }
           : { name, kind: "float", value },
     );
-    this.nodes.push({ opType, inputs, outputs: [output], name: output, attributes: attrs });
+    this.nodes.push({ opType, inputs, outputs: [output], name: name ?? output, attributes: attrs });
     return output;
   }
 

@@ -3,6 +3,7 @@
  *
  *   inputs   input_ids [batch, sequence] int64, attention_mask [batch, sequence] int64 (1 real, 0 pad)
  *   x0       = embed[input_ids] * sqrt(C) + P[0 .. sequence-1]           [B,L,C]
+ *              or, BERT's embedding, LN_embed(embed[input_ids] + P[0 .. sequence-1])
  *              P: the sinusoidal table, the same times sqrt(C), or the learned embed.positions
  *   x        = block_l(x, mask) for l = 0 .. numLayers-1                [B,L,C]  (post- or pre-norm)
  *   x        = LN_final(x)                                              (pre-norm only)
@@ -13,11 +14,11 @@
  * Padding keys get -1e9 added to their attention scores (mlm-ts's kernels score them -1e9), so the
  * outputs at real tokens equal mlm-ts's; those at padding positions mean nothing. No dropout.
  *
- * A sequence longer than the positional table is cut to its first maxLen tokens (config.json's
- * `max_position_embeddings`) at the graph's inputs, so the outputs cover at most maxLen positions:
- * ONNX Runtime's messages cannot be relied on to name a check (its optimizer reorders and folds
- * nodes), and a broadcast failure says nothing. transformers.js truncates to tokenizer_config.json's
- * `model_max_length` (the same maxLen) before it runs the model.
+ * A sequence longer than the positional table (config.json's `max_position_embeddings`) is an
+ * error: the table's rows are gathered at positions Range(0, sequence), by a Gather node named
+ * "input longer than max_position_embeddings=<maxLen> tokens: truncate it", and ONNX Runtime's error
+ * for an index past the table quotes the node's name. transformers.js truncates to
+ * tokenizer_config.json's `model_max_length` (the same maxLen) before it runs the model.
  *
  * Each architecture piece is one function below (token embedding, positions, attention, activation,
  * feed-forward, blocks, heads, pooling), named after what it computes, and `modelGraph` chooses among
@@ -34,6 +35,7 @@ import {
   paramLayout,
   positionalEncoding,
   type ModelConfig,
+  type ClassifierHead,
   type NamedTensor,
   type Pooling,
 } from "../model/index.js";
@@ -72,26 +74,38 @@ function layerNorm(ctx: GraphContext, x: string, name: string): string {
   );
 }
 
-/** embed[ids] * sqrt(C): [B,L] -> [B,L,C]. */
-function scaledTokenEmbedding(ctx: GraphContext, ids: string): string {
+/** embed[ids] * sqrt(C) (the "scaled" embedding), or embed[ids] ("layernorm"): [B,L] -> [B,L,C]. */
+function tokenEmbedding(ctx: GraphContext, ids: string): string {
   const { g } = ctx;
-  return g.op("Mul", [
-    g.op("Gather", [ctx.w("embed.weight"), ids], { axis: 0 }, ["axis"]),
-    g.scalar(Math.sqrt(ctx.cfg.dModel)),
-  ]);
+  const rows = g.op("Gather", [ctx.w("embed.weight"), ids], { axis: 0 }, ["axis"]);
+  return ctx.cfg.embedding === "layernorm" ? rows : g.op("Mul", [rows, g.scalar(Math.sqrt(ctx.cfg.dModel))]);
 }
 
-/** x + P[0 .. L-1], rows of a positional table P [maxLen, C] sliced to the input's length (L <= maxLen). */
+/** The encoder's input x0 [B,L,C]: token vectors plus positions, normalised by embed.ln for BERT's embedding. */
+function embeddings(ctx: GraphContext, ids: string): string {
+  const x = addPositions(ctx, tokenEmbedding(ctx, ids), ids, positionTable(ctx));
+  return ctx.cfg.embedding === "layernorm" ? layerNorm(ctx, x, "embed.ln") : x;
+}
+
+/** The name of the node that gathers the positional table's rows: ONNX Runtime's error for a longer input quotes it. */
+export function positionsNodeName(maxLen: number): string {
+  return `input longer than max_position_embeddings=${maxLen} tokens: truncate it`;
+}
+
+/**
+ * x + P[0 .. L-1], rows of a positional table P [maxLen, C] gathered at positions 0 .. L-1: an input
+ * longer than maxLen fails in that Gather, whose name says so (positionsNodeName). The positions are
+ * the running sum of L ones, minus 1, rather than Range(0, L): ONNX Runtime's optimizer turns
+ * Gather(table, Range(0, L)) into a Slice, which cuts the table to maxLen rows silently and leaves a
+ * broadcast failure in the Add.
+ */
 function addPositions(ctx: GraphContext, x: string, ids: string, table: string): string {
   const { g } = ctx;
   const length = g.op("Shape", [ids], { start: 1, end: 2 }, ["start", "end"]); // [1]: L
-  return g.op("Add", [x, g.op("Slice", [table, g.ints([0]), length, g.ints([0])])]);
-}
-
-/** The first maxLen positions of a [B, L] input: [B, min(L, maxLen)]. */
-function firstPositions(ctx: GraphContext, input: string): string {
-  const { g } = ctx;
-  return g.op("Slice", [input, g.ints([0]), g.ints([ctx.cfg.maxLen]), g.ints([1])]);
+  const ones = g.op("Expand", [g.ints([1], []), length]); // [L] int64
+  const positions = g.op("Sub", [g.op("CumSum", [ones, g.ints([0], [])]), g.ints([1], [])]); // [L]: 0 .. L-1
+  const rows = g.op("Gather", [table, positions], { axis: 0 }, ["axis"], positionsNodeName(ctx.cfg.maxLen)); // [L,C]
+  return g.op("Add", [x, rows]);
 }
 
 /**
@@ -206,10 +220,11 @@ function mlmHead(ctx: GraphContext, x: string): string {
 
 /**
  * The classifier head on the encoder's output x [B,L,C]: pooled = x[:, 0] ([CLS]) or the mean over
- * the real tokens (attention_mask 1), then hn = LN(act(pooled @ Wd + bd)), logits = hn @ Wo + bo
- * [B,N] (model/classifier.ts).
+ * the real tokens (attention_mask 1), then the tutorial's hn = LN(act(pooled @ Wd + bd)),
+ * logits = hn @ Wo + bo, or BERT's logits = tanh(pooled @ Wp + bp) @ Wo + bo (its dropout is
+ * training's only): [B,N] (model/classifier-heads.ts).
  */
-function classifierHead(ctx: GraphContext, x: string, mask: string, pooling: Pooling): string {
+function classifierHead(ctx: GraphContext, x: string, mask: string, pooling: Pooling, head: ClassifierHead): string {
   const { g } = ctx;
   let pooled: string;
   if (pooling === "cls") {
@@ -220,12 +235,16 @@ function classifierHead(ctx: GraphContext, x: string, mask: string, pooling: Poo
     const count = g.op("ReduceSum", [real, g.ints([1])], { keepdims: 0 }, ["keepdims"]); // [B,1]
     pooled = g.op("Div", [sum, count]);
   }
-  const hidden = layerNorm(ctx, activation(ctx, linear(ctx, pooled, "classifier.dense")), "classifier.ln");
+  const hidden =
+    head === "bert"
+      ? g.op("Tanh", [linear(ctx, pooled, "classifier.pooler")])
+      : layerNorm(ctx, activation(ctx, linear(ctx, pooled, "classifier.dense")), "classifier.ln");
   return linear(ctx, hidden, "classifier.out");
 }
 
 /** What the graph puts on top of the encoder: the masked-LM head, or a classifier's with N labels. */
-export type OnnxTask = { task: "fill-mask" } | { task: "text-classification"; numLabels: number; pooling: Pooling };
+export type OnnxTask =
+  { task: "fill-mask" } | { task: "text-classification"; numLabels: number; pooling: Pooling; head: ClassifierHead };
 
 /**
  * The weights by name, each checked against the model's layout (every tensor present, with its
@@ -233,7 +252,7 @@ export type OnnxTask = { task: "fill-mask" } | { task: "text-classification"; nu
  */
 function weightsByName(cfg: ModelConfig, tensors: readonly NamedTensor[], task: OnnxTask): Map<string, NamedTensor> {
   const byName = new Map(tensors.map((t) => [t.name, t]));
-  const { specs } = task.task === "fill-mask" ? paramLayout(cfg) : classifierLayout(cfg, task.numLabels);
+  const { specs } = task.task === "fill-mask" ? paramLayout(cfg) : classifierLayout(cfg, task.numLabels, task.head);
   for (const s of specs) {
     const t = byName.get(s.name);
     if (t === undefined) throw new Error(`ONNX export: the checkpoint has no tensor "${s.name}"`);
@@ -271,16 +290,15 @@ export function modelGraph(
       return name;
     },
   };
-  const ids = firstPositions(ctx, g.input("input_ids", "int64", ["batch", "sequence"]));
-  const mask = firstPositions(ctx, g.input("attention_mask", "int64", ["batch", "sequence"]));
-  const x0 = addPositions(ctx, scaledTokenEmbedding(ctx, ids), ids, positionTable(ctx));
-  const x = encoderBlocks(ctx, x0, paddingBias(ctx, mask));
+  const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
+  const mask = g.input("attention_mask", "int64", ["batch", "sequence"]);
+  const x = encoderBlocks(ctx, embeddings(ctx, ids), paddingBias(ctx, mask));
   if (task.task === "fill-mask") {
-    g.output(mlmHead(ctx, x), "logits", "float", ["batch", "positions", cfg.vocabSize]);
+    g.output(mlmHead(ctx, x), "logits", "float", ["batch", "sequence", cfg.vocabSize]);
   } else {
-    g.output(classifierHead(ctx, x, mask, task.pooling), "logits", "float", ["batch", task.numLabels]);
+    g.output(classifierHead(ctx, x, mask, task.pooling, task.head), "logits", "float", ["batch", task.numLabels]);
   }
-  g.output(x, "last_hidden_state", "float", ["batch", "positions", cfg.dModel]);
+  g.output(x, "last_hidden_state", "float", ["batch", "sequence", cfg.dModel]);
   return g.graph();
 }
 

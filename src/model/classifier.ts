@@ -1,18 +1,17 @@
 /**
- * A sentence classifier: the encoder (encoder.ts) and the tutorial's classification head, on B
- * sentences packed as T rows (a Batch), C = dModel, N = the number of labels:
+ * A sentence classifier: the encoder (encoder.ts) and a classification head, on B sentences packed
+ * as T rows (a Batch), C = dModel, N = the number of labels:
  *
  *   x       = encoder(batch)                        [T,C]
  *   pooled  = x[first row of each sentence]         [B,C]   ([CLS], the tutorial's; or the mean, pooling.ts)
- *   hr      = act(pooled @ Wd + bd)                 [B,C]
- *   hn      = LayerNorm(hr)                         [B,C]
- *   logits  = hn @ Wo + bo                          [B,N]
+ *   logits  = head(pooled)                          [B,N]   (classifier-heads.ts)
  *   loss    = mean over sentences of cross-entropy(logits, label)
  *
- * The tutorial applies dense → ReLU → LayerNorm on every position and then takes position 0; these
+ * The "tutorial" head is the tutorial's, hn = LayerNorm(act(pooled @ Wd + bd)), logits = hn @ Wo + bo:
+ * the tutorial applies dense → ReLU → LayerNorm on every position and then takes position 0; these
  * act on each row alone, so running them on the [CLS] rows only gives the same logits and gradients.
- * The head has the shape of the masked-LM head (head.ts) with N outputs instead of V, so it runs
- * through the same functions; its tensors are `classifier.dense`, `classifier.ln`, `classifier.out`.
+ * The "bert" head is BertForSequenceClassification's: tanh(pooled @ Wp + bp), dropout, then a linear
+ * layer to the N classes.
  *
  * A sentence's label is carried by its first row in `batch.labels` (every other row IGNORE_LABEL),
  * see data/labelled-batches.ts. All buffers are allocated once, for the capacity given.
@@ -23,7 +22,7 @@ import type { Batch } from "../data/batch.js";
 import { modelConfigOf, type ModelConfig } from "./config.js";
 import { Encoder } from "./encoder.js";
 import { GradientAccumulator } from "./accumulate.js";
-import { HeadActivations, headBackward, headForward, headLoss, type HeadTensors } from "./head.js";
+import { addClassifierHeadTensors, sentenceHead, type ClassifierHead, type SentenceHead } from "./classifier-heads.js";
 import { Pooler, type Pooling } from "./pooling.js";
 import {
   addEncoderTensors,
@@ -31,7 +30,6 @@ import {
   initParams,
   LayoutBuilder,
   loadTensors,
-  tensorView,
   tensorViews,
   type NamedTensor,
   type ParamSpec,
@@ -44,6 +42,8 @@ export interface ClassifierShape {
   numLabels: number;
   /** How a sentence's vector is taken from its rows: "cls" (the tutorial's) or "mean". */
   pooling: Pooling;
+  /** The head on that vector: "tutorial" (the default) or "bert" (classifier-heads.ts). */
+  head?: ClassifierHead;
 }
 
 /** Scores of one batch without gradients. */
@@ -60,12 +60,14 @@ export interface ClassifierEval {
  * The classifier's tensors: the encoder's, then the head's, in a fixed order (random inits draw in
  * this order, so the encoder gets the same values from a seed as the masked-LM model's encoder).
  */
-export function classifierLayout(cfg: ModelConfig, numLabels: number): { specs: ParamSpec[]; total: number } {
+export function classifierLayout(
+  cfg: ModelConfig,
+  numLabels: number,
+  head: ClassifierHead = "tutorial",
+): { specs: ParamSpec[]; total: number } {
   const b = new LayoutBuilder();
   addEncoderTensors(b, cfg);
-  b.linear("classifier.dense", cfg.dModel, cfg.dModel);
-  b.norm("classifier.ln", cfg.dModel);
-  b.linear("classifier.out", cfg.dModel, numLabels);
+  addClassifierHeadTensors(b, head, cfg.dModel, numLabels);
   return { specs: b.specs, total: b.total };
 }
 
@@ -86,6 +88,7 @@ export class ClassifierModel {
   readonly config: ModelConfig;
   readonly numLabels: number;
   readonly pooling: Pooling;
+  readonly headName: ClassifierHead;
   readonly capacity: Readonly<{ maxRows: number; maxSeqs: number }>;
   readonly specs: ParamSpec[];
   /** All parameters, flat (backend memory). */
@@ -98,10 +101,9 @@ export class ClassifierModel {
 
   private readonly encoder: Encoder;
   private readonly pooler: Pooler;
-  private readonly headConfig: ModelConfig; // the head's shape: vocabSize = N, untied
-  private readonly headP: HeadTensors;
-  private readonly headG: HeadTensors;
-  private readonly head: HeadActivations; // [B,C] buffers; head.hx is the pooled input
+  private readonly head: SentenceHead; // head.hx is the pooled input [B,C]
+  private readonly labels: Int32Array; // [maxSeqs] each sentence's label (or IGNORE)
+  private readonly losses: Float32Array; // [maxSeqs] each sentence's cross-entropy
 
   constructor(
     readonly backend: Backend,
@@ -111,6 +113,7 @@ export class ClassifierModel {
   ) {
     const cfg = modelConfigOf(config);
     const { numLabels, pooling } = shape;
+    const head = shape.head ?? "tutorial";
     if (!(Number.isInteger(numLabels) && numLabels >= 2))
       throw new Error(`ClassifierModel: numLabels must be an integer of at least 2, got ${numLabels}`);
     const { maxRows, maxSeqs } = capacity;
@@ -120,8 +123,9 @@ export class ClassifierModel {
     this.config = cfg;
     this.numLabels = numLabels;
     this.pooling = pooling;
+    this.headName = head;
     this.capacity = { maxRows, maxSeqs };
-    const { specs, total } = classifierLayout(cfg, numLabels);
+    const { specs, total } = classifierLayout(cfg, numLabels, head);
     this.specs = specs;
     this.numParams = specs.reduce((a, s) => a + s.size, 0);
     this.params = backend.alloc(total);
@@ -130,18 +134,9 @@ export class ClassifierModel {
     this.accumulator = new GradientAccumulator("ClassifierModel", backend, this.passGrads, sum);
     this.encoder = new Encoder(backend, cfg, specs, this.params, this.passGrads, maxRows, maxSeqs);
     this.pooler = new Pooler(backend, maxRows, maxSeqs);
-    this.headConfig = { ...cfg, vocabSize: numLabels, tieOutput: false };
-    const views = (flat: Float32Array): HeadTensors => ({
-      dW: tensorView(specs, flat, "classifier.dense.weight"),
-      dB: tensorView(specs, flat, "classifier.dense.bias"),
-      lnS: tensorView(specs, flat, "classifier.ln.scale"),
-      lnO: tensorView(specs, flat, "classifier.ln.offset"),
-      oW: tensorView(specs, flat, "classifier.out.weight"),
-      oB: tensorView(specs, flat, "classifier.out.bias"),
-    });
-    this.headP = views(this.params);
-    this.headG = views(this.passGrads);
-    this.head = new HeadActivations(backend, maxSeqs, this.headConfig);
+    this.head = sentenceHead(backend, head, cfg, numLabels, specs, this.params, this.passGrads, maxSeqs);
+    this.labels = backend.allocInt(maxSeqs);
+    this.losses = backend.alloc(maxSeqs);
   }
 
   /** Haiku's default initialisation of every tensor (params.ts), from `rng`. */
@@ -199,7 +194,8 @@ export class ClassifierModel {
   private backprop(batch: Batch, opts: { train?: boolean; dropoutRng?: Rng }): StepResult {
     const enc = this.encoder;
     const rows = enc.prepare(batch, "ClassifierModel");
-    const drop = enc.dropoutCtx(opts.train ?? true, opts.dropoutRng, "ClassifierModel");
+    const train = opts.train ?? true;
+    const drop = enc.dropoutCtx(train, opts.dropoutRng, "ClassifierModel");
     const B = batch.numSeqs;
     const count = this.collectLabels(batch);
     if (count !== B)
@@ -209,15 +205,28 @@ export class ClassifierModel {
     const be = this.backend;
     const C = this.config.dModel;
     const T = rows.T;
-    const a = this.head;
-    this.pooler.forward(this.pooling, a.hx, enc.output(), rows.seqs, B, T, C);
-    headForward(be, this.headConfig, this.headP, a, a.hx, B);
-    const lossSum = headLoss(be, this.headConfig, a, B, 1 / B);
-    headBackward(be, this.headConfig, this.headP, this.headG, a, a.hx, a.dhx, B);
+    const h = this.head;
+    this.pooler.forward(this.pooling, h.hx, enc.output(), rows.seqs, B, T, C);
+    h.forward(B, this.headDropout(train, opts.dropoutRng));
+    be.crossEntropy(this.losses, h.logits, h.logits, this.labels, B, this.numLabels, 1 / B);
+    let lossSum = 0;
+    for (let b = 0; b < B; b++) lossSum += this.losses[b];
+    h.backward(B);
     enc.dOutput.fill(0, 0, T * C);
-    this.pooler.backward(this.pooling, enc.dOutput, a.dhx, B, T, C);
+    this.pooler.backward(this.pooling, enc.dOutput, h.dhx, B, T, C);
     enc.backward(rows, drop);
     return { loss: lossSum / B, count: B };
+  }
+
+  /**
+   * The head's dropout in a training pass (BERT's head: the run's `dropout` rate, as BERT's
+   * classifier_dropout defaults to hidden_dropout_prob); its seed is drawn after the encoder's.
+   */
+  private headDropout(train: boolean, rng: Rng | undefined): { rate: number; seed: number } | null {
+    const rate = this.config.dropout;
+    if (!train || !this.head.hasDropout || rate === 0) return null;
+    if (rng === undefined) throw new Error("ClassifierModel: training with dropout needs opts.dropoutRng");
+    return { rate, seed: rng.u32() };
   }
 
   /**
@@ -230,9 +239,9 @@ export class ClassifierModel {
     const count = this.collectLabels(batch);
     let lossSum = 0;
     if (count > 0) {
-      // cross-entropy writes over its input only with a gradient: losses go to head.losses
-      this.backend.crossEntropy(this.head.losses, null, logits, this.head.labels, B, this.numLabels, 1);
-      for (let b = 0; b < B; b++) lossSum += this.head.losses[b];
+      // cross-entropy writes over its input only with a gradient: losses go to this.losses
+      this.backend.crossEntropy(this.losses, null, logits, this.labels, B, this.numLabels, 1);
+      for (let b = 0; b < B; b++) lossSum += this.losses[b];
     }
     return { lossSum, count, logits };
   }
@@ -254,8 +263,8 @@ export class ClassifierModel {
 
   private forwardLogits(batch: Batch): Float32Array {
     const B = batch.numSeqs;
-    const x = this.embed(batch, this.pooling);
-    headForward(this.backend, this.headConfig, this.headP, this.head, x, B);
+    this.embed(batch, this.pooling); // into head.hx
+    this.head.forward(B, null);
     return this.head.logits.subarray(0, B * this.numLabels);
   }
 
@@ -270,7 +279,7 @@ export class ClassifierModel {
       const label = batch.labels[batch.seqs[3 * b]];
       if (label >= this.numLabels)
         throw new Error(`ClassifierModel: label ${label} of sentence ${b} is outside the ${this.numLabels} classes`);
-      this.head.labels[b] = label;
+      this.labels[b] = label;
       if (label >= 0) count++;
     }
     return count;

@@ -12,6 +12,8 @@ export type { EvalMetrics, EvalOptions, FixedBatches } from "./evaluate.js";
 export { ClassifierModel, classifierLayout, isEncoderTensor } from "./classifier.js";
 export type { ClassifierShape, ClassifierEval } from "./classifier.js";
 export { POOLINGS, checkPooling, type Pooling } from "./pooling.js";
+export { CLASSIFIER_HEADS, checkClassifierHead, type ClassifierHead } from "./classifier-heads.js";
+export { BERT_OPTIONS, bertMismatch, type BertOption } from "./bert.js";
 export { ConfusionMatrix, argmax, formatReport } from "./classification-metrics.js";
 export type { ClassificationReport, ClassScores } from "./classification-metrics.js";
 export { evaluateClassifier, type ClassifierMetrics } from "./evaluate-classifier.js";

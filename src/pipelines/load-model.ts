@@ -138,7 +138,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       const model = new ClassifierModel(
         backend,
         modelConfig,
-        { numLabels: classifier.id2label.length, pooling: classifier.pooling },
+        { numLabels: classifier.id2label.length, pooling: classifier.pooling, head: classifier.head },
         { maxRows: L * maxBatch, maxSeqs: maxBatch },
       );
       model.loadTensors(ckpt.tensors);

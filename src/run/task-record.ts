@@ -3,12 +3,12 @@
  * language model (every run before fine-tuning existed), or for a classifier
  *
  *   "task": "text-classification",
- *   "classifier": { "id2label": ["ham", "spam"], "pooling": "cls", "from": "runs/pre", "fromFingerprint": "..." }
+ *   "classifier": { "id2label": ["ham", "spam"], "pooling": "cls", "head": "tutorial", "from": "runs/pre", "fromFingerprint": "..." }
  *
- * (`from`: the run whose encoder it started from, null for a random start; `fromFingerprint`: that
+ * (`head`: the classification head, "tutorial" when absent, as runs from before BERT's head have it; `from`: the run whose encoder it started from, null for a random start; `fromFingerprint`: that
  * run's tokenizer.json SHA-256). The names follow transformers.js / Hugging Face configs (id2label).
  */
-import { checkPooling, type Pooling } from "../model/index.js";
+import { checkClassifierHead, checkPooling, type ClassifierHead, type Pooling } from "../model/index.js";
 
 export type TaskName = "fill-mask" | "text-classification";
 
@@ -16,6 +16,8 @@ export interface ClassifierRecord {
   /** Class names in class-id order. */
   id2label: string[];
   pooling: Pooling;
+  /** The head on the pooled vector: "tutorial" or "bert" (model/classifier-heads.ts). */
+  head: ClassifierHead;
   /** The run the encoder was initialised from, or null (random initialisation). */
   from: string | null;
   /** SHA-256 of that run's tokenizer.json, or null. */
@@ -59,6 +61,7 @@ export function splitTaskRecord(
     classifier: {
       id2label: id2label,
       pooling: checkPooling(c.pooling ?? "cls", `${source}: classifier`),
+      head: checkClassifierHead(c.head ?? "tutorial", `${source}: classifier`),
       from: optionalText("from"),
       fromFingerprint: optionalText("fromFingerprint"),
     },

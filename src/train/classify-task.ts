@@ -138,7 +138,7 @@ export function classifyTask(inputs: ClassifyInputs): TaskKind<ClassifyConfig, C
 
     async build({ config, data, weights, backend: given }): Promise<TrainingTask<Batch, ClassMetrics>> {
       const { tokenizer, trainLoader, validLoader } = data;
-      const { id2label, pooling, bestMetric } = config.classifier;
+      const { id2label, pooling, head, bestMetric } = config.classifier;
       const backend = given ?? (await createBackend(config.backend, config.threads));
       const dispose = (): void => {
         if (given === undefined) backend.dispose();
@@ -150,7 +150,7 @@ export function classifyTask(inputs: ClassifyInputs): TaskKind<ClassifyConfig, C
         model = new ClassifierModel(
           backend,
           { ...modelConfigFrom(config, tokenizer.vocabSize), ...shapeOf(inputs.modelConfig) },
-          { numLabels: id2label.length, pooling: pooling },
+          { numLabels: id2label.length, pooling, head },
           {
             maxRows: Math.max(a.maxRows, b.maxRows),
             maxSeqs: Math.max(a.maxSeqs, b.maxSeqs),

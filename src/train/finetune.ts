@@ -19,9 +19,12 @@ import { corpusFingerprint, labelledFromMemory, readLabelledSplits, type Labelle
 import {
   baselineText,
   isEncoderTensor,
+  CLASSIFIER_HEADS,
   MODEL_KEYS,
   POOLINGS,
   trainBaseline,
+  bertMismatch,
+  type ClassifierHead,
   type ModelConfig,
   type Pooling,
 } from "../model/index.js";
@@ -69,6 +72,13 @@ export const FINETUNE_HEAD_OPTIONS = {
     default: "cls",
     help: "sentence vector of the head: [CLS] (the tutorial's) or the mean",
   },
+  head: {
+    kind: "choice",
+    choices: CLASSIFIER_HEADS,
+    default: null,
+    none: "bert for a run of BERT's architecture (--recipe bert), else tutorial",
+    help: "head on that vector: tutorial (dense, activation, LayerNorm, linear) or bert (BertForSequenceClassification's: dense, tanh, dropout, linear)",
+  },
   bestMetric: {
     kind: "choice",
     choices: ["accuracy", "macroF1", "loss"] as const satisfies readonly BestMetricName[],
@@ -84,6 +94,11 @@ export interface FinetuneRequest extends Partial<Omit<LabelledDataOptions, "data
   from: string | null;
   /** Default "cls" (the tutorial's head). */
   pooling?: Pooling;
+  /**
+   * The head on the pooled vector; default "bert" (BertForSequenceClassification's) when the model's
+   * architecture is exactly BERT's (the bert recipe), else "tutorial".
+   */
+  head?: ClassifierHead;
   /** Default "accuracy" (the tutorial's). */
   bestMetric?: BestMetricName;
 }
@@ -103,9 +118,13 @@ export async function finetune(request: FinetuneRequest, options: TrainOptions =
   const base = request.config;
   if (base.data === null) throw new Error("finetune: config.data must name the labelled data file");
   const source = request.from === null ? null : await readSource(request.from);
+  // The source run's shape wins over the configuration's (its weights have that shape).
+  const config: TrainConfig =
+    source === null ? base : resolveConfig({ ...base, ...shapeKeys(source.modelConfig) }, "finetune");
   const settings: FinetuneSettings = {
     id2label: [],
     pooling: request.pooling ?? "cls",
+    head: request.head ?? defaultHead(config),
     from: request.from,
     fromFingerprint: source === null ? null : sha256Hex(source.tokenizerJson),
     // absolute, as config.data: a resume from any folder reads (and inputs.json checks) the same file
@@ -116,15 +135,13 @@ export async function finetune(request: FinetuneRequest, options: TrainOptions =
     labelColumn: request.labelColumn ?? "label",
     bestMetric: request.bestMetric ?? "accuracy",
   };
-  // The source run's shape wins over the configuration's (its weights have that shape).
-  const config: TrainConfig =
-    source === null ? base : resolveConfig({ ...base, ...shapeKeys(source.modelConfig) }, "finetune");
   if (source === null && config.tokenizer === null)
     throw new Error(
       "finetune --from none needs a tokenizer (--tokenizer FILE, e.g. a pre-trained run's tokenizer.json)",
     );
   const tokenizer = source?.tokenizer ?? Tokenizer.load(config.tokenizer!);
   const inputs = await readInputs(config, settings, tokenizer, options);
+  inputs.task.notes.push(headNote(settings.head));
   const encoder = source === null ? null : await readEncoder(source);
   const classifyConfig: ClassifyConfig = {
     ...config,
@@ -170,10 +187,25 @@ export async function readFinetuneConfig(runDir: string): Promise<ClassifyConfig
   const storage = platform().storage;
   const path = storage.path.join(runDir, "config.json");
   const raw = await readJsonObject(storage, path);
-  const { task } = splitTaskRecord(raw, path);
+  const parsed = splitTaskRecord(raw, path);
+  const { task } = parsed;
   if (task !== "text-classification") throw new Error(`${path}: not a fine-tuning run (its task is ${task})`);
   const run = await new RunDirectory(runDir).readConfig();
-  return { ...run, task: "text-classification", classifier: raw.classifier as FinetuneSettings };
+  // the head as the record reads it ("tutorial" for runs from before BERT's head)
+  const classifier = { ...(raw.classifier as FinetuneSettings), head: parsed.classifier!.head };
+  return { ...run, task: "text-classification", classifier };
+}
+
+/** BERT's head for a model of BERT's architecture (the bert recipe's), the tutorial's for any other. */
+export function defaultHead(config: TrainConfig): ClassifierHead {
+  return bertMismatch(config) === null ? "bert" : "tutorial";
+}
+
+/** The log's line about the head. */
+function headNote(head: ClassifierHead): string {
+  return head === "bert"
+    ? "head: bert (BertForSequenceClassification's: dense, tanh, dropout, linear on the pooled vector)"
+    : "head: tutorial (dense, activation, LayerNorm, linear on the pooled vector)";
 }
 
 function stripTask(c: ClassifyConfig): TrainConfig {
@@ -218,7 +250,7 @@ async function readEncoder(source: Source): Promise<ClassifyInputs["encoder"]> {
 /** The labelled splits (from disk, or options.labelled), their classes, and the baseline's line for the log. */
 async function readInputs(
   config: TrainConfig,
-  settings: Omit<FinetuneSettings, "id2label" | "pooling" | "from" | "fromFingerprint">,
+  settings: Omit<FinetuneSettings, "id2label" | "pooling" | "head" | "from" | "fromFingerprint">,
   tokenizer: Tokenizer,
   options: TrainOptions,
 ): Promise<{ id2label: string[]; task: Omit<ClassifyInputs, "tokenizer" | "encoder"> }> {

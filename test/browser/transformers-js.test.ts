@@ -3,14 +3,14 @@
 // default options: its wasm device would ask for 8-bit weights, and config.json's
 // `"transformers.js_config": { "dtype": "fp32" }` makes it load onnx/model.onnx. Its fill-mask,
 // text-classification and feature-extraction pipelines give mlm-ts's top-5 tokens and labels, and
-// scores and embeddings within 1e-5, on a tutorial-architecture run, a fast-recipe run and a
-// fine-tuned classifier.
+// scores and embeddings within 1e-5, on a tutorial-architecture run, a fast-recipe run, a bert-recipe
+// run and classifiers fine-tuned with the tutorial's head and with BERT's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, cpSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FILL_TEXTS, makeServingExports, TEXTS } from "../interop/serving-exports.js";
+import { CLASSIFIERS, FILL_TEXTS, makeServingExports, MASKED_LMS, TEXTS } from "../interop/serving-exports.js";
 import { tempDir } from "../temp-dir.js";
 import { launchChromium } from "./chromium.js";
 import { serveFolder } from "./static-server.js";
@@ -77,7 +77,7 @@ test("transformers.js in Chromium: fill-mask, text-classification and feature-ex
         inputs,
         options,
       ] as const);
-    for (const name of ["tutorial", "fast"] as const) {
+    for (const name of MASKED_LMS) {
       const got = (await run("fill-mask", name, FILL_TEXTS, { top_k: 5 })) as { token: number; score: number }[][];
       for (const [i, ours] of exports.expected[name].fill.entries()) {
         assert.deepEqual(
@@ -93,24 +93,27 @@ test("transformers.js in Chromium: fill-mask, text-classification and feature-ex
         );
       }
     }
-    const labels = exports.expected.classifier.labels;
-    const got = (await run("text-classification", "classifier", TEXTS, { top_k: labels[0].length })) as {
-      label: string;
-      score: number;
-    }[][];
-    for (const [i, ours] of labels.entries()) {
-      assert.deepEqual(
-        got[i].map((p) => p.label),
-        ours.map((p) => p.label),
-      );
-      assert.ok(
-        maxDiff(
-          got[i].map((p) => p.score),
-          ours.map((p) => p.score),
-        ) < 1e-5,
-      );
+    for (const name of CLASSIFIERS) {
+      const labels = exports.expected[name].labels;
+      const got = (await run("text-classification", name, TEXTS, { top_k: labels[0].length })) as {
+        label: string;
+        score: number;
+      }[][];
+      for (const [i, ours] of labels.entries()) {
+        assert.deepEqual(
+          got[i].map((p) => p.label),
+          ours.map((p) => p.label),
+          `${name} ${TEXTS[i]}`,
+        );
+        assert.ok(
+          maxDiff(
+            got[i].map((p) => p.score),
+            ours.map((p) => p.score),
+          ) < 1e-5,
+        );
+      }
     }
-    for (const name of ["tutorial", "fast", "classifier"] as const) {
+    for (const name of [...MASKED_LMS, ...CLASSIFIERS]) {
       const vectors = (await run("feature-extraction", name, [TEXTS], { pooling: "mean" })) as number[][][];
       for (const [i, row] of exports.expected[name].embeddings.mean.entries())
         assert.ok(maxDiff(vectors[0][i], row) < 1e-5, `${name} ${i}`);

@@ -1,6 +1,7 @@
 // Trained tiny models of each architecture option exported to ONNX run in onnxruntime-web
 // (WebAssembly, in Node): their logits at every real token of a padded batch equal mlm-ts's within 1e-4
-// of their range, every file passes Python onnx's full checker, and the files beside them are what
+// of their range, a 300-token input fails with an error that names the model's length, every file
+// passes Python onnx's full checker, and the files beside them are what
 // transformers.js reads. A model option the export does not know is refused, naming the key.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,12 +13,17 @@ import { modelConfigOf, paramLayout, tensorViews, type ModelConfig } from "../..
 import { loadModel } from "../../src/pipelines/index.js";
 import {
   ARCHITECTURES,
+  BERT_ARCHITECTURE,
   logitsError,
   paddedBatch,
   PARITY_SENTENCES,
   python,
   trainTinyInteropRun,
 } from "./tiny-interop-run.js";
+
+/** onnxruntime-web's error for an input past the tiny models' 16 positions (the graph names the limit). */
+const LONG_INPUT_ERROR =
+  /Non-zero status code returned while running Gather node\. Name:'input longer than max_position_embeddings=16 tokens: truncate it' Status Message: indices element out of data bounds, idx=16 must be within the inclusive range \[-16,15\]/;
 
 /** The ONNX model at `modelPath` run on `sentences` padded to one batch, against mlm-ts's run `runDir`. */
 async function onnxParity(runDir: string, modelPath: string): Promise<{ error: number; count: number }> {
@@ -26,7 +32,8 @@ async function onnxParity(runDir: string, modelPath: string): Promise<{ error: n
     const V = loaded.modelConfig.vocabSize;
     const batch = paddedBatch(loaded.tokenizer, PARITY_SENTENCES);
     const dims = [PARITY_SENTENCES.length, batch.L];
-    const session = await ort.InferenceSession.create(readFileSync(modelPath));
+    // log level fatal: the long input's error is asserted, not printed
+    const session = await ort.InferenceSession.create(readFileSync(modelPath), { logSeverityLevel: 4 });
     try {
       assert.deepEqual(session.inputNames, ["input_ids", "attention_mask"]);
       assert.deepEqual(session.outputNames, ["logits", "last_hidden_state"]);
@@ -35,6 +42,15 @@ async function onnxParity(runDir: string, modelPath: string): Promise<{ error: n
         attention_mask: new ort.Tensor("int64", BigInt64Array.from(batch.mask, BigInt), dims),
       });
       assert.deepEqual(output.logits.dims, [...dims, V]);
+      // Longer than the model's 16 positions: ONNX Runtime's error names the limit (the Gather node's name)
+      const ids = BigInt64Array.from({ length: 300 }, (_, i) => BigInt(5 + (i % 7)));
+      await assert.rejects(
+        session.run({
+          input_ids: new ort.Tensor("int64", ids, [1, 300]),
+          attention_mask: new ort.Tensor("int64", new BigInt64Array(300).fill(1n), [1, 300]),
+        }),
+        LONG_INPUT_ERROR,
+      );
       return logitsError(loaded.model, batch, output.logits.data as Float32Array, V);
     } finally {
       await session.release();
@@ -54,7 +70,19 @@ test("ONNX exports of every architecture option give mlm-ts's logits in onnxrunt
     await assert.rejects(exportOnnx(runDir, out, "test"), /continuing_subword_prefix "##".*--any-tokenizer/);
     const result = await exportOnnx(runDir, out, "test", { anyTokenizer: true });
     assert.equal(result.checkpointDir, join(runDir, "best"));
-    assert.equal(result.warnings.length, 1, "the tutorial's ## tokenizer is named as a limit of JavaScript tokenizers");
+    assert.match(
+      result.warnings[0],
+      /continuing_subword_prefix/,
+      "the tutorial's ## tokenizer is a limit of JavaScript tokenizers",
+    );
+    const isBert = arch.options === BERT_ARCHITECTURE;
+    // model_type stays "bert" (transformers.js's pipelines need it); the rest says whether the weights are BERT's
+    assert.equal(result.warnings.length, isBert ? 1 : 2, arch.name);
+    if (!isBert)
+      assert.match(
+        result.warnings[1],
+        /model_type "bert" because transformers\.js .* not BERT: the model option "(embedding|positions|norm)"/,
+      );
     const modelPath = join(out, ONNX_EXPORT_FILES.model);
     modelPaths.push(modelPath);
     first ??= { out, runDir };
@@ -68,6 +96,11 @@ test("ONNX exports of every architecture option give mlm-ts's logits in onnxrunt
       assert.deepEqual(model[key as keyof ModelConfig], value, key);
     assert.equal(config.hidden_act, model.activation === "gelu" ? "gelu_new" : "relu");
     assert.equal(config.tie_word_embeddings, model.tieOutput);
+    assert.equal(config.model_type, "bert");
+    assert.deepEqual(config.architectures, [isBert ? "BertForMaskedLM" : "MlmTsForMaskedLM"], arch.name);
+    const own = config.mlm_ts as { bert: boolean; notBert: string[] };
+    assert.equal(own.bert, isBert, arch.name);
+    assert.equal(own.notBert.length > 0, !isBert, arch.name);
   }
   python(
     [

@@ -5,6 +5,9 @@
  *   tutorial     the tutorial's architecture (post-norm, ReLU, sinusoidal positions), end-of-word tokenizer
  *   fast         the fast recipe's architecture and tokenizer (end-of-word)
  *   classifier   a classifier fine-tuned from the fast run (labels "wet" / "dry", mean pooling)
+ *   bert         the bert recipe's architecture (exactly BERT's), end-of-word tokenizer
+ *   bert-classifier  a classifier fine-tuned from the bert run with its default head, BERT's
+ *                (pooler dense + tanh, classifier; [CLS] pooling)
  *
  * and the sentences and expectations the Node and Chromium suites compare: mlm-ts's own top-5 tokens,
  * labels and embeddings, computed here through the library's pipelines.
@@ -12,6 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveConfig } from "../../src/config/index.js";
+import { RECIPES } from "../../src/config/recipes.js";
 import { exportOnnx } from "../../src/interop/index.js";
 import { classify, embed, fillMask, loadModel, type FillMaskPrediction } from "../../src/pipelines/index.js";
 import { finetune, FINETUNE_DEFAULTS } from "../../src/train/finetune.js";
@@ -48,13 +52,18 @@ export interface Expected {
   embeddings: { mean: number[][]; cls: number[][] };
 }
 
+/** The exported models' names (their folders under `root`). */
+export const MASKED_LMS = ["tutorial", "fast", "bert"] as const;
+export const CLASSIFIERS = ["classifier", "bert-classifier"] as const;
+export type ModelName = (typeof MASKED_LMS)[number] | (typeof CLASSIFIERS)[number];
+
 export interface ServingExports {
   /** The folder holding one export per model name (transformers.js's `localModelPath`). */
   root: string;
   /** The run directory of each model. */
-  runs: Record<"tutorial" | "fast" | "classifier", string>;
+  runs: Record<ModelName, string>;
   /** mlm-ts's answers per model name. */
-  expected: Record<"tutorial" | "fast" | "classifier", Expected>;
+  expected: Record<ModelName, Expected>;
 }
 
 const strip = (p: FillMaskPrediction): { token: number; token_str: string; score: number } => ({
@@ -87,37 +96,54 @@ async function expectationsOf(runDir: string): Promise<Expected> {
   }
 }
 
+/**
+ * Writes `<dir>/labelled.tsv`: the tiny corpus's sentences labelled "wet" when the animal sits on the
+ * pond, "dry" elsewhere; returns its path.
+ */
+export function writeWetDryLabels(dir: string): string {
+  const wet = new Set(PLACES.filter(([, place]) => place === "pond").map(([animal]) => animal));
+  const rows = tinySentences().map((s) => `${s}\t${[...wet].some((a) => s.includes(` ${a} `)) ? "wet" : "dry"}`);
+  const labelled = join(dir, "labelled.tsv");
+  writeFileSync(labelled, ["sentence\tlabel", ...rows].join("\n") + "\n");
+  return labelled;
+}
+
 /** Trains the three tiny runs (a few seconds), exports them under `<dir>/models` and computes mlm-ts's answers. */
 export async function makeServingExports(): Promise<ServingExports> {
   const style = { tokenizerStyle: "end-of-word" } as const;
   const tutorial = await trainTinyInteropRun(200, style);
   const fast = await trainTinyInteropRun(200, { ...FAST_ARCHITECTURE, ...style });
+  const bert = await trainTinyInteropRun(200, { ...RECIPES.bert, ...style });
   const root = join(tutorial.dir, "models");
-  // Labelled sentences: "wet" when the animal sits on the pond, "dry" elsewhere.
-  const wet = new Set(PLACES.filter(([, place]) => place === "pond").map(([animal]) => animal));
-  const rows = tinySentences().map((s) => `${s}\t${[...wet].some((a) => s.includes(` ${a} `)) ? "wet" : "dry"}`);
-  const labelled = join(tutorial.dir, "labelled.tsv");
-  writeFileSync(labelled, ["sentence\tlabel", ...rows].join("\n") + "\n");
-  const classifierDir = join(tutorial.dir, "classifier");
-  await finetune({
-    config: resolveConfig({
-      ...FINETUNE_DEFAULTS,
-      data: labelled,
-      batchSize: 8,
-      learningRate: 1e-3,
-      maxSteps: 16,
-      evalSteps: 8,
-      logSteps: 8,
-      backend: "ts",
-      progress: false,
-      outDir: classifierDir,
-    }),
-    from: fast.runDir,
-    pooling: "mean",
-  });
-  const runs = { tutorial: tutorial.runDir, fast: fast.runDir, classifier: classifierDir } as const;
+  const labelled = writeWetDryLabels(tutorial.dir);
+  const fineTuned = async (outDir: string, from: string, pooling: "cls" | "mean"): Promise<string> => {
+    await finetune({
+      config: resolveConfig({
+        ...FINETUNE_DEFAULTS,
+        data: labelled,
+        batchSize: 8,
+        learningRate: 1e-3,
+        maxSteps: 16,
+        evalSteps: 8,
+        logSteps: 8,
+        backend: "ts",
+        progress: false,
+        outDir,
+      }),
+      from,
+      pooling,
+    });
+    return outDir;
+  };
+  const runs: Record<ModelName, string> = {
+    tutorial: tutorial.runDir,
+    fast: fast.runDir,
+    bert: bert.runDir,
+    classifier: await fineTuned(join(tutorial.dir, "classifier"), fast.runDir, "mean"),
+    "bert-classifier": await fineTuned(join(tutorial.dir, "bert-classifier"), bert.runDir, "cls"),
+  };
   const expected = {} as ServingExports["expected"];
-  for (const [name, runDir] of Object.entries(runs) as [keyof typeof runs, string][]) {
+  for (const [name, runDir] of Object.entries(runs) as [ModelName, string][]) {
     await exportOnnx(runDir, join(root, name), "test");
     expected[name] = await expectationsOf(runDir);
   }

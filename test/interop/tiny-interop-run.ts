@@ -130,6 +130,12 @@ export const FAST_ARCHITECTURE: Partial<TrainConfig> = pickKeys(
   MODEL_KEYS.filter((k) => k in RECIPES.fast),
 );
 
+/** The model keys of the bert recipe: exactly BERT's (LayerNorm embedding, learned positions, post-norm, GELU, tied output). */
+export const BERT_ARCHITECTURE: Partial<TrainConfig> = pickKeys(
+  RECIPES.bert,
+  MODEL_KEYS.filter((k) => k in RECIPES.bert),
+);
+
 /** Architectures the export tests cover, each a tiny run's model options. */
 export const ARCHITECTURES: readonly { name: string; options: Partial<TrainConfig> }[] = [
   { name: "tutorial (post-norm, ReLU, sinusoidal, own output)", options: {} },
@@ -139,6 +145,7 @@ export const ARCHITECTURES: readonly { name: string; options: Partial<TrainConfi
   },
   { name: "scaled sinusoidal positions", options: { positions: "scaled-sinusoidal", embedInitStd: 0.18 } },
   { name: "fast recipe's", options: FAST_ARCHITECTURE },
+  { name: "bert recipe's (LayerNorm embedding)", options: BERT_ARCHITECTURE },
 ];
 
 /** Trains the tiny model (with `options` over its settings) for `steps` steps into a fresh temporary folder. */

@@ -1,10 +1,11 @@
 // transformers.js 4.3 (npm, in Node: onnxruntime-node) loads mlm-ts's ONNX exports as they are, with
 // its default options, from a local folder (never the Hub): its fill-mask, text-classification and
 // feature-extraction pipelines give mlm-ts's top-5 tokens and labels, and scores and embeddings
-// within 1e-5, on a tutorial-architecture run, a fast-recipe run and a fine-tuned classifier. Inputs
+// within 1e-5, on a tutorial-architecture run, a fast-recipe run, a bert-recipe run and classifiers
+// fine-tuned from the fast run (the tutorial's head) and from the bert run (BERT's head). Inputs
 // past the model's 16 tokens are truncated to 16 (model_max_length). Raw ONNX Runtime (Node) on a
-// 300-token input gets the outputs of its first 16 tokens (the graph cuts its inputs to
-// max_position_embeddings), not a broadcast failure.
+// 300-token input fails with an error naming max_position_embeddings (the Gather node's name), not a
+// broadcast failure, and gives mlm-ts's outputs up to the limit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -13,8 +14,17 @@ import * as ort from "onnxruntime-node";
 import { env, pipeline } from "@huggingface/transformers";
 import { ONNX_EXPORT_FILES } from "../../src/interop/index.js";
 import { loadModel } from "../../src/pipelines/index.js";
+import { logitsError } from "./tiny-interop-run.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
-import { FILL_TEXTS, LONG_TEXT, makeServingExports, TEXTS, type ServingExports } from "./serving-exports.js";
+import {
+  CLASSIFIERS,
+  FILL_TEXTS,
+  LONG_TEXT,
+  makeServingExports,
+  MASKED_LMS,
+  TEXTS,
+  type ServingExports,
+} from "./serving-exports.js";
 
 // At the top level: the temporary folders then last until the end of the file.
 const exports: ServingExports = await makeServingExports();
@@ -29,7 +39,7 @@ function maxDiff(a: readonly number[], b: readonly number[]): number {
   return a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i])), 0);
 }
 
-for (const name of ["tutorial", "fast"] as const) {
+for (const name of MASKED_LMS) {
   test(`fill-mask (${name}): transformers.js gives mlm-ts's top-5 tokens, scores within 1e-5`, async () => {
     const fill = await pipeline("fill-mask", name);
     try {
@@ -55,30 +65,32 @@ for (const name of ["tutorial", "fast"] as const) {
   });
 }
 
-test("text-classification: transformers.js gives the classifier's labels in mlm-ts's order, scores within 1e-5", async () => {
-  const classify = await pipeline("text-classification", "classifier");
-  try {
-    for (const [i, text] of TEXTS.entries()) {
-      const ours = exports.expected.classifier.labels[i];
-      const theirs = (await classify(text, { top_k: ours.length })) as { label: string; score: number }[];
-      assert.deepEqual(
-        theirs.map((p) => p.label),
-        ours.map((p) => p.label),
-      );
-      assert.ok(
-        maxDiff(
-          theirs.map((p) => p.score),
-          ours.map((p) => p.score),
-        ) < TOLERANCE,
-        text,
-      );
+for (const name of CLASSIFIERS) {
+  test(`text-classification (${name}): transformers.js gives the classifier's labels in mlm-ts's order, scores within 1e-5`, async () => {
+    const classify = await pipeline("text-classification", name);
+    try {
+      for (const [i, text] of TEXTS.entries()) {
+        const ours = exports.expected[name].labels[i];
+        const theirs = (await classify(text, { top_k: ours.length })) as { label: string; score: number }[];
+        assert.deepEqual(
+          theirs.map((p) => p.label),
+          ours.map((p) => p.label),
+        );
+        assert.ok(
+          maxDiff(
+            theirs.map((p) => p.score),
+            ours.map((p) => p.score),
+          ) < TOLERANCE,
+          text,
+        );
+      }
+    } finally {
+      await classify.dispose();
     }
-  } finally {
-    await classify.dispose();
-  }
-});
+  });
+}
 
-for (const name of ["tutorial", "fast", "classifier"] as const) {
+for (const name of [...MASKED_LMS, ...CLASSIFIERS]) {
   test(`feature-extraction (${name}): transformers.js's mean and [CLS] embeddings equal mlm embed's within 1e-5`, async () => {
     const extract = await pipeline("feature-extraction", name);
     try {
@@ -93,27 +105,65 @@ for (const name of ["tutorial", "fast", "classifier"] as const) {
   });
 }
 
-test("raw ONNX Runtime on a 300-token input: the outputs of its first 16 tokens, as for those 16 alone", async () => {
-  const session = await ort.InferenceSession.create(join(exports.root, "fast", ONNX_EXPORT_FILES.model));
-  const config = JSON.parse(readFileSync(join(exports.root, "fast", "config.json"), "utf8"));
-  const tokenizerConfig = JSON.parse(readFileSync(join(exports.root, "fast", "tokenizer_config.json"), "utf8"));
-  assert.equal(config.max_position_embeddings, 16);
-  assert.equal(tokenizerConfig.model_max_length, 16);
-  const ids = BigInt64Array.from({ length: 300 }, (_, i) => BigInt(5 + (i % 7)));
-  const feeds = (L: number): Record<string, ort.Tensor> => ({
-    input_ids: new ort.Tensor("int64", ids.slice(0, L), [1, L]),
-    attention_mask: new ort.Tensor("int64", new BigInt64Array(L).fill(1n), [1, L]),
-  });
-  try {
-    const long = await session.run(feeds(300));
-    const short = await session.run(feeds(16));
-    assert.deepEqual(long.last_hidden_state.dims, [1, 16, config.hidden_size]);
-    assert.deepEqual(long.logits.dims, [1, 16, config.vocab_size]);
-    assert.deepEqual(long.logits.data, short.logits.data);
-  } finally {
-    await session.release();
+test("config.json: model_type bert for every export (its pipelines need it); BERT's class names only for BERT's models", () => {
+  const expected: Record<string, string> = {
+    tutorial: "MlmTsForMaskedLM",
+    fast: "MlmTsForMaskedLM",
+    bert: "BertForMaskedLM",
+    classifier: "MlmTsForSequenceClassification",
+    "bert-classifier": "BertForSequenceClassification",
+  };
+  for (const name of [...MASKED_LMS, ...CLASSIFIERS]) {
+    const config = JSON.parse(readFileSync(join(exports.root, name, "config.json"), "utf8"));
+    assert.equal(config.model_type, "bert", name);
+    assert.deepEqual(config.architectures, [expected[name]], name);
+    assert.equal(config.mlm_ts.bert, expected[name].startsWith("Bert"), name);
   }
 });
+
+for (const name of ["fast", "bert"] as const) {
+  test(`raw ONNX Runtime (${name}) on a 300-token input: an error naming max_position_embeddings; up to 16 tokens, mlm-ts's outputs`, async () => {
+    const folder = join(exports.root, name);
+    // log level fatal: the error is asserted, not printed
+    const session = await ort.InferenceSession.create(join(folder, ONNX_EXPORT_FILES.model), { logSeverityLevel: 4 });
+    const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
+    const tokenizerConfig = JSON.parse(readFileSync(join(folder, "tokenizer_config.json"), "utf8"));
+    assert.equal(config.max_position_embeddings, 16);
+    assert.equal(tokenizerConfig.model_max_length, 16);
+    const ids = BigInt64Array.from({ length: 300 }, (_, i) => BigInt(5 + (i % 7)));
+    const feeds = (L: number): Record<string, ort.Tensor> => ({
+      input_ids: new ort.Tensor("int64", ids.slice(0, L), [1, L]),
+      attention_mask: new ort.Tensor("int64", new BigInt64Array(L).fill(1n), [1, L]),
+    });
+    try {
+      await assert.rejects(session.run(feeds(300)), (err: Error) => {
+        assert.equal(
+          err.message,
+          "Non-zero status code returned while running Gather node. Name:'input longer than max_position_embeddings=16 tokens: truncate it' " +
+            "Status Message: indices element out of data bounds, idx=16 must be within the inclusive range [-16,15]",
+        );
+        return true;
+      });
+      await assert.rejects(session.run(feeds(17)), /input longer than max_position_embeddings=16 tokens/);
+      const full = await session.run(feeds(16));
+      assert.deepEqual(full.last_hidden_state.dims, [1, 16, config.hidden_size]);
+      const loaded = await loadModel(exports.runs[name]);
+      try {
+        const { error } = logitsError(
+          loaded.model,
+          { encoded: [Array.from(ids.slice(0, 16), Number)], L: 16, ids: new Int32Array(), mask: new Int32Array() },
+          full.logits.data as Float32Array,
+          config.vocab_size,
+        );
+        assert.ok(error <= 1e-4, `${name}: ONNX logits at 16 tokens differ from mlm-ts's by ${error} of their range`);
+      } finally {
+        loaded.dispose();
+      }
+    } finally {
+      await session.release();
+    }
+  });
+}
 
 test("a text past the model's length: transformers.js feeds its first 16 tokens (model_max_length), mlm-ts [CLS] 14 [SEP]", async () => {
   const extract = await pipeline("feature-extraction", "fast");

@@ -1,5 +1,5 @@
 // The classifier: its gradient against finite differences (both poolings, post- and pre-norm, with
-// dropout replayed), packings, the encoder it shares with the masked-LM model, and its checks.
+// dropout replayed; the tutorial's head and BERT's), BERT's head against its formula, packings, the encoder it shares with the masked-LM model, and its checks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/util/rng.js";
@@ -9,13 +9,24 @@ import { ClassifierModel, isEncoderTensor } from "../../src/model/classifier.js"
 import { MlmModel } from "../../src/model/model.js";
 import { batchOf, type Batch, type PackMode } from "../../src/data/index.js";
 import type { Pooling } from "../../src/model/pooling.js";
+import type { ClassifierHead } from "../../src/model/classifier-heads.js";
 import { TINY, checkModelGradient } from "./fixtures.js";
 
 const be = new TsBackend();
 const N = 3;
 
-function classifier(seed: number, pooling: Pooling, overrides = {}): ClassifierModel {
-  const m = new ClassifierModel(be, { ...TINY, ...overrides }, { numLabels: N, pooling }, { maxRows: 128, maxSeqs: 8 });
+function classifier(
+  seed: number,
+  pooling: Pooling,
+  overrides = {},
+  head: ClassifierHead = "tutorial",
+): ClassifierModel {
+  const m = new ClassifierModel(
+    be,
+    { ...TINY, ...overrides },
+    { numLabels: N, pooling, head },
+    { maxRows: 128, maxSeqs: 8 },
+  );
   m.init(new Rng(seed));
   return m;
 }
@@ -59,6 +70,64 @@ test("classifier gradient with dropout matches finite differences when the masks
   const loss = (): number => m.forwardBackward(batch, { dropoutRng: new Rng(9) }).loss;
   loss();
   checkModelGradient(m, loss, new Set(batch.ids));
+});
+
+// BERT's head (pooler dense + tanh, dropout, classifier) on BERT's architecture (LayerNorm embedding,
+// learned positions, post-norm, GELU) and, for the mean pooling, on the tutorial's.
+for (const [pooling, overrides] of [
+  ["cls", { embedding: "layernorm", positions: "learned", activation: "gelu", tieOutput: true }],
+  ["mean", { activation: "gelu" }],
+] as const) {
+  test(`BERT's classifier head (${pooling} pooling) gradient matches finite differences at entries of every tensor`, () => {
+    const m = classifier(13, pooling, overrides, "bert");
+    assert.deepEqual(
+      m.specs.filter((s) => !isEncoderTensor(s.name)).map((s) => `${s.name} [${s.shape.join(",")}]`),
+      [
+        "classifier.pooler.weight [16,16]",
+        "classifier.pooler.bias [16]",
+        "classifier.out.weight [16,3]",
+        "classifier.out.bias [3]",
+      ],
+    );
+    const batch = labelledBatch(14, 4, 7);
+    const loss = (): number => m.forwardBackward(batch, { train: false }).loss;
+    loss();
+    checkModelGradient(m, loss, new Set(batch.ids));
+  });
+}
+
+test("BERT's classifier head with dropout: its gradient matches finite differences when the masks are replayed", () => {
+  const m = classifier(15, "cls", { dropout: 0.2 }, "bert");
+  const batch = labelledBatch(16, 3, 6);
+  const loss = (): number => m.forwardBackward(batch, { dropoutRng: new Rng(9) }).loss;
+  const a = loss();
+  assert.notEqual(a, m.forwardBackward(batch, { train: false }).loss, "dropout changes the training loss");
+  loss();
+  checkModelGradient(m, loss, new Set(batch.ids));
+});
+
+test("BERT's classifier head computes tanh(pooled @ Wp + bp) @ Wo + bo, in float64 to 1e-6", () => {
+  const m = classifier(17, "cls", {}, "bert");
+  const batch = labelledBatch(18, 3, 6);
+  const C = m.config.dModel;
+  const pooled = Float64Array.from(m.embed(batch, "cls"));
+  const logits = Float32Array.from(m.logits(batch));
+  const t = new Map(m.tensors().map((x) => [x.name, x.data]));
+  const [pW, pB, oW, oB] = ["pooler.weight", "pooler.bias", "out.weight", "out.bias"].map((n) =>
+    t.get(`classifier.${n}`)!,
+  );
+  for (let b = 0; b < 3; b++) {
+    const h = Array.from({ length: C }, (_, j) => {
+      let s = pB[j];
+      for (let i = 0; i < C; i++) s += pooled[b * C + i] * pW[i * C + j];
+      return Math.tanh(s);
+    });
+    for (let k = 0; k < N; k++) {
+      let s = oB[k];
+      for (let j = 0; j < C; j++) s += h[j] * oW[j * N + k];
+      assert.ok(Math.abs(s - logits[b * N + k]) < 1e-6, `sentence ${b}, class ${k}: ${s} vs ${logits[b * N + k]}`);
+    }
+  }
 });
 
 test("padded and unpadded packings give the same classifier loss, gradients and logits", () => {
@@ -137,9 +206,13 @@ test("the classifier refuses a label outside its classes, a sentence without one
 test("the wasm kernels give the TypeScript kernels' classifier loss and gradients to float rounding", async () => {
   const wasm = await createWasmBackend({ threads: 2 });
   try {
-    for (const pooling of ["cls", "mean"] as const) {
-      const a = classifier(31, pooling);
-      const b = new ClassifierModel(wasm, TINY, { numLabels: N, pooling }, { maxRows: 128, maxSeqs: 8 });
+    for (const [pooling, head] of [
+      ["cls", "tutorial"],
+      ["mean", "tutorial"],
+      ["cls", "bert"],
+    ] as const) {
+      const a = classifier(31, pooling, {}, head);
+      const b = new ClassifierModel(wasm, TINY, { numLabels: N, pooling, head }, { maxRows: 128, maxSeqs: 8 });
       b.loadTensors(a.tensors());
       const batch = labelledBatch(32, 6, 10);
       const ra = a.forwardBackward(batch, { train: false });

@@ -56,7 +56,13 @@ export async function writeTinyCheckpoints(
     state,
   });
   const pooling = options.pooling ?? "cls";
-  const classifier: ClassifierRecord = { id2label: CLASSES, pooling, from: mlmDir, fromFingerprint: null };
+  const classifier: ClassifierRecord = {
+    id2label: CLASSES,
+    pooling,
+    head: "tutorial",
+    from: mlmDir,
+    fromFingerprint: null,
+  };
   const cls = new ClassifierModel(be, modelConfig, { numLabels: 3, pooling }, { maxRows: 12, maxSeqs: 1 });
   cls.init(new Rng(4));
   const classifierDir = join(dir, "classifier");

@@ -136,6 +136,7 @@ export function setUpFinetuneForm(container: HTMLElement, drop: HTMLElement, fil
       config,
       overrides,
       pooling: v.pooling,
+      head: v.head,
       bestMetric: v.bestMetric,
       valid: files.valid?.name ?? null,
       validFraction: v.validFraction,

@@ -28,6 +28,8 @@ export interface FinetuneTabSettings {
   /** Further configuration keys from the page's address (`?config=...`); the fields above win. */
   overrides: Record<string, unknown>;
   pooling: "cls" | "mean";
+  /** The head on the pooled vector; null: BERT's for a run of BERT's architecture, else the tutorial's. */
+  head: "tutorial" | "bert" | null;
   bestMetric: "accuracy" | "macroF1" | "loss";
   /** The validation file's name (among `files`), or null for a seeded share of the data. */
   valid: string | null;

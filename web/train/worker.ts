@@ -150,8 +150,18 @@ function trainNew(runDir: string, corpus: TabCorpus, settings: TabSettings, choi
 function finetuneNew(message: Extract<ToWorker, { type: "finetune" }>): Promise<void> {
   const { runDir, from, data, files, settings } = message;
   const config = finetuneConfig(settings, runDir, data);
-  const { pooling, bestMetric, valid, validFraction, textColumn, textPairColumn, labelColumn } = settings;
-  const request = { from, pooling, bestMetric, valid, validFraction, textColumn, textPairColumn, labelColumn };
+  const { pooling, head, bestMetric, valid, validFraction, textColumn, textPairColumn, labelColumn } = settings;
+  const request = {
+    from,
+    pooling,
+    head: head ?? undefined,
+    bestMetric,
+    valid,
+    validFraction,
+    textColumn,
+    textPairColumn,
+    labelColumn,
+  };
   return trainRun(runDir, config, message.backend, (engine, options) =>
     finetune({ ...request, config: { ...config, ...engine } }, { ...options, labelled: files }),
   );

@@ -1,11 +1,13 @@
-"""An independent BertForMaskedLM in PyTorch, following Hugging Face transformers' module structure and
-names (modeling_bert.py: BertEmbeddings, BertSelfAttention, BertSelfOutput, BertIntermediate,
-BertOutput, BertLayer, BertEncoder, BertModel, BertPredictionHeadTransform, BertLMPredictionHead,
-BertOnlyMLMHead), for the test of `mlm export --format hf`: it reads config.json and model.safetensors
-of FOLDER as transformers would (strict names and shapes; a tied decoder shares the word embeddings)
-and prints the logits [B, L, V] of the int ids and mask given as JSON.
+"""An independent BertForMaskedLM and BertForSequenceClassification in PyTorch, following Hugging Face
+transformers' module structure and names (modeling_bert.py: BertEmbeddings, BertSelfAttention,
+BertSelfOutput, BertIntermediate, BertOutput, BertLayer, BertEncoder, BertPooler, BertModel,
+BertPredictionHeadTransform, BertLMPredictionHead, BertOnlyMLMHead, BertForSequenceClassification), for
+the test of `mlm export --format hf`: it reads config.json and model.safetensors of FOLDER as
+transformers would (the class named by "architectures"; strict names and shapes; a tied decoder shares
+the word embeddings) and prints the logits ([B, L, V] or [B, num_labels]) of the int ids and mask
+given as JSON.
 
-  python3 bert_for_masked_lm.py FOLDER '{"ids": [[...]], "mask": [[...]]}'
+  python3 modeling_bert.py FOLDER '{"ids": [[...]], "mask": [[...]]}'
 """
 
 import json
@@ -131,17 +133,30 @@ class BertEncoder(nn.Module):
         return hidden_states
 
 
-class BertModel(nn.Module):
-    """add_pooling_layer=False, as BertForMaskedLM builds it."""
-
+class BertPooler(nn.Module):
     def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
+        self.activation = nn.Tanh()
+
+    def forward(self, hidden_states):
+        return self.activation(self.dense(hidden_states[:, 0]))
+
+
+class BertModel(nn.Module):
+    """Returns (sequence_output, pooled_output); add_pooling_layer=False (BertForMaskedLM's) has no pooler."""
+
+    def __init__(self, c, add_pooling_layer=True):
         super().__init__()
         self.embeddings = BertEmbeddings(c)
         self.encoder = BertEncoder(c)
+        self.pooler = BertPooler(c) if add_pooling_layer else None
 
     def forward(self, input_ids, attention_mask):
         extended = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
-        return self.encoder(self.embeddings(input_ids), extended)
+        sequence_output = self.encoder(self.embeddings(input_ids), extended)
+        pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
+        return sequence_output, pooled_output
 
 
 class BertPredictionHeadTransform(nn.Module):
@@ -179,13 +194,37 @@ class BertOnlyMLMHead(nn.Module):
 class BertForMaskedLM(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.bert = BertModel(c)
+        self.bert = BertModel(c, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(c)
         if c.get("tie_word_embeddings", True):
             self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
 
     def forward(self, input_ids, attention_mask):
-        return self.cls(self.bert(input_ids, attention_mask))
+        return self.cls(self.bert(input_ids, attention_mask)[0])
+
+    def tied_names(self, c):
+        """transformers ties the decoder to the word embeddings and its bias to cls.predictions.bias."""
+        return {"cls.predictions.decoder.bias"} | ({"cls.predictions.decoder.weight"} if c["tie_word_embeddings"] else set())
+
+
+class BertForSequenceClassification(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.num_labels = c["num_labels"]
+        self.bert = BertModel(c)
+        classifier_dropout = c["classifier_dropout"] if c.get("classifier_dropout") is not None else c["hidden_dropout_prob"]
+        self.dropout = nn.Dropout(classifier_dropout)
+        self.classifier = nn.Linear(c["hidden_size"], c["num_labels"])
+
+    def forward(self, input_ids, attention_mask):
+        pooled_output = self.bert(input_ids, attention_mask)[1]
+        return self.classifier(self.dropout(pooled_output))
+
+    def tied_names(self, c):
+        return set()
+
+
+ARCHITECTURES = {"BertForMaskedLM": BertForMaskedLM, "BertForSequenceClassification": BertForSequenceClassification}
 
 
 def read_safetensors(path):
@@ -204,12 +243,14 @@ def read_safetensors(path):
 
 def main(folder, batch):
     c = json.load(open(os.path.join(folder, "config.json")))
-    assert c["model_type"] == "bert" and c["architectures"] == ["BertForMaskedLM"], c
-    model = BertForMaskedLM(c).eval()
+    assert c["model_type"] == "bert" and len(c["architectures"]) == 1 and c["architectures"][0] in ARCHITECTURES, c
+    if c["architectures"][0] == "BertForSequenceClassification":
+        # PretrainedConfig's num_labels is the size of id2label, whose keys are "0" .. "N-1"
+        assert sorted(c["id2label"], key=int) == [str(i) for i in range(c["num_labels"])], c
+        assert {v: int(k) for k, v in c["id2label"].items()} == c["label2id"], c
+    model = ARCHITECTURES[c["architectures"][0]](c).eval()
     weights = read_safetensors(os.path.join(folder, "model.safetensors"))
-    # transformers ties the decoder to the word embeddings and its bias to cls.predictions.bias
-    tied = {"cls.predictions.decoder.bias"} | ({"cls.predictions.decoder.weight"} if c["tie_word_embeddings"] else set())
-    expected = set(model.state_dict()) - tied
+    expected = set(model.state_dict()) - model.tied_names(c)
     assert set(weights) == expected, (sorted(expected - set(weights)), sorted(set(weights) - expected))
     model.load_state_dict(weights, strict=False)
     with torch.no_grad():
