@@ -54,6 +54,9 @@ const PREAMBLE: Record<string, string> = {
   "src/util/cooperative.ts #2":
     "declare const signal: AbortSignal, lines: AsyncIterable<string>, count: (line: string) => void;",
   "src/cli/flags.ts #1": "declare const RUNS_FLAGS: FieldTable;",
+  "src/interop/npy-shards.ts #1": "declare const out: DirectoryWriter, split: TokenSource;",
+  "src/interop/torch-data.ts #1":
+    'declare function readExportSource(dir: string, prefer: "best" | "latest"): Promise<ExportSource>;',
   "src/config/flags.ts #1":
     'const TABLE = { steps: { kind: "int", default: 10, min: 1, help: "steps to run" } } as const satisfies FieldTable;',
   "src/data/cache.ts #1": "declare const train: string[], tokenizer: Tokenizer;",

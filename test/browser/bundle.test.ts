@@ -31,6 +31,7 @@ const NODE_IMPORTERS = [
   "src/data/corpus-fingerprint.ts",
   "src/data/corpus.ts",
   "src/data/download.ts",
+  "src/data/glue-sst2.ts",
   "src/data/labelled.ts",
   "src/data/paths.ts",
   "src/data/stream-prepare.ts",

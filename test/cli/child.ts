@@ -1,7 +1,7 @@
 /** `mlm` (or any script) in a child process, for tests that send it signals and read what it says. */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { constants, tmpdir } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -23,8 +23,6 @@ export interface Child {
   stdout(): string;
   /** Resolves with the first match of `pattern` in stderr; rejects when the child exits without one. */
   waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
-  /** Resolves once the process handles `signal` (Linux: its SigCgt mask), i.e. it no longer dies of it. */
-  handles(signal: NodeJS.Signals): Promise<void>;
   /** Sends `signal` and notes when (see `exited`). */
   kill(signal: NodeJS.Signals): void;
   /** The exit, and the milliseconds from the last `kill` to it. */
@@ -72,16 +70,6 @@ export function startScript(script: string, args: string[], env: NodeJS.ProcessE
         check();
         if (child.exitCode !== null) reject(new Error(`already exited: ${text.slice(-800)}`));
       });
-    },
-    async handles(signal) {
-      const bit = 1n << BigInt(constants.signals[signal] - 1);
-      for (;;) {
-        if (child.exitCode !== null) throw new Error(`exited before handling ${signal}: ${text.slice(-800)}`);
-        const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-        const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-        if (caught !== undefined && (BigInt(`0x${caught}`) & bit) !== 0n) return;
-        await new Promise((r) => setTimeout(r, 10));
-      }
     },
     kill(signal) {
       killedAt = performance.now();

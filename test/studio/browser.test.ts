@@ -201,12 +201,18 @@ test("the form names a bad setting, starts a run with its header at once; Stop, 
   after(() => {
     if (resumed.exitCode === null) resumed.kill("SIGKILL"); // a failed check leaves no trainer behind
   });
-  await until("the resumed run's header and row to agree past its start step", async () => {
-    const { header, steps, status } = await headerAndRow("from-form");
-    return (
-      status === "running" && steps > stopped.step && header === `configuration of from-form (running at step ${steps})`
-    );
-  });
+  await until(
+    "the resumed run's header and row to agree past its start step",
+    async () => {
+      const { header, steps, status } = await headerAndRow("from-form");
+      return (
+        status === "running" &&
+        steps > stopped.step &&
+        header === `configuration of from-form (running at step ${steps})`
+      );
+    },
+    90_000,
+  ); // a new trainer process: starting it takes seconds, more on a loaded machine
   const running = JSON.parse(readFileSync(join(runs, "from-form", "status.json"), "utf8")) as { step: number };
   assert.equal(running.step, stopped.step, "status.json keeps the step it resumed from");
   await page.screenshot({ path: join(SHOTS, "studio-resumed-header.png"), fullPage: false });
