@@ -12,6 +12,7 @@
  */
 import { DEFAULT_CONFIG, type TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
+import { createBackend } from "../engine/create.js";
 import type { InMemoryCorpus } from "../data/index.js";
 import type { EvalMetrics } from "../model/index.js";
 import { CHECKPOINT_FILES, defaultRunDir, fromCheckpointFile, loadCheckpoint, RunDirectory } from "../run/index.js";
@@ -93,6 +94,10 @@ export async function trainTask<C extends TrainConfig, D extends PreparedTask, B
   const clock = options.clock ?? Date.now;
   options = { ...options, clock, startedAt: options.startedAt ?? clock() };
   const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
+  // WebGPU may be missing (no adapter; in Node, no `webgpu` package): it is opened before the run
+  // directory, so that its absence (a WebGpuUnavailableError saying why) writes nothing.
+  const gpu = options.backend === undefined && config.backend === "webgpu" ? await createBackend("webgpu", 1) : null;
+  if (gpu !== null) options = { ...options, backend: gpu };
   // The run directory's path, derived once: a default name holds the second it is derived in.
   const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
   const made = options.resume === undefined ? await firstMissingFolder(run) : null;
@@ -108,6 +113,8 @@ export async function trainTask<C extends TrainConfig, D extends PreparedTask, B
     // Best effort: the error that stopped the run is the one to report, not a failed clean-up.
     if (made !== null && !progress.trained) await run.storage.remove(made).catch(() => {});
     throw err;
+  } finally {
+    gpu?.dispose();
   }
 }
 
