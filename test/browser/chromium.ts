@@ -37,10 +37,17 @@ export function chromiumPath(): string {
   );
 }
 
-/** Launches headless Chromium (without its sandbox when running as root, which Chromium refuses otherwise). */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium with `args` (without its sandbox when running as root, which Chromium
+ * refuses otherwise).
+ */
+export async function launchChromium(args: string[] = []): Promise<Browser> {
   const root = typeof process.getuid === "function" && process.getuid() === 0;
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: root ? ["--no-sandbox"] : [] });
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [...args, ...(root ? ["--no-sandbox"] : [])],
+  });
 }
 
 /**
