@@ -5,7 +5,7 @@
  * table), never over the float arrays, and allocates nothing.
  *
  * @example
- *   checkHeads(16, 2, "attentionForward"); // passes: two heads of 8 channels
+ *   checkAttention("attentionForward", Int32Array.from([0, 5, 5]), 1, 8, 16, 2); // passes: 2 heads of 8 channels
  *   checkLabels(Int32Array.from([3, -100, 50]), 3, 50); // throws "crossEntropy: label 50 at row 2 is outside the vocabulary of 50"
  */
 
@@ -16,16 +16,13 @@ export function checkLabels(labels: Int32Array, R: number, V: number): void {
       throw new Error(`crossEntropy: label ${labels[r]} at row ${r} is outside the vocabulary of ${V}`);
 }
 
-/** The C channels split into H heads of a whole number of channels each. */
-export function checkHeads(C: number, H: number, what: string): void {
-  if (!(Number.isInteger(H) && H > 0 && C % H === 0)) throw new Error(`${what}: C=${C} is not a multiple of H=${H}`);
-}
-
 /**
- * Every entry (start, L, K) of the packed sequence table (seqs: [numSeqs x 3]) lies in the T rows with
- * K <= L: the attention kernels would otherwise read and write outside their arrays.
+ * Attention's arguments: the C channels split into H heads of a whole number of channels each, and
+ * every entry (start, L, K) of the packed sequence table (seqs: [numSeqs x 3]) inside the T rows with
+ * K <= L: the kernels would otherwise read and write outside their arrays.
  */
-export function checkSequences(seqs: Int32Array, numSeqs: number, T: number, what: string): void {
+export function checkAttention(what: string, seqs: Int32Array, numSeqs: number, T: number, C: number, H: number): void {
+  if (!(Number.isInteger(H) && H > 0 && C % H === 0)) throw new Error(`${what}: C=${C} is not a multiple of H=${H}`);
   for (let i = 0; i < numSeqs; i++) {
     const start = seqs[3 * i];
     const L = seqs[3 * i + 1];

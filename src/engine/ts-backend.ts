@@ -16,7 +16,7 @@ import {
   type AdamHyper,
   type Backend,
 } from "./backend.js";
-import { checkDecayMask, checkHeads, checkLabels, checkSequences } from "./checks.js";
+import { checkAttention, checkDecayMask, checkLabels } from "./checks.js";
 import { gemm } from "./gemm.js";
 
 /** Score given to padded keys before the softmax (the tutorial's mask value). */
@@ -204,8 +204,7 @@ export class TsBackend implements Backend {
     C: number,
     H: number,
   ): void {
-    checkHeads(C, H, "attentionForward");
-    checkSequences(seqs, numSeqs, T, "attentionForward");
+    checkAttention("attentionForward", seqs, numSeqs, T, C, H);
     const D = C / H;
     const scale = 1 / Math.sqrt(D);
     const row = this.scratch(maxSeqLen(seqs, numSeqs));
@@ -268,8 +267,7 @@ export class TsBackend implements Backend {
     C: number,
     H: number,
   ): void {
-    checkHeads(C, H, "attentionBackward");
-    checkSequences(seqs, numSeqs, T, "attentionBackward");
+    checkAttention("attentionBackward", seqs, numSeqs, T, C, H);
     const D = C / H;
     const scale = 1 / Math.sqrt(D);
     const dp = this.scratch(maxSeqLen(seqs, numSeqs));

@@ -23,7 +23,7 @@
  *   be.dispose();                              // stops the workers
  */
 import { dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from "../backend.js";
-import { checkDecayMask, checkHeads, checkLabels, checkSequences } from "../checks.js";
+import { checkAttention, checkDecayMask, checkLabels } from "../checks.js";
 import { compileKernels, type CompileOptions } from "./compile.js";
 import { SharedHeap } from "./heap.js";
 import { createJobs, type Job, type Jobs, type KernelArgs } from "./job-args.js";
@@ -356,11 +356,10 @@ class WasmBackend implements Backend {
   }
 
   /**
-   * The sequence table checked (checks.ts), then one pass over it: seqL2 = sum of L^2, seqMaxL,
+   * One pass over the sequence table (checked by checkAttention): seqL2 = sum of L^2, seqMaxL,
    * seqRows = sum of L.
    */
-  private scanSeqs(seqs: Int32Array, numSeqs: number, T: number, what: string): void {
-    checkSequences(seqs, numSeqs, T, what);
+  private scanSeqs(seqs: Int32Array, numSeqs: number): void {
     let l2 = 0,
       maxL = 0,
       rows = 0;
@@ -399,11 +398,11 @@ class WasmBackend implements Backend {
     H: number,
   ): void {
     const h = this.heap;
-    checkHeads(C, H, "attentionForward");
+    checkAttention("attentionForward", seqs, numSeqs, T, C, H);
     const job = this.jobs.attentionForward;
     const a = job.args;
     a.seqs = h.offsetOf(seqs, "attentionForward seqs", 3 * numSeqs);
-    this.scanSeqs(seqs, numSeqs, T, "attentionForward");
+    this.scanSeqs(seqs, numSeqs);
     const probsLen = this.seqL2 * H;
     const D = C / H;
     a.out = h.offsetOf(out, "attentionForward out", T * C);
@@ -433,11 +432,11 @@ class WasmBackend implements Backend {
     H: number,
   ): void {
     const h = this.heap;
-    checkHeads(C, H, "attentionBackward");
+    checkAttention("attentionBackward", seqs, numSeqs, T, C, H);
     const job = this.jobs.attentionBackward;
     const a = job.args;
     a.seqs = h.offsetOf(seqs, "attentionBackward seqs", 3 * numSeqs);
-    this.scanSeqs(seqs, numSeqs, T, "attentionBackward");
+    this.scanSeqs(seqs, numSeqs);
     const probsLen = this.seqL2 * H;
     const D = C / H;
     a.dq = h.offsetOf(dq, "attentionBackward dq", T * C);

@@ -18,7 +18,7 @@
  */
 /// <reference types="@webgpu/types" />
 import { dropoutScale, dropoutThreshold, GELU_A, GELU_B, type AdamHyper, type Backend } from "../backend.js";
-import { checkDecayMask, checkHeads, checkLabels, checkSequences } from "../checks.js";
+import { checkAttention, checkDecayMask, checkLabels } from "../checks.js";
 import { openWebGpu, type WebGpuDevice } from "./device.js";
 import { CommandRecorder, type FlushResult } from "./recorder.js";
 export type { FlushResult } from "./recorder.js";
@@ -236,8 +236,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     C: number,
     H: number,
   ): void {
-    checkHeads(C, H, "attentionForward");
-    checkSequences(seqs, numSeqs, T, "attentionForward");
+    checkAttention("attentionForward", seqs, numSeqs, T, C, H);
     const D = C / H;
     const { rows } = this.attentionRows(seqs, numSeqs, T, H);
     const u = [this.at(out), this.at(probs), this.at(q), this.at(k), this.at(v), rows, T, C, H, D];
@@ -259,8 +258,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     C: number,
     H: number,
   ): void {
-    checkHeads(C, H, "attentionBackward");
-    checkSequences(seqs, numSeqs, T, "attentionBackward");
+    checkAttention("attentionBackward", seqs, numSeqs, T, C, H);
     const D = C / H;
     const table = this.attentionRows(seqs, numSeqs, T, H);
     const u = [this.at(dq), this.at(dk), this.at(dv), this.at(dout), this.at(probs), this.at(q), this.at(k)];
