@@ -97,7 +97,20 @@ export async function trainTask<C extends TrainConfig, D extends PreparedTask, B
   // WebGPU may be missing (no adapter; in Node, no `webgpu` package): it is opened before the run
   // directory, so that its absence (a WebGpuUnavailableError saying why) writes nothing.
   const gpu = options.backend === undefined && config.backend === "webgpu" ? await createBackend("webgpu", 1) : null;
-  if (gpu !== null) options = { ...options, backend: gpu };
+  try {
+    return await trainInDirectory(kind, config, gpu === null ? options : { ...options, backend: gpu }, log);
+  } finally {
+    gpu?.dispose();
+  }
+}
+
+/** `trainTask` from the run directory on: a new run that fails before its first step removes what it made. */
+async function trainInDirectory<C extends TrainConfig, D extends PreparedTask, B, M extends TaskMetrics<M>>(
+  kind: TaskKind<C, D, B, M>,
+  config: C,
+  options: TrainOptions,
+  log: (line: string) => void,
+): Promise<TaskSummary<M>> {
   // The run directory's path, derived once: a default name holds the second it is derived in.
   const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
   const made = options.resume === undefined ? await firstMissingFolder(run) : null;
@@ -113,8 +126,6 @@ export async function trainTask<C extends TrainConfig, D extends PreparedTask, B
     // Best effort: the error that stopped the run is the one to report, not a failed clean-up.
     if (made !== null && !progress.trained) await run.storage.remove(made).catch(() => {});
     throw err;
-  } finally {
-    gpu?.dispose();
   }
 }
 
