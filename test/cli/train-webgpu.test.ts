@@ -2,13 +2,14 @@
 // package, and with it but without an adapter, one line says what is missing (exit 2, nothing
 // written); on a software GPU (SwiftShader's Vulkan driver, shipped by Debian's Chromium) a tiny run's
 // losses are within 1e-4 relative of the WebAssembly backend's, and a run stopped at step 3 resumes to
-// the uninterrupted run's losses bit for bit.
+// the uninterrupted run's losses bit for bit; a step that goes non-finite stops the run as on the CPU
+// backends (the browser's: test/browser/webgpu-nonfinite.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { readMetricsFile } from "../../src/run/index.js";
+import { listLastCheckpoints, readMetricsFile, readRunStatus } from "../../src/run/index.js";
 import { WEBGPU_PACKAGE } from "../../src/platform/node-webgpu.js";
 import { swiftShaderVulkanEnv } from "../browser/chromium.js";
 import { scratchFolder, srcModule, startScript } from "./child.js";
@@ -130,4 +131,22 @@ test("the commands that read logits on the CPU refuse --backend webgpu with exit
   const fill = startScript(srcModule("cli/main"), ["fill", "a [MASK]", "--model", root, "--backend", "webgpu"]);
   assert.equal((await fill.exited).code, 2);
   assert.equal(fill.stderr(), 'mlm fill: --backend must be one of wasm, ts, got "webgpu"\n');
+});
+
+test("a non-finite step on Dawn stops mlm train as on the CPU: the step and the tensor named, exit 1, last good checkpoint kept", async () => {
+  const outDir = join(root, "nonfinite");
+  const { code, err } = await mlmTrain(
+    [...RUN, "--backend", "webgpu", "--learning-rate", "1e9", "--out-dir", outDir],
+    swiftShaderVulkanEnv(),
+  );
+  assert.equal(code, 1, err);
+  assert.match(
+    mlmLines(err).join("\n"),
+    /^mlm train: step 2: the gradient of \S+ holds NaN \(index \d+ of \[[\d x]+\]\), the first tensor backpropagation computes that went bad .*; the run stopped and its latest checkpoint, .*last-00000000, is kept$/,
+  );
+  assert.equal((await readRunStatus(outDir))?.state, "failed");
+  assert.deepEqual(
+    (await listLastCheckpoints(outDir)).map((p) => p.slice(-13)),
+    ["last-00000000"],
+  );
 });
