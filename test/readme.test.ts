@@ -41,7 +41,7 @@ const NOT_RUN: Record<string, string> = {
   "npm run build": "the scratch copy has the checkout's dist/, built once by npm test",
   [`node -e 'import("./dist/bench/webgpu.js").then(async (b) => console.log(await b.runWebGpuBench({ steps: 1, threads: 2, software: true })))'`]:
     "a benchmark on Chromium's software GPU (half a minute a step), not a check",
-  "node scripts/test.js dist/test/browser/webgpu-kernels.test.js dist/test/browser/webgpu-training.test.js dist/test/browser/webgpu-train-page.test.js":
+  "node scripts/test.js dist/test/browser/webgpu-kernels.test.js dist/test/browser/webgpu-training.test.js dist/test/browser/webgpu-train-page.test.js dist/test/browser/webgpu-nonfinite.test.js dist/test/cli/train-webgpu.test.js":
     "these suites are part of npm test",
 };
 

@@ -6,7 +6,7 @@
  */
 import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
 import { CLASSIFY_OPTIONS, classify, loadModel, type ClassificationOutput } from "../pipelines/index.js";
-import { commandHelp, MODEL_FLAG } from "./flags.js";
+import { commandHelp, INFERENCE_BACKEND_FLAG, MODEL_FLAG } from "./flags.js";
 import { readTextInputs, TEXT_INPUT_FLAGS } from "./text-inputs.js";
 
 const CLASSIFY_FLAGS = {
@@ -15,7 +15,7 @@ const CLASSIFY_FLAGS = {
   json: { kind: "boolean", default: false, help: "print transformers.js's output as JSON" },
   ...TEXT_INPUT_FLAGS,
   batchSize: { kind: "int", default: 32, min: 1, help: "texts per batch" },
-  backend: CONFIG_TABLE.backend,
+  backend: INFERENCE_BACKEND_FLAG,
   threads: CONFIG_TABLE.threads,
 } as const satisfies FieldTable;
 

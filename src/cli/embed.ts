@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
 import { npyArray } from "../interop/index.js";
 import { EMBED_OPTIONS, embed, loadModel } from "../pipelines/index.js";
-import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
+import { commandHelp, INFERENCE_BACKEND_FLAG, MODEL_FLAG, UsageError } from "./flags.js";
 import { readTextInputs, TEXT_INPUT_FLAGS } from "./text-inputs.js";
 
 const EMBED_FLAGS = {
@@ -24,7 +24,7 @@ const EMBED_FLAGS = {
   },
   json: { kind: "boolean", default: false, help: "print the vectors as JSON (a list per text)" },
   batchSize: { kind: "int", default: 32, min: 1, help: "texts per batch" },
-  backend: CONFIG_TABLE.backend,
+  backend: INFERENCE_BACKEND_FLAG,
   threads: CONFIG_TABLE.threads,
 } as const satisfies FieldTable;
 

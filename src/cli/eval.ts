@@ -15,7 +15,7 @@ import {
   type LoadedClassifier,
 } from "../pipelines/index.js";
 import { formatReport as formatClassificationReport } from "../model/index.js";
-import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
+import { commandHelp, INFERENCE_BACKEND_FLAG, MODEL_FLAG, UsageError } from "./flags.js";
 import { listenForInterrupts } from "./interrupts.js";
 
 /** The corpus options `mlm eval --data` takes; `--split valid` uses the run's own. */
@@ -32,7 +32,7 @@ const EVAL_FLAGS = {
   },
   ...pickKeys(EVALUATE_CORPUS_OPTIONS, CORPUS_KEYS),
   json: { kind: "boolean", default: false, help: "print the metrics as JSON" },
-  backend: CONFIG_TABLE.backend,
+  backend: INFERENCE_BACKEND_FLAG,
   threads: CONFIG_TABLE.threads,
 } as const satisfies FieldTable;
 

@@ -6,7 +6,7 @@
  */
 import { CONFIG_TABLE, parseFlags, type FieldTable } from "../config/index.js";
 import { FILL_MASK_OPTIONS, fillMasks, loadModel, type FillMaskPrediction } from "../pipelines/index.js";
-import { commandHelp, MODEL_FLAG, UsageError } from "./flags.js";
+import { commandHelp, INFERENCE_BACKEND_FLAG, MODEL_FLAG, UsageError } from "./flags.js";
 
 const FILL_FLAGS = {
   model: MODEL_FLAG,
@@ -17,7 +17,7 @@ const FILL_FLAGS = {
     help: "print the pipeline's output as JSON: a list of {score, token, token_str, sequence} per mask",
   },
   /** One short text runs as fast on the plain TypeScript kernels. */
-  backend: { ...CONFIG_TABLE.backend, default: "ts" },
+  backend: { ...INFERENCE_BACKEND_FLAG, default: "ts" },
   threads: CONFIG_TABLE.threads,
 } as const satisfies FieldTable;
 

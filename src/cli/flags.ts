@@ -4,7 +4,8 @@
  * and shown by `commandHelp`. A `UsageError` (bad arguments) makes `mlm` exit with 2, any other error
  * with 1, as most command-line tools do.
  */
-import { helpLines, type Field, type FieldTable } from "../config/index.js";
+import { CONFIG_TABLE, helpLines, type Field, type FieldTable } from "../config/index.js";
+import { CPU_BACKENDS } from "../engine/create.js";
 
 export { UsageError } from "../config/index.js";
 
@@ -26,4 +27,14 @@ export const MODEL_FLAG = {
   required: true,
   placeholder: "DIR",
   help: "run directory (uses best/, else the newest last-*/) or a checkpoint directory",
+} as const satisfies Field;
+
+/**
+ * `--backend` of the commands that run a trained model (fill, eval, classify, embed): the CPU kernels
+ * only, since they read logits on the CPU (WebGPU trains: `mlm train --backend webgpu`).
+ */
+export const INFERENCE_BACKEND_FLAG = {
+  ...CONFIG_TABLE.backend,
+  choices: CPU_BACKENDS,
+  help: "kernels: wasm (fast) or ts (reference)",
 } as const satisfies Field;

@@ -13,6 +13,7 @@ import {
   type FieldTable,
   type TrainConfig,
 } from "../config/index.js";
+import { WebGpuUnavailableError } from "../engine/webgpu/device.js";
 import { RunDirectory } from "../run/index.js";
 import { describeSummary, train } from "../train/trainer.js";
 import { parseDuration } from "../util/duration.js";
@@ -134,6 +135,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     budget.atEnd();
     return 0;
   } catch (err) {
+    // --backend webgpu without WebGPU here: a usage error, found before anything was written
+    if (err instanceof WebGpuUnavailableError) throw new UsageError(`--backend webgpu: ${err.message}`);
     // Stopped before the first step (reading the corpus, training the tokenizer, tokenizing).
     if (err instanceof Interrupted) {
       const after =

@@ -290,8 +290,16 @@ const LOOP = {
 
 const SYSTEM = {
   outDir: { kind: "path", default: null, none: "runs/<date-time>", help: "run directory" },
-  /** "wasm": SIMD on all cores; "ts": the plain TypeScript reference. */
-  backend: { kind: "choice", choices: ["wasm", "ts"], default: "wasm", help: "kernels: wasm (fast) or ts (reference)" },
+  /**
+   * "wasm": SIMD on all cores; "ts": the plain TypeScript reference; "webgpu": the GPU (Node: needs the
+   * optional npm package webgpu; src/engine/create.ts's BACKENDS, which the types hold equal).
+   */
+  backend: {
+    kind: "choice",
+    choices: ["wasm", "ts", "webgpu"],
+    default: "wasm",
+    help: "kernels: wasm (fast), ts (reference) or webgpu (a GPU; in Node: npm install webgpu)",
+  },
   // max: the wasm backend's MAX_THREADS (src/engine/wasm/layout.ts; test/cli/small-faults.test.ts holds them equal)
   threads: { kind: "int", default: 0, min: 0, max: 64, help: "kernel threads (0: one per core)" },
   progress: {

@@ -16,6 +16,7 @@ import {
   type AdamHyper,
   type Backend,
 } from "./backend.js";
+import { checkAttention, checkDecayMask, checkLabels } from "./checks.js";
 import { gemm } from "./gemm.js";
 
 /** Score given to padded keys before the softmax (the tutorial's mask value). */
@@ -203,6 +204,7 @@ export class TsBackend implements Backend {
     C: number,
     H: number,
   ): void {
+    checkAttention("attentionForward", seqs, numSeqs, T, C, H);
     const D = C / H;
     const scale = 1 / Math.sqrt(D);
     const row = this.scratch(maxSeqLen(seqs, numSeqs));
@@ -265,6 +267,7 @@ export class TsBackend implements Backend {
     C: number,
     H: number,
   ): void {
+    checkAttention("attentionBackward", seqs, numSeqs, T, C, H);
     const D = C / H;
     const scale = 1 / Math.sqrt(D);
     const dp = this.scratch(maxSeqLen(seqs, numSeqs));
@@ -319,6 +322,7 @@ export class TsBackend implements Backend {
     V: number,
     gradScale: number,
   ): void {
+    checkLabels(labels, R, V);
     for (let r = 0; r < R; r++) {
       const o = r * V;
       const label = labels[r];
@@ -327,7 +331,6 @@ export class TsBackend implements Backend {
         if (dlogits !== null) dlogits.fill(0, o, o + V);
         continue;
       }
-      if (label >= V) throw new Error(`crossEntropy: label ${label} at row ${r} is outside the vocabulary of ${V}`);
       let max = -Infinity;
       for (let c = 0; c < V; c++) if (logits[o + c] > max) max = logits[o + c];
       const target = logits[o + label]; // read before dlogits (possibly the same array) is written
@@ -368,7 +371,7 @@ export class TsBackend implements Backend {
     const c1 = 1 / (1 - Math.pow(beta1, step));
     const c2 = 1 / (1 - Math.pow(beta2, step));
     const decay = weightDecay > 0;
-    if (decay && decayMask === null) throw new Error("adamUpdate: weightDecay > 0 needs a decayMask");
+    checkDecayMask(weightDecay, decayMask, n);
     for (let i = 0; i < n; i++) {
       const g = grads[i] * gradScale;
       const mi = beta1 * m[i] + (1 - beta1) * g;

@@ -13,7 +13,7 @@
  */
 import { DEFAULT_CONFIG, type TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
-import type { BackendKind } from "../engine/create.js";
+import type { CpuBackendKind } from "../engine/create.js";
 import { buildModel, ClassifierModel, type MlmModel, type ModelCapacity, type ModelConfig } from "../model/index.js";
 import { platform } from "../platform/index.js";
 import { createBackend } from "../engine/create.js";
@@ -30,7 +30,7 @@ import { Tokenizer } from "../tokenizer/index.js";
 
 export interface LoadModelOptions {
   /** Kernels: "ts" (plain TypeScript, default) or "wasm" (SIMD on worker threads). */
-  backend?: BackendKind;
+  backend?: CpuBackendKind;
   /** Worker threads of the wasm backend; 0 = one per core. */
   threads?: number;
   /** Sentences per inference batch the buffers are sized for. Default 8. */

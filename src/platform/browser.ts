@@ -69,5 +69,11 @@ export function browserPlatform(pid = 1 + Math.floor(Math.random() * 0x7ffffffe)
     startWorker,
     processOwner: () => ({ pid, host: BROWSER_HOST }),
     isProcessAlive: (other) => other === pid,
+    // a browser's WebGPU is its navigator.gpu, which src/engine/webgpu/device.ts looks for first
+    webGpu: () =>
+      Promise.resolve({
+        reason:
+          "this context has no navigator.gpu (a browser without WebGPU, or a page that is not https or localhost)",
+      }),
   };
 }

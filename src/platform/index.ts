@@ -11,7 +11,7 @@
 import { nodePlatform } from "./node.js";
 import type { Platform } from "./platform.js";
 
-export type { Platform, WorkerHandle } from "./platform.js";
+export type { Platform, WebGpuEntry, WorkerHandle } from "./platform.js";
 export type { AppendFile, EntryInfo, FileData, PathSyntax, Storage } from "./storage.js";
 export { nodePlatform, nodeStorage } from "./node.js";
 

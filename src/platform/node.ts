@@ -9,6 +9,7 @@ import { availableParallelism, hostname } from "node:os";
 import nodePath from "node:path";
 import { Worker } from "node:worker_threads";
 import { fsyncDirectory, tempPathFor, writeFileAtomic, type FileData } from "../util/atomic-write.js";
+import { nodeWebGpu } from "./node-webgpu.js";
 import type { Platform, WorkerHandle } from "./platform.js";
 import type { AppendFile, Storage } from "./storage.js";
 
@@ -203,4 +204,5 @@ export const nodePlatform: Platform = {
       return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, owned by another user
     }
   },
+  webGpu: nodeWebGpu,
 };

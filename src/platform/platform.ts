@@ -1,10 +1,12 @@
 /**
  * What the library needs from its runtime beyond the JavaScript language: storage for run
  * directories, worker threads for the kernels and the number of cores (the library sets no V8 flag:
- * the `mlm` command does, for its own process, src/cli/engine-flags.ts). Node supplies
+ * the `mlm` command does, for its own process, src/cli/engine-flags.ts), and WebGPU where the runtime
+ * has none of its own. Node supplies
  * them in node.ts; a browser build supplies its own (Web Workers, navigator.hardwareConcurrency,
  * browser storage) through `setPlatform`.
  */
+/// <reference types="@webgpu/types" />
 import type { Storage } from "./storage.js";
 
 /** A started worker. */
@@ -14,6 +16,12 @@ export interface WorkerHandle {
   /** Stops the worker. */
   terminate(): void;
 }
+
+/**
+ * A WebGPU entry point and what gives it ("the npm package webgpu (Dawn) on linux x64"), or why there
+ * is none.
+ */
+export type WebGpuEntry = { gpu: GPU; source: string } | { reason: string };
 
 export interface Platform {
   readonly storage: Storage;
@@ -33,4 +41,9 @@ export interface Platform {
    * nothing about other machines: a lock of another host is never judged by it.
    */
   isProcessAlive(pid: number): boolean;
+  /**
+   * WebGPU for a runtime without `navigator.gpu` (a page's is used first): in Node, the optional npm
+   * package `webgpu`, loaded at the first call; in a browser, none (the reason says so).
+   */
+  webGpu(): Promise<WebGpuEntry>;
 }

@@ -14,7 +14,7 @@
  *   const s = await finetune({ config: resolveConfig({ ...FINETUNE_DEFAULTS, data: "data/spam-subjects.tsv" }), from: "runs/pre" });
  *   console.log(s.bestStep, s.evaluations.at(-1));
  */
-import { pickKeys, resolveConfig, type FieldTable, type TrainConfig } from "../config/index.js";
+import { pickKeys, resolveConfig, UsageError, type FieldTable, type TrainConfig } from "../config/index.js";
 import { corpusFingerprint, labelledFromMemory, readLabelledSplits, type LabelledDataOptions } from "../data/index.js";
 import {
   baselineText,
@@ -117,6 +117,10 @@ interface Source {
 export async function finetune(request: FinetuneRequest, options: TrainOptions = {}): Promise<FinetuneSummary> {
   const base = request.config;
   if (base.data === null) throw new Error("finetune: config.data must name the labelled data file");
+  if (base.backend === "webgpu")
+    throw new UsageError(
+      "--backend webgpu trains masked language models only (mlm train); fine-tuning runs on wasm or ts",
+    );
   const source = request.from === null ? null : await readSource(request.from);
   // The source run's shape wins over the configuration's (its weights have that shape).
   const config: TrainConfig =

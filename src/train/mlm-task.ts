@@ -19,6 +19,7 @@ import {
   type EvalMetrics,
   type MlmModel,
 } from "../model/index.js";
+import { cpuKindFor } from "../engine/create.js";
 import { modelConfigFrom } from "../run/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { Rng } from "../util/rng.js";
@@ -73,8 +74,9 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
     // tensors went with their `set`s already).
     if (gpu !== null && weights === null) gpu.upload(model.params);
     /**
-     * The model that evaluates: itself on a CPU backend; on WebGPU a copy on config.backend with the
-     * GPU's weights read back, built at the first evaluation (evaluation reads logits on the CPU).
+     * The model that evaluates: itself on a CPU backend; on WebGPU a copy on WebAssembly (or on
+     * config.backend where that is a CPU kind: a tab's choice) with the GPU's weights read back, built
+     * at the first evaluation (evaluation reads logits on the CPU).
      */
     let cpuCopy: BuiltModel | null = null;
     const evaluator = async (): Promise<MlmModel> => {
@@ -84,7 +86,7 @@ export const mlmTask: TaskKind<TrainConfig, MlmData, Batch, EvalMetrics> = {
         cpuCopy = await buildModel({
           config: model.config,
           capacity: capacityFor([validLoader]),
-          backend: config.backend,
+          backend: cpuKindFor(config.backend),
           threads: config.threads,
           weights: model.tensors(),
         });

@@ -12,6 +12,7 @@
  */
 import { DEFAULT_CONFIG, type TrainConfig } from "../config/index.js";
 import type { Backend } from "../engine/backend.js";
+import { createBackend } from "../engine/create.js";
 import type { InMemoryCorpus } from "../data/index.js";
 import type { EvalMetrics } from "../model/index.js";
 import { CHECKPOINT_FILES, defaultRunDir, fromCheckpointFile, loadCheckpoint, RunDirectory } from "../run/index.js";
@@ -98,6 +99,23 @@ export async function trainTask<C extends TrainConfig, D extends PreparedTask, B
   const clock = options.clock ?? Date.now;
   options = { ...options, clock, startedAt: options.startedAt ?? clock() };
   const log = options.log ?? (config.progress ? (line: string) => printLine(line) : () => {});
+  // WebGPU may be missing (no adapter; in Node, no `webgpu` package): it is opened before the run
+  // directory, so that its absence (a WebGpuUnavailableError saying why) writes nothing.
+  const gpu = options.backend === undefined && config.backend === "webgpu" ? await createBackend("webgpu", 1) : null;
+  try {
+    return await trainInDirectory(kind, config, gpu === null ? options : { ...options, backend: gpu }, log);
+  } finally {
+    gpu?.dispose();
+  }
+}
+
+/** `trainTask` from the run directory on: a new run that fails before its first step removes what it made. */
+async function trainInDirectory<C extends TrainConfig, D extends PreparedTask, B, M extends TaskMetrics<M>>(
+  kind: TaskKind<C, D, B, M>,
+  config: C,
+  options: TrainOptions,
+  log: (line: string) => void,
+): Promise<TaskSummary<M>> {
   // The run directory's path, derived once: a default name holds the second it is derived in.
   const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
   const made = options.resume === undefined ? await firstMissingFolder(run) : null;

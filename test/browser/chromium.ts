@@ -37,8 +37,36 @@ export function chromiumPath(): string {
   );
 }
 
-/** Launches headless Chromium (without its sandbox when running as root, which Chromium refuses otherwise). */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium with `args` (without its sandbox when running as root, which Chromium
+ * refuses otherwise).
+ */
+export async function launchChromium(args: string[] = []): Promise<Browser> {
   const root = typeof process.getuid === "function" && process.getuid() === 0;
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: root ? ["--no-sandbox"] : [] });
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [...args, ...(root ? ["--no-sandbox"] : [])],
+  });
+}
+
+/**
+ * The environment that gives Dawn (the npm package `webgpu`) in Node a software GPU on a machine
+ * without one: Debian's Chromium ships SwiftShader's Vulkan driver and a Vulkan loader
+ * (libvulkan.so.1) in /usr/lib/chromium (or $MLM_CHROMIUM_LIB); the loader reads the driver's manifest
+ * from VK_ICD_FILENAMES. A missing driver is an error, as a missing Chromium is.
+ */
+export function swiftShaderVulkanEnv(): NodeJS.ProcessEnv {
+  const dir = process.env.MLM_CHROMIUM_LIB ?? "/usr/lib/chromium";
+  for (const file of ["vk_swiftshader_icd.json", "libvk_swiftshader.so", "libvulkan.so.1"]) {
+    try {
+      accessSync(join(dir, file), constants.R_OK);
+    } catch {
+      throw new Error(
+        `webgpu tests: ${join(dir, file)} is missing (SwiftShader's Vulkan driver, from Debian's chromium package): apt-get install chromium`,
+      );
+    }
+  }
+  const libraryPath = [dir, process.env.LD_LIBRARY_PATH].filter((p) => p !== undefined && p !== "").join(delimiter);
+  return { ...process.env, VK_ICD_FILENAMES: join(dir, "vk_swiftshader_icd.json"), LD_LIBRARY_PATH: libraryPath };
 }

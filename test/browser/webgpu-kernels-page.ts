@@ -1,13 +1,15 @@
 /**
  * The page of webgpu-kernels.test.ts: every kernel of the WebGPU backend run on the same random inputs
  * as the TypeScript reference backend; `window.checkKernels()` returns, per case, the largest
- * difference from the reference relative to the reference's largest magnitude (0 means bit for bit).
+ * difference from the reference relative to the reference's largest magnitude (0 means bit for bit),
+ * and the messages the WebGPU backend refuses the bad calls of test/engine/bad-calls.ts with.
  */
 import type { Backend } from "../../src/engine/backend.js";
 import { TsBackend } from "../../src/engine/ts-backend.js";
 import { createWebGpuBackend, type WebGpuBackend } from "../../src/engine/webgpu/webgpu-backend.js";
 import { GpuArray } from "../../src/engine/webgpu/gpu-array.js";
 import { Rng } from "../../src/util/rng.js";
+import { BAD_CALLS } from "../engine/bad-calls.js";
 
 /** One check: runs kernels on `be` and returns the arrays to compare. */
 interface Case {
@@ -41,32 +43,51 @@ function ints(be: Backend, values: number[]): Int32Array {
 /** Gradient outputs start from random values: the kernels must add to them, not overwrite. */
 const accumulated = random;
 
+/** A linear layer's operands on random values: x [T x K], w [K x N], bias [N], and out [T x N]. */
+function linear(be: Backend, rng: Rng, T: number, K: number, N: number) {
+  return { x: random(be, rng, T * K), w: random(be, rng, K * N), b: random(be, rng, N), out: be.alloc(T * N) };
+}
+
+const [LN_T, LN_C] = [13, 24];
+
+/** Layer norm's forward pass on random rows x [T x C]: its inputs and outputs. */
+function layerNorm(be: Backend, rng: Rng) {
+  const x = random(be, rng, LN_T * LN_C, 3);
+  const g = random(be, rng, LN_C);
+  const b = random(be, rng, LN_C);
+  const [out, mean, rstd] = [be.alloc(LN_T * LN_C), be.alloc(LN_T), be.alloc(LN_T)];
+  be.layerNormForward(out, mean, rstd, x, g, b, LN_T, LN_C, 1e-5);
+  return { x, g, out, mean, rstd };
+}
+
 // Sequences: first row, rows L, valid keys K (the second and fourth are padded).
 const SEQS = [0, 5, 5, 5, 7, 4, 12, 3, 3, 15, 6, 2];
-const T_ATT = 21;
+const [T_ATT, ATT_C, ATT_H] = [21, 16, 2];
+
+/** Attention's forward pass over SEQS on random q, k, v [T x C]: its inputs and outputs. */
+function attention(be: Backend, rng: Rng) {
+  const [q, k, v] = [0, 1, 2].map(() => random(be, rng, T_ATT * ATT_C, 2));
+  const out = be.alloc(T_ATT * ATT_C);
+  const probs = be.alloc(200 * ATT_H);
+  const seqs = ints(be, SEQS);
+  be.attentionForward(out, probs, q, k, v, seqs, 4, T_ATT, ATT_C, ATT_H);
+  return { q, k, v, out, probs, seqs };
+}
 
 const CASES: Case[] = [
   {
     name: "matmul with bias (T 19, K 37, N 23)",
     run(be, rng) {
-      const [T, K, N] = [19, 37, 23];
-      const x = random(be, rng, T * K);
-      const w = random(be, rng, K * N);
-      const b = random(be, rng, N);
-      const out = be.alloc(T * N);
-      be.matmul(out, x, w, b, T, K, N);
+      const { x, w, b, out } = linear(be, rng, 19, 37, 23);
+      be.matmul(out, x, w, b, 19, 37, 23);
       return [out];
     },
   },
   {
     name: "matmulTransposed with bias (T 17, K 40, N 33)",
     run(be, rng) {
-      const [T, K, N] = [17, 40, 33];
-      const x = random(be, rng, T * K);
-      const w = random(be, rng, N * K);
-      const b = random(be, rng, N);
-      const out = be.alloc(T * N);
-      be.matmulTransposed(out, x, w, b, T, K, N);
+      const { x, w, b, out } = linear(be, rng, 17, 40, 33); // w read as [N x K]
+      be.matmulTransposed(out, x, w, b, 17, 40, 33);
       return [out];
     },
   },
@@ -101,53 +122,34 @@ const CASES: Case[] = [
   {
     name: "layerNormForward (T 13, C 24)",
     run(be, rng) {
-      const [T, C] = [13, 24];
-      const x = random(be, rng, T * C, 3);
-      const g = random(be, rng, C);
-      const b = random(be, rng, C);
-      const [out, mean, rstd] = [be.alloc(T * C), be.alloc(T), be.alloc(T)];
-      be.layerNormForward(out, mean, rstd, x, g, b, T, C, 1e-5);
+      const { out, mean, rstd } = layerNorm(be, rng);
       return [out, mean, rstd];
     },
   },
   {
     name: "layerNormBackward (T 13, C 24), dinp the same array as dout",
     run(be, rng) {
-      const [T, C] = [13, 24];
-      const x = random(be, rng, T * C, 3);
-      const g = random(be, rng, C);
-      const b = random(be, rng, C);
-      const [out, mean, rstd] = [be.alloc(T * C), be.alloc(T), be.alloc(T)];
-      be.layerNormForward(out, mean, rstd, x, g, b, T, C, 1e-5);
-      const d = random(be, rng, T * C);
-      const [dg, db] = [accumulated(be, rng, C), accumulated(be, rng, C)];
-      be.layerNormBackward(d, dg, db, d, x, g, mean, rstd, T, C);
+      const { x, g, mean, rstd } = layerNorm(be, rng);
+      const d = random(be, rng, LN_T * LN_C);
+      const [dg, db] = [accumulated(be, rng, LN_C), accumulated(be, rng, LN_C)];
+      be.layerNormBackward(d, dg, db, d, x, g, mean, rstd, LN_T, LN_C);
       return [d, dg, db];
     },
   },
   {
     name: "attentionForward (4 sequences, 2 padded; C 16, H 2)",
     run(be, rng) {
-      const [C, H] = [16, 2];
-      const [q, k, v] = [0, 1, 2].map(() => random(be, rng, T_ATT * C, 2));
-      const out = be.alloc(T_ATT * C);
-      const probs = be.alloc(200 * H);
-      be.attentionForward(out, probs, q, k, v, ints(be, SEQS), 4, T_ATT, C, H);
+      const { out, probs } = attention(be, rng);
       return [out, probs];
     },
   },
   {
     name: "attentionBackward (4 sequences, 2 padded; C 16, H 2)",
     run(be, rng) {
-      const [C, H] = [16, 2];
-      const [q, k, v] = [0, 1, 2].map(() => random(be, rng, T_ATT * C, 2));
-      const out = be.alloc(T_ATT * C);
-      const probs = be.alloc(200 * H);
-      const seqs = ints(be, SEQS);
-      be.attentionForward(out, probs, q, k, v, seqs, 4, T_ATT, C, H);
-      const dout = random(be, rng, T_ATT * C);
-      const [dq, dk, dv] = [0, 1, 2].map(() => accumulated(be, rng, T_ATT * C));
-      be.attentionBackward(dq, dk, dv, dout, probs, q, k, v, seqs, 4, T_ATT, C, H);
+      const { q, k, v, probs, seqs } = attention(be, rng);
+      const dout = random(be, rng, T_ATT * ATT_C);
+      const [dq, dk, dv] = [0, 1, 2].map(() => accumulated(be, rng, T_ATT * ATT_C));
+      be.attentionBackward(dq, dk, dv, dout, probs, q, k, v, seqs, 4, T_ATT, ATT_C, ATT_H);
       return [dq, dk, dv];
     },
   },
@@ -309,11 +311,12 @@ async function read(be: Backend, arrays: Float32Array[]): Promise<Float32Array[]
   return arrays;
 }
 
-/** Every case on both backends. */
-async function checkKernels(): Promise<{ adapter: string; results: CaseResult[] }> {
+/** Every case on both backends, and the messages the GPU refuses bad-calls.ts's calls with. */
+async function checkKernels(): Promise<{ adapter: string; results: CaseResult[]; refusals: string[] }> {
   const gpu = await createWebGpuBackend();
   const ts = new TsBackend();
   const results: CaseResult[] = [];
+  const refusals: string[] = [];
   try {
     for (const c of CASES) {
       const want = await read(ts, await c.run(ts, new Rng(7)));
@@ -334,10 +337,18 @@ async function checkKernels(): Promise<{ adapter: string; results: CaseResult[] 
       });
       results.push({ name: c.name, error, size, differing });
     }
+    for (const bad of BAD_CALLS) {
+      try {
+        bad.call(gpu);
+        refusals.push("(accepted)");
+      } catch (err) {
+        refusals.push((err as Error).message);
+      }
+    }
   } finally {
     gpu.dispose();
   }
-  return { adapter: gpu.name, results };
+  return { adapter: gpu.name, results, refusals };
 }
 
 Object.assign(globalThis, { checkKernels, pageReady: true });

@@ -1,12 +1,14 @@
 // Every kernel of the WebGPU backend against the TypeScript reference, in Chromium on SwiftShader:
 // the kernels that are exact float32 steps (dropout masks, ReLU, scaleAdd, row copies, fill and set)
 // give the reference's bits; those that sum or call exp agree to float32 rounding (the reference
-// sums in float64; the GPU sums in another order and has its own exp).
+// sums in float64; the GPU sums in another order and has its own exp). Bad arguments are refused with
+// the CPU backends' messages.
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import { tempDir } from "../temp-dir.js";
 import { openWebGpuPage } from "./webgpu-page.js";
 import type { CaseResult } from "./webgpu-kernels-page.js";
+import { BAD_CALLS } from "../engine/bad-calls.js";
 
 /** Largest difference allowed, relative to the largest magnitude of the reference's output. */
 const TOLERANCE: Record<string, number> = {
@@ -25,10 +27,17 @@ const EXACT = ["scaleAdd", "dropout", "reluBackward", "embeddingForward", "fill 
 test("every WebGPU kernel agrees with the TypeScript reference on SwiftShader", async () => {
   const tab = await openWebGpuPage("test/browser/webgpu-kernels-page.ts", { folder: tempDir("mlm-webgpu-page-") });
   try {
-    const { adapter, results } = await tab.page.evaluate<{ adapter: string; results: CaseResult[] }>(
-      "window.checkKernels()",
-    );
+    const { adapter, results, refusals } = await tab.page.evaluate<{
+      adapter: string;
+      results: CaseResult[];
+      refusals: string[];
+    }>("window.checkKernels()");
     assert.match(adapter, /swiftshader/i);
+    // the argument checks the CPU backends share (test/engine/checks.test.ts), with their messages
+    assert.deepEqual(
+      refusals,
+      BAD_CALLS.map((bad) => bad.message),
+    );
     assert.equal(results.length, 19);
     for (const r of results) {
       assert.ok(r.size > 0, r.name);

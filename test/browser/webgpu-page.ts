@@ -15,11 +15,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { chromium, type Page } from "playwright-core";
-import { chromiumPath } from "./chromium.js";
+import type { Page } from "playwright-core";
+import { launchChromium } from "./chromium.js";
 import { serveFolder } from "./static-server.js";
 // @ts-expect-error: a JavaScript build script without type declarations
-import { nodeBuiltinsUnavailable } from "../../../scripts/browser-bundle.js";
+import { browserBundleOptions } from "../../../scripts/browser-bundle.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -34,38 +34,32 @@ export async function openWebGpuPage(
   options: { folder: string; adapter?: keyof typeof ADAPTER_SWITCHES },
 ): Promise<{ page: Page; close(): Promise<void> }> {
   const dir = options.folder;
-  await build({
-    entryPoints: [join(ROOT, entry)],
-    outfile: join(dir, "main.js"),
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    logLevel: "error",
-    plugins: [nodeBuiltinsUnavailable()], // Node-only functions of the library's modules, never called here
-  });
+  // the library's browser bundle settings: Node-only functions stubbed, csv-parse's browser build, the built kernels
+  await build({ ...browserBundleOptions(), entryPoints: [join(ROOT, entry)], outfile: join(dir, "main.js") });
   writeFileSync(
     join(dir, "index.html"),
     '<!doctype html><meta charset="utf-8"><script type="module" src="main.js"></script>',
   );
   const server = await serveFolder(dir, { isolated: false });
-  const root = typeof process.getuid === "function" && process.getuid() === 0;
-  const browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: [...ADAPTER_SWITCHES[options.adapter ?? "swiftshader"], ...(root ? ["--no-sandbox"] : [])],
-  });
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(server.url);
-  await page.waitForFunction("window.pageReady === true || window.pageReady === false", null, { timeout: 30_000 });
-  if (errors.length > 0) throw new Error(`the page failed: ${errors.join("; ")}`);
-  return {
-    page,
-    close: async () => {
-      await browser.close();
-      await server.close();
-    },
+  const browser = await launchChromium(ADAPTER_SWITCHES[options.adapter ?? "swiftshader"]);
+  const close = async (): Promise<void> => {
+    await browser.close();
+    await server.close();
   };
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(server.url);
+    // a page whose module throws never gets ready: its error is the one to report
+    const ready = page.waitForFunction("window.pageReady === true || window.pageReady === false", null, {
+      timeout: 30_000,
+    });
+    await ready.catch((err: Error) => errors.push(err.message));
+    if (errors.length > 0) throw new Error(`the page failed: ${errors.join("; ")}`);
+    return { page, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

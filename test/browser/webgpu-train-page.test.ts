@@ -9,14 +9,14 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { resolveConfig } from "../../src/config/index.js";
 import { parseMetrics, type MetricsRecord } from "../../src/run/index.js";
 import { startStudio } from "../../src/studio/server.js";
 import { train } from "../../src/train/trainer.js";
 import { readFileSync } from "node:fs";
 import { tempDir } from "../temp-dir.js";
-import { chromiumPath, launchChromium } from "./chromium.js";
+import { launchChromium } from "./chromium.js";
 import { ADAPTER_SWITCHES } from "./webgpu-page.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -84,15 +84,10 @@ test("the train page trains, stops and resumes on WebGPU, within 1e-4 of Node's 
     port: 0,
     crossOriginIsolation: true,
   });
-  const root = typeof process.getuid === "function" && process.getuid() === 0;
   let browser: Browser | null = null;
   let plain: Browser | null = null;
   try {
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      headless: true,
-      args: [...ADAPTER_SWITCHES.swiftshader, ...(root ? ["--no-sandbox"] : [])],
-    });
+    browser = await launchChromium(ADAPTER_SWITCHES.swiftshader);
     const page = await browser.newPage();
     await page.goto(`${server.origin}/train/?config=${encodeURIComponent(JSON.stringify(TINY))}`);
     await waitFor(page, "window.mlmTab.webgpu !== null", 30_000);

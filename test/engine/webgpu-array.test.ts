@@ -1,11 +1,13 @@
 // The parts of the WebGPU backend that run without a GPU: the arrays' CPU copies report every fill and
 // set (the ranges a subarray covers, negative indices counted from the end) so that the backend can
 // repeat them on the GPU in order, derived arrays other than subarrays are plain Float32Arrays that
-// belong to no backend, and opening a device where there is no navigator.gpu (Node) says why.
+// belong to no backend, and opening a device where there is no navigator.gpu (Node) asks the platform
+// and says why there is none (Node's platform: test/cli/train-webgpu.test.ts).
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import { openWebGpu, WebGpuUnavailableError } from "../../src/engine/webgpu/device.js";
 import { GpuArray, newGpuArray, ownerOf, type GpuArrayOwner } from "../../src/engine/webgpu/gpu-array.js";
+import { nodePlatform, setPlatform } from "../../src/platform/index.js";
 
 /** An owner that records what it is told, as [kind, first element in the allocation, end, value]. */
 function recorder(): { owner: GpuArrayOwner; log: (string | number)[][] } {
@@ -55,10 +57,16 @@ test("empty fills and sets report nothing; slices and maps are plain arrays of n
   assert.equal(a.map((x) => x + 1).constructor, Float32Array);
 });
 
-test("openWebGpu without navigator.gpu throws a WebGpuUnavailableError saying so", async () => {
-  await assert.rejects(openWebGpu(), (err: unknown) => {
-    assert.ok(err instanceof WebGpuUnavailableError);
-    assert.match(err.message, /no navigator\.gpu/);
-    return true;
-  });
+test("openWebGpu without navigator.gpu asks the platform, and throws its reason as a WebGpuUnavailableError", async () => {
+  const reason = "this platform has no WebGPU (a test's)";
+  setPlatform({ ...nodePlatform, webGpu: () => Promise.resolve({ reason }) });
+  try {
+    await assert.rejects(openWebGpu(), (err: unknown) => {
+      assert.ok(err instanceof WebGpuUnavailableError);
+      assert.equal(err.message, reason);
+      return true;
+    });
+  } finally {
+    setPlatform(nodePlatform);
+  }
 });

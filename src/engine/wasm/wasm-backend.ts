@@ -23,6 +23,7 @@
  *   be.dispose();                              // stops the workers
  */
 import { dropoutScale, dropoutThreshold, type AdamHyper, type Backend } from "../backend.js";
+import { checkAttention, checkDecayMask, checkLabels } from "../checks.js";
 import { compileKernels, type CompileOptions } from "./compile.js";
 import { SharedHeap } from "./heap.js";
 import { createJobs, type Job, type Jobs, type KernelArgs } from "./job-args.js";
@@ -355,22 +356,15 @@ class WasmBackend implements Backend {
   }
 
   /**
-   * One pass over the sequence table: checks every entry lies in [0, T) with K <= L (the kernels
-   * would otherwise write outside their arrays), and sets seqL2 = sum of L^2, seqMaxL, seqRows = sum of L.
+   * One pass over the sequence table (checked by checkAttention): seqL2 = sum of L^2, seqMaxL,
+   * seqRows = sum of L.
    */
-  private scanSeqs(seqs: Int32Array, numSeqs: number, T: number, what: string): void {
+  private scanSeqs(seqs: Int32Array, numSeqs: number): void {
     let l2 = 0,
       maxL = 0,
       rows = 0;
     for (let i = 0; i < numSeqs; i++) {
-      const start = seqs[3 * i],
-        L = seqs[3 * i + 1],
-        K = seqs[3 * i + 2];
-      if (start < 0 || L < 0 || start + L > T || K < 0 || K > L) {
-        throw new Error(
-          `wasm backend: ${what} seqs[${i}] = (start ${start}, L ${L}, K ${K}) is outside T=${T} or has K > L`,
-        );
-      }
+      const L = seqs[3 * i + 1];
       l2 += L * L;
       rows += L;
       if (L > maxL) maxL = L;
@@ -404,11 +398,11 @@ class WasmBackend implements Backend {
     H: number,
   ): void {
     const h = this.heap;
-    if (!(H > 0 && C % H === 0)) throw new Error(`wasm backend: attentionForward C=${C} is not a multiple of H=${H}`);
+    checkAttention("attentionForward", seqs, numSeqs, T, C, H);
     const job = this.jobs.attentionForward;
     const a = job.args;
     a.seqs = h.offsetOf(seqs, "attentionForward seqs", 3 * numSeqs);
-    this.scanSeqs(seqs, numSeqs, T, "attentionForward");
+    this.scanSeqs(seqs, numSeqs);
     const probsLen = this.seqL2 * H;
     const D = C / H;
     a.out = h.offsetOf(out, "attentionForward out", T * C);
@@ -438,11 +432,11 @@ class WasmBackend implements Backend {
     H: number,
   ): void {
     const h = this.heap;
-    if (!(H > 0 && C % H === 0)) throw new Error(`wasm backend: attentionBackward C=${C} is not a multiple of H=${H}`);
+    checkAttention("attentionBackward", seqs, numSeqs, T, C, H);
     const job = this.jobs.attentionBackward;
     const a = job.args;
     a.seqs = h.offsetOf(seqs, "attentionBackward seqs", 3 * numSeqs);
-    this.scanSeqs(seqs, numSeqs, T, "attentionBackward");
+    this.scanSeqs(seqs, numSeqs);
     const probsLen = this.seqL2 * H;
     const D = C / H;
     a.dq = h.offsetOf(dq, "attentionBackward dq", T * C);
@@ -474,10 +468,7 @@ class WasmBackend implements Backend {
   ): void {
     const h = this.heap;
     const pLab = h.offsetOf(labels, "crossEntropy labels", R);
-    for (let r = 0; r < R; r++) {
-      if (labels[r] >= V)
-        throw new Error(`wasm backend: crossEntropy label ${labels[r]} at row ${r} is out of range [0, ${V})`);
-    }
+    checkLabels(labels, R, V);
     const job = this.jobs.crossEntropy;
     const a = job.args;
     a.losses = h.offsetOf(losses, "crossEntropy losses", R);
@@ -514,12 +505,9 @@ class WasmBackend implements Backend {
     decayMask: Uint8Array | null,
   ): void {
     const h = this.heap;
-    if (hyper.weightDecay > 0 && !decayMask)
-      throw new Error("wasm backend: adamUpdate with weightDecay > 0 needs a decayMask");
+    checkDecayMask(hyper.weightDecay, decayMask, n);
     let pMask = 0;
     if (decayMask && hyper.weightDecay > 0) {
-      if (decayMask.length < n)
-        throw new Error(`wasm backend: adamUpdate decayMask has ${decayMask.length} elements, expected at least ${n}`);
       pMask = h.owns(decayMask) ? decayMask.byteOffset : this.maskIn(decayMask, n);
     }
     const job = this.jobs.adam;

@@ -1,9 +1,10 @@
 /**
  * Opening a WebGPU device, or saying why there is none. `navigator.gpu` exists in Chrome and Edge
  * (113 and later), Safari 26 and Firefox 141 on Windows, only on secure pages (https or
- * http://localhost / 127.0.0.1); Node has none unless a WebGPU package installs one on globalThis.
+ * http://localhost / 127.0.0.1); in Node the platform supplies one from the optional npm package `webgpu`.
  */
 /// <reference types="@webgpu/types" />
+import { platform, type WebGpuEntry } from "../../platform/index.js";
 
 /** A device and what it runs on. */
 export interface WebGpuDevice {
@@ -20,31 +21,39 @@ export class WebGpuUnavailableError extends Error {
   }
 }
 
-function gpuOfThisContext(): GPU | undefined {
-  return (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+/**
+ * This context's WebGPU: a page's (or a Worker's) `navigator.gpu`, else the platform's (Node: the
+ * optional npm package `webgpu`, src/platform/node-webgpu.ts).
+ */
+async function gpuOfThisContext(): Promise<WebGpuEntry> {
+  const own = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  return own !== undefined ? { gpu: own, source: "navigator.gpu" } : platform().webGpu();
 }
+
+/** The adapter's vendor and architecture ("google swiftshader"), or "unknown adapter". */
+function adapterName(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  return [info.vendor, info.architecture].filter((s) => s !== "").join(" ") || "unknown adapter";
+}
+
+const noAdapter = (source: string): string => `${source} gave no adapter (no usable GPU or driver)`;
 
 /**
  * Asks for the adapter and a device with the adapter's largest storage buffers (the backend keeps
  * every array in one buffer). Throws a WebGpuUnavailableError naming what is missing.
  */
 export async function openWebGpu(): Promise<WebGpuDevice> {
-  const gpu = gpuOfThisContext();
-  if (gpu === undefined)
-    throw new WebGpuUnavailableError(
-      "this context has no navigator.gpu (a browser without WebGPU, or a page that is not https or localhost)",
-    );
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (adapter === null) throw new WebGpuUnavailableError("navigator.gpu gave no adapter (no usable GPU or driver)");
+  const entry = await gpuOfThisContext();
+  if ("reason" in entry) throw new WebGpuUnavailableError(entry.reason);
+  const adapter = await entry.gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (adapter === null) throw new WebGpuUnavailableError(noAdapter(entry.source));
   const device = await adapter.requestDevice({
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
     },
   });
-  const info = adapter.info;
-  const name = [info.vendor, info.architecture].filter((s) => s !== "").join(" ");
-  return { device, adapter: name === "" ? "unknown adapter" : name };
+  return { device, adapter: adapterName(adapter) };
 }
 
 /** What `probeWebGpu` finds: an adapter (software or not), or why there is none. */
@@ -55,14 +64,11 @@ export type WebGpuProbe = { adapter: string; software: boolean } | { reason: str
  * adapter (SwiftShader, a "fallback" adapter) runs WebGPU correctly and far slower than WebAssembly.
  */
 export async function probeWebGpu(): Promise<WebGpuProbe> {
-  const gpu = gpuOfThisContext();
-  if (gpu === undefined)
-    return {
-      reason: "this context has no navigator.gpu (a browser without WebGPU, or a page that is not https or localhost)",
-    };
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (adapter === null) return { reason: "navigator.gpu gave no adapter (no usable GPU or driver)" };
+  const entry = await gpuOfThisContext();
+  if ("reason" in entry) return { reason: entry.reason };
+  const adapter = await entry.gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (adapter === null) return { reason: noAdapter(entry.source) };
+  const name = adapterName(adapter);
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const name = [info.vendor, info.architecture].filter((s) => s !== "").join(" ") || "unknown adapter";
   return { adapter: name, software: info.isFallbackAdapter === true || /swiftshader/i.test(name) };
 }

@@ -18,6 +18,7 @@
  */
 /// <reference types="@webgpu/types" />
 import { dropoutScale, dropoutThreshold, GELU_A, GELU_B, type AdamHyper, type Backend } from "../backend.js";
+import { checkAttention, checkDecayMask, checkLabels } from "../checks.js";
 import { openWebGpu, type WebGpuDevice } from "./device.js";
 import { CommandRecorder, type FlushResult } from "./recorder.js";
 export type { FlushResult } from "./recorder.js";
@@ -217,7 +218,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     for (let s = 0; s < numSeqs; s++) {
       const start = seqs[3 * s];
       const L = seqs[3 * s + 1];
-      for (let i = 0; i < L && start + i < T; i++) table.set([start, L, seqs[3 * s + 2], base], 4 * (start + i));
+      for (let i = 0; i < L; i++) table.set([start, L, seqs[3 * s + 2], base], 4 * (start + i));
       base += L * L * H;
     }
     return { rows: this.rec.intArgs(table, 4 * T), probs: base };
@@ -235,6 +236,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     C: number,
     H: number,
   ): void {
+    checkAttention("attentionForward", seqs, numSeqs, T, C, H);
     const D = C / H;
     const { rows } = this.attentionRows(seqs, numSeqs, T, H);
     const u = [this.at(out), this.at(probs), this.at(q), this.at(k), this.at(v), rows, T, C, H, D];
@@ -256,6 +258,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     C: number,
     H: number,
   ): void {
+    checkAttention("attentionBackward", seqs, numSeqs, T, C, H);
     const D = C / H;
     const table = this.attentionRows(seqs, numSeqs, T, H);
     const u = [this.at(dq), this.at(dk), this.at(dv), this.at(dout), this.at(probs), this.at(q), this.at(k)];
@@ -274,9 +277,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     V: number,
     gradScale: number,
   ): void {
-    for (let r = 0; r < R; r++)
-      if (labels[r] >= V)
-        throw new Error(`crossEntropy: label ${labels[r]} at row ${r} is outside the vocabulary of ${V}`);
+    checkLabels(labels, R, V);
     const stats = this.rec.scratch("cross-entropy", 2 * R);
     const rows = [stats, this.at(logits), this.rec.intArgs(labels, R), R, V];
     this.rec.dispatch1d(CROSS_ENTROPY_ROWS, [this.at(losses), ...rows], [], R);
@@ -343,7 +344,7 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     maxNorm: number,
   ): void {
     const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
-    if (weightDecay > 0 && decayMask === null) throw new Error("adamUpdate: weightDecay > 0 needs a decayMask");
+    checkDecayMask(weightDecay, decayMask, n);
     const mask = weightDecay > 0 ? this.maskAt(decayMask!) : NONE;
     const c1 = 1 / (1 - Math.pow(beta1, step));
     const c2 = 1 / (1 - Math.pow(beta2, step));
