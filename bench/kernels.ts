@@ -196,7 +196,7 @@ function benchOthers(be: Backend, reps: number, put: (k: string, v: number) => v
           m,
           vv,
           n,
-          { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: ++step, gradScale: 1, weightDecay: 0 },
+          { learningRate: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: ++step, gradScale: 1, weightDecay: 0 },
           null,
         ),
       reps,

@@ -267,7 +267,8 @@ export const GELU_A = Math.fround(2 * Math.sqrt(2 / Math.PI));
 export const GELU_B = Math.fround(2 * Math.sqrt(2 / Math.PI) * 0.044715);
 
 export interface AdamHyper {
-  lr: number;
+  /** The configuration's learningRate at this step (the schedule's value): the same name from flag to kernel. */
+  learningRate: number;
   beta1: number;
   beta2: number;
   eps: number;

@@ -367,7 +367,7 @@ export class TsBackend implements Backend {
     hyper: AdamHyper,
     decayMask: Uint8Array | null,
   ): void {
-    const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
+    const { learningRate, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
     const c1 = 1 / (1 - Math.pow(beta1, step));
     const c2 = 1 / (1 - Math.pow(beta2, step));
     const decay = weightDecay > 0;
@@ -381,7 +381,7 @@ export class TsBackend implements Backend {
       const p = params[i];
       let u = (mi * c1) / (Math.sqrt(vi * c2) + eps);
       if (decay && decayMask![i] === 1) u += weightDecay * p;
-      params[i] = p - lr * u;
+      params[i] = p - learningRate * u;
     }
   }
 

@@ -118,7 +118,7 @@ export class Adam {
       this.v,
       this.size,
       {
-        lr: learningRate,
+        learningRate,
         beta1: this.beta1,
         beta2: this.beta2,
         eps: this.eps,

@@ -182,7 +182,15 @@ const CASES: Case[] = [
       const v = be.alloc(n);
       v.set(Float32Array.from({ length: n }, () => rng.float() * 0.01));
       const mask = Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
-      const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 7, gradScale: 0.5, weightDecay: 0.01 };
+      const hyper = {
+        learningRate: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        step: 7,
+        gradScale: 0.5,
+        weightDecay: 0.01,
+      };
       be.adamUpdate(p, g, m, v, n, hyper, mask);
       return [p, m, v];
     },
@@ -193,7 +201,7 @@ const CASES: Case[] = [
       const n = 70000;
       const [p, g, m] = [random(be, rng, n), random(be, rng, n), be.alloc(n)];
       const v = be.alloc(n);
-      const hyper = { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0 };
+      const hyper = { learningRate: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0 };
       const norm = new Float32Array(1); // a CPU value on both backends
       if (be instanceof TsBackend) {
         const gradNorm = Math.sqrt(be.sumSquares(g, n));

@@ -25,7 +25,7 @@ function attention(be: Backend, seqs: number[], c = C): Parameters<Backend["atte
   return [out, probs, q, k, v, table, seqs.length / 3, T, c, H];
 }
 
-const HYPER = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, gradScale: 1, weightDecay: 0.01 };
+const HYPER = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, gradScale: 1, weightDecay: 0.01 };
 
 export const BAD_CALLS: BadCall[] = [
   {

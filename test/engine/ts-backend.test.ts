@@ -254,7 +254,7 @@ test("adamUpdate follows the optax formula, with clipping scale and masked weigh
     gr = pair(n, 61);
   const m = be.alloc(n),
     v = be.alloc(n);
-  const hyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, gradScale: 0.5, weightDecay: 0.01 };
+  const hyper = { learningRate: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, gradScale: 0.5, weightDecay: 0.01 };
   const mask = new Uint8Array([1, 0, 1, 0, 1]);
   const p0 = Float64Array.from(p.f32);
   be.adamUpdate(p.f32, gr.f32, m, v, n, hyper, mask);

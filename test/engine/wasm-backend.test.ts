@@ -267,7 +267,7 @@ test("sumSquares and adamUpdate match TsBackend", () => {
         );
         const mask = new Uint8Array(n).map(() => rng.int(2));
         const hyper: AdamHyper = {
-          lr: 3e-4,
+          learningRate: 3e-4,
           beta1: 0.9,
           beta2: 0.999,
           eps: 1e-8,
@@ -348,7 +348,15 @@ test("layerNormBackward's dgamma/dbeta and sumSquares have the same bits with 1 
 test("a decay mask from outside the memory is copied once, and a new mask array is used", () => {
   const be = backends[1];
   const n = 4099;
-  const hyper: AdamHyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, gradScale: 1, weightDecay: 0.5 };
+  const hyper: AdamHyper = {
+    learningRate: 0.1,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    step: 1,
+    gradScale: 1,
+    weightDecay: 0.5,
+  };
   const run = (mask: Uint8Array): Float32Array => {
     const p = be.alloc(n).fill(1),
       g = be.alloc(n),

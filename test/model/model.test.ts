@@ -329,7 +329,7 @@ test("WebAssembly backend: 1 and 2 threads give the same bits (loss, gradients, 
         losses.push(r.loss);
         const norm = Math.sqrt(w.sumSquares(m.grads, n));
         const hyper = {
-          lr: 1e-3,
+          learningRate: 1e-3,
           beta1: 0.9,
           beta2: 0.999,
           eps: 1e-8,

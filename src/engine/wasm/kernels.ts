@@ -126,7 +126,7 @@ export const KERNELS = {
     op: 8,
     func: "adam",
     i32: ["params", "grads", "m", "v", "n", "decayMask"],
-    f64: ["lr", "beta1", "beta2", "eps", "bias1", "bias2", "gradScale", "weightDecay"],
+    f64: ["learningRate", "beta1", "beta2", "eps", "bias1", "bias2", "gradScale", "weightDecay"],
   },
   scale: { op: 9, func: "ew_scale", ...SCALE_ARGS },
   scaleAdd: { op: 17, func: "ew_scale_add", ...SCALE_ARGS },

@@ -518,8 +518,8 @@ class WasmBackend implements Backend {
     a.v = h.offsetOf(v, "adamUpdate v", n);
     a.n = n;
     a.decayMask = pMask;
-    const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
-    a.lr = lr;
+    const { learningRate, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
+    a.learningRate = learningRate;
     a.beta1 = beta1;
     a.beta2 = beta2;
     a.eps = eps;

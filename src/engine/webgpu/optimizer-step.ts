@@ -58,13 +58,13 @@ export async function gpuOptimizerStep(
   backend: WebGpuBackend,
   model: GpuStepModel,
   adam: GpuStepOptimizer,
-  lr: number,
+  learningRate: number,
   count: number,
   decayMask: Uint8Array | null,
 ): Promise<GpuStepResult> {
   const step = adam.step + 1;
   const { beta1, beta2, eps, weightDecay, size } = adam;
-  const hyper = { lr, beta1, beta2, eps, step, weightDecay };
+  const hyper = { learningRate, beta1, beta2, eps, step, weightDecay };
   backend.clippedAdamUpdate(model.params, model.grads, adam.m, adam.v, size, hyper, adam.maxGradNorm, decayMask);
   const { lossSum, gradNorm } = await backend.flush();
   const loss = count > 0 ? lossSum / count : 0;

@@ -343,13 +343,13 @@ export class WebGpuBackend implements Backend, GpuArrayOwner {
     normSlot: number,
     maxNorm: number,
   ): void {
-    const { lr, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
+    const { learningRate, beta1, beta2, eps, step, gradScale, weightDecay } = hyper;
     checkDecayMask(weightDecay, decayMask, n);
     const mask = weightDecay > 0 ? this.maskAt(decayMask!) : NONE;
     const c1 = 1 / (1 - Math.pow(beta1, step));
     const c2 = 1 / (1 - Math.pow(beta2, step));
     const u = [this.at(params), this.at(grads), this.at(m), this.at(v), mask, n, normSlot];
-    this.rec.dispatch1d(ADAM, u, [lr, beta1, beta2, eps, c1, c2, weightDecay, gradScale, maxNorm], n);
+    this.rec.dispatch1d(ADAM, u, [learningRate, beta1, beta2, eps, c1, c2, weightDecay, gradScale, maxNorm], n);
   }
 
   /** The decay mask as 0/1 floats on the GPU, uploaded on its first use. */

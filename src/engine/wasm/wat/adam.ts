@@ -36,7 +36,7 @@ export function adam(): string {
     `${locals("i32", ["a", "b", "b4", "i"])}
   ${locals("v128", ["gv", "mv", "vv", "pv", "uv", "gsv", "b1v", "b2v", "c1v", "c2v", "k1v", "k2v", "epsv", "wdv", "lrv"])}
   ${locals("f32", ["gs", "lrf", "b1", "b2", "k1", "k2", "epsf", "wd", "gf", "mf", "vf", "pf", "uf"])}`,
-    `${set("lrf", `(f32.demote_f64 ${get("lr")})`)} ${set("b1", `(f32.demote_f64 ${get("beta1")})`)} ${set("b2", `(f32.demote_f64 ${get("beta2")})`)}
+    `${set("lrf", `(f32.demote_f64 ${get("learningRate")})`)} ${set("b1", `(f32.demote_f64 ${get("beta1")})`)} ${set("b2", `(f32.demote_f64 ${get("beta2")})`)}
   ${set("epsf", `(f32.demote_f64 ${get("eps")})`)}
   ${set("k1", `(f32.demote_f64 (f64.div (f64.const 1) ${get("bias1")}))`)} ${set("k2", `(f32.demote_f64 (f64.div (f64.const 1) ${get("bias2")}))`)}
   ${set("gs", `(f32.demote_f64 ${get("gradScale")})`)} ${set("wd", `(f32.demote_f64 ${get("weightDecay")})`)}

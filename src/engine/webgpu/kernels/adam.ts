@@ -15,7 +15,7 @@ import { perInvocation } from "./prelude.js";
 
 export const ADAM = perInvocation(
   `params: u32, grads: u32, m: u32, v: u32, mask: u32, n: u32, normSlot: u32,
-  lr: f32, beta1: f32, beta2: f32, eps: f32, c1: f32, c2: f32, weightDecay: f32, gradScale: f32, maxNorm: f32,`,
+  learningRate: f32, beta1: f32, beta2: f32, eps: f32, c1: f32, c2: f32, weightDecay: f32, gradScale: f32, maxNorm: f32,`,
   "i",
   "a.n",
   /* wgsl */ `
@@ -33,5 +33,5 @@ heap[a.v + i] = vi;
 let p = heap[a.params + i];
 var u = (mi * a.c1) / (sqrt(vi * a.c2) + a.eps);
 if (a.weightDecay > 0.0 && heap[a.mask + i] == 1.0) { u += a.weightDecay * p; }
-heap[a.params + i] = p - a.lr * u;`,
+heap[a.params + i] = p - a.learningRate * u;`,
 );
