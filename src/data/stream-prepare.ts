@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { TrainConfig } from "../config/index.js";
+import { platform } from "../platform/index.js";
 import { Tokenizer, TOKENIZER_STYLES, trainBpe } from "../tokenizer/index.js";
 import { Pacer } from "../util/cooperative.js";
 import { rememberFingerprint, type FileFingerprint } from "../util/file-fingerprint.js";
@@ -27,6 +28,7 @@ import { combinedFingerprint } from "./corpus-fingerprint.js";
 import { CorpusRecordParser, formatFromName, type CorpusStats } from "./corpus.js";
 import { HashSet64 } from "./hash-set64.js";
 import { hashSentence, sideOf, Side, type Hash64 } from "./sentence-hash.js";
+import { encodeChunk, TokenizePool, type EncodedChunk } from "./tokenize-pool.js";
 import { openTokenCache, TokenCacheWriter, TOKEN_CACHE_VERSION, type StoredSplit } from "./token-store.js";
 
 /** A single plain file above this size is streamed under `--stream auto` (held in memory, it would take about 10 times its size). */
@@ -139,6 +141,21 @@ export interface StreamPrepareOptions {
   log: (line: string) => void;
   /** Stops (throwing its reason, leaving no cache folder) once aborted; checked about every 50 ms. */
   signal?: AbortSignal;
+  /** Worker threads tokenizing the kept sentences; 0 = this thread. Default `defaultTokenizeThreads()`. */
+  tokenizeThreads?: number;
+  /** Sentences per chunk sent to a worker. Default `TOKENIZE_CHUNK`. */
+  tokenizeChunk?: number;
+}
+
+/** Sentences per chunk a tokenizer worker gets: large enough that a message costs little beside the tokenizing. */
+export const TOKENIZE_CHUNK = 4096;
+
+/**
+ * One tokenizer worker per core but one (this thread reads, inflates, hashes and writes), at most 3:
+ * beyond that this thread's own work is the limit.
+ */
+export function defaultTokenizeThreads(): number {
+  return Math.max(0, Math.min(3, platform().cpuCount() - 1));
 }
 
 /**
@@ -358,8 +375,41 @@ async function streamIntoCache(
   const h: Hash64 = { hi: 0, lo: 0 };
   const start = performance.now();
   const fingerprints: FileFingerprint[] = [];
+  // Kept sentences are tokenized a chunk at a time: on this thread until the first chunk is full (a
+  // small corpus starts no worker), then on worker threads, at most 2 chunks a worker in flight, and
+  // written in the order they were read (the same bytes as on one thread).
+  const threads = options.tokenizeThreads ?? defaultTokenizeThreads();
+  const chunkSize = options.tokenizeChunk ?? TOKENIZE_CHUNK;
+  let pool: TokenizePool | null = null;
+  const inFlight: { texts: string[]; sides: Side[]; encoded: Promise<EncodedChunk> }[] = [];
+  let texts: string[] = [];
+  let sides: Side[] = [];
+  const write = (chunk: { texts: string[]; sides: Side[] }, encoded: EncodedChunk): void => {
+    let at = 0;
+    for (let i = 0; i < chunk.texts.length; i++) {
+      const n = encoded.lengths[i];
+      if (n === 0 || n > config.maxLen)
+        throw new Error(
+          `tokenizing gave ${n} tokens; expected 1 to maxLen=${config.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${chunk.texts[i].slice(0, 60)}"`,
+        );
+      writer.add(chunk.sides[i] === Side.Train ? "train" : "valid", encoded.ids.subarray(at, at + n));
+      at += n;
+    }
+  };
+  const flush = async (last: boolean): Promise<void> => {
+    const chunk = { texts, sides };
+    texts = [];
+    sides = [];
+    if (pool === null && threads > 0 && !last) pool = await TokenizePool.start(tokenizer, config.maxLen, threads);
+    if (pool === null) write(chunk, encodeChunk(tokenizer, chunk.texts));
+    else if (chunk.texts.length > 0) inFlight.push({ ...chunk, encoded: pool.encode(chunk.texts) });
+    while (inFlight.length > (last ? 0 : 2 * threads)) {
+      const oldest = inFlight.shift()!;
+      write(oldest, await oldest.encoded);
+    }
+  };
   try {
-    for await (const batch of corpusSentences(files, options, stats, bar, fingerprints))
+    for await (const batch of corpusSentences(files, options, stats, bar, fingerprints)) {
       for (const text of batch) {
         hashSentence(text, h);
         const side = sideOf(h, config.dataSeed, config.sample, config.trainFraction);
@@ -368,21 +418,17 @@ async function streamIntoCache(
           stats.duplicatesDropped++;
           continue;
         }
-        const ids = tokenizer.encodeIds(text);
-        if (ids.length === 0 || ids.length > config.maxLen)
-          throw new Error(
-            `tokenizing gave ${ids.length} tokens; expected 1 to maxLen=${config.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${text.slice(0, 60)}"`,
-          );
-        if (side === Side.Train) {
-          writer.add("train", ids);
-          stats.train++;
-        } else {
-          writer.add("valid", ids);
-          stats.valid++;
-        }
+        texts.push(text);
+        sides.push(side);
+        if (side === Side.Train) stats.train++;
+        else stats.valid++;
       }
+      if (texts.length >= chunkSize) await flush(false);
+    }
+    await flush(true);
   } finally {
     bar.stop();
+    (pool as TokenizePool | null)?.close();
   }
   stats.seconds = (performance.now() - start) / 1000;
   if (stats.train === 0 || stats.valid === 0)
