@@ -381,7 +381,16 @@ async function streamIntoCache(
   const threads = options.tokenizeThreads ?? defaultTokenizeThreads();
   const chunkSize = options.tokenizeChunk ?? TOKENIZE_CHUNK;
   let pool: TokenizePool | null = null;
-  const inFlight: { texts: string[]; sides: Side[]; encoded: Promise<EncodedChunk> }[] = [];
+  // Chunks not written yet, oldest first: `encoded` is a worker's answer, or this thread's result
+  // (`ready`), made when every worker had 2 chunks to do, rather than waiting for them.
+  interface Pending {
+    texts: string[];
+    sides: Side[];
+    encoded: Promise<EncodedChunk>;
+    ready: boolean;
+  }
+  const queue: Pending[] = [];
+  let atWorkers = 0;
   let texts: string[] = [];
   let sides: Side[] = [];
   const write = (chunk: { texts: string[]; sides: Side[] }, encoded: EncodedChunk): void => {
@@ -396,17 +405,33 @@ async function streamIntoCache(
       at += n;
     }
   };
+  /** Writes the oldest chunks, waiting for them while more than `keep` are pending, then those already answered. */
+  const writeOldest = async (keep: number): Promise<void> => {
+    while (queue.length > 0 && (queue.length > keep || queue[0].ready)) {
+      const oldest = queue.shift()!;
+      write(oldest, await oldest.encoded);
+    }
+  };
   const flush = async (last: boolean): Promise<void> => {
     const chunk = { texts, sides };
     texts = [];
     sides = [];
     if (pool === null && threads > 0 && !last) pool = await TokenizePool.start(tokenizer, config.maxLen, threads);
     if (pool === null) write(chunk, encodeChunk(tokenizer, chunk.texts));
-    else if (chunk.texts.length > 0) inFlight.push({ ...chunk, encoded: pool.encode(chunk.texts) });
-    while (inFlight.length > (last ? 0 : 2 * threads)) {
-      const oldest = inFlight.shift()!;
-      write(oldest, await oldest.encoded);
-    }
+    else if (chunk.texts.length > 0 && atWorkers < 2 * threads) {
+      const entry: Pending = { ...chunk, encoded: pool.encode(chunk.texts), ready: false };
+      atWorkers++;
+      void entry.encoded.then(
+        () => {
+          entry.ready = true;
+          atWorkers--;
+        },
+        () => undefined, // awaited (and thrown) by writeOldest
+      );
+      queue.push(entry);
+    } else if (chunk.texts.length > 0)
+      queue.push({ ...chunk, encoded: Promise.resolve(encodeChunk(tokenizer, chunk.texts)), ready: true });
+    await writeOldest(last ? 0 : 4 * threads);
   };
   try {
     for await (const batch of corpusSentences(files, options, stats, bar, fingerprints)) {
@@ -422,8 +447,8 @@ async function streamIntoCache(
         sides.push(side);
         if (side === Side.Train) stats.train++;
         else stats.valid++;
+        if (texts.length === chunkSize) await flush(false);
       }
-      if (texts.length >= chunkSize) await flush(false);
     }
     await flush(true);
   } finally {
