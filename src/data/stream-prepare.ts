@@ -1,10 +1,10 @@
 /**
  * Streaming preparation of a corpus of any size (one file, a folder or a glob; plain or gzip): one
  * pass reads every file block by block, deduplicates, samples and splits by a seeded hash of each
- * sentence (sentence-hash.ts), tokenizes the sentences kept and appends them to the on-disk token
- * cache (token-store.ts), while hashing each file's bytes for the run's fingerprint. Memory holds one
- * read block, the 64-bit hashes of the sampled sentences and the cache's write buffers, whatever the
- * corpus's size. When no tokenizer is given, a first pass trains one on a hash-chosen share of the
+ * sentence (sentence-hash.ts), tokenizes the sentences kept (in chunks, on worker threads:
+ * tokenize-pool.ts) and appends them to the on-disk token cache (token-store.ts), while hashing each
+ * file's bytes for the run's fingerprint. Memory holds one read block, at most 4 chunks a worker, the
+ * 64-bit hashes of the sampled sentences and the cache's write buffers, whatever the corpus's size. When no tokenizer is given, a first pass trains one on a hash-chosen share of the
  * unique sentences (at most about `TOKENIZER_TEXT_BYTES` of text).
  *
  * The sample is not the tutorial's: each sentence is kept with probability `sample` (the count varies
