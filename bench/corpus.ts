@@ -8,7 +8,7 @@
  *   node dist/bench/corpus.js --mb 2048          the whole part, as `npm run bench` runs it (generate, prepare,
  *                                                train, compare; the corpus and its cache made under TMPDIR, removed after)
  *   node dist/bench/corpus.js --phase generate --dir D --mb 100
- *   node dist/bench/corpus.js --phase prepare --dir D --cache C
+ *   node dist/bench/corpus.js --phase prepare --dir D --cache C [--tokenize-threads N]   (default: one per core but one, at most 3; 0: this thread)
  *   node dist/bench/corpus.js --phase train --dir D --cache C --steps 100
  *   node dist/bench/corpus.js --phase compare --steps 60
  *
@@ -97,12 +97,13 @@ async function generate(dir: string, mb: number): Promise<Record<string, number>
 }
 
 /** Streams the corpus into the token cache (training the tokenizer first, as a new run does). */
-async function prepare(dir: string, cacheDir: string): Promise<Record<string, number>> {
+async function prepare(dir: string, cacheDir: string, tokenizeThreads?: number): Promise<Record<string, number>> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const data = await prepareStreamed({
     config: benchConfig(dir, cacheDir),
     log: (l) => process.stderr.write(l + "\n"),
+    tokenizeThreads,
   });
   const seconds = (performance.now() - t0) / 1000;
   data.tokenizer.save(join(cacheDir, "tokenizer.json"));
@@ -347,6 +348,7 @@ async function main(): Promise<void> {
       cache: { type: "string" },
       mb: { type: "string", default: "2048" },
       steps: { type: "string", default: "100" },
+      "tokenize-threads": { type: "string" },
     },
   });
   const steps = Number(values.steps);
@@ -364,7 +366,11 @@ async function main(): Promise<void> {
       r = await generate(values.dir!, Number(values.mb));
       break;
     case "prepare":
-      r = await prepare(values.dir!, values.cache!);
+      r = await prepare(
+        values.dir!,
+        values.cache!,
+        values["tokenize-threads"] === undefined ? undefined : Number(values["tokenize-threads"]),
+      );
       break;
     case "train":
       r = await trainFromCache(values.dir!, values.cache!, steps);

@@ -1,10 +1,10 @@
 /**
  * Streaming preparation of a corpus of any size (one file, a folder or a glob; plain or gzip): one
  * pass reads every file block by block, deduplicates, samples and splits by a seeded hash of each
- * sentence (sentence-hash.ts), tokenizes the sentences kept and appends them to the on-disk token
- * cache (token-store.ts), while hashing each file's bytes for the run's fingerprint. Memory holds one
- * read block, the 64-bit hashes of the sampled sentences and the cache's write buffers, whatever the
- * corpus's size. When no tokenizer is given, a first pass trains one on a hash-chosen share of the
+ * sentence (sentence-hash.ts), tokenizes the sentences kept (in chunks, on worker threads:
+ * tokenize-pool.ts) and appends them to the on-disk token cache (token-store.ts), while hashing each
+ * file's bytes for the run's fingerprint. Memory holds one read block, at most 4 chunks a worker, the
+ * 64-bit hashes of the sampled sentences and the cache's write buffers, whatever the corpus's size. When no tokenizer is given, a first pass trains one on a hash-chosen share of the
  * unique sentences (at most about `TOKENIZER_TEXT_BYTES` of text).
  *
  * The sample is not the tutorial's: each sentence is kept with probability `sample` (the count varies
@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { TrainConfig } from "../config/index.js";
+import { platform } from "../platform/index.js";
 import { Tokenizer, TOKENIZER_STYLES, trainBpe } from "../tokenizer/index.js";
 import { Pacer } from "../util/cooperative.js";
 import { rememberFingerprint, type FileFingerprint } from "../util/file-fingerprint.js";
@@ -27,6 +28,7 @@ import { combinedFingerprint } from "./corpus-fingerprint.js";
 import { CorpusRecordParser, formatFromName, type CorpusStats } from "./corpus.js";
 import { HashSet64 } from "./hash-set64.js";
 import { hashSentence, sideOf, Side, type Hash64 } from "./sentence-hash.js";
+import { encodeChunk, TokenizePool, type EncodedChunk } from "./tokenize-pool.js";
 import { openTokenCache, TokenCacheWriter, TOKEN_CACHE_VERSION, type StoredSplit } from "./token-store.js";
 
 /** A single plain file above this size is streamed under `--stream auto` (held in memory, it would take about 10 times its size). */
@@ -139,6 +141,21 @@ export interface StreamPrepareOptions {
   log: (line: string) => void;
   /** Stops (throwing its reason, leaving no cache folder) once aborted; checked about every 50 ms. */
   signal?: AbortSignal;
+  /** Worker threads tokenizing the kept sentences; 0 = this thread. Default `defaultTokenizeThreads()`. */
+  tokenizeThreads?: number;
+  /** Sentences per chunk sent to a worker. Default `TOKENIZE_CHUNK`. */
+  tokenizeChunk?: number;
+}
+
+/** Sentences per chunk a tokenizer worker gets: large enough that a message costs little beside the tokenizing. */
+export const TOKENIZE_CHUNK = 4096;
+
+/**
+ * One tokenizer worker per core but one (this thread reads, inflates, hashes and writes), at most 3:
+ * beyond that this thread's own work is the limit.
+ */
+export function defaultTokenizeThreads(): number {
+  return Math.max(0, Math.min(3, platform().cpuCount() - 1));
 }
 
 /**
@@ -358,8 +375,66 @@ async function streamIntoCache(
   const h: Hash64 = { hi: 0, lo: 0 };
   const start = performance.now();
   const fingerprints: FileFingerprint[] = [];
+  // Kept sentences are tokenized a chunk at a time: on this thread until the first chunk is full (a
+  // small corpus starts no worker), then on worker threads, at most 2 chunks a worker in flight, and
+  // written in the order they were read (the same bytes as on one thread).
+  const threads = options.tokenizeThreads ?? defaultTokenizeThreads();
+  const chunkSize = options.tokenizeChunk ?? TOKENIZE_CHUNK;
+  let pool: TokenizePool | null = null;
+  // Chunks not written yet, oldest first: `encoded` is a worker's answer, or this thread's result
+  // (`ready`), made when every worker had 2 chunks to do, rather than waiting for them.
+  interface Pending {
+    texts: string[];
+    sides: Side[];
+    encoded: Promise<EncodedChunk>;
+    ready: boolean;
+  }
+  const queue: Pending[] = [];
+  let atWorkers = 0;
+  let texts: string[] = [];
+  let sides: Side[] = [];
+  const write = (chunk: { texts: string[]; sides: Side[] }, encoded: EncodedChunk): void => {
+    let at = 0;
+    for (let i = 0; i < chunk.texts.length; i++) {
+      const n = encoded.lengths[i];
+      if (n === 0 || n > config.maxLen)
+        throw new Error(
+          `tokenizing gave ${n} tokens; expected 1 to maxLen=${config.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${chunk.texts[i].slice(0, 60)}"`,
+        );
+      writer.add(chunk.sides[i] === Side.Train ? "train" : "valid", encoded.ids.subarray(at, at + n));
+      at += n;
+    }
+  };
+  /** Writes the oldest chunks, waiting for them while more than `keep` are pending, then those already answered. */
+  const writeOldest = async (keep: number): Promise<void> => {
+    while (queue.length > 0 && (queue.length > keep || queue[0].ready)) {
+      const oldest = queue.shift()!;
+      write(oldest, await oldest.encoded);
+    }
+  };
+  const flush = async (last: boolean): Promise<void> => {
+    const chunk = { texts, sides };
+    texts = [];
+    sides = [];
+    if (pool === null && threads > 0 && !last) pool = await TokenizePool.start(tokenizer, config.maxLen, threads);
+    if (pool === null) write(chunk, encodeChunk(tokenizer, chunk.texts));
+    else if (chunk.texts.length > 0 && atWorkers < 2 * threads) {
+      const entry: Pending = { ...chunk, encoded: pool.encode(chunk.texts), ready: false };
+      atWorkers++;
+      void entry.encoded.then(
+        () => {
+          entry.ready = true;
+          atWorkers--;
+        },
+        () => undefined, // awaited (and thrown) by writeOldest
+      );
+      queue.push(entry);
+    } else if (chunk.texts.length > 0)
+      queue.push({ ...chunk, encoded: Promise.resolve(encodeChunk(tokenizer, chunk.texts)), ready: true });
+    await writeOldest(last ? 0 : 4 * threads);
+  };
   try {
-    for await (const batch of corpusSentences(files, options, stats, bar, fingerprints))
+    for await (const batch of corpusSentences(files, options, stats, bar, fingerprints)) {
       for (const text of batch) {
         hashSentence(text, h);
         const side = sideOf(h, config.dataSeed, config.sample, config.trainFraction);
@@ -368,21 +443,17 @@ async function streamIntoCache(
           stats.duplicatesDropped++;
           continue;
         }
-        const ids = tokenizer.encodeIds(text);
-        if (ids.length === 0 || ids.length > config.maxLen)
-          throw new Error(
-            `tokenizing gave ${ids.length} tokens; expected 1 to maxLen=${config.maxLen} (the encoder must add [CLS]/[SEP] and truncate): "${text.slice(0, 60)}"`,
-          );
-        if (side === Side.Train) {
-          writer.add("train", ids);
-          stats.train++;
-        } else {
-          writer.add("valid", ids);
-          stats.valid++;
-        }
+        texts.push(text);
+        sides.push(side);
+        if (side === Side.Train) stats.train++;
+        else stats.valid++;
+        if (texts.length === chunkSize) await flush(false);
       }
+    }
+    await flush(true);
   } finally {
     bar.stop();
+    (pool as TokenizePool | null)?.close();
   }
   stats.seconds = (performance.now() - start) / 1000;
   if (stats.train === 0 || stats.valid === 0)

@@ -41,7 +41,10 @@ export function threadSupport(): { threads: number; reason: string | null } {
  */
 function startWorker(source: string, data: unknown, label: string): WorkerHandle {
   const script = `"use strict";
-self.onmessage = (event) => { self.onmessage = null; (${source})(event.data, (message) => self.postMessage(message)); };`;
+self.onmessage = (event) => {
+  self.onmessage = null;
+  (${source})(event.data, (message) => self.postMessage(message), (listener) => { self.onmessage = (e) => listener(e.data); });
+};`;
   const url = URL.createObjectURL(new Blob([script], { type: "text/javascript" }));
   const worker = new (browser().Worker)(url, { name: label });
   URL.revokeObjectURL(url);
@@ -54,7 +57,17 @@ self.onmessage = (event) => { self.onmessage = null; (${source})(event.data, (me
     worker.onerror = (event) => reject(new Error(`${label} failed to start: ${event.message || "script error"}`));
   });
   worker.postMessage(data);
-  return { ready, terminate: () => worker.terminate() };
+  return {
+    ready,
+    terminate: () => worker.terminate(),
+    post: (message) => worker.postMessage(message),
+    listen(onReply, onError) {
+      void ready.then(() => {
+        worker.onmessage = (event) => onReply(event.data);
+        worker.onerror = (event) => onError(new Error(`${label} failed: ${event.message || "script error"}`));
+      }, onError);
+    },
+  };
 }
 
 /**

@@ -170,8 +170,10 @@ export const nodeStorage: Storage = {
 function startWorker(source: string, data: unknown, label: string): WorkerHandle {
   const script = `"use strict";
 const { parentPort, workerData } = require("node:worker_threads");
-(${source})(workerData, (message) => parentPort.postMessage(message));`;
+(${source})(workerData, (message) => parentPort.postMessage(message), (listener) => parentPort.on("message", listener));`;
   const worker = new Worker(script, { eval: true, execArgv: [], workerData: data });
+  let awaited = 0; // posted messages not answered yet: the worker is ref'd while there are any
+  let stopped = false; // terminated on purpose: its exit is no failure
   const ready = new Promise<void>((resolve, reject) => {
     worker.once("message", () => {
       worker.removeAllListeners("exit");
@@ -184,7 +186,24 @@ const { parentPort, workerData } = require("node:worker_threads");
   return {
     ready,
     terminate() {
+      stopped = true;
       void worker.terminate();
+    },
+    post(message) {
+      if (awaited++ === 0) worker.ref();
+      worker.postMessage(message);
+    },
+    listen(onReply, onError) {
+      void ready.then(() => {
+        worker.on("message", (message: unknown) => {
+          if (--awaited === 0) worker.unref();
+          onReply(message);
+        });
+        worker.on("error", onError);
+        worker.on("exit", (code) => {
+          if (!stopped) onError(new Error(`${label} exited with code ${code}`));
+        });
+      }, onError);
     },
   };
 }

@@ -15,6 +15,13 @@ export interface WorkerHandle {
   readonly ready: Promise<void>;
   /** Stops the worker. */
   terminate(): void;
+  /**
+   * Sends `message` (a structured clone) to the worker's `onMessage` listener. The worker must answer
+   * each one with exactly one message: until it has, the worker keeps the process alive.
+   */
+  post(message: unknown): void;
+  /** Calls `onReply` with each message the worker posts after its first, `onError` if it fails or exits. */
+  listen(onReply: (message: unknown) => void, onError: (err: Error) => void): void;
 }
 
 /**
@@ -29,9 +36,10 @@ export interface Platform {
   cpuCount(): number;
   /**
    * Starts a worker running `source`, the text of a classic-script function expression
-   * `function (data, postMessage) { ... }`, called with a structured clone of `data` (which may hold
-   * a WebAssembly.Module and a shared WebAssembly.Memory). `label` names it in errors. A started
-   * worker does not keep the process alive.
+   * `function (data, postMessage, onMessage) { ... }`, called with a structured clone of `data` (which
+   * may hold a WebAssembly.Module and a shared WebAssembly.Memory); `onMessage(listener)` receives what
+   * `WorkerHandle.post` sends. `label` names it in errors. A started worker does not keep the process
+   * alive, except while a posted message awaits its answer.
    */
   startWorker(source: string, data: unknown, label: string): WorkerHandle;
   /** This process as the owner of a run directory's lock: its id and the name of this machine. */

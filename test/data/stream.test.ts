@@ -152,6 +152,22 @@ test("batches read from the token cache equal the in-memory loader's, and resume
   }
 });
 
+test("tokenized on worker threads, the token cache is the same bytes as on one thread", async () => {
+  const dir = tempDir();
+  const folder = corpusFolder(dir, sentences(6000, 9));
+  // Chunks of 300 sentences over 2 workers: many chunks, the in-flight bound reached, across 3 files.
+  const one = await prepareStreamed({ ...options(folder, join(dir, "one"), { sample: 1 }), tokenizeThreads: 0 });
+  const two = await prepareStreamed({
+    ...options(folder, join(dir, "two"), { sample: 1 }),
+    tokenizeThreads: 2,
+    tokenizeChunk: 300,
+  });
+  assert.ok(one.stats.train > 4000, `${one.stats.train} training sentences`);
+  for (const name of ["train.ids", "train.lengths", "valid.ids", "valid.lengths"])
+    assert.deepEqual(readFileSync(join(two.cachePath, name)), readFileSync(join(one.cachePath, name)), name);
+  assert.deepEqual({ ...two.stats, seconds: 0 }, { ...one.stats, seconds: 0 });
+});
+
 test("a truncated or corrupt token cache is rebuilt, with a message saying why", async () => {
   const dir = tempDir();
   const cache = join(dir, "cache");
