@@ -85,7 +85,9 @@ function train(name: string, extra: string[]): Promise<number | null> {
 
 test("a run training beside the studio shows as running, its curves grow live, then it finishes", async () => {
   // About 5 s of training on the plain TypeScript kernels, an evaluation every 300 steps.
-  const exit = train("live", ["--max-steps", "1500", "--eval-steps", "300"]);
+  // --epochs 100: the tiny corpus's 30 default epochs end at step 600, in about 2 s on a quiet machine,
+  // which a listing every 2 s can miss.
+  const exit = train("live", ["--max-steps", "1500", "--epochs", "100", "--eval-steps", "300"]);
   await until("the live run to show as running", async () => (await statusOf("live")) === "running");
   const first = await chartPoints();
   await until(
@@ -152,6 +154,7 @@ test("the form names a bad setting, starts a run with its header at once; Stop, 
   await page.fill("#field-name", "from-form");
   for (const [k, v] of Object.entries({
     maxSteps: "100000",
+    epochs: "100000", // the tiny corpus's 30 default epochs end at step 600, seconds before the resume below
     evalSteps: "100",
     logSteps: "10",
     batchSize: "0",
