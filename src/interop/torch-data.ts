@@ -21,11 +21,11 @@ import {
   corpusFingerprint,
   encodeLabelled,
   prepareData,
-  readLabelledSplits,
   runLoaders,
   sentenceIds,
 } from "../data/index.js";
 import { RunDirectory, type DirectoryWriter } from "../run/index.js";
+import { checkSameLabels, readRunSplits } from "../train/finetune.js";
 import { idsDtype, NpyShardWriter, type ShardedSplitSummary } from "./npy-shards.js";
 import type { ExportSource } from "./source.js";
 
@@ -124,18 +124,8 @@ async function maskedLmData(src: ExportSource, shardTokens: number): Promise<Exp
 /** A classifier's splits, read and encoded as fine-tuning did (the same seeded split, the same labels). */
 async function labelledData(src: ExportSource, settings: LabelledSettings, shardTokens: number): Promise<ExportedData> {
   const { config, tokenizer } = src;
-  const s = await readLabelledSplits(config.data!, {
-    valid: settings.valid,
-    validFraction: settings.validFraction,
-    dataSeed: config.dataSeed,
-    textColumn: settings.textColumn,
-    textPairColumn: settings.textPairColumn,
-    labelColumn: settings.labelColumn,
-  });
-  if (s.id2label.join("\n") !== settings.id2label.join("\n"))
-    throw new Error(
-      `${config.data}: its labels are now ${s.id2label.join(", ")}, the run was trained on ${settings.id2label.join(", ")}`,
-    );
+  const s = await readRunSplits(config, settings);
+  checkSameLabels(config.data!, s.id2label, settings.id2label);
   const maxLen = src.modelConfig.maxLen;
   const train = encodeLabelled(tokenizer, s.train, s.trainLabels, maxLen);
   const valid = encodeLabelled(tokenizer, s.valid, s.validLabels, maxLen);

@@ -15,7 +15,14 @@
  *   console.log(s.bestStep, s.evaluations.at(-1));
  */
 import { pickKeys, resolveConfig, UsageError, type FieldTable, type TrainConfig } from "../config/index.js";
-import { corpusFingerprint, labelledFromMemory, readLabelledSplits, type LabelledDataOptions } from "../data/index.js";
+import {
+  corpusFingerprint,
+  labelledFromMemory,
+  readLabelledSplits,
+  type LabelledDataOptions,
+  type LabelledReader,
+  type LabelledSplits,
+} from "../data/index.js";
 import {
   baselineText,
   isEncoderTensor,
@@ -176,10 +183,7 @@ export async function resumeFinetune(
     await run.checkInputs(() => corpusFingerprint(config.data!, { cacheDir: config.cacheDir }), RESUME_CONSEQUENCE);
   const tokenizer = await run.readTokenizer();
   const inputs = await readInputs(config, config.classifier, tokenizer, options);
-  if (inputs.id2label.join("\n") !== config.classifier.id2label.join("\n"))
-    throw new Error(
-      `${config.data}: its labels are now ${inputs.id2label.join(", ")}, the run was trained on ${config.classifier.id2label.join(", ")}`,
-    );
+  checkSameLabels(config.data!, inputs.id2label, config.classifier.id2label);
   return trainTask(classifyTask({ ...inputs.task, tokenizer: null, encoder: null }), config, {
     ...options,
     resume: runDir,
@@ -251,6 +255,26 @@ async function readEncoder(source: Source): Promise<ClassifyInputs["encoder"]> {
   return ckpt.tensors.filter((t) => isEncoderTensor(t.name));
 }
 
+/**
+ * The labelled splits of a fine-tuning run's data file as its settings read them (the same columns and
+ * seeded split, so a resume or an export gets the sentences training had); `read` for files in memory.
+ */
+export function readRunSplits(
+  config: TrainConfig,
+  settings: Pick<FinetuneSettings, "valid" | "validFraction" | "textColumn" | "textPairColumn" | "labelColumn">,
+  read?: LabelledReader,
+): Promise<LabelledSplits> {
+  const { valid, validFraction, textColumn, textPairColumn, labelColumn } = settings;
+  const options = { valid, validFraction, dataSeed: config.dataSeed, textColumn, textPairColumn, labelColumn };
+  return readLabelledSplits(config.data!, options, read);
+}
+
+/** Throws when data file `data` now holds other classes than the run was trained on (`trained`, in order). */
+export function checkSameLabels(data: string, found: readonly string[], trained: readonly string[]): void {
+  if (found.join("\n") !== trained.join("\n"))
+    throw new Error(`${data}: its labels are now ${found.join(", ")}, the run was trained on ${trained.join(", ")}`);
+}
+
 /** The labelled splits (from disk, or options.labelled), their classes, and the baseline's line for the log. */
 async function readInputs(
   config: TrainConfig,
@@ -260,16 +284,9 @@ async function readInputs(
 ): Promise<{ id2label: string[]; task: Omit<ClassifyInputs, "tokenizer" | "encoder"> }> {
   if (!(settings.bestMetric in BEST_METRICS))
     throw new Error(`finetune: bestMetric must be one of ${Object.keys(BEST_METRICS).join(", ")}`);
-  const s = await readLabelledSplits(
-    config.data!,
-    {
-      valid: settings.valid,
-      validFraction: settings.validFraction,
-      dataSeed: config.dataSeed,
-      textColumn: settings.textColumn,
-      textPairColumn: settings.textPairColumn,
-      labelColumn: settings.labelColumn,
-    },
+  const s = await readRunSplits(
+    config,
+    settings,
     options.labelled === undefined ? undefined : labelledFromMemory(options.labelled),
   );
   const baseline = trainBaseline(
