@@ -124,8 +124,8 @@ const RETRY_PAUSE_MS = 10;
  * A reader beside a trainer always gets one whole checkpoint: the directory's version (inode and
  * change time, `EntryInfo.version`) is compared before and after its files are read, and a read
  * during which the writer swapped it in or out (a file missing, or the version changed) starts
- * again, up to READ_ATTEMPTS times. A file missing from a directory that did not change is an error
- * at once.
+ * again, up to READ_ATTEMPTS times, and so does a read of the aside copy that lost its files. A file
+ * missing from the directory itself, unchanged, is an error at once.
  */
 export async function loadCheckpoint<
   Config extends object = Record<string, unknown>,
@@ -156,7 +156,11 @@ export async function loadCheckpoint<
     const after = await storage.stat(dir);
     const unchanged = after !== null && after.version === before.version;
     if (unchanged && read !== undefined) return read;
-    if (unchanged || attempt >= READ_ATTEMPTS) throw failure ?? new Error(`${target}: replaced during every read`);
+    // The previous copy set aside mid-swap (dir is not target) is removed file by file once the swap
+    // ends: a read that found its files gone while its folder looked unchanged reads the new one.
+    const aside = dir !== target;
+    if ((unchanged && !aside) || attempt >= READ_ATTEMPTS)
+      throw failure ?? new Error(`${target}: replaced during every read`);
     await pause();
   }
 }

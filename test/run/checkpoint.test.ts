@@ -11,6 +11,7 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "../../src/run/checkpoint.js";
+import { platform, type Storage } from "../../src/platform/index.js";
 
 const root = mkdtempSync(join(tmpdir(), "mlm-ckpt-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -214,4 +215,27 @@ test("a reader loading while a save is between its renames gets the previous che
   assert.deepEqual(seen, [1, 1]);
   await assertIsSample(dir, 2);
   assert.deepEqual(readdirSync(join(root, "concurrent")), ["checkpoint"]);
+});
+
+test("a reader of the copy set aside mid-swap, whose files are removed as the swap ends, reads the new one", async () => {
+  // The reader saw the target missing (mid-swap) and chose the aside copy; by then the swap had ended:
+  // the new checkpoint is in place and the aside's files are gone, its folder not yet (so it looks
+  // unchanged between the reader's two looks at it).
+  const parent = join(root, "aside-emptied");
+  const dir = join(parent, "checkpoint");
+  await saveCheckpoint(dir, sample(3));
+  mkdirSync(join(parent, "checkpoint.old-emptied"));
+  const real = platform().storage;
+  let first = true;
+  const storage: Storage = {
+    ...real,
+    stat: (path) => {
+      const missing = first && path === dir;
+      if (missing) first = false;
+      return missing ? Promise.resolve(null) : real.stat(path);
+    },
+  };
+  const loaded = await loadCheckpoint(dir, { storage });
+  assert.equal((loaded.state as { step: number }).step, 3);
+  assert.equal(first, false, "the reader looked at the aside copy first");
 });
