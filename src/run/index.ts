@@ -18,6 +18,7 @@ export {
   lastCheckpointName,
   isLastCheckpointName,
   defaultRunDir,
+  newRunDir,
   isRunEntryName,
   EVENTS_FILE_PREFIX,
 } from "./layout.js";

@@ -99,3 +99,17 @@ export function defaultRunDir(now = new Date()): string {
   const stamp = now.toISOString().slice(0, 19).replace("T", "_").replace(/:/g, "-");
   return platform().storage.path.join("runs", stamp);
 }
+
+/**
+ * The folder of a new run given no --out-dir: defaultRunDir, or with "-2", "-3", ... after it when a
+ * run of the same second holds that name (two runs started in one second, as a script does).
+ *
+ * @example
+ *   await newRunDir(); // "runs/2026-12-06_15-54-41", or "runs/2026-12-06_15-54-41-2" when that one exists
+ */
+export async function newRunDir(now = new Date(), storage = platform().storage): Promise<string> {
+  const base = defaultRunDir(now);
+  let dir = base;
+  for (let k = 2; (await storage.stat(dir)) !== null; k++) dir = `${base}-${k}`;
+  return dir;
+}

@@ -15,7 +15,7 @@ import type { Backend } from "../engine/backend.js";
 import { createBackend } from "../engine/create.js";
 import type { InMemoryCorpus } from "../data/index.js";
 import type { EvalMetrics } from "../model/index.js";
-import { CHECKPOINT_FILES, defaultRunDir, fromCheckpointFile, loadCheckpoint, RunDirectory } from "../run/index.js";
+import { CHECKPOINT_FILES, fromCheckpointFile, loadCheckpoint, newRunDir, RunDirectory } from "../run/index.js";
 import type { Checkpoint } from "../run/index.js";
 import { parseDuration } from "../util/duration.js";
 import { formatSeconds, printLine } from "../util/progress.js";
@@ -116,8 +116,9 @@ async function trainInDirectory<C extends TrainConfig, D extends PreparedTask, B
   options: TrainOptions,
   log: (line: string) => void,
 ): Promise<TaskSummary<M>> {
-  // The run directory's path, derived once: a default name holds the second it is derived in.
-  const run = new RunDirectory(options.resume ?? config.outDir ?? defaultRunDir());
+  // The run directory's path, derived once: a default name holds the second it is derived in (and a
+  // suffix when a run of that second has it).
+  const run = new RunDirectory(options.resume ?? config.outDir ?? (await newRunDir()));
   const made = options.resume === undefined ? await firstMissingFolder(run) : null;
   const progress = { trained: false };
   try {
