@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { readLabelled } from "../data/index.js";
+import { LABELLED_DATA_OPTIONS, readLabelled } from "../data/index.js";
 import type { TextInput } from "../pipelines/index.js";
 import { UsageError } from "./flags.js";
 
@@ -16,18 +16,9 @@ export const TEXT_INPUT_FLAGS = {
     placeholder: "FILE",
     help: "texts from a file: .txt (a line each), or the text column of a .tsv, .csv or .jsonl",
   },
-  textColumn: {
-    kind: "string",
-    default: null,
-    placeholder: "NAME",
-    help: 'text column (default: "sentence", else "text")',
-  },
-  textPairColumn: {
-    kind: "string",
-    default: null,
-    placeholder: "NAME",
-    help: "second text column, for sentence pairs",
-  },
+  // The same columns as mlm finetune's data (one declaration of each).
+  textColumn: LABELLED_DATA_OPTIONS.textColumn,
+  textPairColumn: LABELLED_DATA_OPTIONS.textPairColumn,
 } as const;
 
 export async function readTextInputs(

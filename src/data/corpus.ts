@@ -57,8 +57,8 @@ export interface CorpusRecord {
   text: string;
 }
 
-/** Stats before reading: filled in by `streamCorpus` as it goes. */
-function emptyStats(path: string): CorpusStats {
+/** Stats before reading: filled in as a corpus is read (`streamCorpus`, the streamed preparation). */
+export function emptyStats(path: string): CorpusStats {
   return {
     path,
     format: "txt",

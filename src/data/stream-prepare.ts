@@ -25,7 +25,7 @@ import { createProgress, type Progress } from "../util/progress.js";
 import { corpusBytes, type FileReadStats } from "./corpus-bytes.js";
 import { corpusFiles, isCorpusSet } from "./corpus-files.js";
 import { combinedFingerprint } from "./corpus-fingerprint.js";
-import { CorpusRecordParser, formatFromName, type CorpusStats } from "./corpus.js";
+import { CorpusRecordParser, emptyStats, formatFromName } from "./corpus.js";
 import { HashSet64 } from "./hash-set64.js";
 import { hashSentence, sideOf, Side, type Hash64 } from "./sentence-hash.js";
 import { encodeChunk, TokenizePool, type EncodedChunk } from "./tokenize-pool.js";
@@ -286,10 +286,10 @@ async function* corpusSentences(
     if (text.length === 0) fileStats.emptyDropped++;
     else batch.push(text);
   };
-  let fileStats = emptyCorpusStats("");
+  let fileStats = emptyStats("");
   for (const file of files) {
     const read: FileReadStats = { rawBytes: 0, gzip: false, sha256: null };
-    fileStats = emptyCorpusStats(file.path);
+    fileStats = emptyStats(file.path);
     const name = file.path.replace(/\.gz$/i, "");
     const parser = new CorpusRecordParser(
       file.path,
@@ -328,19 +328,6 @@ async function* corpusSentences(
     if (file.regular) fingerprints.push(await rememberFingerprint(file.path, file, read.sha256 ?? "", config.cacheDir));
   }
   bar.update(rawDone, status());
-}
-
-function emptyCorpusStats(path: string): CorpusStats {
-  return {
-    path,
-    format: "txt",
-    formatFrom: "option",
-    lines: 0,
-    headerDetected: false,
-    emptyDropped: 0,
-    duplicatesDropped: 0,
-    sentences: 0,
-  };
 }
 
 function emptyStreamStats(spec: string, files: number): StreamStats {
