@@ -11,27 +11,30 @@ export function renderPredictions(container: HTMLElement, perMask: Prediction[][
       const title = document.createElement("strong");
       title.textContent = perMask.length > 1 ? `[MASK] ${m + 1} of ${perMask.length}` : "[MASK]";
       block.append(title);
-      for (const p of predictions) {
-        const row = document.createElement("div");
-        row.className = "bar-row";
-        row.title = p.sequence;
-        const token = document.createElement("span");
-        token.className = "candidate";
-        token.textContent = p.token_str;
-        const track = document.createElement("div");
-        const bar = document.createElement("div");
-        bar.className = "bar";
-        bar.style.width = `${(100 * p.score).toFixed(1)}%`;
-        track.append(bar);
-        const score = document.createElement("span");
-        score.className = "score";
-        score.textContent = p.score.toFixed(4);
-        row.append(token, track, score);
-        block.append(row);
-      }
+      for (const p of predictions) block.append(barRow(p.token_str, p.score, p.sequence));
       return block;
     }),
   );
+}
+
+/** A row of the bars: the candidate, a bar as wide as its probability, the probability; `title` on hover. */
+function barRow(candidate: string, score: number, title?: string): HTMLElement {
+  const row = document.createElement("div");
+  row.className = "bar-row";
+  if (title !== undefined) row.title = title;
+  const name = document.createElement("span");
+  name.className = "candidate";
+  name.textContent = candidate;
+  const track = document.createElement("div");
+  const bar = document.createElement("div");
+  bar.className = "bar";
+  bar.style.width = `${(100 * score).toFixed(1)}%`;
+  track.append(bar);
+  const value = document.createElement("span");
+  value.className = "score";
+  value.textContent = score.toFixed(4);
+  row.append(name, track, value);
+  return row;
 }
 
 /** A chip per token: the token, its id and its [start, end) offsets in `text`. */
@@ -51,25 +54,7 @@ export function renderTokens(container: HTMLElement, t: Tokenized): void {
 
 /** A classifier's labels as bars, best first (the same rows as the fill-mask box). */
 export function renderLabels(container: HTMLElement, labels: LabelScore[]): void {
-  container.replaceChildren(
-    ...labels.map((l) => {
-      const row = document.createElement("div");
-      row.className = "bar-row";
-      const name = document.createElement("span");
-      name.className = "candidate";
-      name.textContent = l.label;
-      const track = document.createElement("div");
-      const bar = document.createElement("div");
-      bar.className = "bar";
-      bar.style.width = `${(100 * l.score).toFixed(1)}%`;
-      track.append(bar);
-      const score = document.createElement("span");
-      score.className = "score";
-      score.textContent = l.score.toFixed(4);
-      row.append(name, track, score);
-      return row;
-    }),
-  );
+  container.replaceChildren(...labels.map((l) => barRow(l.label, l.score)));
 }
 
 /** For each sentence, the others from nearest to farthest by cosine similarity. */
